@@ -1,0 +1,122 @@
+// Splits a TCP byte stream into AMQP frames. Frames that lie inside one chunk are handed out as
+// views of that chunk (no copy); only a frame split across chunks is copied, once, into a buffer
+// of exactly its size. Size and type are checked from the 7-byte header before anything is
+// allocated, and the frame-end octet before the frame is handed out.
+
+import { CodecError } from './codec-error.js';
+import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './methods.generated.js';
+
+export interface FrameHandler {
+  onFrame(type: number, channel: number, payload: Buffer): void;
+}
+
+const HEADER_SIZE = 7;
+
+export class FrameReader {
+  /** Largest acceptable frame, header and end octet included (the negotiated frame_max). */
+  frameMax: number;
+  // A frame split across chunks: its bytes so far.
+  #partial: Buffer | null = null;
+  #partialLen = 0;
+  // A split 7-byte header, before its size is known.
+  #head = Buffer.alloc(HEADER_SIZE);
+  #headLen = 0;
+
+  constructor(frameMax: number) {
+    this.frameMax = frameMax;
+  }
+
+  push(chunk: Buffer, handler: FrameHandler): void {
+    let pos = 0;
+    const end = chunk.length;
+
+    if (this.#headLen > 0) {
+      const take = Math.min(HEADER_SIZE - this.#headLen, end);
+      chunk.copy(this.#head, this.#headLen, 0, take);
+      this.#headLen += take;
+      pos = take;
+      if (this.#headLen < HEADER_SIZE) return;
+      this.#headLen = 0;
+      this.#startPartial(this.#head, 0);
+    }
+    if (this.#partial !== null) {
+      const frame = this.#partial;
+      const take = Math.min(frame.length - this.#partialLen, end - pos);
+      chunk.copy(frame, this.#partialLen, pos, pos + take);
+      this.#partialLen += take;
+      pos += take;
+      if (this.#partialLen < frame.length) return;
+      this.#partial = null;
+      this.#emit(frame, 0, frame.length - HEADER_SIZE - 1, handler);
+    }
+
+    while (end - pos >= HEADER_SIZE) {
+      const size = this.#checkHeader(chunk, pos);
+      const frameEnd = pos + HEADER_SIZE + size + 1;
+      if (frameEnd > end) break;
+      this.#emit(chunk, pos, size, handler);
+      pos = frameEnd;
+    }
+
+    if (pos < end) {
+      if (end - pos < HEADER_SIZE) {
+        chunk.copy(this.#head, 0, pos, end);
+        this.#headLen = end - pos;
+      } else {
+        this.#startPartial(chunk, pos);
+        chunk.copy(this.#partial!, 0, pos, end);
+        this.#partialLen = end - pos;
+      }
+    }
+  }
+
+  /** True when no frame is half-read (used to check a clean end of stream). */
+  get idle(): boolean {
+    return this.#partial === null && this.#headLen === 0;
+  }
+
+  #startPartial(buf: Buffer, pos: number): void {
+    const size = this.#checkHeader(buf, pos);
+    const frame = Buffer.allocUnsafe(HEADER_SIZE + size + 1);
+    buf.copy(frame, 0, pos, pos + HEADER_SIZE);
+    this.#partial = frame;
+    this.#partialLen = HEADER_SIZE;
+  }
+
+  #checkHeader(buf: Buffer, pos: number): number {
+    const type = buf[pos]!;
+    const size = buf.readUInt32BE(pos + 3);
+    if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY && type !== FRAME_HEARTBEAT) {
+      throw new CodecError('FRAME_ERROR', `type ${type}, all octets = <<>>: unknown_frame`);
+    }
+    const limit = this.frameMax - 8;
+    if (this.frameMax > 0 && size > limit) {
+      throw new CodecError('FRAME_ERROR', `type ${type}, all octets = <<>>: {frame_too_large,${size},${limit}}`);
+    }
+    return size;
+  }
+
+  #emit(buf: Buffer, pos: number, size: number, handler: FrameHandler): void {
+    const type = buf[pos]!;
+    const payloadStart = pos + HEADER_SIZE;
+    const marker = buf[payloadStart + size]!;
+    const payload = buf.subarray(payloadStart, payloadStart + size);
+    if (marker !== FRAME_END) {
+      throw new CodecError('FRAME_ERROR', `type ${type}, ${octetsSnippet(payload)}: {invalid_frame_end_marker,${marker}}`);
+    }
+    handler.onFrame(type, buf.readUInt16BE(pos + 1), payload);
+  }
+}
+
+/** "all octets = <<...>>" or "first 16 octets = <<...>>", as RabbitMQ quotes a bad frame. */
+export function octetsSnippet(payload: Buffer): string {
+  if (payload.length <= 16) return `all octets = ${erlangBinary(payload)}`;
+  return `first 16 octets = ${erlangBinary(payload.subarray(0, 16))}`;
+}
+
+/** Erlang's ~p rendering of a binary: printable text in quotes, otherwise byte values. */
+export function erlangBinary(b: Buffer): string {
+  const printable = b.length > 0 && b.every((c) => c >= 32 && c <= 126);
+  if (printable) return `<<"${b.toString('latin1').replace(/["\\]/g, '\\$&')}">>`;
+  return `<<${[...b].join(',')}>>`;
+}

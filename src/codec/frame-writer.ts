@@ -1,0 +1,180 @@
+// Encodes outgoing frames for one connection into a slab shared by all connections, and keeps
+// the connection's share of it as a list of views until the connection flushes them to its
+// socket in one corked write. A slab is never reused, only replaced when full, so a view stays
+// valid while the socket still holds it. Large bodies are not copied: their buffers are queued
+// between the frame header and the frame-end octet.
+
+import { BufferWriter } from './buffer-writer.js';
+import {
+  encodeMethod,
+  FRAME_BODY,
+  FRAME_END,
+  FRAME_HEADER,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  type Method,
+} from './methods.generated.js';
+
+const SLAB_SIZE = 256 * 1024;
+/** Bodies at least this large are queued by reference instead of copied into the slab. */
+const BODY_BY_REFERENCE = 8 * 1024;
+
+class Slab extends BufferWriter {
+  /** Start of the frame being written; bytes from here move along if the slab is replaced. */
+  frameStart = 0;
+
+  constructor() {
+    super(SLAB_SIZE);
+  }
+
+  protected override grow(n: number): void {
+    const inFrame = this.pos - this.frameStart;
+    const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, (inFrame + n) * 2));
+    this.buf.copy(next, 0, this.frameStart, this.pos);
+    this.buf = next;
+    this.frameStart = 0;
+    this.pos = inFrame;
+  }
+}
+
+const slab = new Slab();
+
+export interface FrameSink {
+  write(chunk: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+}
+
+export class FrameWriter {
+  /** Largest frame the peer accepts, header and end octet included. */
+  frameMax: number;
+  /** Bytes encoded and not yet handed to the socket. */
+  pendingBytes = 0;
+  #chunks: Buffer[] = [];
+  // The open run of this connection's bytes in the slab.
+  #runBuf: Buffer | null = null;
+  #runStart = 0;
+  #runEnd = 0;
+
+  constructor(frameMax: number) {
+    this.frameMax = frameMax;
+  }
+
+  get hasPending(): boolean {
+    return this.pendingBytes > 0;
+  }
+
+  method(channel: number, m: Method): void {
+    this.#begin(FRAME_METHOD, channel, 64);
+    encodeMethod(slab, m);
+    this.#end();
+  }
+
+  /** A method with content: method frame, the content header as received, body frames. */
+  content(channel: number, m: Method, header: Buffer, body: Buffer): void {
+    this.method(channel, m);
+    this.#begin(FRAME_HEADER, channel, header.length);
+    slab.bytes(header);
+    this.#end();
+    this.body(channel, body);
+  }
+
+  body(channel: number, body: Buffer): void {
+    const maxPayload = this.frameMax - 8;
+    for (let off = 0; off < body.length; off += maxPayload) {
+      const part = off === 0 && body.length <= maxPayload ? body : body.subarray(off, Math.min(off + maxPayload, body.length));
+      if (part.length >= BODY_BY_REFERENCE) {
+        this.#begin(FRAME_BODY, channel, 0);
+        slab.buf.writeUInt32BE(part.length, slab.frameStart + 3);
+        this.#extendRun(slab.frameStart);
+        this.#closeRunAt(this.#runEnd);
+        this.#chunks.push(part);
+        this.pendingBytes += part.length;
+        slab.ensure(1);
+        slab.frameStart = slab.pos;
+        slab.u8(FRAME_END);
+        this.#extendRun(slab.frameStart);
+      } else {
+        this.#begin(FRAME_BODY, channel, part.length);
+        slab.bytes(part);
+        this.#end();
+      }
+    }
+  }
+
+  heartbeat(): void {
+    this.#begin(FRAME_HEARTBEAT, 0, 0);
+    this.#end();
+  }
+
+  /** Raw bytes outside any frame (the protocol header on a version mismatch). */
+  raw(bytes: Buffer): void {
+    slab.ensure(bytes.length);
+    slab.frameStart = slab.pos;
+    slab.bytes(bytes);
+    this.#extendRun(slab.frameStart);
+  }
+
+  /** Hands everything pending to the sink in one corked batch; returns the last write()'s result. */
+  flush(sink: FrameSink): boolean {
+    this.#closeRunAt(this.#runEnd);
+    const chunks = this.#chunks;
+    let ok = true;
+    if (chunks.length === 1) {
+      ok = sink.write(chunks[0]!);
+    } else if (chunks.length > 1) {
+      sink.cork();
+      for (const c of chunks) ok = sink.write(c);
+      sink.uncork();
+    }
+    this.#chunks = [];
+    this.pendingBytes = 0;
+    return ok;
+  }
+
+  /** Drops anything pending (the socket is gone). */
+  discard(): void {
+    this.#chunks = [];
+    this.#runBuf = null;
+    this.pendingBytes = 0;
+  }
+
+  #begin(type: number, channel: number, sizeHint: number): void {
+    slab.ensure(8 + sizeHint);
+    slab.frameStart = slab.pos;
+    const buf = slab.buf;
+    const p = slab.pos;
+    buf[p] = type;
+    buf.writeUInt16BE(channel, p + 1);
+    slab.pos = p + 7;
+  }
+
+  #end(): void {
+    slab.u8(FRAME_END);
+    const start = slab.frameStart;
+    slab.buf.writeUInt32BE(slab.pos - start - 8, start + 3);
+    this.#extendRun(start);
+  }
+
+  /** Adds slab bytes [start, slab.pos) to this connection's output. */
+  #extendRun(start: number): void {
+    const buf = slab.buf;
+    if (this.#runBuf === buf && this.#runEnd === start) {
+      this.#runEnd = slab.pos;
+    } else {
+      this.#closeRunAt(this.#runEnd);
+      this.#runBuf = buf;
+      this.#runStart = start;
+      this.#runEnd = slab.pos;
+    }
+    this.pendingBytes += slab.pos - start;
+  }
+
+  /** Ends the open run at `end` (bytes after it are not ours) and queues it. */
+  #closeRunAt(end: number): void {
+    if (this.#runBuf !== null && end > this.#runStart) {
+      this.#chunks.push(this.#runBuf.subarray(this.#runStart, end));
+    }
+    this.#runBuf = null;
+  }
+}
