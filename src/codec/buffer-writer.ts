@@ -10,6 +10,12 @@ const TWO_32 = 0x1_0000_0000;
 export class BufferWriter {
   buf: Buffer;
   pos = 0;
+  /**
+   * Total distance `grow` has moved written bytes towards the start of the buffer. The default
+   * grow moves nothing; the slab's moves the current frame. `pos + shifted` is thus stable across
+   * a grow, which is how table() and array() find their length field again after one.
+   */
+  protected shifted = 0;
 
   constructor(initialSize = 256) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -142,7 +148,7 @@ export class BufferWriter {
 
   table(t: FieldTable | undefined): void {
     this.ensure(4);
-    const at = this.pos;
+    const at = this.pos + this.shifted;
     this.pos += 4;
     if (t) {
       for (const [k, v] of t) {
@@ -150,15 +156,21 @@ export class BufferWriter {
         this.#fieldValue(v);
       }
     }
-    this.buf.writeUInt32BE(this.pos - at - 4, at);
+    this.#patchLength(at);
   }
 
   array(a: readonly FieldValue[]): void {
     this.ensure(4);
-    const at = this.pos;
+    const at = this.pos + this.shifted;
     this.pos += 4;
     for (const v of a) this.#fieldValue(v);
-    this.buf.writeUInt32BE(this.pos - at - 4, at);
+    this.#patchLength(at);
+  }
+
+  /** Writes the byte count since the 4-byte length field at logical offset `at` into that field. */
+  #patchLength(at: number): void {
+    const p = at - this.shifted;
+    this.buf.writeUInt32BE(this.pos - p - 4, p);
   }
 
   #fieldValue(v: FieldValue): void {

@@ -1,7 +1,8 @@
 // Splits a TCP byte stream into AMQP frames. Frames that lie inside one chunk are handed out as
 // views of that chunk (no copy); only a frame split across chunks is copied, once, into a buffer
-// of exactly its size. Size and type are checked from the 7-byte header before anything is
-// allocated, and the frame-end octet before the frame is handed out.
+// of exactly its size. Size is checked from the 7-byte header before anything is allocated; the
+// frame-end octet and then the type once the frame is complete, in RabbitMQ's order (so an unknown
+// type's error quotes its payload, and an oversized one is frame_too_large whatever its type).
 
 import { CodecError } from './codec-error.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './methods.generated.js';
@@ -86,9 +87,6 @@ export class FrameReader {
   #checkHeader(buf: Buffer, pos: number): number {
     const type = buf[pos]!;
     const size = buf.readUInt32BE(pos + 3);
-    if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY && type !== FRAME_HEARTBEAT) {
-      throw new CodecError('FRAME_ERROR', `type ${type}, all octets = <<>>: unknown_frame`);
-    }
     const limit = this.frameMax - 8;
     if (this.frameMax > 0 && size > limit) {
       throw new CodecError('FRAME_ERROR', `type ${type}, all octets = <<>>: {frame_too_large,${size},${limit}}`);
@@ -103,6 +101,9 @@ export class FrameReader {
     const payload = buf.subarray(payloadStart, payloadStart + size);
     if (marker !== FRAME_END) {
       throw new CodecError('FRAME_ERROR', `type ${type}, ${octetsSnippet(payload)}: {invalid_frame_end_marker,${marker}}`);
+    }
+    if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY && type !== FRAME_HEARTBEAT) {
+      throw new CodecError('FRAME_ERROR', `type ${type}, ${octetsSnippet(payload)}: unknown_frame`);
     }
     handler.onFrame(type, buf.readUInt16BE(pos + 1), payload);
   }

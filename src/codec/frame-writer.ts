@@ -32,6 +32,7 @@ class Slab extends BufferWriter {
     const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, (inFrame + n) * 2));
     this.buf.copy(next, 0, this.frameStart, this.pos);
     this.buf = next;
+    this.shifted += this.frameStart;
     this.frameStart = 0;
     this.pos = inFrame;
   }
@@ -80,7 +81,8 @@ export class FrameWriter {
   }
 
   body(channel: number, body: Buffer): void {
-    const maxPayload = this.frameMax - 8;
+    // frameMax 0 means no limit, as in FrameReader (and a payload limit of 0 would never end).
+    const maxPayload = this.frameMax > 8 ? this.frameMax - 8 : Infinity;
     for (let off = 0; off < body.length; off += maxPayload) {
       const part = off === 0 && body.length <= maxPayload ? body : body.subarray(off, Math.min(off + maxPayload, body.length));
       if (part.length >= BODY_BY_REFERENCE) {

@@ -1,0 +1,655 @@
+// One AMQP channel: turns its frames into commands, handles each method as a list of checks
+// followed by the action, and owns what the spec puts on a channel: consumers, delivery tags
+// and unacknowledged messages, prefetch limits, publisher confirms and transactions.
+// Soft errors close only this channel (handled here); hard errors propagate to the connection.
+
+import type { Logger } from 'pino';
+import type { FrameWriter } from '../codec/frame-writer.js';
+import {
+  ACCESS_REQUEST,
+  ACCESS_REQUEST_OK,
+  BASIC_ACK,
+  BASIC_CANCEL,
+  BASIC_CANCEL_OK,
+  BASIC_CONSUME,
+  BASIC_CONSUME_OK,
+  BASIC_DELIVER,
+  BASIC_GET,
+  BASIC_GET_EMPTY,
+  BASIC_GET_OK,
+  BASIC_NACK,
+  BASIC_PROPERTY_FLAGS,
+  BASIC_PUBLISH,
+  BASIC_QOS,
+  BASIC_QOS_OK,
+  BASIC_RECOVER,
+  BASIC_RECOVER_ASYNC,
+  BASIC_RECOVER_OK,
+  BASIC_REJECT,
+  BASIC_RETURN,
+  CHANNEL_CLOSE,
+  CHANNEL_CLOSE_OK,
+  CHANNEL_FLOW,
+  CHANNEL_FLOW_OK,
+  CHANNEL_OPEN,
+  CONFIRM_SELECT,
+  CONFIRM_SELECT_OK,
+  FRAME_METHOD,
+  methodName,
+  TX_COMMIT,
+  TX_COMMIT_OK,
+  TX_ROLLBACK,
+  TX_ROLLBACK_OK,
+  TX_SELECT,
+  TX_SELECT_OK,
+  type BasicConsume,
+  type BasicDeliver,
+  type BasicPublish,
+  type Method,
+} from '../codec/methods.generated.js';
+import { BufferReader } from '../codec/buffer-reader.js';
+import { decodeMethod } from '../codec/methods.generated.js';
+import type { FieldTable } from '../codec/field-table.js';
+import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
+import { Message } from '../message.js';
+import type { Exchange } from '../routing/exchange.js';
+import type { VirtualHost } from '../routing/vhost.js';
+import type { Consumer, Queue, QueueEntry } from '../queue/queue.js';
+import type { Store } from '../store/store.js';
+import { Deque } from '../util/deque.js';
+import { CommandAssembler } from './command-assembler.js';
+import { generatedName, handleDefinitionMethod, queueName, type DefinitionContext } from './definition-methods.js';
+import { UnackedLedger } from './unacked.js';
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  readonly writer: FrameWriter;
+  readonly vhost: VirtualHost;
+  readonly store: Store;
+  readonly username: string;
+  readonly maxMessageSize: number;
+  /** The client announced consumer_cancel_notify: tell it when the server cancels a consumer. */
+  readonly consumerCancelNotify: boolean;
+  /** The socket is not backed up: deliveries may be written. */
+  readonly writable: boolean;
+  scheduleFlush(): void;
+  /** This channel has confirms or a commit waiting for the store or for the next flush. */
+  wantsFlushHook(ch: Channel): void;
+  /** The channel is fully closed; its number may be reused. */
+  channelClosed(ch: Channel): void;
+}
+
+const OPEN = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+interface TxPublish {
+  readonly exchange: Exchange;
+  readonly msg: Message;
+  readonly mandatory: boolean;
+}
+
+interface TxSettle {
+  readonly entries: QueueEntry[];
+  /** 'ack', or a nack/reject with its requeue flag. */
+  readonly kind: 'ack' | 'requeue' | 'drop';
+}
+
+class Transaction {
+  publishes: TxPublish[] = [];
+  settles: TxSettle[] = [];
+}
+
+/** Publisher-confirm bookkeeping: which sequence numbers can be acked, in order. */
+class Confirms {
+  #next = 1;
+  #reported = 0;
+  #ready = 0;
+  readonly #waitSeq = new Deque<number>();
+  readonly #waitStore = new Deque<number>();
+
+  nextSeq(): number {
+    return this.#next++;
+  }
+
+  /** Publish `seq` is routed; it is confirmable once the store has made `storeSeq` durable. */
+  settle(seq: number, storeSeq: number, durableSeq: number): void {
+    if (this.#waitSeq.length === 0 && storeSeq <= durableSeq) {
+      this.#ready = seq;
+    } else {
+      this.#waitSeq.push(seq);
+      this.#waitStore.push(storeSeq);
+    }
+  }
+
+  advance(durableSeq: number): void {
+    while (this.#waitStore.length > 0 && this.#waitStore.peek()! <= durableSeq) {
+      this.#waitStore.shift();
+      this.#ready = this.#waitSeq.shift()!;
+    }
+  }
+
+  get waiting(): boolean {
+    return this.#waitSeq.length > 0;
+  }
+
+  /** The ack to send now, if any: everything up to `tag`. */
+  takeAck(): { tag: number; multiple: boolean } | null {
+    if (this.#ready <= this.#reported) return null;
+    const ack = { tag: this.#ready, multiple: this.#ready - this.#reported > 1 };
+    this.#reported = this.#ready;
+    return ack;
+  }
+}
+
+export class ChannelConsumer implements Consumer {
+  readonly channel: Channel;
+  readonly queue: Queue;
+  readonly tag: string;
+  readonly noAck: boolean;
+  readonly exclusive: boolean;
+  readonly prefetch: number;
+  readonly arguments: FieldTable;
+  unacked = 0;
+
+  constructor(channel: Channel, queue: Queue, m: BasicConsume, tag: string, prefetch: number) {
+    this.channel = channel;
+    this.queue = queue;
+    this.tag = tag;
+    this.noAck = m.noAck;
+    this.exclusive = m.exclusive;
+    this.prefetch = m.noAck ? 0 : prefetch;
+    this.arguments = m.arguments;
+  }
+
+  canDeliver(): boolean {
+    return (this.prefetch === 0 || this.unacked < this.prefetch) && this.channel.canDeliver();
+  }
+
+  deliver(_queue: Queue, entry: QueueEntry): void {
+    this.channel.deliver(this, entry);
+  }
+
+  queueDeleted(): void {
+    this.channel.consumerCancelledByServer(this);
+  }
+}
+
+export class Channel {
+  readonly id: number;
+  readonly log: Logger;
+  readonly #host: ChannelHost;
+  #state = OPEN;
+  readonly #assembler = new CommandAssembler();
+  readonly consumers = new Map<string, ChannelConsumer>();
+  readonly #unacked = new UnackedLedger();
+  #deliveryTag = 0;
+  /** Deliveries to consumers (not basic.get) awaiting ack, for the channel-wide prefetch. */
+  #consumerUnacked = 0;
+  /** basic.qos global=false: prefetch for consumers created from now on. */
+  #consumerPrefetch = 0;
+  /** basic.qos global=true: limit over all consumers of the channel. */
+  #channelPrefetch = 0;
+  #confirms: Confirms | null = null;
+  #tx: Transaction | null = null;
+  /** tx.commit waiting for the store: its write sequence. */
+  #commitWaitSeq = 0;
+  readonly #defs: DefinitionContext;
+  // Reused for every delivery and every publish: no allocation per message.
+  readonly #deliver: { -readonly [K in keyof BasicDeliver]: BasicDeliver[K] } = {
+    id: BASIC_DELIVER,
+    consumerTag: '',
+    deliveryTag: 0,
+    redelivered: false,
+    exchange: '',
+    routingKey: '',
+  };
+  readonly #targets = new Set<Queue>();
+  readonly stats = { published: 0, delivered: 0, acked: 0 };
+
+  constructor(id: number, host: ChannelHost, log: Logger) {
+    this.id = id;
+    this.#host = host;
+    this.log = log;
+    this.#defs = { vhost: host.vhost, owner: host, lastQueue: '' };
+  }
+
+  get isOpen(): boolean {
+    return this.#state === OPEN;
+  }
+
+  get unackedCount(): number {
+    return this.#unacked.size;
+  }
+
+  get prefetchCount(): number {
+    return this.#channelPrefetch || this.#consumerPrefetch;
+  }
+
+  get globalPrefetch(): number {
+    return this.#channelPrefetch;
+  }
+
+  get inConfirmMode(): boolean {
+    return this.#confirms !== null;
+  }
+
+  get inTransaction(): boolean {
+    return this.#tx !== null;
+  }
+
+  // ---- frames in -------------------------------------------------------------------------
+
+  handleFrame(type: number, payload: Buffer): void {
+    if (this.#state !== OPEN) {
+      this.#whileClosing(type, payload);
+      return;
+    }
+    let method = 0;
+    try {
+      if (!this.#assembler.push(type, payload)) {
+        this.#checkContentSize();
+        return;
+      }
+      const a = this.#assembler;
+      const m = a.method!;
+      method = m.id;
+      if (m.id === BASIC_PUBLISH) this.#publish(m, a.header, a.body);
+      else this.#handleMethod(m);
+    } catch (e) {
+      if (method === 0 && this.#assembler.method !== null) method = this.#assembler.method.id;
+      if (e instanceof AmqpError && method !== 0) e.at(method);
+      if (e instanceof ChannelError) this.fail(e);
+      else throw e;
+    }
+  }
+
+  /** A closing channel ignores everything but channel.close / close-ok. */
+  #whileClosing(type: number, payload: Buffer): void {
+    if (this.#state !== CLOSING || type !== FRAME_METHOD) return;
+    const m = decodeMethod(new BufferReader(payload));
+    if (m.id === CHANNEL_CLOSE_OK) this.#finishClose();
+    else if (m.id === CHANNEL_CLOSE) {
+      this.#send({ id: CHANNEL_CLOSE_OK });
+      this.#finishClose();
+    }
+  }
+
+  #checkContentSize(): void {
+    const a = this.#assembler;
+    if (a.inContent && a.bodySize > this.#host.maxMessageSize && a.method?.id === BASIC_PUBLISH) {
+      throw new ChannelError(
+        'PRECONDITION_FAILED',
+        `message size ${a.bodySize} is larger than configured max size ${this.#host.maxMessageSize}`,
+      );
+    }
+  }
+
+  #handleMethod(m: Method): void {
+    const reply = handleDefinitionMethod(this.#defs, m);
+    if (reply !== undefined) {
+      if (reply !== null) this.#send(reply);
+      return;
+    }
+    switch (m.id) {
+      case BASIC_ACK:
+        return this.#settle(m.deliveryTag, m.multiple, 'ack');
+      case BASIC_NACK:
+        return this.#settle(m.deliveryTag, m.multiple, m.requeue ? 'requeue' : 'drop');
+      case BASIC_REJECT:
+        return this.#settle(m.deliveryTag, false, m.requeue ? 'requeue' : 'drop');
+      case BASIC_CONSUME:
+        return this.#consume(m);
+      case BASIC_CANCEL: {
+        this.#cancel(m.consumerTag);
+        if (!m.nowait) this.#send({ id: BASIC_CANCEL_OK, consumerTag: m.consumerTag });
+        return;
+      }
+      case BASIC_GET:
+        return this.#get(m.queue, m.noAck);
+      case BASIC_QOS:
+        return this.#qos(m.prefetchSize, m.prefetchCount, m.global);
+      case BASIC_RECOVER:
+      case BASIC_RECOVER_ASYNC: {
+        if (!m.requeue) throw new ConnectionError('NOT_IMPLEMENTED', 'requeue=false');
+        this.#requeue(this.#unacked.takeAll());
+        if (m.id === BASIC_RECOVER) this.#send({ id: BASIC_RECOVER_OK });
+        return;
+      }
+      case CHANNEL_CLOSE:
+        this.#send({ id: CHANNEL_CLOSE_OK });
+        this.release();
+        this.#finishClose();
+        return;
+      case CHANNEL_CLOSE_OK:
+        return;
+      case CHANNEL_FLOW:
+        if (!m.active) throw new ConnectionError('NOT_IMPLEMENTED', 'active=false');
+        this.#send({ id: CHANNEL_FLOW_OK, active: true });
+        return;
+      case CHANNEL_OPEN:
+        throw new ConnectionError('CHANNEL_ERROR', "second 'channel.open' seen");
+      case CONFIRM_SELECT:
+        if (this.#tx !== null) throw new ChannelError('PRECONDITION_FAILED', 'cannot switch from tx to confirm mode');
+        this.#confirms ??= new Confirms();
+        if (!m.nowait) this.#send({ id: CONFIRM_SELECT_OK });
+        return;
+      case TX_SELECT:
+        if (this.#confirms !== null) throw new ChannelError('PRECONDITION_FAILED', 'cannot switch from confirm to tx mode');
+        this.#tx ??= new Transaction();
+        this.#send({ id: TX_SELECT_OK });
+        return;
+      case TX_COMMIT:
+        return this.#commit();
+      case TX_ROLLBACK:
+        return this.#rollback();
+      case ACCESS_REQUEST:
+        this.#send({ id: ACCESS_REQUEST_OK, ticket: 1 });
+        return;
+      default:
+        throw new ConnectionError('COMMAND_INVALID', `unexpected method ${methodName(m.id)} on a channel`);
+    }
+  }
+
+  // ---- publishing ------------------------------------------------------------------------
+
+  #publish(m: BasicPublish, header: Buffer, body: Buffer): void {
+    if (m.immediate) throw new ConnectionError('NOT_IMPLEMENTED', 'immediate=true');
+    const vhost = this.#host.vhost;
+    const x = vhost.exchangeForPublish(m.exchange);
+    if (x.internal) {
+      throw new ChannelError('ACCESS_REFUSED', `cannot publish to internal exchange '${x.name}' in vhost '${vhost.name}'`);
+    }
+    if (body.length > this.#host.maxMessageSize) {
+      throw new ChannelError('PRECONDITION_FAILED', `message size ${body.length} is larger than configured max size ${this.#host.maxMessageSize}`);
+    }
+    const msg = new Message(m.exchange, m.routingKey, header, body);
+    if (msg.hasProperty(BASIC_PROPERTY_FLAGS.userId) && msg.properties.userId !== this.#host.username) {
+      throw new ChannelError(
+        'PRECONDITION_FAILED',
+        `user_id property set to '${msg.properties.userId}' but authenticated user was '${this.#host.username}'`,
+      );
+    }
+    this.stats.published++;
+    if (this.#tx !== null) {
+      this.#tx.publishes.push({ exchange: x, msg, mandatory: m.mandatory });
+      return;
+    }
+    const seq = this.#confirms === null ? 0 : this.#confirms.nextSeq();
+    this.#route(x, msg, m.mandatory);
+    if (seq !== 0) this.#confirmed(seq);
+  }
+
+  /** Routes and enqueues; an unroutable mandatory message goes back as basic.return. */
+  #route(x: Exchange, msg: Message, mandatory: boolean): void {
+    const targets = this.#targets;
+    targets.clear();
+    this.#host.vhost.route(x, msg, targets);
+    if (targets.size === 0) {
+      if (mandatory) {
+        this.#host.writer.content(
+          this.id,
+          { id: BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey },
+          msg.header,
+          msg.body,
+        );
+        this.#host.scheduleFlush();
+      }
+      return;
+    }
+    for (const q of targets) q.enqueue(msg);
+  }
+
+  #confirmed(seq: number): void {
+    const store = this.#host.store;
+    this.#confirms!.settle(seq, store.writeSeq, store.durableSeq);
+    this.#host.wantsFlushHook(this);
+  }
+
+  // ---- consuming -------------------------------------------------------------------------
+
+  #consume(m: BasicConsume): void {
+    const tag = m.consumerTag === '' ? generatedName('amq.ctag') : m.consumerTag;
+    if (this.consumers.has(tag)) throw new ConnectionError('NOT_ALLOWED', `attempt to reuse consumer tag '${tag}'`);
+    const q = this.#host.vhost.queueForUse(queueName(this.#defs, m.queue), this.#host);
+    const c = new ChannelConsumer(this, q, m, tag, this.#consumerPrefetch);
+    q.addConsumer(c);
+    this.consumers.set(tag, c);
+    if (!m.nowait) this.#send({ id: BASIC_CONSUME_OK, consumerTag: tag });
+    q.dispatch();
+  }
+
+  #cancel(tag: string): void {
+    const c = this.consumers.get(tag);
+    if (c === undefined) return;
+    this.consumers.delete(tag);
+    c.queue.removeConsumer(c);
+  }
+
+  /** The queue of `c` was deleted: forget the consumer, and tell the client if it can hear it. */
+  consumerCancelledByServer(c: ChannelConsumer): void {
+    if (this.consumers.get(c.tag) !== c) return;
+    this.consumers.delete(c.tag);
+    if (this.#state === OPEN && this.#host.consumerCancelNotify) {
+      this.#send({ id: BASIC_CANCEL, consumerTag: c.tag, nowait: true });
+    }
+  }
+
+  /** Whether deliveries may go out now: open, socket not backed up, channel prefetch not reached. */
+  canDeliver(): boolean {
+    return (
+      this.#state === OPEN &&
+      this.#host.writable &&
+      (this.#channelPrefetch === 0 || this.#consumerUnacked < this.#channelPrefetch)
+    );
+  }
+
+  deliver(c: ChannelConsumer, entry: QueueEntry): void {
+    const tag = ++this.#deliveryTag;
+    if (!c.noAck) {
+      entry.tag = tag;
+      entry.consumer = c;
+      this.#unacked.add(tag, entry);
+      c.unacked++;
+      this.#consumerUnacked++;
+    }
+    const d = this.#deliver;
+    const msg = entry.msg;
+    d.consumerTag = c.tag;
+    d.deliveryTag = tag;
+    d.redelivered = entry.redelivered;
+    d.exchange = msg.exchange;
+    d.routingKey = msg.routingKey;
+    this.#host.writer.content(this.id, d as BasicDeliver, msg.header, msg.body);
+    this.stats.delivered++;
+    this.#host.scheduleFlush();
+  }
+
+  #get(name: string, noAck: boolean): void {
+    const q = this.#host.vhost.queueForUse(queueName(this.#defs, name), this.#host);
+    const entry = q.shift();
+    if (entry === undefined) {
+      this.#send({ id: BASIC_GET_EMPTY, clusterId: '' });
+      return;
+    }
+    const tag = ++this.#deliveryTag;
+    if (noAck) {
+      q.settle(entry, false);
+    } else {
+      entry.tag = tag;
+      entry.consumer = null;
+      q.markUnacked(entry);
+      this.#unacked.add(tag, entry);
+    }
+    const msg = entry.msg;
+    this.#host.writer.content(
+      this.id,
+      {
+        id: BASIC_GET_OK,
+        deliveryTag: tag,
+        redelivered: entry.redelivered,
+        exchange: msg.exchange,
+        routingKey: msg.routingKey,
+        messageCount: q.messageCount,
+      },
+      msg.header,
+      msg.body,
+    );
+    this.stats.delivered++;
+    this.#host.scheduleFlush();
+  }
+
+  #qos(prefetchSize: number, prefetchCount: number, global: boolean): void {
+    if (prefetchSize !== 0) throw new ConnectionError('NOT_IMPLEMENTED', `prefetch_size!=0 (${prefetchSize})`);
+    if (global) this.#channelPrefetch = prefetchCount;
+    else this.#consumerPrefetch = prefetchCount;
+    this.#send({ id: BASIC_QOS_OK });
+    this.resume();
+  }
+
+  /** Lets queues deliver again (credit freed, socket drained). */
+  resume(): void {
+    for (const c of this.consumers.values()) c.queue.dispatch();
+  }
+
+  // ---- acknowledgements ------------------------------------------------------------------
+
+  #settle(tag: number, multiple: boolean, kind: 'ack' | 'requeue' | 'drop'): void {
+    const entries = this.#unacked.take(tag, multiple);
+    if (entries === null) throw new ChannelError('PRECONDITION_FAILED', `unknown delivery tag ${tag}`);
+    if (this.#tx !== null) {
+      this.#tx.settles.push({ entries, kind });
+      return;
+    }
+    this.#apply(entries, kind);
+  }
+
+  #apply(entries: QueueEntry[], kind: 'ack' | 'requeue' | 'drop'): void {
+    if (kind === 'requeue') {
+      this.#requeue(entries);
+      return;
+    }
+    for (const e of entries) {
+      this.#released(e);
+      e.queue.settle(e, true);
+    }
+    if (kind === 'ack') this.stats.acked += entries.length;
+    this.resume();
+  }
+
+  /** Bookkeeping when an entry leaves this channel's hands. */
+  #released(e: QueueEntry): void {
+    const c = e.consumer as ChannelConsumer | null;
+    if (c !== null) {
+      c.unacked--;
+      this.#consumerUnacked--;
+    }
+  }
+
+  /** Returns entries to their queues (original position, redelivered). */
+  #requeue(entries: QueueEntry[]): void {
+    if (entries.length === 0) return;
+    let byQueue: Map<Queue, QueueEntry[]> | null = null;
+    const first = entries[0]!.queue;
+    for (const e of entries) {
+      this.#released(e);
+      if (e.queue !== first) byQueue ??= new Map();
+    }
+    if (byQueue === null) {
+      first.requeue(entries);
+    } else {
+      for (const e of entries) {
+        const list = byQueue.get(e.queue);
+        if (list) list.push(e);
+        else byQueue.set(e.queue, [e]);
+      }
+      for (const [q, list] of byQueue) q.requeue(list);
+    }
+    this.resume();
+  }
+
+  // ---- transactions ----------------------------------------------------------------------
+
+  #commit(): void {
+    const tx = this.#tx;
+    if (tx === null) throw new ChannelError('PRECONDITION_FAILED', 'channel is not transactional');
+    this.#tx = new Transaction();
+    for (const p of tx.publishes) this.#route(p.exchange, p.msg, p.mandatory);
+    for (const s of tx.settles) this.#apply(s.entries, s.kind);
+    const store = this.#host.store;
+    if (store.writeSeq > store.durableSeq) {
+      this.#commitWaitSeq = store.writeSeq;
+      this.#host.wantsFlushHook(this);
+    } else {
+      this.#send({ id: TX_COMMIT_OK });
+    }
+  }
+
+  #rollback(): void {
+    const tx = this.#tx;
+    if (tx === null) throw new ChannelError('PRECONDITION_FAILED', 'channel is not transactional');
+    this.#tx = new Transaction();
+    for (const s of tx.settles) this.#unacked.restore(s.entries);
+    this.#send({ id: TX_ROLLBACK_OK });
+  }
+
+  // ---- output hooks ----------------------------------------------------------------------
+
+  /**
+   * Called by the connection before it flushes, and when the store made more writes durable:
+   * writes the publisher acks and commit-ok that became due. Returns true while still waiting.
+   */
+  flushHook(durableSeq: number): boolean {
+    if (this.#state !== OPEN) return false;
+    const confirms = this.#confirms;
+    if (confirms !== null) {
+      confirms.advance(durableSeq);
+      const ack = confirms.takeAck();
+      if (ack !== null) {
+        this.#host.writer.method(this.id, { id: BASIC_ACK, deliveryTag: ack.tag, multiple: ack.multiple });
+        this.#host.scheduleFlush();
+      }
+    }
+    if (this.#commitWaitSeq !== 0 && this.#commitWaitSeq <= durableSeq) {
+      this.#commitWaitSeq = 0;
+      this.#send({ id: TX_COMMIT_OK });
+    }
+    return (confirms?.waiting ?? false) || this.#commitWaitSeq !== 0;
+  }
+
+  // ---- closing ---------------------------------------------------------------------------
+
+  /** Soft error: tell the client, release everything, wait for close-ok. */
+  fail(e: ChannelError): void {
+    if (this.#state !== OPEN) return;
+    this.log.warn({ code: e.replyCode, text: e.replyText, classId: e.classId, methodId: e.methodId }, 'channel error');
+    this.#send({ id: CHANNEL_CLOSE, replyCode: e.replyCode, replyText: e.replyText, classId: e.classId, methodId: e.methodId });
+    this.release();
+  }
+
+  /**
+   * Gives back what the channel holds: unacked messages return to their queues (redelivered),
+   * consumers leave (auto-delete queues may go), an open transaction is dropped.
+   */
+  release(): void {
+    // Stop deliveries to this channel first, so requeued messages go to other consumers.
+    if (this.#state === OPEN) this.#state = CLOSING;
+    this.#assembler.reset();
+    this.#tx = null;
+    const consumers = [...this.consumers.values()];
+    this.consumers.clear();
+    for (const c of consumers) c.queue.removeConsumer(c);
+    const unacked = this.#unacked.takeAll();
+    if (unacked.length > 0) this.#requeue(unacked);
+  }
+
+  #finishClose(): void {
+    this.#state = CLOSED;
+    this.#host.channelClosed(this);
+  }
+
+  #send(m: Method): void {
+    this.#host.writer.method(this.id, m);
+    this.#host.scheduleFlush();
+  }
+}

@@ -1,0 +1,106 @@
+// Frames -> commands for one channel: a method, or a content method with its header and body.
+// A pure state machine (no sockets, no broker): push a frame, and when it returns true the
+// command sits in `method` / `header` / `body` until the next push. Framing violations throw
+// ConnectionError (505) with RabbitMQ's texts; decoding errors surface as CodecError.
+
+import { BufferReader } from '../codec/buffer-reader.js';
+import {
+  CONTENT_METHODS,
+  decodeMethod,
+  FRAME_BODY,
+  FRAME_HEADER,
+  FRAME_METHOD,
+  type Method,
+} from '../codec/methods.generated.js';
+import { ConnectionError } from '../errors.js';
+
+const EXPECT_METHOD = 0;
+const EXPECT_HEADER = 1;
+const EXPECT_BODY = 2;
+
+const EMPTY = Buffer.alloc(0);
+
+export class CommandAssembler {
+  method: Method | null = null;
+  /** Content header payload as received (class, weight, body size, flags, properties). */
+  header: Buffer = EMPTY;
+  body: Buffer = EMPTY;
+  /** Declared body size of the content being assembled (known once its header arrived). */
+  bodySize = 0;
+
+  #state = EXPECT_METHOD;
+  #remaining = 0;
+  #parts: Buffer[] = [];
+  readonly #reader = new BufferReader(EMPTY);
+
+  /** True while a content method waits for its header or body. */
+  get inContent(): boolean {
+    return this.#state !== EXPECT_METHOD;
+  }
+
+  /** Feeds one frame; true when a complete command is ready. */
+  push(type: number, payload: Buffer): boolean {
+    switch (this.#state) {
+      case EXPECT_METHOD: {
+        if (type !== FRAME_METHOD) {
+          throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
+        }
+        this.#reader.reset(payload, 0, payload.length);
+        const m = decodeMethod(this.#reader);
+        this.method = m;
+        if (!CONTENT_METHODS.has(m.id)) return true;
+        this.#state = EXPECT_HEADER;
+        return false;
+      }
+      case EXPECT_HEADER: {
+        const classId = this.method!.id >>> 16;
+        if (type !== FRAME_HEADER) {
+          throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got non content header frame instead`);
+        }
+        if (payload.length < 14) {
+          throw new ConnectionError('FRAME_ERROR', `content header too short (${payload.length} bytes)`);
+        }
+        const headerClass = payload.readUInt16BE(0);
+        if (headerClass !== classId) {
+          throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got one for class ${headerClass} instead`);
+        }
+        const size = payload.readUInt32BE(4) * 0x1_0000_0000 + payload.readUInt32BE(8);
+        this.header = payload;
+        this.bodySize = size;
+        if (size === 0) {
+          this.body = EMPTY;
+          this.#state = EXPECT_METHOD;
+          return true;
+        }
+        this.#remaining = size;
+        this.#state = EXPECT_BODY;
+        return false;
+      }
+      default: {
+        if (type !== FRAME_BODY) {
+          throw new ConnectionError('UNEXPECTED_FRAME', 'expected content body, got non content body frame instead');
+        }
+        // A body longer than declared leaves `remaining` negative: like RabbitMQ, the content
+        // never completes and the next non-body frame is the error.
+        const before = this.#remaining;
+        this.#remaining -= payload.length;
+        if (before > 0) this.#parts.push(payload);
+        if (this.#remaining !== 0) return false;
+        const parts = this.#parts;
+        this.body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.bodySize);
+        this.#parts = [];
+        this.#state = EXPECT_METHOD;
+        return true;
+      }
+    }
+  }
+
+  /** Forgets any half-assembled content (the channel is closing). */
+  reset(): void {
+    this.#state = EXPECT_METHOD;
+    this.#parts = [];
+    this.method = null;
+    this.header = EMPTY;
+    this.body = EMPTY;
+  }
+}

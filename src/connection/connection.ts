@@ -1,0 +1,580 @@
+// One client connection: the socket's lifecycle, the protocol header, SASL, tune negotiation,
+// heartbeats, the channel table, and batched writes. Works over any Duplex (a TCP socket, or a
+// stream pair in tests). Hard errors close this connection with connection.close; anything
+// unexpected becomes 541 INTERNAL_ERROR for this connection alone and is logged with its stack.
+
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { BufferReader } from '../codec/buffer-reader.js';
+import { CodecError } from '../codec/codec-error.js';
+import type { FieldTable } from '../codec/field-table.js';
+import { fieldString } from '../codec/field-table.js';
+import { FrameReader } from '../codec/frame-reader.js';
+import { FrameWriter } from '../codec/frame-writer.js';
+import {
+  CHANNEL_OPEN,
+  CHANNEL_OPEN_OK,
+  CONNECTION_BLOCKED,
+  CONNECTION_CLOSE,
+  CONNECTION_CLOSE_OK,
+  CONNECTION_OPEN,
+  CONNECTION_OPEN_OK,
+  CONNECTION_START,
+  CONNECTION_START_OK,
+  CONNECTION_TUNE,
+  CONNECTION_TUNE_OK,
+  CONNECTION_UNBLOCKED,
+  CONNECTION_UPDATE_SECRET,
+  CONNECTION_UPDATE_SECRET_OK,
+  decodeMethod,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  FRAME_MIN_SIZE,
+  methodName,
+  type Method,
+} from '../codec/methods.generated.js';
+import type { BrokerConfig } from '../config.js';
+import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
+import type { VirtualHost } from '../routing/vhost.js';
+import type { Store } from '../store/store.js';
+import { Channel, type ChannelHost } from './channel.js';
+
+/** What a connection needs from the broker that accepted it. */
+export interface ConnectionContext {
+  readonly config: BrokerConfig;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly serverProperties: FieldTable;
+  /** True when `user` exists and `password` is right. */
+  checkPassword(user: string, password: string): boolean;
+  vhost(name: string): VirtualHost | undefined;
+  canAccessVhost(user: string, vhost: string): boolean;
+  /** Flush this connection's output at the end of the event-loop turn. */
+  scheduleFlush(conn: Connection): void;
+  connectionClosed(conn: Connection): void;
+}
+
+const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
+/** Output queued beyond this stops deliveries until the socket drains. */
+const MAX_PENDING_OUTPUT = 1024 * 1024;
+/** How long a client may take from TCP connect to connection.open (RabbitMQ: 10 s). */
+const HANDSHAKE_TIMEOUT_S = 10;
+/** How long we wait for close-ok after sending connection.close. */
+const CLOSE_TIMEOUT_MS = 3000;
+
+const enum State {
+  AwaitHeader,
+  AwaitStartOk,
+  AwaitTuneOk,
+  AwaitOpen,
+  Open,
+  Closing,
+  Closed,
+}
+
+export class Connection implements ChannelHost {
+  readonly id: number;
+  readonly log: Logger;
+  readonly writer: FrameWriter;
+  readonly #socket: Duplex;
+  readonly #ctx: ConnectionContext;
+  readonly #reader: FrameReader;
+  readonly #channels = new Map<number, Channel>();
+  readonly #flushHooks = new Set<Channel>();
+  #state = State.AwaitHeader;
+  #header: Buffer | null = null;
+  #writeBlocked = false;
+  #flushScheduled = false;
+  // Negotiated parameters.
+  #channelMax = 0;
+  #heartbeat = 0;
+  // Heartbeat and handshake bookkeeping, driven by the broker's one-second tick.
+  #readSinceTick = false;
+  #wroteSinceTick = false;
+  #silentSeconds = 0;
+  #idleSeconds = 0;
+  #ageSeconds = 0;
+  #closeTimer: NodeJS.Timeout | null = null;
+
+  username = '';
+  vhostName = '';
+  #vhost: VirtualHost | null = null;
+  clientProperties: FieldTable = new Map();
+  consumerCancelNotify = false;
+  authenticationFailureClose = false;
+  connectionBlockedCapable = false;
+  readonly connectedAt = Date.now();
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly stats = { recvOct: 0, sendOct: 0 };
+
+  constructor(id: number, socket: Duplex, ctx: ConnectionContext) {
+    this.id = id;
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.log = ctx.log.child({ conn: id });
+    this.#reader = new FrameReader(ctx.config.frameMax);
+    this.writer = new FrameWriter(ctx.config.frameMax);
+    const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; setNoDelay?: (b: boolean) => void };
+    this.remoteAddress = s.remoteAddress ?? 'local';
+    this.remotePort = s.remotePort ?? 0;
+    s.setNoDelay?.(true);
+    socket.on('data', this.#onData);
+    socket.on('drain', this.#onDrain);
+    socket.on('error', this.#onSocketError);
+    socket.on('close', this.#onSocketClose);
+    socket.on('end', this.#onSocketEnd);
+  }
+
+  // ---- ChannelHost -----------------------------------------------------------------------
+
+  get vhost(): VirtualHost {
+    return this.#vhost!;
+  }
+
+  get store(): Store {
+    return this.#ctx.store;
+  }
+
+  get maxMessageSize(): number {
+    return this.#ctx.config.maxMessageSize;
+  }
+
+  get writable(): boolean {
+    return !this.#writeBlocked && this.writer.pendingBytes < MAX_PENDING_OUTPUT;
+  }
+
+  scheduleFlush(): void {
+    if (this.#flushScheduled || this.#state === State.Closed) return;
+    this.#flushScheduled = true;
+    this.#ctx.scheduleFlush(this);
+  }
+
+  wantsFlushHook(ch: Channel): void {
+    this.#flushHooks.add(ch);
+    this.scheduleFlush();
+  }
+
+  channelClosed(ch: Channel): void {
+    if (this.#channels.get(ch.id) === ch) this.#channels.delete(ch.id);
+    this.#flushHooks.delete(ch);
+  }
+
+  // ---- inspection ------------------------------------------------------------------------
+
+  get channels(): ReadonlyMap<number, Channel> {
+    return this.#channels;
+  }
+
+  get isOpen(): boolean {
+    return this.#state === State.Open;
+  }
+
+  get heartbeat(): number {
+    return this.#heartbeat;
+  }
+
+  get frameMax(): number {
+    return this.writer.frameMax;
+  }
+
+  get channelMax(): number {
+    return this.#channelMax;
+  }
+
+  get blockedByBackpressure(): boolean {
+    return this.#writeBlocked;
+  }
+
+  // ---- output ----------------------------------------------------------------------------
+
+  /** Writes everything pending in one batch (called by the broker once per event-loop turn). */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.#state === State.Closed) return;
+    if (this.#flushHooks.size > 0) this.runFlushHooks(this.#ctx.store.durableSeq);
+    if (!this.writer.hasPending) return;
+    this.stats.sendOct += this.writer.pendingBytes;
+    this.#wroteSinceTick = true;
+    if (!this.writer.flush(this.#socket)) this.#writeBlocked = true;
+  }
+
+  /** Lets channels write confirms and commit-oks that are due. */
+  runFlushHooks(durableSeq: number): void {
+    for (const ch of this.#flushHooks) {
+      if (!ch.flushHook(durableSeq)) this.#flushHooks.delete(ch);
+    }
+  }
+
+  readonly #onDrain = (): void => {
+    this.#writeBlocked = false;
+    for (const ch of this.#channels.values()) ch.resume();
+  };
+
+  #send(channel: number, m: Method): void {
+    this.writer.method(channel, m);
+    this.scheduleFlush();
+  }
+
+  // ---- input -----------------------------------------------------------------------------
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.#readSinceTick = true;
+    this.stats.recvOct += chunk.length;
+    if (this.#state === State.Closed) return;
+    try {
+      if (this.#state === State.AwaitHeader) {
+        const rest = this.#readProtocolHeader(chunk);
+        if (rest === null || rest.length === 0) return;
+        chunk = rest;
+      }
+      this.#reader.push(chunk, this);
+    } catch (e) {
+      this.#onError(e);
+    }
+  };
+
+  /** Consumes the 8-byte protocol header; returns the bytes after it, or null if incomplete. */
+  #readProtocolHeader(chunk: Buffer): Buffer | null {
+    const have = this.#header === null ? chunk : Buffer.concat([this.#header, chunk]);
+    if (have.length < 8) {
+      // A mismatch can be told before all 8 bytes are in.
+      if (!PROTOCOL_HEADER.subarray(0, have.length).equals(have)) this.#refuseProtocol(have);
+      else this.#header = have;
+      return null;
+    }
+    this.#header = null;
+    if (!have.subarray(0, 8).equals(PROTOCOL_HEADER)) {
+      this.#refuseProtocol(have);
+      return null;
+    }
+    this.#state = State.AwaitStartOk;
+    this.#send(0, {
+      id: CONNECTION_START,
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: this.#ctx.serverProperties,
+      mechanisms: Buffer.from('PLAIN AMQPLAIN'),
+      locales: Buffer.from('en_US'),
+    });
+    return have.subarray(8);
+  }
+
+  /** Wrong protocol header: answer with ours and close, as the spec says. */
+  #refuseProtocol(got: Buffer): void {
+    this.log.warn({ header: got.subarray(0, 8).toString('hex') }, 'client sent an unsupported protocol header; closing');
+    this.writer.raw(PROTOCOL_HEADER);
+    this.#endSocket();
+  }
+
+  onFrame(type: number, channel: number, payload: Buffer): void {
+    if (type === FRAME_HEARTBEAT) return;
+    if (channel === 0) {
+      if (type !== FRAME_METHOD) {
+        throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
+      }
+      this.#onConnectionMethod(decodeMethod(new BufferReader(payload)));
+      return;
+    }
+    if (this.#state !== State.Open) {
+      if (this.#state === State.Closing) return;
+      throw new ConnectionError('CHANNEL_ERROR', "expected 'connection.open'");
+    }
+    const ch = this.#channels.get(channel);
+    if (ch !== undefined) {
+      ch.handleFrame(type, payload);
+      return;
+    }
+    if (type !== FRAME_METHOD || payload.length < 4 || payload.readUInt32BE(0) !== CHANNEL_OPEN) {
+      throw new ConnectionError('CHANNEL_ERROR', "expected 'channel.open'");
+    }
+    this.#openChannel(channel);
+  }
+
+  #openChannel(id: number): void {
+    if (this.#channels.size >= this.#channelMax) {
+      throw new ConnectionError(
+        'NOT_ALLOWED',
+        `number of channels opened (${this.#channels.size}) has reached the negotiated channel_max (${this.#channelMax})`,
+        { classId: CHANNEL_OPEN >>> 16, methodId: CHANNEL_OPEN & 0xffff },
+      );
+    }
+    const ch = new Channel(id, this, this.log.child({ channel: id }));
+    this.#channels.set(id, ch);
+    this.#send(id, { id: CHANNEL_OPEN_OK, channelId: Buffer.alloc(0) });
+  }
+
+  #onConnectionMethod(m: Method): void {
+    try {
+      this.#connectionMethod(m);
+    } catch (e) {
+      if (e instanceof AmqpError) e.at(m.id);
+      throw e;
+    }
+  }
+
+  #connectionMethod(m: Method): void {
+    if (this.#state === State.Closing) {
+      if (m.id === CONNECTION_CLOSE_OK) this.#destroy();
+      else if (m.id === CONNECTION_CLOSE) {
+        this.#send(0, { id: CONNECTION_CLOSE_OK });
+        this.#endSocket();
+      }
+      return;
+    }
+    switch (this.#state) {
+      case State.AwaitStartOk:
+        if (m.id !== CONNECTION_START_OK) throw unexpected(m, 'connection.start-ok');
+        this.#startOk(m.mechanism, m.response, m.clientProperties);
+        return;
+      case State.AwaitTuneOk:
+        if (m.id !== CONNECTION_TUNE_OK) throw unexpected(m, 'connection.tune-ok');
+        this.#tuneOk(m.channelMax, m.frameMax, m.heartbeat);
+        return;
+      case State.AwaitOpen:
+        if (m.id !== CONNECTION_OPEN) throw unexpected(m, 'connection.open');
+        this.#open(m.virtualHost);
+        return;
+      default:
+        break;
+    }
+    switch (m.id) {
+      case CONNECTION_CLOSE:
+        this.log.info({ code: m.replyCode, text: m.replyText }, 'client closed the connection');
+        this.#send(0, { id: CONNECTION_CLOSE_OK });
+        this.#endSocket('client closed the connection');
+        return;
+      case CONNECTION_CLOSE_OK:
+        return;
+      case CONNECTION_UPDATE_SECRET:
+        this.#send(0, { id: CONNECTION_UPDATE_SECRET_OK });
+        return;
+      case CONNECTION_BLOCKED:
+      case CONNECTION_UNBLOCKED:
+        return;
+      default:
+        throw new ConnectionError('CHANNEL_ERROR', 'unexpected method in connection state running');
+    }
+  }
+
+  #startOk(mechanism: string, response: Buffer, clientProperties: FieldTable): void {
+    this.clientProperties = clientProperties;
+    const caps = clientProperties.get('capabilities');
+    if (caps?.type === 'F') {
+      this.consumerCancelNotify = caps.value.get('consumer_cancel_notify')?.value === true;
+      this.authenticationFailureClose = caps.value.get('authentication_failure_close')?.value === true;
+      this.connectionBlockedCapable = caps.value.get('connection.blocked')?.value === true;
+    }
+    const credentials = parseCredentials(mechanism, response);
+    if (credentials === null) {
+      this.log.warn({ mechanism }, `unknown authentication mechanism '${mechanism}'; closing`);
+      this.#destroy();
+      return;
+    }
+    const [user, password] = credentials;
+    if (!this.#ctx.checkPassword(user, password)) {
+      this.log.warn({ user, mechanism }, `login refused for user '${user}': unknown user or wrong password`);
+      if (this.authenticationFailureClose) {
+        this.#closeWith(new ConnectionError('ACCESS_REFUSED', `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`));
+      } else {
+        this.#endSocket();
+      }
+      return;
+    }
+    this.username = user;
+    this.#state = State.AwaitTuneOk;
+    const cfg = this.#ctx.config;
+    this.#send(0, { id: CONNECTION_TUNE, channelMax: cfg.channelMax, frameMax: cfg.frameMax, heartbeat: cfg.heartbeat });
+  }
+
+  #tuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
+    const cfg = this.#ctx.config;
+    const fm = frameMax === 0 ? cfg.frameMax : frameMax;
+    if (fm < FRAME_MIN_SIZE || fm > cfg.frameMax) {
+      const bound = fm < FRAME_MIN_SIZE ? `lower than the minimum allowed value (${FRAME_MIN_SIZE})` : `higher than the maximum allowed value (${cfg.frameMax})`;
+      this.log.warn(`failed to negotiate connection parameters: negotiated frame_max = ${fm} is ${bound}; closing`);
+      this.#destroy();
+      return;
+    }
+    if (channelMax > cfg.channelMax) {
+      this.log.warn(`failed to negotiate connection parameters: negotiated channel_max = ${channelMax} is higher than the maximum allowed value (${cfg.channelMax}); closing`);
+      this.#destroy();
+      return;
+    }
+    this.#channelMax = channelMax === 0 ? cfg.channelMax : channelMax;
+    this.#heartbeat = heartbeat;
+    this.#reader.frameMax = fm;
+    this.writer.frameMax = fm;
+    this.#state = State.AwaitOpen;
+  }
+
+  #open(vhostName: string): void {
+    const vhost = this.#ctx.vhost(vhostName);
+    if (vhost === undefined) throw new ConnectionError('NOT_ALLOWED', `vhost ${vhostName} not found`);
+    if (!this.#ctx.canAccessVhost(this.username, vhostName)) {
+      throw new ConnectionError('NOT_ALLOWED', `access to vhost '${vhostName}' refused for user '${this.username}'`);
+    }
+    this.#vhost = vhost;
+    this.vhostName = vhostName;
+    this.#state = State.Open;
+    this.#send(0, { id: CONNECTION_OPEN_OK, knownHosts: '' });
+    const product = fieldString(this.clientProperties.get('product'));
+    this.log.info({ user: this.username, vhost: vhostName, client: product, remote: `${this.remoteAddress}:${this.remotePort}` }, 'connection opened');
+  }
+
+  // ---- heartbeats ------------------------------------------------------------------------
+
+  /** Called once a second by the broker. */
+  tick(): void {
+    if (this.#state === State.Closed) return;
+    this.#ageSeconds++;
+    if (this.#state < State.Open) {
+      if (this.#ageSeconds >= HANDSHAKE_TIMEOUT_S && this.#state !== State.AwaitOpen) {
+        this.log.warn('closing connection: handshake not completed within 10 s');
+        this.#destroy();
+      }
+      if (this.#state !== State.AwaitOpen) return;
+    }
+    if (this.#heartbeat === 0) return;
+    if (this.#readSinceTick) {
+      this.#readSinceTick = false;
+      this.#silentSeconds = 0;
+    } else if (++this.#silentSeconds >= this.#heartbeat * 2) {
+      this.log.warn(`missed heartbeats from client, timeout: ${this.#heartbeat}s; closing`);
+      this.#destroy();
+      return;
+    }
+    if (this.#wroteSinceTick) {
+      this.#wroteSinceTick = false;
+      this.#idleSeconds = 0;
+    } else if (++this.#idleSeconds >= Math.max(1, Math.floor(this.#heartbeat / 2))) {
+      this.#idleSeconds = 0;
+      this.writer.heartbeat();
+      this.scheduleFlush();
+    }
+  }
+
+  // ---- errors and closing ----------------------------------------------------------------
+
+  #onError(e: unknown): void {
+    if (this.#state === State.Closed) return;
+    if (e instanceof CodecError) {
+      if (e.code === 'UNKNOWN_METHOD') {
+        this.log.warn({ reason: e.message }, 'unknown_method_id: closing the socket');
+        this.#destroy();
+        return;
+      }
+      const code = e.code === 'FRAME_ERROR' ? 'FRAME_ERROR' : e.code === 'COMMAND_INVALID' ? 'COMMAND_INVALID' : 'SYNTAX_ERROR';
+      this.#closeWith(new ConnectionError(code, e.message));
+      return;
+    }
+    if (e instanceof ConnectionError) {
+      this.#closeWith(e);
+      return;
+    }
+    if (e instanceof ChannelError) {
+      // Only channel-0 handling can get here; a soft error there closes the connection.
+      this.#closeWith(new ConnectionError(e.codeName, e.message.slice(e.codeName.length + 3)));
+      return;
+    }
+    this.log.error({ err: e }, 'internal error while handling this connection; closing it with 541');
+    this.#closeWith(new ConnectionError('INTERNAL_ERROR', 'internal error in warren; see the broker log for details'));
+  }
+
+  /** Hard error or shutdown: send connection.close, release everything, await close-ok. */
+  #closeWith(e: ConnectionError): void {
+    if (this.#state === State.Closing || this.#state === State.Closed) return;
+    const level = e.codeName === 'CONNECTION_FORCED' ? 'info' : 'warn';
+    this.log[level]({ code: e.replyCode, text: e.replyText, classId: e.classId, methodId: e.methodId }, 'closing connection');
+    this.#send(0, { id: CONNECTION_CLOSE, replyCode: e.replyCode, replyText: e.replyText, classId: e.classId, methodId: e.methodId });
+    this.#releaseChannels();
+    this.#state = State.Closing;
+    this.#closeTimer = setTimeout(() => this.#destroy(), CLOSE_TIMEOUT_MS);
+    this.#closeTimer.unref();
+  }
+
+  /** Broker shutdown: 320 CONNECTION_FORCED, as RabbitMQ sends it. */
+  forceClose(reason = 'shutdown'): void {
+    if (this.#state < State.Open) {
+      this.#destroy();
+      return;
+    }
+    this.#closeWith(new ConnectionError('CONNECTION_FORCED', `broker forced connection closure with reason '${reason}'`));
+  }
+
+  /** Closes with a hard error from outside (management API, tests). */
+  closeWithError(e: ConnectionError): void {
+    this.#closeWith(e);
+  }
+
+  readonly #onSocketError = (err: Error): void => {
+    this.log.debug({ err: err.message }, 'socket error');
+    this.#destroy();
+  };
+
+  readonly #onSocketEnd = (): void => {
+    // The client half-closed: nothing more will arrive, so finish our side.
+    this.#endSocket('client closed the socket');
+  };
+
+  readonly #onSocketClose = (): void => {
+    this.#teardown('socket closed');
+  };
+
+  /** Flushes what is pending, then ends the socket. */
+  #endSocket(reason = 'closed'): void {
+    if (this.#state === State.Closed) return;
+    this.flush();
+    this.#teardown(reason);
+    this.#socket.end();
+  }
+
+  #destroy(): void {
+    this.#teardown('closed');
+    this.#socket.destroy();
+  }
+
+  #releaseChannels(): void {
+    for (const ch of this.#channels.values()) ch.release();
+  }
+
+  /** Releases everything the connection holds; idempotent. */
+  #teardown(reason: string): void {
+    if (this.#state === State.Closed) return;
+    const wasOpen = this.#state === State.Open || this.#state === State.Closing;
+    this.#releaseChannels();
+    this.#channels.clear();
+    this.#flushHooks.clear();
+    this.#state = State.Closed;
+    if (this.#closeTimer) clearTimeout(this.#closeTimer);
+    if (this.#vhost) this.#vhost.removeExclusiveQueues(this);
+    if (wasOpen) this.log.info({ reason }, 'connection closed');
+    this.#ctx.connectionClosed(this);
+  }
+}
+
+function unexpected(m: Method, expected: string): ConnectionError {
+  return new ConnectionError('COMMAND_INVALID', `expected '${expected}', got '${methodName(m.id)}'`);
+}
+
+/** PLAIN ("\0user\0password") and AMQPLAIN (a field table without its length); null if unknown. */
+export function parseCredentials(mechanism: string, response: Buffer): [string, string] | null {
+  if (mechanism === 'PLAIN') {
+    const parts = response.toString('utf8').split('\u0000');
+    if (parts.length === 3) return [parts[1]!, parts[2]!];
+    if (parts.length === 2) return [parts[0]!, parts[1]!];
+    return ['', ''];
+  }
+  if (mechanism === 'AMQPLAIN') {
+    const framed = Buffer.alloc(response.length + 4);
+    framed.writeUInt32BE(response.length, 0);
+    response.copy(framed, 4);
+    try {
+      const t = new BufferReader(framed).table();
+      return [fieldString(t.get('LOGIN')) ?? '', fieldString(t.get('PASSWORD')) ?? ''];
+    } catch {
+      return ['', ''];
+    }
+  }
+  return null;
+}

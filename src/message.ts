@@ -1,0 +1,70 @@
+// A published message, shared by every queue it was routed to. The content header is kept as
+// the bytes the publisher sent and resent verbatim to consumers; properties are decoded only
+// when something needs them (routing on headers, persistence, expiry), and then once.
+
+import { BufferReader } from './codec/buffer-reader.js';
+import { BufferWriter } from './codec/buffer-writer.js';
+import {
+  BASIC_PROPERTY_FLAGS,
+  CLASS_IDS,
+  decodeBasicProperties,
+  encodeBasicProperties,
+  type BasicProperties,
+} from './codec/methods.generated.js';
+
+/** Offset of the property flags in a content header payload (class, weight, body size). */
+const FLAGS_OFFSET = 12;
+
+export class Message {
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** Content header frame payload as received: class id, weight, body size, flags, properties. */
+  readonly header: Buffer;
+  readonly body: Buffer;
+  /** Store id once written to disk; 0 while only in memory. */
+  storeId = 0;
+  #properties: BasicProperties | undefined;
+
+  constructor(exchange: string, routingKey: string, header: Buffer, body: Buffer) {
+    this.exchange = exchange;
+    this.routingKey = routingKey;
+    this.header = header;
+    this.body = body;
+  }
+
+  static fromProperties(exchange: string, routingKey: string, properties: BasicProperties, body: Buffer): Message {
+    const w = new BufferWriter(64);
+    w.u16(CLASS_IDS.basic);
+    w.u16(0);
+    w.u64(body.length);
+    encodeBasicProperties(w, properties);
+    const m = new Message(exchange, routingKey, w.toBuffer(), body);
+    m.#properties = properties;
+    return m;
+  }
+
+  get propertyFlags(): number {
+    return this.header.length >= FLAGS_OFFSET + 2 ? this.header.readUInt16BE(FLAGS_OFFSET) : 0;
+  }
+
+  hasProperty(flag: number): boolean {
+    return (this.propertyFlags & flag) !== 0;
+  }
+
+  get properties(): BasicProperties {
+    if (this.#properties === undefined) {
+      this.#properties = decodeBasicProperties(new BufferReader(this.header, FLAGS_OFFSET));
+    }
+    return this.#properties;
+  }
+
+  /** delivery_mode 2: written to disk when routed to a durable queue. */
+  get persistent(): boolean {
+    return (this.propertyFlags & BASIC_PROPERTY_FLAGS.deliveryMode) !== 0 && this.properties.deliveryMode === 2;
+  }
+
+  /** Bytes this message accounts for (body plus header), for memory limits and stats. */
+  get size(): number {
+    return this.body.length + this.header.length;
+  }
+}

@@ -1,0 +1,270 @@
+// A queue: ready messages in order, the consumers taking them in turn, and the store writes
+// that durability needs. Consumers are an interface (implemented by channels), so the queue
+// knows nothing of connections. Messages taken by a consumer leave the ready list; they come
+// back with `requeue`, at their original position and marked redelivered.
+
+import type { FieldTable } from '../codec/field-table.js';
+import { ChannelError } from '../errors.js';
+import type { Message } from '../message.js';
+import type { QueueKey, Store } from '../store/store.js';
+import { Deque } from '../util/deque.js';
+
+/** One message's place in one queue; while unacknowledged it also records where it went. */
+export class QueueEntry {
+  readonly queue: Queue;
+  readonly msg: Message;
+  /** Position in the queue: requeued entries go back in seq order. */
+  readonly seq: number;
+  /** Written to the store: settle/requeue must tell it. */
+  readonly stored: boolean;
+  redelivered = false;
+  /** Delivery tag on the channel holding it unacknowledged (0 when it is not). */
+  tag = 0;
+  /** The consumer it was delivered to (null: basic.get or not delivered). */
+  consumer: Consumer | null = null;
+
+  constructor(queue: Queue, msg: Message, seq: number, stored: boolean) {
+    this.queue = queue;
+    this.msg = msg;
+    this.seq = seq;
+    this.stored = stored;
+  }
+}
+
+export interface Consumer {
+  readonly tag: string;
+  readonly noAck: boolean;
+  readonly exclusive: boolean;
+  /** Prefetch credit left, channel flow and socket backpressure allow one more delivery now. */
+  canDeliver(): boolean;
+  deliver(queue: Queue, entry: QueueEntry): void;
+  /** The queue was deleted under the consumer. */
+  queueDeleted(queue: Queue): void;
+}
+
+export interface QueueOptions {
+  readonly durable: boolean;
+  /** The connection that declared an exclusive queue; null for shared queues. */
+  readonly exclusiveOwner: object | null;
+  readonly autoDelete: boolean;
+  readonly arguments: FieldTable;
+}
+
+export class Queue implements QueueKey {
+  readonly kind = 'queue' as const;
+  readonly vhost: string;
+  readonly name: string;
+  readonly durable: boolean;
+  readonly exclusiveOwner: object | null;
+  readonly autoDelete: boolean;
+  readonly arguments: FieldTable;
+  /** Messages delivered and not yet acknowledged, over all channels. */
+  unacked = 0;
+  deleted = false;
+  /** Auto-delete applies only once a consumer has come and gone. */
+  hadConsumers = false;
+  /** Called when the last consumer leaves an auto-delete queue. */
+  onUnused: ((q: Queue) => void) | null = null;
+  readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0 };
+
+  readonly #store: Store | null;
+  readonly #ready = new Deque<QueueEntry>();
+  #readyBytes = 0;
+  readonly #consumers: Consumer[] = [];
+  #next = 0;
+  #seq = 0;
+  #exclusiveConsumer: Consumer | null = null;
+  #dispatching = false;
+
+  constructor(vhost: string, name: string, options: QueueOptions, store: Store | null) {
+    this.vhost = vhost;
+    this.name = name;
+    this.durable = options.durable;
+    this.exclusiveOwner = options.exclusiveOwner;
+    this.autoDelete = options.autoDelete;
+    this.arguments = options.arguments;
+    this.#store = options.durable ? store : null;
+  }
+
+  get messageCount(): number {
+    return this.#ready.length;
+  }
+
+  get readyBytes(): number {
+    return this.#readyBytes;
+  }
+
+  get consumerCount(): number {
+    return this.#consumers.length;
+  }
+
+  get consumers(): readonly Consumer[] {
+    return this.#consumers;
+  }
+
+  /** Restores a message read from the store at start (it keeps its position). */
+  restore(msg: Message, seq: number, delivered: boolean): void {
+    const entry = new QueueEntry(this, msg, seq, true);
+    entry.redelivered = delivered;
+    this.#ready.push(entry);
+    this.#readyBytes += msg.size;
+    if (seq > this.#seq) this.#seq = seq;
+  }
+
+  enqueue(msg: Message): void {
+    const seq = ++this.#seq;
+    const stored = this.#store !== null && msg.persistent;
+    if (stored) this.#store!.appendMessage(this, seq, msg);
+    const entry = new QueueEntry(this, msg, seq, stored);
+    this.stats.published++;
+    if (this.#ready.length === 0 && this.#consumers.length > 0 && !this.#dispatching) {
+      const c = this.#nextConsumer();
+      if (c !== null) {
+        this.#handOver(c, entry);
+        return;
+      }
+    }
+    this.#ready.push(entry);
+    this.#readyBytes += msg.size;
+  }
+
+  /** Delivers ready messages while some consumer can take one. */
+  dispatch(): void {
+    if (this.#dispatching || this.#consumers.length === 0) return;
+    this.#dispatching = true;
+    try {
+      while (this.#ready.length > 0) {
+        const c = this.#nextConsumer();
+        if (c === null) break;
+        const entry = this.#ready.shift()!;
+        this.#readyBytes -= entry.msg.size;
+        this.#handOver(c, entry);
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  /** basic.get: takes the head message, if any. */
+  shift(): QueueEntry | undefined {
+    const entry = this.#ready.shift();
+    if (entry !== undefined) {
+      this.#readyBytes -= entry.msg.size;
+      this.stats.delivered++;
+      if (entry.redelivered) this.stats.redelivered++;
+    }
+    return entry;
+  }
+
+  /** Marks an entry handed out (to a consumer or basic.get) as awaiting an ack. */
+  markUnacked(entry: QueueEntry): void {
+    this.unacked++;
+    if (entry.stored) this.#store!.markDelivered(this, entry.seq);
+  }
+
+  /** The entry was acknowledged (or dropped): forget it for good. */
+  settle(entry: QueueEntry, wasUnacked: boolean): void {
+    if (wasUnacked) {
+      this.unacked--;
+      this.stats.acked++;
+    }
+    if (entry.stored && !this.deleted) this.#store!.removeMessage(this, entry.seq);
+  }
+
+  /** Puts unacknowledged entries back at their original positions, marked redelivered. */
+  requeue(entries: QueueEntry[]): void {
+    if (this.deleted) return;
+    this.unacked -= entries.length;
+    if (entries.length > 1) entries.sort((a, b) => a.seq - b.seq);
+    for (const e of entries) {
+      e.redelivered = true;
+      e.consumer = null;
+      e.tag = 0;
+      this.#readyBytes += e.msg.size;
+    }
+    const ready = this.#ready;
+    const head = ready.peek();
+    if (head === undefined || entries[entries.length - 1]!.seq < head.seq) {
+      for (let i = entries.length - 1; i >= 0; i--) ready.unshift(entries[i]!);
+    } else {
+      // Interleave: walk both in seq order (rare: a requeue behind newer ready messages).
+      let at = 0;
+      for (const e of entries) {
+        while (at < ready.length && ready.get(at)!.seq < e.seq) at++;
+        ready.insert(at, e);
+        at++;
+      }
+    }
+    this.dispatch();
+  }
+
+  addConsumer(c: Consumer): void {
+    if (this.#exclusiveConsumer !== null || (c.exclusive && this.#consumers.length > 0)) {
+      throw new ChannelError('ACCESS_REFUSED', `queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
+    }
+    if (c.exclusive) this.#exclusiveConsumer = c;
+    this.#consumers.push(c);
+    this.hadConsumers = true;
+  }
+
+  /** Removes a consumer; an auto-delete queue that loses its last one deletes itself. */
+  removeConsumer(c: Consumer): void {
+    const i = this.#consumers.indexOf(c);
+    if (i < 0) return;
+    this.#consumers.splice(i, 1);
+    if (this.#next > i) this.#next--;
+    if (this.#exclusiveConsumer === c) this.#exclusiveConsumer = null;
+    if (this.#consumers.length === 0 && this.autoDelete && this.hadConsumers && !this.deleted) this.onUnused?.(this);
+  }
+
+  /** Drops every ready message; returns how many. Unacked messages are not touched. */
+  purge(): number {
+    const n = this.#ready.length;
+    if (this.#store !== null) {
+      for (const e of this.#ready) if (e.stored) this.#store.removeMessage(this, e.seq);
+    }
+    this.#ready.clear();
+    this.#readyBytes = 0;
+    return n;
+  }
+
+  /** Marks the queue deleted and tells its consumers; returns the ready count it had. */
+  delete(): number {
+    const n = this.#ready.length;
+    this.deleted = true;
+    const consumers = this.#consumers.splice(0);
+    this.#exclusiveConsumer = null;
+    this.#ready.clear();
+    this.#readyBytes = 0;
+    for (const c of consumers) c.queueDeleted(this);
+    return n;
+  }
+
+  /** Ready entries, head first (inspection and tests). */
+  readyEntries(): QueueEntry[] {
+    return this.#ready.toArray();
+  }
+
+  #handOver(c: Consumer, entry: QueueEntry): void {
+    this.stats.delivered++;
+    if (entry.redelivered) this.stats.redelivered++;
+    if (c.noAck) {
+      if (entry.stored) this.#store!.removeMessage(this, entry.seq);
+    } else {
+      this.markUnacked(entry);
+    }
+    c.deliver(this, entry);
+  }
+
+  /** The next consumer in turn that can take a delivery, or null. */
+  #nextConsumer(): Consumer | null {
+    const consumers = this.#consumers;
+    const n = consumers.length;
+    for (let tries = 0; tries < n; tries++) {
+      if (this.#next >= n) this.#next = 0;
+      const c = consumers[this.#next++]!;
+      if (c.canDeliver()) return c;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,123 @@
+// The Exchange contract and what every exchange type shares: identity, flags, arguments, and
+// the bindings it is the source of. A type only decides which destinations a message goes to;
+// its matching structures are built at bind time so that `route` allocates nothing.
+
+import type { FieldTable } from '../codec/field-table.js';
+import { tableToJson } from '../codec/field-table.js';
+import type { Message } from '../message.js';
+import type { Queue } from '../queue/queue.js';
+
+export type Destination = Queue | Exchange;
+
+export interface Binding {
+  readonly source: Exchange;
+  readonly destination: Destination;
+  readonly routingKey: string;
+  readonly arguments: FieldTable;
+  /** Identity within the source: destination, key and arguments. */
+  readonly key: string;
+}
+
+export interface ExchangeOptions {
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+  readonly internal: boolean;
+  readonly arguments: FieldTable;
+}
+
+export abstract class Exchange {
+  readonly kind = 'exchange' as const;
+  abstract readonly type: string;
+  readonly vhost: string;
+  readonly name: string;
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+  readonly internal: boolean;
+  readonly arguments: FieldTable;
+  /** Bindings with this exchange as source, by identity. */
+  readonly bindings = new Map<string, Binding>();
+  /** Bindings with this exchange as destination (exchange-to-exchange). */
+  readonly incoming = new Set<Binding>();
+  /** True once some binding has had it as its source (auto-delete waits for that). */
+  hadBindings = false;
+  /** Number of bindings whose destination is an exchange: routing follows those. */
+  exchangeDestinations = 0;
+
+  constructor(vhost: string, name: string, options: ExchangeOptions) {
+    this.vhost = vhost;
+    this.name = name;
+    this.durable = options.durable;
+    this.autoDelete = options.autoDelete;
+    this.internal = options.internal;
+    this.arguments = options.arguments;
+  }
+
+  /** Adds the destinations of `msg` to `into`. */
+  abstract route(msg: Message, into: Set<Destination>): void;
+  /** Type-specific validation of a binding's arguments; throws ChannelError. */
+  validateBinding(_routingKey: string, _args: FieldTable): void {}
+  protected abstract addToIndex(b: Binding): void;
+  protected abstract removeFromIndex(b: Binding): void;
+
+  /** Adds a binding; false when an identical one exists. */
+  bind(b: Binding): boolean {
+    if (this.bindings.has(b.key)) return false;
+    this.bindings.set(b.key, b);
+    this.hadBindings = true;
+    if (b.destination.kind === 'exchange') this.exchangeDestinations++;
+    this.addToIndex(b);
+    return true;
+  }
+
+  unbind(key: string): Binding | undefined {
+    const b = this.bindings.get(key);
+    if (b === undefined) return undefined;
+    this.bindings.delete(key);
+    if (b.destination.kind === 'exchange') this.exchangeDestinations--;
+    this.removeFromIndex(b);
+    return b;
+  }
+}
+
+/** The identity of a binding: RabbitMQ treats the same key with other arguments as another binding. */
+export function bindingKey(destination: Destination, routingKey: string, args: FieldTable): string {
+  const argKey = args.size === 0 ? '' : JSON.stringify(sortKeys(tableToJson(args)));
+  return `${destination.kind === 'exchange' ? 'e' : 'q'}\u0000${destination.name}\u0000${routingKey}\u0000${argKey}`;
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+/** A multiset of destinations: several bindings may lead to the same place. */
+export class DestinationCounts {
+  readonly #counts = new Map<Destination, number>();
+
+  add(d: Destination): void {
+    this.#counts.set(d, (this.#counts.get(d) ?? 0) + 1);
+  }
+
+  /** Returns true when the set became empty. */
+  remove(d: Destination): boolean {
+    const n = (this.#counts.get(d) ?? 0) - 1;
+    if (n <= 0) this.#counts.delete(d);
+    else this.#counts.set(d, n);
+    return this.#counts.size === 0;
+  }
+
+  addAllTo(into: Set<Destination>): void {
+    for (const d of this.#counts.keys()) into.add(d);
+  }
+
+  get size(): number {
+    return this.#counts.size;
+  }
+}

@@ -1,0 +1,491 @@
+// A virtual host: its exchanges, queues and bindings, the rules for declaring and deleting
+// them (equivalence, reserved names, exclusivity, auto-delete), routing a message to its
+// queues, and the store calls that keep durable definitions across restarts.
+// Errors are thrown as ChannelError with RabbitMQ's texts; the channel adds the method ids.
+
+import type { FieldTable, FieldValue } from '../codec/field-table.js';
+import { RABBIT_TYPE_NAMES } from '../codec/field-table.js';
+import { ChannelError, ConnectionError } from '../errors.js';
+import type { Message } from '../message.js';
+import { Queue } from '../queue/queue.js';
+import type { BindingRecord, Store } from '../store/store.js';
+import { DirectExchange } from './direct.js';
+import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions } from './exchange.js';
+import { FanoutExchange } from './fanout.js';
+import { HeadersExchange } from './headers.js';
+import { TopicExchange } from './topic.js';
+
+type ExchangeClass = new (vhost: string, name: string, options: ExchangeOptions) => Exchange;
+
+export const EXCHANGE_TYPES: ReadonlyMap<string, ExchangeClass> = new Map<string, ExchangeClass>([
+  ['direct', DirectExchange],
+  ['fanout', FanoutExchange],
+  ['topic', TopicExchange],
+  ['headers', HeadersExchange],
+]);
+
+/** The nameless exchange every queue is bound to by its name. Only publishing is allowed. */
+class DefaultExchange extends DirectExchange {
+  readonly #queues: Map<string, Queue>;
+  constructor(vhost: string, queues: Map<string, Queue>) {
+    super(vhost, '', { durable: true, autoDelete: false, internal: false, arguments: new Map() });
+    this.#queues = queues;
+  }
+  override route(msg: Message, into: Set<Destination>): void {
+    const q = this.#queues.get(msg.routingKey);
+    if (q !== undefined) into.add(q);
+  }
+}
+
+const PREDECLARED: readonly [string, string, boolean][] = [
+  ['amq.direct', 'direct', false],
+  ['amq.fanout', 'fanout', false],
+  ['amq.topic', 'topic', false],
+  ['amq.headers', 'headers', false],
+  ['amq.match', 'headers', false],
+  ['amq.rabbitmq.trace', 'topic', true],
+];
+
+/** Queue arguments RabbitMQ compares when a queue is declared again. */
+const EQUIVALENT_QUEUE_ARGS = [
+  'x-expires',
+  'x-message-ttl',
+  'x-dead-letter-exchange',
+  'x-dead-letter-routing-key',
+  'x-max-length',
+  'x-max-length-bytes',
+  'x-max-in-memory-length',
+  'x-max-in-memory-bytes',
+  'x-max-priority',
+  'x-overflow',
+  'x-queue-mode',
+  'x-queue-type',
+  'x-single-active-consumer',
+  'x-queue-master-locator',
+  'x-delivery-limit',
+];
+
+export interface ExchangeDeclare {
+  readonly name: string;
+  readonly type: string;
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+  readonly internal: boolean;
+  readonly arguments: FieldTable;
+}
+
+export interface QueueDeclare {
+  readonly name: string;
+  readonly durable: boolean;
+  readonly exclusive: boolean;
+  readonly autoDelete: boolean;
+  readonly arguments: FieldTable;
+}
+
+export interface VhostEvents {
+  /** A queue left the vhost (deleted, auto-deleted, owner gone). */
+  queueDeleted?(q: Queue): void;
+}
+
+export class VirtualHost {
+  readonly name: string;
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+  readonly defaultExchange: DefaultExchange;
+  readonly #store: Store;
+  readonly #queueBindings = new Map<Queue, Set<Binding>>();
+  readonly #events: VhostEvents;
+  // Reused per publish so routing allocates nothing.
+  readonly #routeScratch = new Set<Destination>();
+  readonly #visited = new Set<Exchange>();
+
+  constructor(name: string, store: Store, events: VhostEvents = {}) {
+    this.name = name;
+    this.#store = store;
+    this.#events = events;
+    this.defaultExchange = new DefaultExchange(name, this.queues);
+    for (const [xname, type, internal] of PREDECLARED) {
+      const X = EXCHANGE_TYPES.get(type)!;
+      this.exchanges.set(xname, new X(name, xname, { durable: true, autoDelete: false, internal, arguments: new Map() }));
+    }
+  }
+
+  // ---- exchanges -------------------------------------------------------------------------
+
+  /** The exchange a publish names: '' is the default exchange. */
+  exchangeForPublish(name: string): Exchange {
+    if (name === '') return this.defaultExchange;
+    return this.#exchangeOrDie(name);
+  }
+
+  getExchange(name: string): Exchange | undefined {
+    return name === '' ? this.defaultExchange : this.exchanges.get(name);
+  }
+
+  declareExchangePassive(name: string): Exchange {
+    if (name === '') return this.defaultExchange;
+    return this.#exchangeOrDie(name);
+  }
+
+  declareExchange(d: ExchangeDeclare): Exchange {
+    const X = EXCHANGE_TYPES.get(d.type);
+    if (X === undefined) throw new ConnectionError('COMMAND_INVALID', `unknown exchange type '${d.type}'`);
+    if (d.name === '') throw defaultExchangeRefused();
+    const existing = this.exchanges.get(d.name);
+    if (existing !== undefined) {
+      const what = `exchange '${d.name}' in vhost '${this.name}'`;
+      assertEquivalent('type', what, d.type, existing.type);
+      assertEquivalent('durable', what, d.durable, existing.durable);
+      assertEquivalent('auto_delete', what, d.autoDelete, existing.autoDelete);
+      assertEquivalent('internal', what, d.internal, existing.internal);
+      assertArgsEquivalent(['alternate-exchange'], what, d.arguments, existing.arguments);
+      return existing;
+    }
+    if (d.name.startsWith('amq.')) {
+      throw new ChannelError('ACCESS_REFUSED', `exchange name '${d.name}' contains reserved prefix 'amq.*'`);
+    }
+    const x = new X(this.name, d.name, d);
+    this.exchanges.set(d.name, x);
+    if (x.durable) {
+      this.#store.saveExchange({ vhost: this.name, name: x.name, type: x.type, autoDelete: x.autoDelete, internal: x.internal, arguments: x.arguments });
+    }
+    return x;
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '') throw defaultExchangeRefused();
+    if (name.startsWith('amq.')) {
+      throw new ChannelError('ACCESS_REFUSED', `deletion of system exchange '${name}' in vhost '${this.name}' not allowed`);
+    }
+    const x = this.exchanges.get(name);
+    if (x === undefined) return;
+    if (ifUnused && x.bindings.size > 0) {
+      throw new ChannelError('PRECONDITION_FAILED', `exchange '${name}' in vhost '${this.name}' in use`);
+    }
+    this.#removeExchange(x);
+  }
+
+  // ---- queues ----------------------------------------------------------------------------
+
+  getQueue(name: string): Queue | undefined {
+    return this.queues.get(name);
+  }
+
+  /** The queue, or 404; and 405 when another connection owns it exclusively. */
+  queueForUse(name: string, owner: object): Queue {
+    const q = this.#queueOrDie(name);
+    checkExclusive(q, owner);
+    return q;
+  }
+
+  declareQueuePassive(name: string, owner: object): Queue {
+    return this.queueForUse(name, owner);
+  }
+
+  /** Declares (or re-declares) a queue; returns it and whether it is new. */
+  declareQueue(d: QueueDeclare, owner: object, generateName: () => string): Queue {
+    let name = d.name;
+    if (name === '') name = generateName();
+    else if (name.startsWith('amq.')) {
+      throw new ChannelError('ACCESS_REFUSED', `queue name '${name}' contains reserved prefix 'amq.*'`);
+    }
+    const durable = d.durable && !d.exclusive;
+    const existing = this.queues.get(name);
+    if (existing !== undefined) {
+      checkExclusive(existing, d.exclusive ? owner : null, true);
+      const what = `queue '${name}' in vhost '${this.name}'`;
+      assertEquivalent('durable', what, durable, existing.durable);
+      assertEquivalent('auto_delete', what, d.autoDelete, existing.autoDelete);
+      assertArgsEquivalent(EQUIVALENT_QUEUE_ARGS, what, d.arguments, existing.arguments);
+      return existing;
+    }
+    validateDeadLetterExchangeType(name, this.name, d.arguments);
+    const q = new Queue(
+      this.name,
+      name,
+      { durable, exclusiveOwner: d.exclusive ? owner : null, autoDelete: d.autoDelete, arguments: d.arguments },
+      this.#store,
+    );
+    this.#addQueue(q);
+    if (durable) this.#store.saveQueue({ vhost: this.name, name, autoDelete: d.autoDelete, arguments: d.arguments });
+    return q;
+  }
+
+  /** Deletes a queue; returns its ready message count. Missing queues are fine (idempotent). */
+  deleteQueue(name: string, owner: object, ifUnused: boolean, ifEmpty: boolean): number {
+    const q = this.queues.get(name);
+    if (q === undefined) return 0;
+    checkExclusive(q, owner);
+    const what = `queue '${name}' in vhost '${this.name}'`;
+    if (ifEmpty && q.messageCount > 0) throw new ChannelError('PRECONDITION_FAILED', `${what} not empty`);
+    if (ifUnused && q.consumerCount > 0) throw new ChannelError('PRECONDITION_FAILED', `${what} in use`);
+    return this.removeQueue(q);
+  }
+
+  purgeQueue(name: string, owner: object): number {
+    const q = this.queueForUse(name, owner);
+    return q.purge();
+  }
+
+  /** Removes a queue with its bindings (also used for auto-delete and exclusive owners leaving). */
+  removeQueue(q: Queue): number {
+    if (q.deleted || this.queues.get(q.name) !== q) return 0;
+    this.queues.delete(q.name);
+    const bindings = this.#queueBindings.get(q);
+    this.#queueBindings.delete(q);
+    if (bindings) for (const b of bindings) this.#dropBinding(b, false);
+    if (q.durable) this.#store.deleteQueue(this.name, q.name);
+    const n = q.delete();
+    this.#events.queueDeleted?.(q);
+    return n;
+  }
+
+  /** Deletes every exclusive queue owned by a closing connection. */
+  removeExclusiveQueues(owner: object): void {
+    for (const q of [...this.queues.values()]) if (q.exclusiveOwner === owner) this.removeQueue(q);
+  }
+
+  // ---- bindings --------------------------------------------------------------------------
+
+  bindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
+    if (exchangeName === '') throw defaultExchangeRefused();
+    const x = this.#exchangeOrDie(exchangeName);
+    const q = this.#queueOrDie(queueName);
+    checkExclusive(q, owner);
+    this.#addBinding(x, q, routingKey, args);
+  }
+
+  unbindQueue(queueName: string, exchangeName: string, routingKey: string, args: FieldTable, owner: object): void {
+    if (exchangeName === '') throw defaultExchangeRefused();
+    const x = this.exchanges.get(exchangeName);
+    const q = this.queues.get(queueName);
+    if (x === undefined || q === undefined) return;
+    checkExclusive(q, owner);
+    const b = x.bindings.get(bindingKey(q, routingKey, args));
+    if (b !== undefined) this.#dropBinding(b, true);
+  }
+
+  bindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    if (destinationName === '' || sourceName === '') throw defaultExchangeRefused();
+    const source = this.#exchangeOrDie(sourceName);
+    const destination = this.#exchangeOrDie(destinationName);
+    this.#addBinding(source, destination, routingKey, args);
+  }
+
+  unbindExchange(destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    if (destinationName === '' || sourceName === '') throw defaultExchangeRefused();
+    const source = this.exchanges.get(sourceName);
+    const destination = this.exchanges.get(destinationName);
+    if (source === undefined || destination === undefined) return;
+    const b = source.bindings.get(bindingKey(destination, routingKey, args));
+    if (b !== undefined) this.#dropBinding(b, true);
+  }
+
+  /** Every binding, for inspection: the default exchange's implicit ones first. */
+  allBindings(): Binding[] {
+    const out: Binding[] = [];
+    for (const x of this.exchanges.values()) out.push(...x.bindings.values());
+    return out;
+  }
+
+  // ---- routing ---------------------------------------------------------------------------
+
+  /** Fills `into` with the queues `msg` reaches from `exchange`, following exchange bindings. */
+  route(exchange: Exchange, msg: Message, into: Set<Queue>): void {
+    const found = this.#routeScratch;
+    found.clear();
+    exchange.route(msg, found);
+    if (exchange.exchangeDestinations === 0) {
+      for (const d of found) into.add(d as Queue);
+      return;
+    }
+    const visited = this.#visited;
+    visited.clear();
+    visited.add(exchange);
+    this.#collect(found, msg, into, visited);
+  }
+
+  #collect(found: Set<Destination>, msg: Message, into: Set<Queue>, visited: Set<Exchange>): void {
+    const next: Exchange[] = [];
+    for (const d of found) {
+      if (d.kind === 'queue') into.add(d);
+      else if (!visited.has(d)) {
+        visited.add(d);
+        next.push(d);
+      }
+    }
+    for (const x of next) {
+      const more = new Set<Destination>();
+      x.route(msg, more);
+      this.#collect(more, msg, into, visited);
+    }
+  }
+
+  // ---- restore ---------------------------------------------------------------------------
+
+  /** Recreates durable definitions read from the store (no store writes). */
+  restoreExchange(name: string, type: string, options: ExchangeOptions): void {
+    const X = EXCHANGE_TYPES.get(type);
+    if (X === undefined || this.exchanges.has(name)) return;
+    this.exchanges.set(name, new X(this.name, name, options));
+  }
+
+  restoreQueue(name: string, autoDelete: boolean, args: FieldTable): Queue {
+    const q = new Queue(this.name, name, { durable: true, exclusiveOwner: null, autoDelete, arguments: args }, this.#store);
+    this.#addQueue(q);
+    return q;
+  }
+
+  restoreBinding(r: BindingRecord): void {
+    const source = this.exchanges.get(r.source);
+    const destination = r.destinationKind === 'queue' ? this.queues.get(r.destination) : this.exchanges.get(r.destination);
+    if (source === undefined || destination === undefined) return;
+    this.#link(source, destination, r.routingKey, r.arguments);
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  #addQueue(q: Queue): void {
+    this.queues.set(q.name, q);
+    this.#queueBindings.set(q, new Set());
+    q.onUnused = (unused) => this.removeQueue(unused);
+  }
+
+  #exchangeOrDie(name: string): Exchange {
+    const x = this.exchanges.get(name);
+    if (x === undefined) throw new ChannelError('NOT_FOUND', `no exchange '${name}' in vhost '${this.name}'`);
+    return x;
+  }
+
+  #queueOrDie(name: string): Queue {
+    const q = this.queues.get(name);
+    if (q === undefined) throw new ChannelError('NOT_FOUND', `no queue '${name}' in vhost '${this.name}'`);
+    return q;
+  }
+
+  #addBinding(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+    source.validateBinding(routingKey, args);
+    const b = this.#link(source, destination, routingKey, args);
+    if (b !== null && source.durable && destination.durable) this.#store.saveBinding(bindingRecord(this.name, b));
+  }
+
+  #link(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): Binding | null {
+    const b: Binding = { source, destination, routingKey, arguments: args, key: bindingKey(destination, routingKey, args) };
+    if (!source.bind(b)) return null;
+    if (destination.kind === 'queue') this.#queueBindings.get(destination)?.add(b);
+    else destination.incoming.add(b);
+    return b;
+  }
+
+  /** Removes a binding; an auto-delete source left without bindings goes too. */
+  #dropBinding(b: Binding, fromStore: boolean): void {
+    b.source.unbind(b.key);
+    if (b.destination.kind === 'queue') this.#queueBindings.get(b.destination)?.delete(b);
+    else b.destination.incoming.delete(b);
+    if (fromStore && b.source.durable && b.destination.durable) this.#store.deleteBinding(bindingRecord(this.name, b));
+    const x = b.source;
+    if (x.autoDelete && x.bindings.size === 0 && this.exchanges.get(x.name) === x) this.#removeExchange(x);
+  }
+
+  #removeExchange(x: Exchange): void {
+    this.exchanges.delete(x.name);
+    // The store drops bindings of a deleted exchange itself.
+    for (const b of [...x.bindings.values()]) this.#dropBinding(b, false);
+    for (const b of [...x.incoming]) this.#dropBinding(b, false);
+    if (x.durable) this.#store.deleteExchange(this.name, x.name);
+  }
+}
+
+function bindingRecord(vhost: string, b: Binding): BindingRecord {
+  return {
+    vhost,
+    source: b.source.name,
+    destination: b.destination.name,
+    destinationKind: b.destination.kind,
+    routingKey: b.routingKey,
+    arguments: b.arguments,
+  };
+}
+
+function defaultExchangeRefused(): ChannelError {
+  return new ChannelError('ACCESS_REFUSED', 'operation not permitted on the default exchange');
+}
+
+/**
+ * 405 unless `owner` may use the queue. `strict` (re-declare) also refuses a declare whose
+ * exclusive flag differs from the queue's.
+ */
+function checkExclusive(q: Queue, owner: object | null, strict = false): void {
+  if (q.exclusiveOwner === owner) return;
+  if (!strict && q.exclusiveOwner === null) return;
+  throw new ChannelError(
+    'RESOURCE_LOCKED',
+    `cannot obtain exclusive access to locked queue '${q.name}' in vhost '${q.vhost}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+  );
+}
+
+function assertEquivalent(field: string, what: string, received: string | boolean, current: string | boolean): void {
+  if (received !== current) {
+    throw new ChannelError('PRECONDITION_FAILED', `inequivalent arg '${field}' for ${what}: received '${received}' but current is '${current}'`);
+  }
+}
+
+function assertArgsEquivalent(keys: readonly string[], what: string, received: FieldTable, current: FieldTable): void {
+  for (const k of keys) {
+    const r = received.get(k);
+    const c = current.get(k);
+    if (r === undefined && c === undefined) continue;
+    if (r !== undefined && c !== undefined && sameTypeClassAndValue(r, c)) continue;
+    throw new ChannelError('PRECONDITION_FAILED', `inequivalent arg '${k}' for ${what}: received ${describeArg(r)} but current is ${describeArg(c)}`);
+  }
+}
+
+function describeArg(v: FieldValue | undefined): string {
+  if (v === undefined) return 'none';
+  return `the value '${erlangTerm(v)}' of type '${RABBIT_TYPE_NAMES[v.type]}'`;
+}
+
+/** A field value as Erlang's ~tp prints it (how RabbitMQ quotes argument values). */
+export function erlangTerm(v: FieldValue): string {
+  switch (v.type) {
+    case 'S':
+      return `<<"${typeof v.value === 'string' ? v.value : v.value.toString('latin1')}">>`;
+    case 'x':
+      return `<<"${v.value.toString('latin1')}">>`;
+    case 't':
+      return String(v.value);
+    case 'V':
+      return 'undefined';
+    case 'A':
+      return `[${v.value.map((x) => `{${RABBIT_TYPE_NAMES[x.type]},${erlangTerm(x)}}`).join(',')}]`;
+    case 'F':
+      return `[${[...v.value].map(([k, x]) => `{<<"${k}">>,${RABBIT_TYPE_NAMES[x.type]},${erlangTerm(x)}}`).join(',')}]`;
+    case 'D':
+      return `{${v.value.scale},${v.value.value}}`;
+    case 'f':
+    case 'd':
+      return Number.isInteger(v.value) ? v.value.toFixed(1) : String(v.value);
+    default:
+      return String(v.value);
+  }
+}
+
+const INT_TYPES = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l']);
+
+function sameTypeClassAndValue(a: FieldValue, b: FieldValue): boolean {
+  const ca = INT_TYPES.has(a.type) ? 'int' : a.type;
+  const cb = INT_TYPES.has(b.type) ? 'int' : b.type;
+  if (ca !== cb) return false;
+  if (ca === 'int') return BigInt(a.value as number | bigint) === BigInt(b.value as number | bigint);
+  return erlangTerm(a) === erlangTerm(b);
+}
+
+function validateDeadLetterExchangeType(queue: string, vhost: string, args: FieldTable): void {
+  const dlx = args.get('x-dead-letter-exchange');
+  if (dlx !== undefined && dlx.type !== 'S') {
+    throw new ChannelError(
+      'PRECONDITION_FAILED',
+      `invalid type '${RABBIT_TYPE_NAMES[dlx.type]}' for arg 'x-dead-letter-exchange' in queue '${queue}' in vhost '${vhost}'`,
+    );
+  }
+}
