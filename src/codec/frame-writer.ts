@@ -92,6 +92,7 @@ export class FrameWriter {
         this.#closeRunAt(this.#runEnd);
         this.#chunks.push(part);
         this.pendingBytes += part.length;
+        slab.frameStart = slab.pos;
         slab.ensure(1);
         slab.frameStart = slab.pos;
         slab.u8(FRAME_END);
@@ -111,6 +112,8 @@ export class FrameWriter {
 
   /** Raw bytes outside any frame (the protocol header on a version mismatch). */
   raw(bytes: Buffer): void {
+    // Mark the start before reserving, so a slab change carries nothing already finished.
+    slab.frameStart = slab.pos;
     slab.ensure(bytes.length);
     slab.frameStart = slab.pos;
     slab.bytes(bytes);
@@ -142,6 +145,8 @@ export class FrameWriter {
   }
 
   #begin(type: number, channel: number, sizeHint: number): void {
+    // Mark the start before reserving, so a slab change carries nothing already finished.
+    slab.frameStart = slab.pos;
     slab.ensure(8 + sizeHint);
     slab.frameStart = slab.pos;
     const buf = slab.buf;

@@ -296,7 +296,6 @@ export class Connection implements ChannelHost {
       throw new ConnectionError(
         'NOT_ALLOWED',
         `number of channels opened (${this.#channels.size}) has reached the negotiated channel_max (${this.#channelMax})`,
-        { classId: CHANNEL_OPEN >>> 16, methodId: CHANNEL_OPEN & 0xffff },
       );
     }
     const ch = new Channel(id, this, this.log.child({ channel: id }));

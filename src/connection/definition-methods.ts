@@ -78,7 +78,7 @@ export function handleDefinitionMethod(ctx: DefinitionContext, m: Method): Metho
       return m.nowait ? null : { id: EXCHANGE_UNBIND_OK };
     case QUEUE_DECLARE: {
       const q = m.passive
-        ? vhost.declareQueuePassive(queueName(ctx, m.queue), ctx.owner)
+        ? vhost.declareQueuePassive(m.queue, ctx.owner)
         : vhost.declareQueue(
             { name: m.queue, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: m.arguments },
             ctx.owner,
