@@ -10,7 +10,6 @@ import type { Logger } from 'pino';
 import { F, table, type FieldTable } from './codec/field-table.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionContext } from './connection/connection.js';
-import { Message } from './message.js';
 import { VirtualHost } from './routing/vhost.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
@@ -39,8 +38,8 @@ export class Broker implements ConnectionContext {
     for (const u of config.users) this.#users.set(u.name, u.password);
     for (const v of config.vhosts) this.#addVhost(v);
     this.#restore();
-    store.onDurable((durableSeq) => {
-      for (const c of this.connections) c.runFlushHooks(durableSeq);
+    store.onDurable((durableSeq, failed) => {
+      for (const c of this.connections) c.runFlushHooks(durableSeq, failed);
     });
     this.#ticker = setInterval(() => {
       for (const c of this.connections) c.tick();
@@ -120,7 +119,7 @@ export class Broker implements ConnectionContext {
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await stopped;
     clearInterval(this.#ticker);
-    this.store.close();
+    await this.store.close();
   }
 
   // ---- state -----------------------------------------------------------------------------
@@ -143,18 +142,9 @@ export class Broker implements ConnectionContext {
     let messages = 0;
     for (const r of defs.queues) {
       const q = this.#addVhost(r.vhost).restoreQueue(r.name, r.autoDelete, r.arguments);
-      let after = 0;
-      for (;;) {
-        const batch = this.store.readMessages(q, after, 10_000);
-        if (batch.length === 0) break;
-        for (const s of batch) {
-          const msg = new Message(s.exchange, s.routingKey, s.header, s.body);
-          msg.storeId = s.storeId;
-          q.restore(msg, s.seq, s.delivered);
-          after = s.seq;
-        }
-        messages += batch.length;
-      }
+      const entries = this.store.loadEntries(q);
+      q.restore(entries);
+      messages += entries.length;
     }
     for (const b of defs.bindings) this.vhosts.get(b.vhost)?.restoreBinding(b);
     if (defs.queues.length + defs.exchanges.length > 0) {

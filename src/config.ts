@@ -23,6 +23,8 @@ export interface BrokerConfig {
   readonly heartbeat: number;
   /** Largest message body accepted (RabbitMQ: 128 MiB). */
   readonly maxMessageSize: number;
+  /** Cap on the database size in bytes (0: none). Past it, persistent publishes are nacked. */
+  readonly maxStoreBytes: number;
   readonly users: readonly UserConfig[];
   readonly vhosts: readonly string[];
 }
@@ -36,6 +38,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   channelMax: 2047,
   heartbeat: 60,
   maxMessageSize: 128 * 1024 * 1024,
+  maxStoreBytes: 0,
   users: [{ name: 'guest', password: 'guest', tags: ['administrator'] }],
   vhosts: ['/'],
 };

@@ -11,6 +11,7 @@ import { Broker } from './broker.js';
 import { makeConfig, type BrokerConfig } from './config.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { MemoryStore } from './store/memory-store.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
 export { Broker } from './broker.js';
@@ -51,7 +52,11 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   };
 }
 
-/** The store a configuration asks for: in memory without a data directory. */
-export async function openStore(config: BrokerConfig, _log: Logger): Promise<Store> {
-  return new MemoryStore();
+/**
+ * The store a configuration asks for: SQLite in `dataDir`, or memory when there is none.
+ * `createDataDir` creates a missing directory (the default location) instead of refusing it.
+ */
+export async function openStore(config: BrokerConfig, log: Logger, createDataDir = true): Promise<Store> {
+  if (config.dataDir === null) return new MemoryStore();
+  return SqliteStore.open(config.dataDir, log, { createDir: createDataDir, maxBytes: config.maxStoreBytes });
 }

@@ -36,12 +36,14 @@ program
   .option('--data-dir <dir>', 'directory for the database', DEFAULT_CONFIG.dataDir ?? './data')
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(DEFAULT_CONFIG.logLevel))
   .addHelpText('after', '\nExamples:\n  warren start\n  warren start --port 5673 --data-dir /var/lib/warren --log-level debug')
-  .action(async (opts: { host: string; port: number; dataDir: string; logLevel: (typeof LOG_LEVELS)[number] }) => {
+  .action(async (opts: { host: string; port: number; dataDir: string; logLevel: (typeof LOG_LEVELS)[number] }, cmd: Command) => {
     const config = makeConfig({ host: opts.host, port: opts.port, dataDir: opts.dataDir, logLevel: opts.logLevel });
     const log = createLogger(config.logLevel);
     let broker: Broker;
     try {
-      broker = new Broker(config, await openStore(config, log), log);
+      // The default data directory is created on first start; one named with --data-dir must exist.
+      const createDataDir = cmd.getOptionValueSource('dataDir') === 'default';
+      broker = new Broker(config, await openStore(config, log, createDataDir), log);
     } catch (e) {
       fail((e as Error).message);
     }

@@ -23,6 +23,8 @@ export class Message {
   readonly body: Buffer;
   /** Store id once written to disk; 0 while only in memory. */
   storeId = 0;
+  /** Durable queues holding this message in the store (maintained by the store). */
+  storeRefs = 0;
   #properties: BasicProperties | undefined;
 
   constructor(exchange: string, routingKey: string, header: Buffer, body: Buffer) {

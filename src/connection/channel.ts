@@ -55,7 +55,7 @@ import { Message } from '../message.js';
 import type { Exchange } from '../routing/exchange.js';
 import type { VirtualHost } from '../routing/vhost.js';
 import type { Consumer, Queue, QueueEntry } from '../queue/queue.js';
-import type { Store } from '../store/store.js';
+import type { Store, WriteRange } from '../store/store.js';
 import { Deque } from '../util/deque.js';
 import { CommandAssembler } from './command-assembler.js';
 import { generatedName, handleDefinitionMethod, queueName, type DefinitionContext } from './definition-methods.js';
@@ -77,6 +77,8 @@ export interface ChannelHost {
   wantsFlushHook(ch: Channel): void;
   /** The channel is fully closed; its number may be reused. */
   channelClosed(ch: Channel): void;
+  /** Closes the whole connection with a hard error (from outside frame handling). */
+  closeWithError(e: ConnectionError): void;
 }
 
 const OPEN = 0;
@@ -100,19 +102,27 @@ class Transaction {
   settles: TxSettle[] = [];
 }
 
-/** Publisher-confirm bookkeeping: which sequence numbers can be acked, in order. */
+/**
+ * Publisher-confirm bookkeeping. Each publish gets a sequence number; it is confirmable once
+ * the store writes it needed are durable. Acks go out in order and coalesced (multiple=true);
+ * a publish whose writes failed is nacked, after an ack for everything before it.
+ */
 class Confirms {
   #next = 1;
+  /** Highest sequence number already acked or nacked to the client. */
   #reported = 0;
+  /** Highest sequence number confirmable (everything up to it is settled). */
   #ready = 0;
   readonly #waitSeq = new Deque<number>();
   readonly #waitStore = new Deque<number>();
+  /** Output in order: +tag = ack everything up to tag, -tag = nack tag. */
+  #out: number[] = [];
 
   nextSeq(): number {
     return this.#next++;
   }
 
-  /** Publish `seq` is routed; it is confirmable once the store has made `storeSeq` durable. */
+  /** Publish `seq` is routed; it needs store write `storeSeq` durable (0: nothing to wait for). */
   settle(seq: number, storeSeq: number, durableSeq: number): void {
     if (this.#waitSeq.length === 0 && storeSeq <= durableSeq) {
       this.#ready = seq;
@@ -122,10 +132,16 @@ class Confirms {
     }
   }
 
-  advance(durableSeq: number): void {
+  advance(durableSeq: number, failed: WriteRange | null): void {
     while (this.#waitStore.length > 0 && this.#waitStore.peek()! <= durableSeq) {
-      this.#waitStore.shift();
-      this.#ready = this.#waitSeq.shift()!;
+      const storeSeq = this.#waitStore.shift()!;
+      const seq = this.#waitSeq.shift()!;
+      if (failed !== null && storeSeq > failed.from && storeSeq <= failed.to) {
+        if (this.#ready > this.#reported) this.#out.push(this.#ready);
+        this.#out.push(-seq);
+        this.#reported = seq;
+      }
+      this.#ready = seq;
     }
   }
 
@@ -133,13 +149,19 @@ class Confirms {
     return this.#waitSeq.length > 0;
   }
 
-  /** The ack to send now, if any: everything up to `tag`. */
-  takeAck(): { tag: number; multiple: boolean } | null {
-    if (this.#ready <= this.#reported) return null;
-    const ack = { tag: this.#ready, multiple: this.#ready - this.#reported > 1 };
-    this.#reported = this.#ready;
-    return ack;
+  /** The acks and nacks to send now, in order (see #out). */
+  take(): number[] {
+    if (this.#ready > this.#reported) {
+      this.#out.push(this.#ready);
+      this.#reported = this.#ready;
+    }
+    const out = this.#out;
+    if (out.length > 0) this.#out = [];
+    return out;
   }
+
+  /** Where the last take() left off, to tell a multiple ack from a single one. */
+  lastReported = 0;
 }
 
 export class ChannelConsumer implements Consumer {
@@ -375,9 +397,16 @@ export class Channel {
       this.#tx.publishes.push({ exchange: x, msg, mandatory: m.mandatory });
       return;
     }
-    const seq = this.#confirms === null ? 0 : this.#confirms.nextSeq();
+    if (this.#confirms === null) {
+      this.#route(x, msg, m.mandatory);
+      return;
+    }
+    const seq = this.#confirms.nextSeq();
+    const store = this.#host.store;
+    const before = store.writeSeq;
     this.#route(x, msg, m.mandatory);
-    if (seq !== 0) this.#confirmed(seq);
+    this.#confirms.settle(seq, store.writeSeq > before ? store.writeSeq : 0, store.durableSeq);
+    this.#host.wantsFlushHook(this);
   }
 
   /** Routes and enqueues; an unroutable mandatory message goes back as basic.return. */
@@ -398,12 +427,6 @@ export class Channel {
       return;
     }
     for (const q of targets) q.enqueue(msg);
-  }
-
-  #confirmed(seq: number): void {
-    const store = this.#host.store;
-    this.#confirms!.settle(seq, store.writeSeq, store.durableSeq);
-    this.#host.wantsFlushHook(this);
   }
 
   // ---- consuming -------------------------------------------------------------------------
@@ -454,7 +477,8 @@ export class Channel {
       this.#consumerUnacked++;
     }
     const d = this.#deliver;
-    const msg = entry.msg;
+    // Queues hand over only entries whose message is in memory.
+    const msg = entry.msg!;
     d.consumerTag = c.tag;
     d.deliveryTag = tag;
     d.redelivered = entry.redelivered;
@@ -481,7 +505,7 @@ export class Channel {
       q.markUnacked(entry);
       this.#unacked.add(tag, entry);
     }
-    const msg = entry.msg;
+    const msg = entry.msg!;
     this.#host.writer.content(
       this.id,
       {
@@ -599,19 +623,32 @@ export class Channel {
    * Called by the connection before it flushes, and when the store made more writes durable:
    * writes the publisher acks and commit-ok that became due. Returns true while still waiting.
    */
-  flushHook(durableSeq: number): boolean {
+  flushHook(durableSeq: number, failed: WriteRange | null = null): boolean {
     if (this.#state !== OPEN) return false;
     const confirms = this.#confirms;
     if (confirms !== null) {
-      confirms.advance(durableSeq);
-      const ack = confirms.takeAck();
-      if (ack !== null) {
-        this.#host.writer.method(this.id, { id: BASIC_ACK, deliveryTag: ack.tag, multiple: ack.multiple });
+      confirms.advance(durableSeq, failed);
+      const out = confirms.take();
+      if (out.length > 0) {
+        let last = confirms.lastReported;
+        for (const t of out) {
+          if (t > 0) this.#host.writer.method(this.id, { id: BASIC_ACK, deliveryTag: t, multiple: t - last > 1 });
+          else this.#host.writer.method(this.id, { id: BASIC_NACK, deliveryTag: -t, multiple: false, requeue: false });
+          last = Math.abs(t);
+        }
+        confirms.lastReported = last;
         this.#host.scheduleFlush();
       }
     }
-    if (this.#commitWaitSeq !== 0 && this.#commitWaitSeq <= durableSeq) {
+    const commitSeq = this.#commitWaitSeq;
+    if (commitSeq !== 0 && commitSeq <= durableSeq) {
       this.#commitWaitSeq = 0;
+      if (failed !== null && commitSeq > failed.from && commitSeq <= failed.to) {
+        this.#host.closeWithError(
+          new ConnectionError('INTERNAL_ERROR', 'could not write the transaction to disk (is the disk full?); free space and retry'),
+        );
+        return false;
+      }
       this.#send({ id: TX_COMMIT_OK });
     }
     return (confirms?.waiting ?? false) || this.#commitWaitSeq !== 0;

@@ -36,7 +36,7 @@ import {
 import type { BrokerConfig } from '../config.js';
 import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
 import type { VirtualHost } from '../routing/vhost.js';
-import type { Store } from '../store/store.js';
+import type { Store, WriteRange } from '../store/store.js';
 import { Channel, type ChannelHost } from './channel.js';
 
 /** What a connection needs from the broker that accepted it. */
@@ -200,9 +200,9 @@ export class Connection implements ChannelHost {
   }
 
   /** Lets channels write confirms and commit-oks that are due. */
-  runFlushHooks(durableSeq: number): void {
+  runFlushHooks(durableSeq: number, failed: WriteRange | null = null): void {
     for (const ch of this.#flushHooks) {
-      if (!ch.flushHook(durableSeq)) this.#flushHooks.delete(ch);
+      if (!ch.flushHook(durableSeq, failed)) this.#flushHooks.delete(ch);
     }
   }
 

@@ -6,15 +6,22 @@
 import type { FieldTable } from '../codec/field-table.js';
 import { ChannelError } from '../errors.js';
 import type { Message } from '../message.js';
-import type { QueueKey, Store } from '../store/store.js';
+import { ENTRY_ON_DISK, type QueueKey, type Store, type StoreEntry, type StoredEntry } from '../store/store.js';
 import { Deque } from '../util/deque.js';
 
+/** Past this many ready messages, stored messages keep only their place in memory. */
+export const RESIDENT_LIMIT = 4096;
+/** How many bodies are read back from the store at a time. */
+const LOAD_BATCH = 512;
+
 /** One message's place in one queue; while unacknowledged it also records where it went. */
-export class QueueEntry {
+export class QueueEntry implements StoreEntry {
   readonly queue: Queue;
-  readonly msg: Message;
+  /** The message; null while its body is only in the store (deep in a long backlog). */
+  msg: Message | null;
   /** Position in the queue: requeued entries go back in seq order. */
   readonly seq: number;
+  readonly size: number;
   /** Written to the store: settle/requeue must tell it. */
   readonly stored: boolean;
   redelivered = false;
@@ -22,11 +29,16 @@ export class QueueEntry {
   tag = 0;
   /** The consumer it was delivered to (null: basic.get or not delivered). */
   consumer: Consumer | null = null;
+  // Owned by the store.
+  storeId = 0;
+  storeState = 0;
+  storeMulti = false;
 
-  constructor(queue: Queue, msg: Message, seq: number, stored: boolean) {
+  constructor(queue: Queue, msg: Message | null, seq: number, size: number, stored: boolean) {
     this.queue = queue;
     this.msg = msg;
     this.seq = seq;
+    this.size = size;
     this.stored = stored;
   }
 }
@@ -60,6 +72,7 @@ export class Queue implements QueueKey {
   readonly arguments: FieldTable;
   /** Messages delivered and not yet acknowledged, over all channels. */
   unacked = 0;
+  storeQueueId = 0;
   deleted = false;
   /** Auto-delete applies only once a consumer has come and gone. */
   hadConsumers = false;
@@ -102,20 +115,25 @@ export class Queue implements QueueKey {
     return this.#consumers;
   }
 
-  /** Restores a message read from the store at start (it keeps its position). */
-  restore(msg: Message, seq: number, delivered: boolean): void {
-    const entry = new QueueEntry(this, msg, seq, true);
-    entry.redelivered = delivered;
-    this.#ready.push(entry);
-    this.#readyBytes += msg.size;
-    if (seq > this.#seq) this.#seq = seq;
+  /** Puts back the entries the store kept, at start; their bodies stay on disk until needed. */
+  restore(entries: readonly StoredEntry[]): void {
+    for (const s of entries) {
+      const entry = new QueueEntry(this, null, s.seq, s.size, true);
+      entry.redelivered = s.delivered;
+      entry.storeId = s.storeId;
+      entry.storeState = ENTRY_ON_DISK;
+      entry.storeMulti = s.multi;
+      this.#ready.push(entry);
+      this.#readyBytes += s.size;
+      if (s.seq > this.#seq) this.#seq = s.seq;
+    }
   }
 
   enqueue(msg: Message): void {
     const seq = ++this.#seq;
     const stored = this.#store !== null && msg.persistent;
-    if (stored) this.#store!.appendMessage(this, seq, msg);
-    const entry = new QueueEntry(this, msg, seq, stored);
+    const entry = new QueueEntry(this, msg, seq, msg.size, stored);
+    if (stored) this.#store!.appendMessage(this, entry, msg);
     this.stats.published++;
     if (this.#ready.length === 0 && this.#consumers.length > 0 && !this.#dispatching) {
       const c = this.#nextConsumer();
@@ -125,7 +143,10 @@ export class Queue implements QueueKey {
       }
     }
     this.#ready.push(entry);
-    this.#readyBytes += msg.size;
+    this.#readyBytes += entry.size;
+    // A long backlog keeps only its head in memory; the store holds the rest (and keeps this
+    // message itself until it is on disk).
+    if (stored && this.#ready.length > RESIDENT_LIMIT) entry.msg = null;
   }
 
   /** Delivers ready messages while some consumer can take one. */
@@ -136,8 +157,9 @@ export class Queue implements QueueKey {
       while (this.#ready.length > 0) {
         const c = this.#nextConsumer();
         if (c === null) break;
+        if (this.#ready.peek()!.msg === null) this.#loadBodies();
         const entry = this.#ready.shift()!;
-        this.#readyBytes -= entry.msg.size;
+        this.#readyBytes -= entry.size;
         this.#handOver(c, entry);
       }
     } finally {
@@ -147,9 +169,10 @@ export class Queue implements QueueKey {
 
   /** basic.get: takes the head message, if any. */
   shift(): QueueEntry | undefined {
+    if (this.#ready.peek()?.msg === null) this.#loadBodies();
     const entry = this.#ready.shift();
     if (entry !== undefined) {
-      this.#readyBytes -= entry.msg.size;
+      this.#readyBytes -= entry.size;
       this.stats.delivered++;
       if (entry.redelivered) this.stats.redelivered++;
     }
@@ -159,7 +182,7 @@ export class Queue implements QueueKey {
   /** Marks an entry handed out (to a consumer or basic.get) as awaiting an ack. */
   markUnacked(entry: QueueEntry): void {
     this.unacked++;
-    if (entry.stored) this.#store!.markDelivered(this, entry.seq);
+    if (entry.stored) this.#store!.markDelivered(this, entry);
   }
 
   /** The entry was acknowledged (or dropped): forget it for good. */
@@ -168,7 +191,7 @@ export class Queue implements QueueKey {
       this.unacked--;
       this.stats.acked++;
     }
-    if (entry.stored && !this.deleted) this.#store!.removeMessage(this, entry.seq);
+    if (entry.stored && !this.deleted) this.#store!.removeMessage(this, entry);
   }
 
   /** Puts unacknowledged entries back at their original positions, marked redelivered. */
@@ -180,7 +203,7 @@ export class Queue implements QueueKey {
       e.redelivered = true;
       e.consumer = null;
       e.tag = 0;
-      this.#readyBytes += e.msg.size;
+      this.#readyBytes += e.size;
     }
     const ready = this.#ready;
     const head = ready.peek();
@@ -221,7 +244,7 @@ export class Queue implements QueueKey {
   purge(): number {
     const n = this.#ready.length;
     if (this.#store !== null) {
-      for (const e of this.#ready) if (e.stored) this.#store.removeMessage(this, e.seq);
+      for (const e of this.#ready) if (e.stored) this.#store.removeMessage(this, e);
     }
     this.#ready.clear();
     this.#readyBytes = 0;
@@ -249,11 +272,25 @@ export class Queue implements QueueKey {
     this.stats.delivered++;
     if (entry.redelivered) this.stats.redelivered++;
     if (c.noAck) {
-      if (entry.stored) this.#store!.removeMessage(this, entry.seq);
+      if (entry.stored) this.#store!.removeMessage(this, entry);
     } else {
       this.markUnacked(entry);
     }
     c.deliver(this, entry);
+  }
+
+  /** Reads back the bodies of the next entries whose messages are only in the store. */
+  #loadBodies(): void {
+    const ready = this.#ready;
+    let loaded = 0;
+    for (let i = 0; i < ready.length && loaded < LOAD_BATCH; i++) {
+      const e = ready.get(i)!;
+      if (e.msg !== null) continue;
+      const m = this.#store?.readMessage(e.storeId);
+      if (m === undefined) throw new Error(`message ${e.storeId} of queue '${this.name}' is missing from the store`);
+      e.msg = m;
+      loaded++;
+    }
   }
 
   /** The next consumer in turn that can take a delivery, or null. */

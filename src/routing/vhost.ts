@@ -435,14 +435,31 @@ function assertArgsEquivalent(keys: readonly string[], what: string, received: F
     const r = received.get(k);
     const c = current.get(k);
     if (r === undefined && c === undefined) continue;
-    if (r !== undefined && c !== undefined && sameTypeClassAndValue(r, c)) continue;
+    if (r !== undefined && c !== undefined) {
+      if (sameTypeClassAndValue(r, c)) continue;
+      // RabbitMQ compares the bare values here, so its text names no types.
+      throw new ChannelError('PRECONDITION_FAILED', `inequivalent arg '${k}' for ${what}: received '${bareValue(r)}' but current is '${bareValue(c)}'`);
+    }
+    // A classic queue may or may not carry x-queue-type (rabbitmq-common#341).
+    if (k === 'x-queue-type' && isClassic(r ?? c!)) continue;
     throw new ChannelError('PRECONDITION_FAILED', `inequivalent arg '${k}' for ${what}: received ${describeArg(r)} but current is ${describeArg(c)}`);
   }
 }
 
+function isClassic(v: FieldValue): boolean {
+  return v.type === 'S' && (typeof v.value === 'string' ? v.value : v.value.toString('utf8')) === 'classic';
+}
+
+/** A value as rabbit_misc:val/1 prints it: binaries with ~s (bare text), the rest with ~p. */
+function bareValue(v: FieldValue): string {
+  if (v.type === 'S') return typeof v.value === 'string' ? v.value : v.value.toString('utf8');
+  if (v.type === 'x') return v.value.toString('utf8');
+  return erlangTerm(v);
+}
+
 function describeArg(v: FieldValue | undefined): string {
   if (v === undefined) return 'none';
-  return `the value '${erlangTerm(v)}' of type '${RABBIT_TYPE_NAMES[v.type]}'`;
+  return `the value '${bareValue(v)}' of type '${RABBIT_TYPE_NAMES[v.type]}'`;
 }
 
 /** A field value as Erlang's ~tp prints it (how RabbitMQ quotes argument values). */
@@ -472,11 +489,16 @@ export function erlangTerm(v: FieldValue): string {
 
 const INT_TYPES = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l']);
 
+/** rabbit_misc:type_class/1: integers of any width are one class, as are float and double. */
+function typeClass(t: FieldValue['type']): string {
+  return INT_TYPES.has(t) ? 'int' : t === 'f' || t === 'd' ? 'float' : t;
+}
+
 function sameTypeClassAndValue(a: FieldValue, b: FieldValue): boolean {
-  const ca = INT_TYPES.has(a.type) ? 'int' : a.type;
-  const cb = INT_TYPES.has(b.type) ? 'int' : b.type;
-  if (ca !== cb) return false;
+  const ca = typeClass(a.type);
+  if (ca !== typeClass(b.type)) return false;
   if (ca === 'int') return BigInt(a.value as number | bigint) === BigInt(b.value as number | bigint);
+  if (ca === 'float') return a.value === b.value;
   return erlangTerm(a) === erlangTerm(b);
 }
 

@@ -1,7 +1,10 @@
-// Store with nothing on disk: definitions and messages live in maps, every write is "durable"
+// Store with nothing on disk: definitions and messages live in maps and every write is durable
 // at once. Used when no data directory is wanted (embedded brokers, fast tests) and as the
-// reference implementation of the Store contract.
+// reference implementation that the store contract tests run against. State survives a
+// Broker restart only within one process (pass the same instance to the new Broker).
 
+import { tableToJson } from '../codec/field-table.js';
+import type { Message } from '../message.js';
 import type {
   BindingRecord,
   Definitions,
@@ -9,27 +12,28 @@ import type {
   QueueKey,
   QueueRecord,
   Store,
-  StorableMessage,
-  StoredMessage,
+  StoredEntry,
+  StoreEntry,
+  WriteRange,
 } from './store.js';
-import { tableToJson } from '../codec/field-table.js';
 
 interface MemoryEntry {
   delivered: boolean;
   storeId: number;
+  size: number;
 }
 
 interface MemoryBody {
-  exchange: string;
-  routingKey: string;
-  header: Buffer;
-  body: Buffer;
+  readonly message: Message;
   refs: number;
 }
 
 const qk = (vhost: string, name: string): string => `${vhost}\u0000${name}`;
-const bk = (r: BindingRecord): string =>
-  [r.vhost, r.source, r.destinationKind, r.destination, r.routingKey, JSON.stringify(tableToJson(r.arguments))].join('\u0000');
+
+/** Identity of a binding record, shared by the stores. */
+export function bindingRecordKey(r: BindingRecord): string {
+  return [r.vhost, r.source, r.destinationKind, r.destination, r.routingKey, JSON.stringify(tableToJson(r.arguments))].join('\u0000');
+}
 
 export class MemoryStore implements Store {
   readonly #exchanges = new Map<string, ExchangeRecord>();
@@ -58,13 +62,14 @@ export class MemoryStore implements Store {
   }
 
   saveQueue(r: QueueRecord): void {
-    this.#queues.set(qk(r.vhost, r.name), r);
-    if (!this.#messages.has(qk(r.vhost, r.name))) this.#messages.set(qk(r.vhost, r.name), new Map());
+    const key = qk(r.vhost, r.name);
+    this.#queues.set(key, r);
+    if (!this.#messages.has(key)) this.#messages.set(key, new Map());
     this.#writeSeq++;
   }
 
   deleteQueue(vhost: string, name: string): void {
-    this.purgeQueue({ vhost, name });
+    this.#purge(qk(vhost, name));
     this.#queues.delete(qk(vhost, name));
     this.#messages.delete(qk(vhost, name));
     for (const [k, b] of this.#bindings) {
@@ -74,60 +79,62 @@ export class MemoryStore implements Store {
   }
 
   saveBinding(r: BindingRecord): void {
-    this.#bindings.set(bk(r), r);
+    this.#bindings.set(bindingRecordKey(r), r);
     this.#writeSeq++;
   }
 
   deleteBinding(r: BindingRecord): void {
-    this.#bindings.delete(bk(r));
+    this.#bindings.delete(bindingRecordKey(r));
     this.#writeSeq++;
   }
 
-  appendMessage(queue: QueueKey, seq: number, msg: StorableMessage): void {
+  appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void {
     const entries = this.#messages.get(qk(queue.vhost, queue.name));
     if (entries === undefined) return;
     if (msg.storeId === 0) {
       msg.storeId = this.#nextId++;
-      this.#bodies.set(msg.storeId, { exchange: msg.exchange, routingKey: msg.routingKey, header: msg.header, body: msg.body, refs: 0 });
+      this.#bodies.set(msg.storeId, { message: msg, refs: 0 });
     }
-    this.#bodies.get(msg.storeId)!.refs++;
-    entries.set(seq, { delivered: false, storeId: msg.storeId });
+    const body = this.#bodies.get(msg.storeId)!;
+    body.refs++;
+    msg.storeRefs = body.refs;
+    entry.storeId = msg.storeId;
+    entries.set(entry.seq, { delivered: false, storeId: msg.storeId, size: entry.size });
     this.#writeSeq++;
   }
 
-  removeMessage(queue: QueueKey, seq: number): void {
+  removeMessage(queue: QueueKey, entry: StoreEntry): void {
     const entries = this.#messages.get(qk(queue.vhost, queue.name));
-    const e = entries?.get(seq);
+    const e = entries?.get(entry.seq);
     if (e === undefined) return;
-    entries!.delete(seq);
+    entries!.delete(entry.seq);
     this.#release(e.storeId);
     this.#writeSeq++;
   }
 
-  markDelivered(queue: QueueKey, seq: number): void {
-    const e = this.#messages.get(qk(queue.vhost, queue.name))?.get(seq);
+  markDelivered(queue: QueueKey, entry: StoreEntry): void {
+    const e = this.#messages.get(qk(queue.vhost, queue.name))?.get(entry.seq);
     if (e) e.delivered = true;
   }
 
-  purgeQueue(queue: QueueKey): void {
-    const entries = this.#messages.get(qk(queue.vhost, queue.name));
+  #purge(key: string): void {
+    const entries = this.#messages.get(key);
     if (!entries) return;
     for (const e of entries.values()) this.#release(e.storeId);
     entries.clear();
     this.#writeSeq++;
   }
 
-  readMessages(queue: QueueKey, afterSeq: number, limit: number): StoredMessage[] {
+  loadEntries(queue: QueueKey): StoredEntry[] {
     const entries = this.#messages.get(qk(queue.vhost, queue.name));
     if (!entries) return [];
-    const out: StoredMessage[] = [];
-    const seqs = [...entries.keys()].filter((s) => s > afterSeq).sort((a, b) => a - b);
-    for (const seq of seqs.slice(0, limit)) {
-      const e = entries.get(seq)!;
-      const b = this.#bodies.get(e.storeId)!;
-      out.push({ seq, delivered: e.delivered, storeId: e.storeId, exchange: b.exchange, routingKey: b.routingKey, header: b.header, body: b.body });
-    }
-    return out;
+    return [...entries]
+      .sort((a, b) => a[0] - b[0])
+      .map(([seq, e]) => ({ seq, storeId: e.storeId, delivered: e.delivered, size: e.size, multi: (this.#bodies.get(e.storeId)?.refs ?? 0) > 1 }));
+  }
+
+  readMessage(storeId: number): Message | undefined {
+    return this.#bodies.get(storeId)?.message;
   }
 
   countMessages(queue: QueueKey): number {
@@ -142,7 +149,7 @@ export class MemoryStore implements Store {
     return this.#writeSeq;
   }
 
-  onDurable(_listener: (durableSeq: number) => void): void {
+  onDurable(_listener: (durableSeq: number, failed: WriteRange | null) => void): void {
     // Every write is durable when issued: there is nothing to wait for.
   }
 

@@ -4,6 +4,7 @@
 // nothing from connection/, routing/ or queue/.
 
 import type { FieldTable } from '../codec/field-table.js';
+import type { Message } from '../message.js';
 
 export interface ExchangeRecord {
   readonly vhost: string;
@@ -36,30 +37,45 @@ export interface Definitions {
   readonly bindings: readonly BindingRecord[];
 }
 
-/** What a store needs of a message: its identity and bytes. */
-export interface StorableMessage {
-  storeId: number;
-  readonly exchange: string;
-  readonly routingKey: string;
-  readonly header: Buffer;
-  readonly body: Buffer;
-}
-
-/** A message read back from the store, in queue order. */
-export interface StoredMessage {
+/**
+ * One message's place in one durable queue, as the store tracks it. Implemented by the
+ * queue's entries; the `store*` fields belong to the store, which uses them to cancel a write
+ * that has not gone out yet (an ack arriving before the insert was sent costs no disk work).
+ */
+export interface StoreEntry {
   readonly seq: number;
-  readonly delivered: boolean;
-  readonly storeId: number;
-  readonly exchange: string;
-  readonly routingKey: string;
-  readonly header: Buffer;
-  readonly body: Buffer;
+  /** Bytes the message accounts for (header and body). */
+  readonly size: number;
+  storeId: number;
+  storeState: number;
+  /** The stored message is shared with other queues (fan-out). */
+  storeMulti: boolean;
 }
 
-/** A queue as the store knows it: vhost and name. */
+/** storeState of an entry read back from the store: its insert is on disk. */
+export const ENTRY_ON_DISK = 2;
+
+/** An entry read back at start: its body stays on disk until a consumer needs it. */
+export interface StoredEntry {
+  readonly seq: number;
+  readonly storeId: number;
+  readonly delivered: boolean;
+  readonly size: number;
+  readonly multi: boolean;
+}
+
+/** A queue as the store knows it: vhost and name, and an id the store may assign. */
 export interface QueueKey {
   readonly vhost: string;
   readonly name: string;
+  /** The store's id for the queue (0 until the store assigns one). */
+  storeQueueId: number;
+}
+
+/** Write sequence numbers (from, to], both inclusive of `to`. */
+export interface WriteRange {
+  readonly from: number;
+  readonly to: number;
 }
 
 export interface Store {
@@ -73,24 +89,29 @@ export interface Store {
   saveBinding(r: BindingRecord): void;
   deleteBinding(r: BindingRecord): void;
 
-  /** Stores a message at position `seq` of a durable queue; a message in several queues is stored once. */
-  appendMessage(queue: QueueKey, seq: number, msg: StorableMessage): void;
-  /** The message at `seq` was acknowledged, dropped or dead-lettered. */
-  removeMessage(queue: QueueKey, seq: number): void;
-  /** The message at `seq` went to a consumer: after a restart it comes back redelivered. */
-  markDelivered(queue: QueueKey, seq: number): void;
-  purgeQueue(queue: QueueKey): void;
-  /** Messages of a queue in order, starting after `afterSeq`, at most `limit`. */
-  readMessages(queue: QueueKey, afterSeq: number, limit: number): StoredMessage[];
-  /** Number of messages stored for a queue. */
+  /** Stores a message at the entry's position of a durable queue; a message in several queues is stored once. */
+  appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void;
+  /** The entry was acknowledged, dropped or dead-lettered. */
+  removeMessage(queue: QueueKey, entry: StoreEntry): void;
+  /** The entry went to a consumer: after a restart it comes back redelivered. */
+  markDelivered(queue: QueueKey, entry: StoreEntry): void;
+  /** The entries of a durable queue at start, in order, without bodies. */
+  loadEntries(queue: QueueKey): StoredEntry[];
+  /** A stored message, for an entry whose body was dropped from memory. */
+  readMessage(storeId: number): Message | undefined;
+  /** Messages stored for a queue (inspection and tests). */
   countMessages(queue: QueueKey): number;
 
   /** Sequence number of the last write issued. */
   readonly writeSeq: number;
   /** Highest write sequence known to be durable. */
   readonly durableSeq: number;
-  /** Called (with durableSeq) whenever durableSeq advances. */
-  onDurable(listener: (durableSeq: number) => void): void;
+  /**
+   * Called whenever durableSeq advances. `failed` names a range of writes that could not be
+   * made durable (disk full): publishes that needed them are nacked.
+   */
+  onDurable(listener: (durableSeq: number, failed: WriteRange | null) => void): void;
 
-  close(): void;
+  /** Waits for every write issued to be durable, then releases the store. */
+  close(): Promise<void> | void;
 }

@@ -1,0 +1,46 @@
+// The wire format between the store's main-thread side and its writer thread: a batch of
+// write operations encoded into one transferable buffer (no per-message structured clone).
+
+import { BufferReader } from '../../codec/buffer-reader.js';
+import { BufferWriter } from '../../codec/buffer-writer.js';
+
+export const OP_EXCHANGE_PUT = 1;
+export const OP_EXCHANGE_DEL = 2;
+export const OP_QUEUE_PUT = 3;
+export const OP_QUEUE_DEL = 4;
+export const OP_BINDING_PUT = 5;
+export const OP_BINDING_DEL = 6;
+export const OP_MESSAGE_PUT = 7;
+export const OP_ENTRY_PUT = 8;
+export const OP_ENTRY_DEL = 9;
+export const OP_ENTRY_MARK = 10;
+export const OP_QUEUE_PURGE = 11;
+
+/** A BufferWriter on its own ArrayBuffer, so the finished batch can be transferred, not copied. */
+export class BatchWriter extends BufferWriter {
+  constructor(size = 64 * 1024) {
+    super(0);
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
+
+  protected override grow(n: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafeSlow(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** The ArrayBuffer to transfer and how many of its bytes are the batch. */
+  finish(): { buffer: ArrayBuffer; length: number } {
+    return { buffer: this.buf.buffer as ArrayBuffer, length: this.pos };
+  }
+}
+
+/** Reads strings as the writer's longstr (no 255-byte limit for names here). */
+export class BatchReader extends BufferReader {
+  str(): string {
+    const b = this.longstrBytes();
+    return b.toString('utf8');
+  }
+}

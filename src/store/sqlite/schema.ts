@@ -1,0 +1,100 @@
+// The database layout and opening it safely: a file that is not a warren database, or one
+// written by a newer warren, is refused before anything is written to it.
+
+import Database from 'better-sqlite3';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { StoreOpenError } from '../data-dir.js';
+
+export const SCHEMA_VERSION = 1;
+export const DB_FILE = 'warren.db';
+
+const SCHEMA = `
+CREATE TABLE exchanges (
+  vhost TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+  auto_delete INTEGER NOT NULL, internal INTEGER NOT NULL, arguments BLOB NOT NULL,
+  PRIMARY KEY (vhost, name)
+) WITHOUT ROWID;
+CREATE TABLE queues (
+  id INTEGER PRIMARY KEY, vhost TEXT NOT NULL, name TEXT NOT NULL,
+  auto_delete INTEGER NOT NULL, arguments BLOB NOT NULL,
+  UNIQUE (vhost, name)
+);
+CREATE TABLE bindings (
+  key TEXT PRIMARY KEY, vhost TEXT NOT NULL, source TEXT NOT NULL, destination TEXT NOT NULL,
+  destination_kind TEXT NOT NULL, routing_key TEXT NOT NULL, arguments BLOB NOT NULL
+) WITHOUT ROWID;
+-- One row per stored message, however many queues hold it; refs counts those queues.
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL,
+  header BLOB NOT NULL, body BLOB NOT NULL
+);
+-- A message's place in a queue. multi: the message is shared, so deleting the entry
+-- decrements messages.refs instead of deleting the message outright.
+CREATE TABLE entries (
+  queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL,
+  delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL,
+  PRIMARY KEY (queue_id, seq)
+) WITHOUT ROWID;
+`;
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\u0000', 'latin1');
+
+/**
+ * Opens (creating if needed) the database at `path` for the broker's main thread. Validates an
+ * existing file first, read-only: not SQLite, corrupt, or from a newer schema -> StoreOpenError,
+ * and the file is left as it was.
+ */
+export function openDatabase(path: string): Database.Database {
+  if (existsSync(path) && statSync(path).size > 0) validateExisting(path);
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    // WAL: readers (this thread) never block the writer (the store's worker), and a commit
+    // is one sequential append plus fsync. auto_vacuum must be chosen before the first table.
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === 0) {
+      db.exec('BEGIN');
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.exec('COMMIT');
+    }
+  } catch (e) {
+    throw new StoreOpenError(`cannot open database ${path}: ${(e as Error).message}`);
+  }
+  return db;
+}
+
+function validateExisting(path: string): void {
+  const head = Buffer.alloc(16);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!head.equals(SQLITE_MAGIC)) {
+    throw new StoreOpenError(`${path} is not a warren database (not an SQLite file); move it away or pass another --data-dir`);
+  }
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new StoreOpenError(
+        `${path} was written by a newer warren (schema ${version}; this one understands up to ${SCHEMA_VERSION}); run a newer warren on it`,
+      );
+    }
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+    if (version === 0 && tables.length > 0) {
+      throw new StoreOpenError(`${path} is an SQLite database but not a warren one; move it away or pass another --data-dir`);
+    }
+  } catch (e) {
+    if (e instanceof StoreOpenError) throw e;
+    throw new StoreOpenError(`${path} cannot be read as a warren database (${(e as Error).message}); restore it from a backup or move it away`);
+  } finally {
+    db?.close();
+  }
+}

@@ -1,0 +1,566 @@
+// The durable store: SQLite in the data directory, written by a worker thread.
+//
+// Writes are grouped: everything the broker asks for while one batch is being committed waits
+// in `#pending`, and goes out as the next batch, one transaction and one fsync for all of it.
+// An entry acknowledged before its insert went out cancels both (no disk work at all). The
+// event loop only encodes batches; the worker commits them. Reads (start-up, and bodies of a
+// long backlog read back on demand) run on this thread; WAL lets them go on beside the writer,
+// and messages not yet committed are found in memory first.
+
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { BufferReader } from '../../codec/buffer-reader.js';
+import { BufferWriter } from '../../codec/buffer-writer.js';
+import type { FieldTable } from '../../codec/field-table.js';
+import { Message } from '../../message.js';
+import { DataDirLock, prepareDataDir, StoreOpenError } from '../data-dir.js';
+import { bindingRecordKey } from '../memory-store.js';
+import {
+  ENTRY_ON_DISK,
+  type BindingRecord,
+  type Definitions,
+  type ExchangeRecord,
+  type QueueKey,
+  type QueueRecord,
+  type Store,
+  type StoredEntry,
+  type StoreEntry,
+  type WriteRange,
+} from '../store.js';
+import {
+  BatchWriter,
+  OP_BINDING_DEL,
+  OP_BINDING_PUT,
+  OP_ENTRY_DEL,
+  OP_ENTRY_MARK,
+  OP_ENTRY_PUT,
+  OP_EXCHANGE_DEL,
+  OP_EXCHANGE_PUT,
+  OP_MESSAGE_PUT,
+  OP_QUEUE_DEL,
+  OP_QUEUE_PUT,
+} from './batch.js';
+import { DB_FILE, openDatabase } from './schema.js';
+import type { BatchReply, WorkerInit } from './worker.js';
+
+// Entry states (StoreEntry.storeState), low bits; flags above them.
+const PENDING_INSERT = 1;
+const ON_DISK = ENTRY_ON_DISK; // insert sent to the writer (committed or about to be)
+const FAILED = 3; // insert could not be written: the message lives only in memory
+const STATE_MASK = 7;
+const MARK_QUEUED = 8; // a delivered-mark op is queued
+const DELIVERED_EARLY = 16; // delivered before its insert went out: insert it as delivered
+
+/** A queued write. Entry and message ops keep references so they can be cancelled or skipped. */
+type Op =
+  | { readonly k: typeof OP_MESSAGE_PUT; readonly m: Message }
+  | { readonly k: typeof OP_ENTRY_PUT; readonly q: number; readonly e: StoreEntry }
+  | { readonly k: typeof OP_ENTRY_DEL; readonly q: number; readonly seq: number; readonly id: number; readonly multi: boolean }
+  | { readonly k: typeof OP_ENTRY_MARK; readonly q: number; readonly e: StoreEntry }
+  | { readonly k: typeof OP_EXCHANGE_PUT; readonly r: ExchangeRecord }
+  | { readonly k: typeof OP_EXCHANGE_DEL; readonly vhost: string; readonly name: string }
+  | { readonly k: typeof OP_QUEUE_PUT; readonly id: number; readonly r: QueueRecord }
+  | { readonly k: typeof OP_QUEUE_DEL; readonly id: number; readonly vhost: string; readonly name: string }
+  | { readonly k: typeof OP_BINDING_PUT; readonly r: BindingRecord }
+  | { readonly k: typeof OP_BINDING_DEL; readonly key: string };
+
+interface InFlight {
+  readonly id: number;
+  readonly ops: Op[];
+  /** writeSeq covered by this batch. */
+  readonly upTo: number;
+  /** Messages in this batch by id, still readable until committed. */
+  readonly messages: Map<number, Message>;
+}
+
+export interface SqliteStoreOptions {
+  /** Create the directory if it is missing (the default location); otherwise it must exist. */
+  readonly createDir?: boolean;
+  /** Cap on the database file size in bytes (0: none); beyond it writes fail as on a full disk. */
+  readonly maxBytes?: number;
+}
+
+const PAGE_SIZE = 4096;
+
+export class SqliteStore implements Store {
+  readonly path: string;
+  readonly #log: Logger;
+  readonly #db: Database.Database;
+  readonly #lock: DataDirLock;
+  readonly #worker: Worker;
+  readonly #queueIds = new Map<string, number>();
+  #nextQueueId = 1;
+  #nextMessageId = 1;
+  #writeSeq = 0;
+  #durableSeq = 0;
+  #pending: Op[] = [];
+  readonly #pendingMessages = new Map<number, Message>();
+  #inflight: InFlight | null = null;
+  #nextBatchId = 1;
+  #sendScheduled = false;
+  /** Messages whose insert failed: kept in memory (their publishers were nacked). */
+  readonly #failed = new Map<number, Message>();
+  readonly #listeners: ((durableSeq: number, failed: WriteRange | null) => void)[] = [];
+  #closing: Promise<void> | null = null;
+  #idleWaiters: (() => void)[] = [];
+  readonly #readMessage: Database.Statement;
+  #lastWriteError = '';
+
+  private constructor(path: string, db: Database.Database, lock: DataDirLock, worker: Worker, log: Logger) {
+    this.path = path;
+    this.#db = db;
+    this.#lock = lock;
+    this.#worker = worker;
+    this.#log = log;
+    const maxQ = db.prepare('SELECT max(id) FROM queues').pluck().get() as number | null;
+    const maxM = db.prepare('SELECT max(id) FROM messages').pluck().get() as number | null;
+    this.#nextQueueId = (maxQ ?? 0) + 1;
+    this.#nextMessageId = (maxM ?? 0) + 1;
+    for (const row of db.prepare('SELECT id, vhost, name FROM queues').all() as { id: number; vhost: string; name: string }[]) {
+      this.#queueIds.set(queueKey(row.vhost, row.name), row.id);
+    }
+    this.#readMessage = db.prepare('SELECT exchange, routing_key, header, body FROM messages WHERE id = ?').raw();
+    worker.on('message', this.#onReply);
+    worker.on('error', (err) => this.#log.error({ err }, 'store writer thread failed'));
+  }
+
+  /** Opens the store in `dataDir`: checks the directory, takes its lock, opens and validates the database. */
+  static open(dataDir: string, log: Logger, options: SqliteStoreOptions = {}): SqliteStore {
+    const dir = prepareDataDir(dataDir, options.createDir ?? false);
+    const lock = DataDirLock.acquire(dir);
+    try {
+      const path = join(dir, DB_FILE);
+      const db = openDatabase(path);
+      const init: WorkerInit = { path, maxPages: options.maxBytes ? Math.max(16, Math.floor(options.maxBytes / PAGE_SIZE)) : 0 };
+      const worker = new Worker(workerScript(), { workerData: init });
+      worker.unref();
+      return new SqliteStore(path, db, lock, worker, log.child({ component: 'store' }));
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  // ---- definitions -----------------------------------------------------------------------
+
+  loadDefinitions(): Definitions {
+    try {
+      const exchanges = (
+        this.#db.prepare('SELECT vhost, name, type, auto_delete, internal, arguments FROM exchanges').all() as {
+          vhost: string;
+          name: string;
+          type: string;
+          auto_delete: number;
+          internal: number;
+          arguments: Buffer;
+        }[]
+      ).map((r) => ({ vhost: r.vhost, name: r.name, type: r.type, autoDelete: r.auto_delete !== 0, internal: r.internal !== 0, arguments: decodeTable(r.arguments) }));
+      const queues = (
+        this.#db.prepare('SELECT vhost, name, auto_delete, arguments FROM queues ORDER BY id').all() as {
+          vhost: string;
+          name: string;
+          auto_delete: number;
+          arguments: Buffer;
+        }[]
+      ).map((r) => ({ vhost: r.vhost, name: r.name, autoDelete: r.auto_delete !== 0, arguments: decodeTable(r.arguments) }));
+      const bindings = (
+        this.#db.prepare('SELECT vhost, source, destination, destination_kind, routing_key, arguments FROM bindings').all() as {
+          vhost: string;
+          source: string;
+          destination: string;
+          destination_kind: string;
+          routing_key: string;
+          arguments: Buffer;
+        }[]
+      ).map((r) => ({
+        vhost: r.vhost,
+        source: r.source,
+        destination: r.destination,
+        destinationKind: r.destination_kind === 'exchange' ? ('exchange' as const) : ('queue' as const),
+        routingKey: r.routing_key,
+        arguments: decodeTable(r.arguments),
+      }));
+      return { exchanges, queues, bindings };
+    } catch (e) {
+      throw new StoreOpenError(`cannot read ${this.path} (${(e as Error).message}); restore it from a backup or move it away`);
+    }
+  }
+
+  saveExchange(r: ExchangeRecord): void {
+    this.#push({ k: OP_EXCHANGE_PUT, r });
+  }
+
+  deleteExchange(vhost: string, name: string): void {
+    this.#push({ k: OP_EXCHANGE_DEL, vhost, name });
+  }
+
+  saveQueue(r: QueueRecord): void {
+    const key = queueKey(r.vhost, r.name);
+    let id = this.#queueIds.get(key);
+    if (id === undefined) {
+      id = this.#nextQueueId++;
+      this.#queueIds.set(key, id);
+    }
+    this.#push({ k: OP_QUEUE_PUT, id, r });
+  }
+
+  deleteQueue(vhost: string, name: string): void {
+    const key = queueKey(vhost, name);
+    const id = this.#queueIds.get(key);
+    if (id === undefined) return;
+    this.#queueIds.delete(key);
+    this.#push({ k: OP_QUEUE_DEL, id, vhost, name });
+  }
+
+  saveBinding(r: BindingRecord): void {
+    this.#push({ k: OP_BINDING_PUT, r });
+  }
+
+  deleteBinding(r: BindingRecord): void {
+    this.#push({ k: OP_BINDING_DEL, key: bindingRecordKey(r) });
+  }
+
+  // ---- messages --------------------------------------------------------------------------
+
+  appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void {
+    const q = this.#queueId(queue);
+    if (q === 0) return;
+    if (msg.storeId === 0) {
+      msg.storeId = this.#nextMessageId++;
+      this.#pendingMessages.set(msg.storeId, msg);
+      this.#push({ k: OP_MESSAGE_PUT, m: msg });
+    }
+    msg.storeRefs++;
+    entry.storeId = msg.storeId;
+    entry.storeState = PENDING_INSERT;
+    this.#push({ k: OP_ENTRY_PUT, q, e: entry });
+  }
+
+  removeMessage(queue: QueueKey, entry: StoreEntry): void {
+    const state = entry.storeState & STATE_MASK;
+    entry.storeState = 0;
+    if (state === PENDING_INSERT) {
+      // Never went out: drop the insert (and the message's, if nothing else holds it).
+      const m = this.#pendingMessages.get(entry.storeId);
+      if (m !== undefined && --m.storeRefs === 0) this.#pendingMessages.delete(entry.storeId);
+      return;
+    }
+    if (state === FAILED) {
+      this.#forgetFailed(entry.storeId);
+      return;
+    }
+    if (state !== ON_DISK) return;
+    const q = this.#queueId(queue);
+    if (q === 0) return;
+    this.#push({ k: OP_ENTRY_DEL, q, seq: entry.seq, id: entry.storeId, multi: entry.storeMulti });
+  }
+
+  markDelivered(queue: QueueKey, entry: StoreEntry): void {
+    const state = entry.storeState & STATE_MASK;
+    if (state === PENDING_INSERT) {
+      entry.storeState |= DELIVERED_EARLY;
+    } else if (state === ON_DISK && (entry.storeState & MARK_QUEUED) === 0) {
+      const q = this.#queueId(queue);
+      if (q === 0) return;
+      entry.storeState |= MARK_QUEUED;
+      this.#push({ k: OP_ENTRY_MARK, q, e: entry });
+    }
+  }
+
+  loadEntries(queue: QueueKey): StoredEntry[] {
+    const q = this.#queueId(queue);
+    if (q === 0) return [];
+    const rows = this.#db
+      .prepare('SELECT seq, msg_id, delivered, size, multi FROM entries WHERE queue_id = ? ORDER BY seq')
+      .raw()
+      .all(q) as [number, number, number, number, number][];
+    const out: StoredEntry[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      out[i] = { seq: r[0], storeId: r[1], delivered: r[2] !== 0, size: r[3], multi: r[4] !== 0 };
+    }
+    return out;
+  }
+
+  readMessage(storeId: number): Message | undefined {
+    const m = this.#pendingMessages.get(storeId) ?? this.#inflight?.messages.get(storeId) ?? this.#failed.get(storeId);
+    if (m !== undefined) return m;
+    const row = this.#readMessage.get(storeId) as [string, string, Buffer, Buffer] | undefined;
+    if (row === undefined) return undefined;
+    const msg = new Message(row[0], row[1], row[2], row[3]);
+    msg.storeId = storeId;
+    return msg;
+  }
+
+  countMessages(queue: QueueKey): number {
+    const q = this.#queueId(queue);
+    return q === 0 ? 0 : (this.#db.prepare('SELECT count(*) FROM entries WHERE queue_id = ?').pluck().get(q) as number);
+  }
+
+  // ---- durability ------------------------------------------------------------------------
+
+  get writeSeq(): number {
+    return this.#writeSeq;
+  }
+
+  get durableSeq(): number {
+    return this.#durableSeq;
+  }
+
+  onDurable(listener: (durableSeq: number, failed: WriteRange | null) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Resolves once everything written so far is committed (or failed). */
+  whenIdle(): Promise<void> {
+    if (this.#inflight === null && this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.whenIdle();
+      await new Promise<void>((resolve) => {
+        const done = (m: unknown): void => {
+          if (m === 'closed') {
+            this.#worker.off('message', done);
+            resolve();
+          }
+        };
+        this.#worker.on('message', done);
+        this.#worker.postMessage('close');
+      });
+      await this.#worker.terminate();
+      this.#db.close();
+      this.#lock.release();
+    })();
+    return this.#closing;
+  }
+
+  // ---- batching --------------------------------------------------------------------------
+
+  #queueId(queue: QueueKey): number {
+    if (queue.storeQueueId === 0) queue.storeQueueId = this.#queueIds.get(queueKey(queue.vhost, queue.name)) ?? 0;
+    return queue.storeQueueId;
+  }
+
+  #push(op: Op): void {
+    this.#pending.push(op);
+    this.#writeSeq++;
+    if (this.#inflight === null && !this.#sendScheduled) {
+      this.#sendScheduled = true;
+      setImmediate(this.#send);
+    }
+  }
+
+  readonly #send = (): void => {
+    this.#sendScheduled = false;
+    if (this.#inflight !== null || this.#pending.length === 0) return;
+    const ops = this.#pending;
+    this.#pending = [];
+    const messages = new Map<number, Message>();
+    const w = new BatchWriter(estimateSize(ops));
+    for (const op of ops) encodeOp(w, op, messages);
+    this.#pendingMessages.clear();
+    const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#writeSeq, messages };
+    this.#inflight = batch;
+    const { buffer, length } = w.finish();
+    this.#worker.postMessage({ id: batch.id, buffer, length }, [buffer]);
+  };
+
+  readonly #onReply = (reply: BatchReply | 'closed'): void => {
+    if (reply === 'closed') return;
+    const batch = this.#inflight;
+    if (batch === null || batch.id !== reply.id) return;
+    this.#inflight = null;
+    const from = this.#durableSeq;
+    this.#durableSeq = batch.upTo;
+    let failed: WriteRange | null = null;
+    if (!reply.ok) {
+      failed = { from, to: batch.upTo };
+      this.#recoverFailedBatch(batch, reply.code, reply.message);
+    } else if (this.#lastWriteError !== '') {
+      this.#log.info('store writes succeed again');
+      this.#lastWriteError = '';
+    }
+    for (const l of this.#listeners) l(this.#durableSeq, failed);
+    if (this.#pending.length > 0) this.#send();
+    else if (this.#inflight === null) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+
+  /**
+   * A batch could not be committed (typically the disk is full). Its inserts are given up:
+   * those messages stay in memory only and their publishers get nacks. Everything else
+   * (deletes, marks, definitions) is retried with the next batch, so nothing acknowledged
+   * comes back after a restart.
+   */
+  #recoverFailedBatch(batch: InFlight, code: string, message: string): void {
+    if (this.#lastWriteError !== code) {
+      this.#log.error({ code, err: message }, 'store write failed; publishes waiting for it are nacked. Free disk space: warren retries by itself');
+      this.#lastWriteError = code;
+    }
+    const retry: Op[] = [];
+    for (const op of batch.ops) {
+      switch (op.k) {
+        case OP_MESSAGE_PUT:
+          this.#failed.set(op.m.storeId, op.m);
+          break;
+        case OP_ENTRY_PUT:
+          if ((op.e.storeState & STATE_MASK) === ON_DISK) op.e.storeState = FAILED;
+          break;
+        case OP_ENTRY_MARK:
+          if ((op.e.storeState & STATE_MASK) === ON_DISK) {
+            op.e.storeState |= MARK_QUEUED;
+            retry.push(op);
+          }
+          break;
+        case OP_ENTRY_DEL:
+          if (this.#failed.has(op.id)) this.#forgetFailed(op.id);
+          else retry.push(op);
+          break;
+        default:
+          retry.push(op);
+      }
+    }
+    this.#pending = retry.concat(this.#pending);
+  }
+
+  #forgetFailed(storeId: number): void {
+    const m = this.#failed.get(storeId);
+    if (m !== undefined && --m.storeRefs <= 0) this.#failed.delete(storeId);
+  }
+}
+
+function queueKey(vhost: string, name: string): string {
+  return `${vhost}\u0000${name}`;
+}
+
+function decodeTable(b: Buffer): FieldTable {
+  const framed = Buffer.allocUnsafe(b.length + 4);
+  framed.writeUInt32BE(b.length, 0);
+  b.copy(framed, 4);
+  return new BufferReader(framed).table();
+}
+
+const tableWriter = new BufferWriter(256);
+function encodeTable(t: FieldTable): Buffer {
+  tableWriter.reset();
+  tableWriter.table(t);
+  return tableWriter.toBuffer(4);
+}
+
+function estimateSize(ops: readonly Op[]): number {
+  let n = 1024;
+  for (const op of ops) n += op.k === OP_MESSAGE_PUT ? op.m.size + 600 : 64;
+  return n;
+}
+
+/** Appends one op; entry/message ops that were cancelled in the meantime are skipped. */
+function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>): void {
+  switch (op.k) {
+    case OP_MESSAGE_PUT: {
+      const m = op.m;
+      if (m.storeRefs <= 0) return;
+      messages.set(m.storeId, m);
+      w.u8(OP_MESSAGE_PUT);
+      w.u64(m.storeId);
+      w.u32(m.storeRefs);
+      w.longstr(m.exchange);
+      w.longstr(m.routingKey);
+      w.longstr(m.header);
+      w.longstr(m.body);
+      return;
+    }
+    case OP_ENTRY_PUT: {
+      const e = op.e;
+      if ((e.storeState & STATE_MASK) !== PENDING_INSERT) return;
+      const m = messages.get(e.storeId);
+      e.storeMulti = m !== undefined && m.storeRefs > 1;
+      w.u8(OP_ENTRY_PUT);
+      w.u32(op.q);
+      w.u64(e.seq);
+      w.u64(e.storeId);
+      w.u8((e.storeState & DELIVERED_EARLY) !== 0 ? 1 : 0);
+      w.u32(e.size);
+      w.u8(e.storeMulti ? 1 : 0);
+      e.storeState = ON_DISK;
+      return;
+    }
+    case OP_ENTRY_DEL:
+      w.u8(OP_ENTRY_DEL);
+      w.u32(op.q);
+      w.u64(op.seq);
+      w.u64(op.id);
+      w.u8(op.multi ? 1 : 0);
+      return;
+    case OP_ENTRY_MARK: {
+      const e = op.e;
+      if ((e.storeState & MARK_QUEUED) === 0 || (e.storeState & STATE_MASK) !== ON_DISK) return;
+      e.storeState &= ~MARK_QUEUED;
+      w.u8(OP_ENTRY_MARK);
+      w.u32(op.q);
+      w.u64(e.seq);
+      return;
+    }
+    case OP_EXCHANGE_PUT:
+      w.u8(OP_EXCHANGE_PUT);
+      w.longstr(op.r.vhost);
+      w.longstr(op.r.name);
+      w.longstr(op.r.type);
+      w.u8(op.r.autoDelete ? 1 : 0);
+      w.u8(op.r.internal ? 1 : 0);
+      w.longstr(encodeTable(op.r.arguments));
+      return;
+    case OP_EXCHANGE_DEL:
+      w.u8(OP_EXCHANGE_DEL);
+      w.longstr(op.vhost);
+      w.longstr(op.name);
+      return;
+    case OP_QUEUE_PUT:
+      w.u8(OP_QUEUE_PUT);
+      w.u32(op.id);
+      w.longstr(op.r.vhost);
+      w.longstr(op.r.name);
+      w.u8(op.r.autoDelete ? 1 : 0);
+      w.longstr(encodeTable(op.r.arguments));
+      return;
+    case OP_QUEUE_DEL:
+      w.u8(OP_QUEUE_DEL);
+      w.u32(op.id);
+      w.longstr(op.vhost);
+      w.longstr(op.name);
+      return;
+    case OP_BINDING_PUT:
+      w.u8(OP_BINDING_PUT);
+      w.longstr(bindingRecordKey(op.r));
+      w.longstr(op.r.vhost);
+      w.longstr(op.r.source);
+      w.longstr(op.r.destination);
+      w.longstr(op.r.destinationKind);
+      w.longstr(op.r.routingKey);
+      w.longstr(encodeTable(op.r.arguments));
+      return;
+    case OP_BINDING_DEL:
+      w.u8(OP_BINDING_DEL);
+      w.longstr(op.key);
+      return;
+  }
+}
+
+/** The compiled worker script (tests run from sources, so fall back to the build output). */
+function workerScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const sibling = join(here, 'worker.js');
+  if (existsSync(sibling)) return sibling;
+  const built = resolve(here, '../../../dist/src/store/sqlite/worker.js');
+  if (existsSync(built)) return built;
+  throw new StoreOpenError(`store worker script not found next to ${here}; run \`npm run build\` first`);
+}

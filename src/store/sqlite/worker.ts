@@ -1,0 +1,173 @@
+// The store's writer thread. It applies each batch of writes in one SQLite transaction and
+// commits it durably (WAL, synchronous=FULL: the commit returns after fsync), so the broker's
+// event loop never waits on the disk. Replies { id, ok } or { id, ok: false, code, message }.
+
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  BatchReader,
+  OP_BINDING_DEL,
+  OP_BINDING_PUT,
+  OP_ENTRY_DEL,
+  OP_ENTRY_MARK,
+  OP_ENTRY_PUT,
+  OP_EXCHANGE_DEL,
+  OP_EXCHANGE_PUT,
+  OP_MESSAGE_PUT,
+  OP_QUEUE_DEL,
+  OP_QUEUE_PURGE,
+  OP_QUEUE_PUT,
+} from './batch.js';
+
+export interface WorkerInit {
+  readonly path: string;
+  /** Cap on the database size in pages (0: none); writes beyond it fail as on a full disk. */
+  readonly maxPages: number;
+}
+
+export interface BatchRequest {
+  readonly id: number;
+  readonly buffer: ArrayBuffer;
+  readonly length: number;
+}
+
+export type BatchReply = { readonly id: number; readonly ok: true } | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
+
+const init = workerData as WorkerInit;
+const db = new Database(init.path);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.pragma('journal_size_limit = 67108864');
+db.pragma('busy_timeout = 5000');
+if (init.maxPages > 0) db.pragma(`max_page_count = ${init.maxPages}`);
+
+const st = {
+  exchangePut: db.prepare('INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)'),
+  exchangeDel: db.prepare('DELETE FROM exchanges WHERE vhost = ? AND name = ?'),
+  exchangeBindingsDel: db.prepare(
+    "DELETE FROM bindings WHERE vhost = ? AND (source = ? OR (destination_kind = 'exchange' AND destination = ?))",
+  ),
+  queuePut: db.prepare('INSERT OR REPLACE INTO queues (id, vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?, ?)'),
+  queueRowDel: db.prepare('DELETE FROM queues WHERE id = ?'),
+  queueBindingsDel: db.prepare("DELETE FROM bindings WHERE vhost = ? AND destination_kind = 'queue' AND destination = ?"),
+  queueRefsDec: db.prepare('UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT msg_id FROM entries WHERE queue_id = ?)'),
+  queueMessagesDel: db.prepare('DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT msg_id FROM entries WHERE queue_id = ?)'),
+  queueEntriesDel: db.prepare('DELETE FROM entries WHERE queue_id = ?'),
+  bindingPut: db.prepare(
+    'INSERT OR REPLACE INTO bindings (key, vhost, source, destination, destination_kind, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  ),
+  bindingDel: db.prepare('DELETE FROM bindings WHERE key = ?'),
+  messagePut: db.prepare('INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES (?, ?, ?, ?, ?, ?)'),
+  entryPut: db.prepare('INSERT INTO entries (queue_id, seq, msg_id, delivered, size, multi) VALUES (?, ?, ?, ?, ?, ?)'),
+  entryDel: db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq = ?'),
+  messageDel: db.prepare('DELETE FROM messages WHERE id = ?'),
+  messageRefDec: db.prepare('UPDATE messages SET refs = refs - 1 WHERE id = ?'),
+  messageDelUnreferenced: db.prepare('DELETE FROM messages WHERE id = ? AND refs <= 0'),
+  entryMark: db.prepare('UPDATE entries SET delivered = 1 WHERE queue_id = ? AND seq = ?'),
+};
+
+function dropQueueEntries(queueId: number): void {
+  st.queueRefsDec.run(queueId);
+  st.queueMessagesDel.run(queueId);
+  st.queueEntriesDel.run(queueId);
+}
+
+const apply = db.transaction((r: BatchReader) => {
+  while (r.remaining > 0) {
+    const op = r.u8();
+    switch (op) {
+      case OP_EXCHANGE_PUT:
+        st.exchangePut.run(r.str(), r.str(), r.str(), r.u8(), r.u8(), r.longstrBytes());
+        break;
+      case OP_EXCHANGE_DEL: {
+        const vhost = r.str();
+        const name = r.str();
+        st.exchangeDel.run(vhost, name);
+        st.exchangeBindingsDel.run(vhost, name, name);
+        break;
+      }
+      case OP_QUEUE_PUT:
+        st.queuePut.run(r.u32(), r.str(), r.str(), r.u8(), r.longstrBytes());
+        break;
+      case OP_QUEUE_DEL: {
+        const id = r.u32();
+        const vhost = r.str();
+        const name = r.str();
+        dropQueueEntries(id);
+        st.queueRowDel.run(id);
+        st.queueBindingsDel.run(vhost, name);
+        break;
+      }
+      case OP_QUEUE_PURGE:
+        dropQueueEntries(r.u32());
+        break;
+      case OP_BINDING_PUT:
+        st.bindingPut.run(r.str(), r.str(), r.str(), r.str(), r.str(), r.str(), r.longstrBytes());
+        break;
+      case OP_BINDING_DEL:
+        st.bindingDel.run(r.str());
+        break;
+      case OP_MESSAGE_PUT:
+        st.messagePut.run(r.u64(), r.u32(), r.str(), r.str(), r.longstrBytes(), r.longstrBytes());
+        break;
+      case OP_ENTRY_PUT:
+        st.entryPut.run(r.u32(), r.u64(), r.u64(), r.u8(), r.u32(), r.u8());
+        break;
+      case OP_ENTRY_DEL: {
+        const queueId = r.u32();
+        const seq = r.u64();
+        const msgId = r.u64();
+        const multi = r.u8() !== 0;
+        st.entryDel.run(queueId, seq);
+        if (multi) {
+          st.messageRefDec.run(msgId);
+          st.messageDelUnreferenced.run(msgId);
+        } else {
+          st.messageDel.run(msgId);
+        }
+        break;
+      }
+      case OP_ENTRY_MARK:
+        st.entryMark.run(r.u32(), r.u64());
+        break;
+      default:
+        throw new Error(`unknown store op ${op}`);
+    }
+  }
+});
+
+/** After draining a big backlog the file is mostly free pages: give them back a little at a time. */
+function reclaimSpace(): void {
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  if (free < 8192) return;
+  const total = db.pragma('page_count', { simple: true }) as number;
+  if (free * 4 < total) return;
+  db.pragma('incremental_vacuum(4096)');
+}
+
+const reader = new BatchReader(Buffer.alloc(0));
+
+parentPort!.on('message', (req: BatchRequest | 'close') => {
+  if (req === 'close') {
+    db.close();
+    parentPort!.postMessage('closed');
+    return;
+  }
+  let reply: BatchReply;
+  try {
+    reader.reset(Buffer.from(req.buffer, 0, req.length), 0, req.length);
+    apply(reader);
+    reply = { id: req.id, ok: true };
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    reply = { id: req.id, ok: false, code: err.code ?? 'ERROR', message: err.message };
+  }
+  parentPort!.postMessage(reply);
+  if (reply.ok) {
+    try {
+      reclaimSpace();
+    } catch {
+      // Reclaiming is an optimisation; a failure here (disk full) is retried after the next batch.
+    }
+  }
+});
