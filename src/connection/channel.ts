@@ -77,6 +77,8 @@ export interface ChannelHost {
   wantsFlushHook(ch: Channel): void;
   /** The channel is fully closed; its number may be reused. */
   channelClosed(ch: Channel): void;
+  /** Pause reading from the client until `queue` has drained (flow control). */
+  throttle(queue: Queue): void;
   /** Closes the whole connection with a hard error (from outside frame handling). */
   closeWithError(e: ConnectionError): void;
 }
@@ -194,6 +196,10 @@ export class ChannelConsumer implements Consumer {
 
   queueDeleted(): void {
     this.channel.consumerCancelledByServer(this);
+  }
+
+  socketBound(): boolean {
+    return (this.prefetch === 0 || this.unacked < this.prefetch) && this.channel.socketBound();
   }
 }
 
@@ -426,7 +432,10 @@ export class Channel {
       }
       return;
     }
-    for (const q of targets) q.enqueue(msg);
+    for (const q of targets) {
+      q.enqueue(msg);
+      if (q.congested) this.#host.throttle(q);
+    }
   }
 
   // ---- consuming -------------------------------------------------------------------------
@@ -456,6 +465,15 @@ export class Channel {
     if (this.#state === OPEN && this.#host.consumerCancelNotify) {
       this.#send({ id: BASIC_CANCEL, consumerTag: c.tag, nowait: true });
     }
+  }
+
+  /** Open, under its channel prefetch, but the socket is backed up. */
+  socketBound(): boolean {
+    return (
+      this.#state === OPEN &&
+      !this.#host.writable &&
+      (this.#channelPrefetch === 0 || this.#consumerUnacked < this.#channelPrefetch)
+    );
   }
 
   /** Whether deliveries may go out now: open, socket not backed up, channel prefetch not reached. */

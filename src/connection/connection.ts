@@ -37,6 +37,7 @@ import type { BrokerConfig } from '../config.js';
 import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
 import type { VirtualHost } from '../routing/vhost.js';
 import type { Store, WriteRange } from '../store/store.js';
+import type { FlowWaiter, Queue } from '../queue/queue.js';
 import { Channel, type ChannelHost } from './channel.js';
 
 /** What a connection needs from the broker that accepted it. */
@@ -72,7 +73,7 @@ const enum State {
   Closed,
 }
 
-export class Connection implements ChannelHost {
+export class Connection implements ChannelHost, FlowWaiter {
   readonly id: number;
   readonly log: Logger;
   readonly writer: FrameWriter;
@@ -95,6 +96,8 @@ export class Connection implements ChannelHost {
   #idleSeconds = 0;
   #ageSeconds = 0;
   #closeTimer: NodeJS.Timeout | null = null;
+  /** Queues this connection waits on before reading again (flow control). */
+  #throttledBy: Set<Queue> | null = null;
 
   username = '';
   vhostName = '';
@@ -158,6 +161,34 @@ export class Connection implements ChannelHost {
   channelClosed(ch: Channel): void {
     if (this.#channels.get(ch.id) === ch) this.#channels.delete(ch.id);
     this.#flushHooks.delete(ch);
+  }
+
+  throttle(queue: Queue): void {
+    if (this.#throttledBy?.has(queue) || this.#state !== State.Open) return;
+    // Never pause a client that consumes from the same queue: it may be waiting to write
+    // before it reads again, and then neither side would move.
+    for (const ch of this.#channels.values()) {
+      for (const c of ch.consumers.values()) if (c.queue === queue) return;
+    }
+    if (this.#throttledBy === null) {
+      this.#throttledBy = new Set();
+      this.#socket.pause();
+      this.log.debug({ queue: queue.name }, 'flow: publisher paused while the queue drains');
+    }
+    this.#throttledBy.add(queue);
+    queue.addFlowWaiter(this);
+  }
+
+  resumeFlow(queue: Queue): void {
+    const set = this.#throttledBy;
+    if (set === null || !set.delete(queue) || set.size > 0) return;
+    this.#throttledBy = null;
+    if (this.#state !== State.Closed) this.#socket.resume();
+  }
+
+  /** True while reading is paused by flow control. */
+  get inFlow(): boolean {
+    return this.#throttledBy !== null;
   }
 
   // ---- inspection ------------------------------------------------------------------------
@@ -435,7 +466,7 @@ export class Connection implements ChannelHost {
       if (this.#state !== State.AwaitOpen) return;
     }
     if (this.#heartbeat === 0) return;
-    if (this.#readSinceTick) {
+    if (this.#readSinceTick || this.#throttledBy !== null) {
       this.#readSinceTick = false;
       this.#silentSeconds = 0;
     } else if (++this.#silentSeconds >= this.#heartbeat * 2) {
@@ -544,6 +575,8 @@ export class Connection implements ChannelHost {
     this.#releaseChannels();
     this.#channels.clear();
     this.#flushHooks.clear();
+    if (this.#throttledBy) for (const q of this.#throttledBy) q.removeFlowWaiter(this);
+    this.#throttledBy = null;
     this.#state = State.Closed;
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     if (this.#vhost) this.#vhost.removeExclusiveQueues(this);

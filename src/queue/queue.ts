@@ -52,7 +52,22 @@ export interface Consumer {
   deliver(queue: Queue, entry: QueueEntry): void;
   /** The queue was deleted under the consumer. */
   queueDeleted(queue: Queue): void;
+  /** It has prefetch credit but its connection's socket is backed up: the client reads slower than we send. */
+  socketBound(): boolean;
 }
+
+/** A publisher paused because a queue it feeds is backing up (see Queue.congested). */
+export interface FlowWaiter {
+  resumeFlow(queue: Queue): void;
+}
+
+/**
+ * Flow control: a queue whose backlog grows only because its consumers' sockets are full
+ * (clients reading slower than publishers write) pauses its publishers until it drains.
+ * A backlog with no such consumers (none at all, or slow acks under prefetch) is not throttled.
+ */
+const FLOW_HIGH = 8192;
+const FLOW_LOW = 2048;
 
 export interface QueueOptions {
   readonly durable: boolean;
@@ -79,6 +94,9 @@ export class Queue implements QueueKey {
   /** Called when the last consumer leaves an auto-delete queue. */
   onUnused: ((q: Queue) => void) | null = null;
   readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0 };
+  /** Publishers into this queue should pause (see FlowWaiter). */
+  congested = false;
+  #flowWaiters: Set<FlowWaiter> | null = null;
 
   readonly #store: Store | null;
   readonly #ready = new Deque<QueueEntry>();
@@ -144,6 +162,7 @@ export class Queue implements QueueKey {
     }
     this.#ready.push(entry);
     this.#readyBytes += entry.size;
+    if (this.#ready.length > FLOW_HIGH && !this.congested && (this.#ready.length & 1023) === 0) this.#checkCongestion();
     // A long backlog keeps only its head in memory; the store holds the rest (and keeps this
     // message itself until it is on disk).
     if (stored && this.#ready.length > RESIDENT_LIMIT) entry.msg = null;
@@ -165,6 +184,33 @@ export class Queue implements QueueKey {
     } finally {
       this.#dispatching = false;
     }
+    if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();
+  }
+
+  /** Registers a paused publisher to be resumed when the backlog drains. */
+  addFlowWaiter(w: FlowWaiter): void {
+    (this.#flowWaiters ??= new Set()).add(w);
+  }
+
+  removeFlowWaiter(w: FlowWaiter): void {
+    this.#flowWaiters?.delete(w);
+  }
+
+  #checkCongestion(): void {
+    for (const c of this.#consumers) {
+      if (c.socketBound()) {
+        this.congested = true;
+        return;
+      }
+    }
+  }
+
+  #releaseFlow(): void {
+    this.congested = false;
+    const waiters = this.#flowWaiters;
+    if (waiters === null || waiters.size === 0) return;
+    this.#flowWaiters = null;
+    for (const w of waiters) w.resumeFlow(this);
   }
 
   /** basic.get: takes the head message, if any. */
@@ -196,7 +242,7 @@ export class Queue implements QueueKey {
 
   /** Puts unacknowledged entries back at their original positions, marked redelivered. */
   requeue(entries: QueueEntry[]): void {
-    if (this.deleted) return;
+    if (this.deleted || entries.length === 0) return;
     this.unacked -= entries.length;
     if (entries.length > 1) entries.sort((a, b) => a.seq - b.seq);
     for (const e of entries) {
@@ -237,6 +283,14 @@ export class Queue implements QueueKey {
     this.#consumers.splice(i, 1);
     if (this.#next > i) this.#next--;
     if (this.#exclusiveConsumer === c) this.#exclusiveConsumer = null;
+    if (this.congested) {
+      this.congested = false;
+      this.#checkCongestion();
+      if (!this.congested) {
+        this.congested = true;
+        this.#releaseFlow();
+      }
+    }
     if (this.#consumers.length === 0 && this.autoDelete && this.hadConsumers && !this.deleted) this.onUnused?.(this);
   }
 
@@ -248,6 +302,7 @@ export class Queue implements QueueKey {
     }
     this.#ready.clear();
     this.#readyBytes = 0;
+    if (this.congested) this.#releaseFlow();
     return n;
   }
 
@@ -260,6 +315,7 @@ export class Queue implements QueueKey {
     this.#ready.clear();
     this.#readyBytes = 0;
     for (const c of consumers) c.queueDeleted(this);
+    this.#releaseFlow();
     return n;
   }
 
