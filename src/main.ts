@@ -17,6 +17,14 @@ function port(value: string): number {
   return n;
 }
 
+function bytes(value: string): number {
+  const m = /^(\d+)([kmg]i?b?)?$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('must be a size in bytes, e.g. 1073741824 or 1GiB.');
+  const unit = (m[2] ?? '').toLowerCase()[0];
+  const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  return Number(m[1]) * scale;
+}
+
 function fail(message: string): never {
   process.stderr.write(`warren: ${message}\n`);
   process.exit(1);
@@ -26,7 +34,7 @@ const program = new Command()
   .name('warren')
   .description('An AMQP 0-9-1 message broker that RabbitMQ clients connect to unchanged.')
   .version(VERSION)
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError(false);
 
 program
   .command('start')
@@ -35,9 +43,10 @@ program
   .option('--port <port>', 'AMQP port (0 picks a free one)', port, DEFAULT_CONFIG.port)
   .option('--data-dir <dir>', 'directory for the database', DEFAULT_CONFIG.dataDir ?? './data')
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(DEFAULT_CONFIG.logLevel))
+  .option('--max-db-size <bytes>', 'cap on the database size; past it persistent publishes are nacked (0: no cap)', bytes, 0)
   .addHelpText('after', '\nExamples:\n  warren start\n  warren start --port 5673 --data-dir /var/lib/warren --log-level debug')
-  .action(async (opts: { host: string; port: number; dataDir: string; logLevel: (typeof LOG_LEVELS)[number] }, cmd: Command) => {
-    const config = makeConfig({ host: opts.host, port: opts.port, dataDir: opts.dataDir, logLevel: opts.logLevel });
+  .action(async (opts: { host: string; port: number; dataDir: string; logLevel: (typeof LOG_LEVELS)[number]; maxDbSize: number }, cmd: Command) => {
+    const config = makeConfig({ host: opts.host, port: opts.port, dataDir: opts.dataDir, logLevel: opts.logLevel, maxStoreBytes: opts.maxDbSize });
     const log = createLogger(config.logLevel);
     let broker: Broker;
     try {

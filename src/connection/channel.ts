@@ -690,6 +690,8 @@ export class Channel {
     // Stop deliveries to this channel first, so requeued messages go to other consumers.
     if (this.#state === OPEN) this.#state = CLOSING;
     this.#assembler.reset();
+    // Acks of an uncommitted transaction never happened: those messages are unacked still.
+    if (this.#tx !== null) for (const s of this.#tx.settles) this.#unacked.restore(s.entries);
     this.#tx = null;
     const consumers = [...this.consumers.values()];
     this.consumers.clear();

@@ -2,8 +2,7 @@
 // the bindings it is the source of. A type only decides which destinations a message goes to;
 // its matching structures are built at bind time so that `route` allocates nothing.
 
-import type { FieldTable } from '../codec/field-table.js';
-import { tableToJson } from '../codec/field-table.js';
+import type { FieldTable, FieldValue } from '../codec/field-table.js';
 import type { Message } from '../message.js';
 import type { Queue } from '../queue/queue.js';
 
@@ -81,20 +80,32 @@ export abstract class Exchange {
 
 /** The identity of a binding: RabbitMQ treats the same key with other arguments as another binding. */
 export function bindingKey(destination: Destination, routingKey: string, args: FieldTable): string {
-  const argKey = args.size === 0 ? '' : JSON.stringify(sortKeys(tableToJson(args)));
+  const argKey = args.size === 0 ? '' : typedKey(args);
   return `${destination.kind === 'exchange' ? 'e' : 'q'}\u0000${destination.name}\u0000${routingKey}\u0000${argKey}`;
 }
 
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
-    );
+/** A table as a string that keeps value types (I 1 and l 1 are different), keys sorted. */
+function typedKey(t: FieldTable): string {
+  return [...t.keys()]
+    .sort()
+    .map((k) => `${JSON.stringify(k)}=${typedValue(t.get(k)!)}`)
+    .join(',');
+}
+
+function typedValue(v: FieldValue): string {
+  switch (v.type) {
+    case 'F':
+      return `F{${typedKey(v.value)}}`;
+    case 'A':
+      return `A[${v.value.map(typedValue).join(',')}]`;
+    case 'S':
+    case 'x':
+      return `${v.type}${(typeof v.value === 'string' ? Buffer.from(v.value) : v.value).toString('hex')}`;
+    case 'D':
+      return `D${v.value.scale}:${v.value.value}`;
+    default:
+      return `${v.type}${String(v.value)}`;
   }
-  return v;
 }
 
 /** A multiset of destinations: several bindings may lead to the same place. */

@@ -10,6 +10,8 @@ class TopicNode {
   star: TopicNode | null = null;
   hash: TopicNode | null = null;
   dests: DestinationCounts | null = null;
+  /** visits[i] = the match that last reached this node at word i (see TopicTrie.match). */
+  readonly visits: number[] = [];
 
   get empty(): boolean {
     return this.children.size === 0 && this.star === null && this.hash === null && (this.dests === null || this.dests.size === 0);
@@ -25,6 +27,8 @@ export function topicWords(key: string): string[] {
 
 export class TopicTrie {
   readonly #root = new TopicNode();
+  /** Numbers each match, to mark the nodes it has visited without clearing marks. */
+  #epoch = 0;
 
   add(pattern: string, d: Destination): void {
     let node = this.#root;
@@ -63,23 +67,31 @@ export class TopicTrie {
   }
 
   match(words: readonly string[], into: Set<Destination>): void {
-    matchFrom(this.#root, words, 0, into);
+    matchFrom(this.#root, words, 0, into, ++this.#epoch);
   }
 }
 
-function matchFrom(node: TopicNode, words: readonly string[], i: number, into: Set<Destination>): void {
+/**
+ * What a (node, word index) pair adds does not depend on how it was reached, so each pair is
+ * explored once per match. Without that, patterns with several `#` (say `#.#.#.#.#.#.#.#.x`)
+ * take time exponential in their number of `#` against long keys: one binding could stall
+ * the broker.
+ */
+function matchFrom(node: TopicNode, words: readonly string[], i: number, into: Set<Destination>, epoch: number): void {
+  if (node.visits[i] === epoch) return;
+  node.visits[i] = epoch;
   const hash = node.hash;
   if (hash !== null) {
     // `#` swallows zero or more words: try every split point.
-    for (let j = i; j <= words.length; j++) matchFrom(hash, words, j, into);
+    for (let j = i; j <= words.length; j++) matchFrom(hash, words, j, into, epoch);
   }
   if (i === words.length) {
     node.dests?.addAllTo(into);
     return;
   }
   const child = node.children.get(words[i]!);
-  if (child !== undefined) matchFrom(child, words, i + 1, into);
-  if (node.star !== null) matchFrom(node.star, words, i + 1, into);
+  if (child !== undefined) matchFrom(child, words, i + 1, into, epoch);
+  if (node.star !== null) matchFrom(node.star, words, i + 1, into, epoch);
 }
 
 export class TopicExchange extends Exchange {

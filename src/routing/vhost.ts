@@ -281,7 +281,7 @@ export class VirtualHost {
     if (b !== undefined) this.#dropBinding(b, true);
   }
 
-  /** Every binding, for inspection: the default exchange's implicit ones first. */
+  /** Every explicit binding, for inspection (the default exchange's implicit ones are not listed). */
   allBindings(): Binding[] {
     const out: Binding[] = [];
     for (const x of this.exchanges.values()) out.push(...x.bindings.values());

@@ -1,0 +1,370 @@
+// Durability end to end, with amqplib against the built broker: what survives a restart and a
+// kill -9, what does not, and how warren refuses a data directory it must not use. These tests
+// start and kill warren themselves, so they always run against warren.
+
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type GetMessage } from 'amqplib';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runWarren, startWarren, type WarrenProcess } from './warren-process.js';
+
+const dirs: string[] = [];
+const procs: WarrenProcess[] = [];
+afterAll(async () => {
+  for (const p of procs) await p.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'warren-durable-'));
+  dirs.push(d);
+  return d;
+}
+
+async function start(dir: string, args: string[] = []): Promise<WarrenProcess> {
+  const p = await startWarren(dir, args);
+  procs.push(p);
+  return p;
+}
+
+async function connect(url: string): Promise<ChannelModel> {
+  // noDelay: a get after an ack would otherwise wait out Nagle against delayed ACKs (~40 ms each).
+  const c = await amqp.connect(url, { noDelay: true });
+  c.on('error', () => {});
+  return c;
+}
+
+/** Takes every ready message of a queue with basic.get, acking each; returns bodies and flags. */
+async function drain(c: ChannelModel, queue: string): Promise<{ body: string; redelivered: boolean }[]> {
+  const ch = await c.createChannel();
+  const out: { body: string; redelivered: boolean }[] = [];
+  for (;;) {
+    const m = (await ch.get(queue)) as GetMessage | false;
+    if (m === false) break;
+    out.push({ body: m.content.toString(), redelivered: m.fields.redelivered });
+    ch.ack(m);
+  }
+  await ch.close();
+  return out;
+}
+
+/** The body published for message `id`: the id plus a digest of it, so damage is detectable. */
+function bodyFor(id: string): string {
+  return `${id}|${createHash('sha256').update(id).digest('hex')}|${'x'.repeat(200)}`;
+}
+
+function checkBody(body: string): string {
+  const id = body.split('|')[0]!;
+  expect(body).toBe(bodyFor(id));
+  return id;
+}
+
+describe('kill -9 while publishing persistent messages with confirms', () => {
+  it('keeps every confirmed message and invents none, over several kills in a row', async () => {
+    const dir = tempDir();
+    const everPublished = new Set<string>();
+    const acked = new Set<string>(); // consumed and acked in an earlier round: must never come back
+    for (let round = 1; round <= 4; round++) {
+      let broker = await start(dir);
+      const c = await connect(broker.url);
+      const ch: ConfirmChannel = await c.createConfirmChannel();
+      ch.on('error', () => {});
+      await ch.assertQueue('dur-a', { durable: true });
+      await ch.assertQueue('dur-b', { durable: true });
+      await ch.assertExchange('dur-fan', 'fanout', { durable: true });
+      await ch.bindQueue('dur-a', 'dur-fan', '');
+      await ch.bindQueue('dur-b', 'dur-fan', '');
+      const confirmedA = new Set<string>();
+      const confirmedB = new Set<string>();
+      let stop = false;
+      // Outstanding confirms never settle once the broker is gone; stop waiting when the connection drops.
+      const dropped = new Promise<void>((resolve) => c.once('close', () => resolve()));
+      const publishing = (async () => {
+        for (let i = 0; !stop; i++) {
+          // Fan-out to both queues, and every third message straight to dur-a.
+          const fan = i % 3 !== 0;
+          const id = `r${round}-${i}-${fan ? 'fan' : 'a'}`;
+          everPublished.add(id);
+          const done = (err: unknown): void => {
+            if (err) return;
+            confirmedA.add(id);
+            if (fan) confirmedB.add(id);
+          };
+          try {
+            if (fan) ch.publish('dur-fan', '', Buffer.from(bodyFor(id)), { persistent: true }, done);
+            else ch.sendToQueue('dur-a', Buffer.from(bodyFor(id)), { persistent: true }, done);
+          } catch {
+            return;
+          }
+          if (i % 50 === 49) await Promise.race([ch.waitForConfirms().catch(() => undefined), dropped]);
+        }
+      })();
+      // Let it run for a random moment, then pull the plug.
+      await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 900)));
+      await broker.kill('SIGKILL');
+      stop = true;
+      await publishing;
+      expect(confirmedA.size).toBeGreaterThan(0);
+
+      broker = await start(dir);
+      const c2 = await connect(broker.url);
+      const gotA = await drain(c2, 'dur-a');
+      const gotB = await drain(c2, 'dur-b');
+      const idsA = new Set(gotA.map((m) => checkBody(m.body)));
+      const idsB = new Set(gotB.map((m) => checkBody(m.body)));
+      for (const id of confirmedA) expect(idsA.has(id), `confirmed ${id} missing from dur-a`).toBe(true);
+      for (const id of confirmedB) expect(idsB.has(id), `confirmed ${id} missing from dur-b`).toBe(true);
+      for (const id of [...idsA, ...idsB]) {
+        expect(everPublished.has(id), `${id} was never published`).toBe(true);
+        expect(acked.has(id), `${id} was acked in an earlier round and came back`).toBe(false);
+      }
+      for (const id of idsB) expect(id.endsWith('-fan'), `${id} reached dur-b without going through the fanout`).toBe(true);
+      for (const id of [...idsA, ...idsB]) acked.add(id);
+      await c2.close();
+      await broker.kill('SIGTERM');
+    }
+  }, 120_000);
+});
+
+describe('restart', () => {
+  it('keeps durable exchanges, queues and bindings with their arguments, and drops transient ones', async () => {
+    const dir = tempDir();
+    let broker = await start(dir);
+    let c = await connect(broker.url);
+    let ch = await c.createChannel();
+    await ch.assertExchange('rs-topic', 'topic', { durable: true, arguments: { 'alternate-exchange': 'rs-ae' } });
+    await ch.assertExchange('rs-ae', 'fanout', { durable: true });
+    await ch.assertExchange('rs-internal', 'direct', { durable: true, internal: true });
+    await ch.assertExchange('rs-e2e', 'fanout', { durable: true });
+    await ch.assertExchange('rs-transient-x', 'direct', { durable: false });
+    await ch.assertQueue('rs-q', { durable: true, arguments: { 'x-max-length': 10 } });
+    await ch.assertQueue('rs-transient-q', { durable: false });
+    await ch.bindQueue('rs-q', 'rs-topic', 'a.#');
+    await ch.bindExchange('rs-e2e', 'rs-topic', 'e.*');
+    await ch.bindQueue('rs-q', 'rs-e2e', '');
+    await ch.bindQueue('rs-transient-q', 'rs-topic', 'a.#');
+    await c.close();
+    await broker.kill('SIGTERM');
+
+    broker = await start(dir);
+    c = await connect(broker.url);
+    ch = await c.createChannel();
+    const errors: string[] = [];
+    ch.on('error', (e: Error) => errors.push(e.message));
+    // Re-declaring with the same properties succeeds (equivalent), with others fails: they were kept as declared.
+    await ch.assertExchange('rs-topic', 'topic', { durable: true, arguments: { 'alternate-exchange': 'rs-ae' } });
+    await ch.assertExchange('rs-internal', 'direct', { durable: true, internal: true });
+    const q = await ch.assertQueue('rs-q', { durable: true, arguments: { 'x-max-length': 10 } });
+    expect(q.messageCount).toBe(0);
+    // Routing through the restored bindings, including the exchange-to-exchange one.
+    ch.publish('rs-topic', 'a.b.c', Buffer.from('via queue binding'));
+    ch.publish('rs-topic', 'e.x', Buffer.from('via exchange binding'));
+    await ch.checkQueue('rs-q');
+    const got = await drain(c, 'rs-q');
+    expect(got.map((m) => m.body).sort()).toEqual(['via exchange binding', 'via queue binding']);
+    // Transient ones are gone.
+    const ch2 = await c.createChannel();
+    ch2.on('error', () => {});
+    await expect(ch2.checkQueue('rs-transient-q')).rejects.toThrow(/NOT_FOUND - no queue 'rs-transient-q' in vhost '\/'/);
+    const ch3 = await c.createChannel();
+    ch3.on('error', () => {});
+    await expect(ch3.checkExchange('rs-transient-x')).rejects.toThrow(/NOT_FOUND - no exchange 'rs-transient-x' in vhost '\/'/);
+    const ch4 = await c.createChannel();
+    ch4.on('error', () => {});
+    await expect(ch4.assertQueue('rs-q', { durable: true })).rejects.toThrow(
+      /inequivalent arg 'x-max-length' for queue 'rs-q' in vhost '\/': received none but current is the value '10'/,
+    );
+    expect(errors).toEqual([]);
+    await c.close();
+  });
+
+  it('keeps persistent messages in durable queues in order; drops transient messages and transient queues', async () => {
+    const dir = tempDir();
+    let broker = await start(dir);
+    let c = await connect(broker.url);
+    const ch = await c.createConfirmChannel();
+    await ch.assertQueue('rm-dur', { durable: true });
+    await ch.assertQueue('rm-trans', { durable: false });
+    for (let i = 0; i < 50; i++) {
+      ch.sendToQueue('rm-dur', Buffer.from(`p${i}`), { persistent: true, messageId: `id${i}`, headers: { i } });
+      ch.sendToQueue('rm-dur', Buffer.from(`t${i}`), { persistent: false });
+      ch.sendToQueue('rm-trans', Buffer.from(`x${i}`), { persistent: true });
+    }
+    await ch.waitForConfirms();
+    await c.close();
+    await broker.kill('SIGKILL');
+
+    broker = await start(dir);
+    c = await connect(broker.url);
+    const ch2 = await c.createChannel();
+    const got: string[] = [];
+    for (;;) {
+      const m = await ch2.get('rm-dur', { noAck: true });
+      if (m === false) break;
+      got.push(m.content.toString());
+      expect(m.properties.messageId).toBe(`id${got.length - 1}`);
+      expect(m.properties.headers?.['i']).toBe(got.length - 1);
+      expect(m.properties.deliveryMode).toBe(2);
+      expect(m.fields.redelivered).toBe(false);
+    }
+    expect(got).toEqual(Array.from({ length: 50 }, (_, i) => `p${i}`));
+    ch2.on('error', () => {});
+    await expect(ch2.checkQueue('rm-trans')).rejects.toThrow(/NOT_FOUND/);
+    await c.close();
+  });
+
+  it('brings back delivered-but-unacked messages redelivered; never acked, rejected or purged ones', async () => {
+    const dir = tempDir();
+    let broker = await start(dir);
+    let c = await connect(broker.url);
+    const pub = await c.createConfirmChannel();
+    for (const q of ['rd-main', 'rd-purged']) await pub.assertQueue(q, { durable: true });
+    for (let i = 0; i < 10; i++) pub.sendToQueue('rd-main', Buffer.from(`m${i}`), { persistent: true });
+    for (let i = 0; i < 5; i++) pub.sendToQueue('rd-purged', Buffer.from(`p${i}`), { persistent: true });
+    await pub.waitForConfirms();
+    await pub.purgeQueue('rd-purged');
+    const sub = await c.createChannel();
+    const seen: ConsumeMessage[] = [];
+    await sub.prefetch(6);
+    const { consumerTag } = await sub.consume('rd-main', (m) => {
+      if (m !== null) seen.push(m);
+    });
+    while (seen.length < 6) await new Promise((r) => setTimeout(r, 10));
+    await sub.cancel(consumerTag);
+    expect(seen.map((m) => m.content.toString())).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    sub.ack(seen[0]!);
+    sub.ack(seen[1]!);
+    sub.reject(seen[2]!, false);
+    // m3..m5: delivered, left unacknowledged.
+    // Let the acks and marks reach the disk before the kill.
+    await sub.checkQueue('rd-main');
+    await new Promise((r) => setTimeout(r, 300));
+    await broker.kill('SIGKILL');
+
+    broker = await start(dir);
+    c = await connect(broker.url);
+    const got = await drain(c, 'rd-main');
+    expect(got).toEqual([
+      { body: 'm3', redelivered: true },
+      { body: 'm4', redelivered: true },
+      { body: 'm5', redelivered: true },
+      { body: 'm6', redelivered: false },
+      { body: 'm7', redelivered: false },
+      { body: 'm8', redelivered: false },
+      { body: 'm9', redelivered: false },
+    ]);
+    expect(await drain(c, 'rd-purged')).toEqual([]);
+    await c.close();
+  });
+});
+
+describe('refusing a data directory', () => {
+  it('a missing data directory: one line naming it, non-zero exit', async () => {
+    const missing = join(tempDir(), 'nope');
+    const r = await runWarren(['start', '--port', '0', '--data-dir', missing]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(missing);
+    expect(r.stderr).toMatch(/does not exist/);
+  });
+
+  it('a data directory the user cannot write: one line naming it, non-zero exit', async () => {
+    const dir = tempDir();
+    const locked = join(dir, 'ro');
+    mkdirSync(locked);
+    chmodSync(dir, 0o755);
+    chmodSync(locked, 0o555);
+    // root may write anywhere: run as nobody then.
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const r = await runWarren(['start', '--port', '0', '--data-dir', locked], asNobody);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(locked);
+    expect(r.stderr).toMatch(/not writable/);
+  });
+
+  it('a second warren on the same directory is refused; the first keeps serving', async () => {
+    const dir = tempDir();
+    const first = await start(dir);
+    const r = await runWarren(['start', '--port', '0', '--data-dir', dir]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`data directory ${dir} is in use by another warren \\(pid ${first.pid}\\)`));
+    const c = await connect(first.url);
+    const ch = await c.createChannel();
+    await ch.assertQueue('still-alive', { durable: true });
+    await c.close();
+    await first.kill('SIGTERM');
+  });
+
+  it('a database from a newer warren is refused and left as it was', async () => {
+    const dir = tempDir();
+    const first = await start(dir);
+    await first.kill('SIGTERM');
+    const dbPath = join(dir, 'warren.db');
+    const db = new Database(dbPath);
+    db.pragma('user_version = 99');
+    db.close();
+    const before = readFileSync(dbPath);
+    const r = await runWarren(['start', '--port', '0', '--data-dir', dir]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/written by a newer warren \(schema 99/);
+    expect(readFileSync(dbPath).equals(before)).toBe(true);
+  });
+
+  it('a corrupt database file is refused and left as it was', async () => {
+    const dir = tempDir();
+    const dbPath = join(dir, 'warren.db');
+    writeFileSync(dbPath, Buffer.from('this is not a database at all, just some bytes'.repeat(100)));
+    const before = readFileSync(dbPath);
+    const r = await runWarren(['start', '--port', '0', '--data-dir', dir]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(dbPath);
+    expect(r.stderr).toMatch(/not a warren database/);
+    expect(readFileSync(dbPath).equals(before)).toBe(true);
+  });
+});
+
+describe('a full disk', () => {
+  it('nacks the publishes it cannot store, keeps serving consumers, and recovers when space returns', async () => {
+    const dir = tempDir();
+    // A 2 MiB cap stands in for a full disk: SQLite reports the same error either way.
+    const broker = await start(dir, ['--max-db-size', '2MiB']);
+    const c = await connect(broker.url);
+    const ch = await c.createConfirmChannel();
+    ch.on('error', () => {});
+    await ch.assertQueue('full-q', { durable: true });
+    const body = Buffer.alloc(64 * 1024, 1);
+    const outcome = async (): Promise<'ack' | 'nack'> =>
+      new Promise((resolve) => ch.sendToQueue('full-q', body, { persistent: true }, (err) => resolve(err ? 'nack' : 'ack')));
+    const results: ('ack' | 'nack')[] = [];
+    for (let i = 0; i < 400 && !results.includes('nack'); i++) results.push(await outcome());
+    expect(results).toContain('ack');
+    expect(results[results.length - 1]).toBe('nack');
+    const stored = results.filter((r) => r === 'ack').length;
+    // Consumers are still served: the stored messages can be taken.
+    const consumer = await c.createChannel();
+    let taken = 0;
+    for (;;) {
+      const m = await consumer.get('full-q');
+      if (m === false) break;
+      consumer.ack(m);
+      taken++;
+    }
+    expect(taken).toBeGreaterThanOrEqual(stored);
+    await consumer.checkQueue('full-q');
+    // Space is back: publishing is confirmed again (the freed pages take a commit to reuse).
+    let recovered = false;
+    for (let i = 0; i < 50 && !recovered; i++) {
+      recovered = (await outcome()) === 'ack';
+      if (!recovered) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(recovered).toBe(true);
+    expect(broker.output()).toMatch(/store write failed/);
+    await c.close();
+  });
+});

@@ -1,0 +1,206 @@
+// The command assembler: frames in, commands out. Method-only commands, content with zero, one
+// or many body frames, the three UNEXPECTED_FRAME errors with RabbitMQ's texts, and a body
+// longer than its header declared (the content never completes; the next non-body frame is
+// the error, as RabbitMQ does it).
+import { describe, expect, it } from 'vitest';
+import { CommandAssembler } from '../../src/connection/command-assembler.js';
+import {
+  BASIC_ACK,
+  BASIC_PUBLISH,
+  FRAME_BODY,
+  FRAME_HEADER,
+  FRAME_METHOD,
+  QUEUE_DECLARE,
+  type Method,
+} from '../../src/codec/methods.generated.js';
+import { expectConnectionError } from '../helpers/errors.js';
+import { headerPayload, methodPayload } from '../helpers/frames.js';
+
+const publish = (routingKey = 'rk'): Method => ({
+  id: BASIC_PUBLISH,
+  ticket: 0,
+  exchange: 'ex',
+  routingKey,
+  mandatory: false,
+  immediate: false,
+});
+const ack: Method = { id: BASIC_ACK, deliveryTag: 7, multiple: true };
+const declare: Method = {
+  id: QUEUE_DECLARE,
+  ticket: 0,
+  queue: 'q',
+  passive: false,
+  durable: true,
+  exclusive: false,
+  autoDelete: false,
+  nowait: false,
+  arguments: new Map(),
+};
+
+const EXPECTED_METHOD = 'UNEXPECTED_FRAME - expected method frame, got non method frame instead';
+const EXPECTED_HEADER = 'UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead';
+const EXPECTED_BODY = 'UNEXPECTED_FRAME - expected content body, got non content body frame instead';
+
+describe('CommandAssembler', () => {
+  it('a method without content is complete at once', () => {
+    const a = new CommandAssembler();
+    expect(a.push(FRAME_METHOD, methodPayload(declare))).toBe(true);
+    expect(a.method).toEqual(declare);
+    expect(a.inContent).toBe(false);
+    expect(a.push(FRAME_METHOD, methodPayload(ack))).toBe(true);
+    expect(a.method).toEqual(ack);
+  });
+
+  it('content with a zero body size completes at the header, with an empty body', () => {
+    const a = new CommandAssembler();
+    expect(a.push(FRAME_METHOD, methodPayload(publish()))).toBe(false);
+    expect(a.inContent).toBe(true);
+    const header = headerPayload(0, { contentType: 'text/plain' });
+    expect(a.push(FRAME_HEADER, header)).toBe(true);
+    expect(a.method).toEqual(publish());
+    expect(a.header.equals(header)).toBe(true);
+    expect(a.body.length).toBe(0);
+    expect(a.bodySize).toBe(0);
+    expect(a.inContent).toBe(false);
+  });
+
+  it('content with one body frame hands out that frame without copying', () => {
+    const a = new CommandAssembler();
+    a.push(FRAME_METHOD, methodPayload(publish()));
+    expect(a.push(FRAME_HEADER, headerPayload(5))).toBe(false);
+    expect(a.bodySize).toBe(5);
+    const body = Buffer.from('hello');
+    expect(a.push(FRAME_BODY, body)).toBe(true);
+    expect(a.body).toBe(body);
+  });
+
+  it('content with many body frames joins them in order', () => {
+    const a = new CommandAssembler();
+    a.push(FRAME_METHOD, methodPayload(publish()));
+    a.push(FRAME_HEADER, headerPayload(10));
+    const parts = [Buffer.from('abc'), Buffer.from('def'), Buffer.from('ghij')];
+    expect(a.push(FRAME_BODY, parts[0]!)).toBe(false);
+    expect(a.push(FRAME_BODY, parts[1]!)).toBe(false);
+    expect(a.push(FRAME_BODY, parts[2]!)).toBe(true);
+    expect(a.body.toString()).toBe('abcdefghij');
+    // The joined body does not alias the frames it came from.
+    parts[0]!.fill(0);
+    expect(a.body.toString()).toBe('abcdefghij');
+  });
+
+  it('empty body frames do not advance the content', () => {
+    const a = new CommandAssembler();
+    a.push(FRAME_METHOD, methodPayload(publish()));
+    a.push(FRAME_HEADER, headerPayload(2));
+    expect(a.push(FRAME_BODY, Buffer.alloc(0))).toBe(false);
+    expect(a.push(FRAME_BODY, Buffer.from('ab'))).toBe(true);
+    expect(a.body.toString()).toBe('ab');
+  });
+
+  it('assembles command after command, each with its own content', () => {
+    const a = new CommandAssembler();
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      a.push(FRAME_METHOD, methodPayload(publish(`k${i}`)));
+      a.push(FRAME_HEADER, headerPayload(4));
+      a.push(FRAME_BODY, Buffer.from('xy'));
+      expect(a.push(FRAME_BODY, Buffer.from(`z${i}`))).toBe(true);
+      got.push(`${(a.method as { routingKey: string }).routingKey}:${a.body.toString()}`);
+      expect(a.push(FRAME_METHOD, methodPayload(ack))).toBe(true);
+    }
+    expect(got).toEqual(['k0:xyz0', 'k1:xyz1', 'k2:xyz2']);
+  });
+
+  it('reads a 64-bit body size', () => {
+    const a = new CommandAssembler();
+    a.push(FRAME_METHOD, methodPayload(publish()));
+    a.push(FRAME_HEADER, headerPayload(2 ** 33 + 5));
+    expect(a.bodySize).toBe(2 ** 33 + 5);
+  });
+
+  describe('UNEXPECTED_FRAME (505, row 45)', () => {
+    it('a header or body frame where a method is expected', () => {
+      expectConnectionError(() => new CommandAssembler().push(FRAME_HEADER, headerPayload(1)), 505, EXPECTED_METHOD);
+      expectConnectionError(() => new CommandAssembler().push(FRAME_BODY, Buffer.from('x')), 505, EXPECTED_METHOD);
+      // Also right after a completed content.
+      const a = new CommandAssembler();
+      a.push(FRAME_METHOD, methodPayload(publish()));
+      a.push(FRAME_HEADER, headerPayload(1));
+      a.push(FRAME_BODY, Buffer.from('x'));
+      expectConnectionError(() => a.push(FRAME_BODY, Buffer.from('y')), 505, EXPECTED_METHOD);
+    });
+
+    it('a method or body frame where the content header is expected', () => {
+      const a = new CommandAssembler();
+      a.push(FRAME_METHOD, methodPayload(publish()));
+      expectConnectionError(() => a.push(FRAME_METHOD, methodPayload(ack)), 505, EXPECTED_HEADER);
+      const b = new CommandAssembler();
+      b.push(FRAME_METHOD, methodPayload(publish()));
+      expectConnectionError(() => b.push(FRAME_BODY, Buffer.from('x')), 505, EXPECTED_HEADER);
+    });
+
+    it('a method or header frame where a body frame is expected', () => {
+      const a = new CommandAssembler();
+      a.push(FRAME_METHOD, methodPayload(publish()));
+      a.push(FRAME_HEADER, headerPayload(3));
+      a.push(FRAME_BODY, Buffer.from('a'));
+      expectConnectionError(() => a.push(FRAME_METHOD, methodPayload(ack)), 505, EXPECTED_BODY);
+      const b = new CommandAssembler();
+      b.push(FRAME_METHOD, methodPayload(publish()));
+      b.push(FRAME_HEADER, headerPayload(3));
+      expectConnectionError(() => b.push(FRAME_HEADER, headerPayload(3)), 505, EXPECTED_BODY);
+    });
+
+    it('a header for another class than the method', () => {
+      const a = new CommandAssembler();
+      a.push(FRAME_METHOD, methodPayload(publish()));
+      expectConnectionError(
+        () => a.push(FRAME_HEADER, headerPayload(1, {}, 50)),
+        505,
+        'UNEXPECTED_FRAME - expected content header for class 60, got one for class 50 instead',
+      );
+    });
+  });
+
+  describe('a body longer than declared (row 18)', () => {
+    it('never completes; the next non-body frame is the 505 "expected content body"', () => {
+      const a = new CommandAssembler();
+      a.push(FRAME_METHOD, methodPayload(publish()));
+      a.push(FRAME_HEADER, headerPayload(5));
+      expect(a.push(FRAME_BODY, Buffer.from('12345678'))).toBe(false);
+      expect(a.push(FRAME_BODY, Buffer.from('more'))).toBe(false);
+      expect(a.inContent).toBe(true);
+      expectConnectionError(() => a.push(FRAME_METHOD, methodPayload(ack)), 505, EXPECTED_BODY);
+    });
+
+    it('also when the overflow comes in a later frame', () => {
+      const a = new CommandAssembler();
+      a.push(FRAME_METHOD, methodPayload(publish()));
+      a.push(FRAME_HEADER, headerPayload(5));
+      expect(a.push(FRAME_BODY, Buffer.from('123'))).toBe(false);
+      expect(a.push(FRAME_BODY, Buffer.from('456'))).toBe(false);
+      expect(a.push(FRAME_BODY, Buffer.from('7'))).toBe(false);
+      expectConnectionError(() => a.push(FRAME_HEADER, headerPayload(1)), 505, EXPECTED_BODY);
+    });
+  });
+
+  it('a content header shorter than 14 bytes is a frame error', () => {
+    const a = new CommandAssembler();
+    a.push(FRAME_METHOD, methodPayload(publish()));
+    expectConnectionError(() => a.push(FRAME_HEADER, Buffer.alloc(4)), 501, 'FRAME_ERROR - content header too short (4 bytes)');
+  });
+
+  it('reset forgets a half-assembled content', () => {
+    const a = new CommandAssembler();
+    a.push(FRAME_METHOD, methodPayload(publish()));
+    a.push(FRAME_HEADER, headerPayload(10));
+    a.push(FRAME_BODY, Buffer.from('abc'));
+    a.reset();
+    expect(a.inContent).toBe(false);
+    expect(a.method).toBeNull();
+    expect(a.push(FRAME_METHOD, methodPayload(publish()))).toBe(false);
+    a.push(FRAME_HEADER, headerPayload(2));
+    expect(a.push(FRAME_BODY, Buffer.from('zz'))).toBe(true);
+    expect(a.body.toString()).toBe('zz');
+  });
+});

@@ -1,0 +1,276 @@
+// One contract, every Store implementation: definitions and messages written, read back after
+// a reopen (the SQLite store from disk, the memory store from the same instance), shared bodies
+// stored once, cancelled writes, and the durability sequence numbers confirms rely on.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { F, table } from '../../src/codec/field-table.js';
+import { silentLogger } from '../../src/logger.js';
+import { Message } from '../../src/message.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { QueueKey, Store, StoreEntry } from '../../src/store/store.js';
+
+interface Harness {
+  open(): Store;
+  /** Closes and opens again: what a restart would see. */
+  reopen(s: Store): Promise<Store>;
+  cleanup(): void;
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const implementations: [string, () => Harness][] = [
+  [
+    'MemoryStore',
+    () => ({
+      open: () => new MemoryStore(),
+      reopen: async (s) => s,
+      cleanup: () => {},
+    }),
+  ],
+  [
+    'SqliteStore',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
+      dirs.push(dir);
+      return {
+        open: () => SqliteStore.open(dir, silentLogger),
+        reopen: async (s) => {
+          await s.close();
+          return SqliteStore.open(dir, silentLogger);
+        },
+        cleanup: () => {},
+      };
+    },
+  ],
+];
+
+function queue(name: string): QueueKey {
+  return { vhost: '/', name, storeQueueId: 0 };
+}
+
+function entry(seq: number, msg: Message): StoreEntry {
+  return { seq, size: msg.size, storeId: 0, storeState: 0, storeMulti: false };
+}
+
+function message(body: string, rk = 'rk'): Message {
+  return Message.fromProperties('ex', rk, { deliveryMode: 2, contentType: 'text/plain', headers: table({ n: F.int(7) }) }, Buffer.from(body));
+}
+
+/** Waits until every write issued so far is durable. */
+async function settled(s: Store): Promise<void> {
+  if (s.durableSeq >= s.writeSeq) return;
+  await new Promise<void>((resolve) => {
+    s.onDurable(() => {
+      if (s.durableSeq >= s.writeSeq) resolve();
+    });
+  });
+}
+
+describe.each(implementations)('%s', (_name, make) => {
+  it('keeps definitions across a reopen, and forgets deleted ones', async () => {
+    const h = make();
+    let s = h.open();
+    s.saveExchange({ vhost: '/', name: 'x1', type: 'topic', autoDelete: false, internal: true, arguments: table({ 'alternate-exchange': F.str('ae') }) });
+    s.saveExchange({ vhost: '/', name: 'gone', type: 'direct', autoDelete: false, internal: false, arguments: new Map() });
+    s.saveQueue({ vhost: '/', name: 'q1', autoDelete: false, arguments: table({ 'x-max-length': F.long(10) }) });
+    s.saveQueue({ vhost: 'v2', name: 'q1', autoDelete: true, arguments: new Map() });
+    s.saveBinding({ vhost: '/', source: 'x1', destination: 'q1', destinationKind: 'queue', routingKey: 'a.*', arguments: new Map() });
+    s.saveBinding({ vhost: '/', source: 'x1', destination: 'gone', destinationKind: 'exchange', routingKey: '#', arguments: new Map() });
+    s.deleteExchange('/', 'gone');
+    await settled(s);
+    s = await h.reopen(s);
+    const d = s.loadDefinitions();
+    expect(d.exchanges).toHaveLength(1);
+    expect(d.exchanges[0]).toMatchObject({ vhost: '/', name: 'x1', type: 'topic', internal: true, autoDelete: false });
+    expect(d.exchanges[0]!.arguments.get('alternate-exchange')).toEqual(F.str('ae'));
+    expect(d.queues.map((q) => `${q.vhost}|${q.name}|${q.autoDelete}`).sort()).toEqual(['/|q1|false', 'v2|q1|true']);
+    expect(d.queues.find((q) => q.vhost === '/')!.arguments.get('x-max-length')).toEqual(F.long(10));
+    // The exchange-to-exchange binding went with the deleted exchange.
+    expect(d.bindings).toEqual([
+      { vhost: '/', source: 'x1', destination: 'q1', destinationKind: 'queue', routingKey: 'a.*', arguments: new Map() },
+    ]);
+    s.deleteBinding(d.bindings[0]!);
+    s.deleteQueue('v2', 'q1');
+    await settled(s);
+    s = await h.reopen(s);
+    const d2 = s.loadDefinitions();
+    expect(d2.bindings).toEqual([]);
+    expect(d2.queues.map((q) => q.vhost)).toEqual(['/']);
+    await s.close();
+  });
+
+  it('stores messages in queue order, and reads bodies back after a reopen', async () => {
+    const h = make();
+    let s = h.open();
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    const q = queue('q');
+    const msgs = [message('one', 'k1'), message('two', 'k2'), message('three', 'k3')];
+    msgs.forEach((m, i) => s.appendMessage(q, entry(i + 1, m), m));
+    await settled(s);
+    s = await h.reopen(s);
+    const q2 = queue('q');
+    const entries = s.loadEntries(q2);
+    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(entries.every((e) => !e.delivered && !e.multi)).toBe(true);
+    const back = entries.map((e) => s.readMessage(e.storeId)!);
+    expect(back.map((m) => m.body.toString())).toEqual(['one', 'two', 'three']);
+    expect(back.map((m) => m.routingKey)).toEqual(['k1', 'k2', 'k3']);
+    expect(back[0]!.exchange).toBe('ex');
+    expect(back[0]!.properties).toEqual(msgs[0]!.properties);
+    expect(entries[1]!.size).toBe(msgs[1]!.size);
+    await s.close();
+  });
+
+  it('marks delivered entries, removes acknowledged ones', async () => {
+    const h = make();
+    let s = h.open();
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    const q = queue('q');
+    const ms = [message('a'), message('b'), message('c')];
+    const es = ms.map((m, i) => entry(i + 1, m));
+    ms.forEach((m, i) => s.appendMessage(q, es[i]!, m));
+    await settled(s);
+    s.markDelivered(q, es[0]!);
+    s.markDelivered(q, es[1]!);
+    s.removeMessage(q, es[1]!);
+    await settled(s);
+    s = await h.reopen(s);
+    const back = s.loadEntries(queue('q'));
+    expect(back.map((e) => [e.seq, e.delivered])).toEqual([
+      [1, true],
+      [3, false],
+    ]);
+    expect(s.countMessages(queue('q'))).toBe(2);
+    await s.close();
+  });
+
+  it('stores a message routed to several queues once and keeps it until the last queue lets go', async () => {
+    const h = make();
+    let s = h.open();
+    for (const n of ['a', 'b']) s.saveQueue({ vhost: '/', name: n, autoDelete: false, arguments: new Map() });
+    const m = message('shared');
+    const ea = entry(1, m);
+    const eb = entry(1, m);
+    s.appendMessage(queue('a'), ea, m);
+    s.appendMessage(queue('b'), eb, m);
+    expect(ea.storeId).toBe(eb.storeId);
+    await settled(s);
+    s = await h.reopen(s);
+    const [la] = s.loadEntries(queue('a'));
+    const [lb] = s.loadEntries(queue('b'));
+    expect(la!.storeId).toBe(lb!.storeId);
+    expect(la!.multi && lb!.multi).toBe(true);
+    // Remove from one queue: the other still reads the body.
+    const ra: StoreEntry = { seq: la!.seq, size: la!.size, storeId: la!.storeId, storeState: 2, storeMulti: true };
+    s.removeMessage(queue('a'), ra);
+    await settled(s);
+    s = await h.reopen(s);
+    const [lb2] = s.loadEntries(queue('b'));
+    expect(s.readMessage(lb2!.storeId)!.body.toString()).toBe('shared');
+    const rb: StoreEntry = { seq: lb2!.seq, size: lb2!.size, storeId: lb2!.storeId, storeState: 2, storeMulti: true };
+    s.removeMessage(queue('b'), rb);
+    await settled(s);
+    s = await h.reopen(s);
+    expect(s.readMessage(lb2!.storeId)).toBeUndefined();
+    await s.close();
+  });
+
+  it('deleting a queue drops its messages', async () => {
+    const h = make();
+    let s = h.open();
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    const m = message('x');
+    s.appendMessage(queue('q'), entry(1, m), m);
+    await settled(s);
+    s.deleteQueue('/', 'q');
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    await settled(s);
+    s = await h.reopen(s);
+    expect(s.loadEntries(queue('q'))).toEqual([]);
+    expect(s.readMessage(m.storeId)).toBeUndefined();
+    await s.close();
+  });
+
+  it('reads a message back before its write is durable', () => {
+    const h = make();
+    const s = h.open();
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    const m = message('fresh');
+    s.appendMessage(queue('q'), entry(1, m), m);
+    expect(s.readMessage(m.storeId)?.body.toString()).toBe('fresh');
+    return s.close();
+  });
+
+  it('advances durableSeq to writeSeq and tells its listeners', async () => {
+    const h = make();
+    const s = h.open();
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    const m = message('x');
+    const before = s.writeSeq;
+    s.appendMessage(queue('q'), entry(1, m), m);
+    expect(s.writeSeq).toBeGreaterThan(before);
+    await settled(s);
+    expect(s.durableSeq).toBe(s.writeSeq);
+    await s.close();
+  });
+});
+
+describe('SqliteStore specifics', () => {
+  it('an entry acknowledged before its insert went out is never written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
+    dirs.push(dir);
+    let s = SqliteStore.open(dir, silentLogger);
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    const m = message('short-lived');
+    const e = entry(1, m);
+    s.appendMessage(queue('q'), e, m);
+    s.markDelivered(queue('q'), e);
+    s.removeMessage(queue('q'), e);
+    await s.whenIdle();
+    await s.close();
+    s = SqliteStore.open(dir, silentLogger);
+    expect(s.loadEntries(queue('q'))).toEqual([]);
+    expect(s.readMessage(m.storeId)).toBeUndefined();
+    await s.close();
+  });
+
+  it('writes beyond the size cap fail: the failure is reported and the writes after it succeed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
+    dirs.push(dir);
+    const s = SqliteStore.open(dir, silentLogger, { maxBytes: 400 * 1024 });
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    await s.whenIdle();
+    const failures: { from: number; to: number }[] = [];
+    s.onDurable((_d, failed) => {
+      if (failed) failures.push(failed);
+    });
+    const big = Buffer.alloc(64 * 1024, 7);
+    const entries: StoreEntry[] = [];
+    for (let i = 1; i <= 20; i++) {
+      const m = Message.fromProperties('', 'q', { deliveryMode: 2 }, big);
+      const e = entry(i, m);
+      entries.push(e);
+      s.appendMessage(queue('q'), e, m);
+      await s.whenIdle();
+    }
+    expect(failures.length).toBeGreaterThan(0);
+    // Failed messages stay readable from memory.
+    expect(s.readMessage(entries[19]!.storeId)?.body.length).toBe(big.length);
+    // Free space, then a small write goes through.
+    for (const e of entries) s.removeMessage(queue('q'), e);
+    await s.whenIdle();
+    const before = failures.length;
+    const m = message('small');
+    s.appendMessage(queue('q'), entry(100, m), m);
+    await s.whenIdle();
+    expect(failures.length).toBe(before);
+    await s.close();
+  });
+});
