@@ -7,11 +7,13 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { AccessControl, type PermissionKind } from './auth/access.js';
 import { F, table, type FieldTable } from './codec/field-table.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionContext } from './connection/connection.js';
+import { ConnectionError } from './errors.js';
 import { VirtualHost } from './routing/vhost.js';
-import type { Store } from './store/store.js';
+import type { Definitions, Store } from './store/store.js';
 import { VERSION } from './version.js';
 
 export class Broker implements ConnectionContext {
@@ -22,7 +24,8 @@ export class Broker implements ConnectionContext {
   readonly vhosts = new Map<string, VirtualHost>();
   readonly connections = new Set<Connection>();
   readonly startedAt = Date.now();
-  readonly #users = new Map<string, string>();
+  readonly access: AccessControl;
+  readonly vhostInfo = new Map<string, { description: string; tags: readonly string[] }>();
   #nextConnectionId = 1;
   #server: Server | null = null;
   #dirty: Connection[] = [];
@@ -35,9 +38,11 @@ export class Broker implements ConnectionContext {
     this.store = store;
     this.log = log;
     this.serverProperties = serverProperties();
-    for (const u of config.users) this.#users.set(u.name, u.password);
-    for (const v of config.vhosts) this.#addVhost(v);
-    this.#restore();
+    const defs = store.loadDefinitions();
+    this.access = new AccessControl(store, defs.users, defs.permissions, config.loopbackUsers, {
+      accessRevoked: (user, vhost) => this.#closeConnectionsOf(user, vhost),
+    });
+    this.#restore(defs);
     store.onDurable((durableSeq, failed) => {
       for (const c of this.connections) c.runFlushHooks(durableSeq, failed);
     });
@@ -50,16 +55,27 @@ export class Broker implements ConnectionContext {
   // ---- ConnectionContext -----------------------------------------------------------------
 
   checkPassword(user: string, password: string): boolean {
-    const expected = this.#users.get(user);
-    return expected !== undefined && expected === password;
+    return this.access.checkPassword(user, password);
+  }
+
+  mayLogInFrom(user: string, remoteAddress: string): boolean {
+    return !this.access.loopbackUsers.has(user) || isLoopback(remoteAddress);
   }
 
   vhost(name: string): VirtualHost | undefined {
     return this.vhosts.get(name);
   }
 
-  canAccessVhost(_user: string, vhost: string): boolean {
-    return this.vhosts.has(vhost);
+  canAccessVhost(user: string, vhost: string): boolean {
+    return this.vhosts.has(vhost) && this.access.canAccessVhost(user, vhost);
+  }
+
+  permits(user: string, vhost: string, kind: PermissionKind, name: string): boolean {
+    return this.access.permits(user, vhost, kind, name);
+  }
+
+  get permissionEpoch(): number {
+    return this.access.epoch;
   }
 
   scheduleFlush(conn: Connection): void {
@@ -122,26 +138,66 @@ export class Broker implements ConnectionContext {
     await this.store.close();
   }
 
-  // ---- state -----------------------------------------------------------------------------
+  // ---- virtual hosts ---------------------------------------------------------------------
 
-  #addVhost(name: string): VirtualHost {
+  /** Creates a virtual host (and stores it); returns the existing one if it is there already. */
+  addVhost(name: string, description = '', tags: readonly string[] = []): VirtualHost {
     let v = this.vhosts.get(name);
     if (v === undefined) {
       v = new VirtualHost(name, this.store);
       this.vhosts.set(name, v);
     }
+    this.vhostInfo.set(name, { description, tags });
+    this.store.saveVhost({ name, description, tags });
     return v;
   }
 
-  /** Durable exchanges, queues, bindings and messages from the store. */
-  #restore(): void {
-    const defs = this.store.loadDefinitions();
+  /** Deletes a virtual host with everything in it; its connections are closed. */
+  deleteVhost(name: string): boolean {
+    const v = this.vhosts.get(name);
+    if (v === undefined) return false;
+    for (const c of [...this.connections]) {
+      if (c.vhostName === name) c.closeWithError(new ConnectionError('CONNECTION_FORCED', `vhost '${name}' is deleted`));
+    }
+    for (const q of [...v.queues.values()]) v.removeQueue(q);
+    for (const x of [...v.exchanges.values()]) if (!x.name.startsWith('amq.')) v.deleteExchange(x.name, false);
+    this.vhosts.delete(name);
+    this.vhostInfo.delete(name);
+    this.access.forgetVhost(name);
+    this.store.deleteVhost(name);
+    return true;
+  }
+
+  #closeConnectionsOf(user: string, vhost: string | null): void {
+    for (const c of [...this.connections]) {
+      if (c.username === user && (vhost === null || c.vhostName === vhost)) {
+        c.closeWithError(new ConnectionError('CONNECTION_FORCED', `user '${user}' was deleted or lost access to vhost '${c.vhostName}'`));
+      }
+    }
+  }
+
+  /** Durable state from the store; on first start (nothing stored), the configured vhosts and users. */
+  #restore(defs: Definitions): void {
+    const firstStart = defs.vhosts.length === 0 && defs.users.length === 0;
+    if (firstStart) {
+      for (const v of this.config.vhosts) this.addVhost(v);
+      for (const u of this.config.users) {
+        this.access.putUser(u.name, { password: u.password }, u.tags);
+        for (const v of this.config.vhosts) this.access.setPermissions({ user: u.name, vhost: v, configure: '.*', write: '.*', read: '.*' });
+      }
+    }
+    for (const v of defs.vhosts) {
+      this.vhosts.set(v.name, new VirtualHost(v.name, this.store));
+      this.vhostInfo.set(v.name, { description: v.description, tags: v.tags });
+    }
     for (const x of defs.exchanges) {
-      this.#addVhost(x.vhost).restoreExchange(x.name, x.type, { durable: true, autoDelete: x.autoDelete, internal: x.internal, arguments: x.arguments });
+      this.vhosts.get(x.vhost)?.restoreExchange(x.name, x.type, { durable: true, autoDelete: x.autoDelete, internal: x.internal, arguments: x.arguments });
     }
     let messages = 0;
     for (const r of defs.queues) {
-      const q = this.#addVhost(r.vhost).restoreQueue(r.name, r.autoDelete, r.arguments);
+      const v = this.vhosts.get(r.vhost);
+      if (v === undefined) continue;
+      const q = v.restoreQueue(r.name, r.autoDelete, r.arguments);
       const entries = this.store.loadEntries(q);
       q.restore(entries);
       messages += entries.length;
@@ -151,6 +207,11 @@ export class Broker implements ConnectionContext {
       this.log.info({ exchanges: defs.exchanges.length, queues: defs.queues.length, bindings: defs.bindings.length, messages }, 'restored durable state');
     }
   }
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6; in-process streams count as local. */
+export function isLoopback(address: string): boolean {
+  return address === 'local' || address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 function serverProperties(): FieldTable {

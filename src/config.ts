@@ -25,8 +25,12 @@ export interface BrokerConfig {
   readonly maxMessageSize: number;
   /** Cap on the database size in bytes (0: none). Past it, persistent publishes are nacked. */
   readonly maxStoreBytes: number;
+  /** Users created on first start (an empty data directory), with full permissions on every vhost below. */
   readonly users: readonly UserConfig[];
+  /** Virtual hosts created on first start. */
   readonly vhosts: readonly string[];
+  /** Users that may log in only from loopback addresses (RabbitMQ's loopback_users). */
+  readonly loopbackUsers: readonly string[];
 }
 
 export const DEFAULT_CONFIG: BrokerConfig = {
@@ -41,6 +45,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   maxStoreBytes: 0,
   users: [{ name: 'guest', password: 'guest', tags: ['administrator'] }],
   vhosts: ['/'],
+  loopbackUsers: ['guest'],
 };
 
 export function makeConfig(overrides: Partial<BrokerConfig> = {}): BrokerConfig {

@@ -49,6 +49,7 @@ import {
 } from '../codec/methods.generated.js';
 import { BufferReader } from '../codec/buffer-reader.js';
 import { decodeMethod } from '../codec/methods.generated.js';
+import type { PermissionKind } from '../auth/access.js';
 import type { FieldTable } from '../codec/field-table.js';
 import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
 import { Message } from '../message.js';
@@ -77,6 +78,10 @@ export interface ChannelHost {
   wantsFlushHook(ch: Channel): void;
   /** The channel is fully closed; its number may be reused. */
   channelClosed(ch: Channel): void;
+  /** Throws 403 ACCESS_REFUSED unless the user may do `kind` on the named queue or exchange. */
+  checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void;
+  /** Changes whenever permissions change anywhere (invalidates cached checks). */
+  readonly permissionEpoch: number;
   /** Pause reading from the client until `queue` has drained (flow control). */
   throttle(queue: Queue): void;
   /** Closes the whole connection with a hard error (from outside frame handling). */
@@ -233,13 +238,21 @@ export class Channel {
     routingKey: '',
   };
   readonly #targets = new Set<Queue>();
+  // The last exchange this channel may publish to, and the permission epoch it was checked in.
+  #writableExchange: string | null = null;
+  #writableEpoch = -1;
   readonly stats = { published: 0, delivered: 0, acked: 0 };
 
   constructor(id: number, host: ChannelHost, log: Logger) {
     this.id = id;
     this.#host = host;
     this.log = log;
-    this.#defs = { vhost: host.vhost, owner: host, lastQueue: '' };
+    this.#defs = {
+      vhost: host.vhost,
+      owner: host,
+      lastQueue: '',
+      checkPermission: (kind, resource, name) => host.checkPermission(kind, resource, name),
+    };
   }
 
   get isOpen(): boolean {
@@ -383,13 +396,19 @@ export class Channel {
 
   #publish(m: BasicPublish, header: Buffer, body: Buffer): void {
     if (m.immediate) throw new ConnectionError('NOT_IMPLEMENTED', 'immediate=true');
-    const vhost = this.#host.vhost;
+    const host = this.#host;
+    if (body.length > host.maxMessageSize) {
+      throw new ChannelError('PRECONDITION_FAILED', `message size ${body.length} is larger than configured max size ${host.maxMessageSize}`);
+    }
+    if (this.#writableExchange !== m.exchange || this.#writableEpoch !== host.permissionEpoch) {
+      host.checkPermission('write', 'exchange', m.exchange);
+      this.#writableExchange = m.exchange;
+      this.#writableEpoch = host.permissionEpoch;
+    }
+    const vhost = host.vhost;
     const x = vhost.exchangeForPublish(m.exchange);
     if (x.internal) {
       throw new ChannelError('ACCESS_REFUSED', `cannot publish to internal exchange '${x.name}' in vhost '${vhost.name}'`);
-    }
-    if (body.length > this.#host.maxMessageSize) {
-      throw new ChannelError('PRECONDITION_FAILED', `message size ${body.length} is larger than configured max size ${this.#host.maxMessageSize}`);
     }
     const msg = new Message(m.exchange, m.routingKey, header, body);
     if (msg.hasProperty(BASIC_PROPERTY_FLAGS.userId) && msg.properties.userId !== this.#host.username) {
@@ -441,9 +460,11 @@ export class Channel {
   // ---- consuming -------------------------------------------------------------------------
 
   #consume(m: BasicConsume): void {
+    if (this.consumers.has(m.consumerTag)) throw new ConnectionError('NOT_ALLOWED', `attempt to reuse consumer tag '${m.consumerTag}'`);
+    const name = queueName(this.#defs, m.queue);
+    this.#host.checkPermission('read', 'queue', name);
     const tag = m.consumerTag === '' ? generatedName('amq.ctag') : m.consumerTag;
-    if (this.consumers.has(tag)) throw new ConnectionError('NOT_ALLOWED', `attempt to reuse consumer tag '${tag}'`);
-    const q = this.#host.vhost.queueForUse(queueName(this.#defs, m.queue), this.#host);
+    const q = this.#host.vhost.queueForUse(name, this.#host);
     const c = new ChannelConsumer(this, q, m, tag, this.#consumerPrefetch);
     q.addConsumer(c);
     this.consumers.set(tag, c);
@@ -507,8 +528,10 @@ export class Channel {
     this.#host.scheduleFlush();
   }
 
-  #get(name: string, noAck: boolean): void {
-    const q = this.#host.vhost.queueForUse(queueName(this.#defs, name), this.#host);
+  #get(queue: string, noAck: boolean): void {
+    const name = queueName(this.#defs, queue);
+    this.#host.checkPermission('read', 'queue', name);
+    const q = this.#host.vhost.queueForUse(name, this.#host);
     const entry = q.shift();
     if (entry === undefined) {
       this.#send({ id: BASIC_GET_EMPTY, clusterId: '' });

@@ -33,6 +33,7 @@ import {
   methodName,
   type Method,
 } from '../codec/methods.generated.js';
+import type { PermissionKind } from '../auth/access.js';
 import type { BrokerConfig } from '../config.js';
 import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
 import type { VirtualHost } from '../routing/vhost.js';
@@ -48,8 +49,13 @@ export interface ConnectionContext {
   readonly serverProperties: FieldTable;
   /** True when `user` exists and `password` is right. */
   checkPassword(user: string, password: string): boolean;
+  /** False when the user may only log in from loopback and `remoteAddress` is not loopback. */
+  mayLogInFrom(user: string, remoteAddress: string): boolean;
   vhost(name: string): VirtualHost | undefined;
   canAccessVhost(user: string, vhost: string): boolean;
+  permits(user: string, vhost: string, kind: PermissionKind, name: string): boolean;
+  /** Changes whenever any permission changes. */
+  readonly permissionEpoch: number;
   /** Flush this connection's output at the end of the event-loop turn. */
   scheduleFlush(conn: Connection): void;
   connectionClosed(conn: Connection): void;
@@ -161,6 +167,18 @@ export class Connection implements ChannelHost, FlowWaiter {
   channelClosed(ch: Channel): void {
     if (this.#channels.get(ch.id) === ch) this.#channels.delete(ch.id);
     this.#flushHooks.delete(ch);
+  }
+
+  checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void {
+    // The default exchange is 'amq.default' to permissions, as in RabbitMQ.
+    const n = resource === 'exchange' && name === '' ? 'amq.default' : name;
+    if (!this.#ctx.permits(this.username, this.vhostName, kind, n)) {
+      throw new ChannelError('ACCESS_REFUSED', `access to ${resource} '${n}' in vhost '${this.vhostName}' refused for user '${this.username}'`);
+    }
+  }
+
+  get permissionEpoch(): number {
+    return this.#ctx.permissionEpoch;
   }
 
   throttle(queue: Queue): void {
@@ -402,8 +420,14 @@ export class Connection implements ChannelHost, FlowWaiter {
       return;
     }
     const [user, password] = credentials;
-    if (!this.#ctx.checkPassword(user, password)) {
-      this.log.warn({ user, mechanism }, `login refused for user '${user}': unknown user or wrong password`);
+    const passwordOk = this.#ctx.checkPassword(user, password);
+    const placeOk = passwordOk && this.#ctx.mayLogInFrom(user, this.remoteAddress);
+    if (!placeOk) {
+      if (passwordOk) {
+        this.log.warn({ user, mechanism, remote: this.remoteAddress }, `login refused for user '${user}': it may only connect from localhost (loopback_users); create another user for remote clients`);
+      } else {
+        this.log.warn({ user, mechanism }, `login refused for user '${user}': unknown user or wrong password`);
+      }
       if (this.authenticationFailureClose) {
         this.#closeWith(new ConnectionError('ACCESS_REFUSED', `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`));
       } else {

@@ -25,7 +25,9 @@ import {
   type Method,
 } from '../codec/methods.generated.js';
 import { ChannelError } from '../errors.js';
-import type { VirtualHost } from '../routing/vhost.js';
+import type { PermissionKind } from '../auth/access.js';
+import { fieldString } from '../codec/field-table.js';
+import { checkQueueName, type VirtualHost } from '../routing/vhost.js';
 
 export interface DefinitionContext {
   readonly vhost: VirtualHost;
@@ -33,6 +35,8 @@ export interface DefinitionContext {
   readonly owner: object;
   /** Name of the queue most recently declared on the channel ('' if none). */
   lastQueue: string;
+  /** Throws 403 unless the user may do `kind` on the named queue or exchange. */
+  checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void;
 }
 
 /** A name like RabbitMQ's server-generated ones: prefix, dash, 22 URL-safe characters. */
@@ -56,6 +60,12 @@ export function handleDefinitionMethod(ctx: DefinitionContext, m: Method): Metho
         if (m.exchange === '') throw new ChannelError('ACCESS_REFUSED', 'operation not permitted on the default exchange');
         vhost.declareExchangePassive(m.exchange);
       } else {
+        if (m.exchange !== '') ctx.checkPermission('configure', 'exchange', m.exchange);
+        const ae = fieldString(m.arguments.get('alternate-exchange'));
+        if (ae !== undefined && m.exchange !== '' && vhost.getExchange(m.exchange) === undefined) {
+          ctx.checkPermission('read', 'exchange', m.exchange);
+          ctx.checkPermission('write', 'exchange', ae);
+        }
         vhost.declareExchange({
           name: m.exchange,
           type: m.type,
@@ -68,43 +78,68 @@ export function handleDefinitionMethod(ctx: DefinitionContext, m: Method): Metho
       return m.nowait ? null : { id: EXCHANGE_DECLARE_OK };
     }
     case EXCHANGE_DELETE:
+      if (m.exchange !== '' && !m.exchange.startsWith('amq.')) ctx.checkPermission('configure', 'exchange', m.exchange);
       vhost.deleteExchange(m.exchange, m.ifUnused);
       return m.nowait ? null : { id: EXCHANGE_DELETE_OK };
     case EXCHANGE_BIND:
-      vhost.bindExchange(m.destination, m.source, m.routingKey, m.arguments);
-      return m.nowait ? null : { id: EXCHANGE_BIND_OK };
-    case EXCHANGE_UNBIND:
+    case EXCHANGE_UNBIND: {
+      if (m.destination !== '' && m.source !== '') {
+        ctx.checkPermission('write', 'exchange', m.destination);
+        ctx.checkPermission('read', 'exchange', m.source);
+      }
+      if (m.id === EXCHANGE_BIND) {
+        vhost.bindExchange(m.destination, m.source, m.routingKey, m.arguments);
+        return m.nowait ? null : { id: EXCHANGE_BIND_OK };
+      }
       vhost.unbindExchange(m.destination, m.source, m.routingKey, m.arguments);
       return m.nowait ? null : { id: EXCHANGE_UNBIND_OK };
+    }
     case QUEUE_DECLARE: {
-      const q = m.passive
-        ? vhost.declareQueuePassive(m.queue, ctx.owner)
-        : vhost.declareQueue(
-            { name: m.queue, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: m.arguments },
-            ctx.owner,
-            () => generatedName('amq.gen'),
-          );
+      let q;
+      if (m.passive) {
+        q = vhost.declareQueuePassive(m.queue, ctx.owner);
+      } else {
+        const serverNamed = m.queue === '';
+        const name = serverNamed ? generatedName('amq.gen') : m.queue;
+        if (!serverNamed) checkQueueName(name);
+        ctx.checkPermission('configure', 'queue', name);
+        const dlx = m.arguments.get('x-dead-letter-exchange');
+        if (dlx?.type === 'S' && vhost.getQueue(name) === undefined) {
+          ctx.checkPermission('read', 'queue', name);
+          ctx.checkPermission('write', 'exchange', fieldString(dlx)!);
+        }
+        q = vhost.declareQueue(
+          { name, durable: m.durable, exclusive: m.exclusive, autoDelete: m.autoDelete, arguments: m.arguments },
+          ctx.owner,
+          serverNamed,
+        );
+      }
       ctx.lastQueue = q.name;
       return m.nowait ? null : { id: QUEUE_DECLARE_OK, queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount };
     }
-    case QUEUE_BIND: {
-      const name = queueName(ctx, m.queue);
-      const key = m.queue === '' && m.routingKey === '' ? name : m.routingKey;
-      vhost.bindQueue(name, m.exchange, key, m.arguments, ctx.owner);
-      return m.nowait ? null : { id: QUEUE_BIND_OK };
-    }
+    case QUEUE_BIND:
     case QUEUE_UNBIND: {
       const name = queueName(ctx, m.queue);
       const key = m.queue === '' && m.routingKey === '' ? name : m.routingKey;
+      ctx.checkPermission('write', 'queue', name);
+      if (m.exchange !== '') ctx.checkPermission('read', 'exchange', m.exchange);
+      if (m.id === QUEUE_BIND) {
+        vhost.bindQueue(name, m.exchange, key, m.arguments, ctx.owner);
+        return m.nowait ? null : { id: QUEUE_BIND_OK };
+      }
       vhost.unbindQueue(name, m.exchange, key, m.arguments, ctx.owner);
       return { id: QUEUE_UNBIND_OK };
     }
     case QUEUE_PURGE: {
-      const n = vhost.purgeQueue(queueName(ctx, m.queue), ctx.owner);
+      const name = queueName(ctx, m.queue);
+      ctx.checkPermission('read', 'queue', name);
+      const n = vhost.purgeQueue(name, ctx.owner);
       return m.nowait ? null : { id: QUEUE_PURGE_OK, messageCount: n };
     }
     case QUEUE_DELETE: {
-      const n = vhost.deleteQueue(queueName(ctx, m.queue), ctx.owner, m.ifUnused, m.ifEmpty);
+      const name = queueName(ctx, m.queue);
+      ctx.checkPermission('configure', 'queue', name);
+      const n = vhost.deleteQueue(name, ctx.owner, m.ifUnused, m.ifEmpty);
       return m.nowait ? null : { id: QUEUE_DELETE_OK, messageCount: n };
     }
     default:

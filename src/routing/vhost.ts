@@ -182,13 +182,10 @@ export class VirtualHost {
     return this.queueForUse(name, owner);
   }
 
-  /** Declares (or re-declares) a queue; returns it and whether it is new. */
-  declareQueue(d: QueueDeclare, owner: object, generateName: () => string): Queue {
-    let name = d.name;
-    if (name === '') name = generateName();
-    else if (name.startsWith('amq.')) {
-      throw new ChannelError('ACCESS_REFUSED', `queue name '${name}' contains reserved prefix 'amq.*'`);
-    }
+  /** Declares (or re-declares) a queue. `serverNamed`: the name was generated here, so `amq.` is fine. */
+  declareQueue(d: QueueDeclare, owner: object, serverNamed = false): Queue {
+    const name = d.name;
+    if (!serverNamed) checkQueueName(name);
     const durable = d.durable && !d.exclusive;
     const existing = this.queues.get(name);
     if (existing !== undefined) {
@@ -394,6 +391,11 @@ export class VirtualHost {
     for (const b of [...x.incoming]) this.#dropBinding(b, false);
     if (x.durable) this.#store.deleteExchange(this.name, x.name);
   }
+}
+
+/** Clients may not name queues `amq.*` (server-generated names use that prefix). */
+export function checkQueueName(name: string): void {
+  if (name.startsWith('amq.')) throw new ChannelError('ACCESS_REFUSED', `queue name '${name}' contains reserved prefix 'amq.*'`);
 }
 
 function bindingRecord(vhost: string, b: Binding): BindingRecord {

@@ -10,8 +10,11 @@ import type {
   Definitions,
   ExchangeRecord,
   QueueKey,
+  PermissionRecord,
   QueueRecord,
   Store,
+  UserRecord,
+  VhostRecord,
   StoredEntry,
   StoreEntry,
   WriteRange,
@@ -39,13 +42,53 @@ export class MemoryStore implements Store {
   readonly #exchanges = new Map<string, ExchangeRecord>();
   readonly #queues = new Map<string, QueueRecord>();
   readonly #bindings = new Map<string, BindingRecord>();
+  readonly #users = new Map<string, UserRecord>();
+  readonly #vhosts = new Map<string, VhostRecord>();
+  readonly #permissions = new Map<string, PermissionRecord>();
   readonly #messages = new Map<string, Map<number, MemoryEntry>>();
   readonly #bodies = new Map<number, MemoryBody>();
   #nextId = 1;
   #writeSeq = 0;
 
   loadDefinitions(): Definitions {
-    return { exchanges: [...this.#exchanges.values()], queues: [...this.#queues.values()], bindings: [...this.#bindings.values()] };
+    return {
+      exchanges: [...this.#exchanges.values()],
+      queues: [...this.#queues.values()],
+      bindings: [...this.#bindings.values()],
+      users: [...this.#users.values()],
+      vhosts: [...this.#vhosts.values()],
+      permissions: [...this.#permissions.values()],
+    };
+  }
+
+  saveUser(r: UserRecord): void {
+    this.#users.set(r.name, r);
+    this.#writeSeq++;
+  }
+
+  deleteUser(name: string): void {
+    this.#users.delete(name);
+    this.#writeSeq++;
+  }
+
+  saveVhost(r: VhostRecord): void {
+    this.#vhosts.set(r.name, r);
+    this.#writeSeq++;
+  }
+
+  deleteVhost(name: string): void {
+    this.#vhosts.delete(name);
+    this.#writeSeq++;
+  }
+
+  savePermission(r: PermissionRecord): void {
+    this.#permissions.set(qk(r.user, r.vhost), r);
+    this.#writeSeq++;
+  }
+
+  deletePermission(user: string, vhost: string): void {
+    this.#permissions.delete(qk(user, vhost));
+    this.#writeSeq++;
   }
 
   saveExchange(r: ExchangeRecord): void {

@@ -31,10 +31,35 @@ export interface BindingRecord {
   readonly arguments: FieldTable;
 }
 
+export interface UserRecord {
+  readonly name: string;
+  /** base64(salt ++ sha256(salt ++ password)), RabbitMQ's rabbit_password_hashing_sha256. '' = no password login. */
+  readonly passwordHash: string;
+  readonly hashingAlgorithm: string;
+  readonly tags: readonly string[];
+}
+
+export interface VhostRecord {
+  readonly name: string;
+  readonly description: string;
+  readonly tags: readonly string[];
+}
+
+export interface PermissionRecord {
+  readonly user: string;
+  readonly vhost: string;
+  readonly configure: string;
+  readonly write: string;
+  readonly read: string;
+}
+
 export interface Definitions {
   readonly exchanges: readonly ExchangeRecord[];
   readonly queues: readonly QueueRecord[];
   readonly bindings: readonly BindingRecord[];
+  readonly users: readonly UserRecord[];
+  readonly vhosts: readonly VhostRecord[];
+  readonly permissions: readonly PermissionRecord[];
 }
 
 /**
@@ -88,6 +113,12 @@ export interface Store {
   deleteQueue(vhost: string, name: string): void;
   saveBinding(r: BindingRecord): void;
   deleteBinding(r: BindingRecord): void;
+  saveUser(r: UserRecord): void;
+  deleteUser(name: string): void;
+  saveVhost(r: VhostRecord): void;
+  deleteVhost(name: string): void;
+  savePermission(r: PermissionRecord): void;
+  deletePermission(user: string, vhost: string): void;
 
   /** Stores a message at the entry's position of a durable queue; a message in several queues is stored once. */
   appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void;

@@ -236,7 +236,7 @@ describe('invalid x-match', () => {
   it('through the vhost: bind refuses it and adds no binding', () => {
     const vhost = new VirtualHost('/', new MemoryStore());
     vhost.declareExchange({ name: 'h', type: 'headers', durable: false, autoDelete: false, internal: false, arguments: new Map() });
-    vhost.declareQueue({ name: 'q', durable: false, exclusive: false, autoDelete: false, arguments: new Map() }, {}, () => 'gen');
+    vhost.declareQueue({ name: 'q', durable: false, exclusive: false, autoDelete: false, arguments: new Map() }, {});
     expect(() => vhost.bindQueue('q', 'h', '', t({ 'x-match': S('none') }), {})).toThrow(
       'PRECONDITION_FAILED - Invalid x-match field value <<"none">>; expected all, any, all-with-x, or any-with-x',
     );

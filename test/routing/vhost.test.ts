@@ -30,7 +30,13 @@ function declareX(name: string, type = 'direct', o: Partial<ExchangeDeclare> = {
 }
 
 function declareQ(name: string, o: Partial<QueueDeclare> = {}, owner: object = A): Queue {
-  return vh.declareQueue({ name, durable: false, exclusive: false, autoDelete: false, arguments: noArgs(), ...o }, owner, () => 'amq.gen-test');
+  // An empty name stands for a server-generated one (the channel generates names before declaring).
+  const serverNamed = name === '';
+  return vh.declareQueue(
+    { name: serverNamed ? 'amq.gen-test' : name, durable: false, exclusive: false, autoDelete: false, arguments: noArgs(), ...o },
+    owner,
+    serverNamed,
+  );
 }
 
 /** Names of the queues a publish to `exchange` with `key` reaches. */

@@ -15,6 +15,12 @@ export const OP_ENTRY_PUT = 8;
 export const OP_ENTRY_DEL = 9;
 export const OP_ENTRY_MARK = 10;
 export const OP_QUEUE_PURGE = 11;
+export const OP_USER_PUT = 12;
+export const OP_USER_DEL = 13;
+export const OP_VHOST_PUT = 14;
+export const OP_VHOST_DEL = 15;
+export const OP_PERMISSION_PUT = 16;
+export const OP_PERMISSION_DEL = 17;
 
 /** A BufferWriter on its own ArrayBuffer, so the finished batch can be transferred, not copied. */
 export class BatchWriter extends BufferWriter {

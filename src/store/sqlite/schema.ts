@@ -23,6 +23,14 @@ CREATE TABLE bindings (
   key TEXT PRIMARY KEY, vhost TEXT NOT NULL, source TEXT NOT NULL, destination TEXT NOT NULL,
   destination_kind TEXT NOT NULL, routing_key TEXT NOT NULL, arguments BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE users (
+  name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, hashing_algorithm TEXT NOT NULL, tags TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE vhosts (name TEXT PRIMARY KEY, description TEXT NOT NULL, tags TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE permissions (
+  user TEXT NOT NULL, vhost TEXT NOT NULL, configure TEXT NOT NULL, write TEXT NOT NULL, read TEXT NOT NULL,
+  PRIMARY KEY (user, vhost)
+) WITHOUT ROWID;
 -- One row per stored message, however many queues hold it; refs counts those queues.
 CREATE TABLE messages (
   id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL,

@@ -25,8 +25,11 @@ import {
   type Definitions,
   type ExchangeRecord,
   type QueueKey,
+  type PermissionRecord,
   type QueueRecord,
   type Store,
+  type UserRecord,
+  type VhostRecord,
   type StoredEntry,
   type StoreEntry,
   type WriteRange,
@@ -43,6 +46,12 @@ import {
   OP_MESSAGE_PUT,
   OP_QUEUE_DEL,
   OP_QUEUE_PUT,
+  OP_PERMISSION_DEL,
+  OP_PERMISSION_PUT,
+  OP_USER_DEL,
+  OP_USER_PUT,
+  OP_VHOST_DEL,
+  OP_VHOST_PUT,
 } from './batch.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { BatchReply, WorkerInit } from './worker.js';
@@ -66,7 +75,13 @@ type Op =
   | { readonly k: typeof OP_QUEUE_PUT; readonly id: number; readonly r: QueueRecord }
   | { readonly k: typeof OP_QUEUE_DEL; readonly id: number; readonly vhost: string; readonly name: string }
   | { readonly k: typeof OP_BINDING_PUT; readonly r: BindingRecord }
-  | { readonly k: typeof OP_BINDING_DEL; readonly key: string };
+  | { readonly k: typeof OP_BINDING_DEL; readonly key: string }
+  | { readonly k: typeof OP_USER_PUT; readonly r: UserRecord }
+  | { readonly k: typeof OP_USER_DEL; readonly name: string }
+  | { readonly k: typeof OP_VHOST_PUT; readonly r: VhostRecord }
+  | { readonly k: typeof OP_VHOST_DEL; readonly name: string }
+  | { readonly k: typeof OP_PERMISSION_PUT; readonly r: PermissionRecord }
+  | { readonly k: typeof OP_PERMISSION_DEL; readonly user: string; readonly vhost: string };
 
 interface InFlight {
   readonly id: number;
@@ -184,7 +199,19 @@ export class SqliteStore implements Store {
         routingKey: r.routing_key,
         arguments: decodeTable(r.arguments),
       }));
-      return { exchanges, queues, bindings };
+      const users = (
+        this.#db.prepare('SELECT name, password_hash, hashing_algorithm, tags FROM users').all() as {
+          name: string;
+          password_hash: string;
+          hashing_algorithm: string;
+          tags: string;
+        }[]
+      ).map((r) => ({ name: r.name, passwordHash: r.password_hash, hashingAlgorithm: r.hashing_algorithm, tags: JSON.parse(r.tags) as string[] }));
+      const vhosts = (this.#db.prepare('SELECT name, description, tags FROM vhosts').all() as { name: string; description: string; tags: string }[]).map(
+        (r) => ({ name: r.name, description: r.description, tags: JSON.parse(r.tags) as string[] }),
+      );
+      const permissions = this.#db.prepare('SELECT user, vhost, configure, write, read FROM permissions').all() as PermissionRecord[];
+      return { exchanges, queues, bindings, users, vhosts, permissions };
     } catch (e) {
       throw new StoreOpenError(`cannot read ${this.path} (${(e as Error).message}); restore it from a backup or move it away`);
     }
@@ -222,6 +249,30 @@ export class SqliteStore implements Store {
 
   deleteBinding(r: BindingRecord): void {
     this.#push({ k: OP_BINDING_DEL, key: bindingRecordKey(r) });
+  }
+
+  saveUser(r: UserRecord): void {
+    this.#push({ k: OP_USER_PUT, r });
+  }
+
+  deleteUser(name: string): void {
+    this.#push({ k: OP_USER_DEL, name });
+  }
+
+  saveVhost(r: VhostRecord): void {
+    this.#push({ k: OP_VHOST_PUT, r });
+  }
+
+  deleteVhost(name: string): void {
+    this.#push({ k: OP_VHOST_DEL, name });
+  }
+
+  savePermission(r: PermissionRecord): void {
+    this.#push({ k: OP_PERMISSION_PUT, r });
+  }
+
+  deletePermission(user: string, vhost: string): void {
+    this.#push({ k: OP_PERMISSION_DEL, user, vhost });
   }
 
   // ---- messages --------------------------------------------------------------------------
@@ -551,6 +602,40 @@ function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>): void 
     case OP_BINDING_DEL:
       w.u8(OP_BINDING_DEL);
       w.longstr(op.key);
+      return;
+    case OP_USER_PUT:
+      w.u8(OP_USER_PUT);
+      w.longstr(op.r.name);
+      w.longstr(op.r.passwordHash);
+      w.longstr(op.r.hashingAlgorithm);
+      w.longstr(JSON.stringify(op.r.tags));
+      return;
+    case OP_USER_DEL:
+      w.u8(OP_USER_DEL);
+      w.longstr(op.name);
+      return;
+    case OP_VHOST_PUT:
+      w.u8(OP_VHOST_PUT);
+      w.longstr(op.r.name);
+      w.longstr(op.r.description);
+      w.longstr(JSON.stringify(op.r.tags));
+      return;
+    case OP_VHOST_DEL:
+      w.u8(OP_VHOST_DEL);
+      w.longstr(op.name);
+      return;
+    case OP_PERMISSION_PUT:
+      w.u8(OP_PERMISSION_PUT);
+      w.longstr(op.r.user);
+      w.longstr(op.r.vhost);
+      w.longstr(op.r.configure);
+      w.longstr(op.r.write);
+      w.longstr(op.r.read);
+      return;
+    case OP_PERMISSION_DEL:
+      w.u8(OP_PERMISSION_DEL);
+      w.longstr(op.user);
+      w.longstr(op.vhost);
       return;
   }
 }

@@ -17,6 +17,12 @@ import {
   OP_QUEUE_DEL,
   OP_QUEUE_PURGE,
   OP_QUEUE_PUT,
+  OP_PERMISSION_DEL,
+  OP_PERMISSION_PUT,
+  OP_USER_DEL,
+  OP_USER_PUT,
+  OP_VHOST_DEL,
+  OP_VHOST_PUT,
 } from './batch.js';
 
 export interface WorkerInit {
@@ -64,6 +70,12 @@ const st = {
   messageRefDec: db.prepare('UPDATE messages SET refs = refs - 1 WHERE id = ?'),
   messageDelUnreferenced: db.prepare('DELETE FROM messages WHERE id = ? AND refs <= 0'),
   entryMark: db.prepare('UPDATE entries SET delivered = 1 WHERE queue_id = ? AND seq = ?'),
+  userPut: db.prepare('INSERT OR REPLACE INTO users (name, password_hash, hashing_algorithm, tags) VALUES (?, ?, ?, ?)'),
+  userDel: db.prepare('DELETE FROM users WHERE name = ?'),
+  vhostPut: db.prepare('INSERT OR REPLACE INTO vhosts (name, description, tags) VALUES (?, ?, ?)'),
+  vhostDel: db.prepare('DELETE FROM vhosts WHERE name = ?'),
+  permissionPut: db.prepare('INSERT OR REPLACE INTO permissions (user, vhost, configure, write, read) VALUES (?, ?, ?, ?, ?)'),
+  permissionDel: db.prepare('DELETE FROM permissions WHERE user = ? AND vhost = ?'),
 };
 
 function dropQueueEntries(queueId: number): void {
@@ -129,6 +141,24 @@ const apply = db.transaction((r: BatchReader) => {
       }
       case OP_ENTRY_MARK:
         st.entryMark.run(r.u32(), r.u64());
+        break;
+      case OP_USER_PUT:
+        st.userPut.run(r.str(), r.str(), r.str(), r.str());
+        break;
+      case OP_USER_DEL:
+        st.userDel.run(r.str());
+        break;
+      case OP_VHOST_PUT:
+        st.vhostPut.run(r.str(), r.str(), r.str());
+        break;
+      case OP_VHOST_DEL:
+        st.vhostDel.run(r.str());
+        break;
+      case OP_PERMISSION_PUT:
+        st.permissionPut.run(r.str(), r.str(), r.str(), r.str(), r.str());
+        break;
+      case OP_PERMISSION_DEL:
+        st.permissionDel.run(r.str(), r.str());
         break;
       default:
         throw new Error(`unknown store op ${op}`);
