@@ -263,6 +263,17 @@ export class Clients {
     return t;
   }
 
+  /**
+   * Kill the TCP connection under amqplib without a connection.close (as if the client crashed).
+   * amqplib does not notice a locally destroyed socket, so the connection is marked closed here.
+   */
+  drop(model: ChannelModel): void {
+    const t = this.tracked(model);
+    const inner = (model as unknown as { connection: { stream: { destroy(): void } } }).connection;
+    inner.stream.destroy();
+    t.closed = true;
+  }
+
   tracked(model: ChannelModel): TrackedConnection {
     const t = this.conns.find((c) => c.model === model);
     if (!t) throw new Error('connection not tracked');
@@ -360,6 +371,19 @@ export function body(m: { content: Buffer } | null | false | undefined): string 
 /** Round-trip on a channel: once it resolves, everything the server sent before has been processed. */
 export async function sync(ch: Channel): Promise<void> {
   await ch.checkExchange('amq.direct');
+}
+
+/**
+ * Wait until a queue reports `n` ready messages. Use it after another connection or process
+ * published/acked: RabbitMQ does not promise that another connection sees those effects at once.
+ */
+export async function waitForCount(ch: Channel, queue: string, n: number, timeoutMs = 10_000): Promise<void> {
+  let last = -1;
+  try {
+    await waitFor(async () => (last = (await ch.checkQueue(queue)).messageCount) === n, `${n} messages`, timeoutMs, 50);
+  } catch {
+    throw new Error(`queue ${queue}: expected ${n} ready messages, still ${last} after ${timeoutMs} ms`);
+  }
 }
 
 export type { Options };
