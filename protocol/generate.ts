@@ -277,6 +277,18 @@ export function generate(spec: Spec): string {
     emit('  return p;');
     emit('}');
     emit();
+    emit(`/** Walks the ${c.name} property list without building values: throws CodecError if it overruns. */`);
+    emit(`export function skip${type}(r: BufferReader): void {`);
+    emit('  let flags = r.u16();');
+    emit('  const all = flags;');
+    emit('  while ((flags & 1) !== 0) flags = r.u16();');
+    props.forEach((p, i) => {
+      const prim = primitive(p);
+      const skip = prim === 'shortstr' ? 'r.skipShortstr()' : prim === 'longstr' || prim === 'table' ? 'r.skipLongstr()' : prim === 'octet' ? 'r.skip(1)' : prim === 'short' ? 'r.skip(2)' : prim === 'long' ? 'r.skip(4)' : 'r.skip(8)';
+      emit(`  if ((all & ${1 << (15 - i)}) !== 0) ${skip};`);
+    });
+    emit('}');
+    emit();
     emit(`export function encode${type}(w: BufferWriter, p: ${type}): void {`);
     emit('  let flags = 0;');
     props.forEach((p, i) => emit(`  if (p.${camel(p.name)} !== undefined) flags |= ${1 << (15 - i)};`));

@@ -26,6 +26,8 @@ export class Broker implements ConnectionContext {
   readonly startedAt = Date.now();
   readonly access: AccessControl;
   readonly vhostInfo = new Map<string, { description: string; tags: readonly string[] }>();
+  /** Counts of connections that have closed, and of their channels (for broker-wide totals). */
+  readonly closedConnectionStats = { connections: 0, channels: 0, published: 0, delivered: 0, acked: 0, recvOct: 0, sendOct: 0 };
   #nextConnectionId = 1;
   #server: Server | null = null;
   #dirty: Connection[] = [];
@@ -87,7 +89,16 @@ export class Broker implements ConnectionContext {
   }
 
   connectionClosed(conn: Connection): void {
-    this.connections.delete(conn);
+    if (!this.connections.delete(conn)) return;
+    const t = this.closedConnectionStats;
+    const c = conn.closedChannelStats;
+    t.connections++;
+    t.channels += c.channels;
+    t.published += c.published;
+    t.delivered += c.delivered;
+    t.acked += c.acked;
+    t.recvOct += conn.stats.recvOct;
+    t.sendOct += conn.stats.sendOct;
   }
 
   readonly #flushAll = (): void => {

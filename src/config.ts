@@ -1,5 +1,8 @@
-// Broker configuration: one typed object built at the edge (CLI flags, embedding options) and
-// passed down. Defaults follow RabbitMQ's where it has one.
+// Broker configuration: one typed object built at the edge and passed down. Every option is
+// declared once below (CONFIG_OPTIONS) with its config-file key, flag, environment variable,
+// default and parser; `resolveConfig` layers them: flags > environment > config file > defaults.
+// A bad value or an unknown key is a ConfigError naming the key and where it came from.
+// Defaults follow RabbitMQ's where it has one.
 
 import type { LevelWithSilent } from 'pino';
 
@@ -12,6 +15,10 @@ export interface UserConfig {
 export interface BrokerConfig {
   readonly host: string;
   readonly port: number;
+  /** Interface for the management HTTP API and /metrics. */
+  readonly httpHost: string;
+  /** Port for the management HTTP API (0 picks a free one); null: no HTTP listener. */
+  readonly httpPort: number | null;
   /** Directory for the database; null keeps everything in memory. */
   readonly dataDir: string | null;
   readonly logLevel: LevelWithSilent;
@@ -25,6 +32,8 @@ export interface BrokerConfig {
   readonly maxMessageSize: number;
   /** Cap on the database size in bytes (0: none). Past it, persistent publishes are nacked. */
   readonly maxStoreBytes: number;
+  /** Seconds between samples for the message rates of the HTTP API (RabbitMQ: collect_statistics_interval 5 s). */
+  readonly statsInterval: number;
   /** Users created on first start (an empty data directory), with full permissions on every vhost below. */
   readonly users: readonly UserConfig[];
   /** Virtual hosts created on first start. */
@@ -33,9 +42,13 @@ export interface BrokerConfig {
   readonly loopbackUsers: readonly string[];
 }
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 export const DEFAULT_CONFIG: BrokerConfig = {
   host: '0.0.0.0',
   port: 5672,
+  httpHost: '0.0.0.0',
+  httpPort: 15672,
   dataDir: './data',
   logLevel: 'info',
   frameMax: 131072,
@@ -43,12 +56,191 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   heartbeat: 60,
   maxMessageSize: 128 * 1024 * 1024,
   maxStoreBytes: 0,
+  statsInterval: 5,
   users: [{ name: 'guest', password: 'guest', tags: ['administrator'] }],
   vhosts: ['/'],
   loopbackUsers: ['guest'],
 };
 
+/** Fills in defaults (embedding, tests); undefined values count as not given. */
 export function makeConfig(overrides: Partial<BrokerConfig> = {}): BrokerConfig {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   return { ...DEFAULT_CONFIG, ...defined };
+}
+
+// ---- the option table --------------------------------------------------------------------
+
+/** A value that cannot be used; `resolveConfig` prefixes where it came from. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Parser<T> = (value: unknown) => T;
+
+export interface ConfigOption<K extends keyof BrokerConfig = keyof BrokerConfig> {
+  readonly key: K;
+  /** Command-line flag of `warren start` (null: config file only). */
+  readonly flag: string | null;
+  /** Environment variable (null: config file only). */
+  readonly env: string | null;
+  readonly help: string;
+  /** Parses a config-file value (any JSON) or a flag/environment string; throws ConfigError. */
+  readonly parse: Parser<BrokerConfig[K]>;
+}
+
+function option<K extends keyof BrokerConfig>(key: K, flag: string | null, env: string | null, help: string, parse: Parser<BrokerConfig[K]>): ConfigOption<K> {
+  return { key, flag, env, help, parse };
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+}
+
+function integer(min: number, max: number, what: string): Parser<number> {
+  return (v) => {
+    const n = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new ConfigError(`must be ${what}, got ${show(v)}`);
+    return n;
+  };
+}
+
+const portNumber = integer(0, 65535, 'a port number (0-65535)');
+
+/** A port, or null (JSON null, or "off" as a flag/variable) for no listener. */
+const optionalPort: Parser<number | null> = (v) => {
+  if (v === null || v === 'off') return null;
+  try {
+    return portNumber(v);
+  } catch {
+    throw new ConfigError(`must be a port number (0-65535) or "off", got ${show(v)}`);
+  }
+};
+
+/** Bytes: a number, or a string like 1073741824, 512MiB, 1GB (units are powers of 1024). */
+export const byteSize: Parser<number> = (v) => {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  const m = typeof v === 'string' ? /^\s*(\d+)\s*([kmgt]i?b?)?\s*$/i.exec(v) : null;
+  if (!m) throw new ConfigError(`must be a size in bytes, e.g. 1073741824 or 1GiB, got ${show(v)}`);
+  const unit = (m[2] ?? '').toLowerCase()[0];
+  const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : unit === 't' ? 1024 ** 4 : 1;
+  return Number(m[1]) * scale;
+};
+
+const nonEmptyString: Parser<string> = (v) => {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`must be a non-empty string, got ${show(v)}`);
+  return v;
+};
+
+/** A directory, or null (JSON null, or "none") to keep everything in memory. */
+const dataDirectory: Parser<string | null> = (v) => (v === null || v === 'none' ? null : nonEmptyString(v));
+
+const logLevel: Parser<LevelWithSilent> = (v) => {
+  if (typeof v !== 'string' || !(LOG_LEVELS as readonly string[]).includes(v)) throw new ConfigError(`must be one of ${LOG_LEVELS.join(', ')}, got ${show(v)}`);
+  return v as LevelWithSilent;
+};
+
+/** A list of names: a JSON array of strings, or a comma-separated string ("none" or "" for an empty list). */
+const nameList: Parser<readonly string[]> = (v) => {
+  if (typeof v === 'string') return v === '' || v === 'none' ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string' && s !== '')) return v as string[];
+  throw new ConfigError(`must be a list of names, got ${show(v)}`);
+};
+
+const userList: Parser<readonly UserConfig[]> = (v) => {
+  if (!Array.isArray(v)) throw new ConfigError(`must be a list of {"name", "password", "tags"} objects, got ${show(v)}`);
+  return v.map((u: unknown, i) => {
+    if (typeof u !== 'object' || u === null || Array.isArray(u)) throw new ConfigError(`[${i}] must be an object with "name", "password" and "tags", got ${show(u)}`);
+    const r = u as Record<string, unknown>;
+    for (const k of Object.keys(r)) if (!['name', 'password', 'tags'].includes(k)) throw new ConfigError(`[${i}]: unknown key "${k}" (known: name, password, tags)`);
+    if (typeof r['name'] !== 'string' || r['name'] === '') throw new ConfigError(`[${i}].name must be a non-empty string`);
+    if (typeof r['password'] !== 'string') throw new ConfigError(`[${i}].password must be a string`);
+    const tags = r['tags'] === undefined ? [] : r['tags'];
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw new ConfigError(`[${i}].tags must be a list of strings`);
+    return { name: r['name'], password: r['password'], tags };
+  });
+};
+
+export const CONFIG_OPTIONS: readonly ConfigOption[] = [
+  option('host', '--host <address>', 'WARREN_HOST', 'interface for AMQP', nonEmptyString),
+  option('port', '--port <port>', 'WARREN_PORT', 'AMQP port (0 picks a free one; the "listening" log line says which)', portNumber),
+  option('httpHost', '--http-host <address>', 'WARREN_HTTP_HOST', 'interface for the management HTTP API and /metrics', nonEmptyString),
+  option('httpPort', '--http-port <port>', 'WARREN_HTTP_PORT', 'management HTTP API port (0 picks a free one, "off" disables it)', optionalPort),
+  option('dataDir', '--data-dir <dir>', 'WARREN_DATA_DIR', 'directory for the database ("none": keep everything in memory)', dataDirectory),
+  option('logLevel', '--log-level <level>', 'WARREN_LOG_LEVEL', `log level: ${LOG_LEVELS.join(', ')}`, logLevel),
+  option('frameMax', '--frame-max <bytes>', 'WARREN_FRAME_MAX', 'largest frame accepted and proposed to clients', integer(4096, 2 ** 31 - 1, 'an integer from 4096 to 2147483647')),
+  option('channelMax', '--channel-max <n>', 'WARREN_CHANNEL_MAX', 'channels per connection proposed to clients', integer(1, 65535, 'an integer from 1 to 65535')),
+  option('heartbeat', '--heartbeat <seconds>', 'WARREN_HEARTBEAT', 'heartbeat interval proposed to clients (0: none)', integer(0, 65535, 'a number of seconds (0-65535)')),
+  option('maxMessageSize', '--max-message-size <bytes>', 'WARREN_MAX_MESSAGE_SIZE', 'largest message body accepted', byteSize),
+  option('maxStoreBytes', '--max-db-size <bytes>', 'WARREN_MAX_DB_SIZE', 'cap on the database size; past it persistent publishes are nacked (0: no cap)', byteSize),
+  option('statsInterval', '--stats-interval <seconds>', 'WARREN_STATS_INTERVAL', 'seconds between samples for the message rates of the HTTP API', integer(1, 3600, 'a number of seconds (1-3600)')),
+  option('users', null, null, 'users created on first start: [{"name", "password", "tags"}]', userList),
+  option('vhosts', '--vhosts <names>', 'WARREN_VHOSTS', 'virtual hosts created on first start (comma-separated)', nameList),
+  option('loopbackUsers', '--loopback-users <names>', 'WARREN_LOOPBACK_USERS', 'users that may log in only from localhost (comma-separated, "none" for nobody)', nameList),
+];
+
+/** Where an option's effective value came from. */
+export type ConfigOrigin = 'default' | 'file' | 'env' | 'flag';
+
+export interface ConfigSources {
+  /** The config file's path (for messages) and its text, if one was given. */
+  readonly file?: { readonly path: string; readonly text: string } | null;
+  /** The process environment; only WARREN_* variables of the table are read. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Flag values by option key, as strings (undefined: not given). */
+  readonly flags?: Readonly<Partial<Record<keyof BrokerConfig, string | undefined>>>;
+}
+
+export interface ResolvedConfig {
+  readonly config: BrokerConfig;
+  readonly origin: Readonly<Record<keyof BrokerConfig, ConfigOrigin>>;
+}
+
+/** Layers defaults < config file < environment < flags; throws ConfigError naming the culprit. */
+export function resolveConfig(sources: ConfigSources): ResolvedConfig {
+  const values: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  const origin = Object.fromEntries(CONFIG_OPTIONS.map((o) => [o.key, 'default'])) as Record<keyof BrokerConfig, ConfigOrigin>;
+  const set = (o: ConfigOption, raw: unknown, from: ConfigOrigin, where: string): void => {
+    try {
+      values[o.key] = o.parse(raw);
+      origin[o.key] = from;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ConfigError(`${where}: ${e.message}`);
+      throw e;
+    }
+  };
+  if (sources.file) {
+    const { path, text } = sources.file;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold one JSON object`);
+    for (const [key, raw] of Object.entries(parsed)) {
+      const o = CONFIG_OPTIONS.find((x) => x.key === key);
+      if (o === undefined) throw new ConfigError(`config file ${path}: unknown key "${key}" (known keys: ${CONFIG_OPTIONS.map((x) => x.key).join(', ')})`);
+      set(o, raw, 'file', `config file ${path}: "${key}"`);
+    }
+  }
+  for (const o of CONFIG_OPTIONS) {
+    const raw = o.env === null ? undefined : sources.env?.[o.env];
+    if (raw !== undefined) set(o, raw, 'env', o.env!);
+  }
+  for (const o of CONFIG_OPTIONS) {
+    const raw = sources.flags?.[o.key];
+    if (raw !== undefined) set(o, raw, 'flag', flagName(o));
+  }
+  return { config: values as unknown as BrokerConfig, origin };
+}
+
+/** "--port" for "--port <port>". */
+export function flagName(o: ConfigOption): string {
+  return (o.flag ?? '').split(' ')[0]!;
+}
+
+/** The configuration as --print-config shows it: JSON, passwords masked. */
+export function printableConfig(config: BrokerConfig): string {
+  const masked = { ...config, users: config.users.map((u) => ({ ...u, password: '********' })) };
+  return JSON.stringify(masked, null, 2);
 }

@@ -10,23 +10,26 @@ export abstract class AmqpError extends Error {
   /** Class and method of the failing method; 0/0 for asynchronous errors. */
   classId: number;
   methodId: number;
+  /** Ids given explicitly (even 0/0): `at` leaves them alone. */
+  readonly #idsGiven: boolean;
 
   constructor(codeName: ReplyCodeName, detail: string, options?: { classId?: number; methodId?: number; cause?: unknown }) {
-    super(`${codeName} - ${detail}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(detail === '' ? codeName : `${codeName} - ${detail}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.codeName = codeName;
     this.replyCode = REPLY_CODES[codeName];
     this.classId = options?.classId ?? 0;
     this.methodId = options?.methodId ?? 0;
+    this.#idsGiven = options?.classId !== undefined;
   }
 
-  /** The reply text as sent on the wire (a shortstr: at most 255 bytes). */
+  /** The reply text as sent on the wire: a shortstr, so longer texts are cut to 252 bytes and "...", as RabbitMQ does. */
   get replyText(): string {
-    return truncateUtf8(this.message, 255);
+    return Buffer.byteLength(this.message) <= 255 ? this.message : `${truncateUtf8(this.message, 252)}...`;
   }
 
   /** Records the method being handled, unless the error already names one. */
   at(methodIdWord: number): this {
-    if (this.classId === 0 && this.methodId === 0) {
+    if (!this.#idsGiven && this.classId === 0 && this.methodId === 0) {
       this.classId = methodIdWord >>> 16;
       this.methodId = methodIdWord & 0xffff;
     }

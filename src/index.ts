@@ -6,7 +6,10 @@
 //   const conn = await amqplib.connect(broker.url);
 //   ...
 //   await broker.close();
+//
+// With `httpPort` (0: a free port) it also serves the management HTTP API and /metrics.
 
+import { AdminServer } from './admin/server.js';
 import { Broker } from './broker.js';
 import { makeConfig, type BrokerConfig } from './config.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
@@ -14,9 +17,10 @@ import { MemoryStore } from './store/memory-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
+export { AdminServer, type AdminOptions } from './admin/server.js';
 export { Broker } from './broker.js';
-export type { BrokerConfig } from './config.js';
-export { DEFAULT_CONFIG, makeConfig } from './config.js';
+export type { BrokerConfig, ConfigOrigin, ResolvedConfig } from './config.js';
+export { CONFIG_OPTIONS, ConfigError, DEFAULT_CONFIG, makeConfig, resolveConfig } from './config.js';
 
 export interface StartOptions extends Partial<BrokerConfig> {
   /** A pino logger; by default the embedded broker logs nothing. */
@@ -31,24 +35,46 @@ export interface RunningBroker {
   readonly host: string;
   readonly port: number;
   readonly broker: Broker;
+  /** The management API's base URL (http://host:port), when it was asked for with `httpPort`. */
+  readonly httpUrl: string | null;
+  readonly httpPort: number | null;
+  readonly admin: AdminServer | null;
   close(): Promise<void>;
 }
 
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
   const { logger, store, ...overrides } = options;
-  const config = makeConfig({ host: '127.0.0.1', port: 0, dataDir: null, ...overrides });
+  const config = makeConfig({ host: '127.0.0.1', port: 0, dataDir: null, httpHost: '127.0.0.1', httpPort: null, ...overrides });
   const log = logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger);
   const broker = new Broker(config, store ?? (await openStore(config, log)), log);
   const address = await broker.listen();
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const user = config.users[0];
   const auth = user ? `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@` : '';
+  let admin: AdminServer | null = null;
+  let httpUrl: string | null = null;
+  if (config.httpPort !== null) {
+    admin = new AdminServer(broker, { host: config.httpHost, port: config.httpPort, log, statsInterval: config.statsInterval, amqp: address });
+    try {
+      const a = await admin.listen();
+      httpUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    } catch (e) {
+      await broker.close();
+      throw e;
+    }
+  }
   return {
     url: `amqp://${auth}${host}:${address.port}`,
     host: address.address,
     port: address.port,
     broker,
-    close: () => broker.close(),
+    httpUrl,
+    httpPort: admin?.address?.port ?? null,
+    admin,
+    close: async () => {
+      await admin?.close();
+      await broker.close();
+    },
   };
 }
 

@@ -9,11 +9,13 @@ import {
   CLASS_IDS,
   decodeBasicProperties,
   encodeBasicProperties,
+  skipBasicProperties,
   type BasicProperties,
 } from './codec/methods.generated.js';
 
 /** Offset of the property flags in a content header payload (class, weight, body size). */
 const FLAGS_OFFSET = 12;
+const checkReader = new BufferReader(Buffer.alloc(0));
 
 export class Message {
   readonly exchange: string;
@@ -43,6 +45,12 @@ export class Message {
     const m = new Message(exchange, routingKey, w.toBuffer(), body);
     m.#properties = properties;
     return m;
+  }
+
+  /** Throws CodecError when the property list does not decode (checked once, at publish). */
+  checkProperties(): void {
+    checkReader.reset(this.header, FLAGS_OFFSET, this.header.length);
+    skipBasicProperties(checkReader);
   }
 
   get propertyFlags(): number {

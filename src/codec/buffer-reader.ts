@@ -134,6 +134,19 @@ export class BufferReader {
     return b;
   }
 
+  skip(n: number): void {
+    this.#need(n);
+    this.pos += n;
+  }
+
+  skipShortstr(): void {
+    this.skip(this.u8());
+  }
+
+  skipLongstr(): void {
+    this.skip(this.u32());
+  }
+
   table(): FieldTable {
     const len = this.u32();
     this.#need(len);
@@ -199,7 +212,7 @@ export class BufferReader {
       case 0x56 /* V */:
         return { type: 'V', value: null };
       default:
-        throw new CodecError('SYNTAX_ERROR', `unknown field type ${JSON.stringify(String.fromCharCode(tag))} (0x${tag.toString(16)})`);
+        throw new CodecError('UNKNOWN_FIELD_TYPE', `unknown field type ${JSON.stringify(String.fromCharCode(tag))} (0x${tag.toString(16)})`);
     }
   }
 }

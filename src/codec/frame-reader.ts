@@ -12,6 +12,8 @@ export interface FrameHandler {
 }
 
 const HEADER_SIZE = 7;
+/** A content header holds at least class, weight, body size and property flags. */
+const MIN_HEADER_PAYLOAD = 14;
 
 export class FrameReader {
   /** Largest acceptable frame, header and end octet included (the negotiated frame_max). */
@@ -102,9 +104,8 @@ export class FrameReader {
     if (marker !== FRAME_END) {
       throw new CodecError('FRAME_ERROR', `type ${type}, ${octetsSnippet(payload)}: {invalid_frame_end_marker,${marker}}`);
     }
-    if (type !== FRAME_METHOD && type !== FRAME_HEADER && type !== FRAME_BODY && type !== FRAME_HEARTBEAT) {
-      throw new CodecError('FRAME_ERROR', `type ${type}, ${octetsSnippet(payload)}: unknown_frame`);
-    }
+    const known = type === FRAME_METHOD || type === FRAME_BODY || (type === FRAME_HEADER && size >= MIN_HEADER_PAYLOAD) || (type === FRAME_HEARTBEAT && size === 0);
+    if (!known) throw new CodecError('FRAME_ERROR', `type ${type}, ${octetsSnippet(payload)}: unknown_frame`);
     handler.onFrame(type, buf.readUInt16BE(pos + 1), payload);
   }
 }

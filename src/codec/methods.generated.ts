@@ -1802,6 +1802,27 @@ export function decodeBasicProperties(r: BufferReader): BasicProperties {
   return p;
 }
 
+/** Walks the basic property list without building values: throws CodecError if it overruns. */
+export function skipBasicProperties(r: BufferReader): void {
+  let flags = r.u16();
+  const all = flags;
+  while ((flags & 1) !== 0) flags = r.u16();
+  if ((all & 32768) !== 0) r.skipShortstr();
+  if ((all & 16384) !== 0) r.skipShortstr();
+  if ((all & 8192) !== 0) r.skipLongstr();
+  if ((all & 4096) !== 0) r.skip(1);
+  if ((all & 2048) !== 0) r.skip(1);
+  if ((all & 1024) !== 0) r.skipShortstr();
+  if ((all & 512) !== 0) r.skipShortstr();
+  if ((all & 256) !== 0) r.skipShortstr();
+  if ((all & 128) !== 0) r.skipShortstr();
+  if ((all & 64) !== 0) r.skip(8);
+  if ((all & 32) !== 0) r.skipShortstr();
+  if ((all & 16) !== 0) r.skipShortstr();
+  if ((all & 8) !== 0) r.skipShortstr();
+  if ((all & 4) !== 0) r.skipShortstr();
+}
+
 export function encodeBasicProperties(w: BufferWriter, p: BasicProperties): void {
   let flags = 0;
   if (p.contentType !== undefined) flags |= 32768;

@@ -47,8 +47,6 @@ import {
   type BasicPublish,
   type Method,
 } from '../codec/methods.generated.js';
-import { BufferReader } from '../codec/buffer-reader.js';
-import { decodeMethod } from '../codec/methods.generated.js';
 import type { PermissionKind } from '../auth/access.js';
 import type { FieldTable } from '../codec/field-table.js';
 import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
@@ -286,31 +284,39 @@ export class Channel {
       this.#whileClosing(type, payload);
       return;
     }
-    let method = 0;
+    const a = this.#assembler;
     try {
-      if (!this.#assembler.push(type, payload)) {
+      if (!a.push(type, payload)) {
         this.#checkContentSize();
         return;
       }
-      const a = this.#assembler;
-      const m = a.method!;
-      method = m.id;
+    } catch (e) {
+      // Framing errors name their method themselves (or none, when a method was expected).
+      this.#onError(e, 0);
+      return;
+    }
+    const m = a.method!;
+    try {
       if (m.id === BASIC_PUBLISH) this.#publish(m, a.header, a.body);
       else this.#handleMethod(m);
     } catch (e) {
-      if (method === 0 && this.#assembler.method !== null) method = this.#assembler.method.id;
-      if (e instanceof AmqpError && method !== 0) e.at(method);
-      if (e instanceof ChannelError) this.fail(e);
-      else throw e;
+      this.#onError(e, m.id);
     }
+  }
+
+  /** Soft errors close this channel; anything else is the connection's business. */
+  #onError(e: unknown, methodId: number): void {
+    if (e instanceof AmqpError && methodId !== 0) e.at(methodId);
+    if (e instanceof ChannelError) this.fail(e);
+    else throw e;
   }
 
   /** A closing channel ignores everything but channel.close / close-ok. */
   #whileClosing(type: number, payload: Buffer): void {
-    if (this.#state !== CLOSING || type !== FRAME_METHOD) return;
-    const m = decodeMethod(new BufferReader(payload));
-    if (m.id === CHANNEL_CLOSE_OK) this.#finishClose();
-    else if (m.id === CHANNEL_CLOSE) {
+    if (this.#state !== CLOSING || type !== FRAME_METHOD || payload.length < 4) return;
+    const id = payload.readUInt32BE(0);
+    if (id === CHANNEL_CLOSE_OK) this.#finishClose();
+    else if (id === CHANNEL_CLOSE) {
       this.#send({ id: CHANNEL_CLOSE_OK });
       this.#finishClose();
     }
@@ -319,10 +325,10 @@ export class Channel {
   #checkContentSize(): void {
     const a = this.#assembler;
     if (a.inContent && a.bodySize > this.#host.maxMessageSize && a.method?.id === BASIC_PUBLISH) {
-      throw new ChannelError(
-        'PRECONDITION_FAILED',
-        `message size ${a.bodySize} is larger than configured max size ${this.#host.maxMessageSize}`,
-      );
+      throw new ChannelError('PRECONDITION_FAILED', `message size ${a.bodySize} is larger than configured max size ${this.#host.maxMessageSize}`, {
+        classId: BASIC_PUBLISH >>> 16,
+        methodId: BASIC_PUBLISH & 0xffff,
+      });
     }
   }
 
@@ -388,7 +394,8 @@ export class Channel {
         this.#send({ id: ACCESS_REQUEST_OK, ticket: 1 });
         return;
       default:
-        throw new ConnectionError('COMMAND_INVALID', `unexpected method ${methodName(m.id)} on a channel`);
+        // Methods only a server sends (deliver, *-ok, ...): RabbitMQ's answer.
+        throw new ConnectionError('COMMAND_INVALID', 'unimplemented method');
     }
   }
 
@@ -411,6 +418,12 @@ export class Channel {
       throw new ChannelError('ACCESS_REFUSED', `cannot publish to internal exchange '${x.name}' in vhost '${vhost.name}'`);
     }
     const msg = new Message(m.exchange, m.routingKey, header, body);
+    try {
+      msg.checkProperties();
+    } catch {
+      // RabbitMQ's channel crashes on properties it cannot decode; the client sees 541 on the connection.
+      throw new ConnectionError('INTERNAL_ERROR', '', { classId: 0, methodId: 0 });
+    }
     if (msg.hasProperty(BASIC_PROPERTY_FLAGS.userId) && msg.properties.userId !== this.#host.username) {
       throw new ChannelError(
         'PRECONDITION_FAILED',

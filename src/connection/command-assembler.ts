@@ -4,9 +4,9 @@
 // ConnectionError (505) with RabbitMQ's texts; decoding errors surface as CodecError.
 
 import { BufferReader } from '../codec/buffer-reader.js';
+import { decodeMethodFrame } from '../codec/method-frame.js';
 import {
   CONTENT_METHODS,
-  decodeMethod,
   FRAME_BODY,
   FRAME_HEADER,
   FRAME_METHOD,
@@ -45,8 +45,7 @@ export class CommandAssembler {
         if (type !== FRAME_METHOD) {
           throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
         }
-        this.#reader.reset(payload, 0, payload.length);
-        const m = decodeMethod(this.#reader);
+        const m = decodeMethodFrame(this.#reader, payload);
         this.method = m;
         if (!CONTENT_METHODS.has(m.id)) return true;
         this.#state = EXPECT_HEADER;
@@ -55,14 +54,11 @@ export class CommandAssembler {
       case EXPECT_HEADER: {
         const classId = this.method!.id >>> 16;
         if (type !== FRAME_HEADER) {
-          throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got non content header frame instead`);
-        }
-        if (payload.length < 14) {
-          throw new ConnectionError('FRAME_ERROR', `content header too short (${payload.length} bytes)`);
+          throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got non content header frame instead`, this.#ids());
         }
         const headerClass = payload.readUInt16BE(0);
         if (headerClass !== classId) {
-          throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got one for class ${headerClass} instead`);
+          throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got one for class ${headerClass} instead`, this.#ids());
         }
         const size = payload.readUInt32BE(4) * 0x1_0000_0000 + payload.readUInt32BE(8);
         this.header = payload;
@@ -78,7 +74,7 @@ export class CommandAssembler {
       }
       default: {
         if (type !== FRAME_BODY) {
-          throw new ConnectionError('UNEXPECTED_FRAME', 'expected content body, got non content body frame instead');
+          throw new ConnectionError('UNEXPECTED_FRAME', 'expected content body, got non content body frame instead', this.#ids());
         }
         // A body longer than declared leaves `remaining` negative: like RabbitMQ, the content
         // never completes and the next non-body frame is the error.
@@ -93,6 +89,12 @@ export class CommandAssembler {
         return true;
       }
     }
+  }
+
+  /** The class and method ids of the content method being assembled, for errors about it. */
+  #ids(): { classId: number; methodId: number } {
+    const id = this.method?.id ?? 0;
+    return { classId: id >>> 16, methodId: id & 0xffff };
   }
 
   /** Forgets any half-assembled content (the channel is closing). */

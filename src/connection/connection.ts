@@ -9,7 +9,8 @@ import { BufferReader } from '../codec/buffer-reader.js';
 import { CodecError } from '../codec/codec-error.js';
 import type { FieldTable } from '../codec/field-table.js';
 import { fieldString } from '../codec/field-table.js';
-import { FrameReader } from '../codec/frame-reader.js';
+import { FrameReader, octetsSnippet } from '../codec/frame-reader.js';
+import { decodeMethodFrame } from '../codec/method-frame.js';
 import { FrameWriter } from '../codec/frame-writer.js';
 import {
   CHANNEL_OPEN,
@@ -86,6 +87,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly #socket: Duplex;
   readonly #ctx: ConnectionContext;
   readonly #reader: FrameReader;
+  readonly #methodReader = new BufferReader(Buffer.alloc(0));
   readonly #channels = new Map<number, Channel>();
   readonly #flushHooks = new Set<Channel>();
   #state = State.AwaitHeader;
@@ -115,7 +117,11 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly connectedAt = Date.now();
   readonly remoteAddress: string;
   readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
   readonly stats = { recvOct: 0, sendOct: 0 };
+  /** Message counts of this connection's channels that have closed (open ones keep theirs in Channel.stats). */
+  readonly closedChannelStats = { channels: 0, published: 0, delivered: 0, acked: 0 };
 
   constructor(id: number, socket: Duplex, ctx: ConnectionContext) {
     this.id = id;
@@ -124,9 +130,11 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.log = ctx.log.child({ conn: id });
     this.#reader = new FrameReader(ctx.config.frameMax);
     this.writer = new FrameWriter(ctx.config.frameMax);
-    const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; setNoDelay?: (b: boolean) => void };
+    const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number; setNoDelay?: (b: boolean) => void };
     this.remoteAddress = s.remoteAddress ?? 'local';
     this.remotePort = s.remotePort ?? 0;
+    this.localAddress = s.localAddress ?? 'local';
+    this.localPort = s.localPort ?? 0;
     s.setNoDelay?.(true);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -165,7 +173,10 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   channelClosed(ch: Channel): void {
-    if (this.#channels.get(ch.id) === ch) this.#channels.delete(ch.id);
+    if (this.#channels.get(ch.id) === ch) {
+      this.#channels.delete(ch.id);
+      this.#retire(ch);
+    }
     this.#flushHooks.delete(ch);
   }
 
@@ -317,25 +328,36 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   onFrame(type: number, channel: number, payload: Buffer): void {
-    if (type === FRAME_HEARTBEAT) return;
+    if (type === FRAME_HEARTBEAT) {
+      if (channel !== 0) throw new ConnectionError('UNEXPECTED_FRAME', `type ${type}, ${octetsSnippet(payload)}`);
+      return;
+    }
+    if (this.#state < State.AwaitOpen) {
+      // Before tune-ok only the handshake's own methods may come; RabbitMQ drops anything else.
+      if (channel !== 0 || type !== FRAME_METHOD) {
+        this.log.warn({ type, channel }, 'frame before the handshake completed; closing the socket');
+        this.#destroy();
+        return;
+      }
+    } else if (channel !== 0 && this.#state === State.AwaitOpen) {
+      throw new ConnectionError('UNEXPECTED_FRAME', `type ${type}, ${octetsSnippet(payload)}`);
+    }
     if (channel === 0) {
       if (type !== FRAME_METHOD) {
         throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
       }
-      this.#onConnectionMethod(decodeMethod(new BufferReader(payload)));
+      this.#onConnectionMethod(decodeMethodFrame(this.#methodReader, payload));
       return;
     }
-    if (this.#state !== State.Open) {
-      if (this.#state === State.Closing) return;
-      throw new ConnectionError('CHANNEL_ERROR', "expected 'connection.open'");
-    }
+    if (this.#state !== State.Open) return; // closing: ignore
     const ch = this.#channels.get(channel);
     if (ch !== undefined) {
       ch.handleFrame(type, payload);
       return;
     }
-    if (type !== FRAME_METHOD || payload.length < 4 || payload.readUInt32BE(0) !== CHANNEL_OPEN) {
-      throw new ConnectionError('CHANNEL_ERROR', "expected 'channel.open'");
+    const id = type === FRAME_METHOD && payload.length >= 4 ? payload.readUInt32BE(0) : 0;
+    if (id !== CHANNEL_OPEN) {
+      throw new ConnectionError('CHANNEL_ERROR', "expected 'channel.open'", { classId: id >>> 16, methodId: id & 0xffff });
     }
     this.#openChannel(channel);
   }
@@ -372,15 +394,16 @@ export class Connection implements ChannelHost, FlowWaiter {
     }
     switch (this.#state) {
       case State.AwaitStartOk:
-        if (m.id !== CONNECTION_START_OK) throw unexpected(m, 'connection.start-ok');
+        if (m.id !== CONNECTION_START_OK) return this.#dropDuringHandshake(m);
         this.#startOk(m.mechanism, m.response, m.clientProperties);
         return;
       case State.AwaitTuneOk:
-        if (m.id !== CONNECTION_TUNE_OK) throw unexpected(m, 'connection.tune-ok');
+        if (m.id !== CONNECTION_TUNE_OK) return this.#dropDuringHandshake(m);
         this.#tuneOk(m.channelMax, m.frameMax, m.heartbeat);
         return;
       case State.AwaitOpen:
-        if (m.id !== CONNECTION_OPEN) throw unexpected(m, 'connection.open');
+        if (m.id === CONNECTION_CLOSE) break;
+        if (m.id !== CONNECTION_OPEN) return this.#dropDuringHandshake(m);
         this.#open(m.virtualHost);
         return;
       default:
@@ -403,6 +426,11 @@ export class Connection implements ChannelHost, FlowWaiter {
       default:
         throw new ConnectionError('CHANNEL_ERROR', 'unexpected method in connection state running');
     }
+  }
+
+  #dropDuringHandshake(m: Method): void {
+    this.log.warn({ method: methodName(m.id) }, 'unexpected method during the handshake; closing the socket');
+    this.#destroy();
   }
 
   #startOk(mechanism: string, response: Buffer, clientProperties: FieldTable): void {
@@ -450,12 +478,12 @@ export class Connection implements ChannelHost, FlowWaiter {
       this.#destroy();
       return;
     }
-    if (channelMax > cfg.channelMax) {
-      this.log.warn(`failed to negotiate connection parameters: negotiated channel_max = ${channelMax} is higher than the maximum allowed value (${cfg.channelMax}); closing`);
+    if (channelMax === 0 || channelMax > cfg.channelMax) {
+      this.log.warn(`failed to negotiate connection parameters: negotiated channel_max = ${channelMax} is outside 1..${cfg.channelMax}; closing`);
       this.#destroy();
       return;
     }
-    this.#channelMax = channelMax === 0 ? cfg.channelMax : channelMax;
+    this.#channelMax = channelMax;
     this.#heartbeat = heartbeat;
     this.#reader.frameMax = fm;
     this.writer.frameMax = fm;
@@ -513,13 +541,13 @@ export class Connection implements ChannelHost, FlowWaiter {
   #onError(e: unknown): void {
     if (this.#state === State.Closed) return;
     if (e instanceof CodecError) {
-      if (e.code === 'UNKNOWN_METHOD') {
-        this.log.warn({ reason: e.message }, 'unknown_method_id: closing the socket');
+      if (e.code === 'UNKNOWN_METHOD' || e.code === 'UNKNOWN_FIELD_TYPE') {
+        // RabbitMQ's parser gives up on these and drops the socket without connection.close.
+        this.log.warn({ reason: e.message }, 'undecodable frame from the client; closing the socket');
         this.#destroy();
         return;
       }
-      const code = e.code === 'FRAME_ERROR' ? 'FRAME_ERROR' : e.code === 'COMMAND_INVALID' ? 'COMMAND_INVALID' : 'SYNTAX_ERROR';
-      this.#closeWith(new ConnectionError(code, e.message));
+      this.#closeWith(new ConnectionError('FRAME_ERROR', e.message, { classId: e.methodId >>> 16, methodId: e.methodId & 0xffff }));
       return;
     }
     if (e instanceof ConnectionError) {
@@ -588,6 +616,15 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#socket.destroy();
   }
 
+  /** Keeps a closing channel's counts (for the broker-wide totals of the HTTP API and /metrics). */
+  #retire(ch: Channel): void {
+    const t = this.closedChannelStats;
+    t.channels++;
+    t.published += ch.stats.published;
+    t.delivered += ch.stats.delivered;
+    t.acked += ch.stats.acked;
+  }
+
   #releaseChannels(): void {
     for (const ch of this.#channels.values()) ch.release();
   }
@@ -597,6 +634,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (this.#state === State.Closed) return;
     const wasOpen = this.#state === State.Open || this.#state === State.Closing;
     this.#releaseChannels();
+    for (const ch of this.#channels.values()) this.#retire(ch);
     this.#channels.clear();
     this.#flushHooks.clear();
     if (this.#throttledBy) for (const q of this.#throttledBy) q.removeFlowWaiter(this);
@@ -607,10 +645,6 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (wasOpen) this.log.info({ reason }, 'connection closed');
     this.#ctx.connectionClosed(this);
   }
-}
-
-function unexpected(m: Method, expected: string): ConnectionError {
-  return new ConnectionError('COMMAND_INVALID', `expected '${expected}', got '${methodName(m.id)}'`);
 }
 
 /** PLAIN ("\0user\0password") and AMQPLAIN (a field table without its length); null if unknown. */

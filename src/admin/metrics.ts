@@ -1,0 +1,140 @@
+// GET /metrics and /metrics/per-object in the Prometheus text format (0.0.4), with the metric
+// names of RabbitMQ's prometheus plugin: /metrics sums over objects as the plugin does by
+// default, /metrics/per-object labels queue metrics with {vhost, queue}. Only metrics warren
+// has a true value for are written.
+
+import { readdirSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
+import type { Broker } from '../broker.js';
+import { VERSION } from '../version.js';
+import { NODE_NAME, RABBITMQ_COMPAT_VERSION } from './format.js';
+import { globalTotals, type HttpCounters } from './stats.js';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+type Labels = Readonly<Record<string, string>>;
+
+interface Sample {
+  readonly labels: Labels;
+  readonly value: number;
+}
+
+/** Writes metric families: # TYPE, # HELP, then one line per sample. */
+class Exposition {
+  #out: string[] = [];
+
+  family(name: string, type: 'gauge' | 'counter' | 'untyped', help: string, samples: readonly Sample[]): void {
+    this.#out.push(`# TYPE ${name} ${type}`, `# HELP ${name} ${help}`);
+    for (const s of samples) this.#out.push(`${name}${formatLabels(s.labels)} ${formatValue(s.value)}`);
+  }
+
+  one(name: string, type: 'gauge' | 'counter' | 'untyped', help: string, value: number, labels: Labels = {}): void {
+    this.family(name, type, help, [{ labels, value }]);
+  }
+
+  toString(): string {
+    return this.#out.join('\n') + '\n';
+  }
+}
+
+function formatLabels(labels: Labels): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return '';
+  return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+/** Open file descriptors of this process (Linux); undefined elsewhere. */
+function openFds(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
+}
+
+interface QueueFigures {
+  readonly labels: Labels;
+  readonly ready: number;
+  readonly unacked: number;
+  readonly readyBytes: number;
+  readonly consumers: number;
+  readonly published: number;
+}
+
+/** The whole exposition; `perObject` labels queue metrics instead of summing them. */
+export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boolean): string {
+  const e = new Exposition();
+  const queues: QueueFigures[] = [];
+  for (const v of broker.vhosts.values()) {
+    for (const q of v.queues.values()) {
+      queues.push({ labels: { vhost: v.name, queue: q.name }, ready: q.messageCount, unacked: q.unacked, readyBytes: q.readyBytes, consumers: q.consumerCount, published: q.stats.published });
+    }
+  }
+  let connections = 0;
+  let channels = 0;
+  let consumers = 0;
+  let recv = 0;
+  let send = 0;
+  for (const c of broker.connections) {
+    recv += c.stats.recvOct;
+    send += c.stats.sendOct;
+    if (c.vhostName === '') continue;
+    connections++;
+    channels += c.channels.size;
+    for (const ch of c.channels.values()) consumers += ch.consumers.size;
+  }
+  const g = globalTotals(broker, http);
+
+  e.one('rabbitmq_connections_opened_total', 'counter', 'Total number of connections opened', g.connectionsOpened);
+  e.one('rabbitmq_connections_closed_total', 'counter', 'Total number of connections closed or terminated', g.connectionsClosed);
+  e.one('rabbitmq_channels_opened_total', 'counter', 'Total number of channels opened', g.channelsOpened);
+  e.one('rabbitmq_channels_closed_total', 'counter', 'Total number of channels closed', g.channelsClosed);
+  e.one('rabbitmq_process_resident_memory_bytes', 'gauge', 'Memory used in bytes', process.memoryUsage().rss);
+  const fds = openFds();
+  if (fds !== undefined) e.one('rabbitmq_process_open_fds', 'gauge', 'Open file descriptors', fds);
+  try {
+    const s = statfsSync(broker.config.dataDir ?? '.');
+    e.one('rabbitmq_disk_space_available_bytes', 'gauge', 'Disk space available in bytes', s.bavail * s.bsize);
+  } catch {
+    // no figure for a data directory we cannot stat
+  }
+
+  const queueFamily = (name: string, type: 'gauge' | 'counter', help: string, pick: (q: QueueFigures) => number): void => {
+    if (perObject) e.family(name, type, help, queues.map((q) => ({ labels: q.labels, value: pick(q) })));
+    else e.one(name, type, help, queues.reduce((n, q) => n + pick(q), 0));
+  };
+  queueFamily('rabbitmq_queue_messages_ready', 'gauge', 'Messages ready to be delivered to consumers', (q) => q.ready);
+  queueFamily('rabbitmq_queue_messages_unacked', 'gauge', 'Messages delivered to consumers but not yet acknowledged', (q) => q.unacked);
+  queueFamily('rabbitmq_queue_messages', 'gauge', 'Sum of ready and unacknowledged messages - total queue depth', (q) => q.ready + q.unacked);
+  queueFamily('rabbitmq_queue_messages_ready_bytes', 'gauge', 'Size in bytes of ready messages', (q) => q.readyBytes);
+  queueFamily('rabbitmq_queue_consumers', 'gauge', 'Consumers on a queue', (q) => q.consumers);
+  queueFamily('rabbitmq_queue_messages_published_total', 'counter', 'Total number of messages published to queues', (q) => q.published);
+
+  e.one('rabbitmq_connection_incoming_bytes_total', 'counter', 'Total number of bytes received on a connection', recv);
+  e.one('rabbitmq_connection_outgoing_bytes_total', 'counter', 'Total number of bytes sent on a connection', send);
+  e.one('rabbitmq_connections', 'gauge', 'Connections currently open', connections);
+  e.one('rabbitmq_channels', 'gauge', 'Channels currently open', channels);
+  e.one('rabbitmq_consumers', 'gauge', 'Consumers currently connected', consumers);
+  e.one('rabbitmq_queues', 'gauge', 'Queues available', queues.length);
+  e.one('rabbitmq_build_info', 'untyped', 'RabbitMQ & Erlang/OTP version info', 1, {
+    rabbitmq_version: RABBITMQ_COMPAT_VERSION,
+    product: 'warren',
+    product_version: VERSION,
+    nodejs_version: process.version,
+  });
+  e.one('rabbitmq_identity_info', 'untyped', 'RabbitMQ node & cluster identity info', 1, { rabbitmq_node: NODE_NAME, rabbitmq_cluster: NODE_NAME });
+
+  const amqp = { protocol: 'amqp091' };
+  e.one('rabbitmq_global_consumers', 'gauge', 'Current number of consumers', consumers);
+  e.one('rabbitmq_global_messages_received_total', 'counter', 'Total number of messages received from publishers', g.published, amqp);
+  e.one('rabbitmq_global_messages_delivered_total', 'counter', 'Total number of messages delivered to consumers', g.delivered, amqp);
+  e.one('rabbitmq_global_messages_acknowledged_total', 'counter', 'Total number of messages acknowledged by consumers', g.acked, amqp);
+  return e.toString();
+}

@@ -1,0 +1,112 @@
+// The query parameters RabbitMQ's list endpoints take: `columns` (keep only these fields,
+// dotted paths reach into objects), `sort` / `sort_reverse`, `name` / `use_regex` (filter by
+// name), and `page` / `page_size` (then the answer is a page object instead of a list).
+
+import { badRequest } from './http-error.js';
+import type { Json } from './format.js';
+
+export interface ListQuery {
+  columns?: string;
+  sort?: string;
+  sort_reverse?: string | boolean;
+  name?: string;
+  use_regex?: string | boolean;
+  page?: string | number;
+  page_size?: string | number;
+}
+
+export const LIST_QUERY_SCHEMA = {
+  type: 'object',
+  properties: {
+    columns: { type: 'string' },
+    sort: { type: 'string' },
+    sort_reverse: { type: 'boolean' },
+    name: { type: 'string' },
+    use_regex: { type: 'boolean' },
+    page: { type: 'integer', minimum: 1 },
+    page_size: { type: 'integer', minimum: 1, maximum: 500 },
+  },
+} as const;
+
+/** The value at a dotted path, or undefined. */
+export function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Only the named (possibly dotted) fields, nested as in the original. */
+export function pickColumns(obj: Json, columns: readonly string[]): Json {
+  const out: Json = {};
+  for (const col of columns) {
+    const v = getPath(obj, col);
+    if (v === undefined) continue;
+    const parts = col.split('.');
+    let at = out;
+    for (const p of parts.slice(0, -1)) {
+      const next = at[p];
+      if (typeof next === 'object' && next !== null) at = next as Json;
+      else at = at[p] = {} as Json;
+    }
+    at[parts[parts.length - 1]!] = v;
+  }
+  return out;
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (a === undefined) return b === undefined ? 0 : -1;
+  if (b === undefined) return 1;
+  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+}
+
+/** Applies a list query to the items of a list endpoint (sorted by name when no sort is given, as RabbitMQ does). */
+export function applyListQuery(items: Json[], q: ListQuery): unknown {
+  let out = items;
+  if (q.name !== undefined && q.name !== '') {
+    const name = q.name;
+    let match: (s: string) => boolean = (s) => s.includes(name);
+    if (q.use_regex === true || q.use_regex === 'true') {
+      let re: RegExp;
+      try {
+        re = new RegExp(name);
+      } catch {
+        throw badRequest(`invalid regular expression in name: ${name}`);
+      }
+      match = (s) => re.test(s);
+    }
+    out = out.filter((i) => match(String(i['name'] ?? '')));
+  }
+  const sortKey = q.sort !== undefined && q.sort !== '' ? q.sort : null;
+  if (sortKey !== null) {
+    out = [...out].sort((a, b) => compare(getPath(a, sortKey), getPath(b, sortKey)));
+    if (q.sort_reverse === true || q.sort_reverse === 'true') out.reverse();
+  }
+  if (q.columns !== undefined && q.columns !== '') {
+    const cols = q.columns.split(',').map((c) => c.trim()).filter((c) => c !== '');
+    out = out.map((i) => pickColumns(i, cols));
+  }
+  if (q.page === undefined) return out;
+  const page = Number(q.page);
+  const size = Number(q.page_size ?? 100);
+  const pageCount = Math.max(1, Math.ceil(out.length / size));
+  if (page > pageCount) throw badRequest(`page ${page} is past the last page (${pageCount})`);
+  const slice = out.slice((page - 1) * size, page * size);
+  return {
+    filtered_count: out.length,
+    item_count: slice.length,
+    items: slice,
+    page,
+    page_count: pageCount,
+    page_size: size,
+    total_count: items.length,
+  };
+}
+
+/** Sorts by vhost, then name (the order RabbitMQ lists objects in). */
+export function byVhostAndName(a: Json, b: Json): number {
+  return compare(a['vhost'], b['vhost']) || compare(a['name'], b['name']);
+}

@@ -1,0 +1,142 @@
+// The management HTTP API (RabbitMQ's /api, for rabbitmqadmin, the warren CLI and scripts) and
+// the Prometheus endpoint (/metrics), served by fastify. Here: the server's setup — JSON body
+// parsing, basic auth on /api, RabbitMQ-shaped error bodies (a malformed or invalid body is a
+// 400 with a reason, never a crash), request logging at debug level — and its lifecycle.
+// The routes live in routes/*.ts.
+
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Broker } from '../broker.js';
+import { AmqpError } from '../errors.js';
+import { authenticate, WWW_AUTHENTICATE } from './auth.js';
+import type { AdminContext, Listener } from './context.js';
+import { badRequest, fromAmqpError, HttpError, notFound } from './http-error.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { registerAccessRoutes } from './routes/access.js';
+import { registerConnectionRoutes } from './routes/connections.js';
+import { registerMessageRoutes } from './routes/messages.js';
+import { registerOverviewRoutes } from './routes/overview.js';
+import { registerResourceRoutes } from './routes/resources.js';
+import { StatsSampler, type HttpCounters } from './stats.js';
+
+/** Largest request body (RabbitMQ's management.http.max_body_size default: 20 MB). */
+export const MAX_BODY_BYTES = 20_000_000;
+
+export interface AdminOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly log: Logger;
+  /** Seconds between rate samples. */
+  readonly statsInterval: number;
+  /** Where AMQP listens, for /api/overview's listeners. */
+  readonly amqp?: AddressInfo | null;
+}
+
+export class AdminServer {
+  readonly app: FastifyInstance;
+  readonly stats: StatsSampler;
+  readonly http: HttpCounters = { published: 0, delivered: 0, acked: 0 };
+  readonly #options: AdminOptions;
+  #address: AddressInfo | null = null;
+
+  constructor(broker: Broker, options: AdminOptions) {
+    this.#options = options;
+    this.stats = new StatsSampler(broker, this.http);
+    const ctx: AdminContext = {
+      broker,
+      stats: this.stats,
+      http: this.http,
+      log: options.log,
+      listeners: () => this.#listeners(),
+    };
+    this.app = buildApp(ctx);
+  }
+
+  /** Starts sampling rates and listening; resolves with the bound address. */
+  async listen(): Promise<AddressInfo> {
+    await this.app.listen({ host: this.#options.host, port: this.#options.port });
+    const address = this.app.server.address() as AddressInfo;
+    this.#address = address;
+    this.stats.start(this.#options.statsInterval);
+    return address;
+  }
+
+  get address(): AddressInfo | null {
+    return this.#address;
+  }
+
+  async close(): Promise<void> {
+    this.stats.stop();
+    await this.app.close();
+  }
+
+  #listeners(): Listener[] {
+    const out: Listener[] = [];
+    const amqp = this.#options.amqp;
+    if (amqp) out.push({ protocol: 'amqp', ip_address: amqp.address, port: amqp.port });
+    if (this.#address) out.push({ protocol: 'http', ip_address: this.#address.address, port: this.#address.port });
+    return out;
+  }
+}
+
+function buildApp(ctx: AdminContext): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { ignoreTrailingSlash: true } });
+  const log = ctx.log;
+
+  // Every body is JSON, whatever content type the client names (RabbitMQ's tools are not all careful).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(badRequest(`body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+
+  app.decorateRequest('apiUser', null as unknown as never);
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/api/') && req.url !== '/api') return;
+    req.apiUser = authenticate(ctx.broker, req.headers.authorization, req.socket.remoteAddress ?? '');
+  });
+  // Where a route validates its body, a missing one counts as an empty object (so bodies with
+  // only optional fields may be left out); routes without a body schema see undefined.
+  app.addHook('preValidation', async (req) => {
+    if ((req.body === undefined || req.body === null) && req.routeOptions.schema?.body !== undefined) req.body = {};
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    log.debug({ method: req.method, url: req.url, status: reply.statusCode, user: req.apiUser?.name, ms: Math.round(reply.elapsedTime) }, 'http request');
+  });
+
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+    let e: HttpError;
+    if (err instanceof HttpError) e = err;
+    else if (err instanceof AmqpError) e = fromAmqpError(err);
+    else if ('validation' in err && err.validation) e = badRequest(err.message);
+    else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) e = new HttpError(err.statusCode, 'bad_request', err.message);
+    else {
+      log.error({ err, method: req.method, url: req.url }, 'internal error in the HTTP API');
+      e = new HttpError(500, 'internal_error', 'internal error in warren; see the broker log for details');
+    }
+    if (e.status === 401) void reply.header('www-authenticate', WWW_AUTHENTICATE);
+    if (e.status >= 400 && e.status < 500) log.debug({ method: req.method, url: req.url, status: e.status, reason: e.reason }, 'http request refused');
+    return reply.code(e.status).send(e.body);
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send(notFound().body));
+
+  app.get('/metrics', (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(ctx.broker, ctx.http, false)));
+  app.get('/metrics/per-object', (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(ctx.broker, ctx.http, true)));
+
+  registerOverviewRoutes(app, ctx);
+  registerAccessRoutes(app, ctx);
+  registerResourceRoutes(app, ctx);
+  registerMessageRoutes(app, ctx);
+  registerConnectionRoutes(app, ctx);
+  return app;
+}

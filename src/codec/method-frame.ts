@@ -1,0 +1,27 @@
+// Decoding a whole method frame payload the way RabbitMQ judges it: too short for the class and
+// method ids is an unknown frame; arguments that do not decode, or bytes left over after them,
+// are "cannot decode <<...>>" (501, naming the method); unknown ids and unknown field types
+// are left to the caller (RabbitMQ drops the socket for those).
+
+import type { BufferReader } from './buffer-reader.js';
+import { CodecError } from './codec-error.js';
+import { erlangBinary, octetsSnippet } from './frame-reader.js';
+import { decodeMethod, FRAME_METHOD, type Method } from './methods.generated.js';
+
+export function decodeMethodFrame(reader: BufferReader, payload: Buffer): Method {
+  if (payload.length < 4) throw new CodecError('FRAME_ERROR', `type ${FRAME_METHOD}, ${octetsSnippet(payload)}: unknown_frame`);
+  reader.reset(payload, 0, payload.length);
+  let m: Method;
+  try {
+    m = decodeMethod(reader);
+  } catch (e) {
+    if (e instanceof CodecError && e.code === 'SYNTAX_ERROR') throw cannotDecode(payload);
+    throw e;
+  }
+  if (reader.pos !== payload.length) throw cannotDecode(payload);
+  return m;
+}
+
+function cannotDecode(payload: Buffer): CodecError {
+  return new CodecError('FRAME_ERROR', `cannot decode ${erlangBinary(payload.subarray(4))}`, payload.readUInt32BE(0));
+}
