@@ -4,6 +4,7 @@
 // ConnectionError (505) with RabbitMQ's texts; decoding errors surface as CodecError.
 
 import { BufferReader } from '../codec/buffer-reader.js';
+import { octetsSnippet } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
 import {
   CONTENT_METHODS,
@@ -55,6 +56,10 @@ export class CommandAssembler {
         const classId = this.method!.id >>> 16;
         if (type !== FRAME_HEADER) {
           throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got non content header frame instead`, this.#ids());
+        }
+        if (payload.length < 14) {
+          // The frame reader already refuses these; kept so the assembler is safe on its own.
+          throw new ConnectionError('FRAME_ERROR', `type ${FRAME_HEADER}, ${octetsSnippet(payload)}: unknown_frame`, { classId: 0, methodId: 0 });
         }
         const headerClass = payload.readUInt16BE(0);
         if (headerClass !== classId) {

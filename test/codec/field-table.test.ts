@@ -254,12 +254,12 @@ describe('field tables: malformed input is a CodecError', () => {
 
   it('unknown field type tag', () => {
     const b = withLen(hex('0161 5a 00'));
-    expectCodecError(() => new BufferReader(b).table(), 'SYNTAX_ERROR', 'unknown field type "Z" (0x5a)');
+    expectCodecError(() => new BufferReader(b).table(), 'UNKNOWN_FIELD_TYPE', 'unknown field type "Z" (0x5a)');
   });
 
   it.each(['c', 'U', 'L', 'N', '\u0000'])('unknown tag %j in an array too', (tag) => {
     const b = withLen(Buffer.concat([Buffer.from(tag, 'latin1'), hex('00000000')]));
-    expectCodecError(() => new BufferReader(b).array(), 'SYNTAX_ERROR', /unknown field type/);
+    expectCodecError(() => new BufferReader(b).array(), 'UNKNOWN_FIELD_TYPE', /unknown field type/);
   });
 
   it('table whose entries overrun its declared length', () => {

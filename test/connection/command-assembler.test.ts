@@ -187,7 +187,7 @@ describe('CommandAssembler', () => {
   it('a content header shorter than 14 bytes is a frame error', () => {
     const a = new CommandAssembler();
     a.push(FRAME_METHOD, methodPayload(publish()));
-    expectConnectionError(() => a.push(FRAME_HEADER, Buffer.alloc(4)), 501, 'FRAME_ERROR - content header too short (4 bytes)');
+    expectConnectionError(() => a.push(FRAME_HEADER, Buffer.alloc(4)), 501, 'FRAME_ERROR - type 2, all octets = <<0,0,0,0>>: unknown_frame');
   });
 
   it('reset forgets a half-assembled content', () => {

@@ -76,7 +76,7 @@ export class RawClient {
       locale: 'en_US',
     });
     await c.waitForMethod(CONNECTION_TUNE);
-    c.sendMethod(0, { id: CONNECTION_TUNE_OK, channelMax: 0, frameMax: 131072, heartbeat });
+    c.sendMethod(0, { id: CONNECTION_TUNE_OK, channelMax: 2047, frameMax: 131072, heartbeat });
     c.sendMethod(0, { id: CONNECTION_OPEN, virtualHost: '/', capabilities: '', insist: false });
     await c.waitForMethod(CONNECTION_OPEN_OK);
     return c;
