@@ -3,6 +3,7 @@
 // when something needs them (routing on headers, persistence, expiry), and then once.
 
 import { BufferReader } from './codec/buffer-reader.js';
+import type { FieldTable, FieldValue } from './codec/field-table.js';
 import { BufferWriter } from './codec/buffer-writer.js';
 import {
   BASIC_PROPERTY_FLAGS,
@@ -27,6 +28,10 @@ export class Message {
   storeId = 0;
   /** Durable queues holding this message in the store (maintained by the store). */
   storeRefs = 0;
+  /** Per-message TTL from the expiration property, ms (-1: none); set when published. */
+  ttl = -1;
+  /** Routing keys from the CC and BCC headers, routed besides routingKey (null: none). */
+  ccKeys: readonly string[] | null = null;
   #properties: BasicProperties | undefined;
 
   constructor(exchange: string, routingKey: string, header: Buffer, body: Buffer) {
@@ -66,6 +71,29 @@ export class Message {
       this.#properties = decodeBasicProperties(new BufferReader(this.header, FLAGS_OFFSET));
     }
     return this.#properties;
+  }
+
+  /** The priority property (0 when absent). */
+  get priority(): number {
+    return (this.propertyFlags & BASIC_PROPERTY_FLAGS.priority) !== 0 ? (this.properties.priority ?? 0) : 0;
+  }
+
+  /** A copy with other properties (same body; routing fields may change too). */
+  withProperties(properties: BasicProperties, exchange = this.exchange, routingKey = this.routingKey): Message {
+    const m = Message.fromProperties(exchange, routingKey, properties, this.body);
+    m.ttl = this.ttl;
+    m.ccKeys = this.ccKeys;
+    return m;
+  }
+
+  /** A copy with one header set (e.g. x-delivery-count); store identity is kept. */
+  withHeader(key: string, value: FieldValue): Message {
+    const props = this.properties;
+    const headers: FieldTable = new Map(props.headers ?? []);
+    headers.set(key, value);
+    const m = this.withProperties({ ...props, headers });
+    m.storeId = this.storeId;
+    return m;
   }
 
   /** delivery_mode 2: written to disk when routed to a durable queue. */

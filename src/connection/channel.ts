@@ -48,7 +48,9 @@ import {
   type Method,
 } from '../codec/methods.generated.js';
 import type { PermissionKind } from '../auth/access.js';
-import type { FieldTable } from '../codec/field-table.js';
+import { fieldInteger, fieldString, type FieldTable, type FieldValue } from '../codec/field-table.js';
+import { randomBytes } from 'node:crypto';
+import { parseExpiration } from '../queue/arguments.js';
 import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
 import { Message } from '../message.js';
 import type { Exchange } from '../routing/exchange.js';
@@ -59,6 +61,18 @@ import { Deque } from '../util/deque.js';
 import { CommandAssembler } from './command-assembler.js';
 import { generatedName, handleDefinitionMethod, queueName, type DefinitionContext } from './definition-methods.js';
 import { UnackedLedger } from './unacked.js';
+
+/** The direct reply-to pseudo-queue, and the prefix of the addresses it hands out. */
+export const REPLY_TO = 'amq.rabbitmq.reply-to';
+const REPLY_PREFIX = `${REPLY_TO}.`;
+
+/** Routing keys in a CC or BCC header (an array of strings, or one string). */
+function routingKeysIn(v: FieldValue | undefined): string[] {
+  if (v === undefined) return [];
+  if (v.type === 'A') return v.value.map((x) => fieldString(x)).filter((k): k is string => k !== undefined);
+  const one = fieldString(v);
+  return one === undefined ? [] : [one];
+}
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
@@ -128,26 +142,38 @@ class Confirms {
   }
 
   /** Publish `seq` is routed; it needs store write `storeSeq` durable (0: nothing to wait for). */
-  settle(seq: number, storeSeq: number, durableSeq: number): void {
+  /**
+   * Publish `seq` is routed; it needs store write `storeSeq` durable (0: nothing to wait for).
+   * `refused`: a queue refused it (x-overflow reject-publish), so it is nacked in its turn.
+   */
+  settle(seq: number, storeSeq: number, durableSeq: number, refused = false): void {
     if (this.#waitSeq.length === 0 && storeSeq <= durableSeq) {
+      if (refused) this.#nack(seq);
       this.#ready = seq;
     } else {
       this.#waitSeq.push(seq);
-      this.#waitStore.push(storeSeq);
+      this.#waitStore.push(refused ? -storeSeq - 1 : storeSeq);
     }
   }
 
   advance(durableSeq: number, failed: WriteRange | null): void {
-    while (this.#waitStore.length > 0 && this.#waitStore.peek()! <= durableSeq) {
-      const storeSeq = this.#waitStore.shift()!;
+    while (this.#waitStore.length > 0) {
+      const stored = this.#waitStore.peek()!;
+      const refused = stored < 0;
+      const storeSeq = refused ? -stored - 1 : stored;
+      if (storeSeq > durableSeq) break;
+      this.#waitStore.shift();
       const seq = this.#waitSeq.shift()!;
-      if (failed !== null && storeSeq > failed.from && storeSeq <= failed.to) {
-        if (this.#ready > this.#reported) this.#out.push(this.#ready);
-        this.#out.push(-seq);
-        this.#reported = seq;
-      }
+      if (refused || (failed !== null && storeSeq > failed.from && storeSeq <= failed.to)) this.#nack(seq);
       this.#ready = seq;
     }
+  }
+
+  /** Emits the ack for everything ready before `seq`, then the nack for it. */
+  #nack(seq: number): void {
+    if (this.#ready > this.#reported) this.#out.push(this.#ready);
+    this.#out.push(-seq);
+    this.#reported = seq;
   }
 
   get waiting(): boolean {
@@ -177,6 +203,7 @@ export class ChannelConsumer implements Consumer {
   readonly exclusive: boolean;
   readonly prefetch: number;
   readonly arguments: FieldTable;
+  readonly priority: number;
   unacked = 0;
 
   constructor(channel: Channel, queue: Queue, m: BasicConsume, tag: string, prefetch: number) {
@@ -187,6 +214,7 @@ export class ChannelConsumer implements Consumer {
     this.exclusive = m.exclusive;
     this.prefetch = m.noAck ? 0 : prefetch;
     this.arguments = m.arguments;
+    this.priority = fieldInteger(m.arguments.get('x-priority')) ?? 0;
   }
 
   canDeliver(): boolean {
@@ -236,6 +264,8 @@ export class Channel {
     routingKey: '',
   };
   readonly #targets = new Set<Queue>();
+  /** Direct reply-to consumer on this channel, and the token in its reply address. */
+  #replyConsumer: { readonly tag: string; readonly token: string } | null = null;
   // The last exchange this channel may publish to, and the permission epoch it was checked in.
   #writableExchange: string | null = null;
   #writableEpoch = -1;
@@ -417,19 +447,22 @@ export class Channel {
     if (x.internal) {
       throw new ChannelError('ACCESS_REFUSED', `cannot publish to internal exchange '${x.name}' in vhost '${vhost.name}'`);
     }
-    const msg = new Message(m.exchange, m.routingKey, header, body);
+    let msg = new Message(m.exchange, m.routingKey, header, body);
     try {
       msg.checkProperties();
     } catch {
       // RabbitMQ's channel crashes on properties it cannot decode; the client sees 541 on the connection.
       throw new ConnectionError('INTERNAL_ERROR', '', { classId: 0, methodId: 0 });
     }
-    if (msg.hasProperty(BASIC_PROPERTY_FLAGS.userId) && msg.properties.userId !== this.#host.username) {
+    const flags = msg.propertyFlags;
+    if ((flags & BASIC_PROPERTY_FLAGS.userId) !== 0 && msg.properties.userId !== this.#host.username) {
       throw new ChannelError(
         'PRECONDITION_FAILED',
         `user_id property set to '${msg.properties.userId}' but authenticated user was '${this.#host.username}'`,
       );
     }
+    if ((flags & BASIC_PROPERTY_FLAGS.expiration) !== 0) msg.ttl = parseExpiration(msg.properties.expiration!);
+    if ((flags & (BASIC_PROPERTY_FLAGS.headers | BASIC_PROPERTY_FLAGS.replyTo)) !== 0) msg = this.#rewrite(msg);
     this.stats.published++;
     if (this.#tx !== null) {
       this.#tx.publishes.push({ exchange: x, msg, mandatory: m.mandatory });
@@ -442,38 +475,98 @@ export class Channel {
     const seq = this.#confirms.nextSeq();
     const store = this.#host.store;
     const before = store.writeSeq;
-    this.#route(x, msg, m.mandatory);
-    this.#confirms.settle(seq, store.writeSeq > before ? store.writeSeq : 0, store.durableSeq);
+    const accepted = this.#route(x, msg, m.mandatory);
+    this.#confirms.settle(seq, store.writeSeq > before ? store.writeSeq : 0, store.durableSeq, !accepted);
     this.#host.wantsFlushHook(this);
   }
 
-  /** Routes and enqueues; an unroutable mandatory message goes back as basic.return. */
-  #route(x: Exchange, msg: Message, mandatory: boolean): void {
+  /**
+   * Headers CC/BCC add routing keys (BCC is taken out of the message); reply_to
+   * amq.rabbitmq.reply-to becomes this channel's direct reply-to address.
+   */
+  #rewrite(msg: Message): Message {
+    const props = msg.properties;
+    let changed = false;
+    let headers = props.headers;
+    if (headers !== undefined && (headers.has('CC') || headers.has('BCC'))) {
+      const keys = [...routingKeysIn(headers.get('CC')), ...routingKeysIn(headers.get('BCC'))];
+      if (headers.has('BCC')) {
+        headers = new Map(headers);
+        headers.delete('BCC');
+        changed = true;
+      }
+      msg.ccKeys = keys.length > 0 ? keys : null;
+    }
+    let replyTo = props.replyTo;
+    if (replyTo === REPLY_TO) {
+      if (this.#replyConsumer === null) throw new ChannelError('PRECONDITION_FAILED', 'fast reply consumer does not exist');
+      replyTo = `${REPLY_TO}.${this.#replyConsumer.token}`;
+      changed = true;
+    }
+    if (!changed) return msg;
+    const copy = msg.withProperties({ ...props, ...(headers ? { headers } : {}), ...(replyTo !== undefined ? { replyTo } : {}) });
+    copy.ccKeys = msg.ccKeys;
+    return copy;
+  }
+
+  /**
+   * Routes and enqueues; an unroutable mandatory message goes back as basic.return. Returns
+   * false when a queue refused it (x-overflow reject-publish): confirms nack it.
+   */
+  #route(x: Exchange, msg: Message, mandatory: boolean): boolean {
+    const vhost = this.#host.vhost;
+    if (x === vhost.defaultExchange && msg.routingKey.startsWith(REPLY_PREFIX)) {
+      const to = vhost.replyConsumers.get(msg.routingKey.slice(REPLY_PREFIX.length));
+      if (to !== undefined) to.deliverReply(msg);
+      else if (mandatory) this.#returnUnroutable(msg);
+      return true;
+    }
     const targets = this.#targets;
     targets.clear();
-    this.#host.vhost.route(x, msg, targets);
+    vhost.route(x, msg, targets);
     if (targets.size === 0) {
-      if (mandatory) {
-        this.#host.writer.content(
-          this.id,
-          { id: BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey },
-          msg.header,
-          msg.body,
-        );
-        this.#host.scheduleFlush();
-      }
-      return;
+      if (mandatory) this.#returnUnroutable(msg);
+      return true;
     }
+    let accepted = true;
     for (const q of targets) {
-      q.enqueue(msg);
+      if (!q.enqueue(msg)) accepted = false;
       if (q.congested) this.#host.throttle(q);
     }
+    return accepted;
+  }
+
+  #returnUnroutable(msg: Message): void {
+    this.#host.writer.content(
+      this.id,
+      { id: BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey },
+      msg.header,
+      msg.body,
+    );
+    this.#host.scheduleFlush();
+  }
+
+  /** A reply sent to this channel's direct reply-to address: straight to its reply consumer. */
+  deliverReply(msg: Message): void {
+    const r = this.#replyConsumer;
+    if (r === null || this.#state !== OPEN) return;
+    const d = this.#deliver;
+    d.consumerTag = r.tag;
+    d.deliveryTag = ++this.#deliveryTag;
+    d.redelivered = false;
+    d.exchange = msg.exchange;
+    d.routingKey = msg.routingKey;
+    this.#host.writer.content(this.id, d as BasicDeliver, msg.header, msg.body);
+    this.#host.scheduleFlush();
   }
 
   // ---- consuming -------------------------------------------------------------------------
 
   #consume(m: BasicConsume): void {
-    if (this.consumers.has(m.consumerTag)) throw new ConnectionError('NOT_ALLOWED', `attempt to reuse consumer tag '${m.consumerTag}'`);
+    if (this.consumers.has(m.consumerTag) || (this.#replyConsumer !== null && this.#replyConsumer.tag === m.consumerTag)) {
+      throw new ConnectionError('NOT_ALLOWED', `attempt to reuse consumer tag '${m.consumerTag}'`);
+    }
+    if (m.queue === REPLY_TO) return this.#consumeReplies(m);
     const name = queueName(this.#defs, m.queue);
     this.#host.checkPermission('read', 'queue', name);
     const tag = m.consumerTag === '' ? generatedName('amq.ctag') : m.consumerTag;
@@ -485,7 +578,28 @@ export class Channel {
     q.dispatch();
   }
 
+  /** Direct reply-to: a pseudo-queue whose "messages" are replies addressed to this channel. */
+  #consumeReplies(m: BasicConsume): void {
+    if (!m.noAck) throw new ChannelError('PRECONDITION_FAILED', 'reply consumer cannot acknowledge');
+    if (this.#replyConsumer !== null) throw new ChannelError('PRECONDITION_FAILED', 'reply consumer already set');
+    const tag = m.consumerTag === '' ? generatedName('amq.ctag') : m.consumerTag;
+    const token = randomBytes(18).toString('base64url');
+    this.#replyConsumer = { tag, token };
+    this.#host.vhost.replyConsumers.set(token, this);
+    if (!m.nowait) this.#send({ id: BASIC_CONSUME_OK, consumerTag: tag });
+  }
+
+  #stopReplies(): void {
+    if (this.#replyConsumer === null) return;
+    this.#host.vhost.replyConsumers.delete(this.#replyConsumer.token);
+    this.#replyConsumer = null;
+  }
+
   #cancel(tag: string): void {
+    if (this.#replyConsumer?.tag === tag) {
+      this.#stopReplies();
+      return;
+    }
     const c = this.consumers.get(tag);
     if (c === undefined) return;
     this.consumers.delete(tag);
@@ -609,7 +723,8 @@ export class Channel {
     }
     for (const e of entries) {
       this.#released(e);
-      e.queue.settle(e, true);
+      if (kind === 'ack') e.queue.settle(e, true);
+      else e.queue.reject(e);
     }
     if (kind === 'ack') this.stats.acked += entries.length;
     this.resume();
@@ -729,6 +844,7 @@ export class Channel {
     // Acks of an uncommitted transaction never happened: those messages are unacked still.
     if (this.#tx !== null) for (const s of this.#tx.settles) this.#unacked.restore(s.entries);
     this.#tx = null;
+    this.#stopReplies();
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
     for (const c of consumers) c.queue.removeConsumer(c);

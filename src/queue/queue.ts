@@ -1,21 +1,28 @@
-// A queue: ready messages in order, the consumers taking them in turn, and the store writes
-// that durability needs. Consumers are an interface (implemented by channels), so the queue
-// knows nothing of connections. Messages taken by a consumer leave the ready list; they come
-// back with `requeue`, at their original position and marked redelivered.
+// A queue: ready messages in delivery order, the consumers taking them in turn, and what its
+// arguments ask for: message TTL (an expired message is never delivered, wherever it sits),
+// length limits with their overflow behaviour, priorities, single active consumer, consumer
+// priorities, a delivery limit, and expiry of the queue itself. Dead-lettering and deletion
+// are left to the vhost through hooks. Consumers are an interface (implemented by channels),
+// so the queue knows nothing of connections. Durable queues write through the Store.
 
 import type { FieldTable } from '../codec/field-table.js';
+import { F } from '../codec/field-table.js';
 import { ChannelError } from '../errors.js';
 import type { Message } from '../message.js';
 import { ENTRY_ON_DISK, type QueueKey, type Store, type StoreEntry, type StoredEntry } from '../store/store.js';
-import { Deque } from '../util/deque.js';
+import { MinHeap } from '../util/heap.js';
+import { DEFAULT_SETTINGS, type QueueSettings } from './arguments.js';
+import { ReadyList, type ReadyItem } from './ready-list.js';
 
 /** Past this many ready messages, stored messages keep only their place in memory. */
 export const RESIDENT_LIMIT = 4096;
 /** How many bodies are read back from the store at a time. */
 const LOAD_BATCH = 512;
 
+export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
+
 /** One message's place in one queue; while unacknowledged it also records where it went. */
-export class QueueEntry implements StoreEntry {
+export class QueueEntry implements StoreEntry, ReadyItem {
   readonly queue: Queue;
   /** The message; null while its body is only in the store (deep in a long backlog). */
   msg: Message | null;
@@ -24,22 +31,36 @@ export class QueueEntry implements StoreEntry {
   readonly size: number;
   /** Written to the store: settle/requeue must tell it. */
   readonly stored: boolean;
+  /** Delivery level in a priority queue (0 otherwise). */
+  readonly priority: number;
+  /** When it expires (ms since the epoch), 0 for never. */
+  readonly expiresAt: number;
+  /** In the ready list (not delivered, not removed). */
+  ready = false;
   redelivered = false;
+  /** Times it came back unacknowledged (x-delivery-count). */
+  deliveryCount = 0;
   /** Delivery tag on the channel holding it unacknowledged (0 when it is not). */
   tag = 0;
   /** The consumer it was delivered to (null: basic.get or not delivered). */
   consumer: Consumer | null = null;
+  /** Coarse time it was handed out (for consumer timeouts). */
+  deliveredAt = 0;
+  /** Waiting in the queue's expiry heap. */
+  inTtlHeap = false;
   // Owned by the store.
   storeId = 0;
   storeState = 0;
   storeMulti = false;
 
-  constructor(queue: Queue, msg: Message | null, seq: number, size: number, stored: boolean) {
+  constructor(queue: Queue, msg: Message | null, seq: number, size: number, stored: boolean, priority: number, expiresAt: number) {
     this.queue = queue;
     this.msg = msg;
     this.seq = seq;
     this.size = size;
     this.stored = stored;
+    this.priority = priority;
+    this.expiresAt = expiresAt;
   }
 }
 
@@ -47,6 +68,8 @@ export interface Consumer {
   readonly tag: string;
   readonly noAck: boolean;
   readonly exclusive: boolean;
+  /** x-priority: higher-priority consumers get messages first while they have credit. */
+  readonly priority: number;
   /** Prefetch credit left, channel flow and socket backpressure allow one more delivery now. */
   canDeliver(): boolean;
   deliver(queue: Queue, entry: QueueEntry): void;
@@ -59,6 +82,14 @@ export interface Consumer {
 /** A publisher paused because a queue it feeds is backing up (see Queue.congested). */
 export interface FlowWaiter {
   resumeFlow(queue: Queue): void;
+}
+
+/** What the queue needs from its vhost. */
+export interface QueueHooks {
+  /** Route a dead-lettered copy of `msg` (the queue's DLX settings apply). */
+  deadLetter(queue: Queue, msg: Message, reason: DeadLetterReason): void;
+  /** The queue should go: auto-delete (last consumer left) or x-expires (unused too long). */
+  remove(queue: Queue, why: 'auto-delete' | 'expired'): void;
 }
 
 /**
@@ -75,6 +106,8 @@ export interface QueueOptions {
   readonly exclusiveOwner: object | null;
   readonly autoDelete: boolean;
   readonly arguments: FieldTable;
+  /** Parsed arguments (validated by the caller); defaults when absent. */
+  readonly settings?: QueueSettings;
 }
 
 export class Queue implements QueueKey {
@@ -85,27 +118,34 @@ export class Queue implements QueueKey {
   readonly exclusiveOwner: object | null;
   readonly autoDelete: boolean;
   readonly arguments: FieldTable;
+  readonly settings: QueueSettings;
   /** Messages delivered and not yet acknowledged, over all channels. */
   unacked = 0;
   storeQueueId = 0;
   deleted = false;
   /** Auto-delete applies only once a consumer has come and gone. */
   hadConsumers = false;
-  /** Called when the last consumer leaves an auto-delete queue. */
-  onUnused: ((q: Queue) => void) | null = null;
-  readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0 };
+  hooks: QueueHooks | null = null;
+  readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0, expired: 0, deadLettered: 0, dropped: 0 };
   /** Publishers into this queue should pause (see FlowWaiter). */
   congested = false;
   #flowWaiters: Set<FlowWaiter> | null = null;
 
   readonly #store: Store | null;
-  readonly #ready = new Deque<QueueEntry>();
-  #readyBytes = 0;
+  readonly #ready: ReadyList<QueueEntry>;
   readonly #consumers: Consumer[] = [];
   #next = 0;
+  /** Consumers do not all have the same priority: dispatch looks at priority groups. */
+  #mixedPriorities = false;
   #seq = 0;
   #exclusiveConsumer: Consumer | null = null;
   #dispatching = false;
+  // Message expiry: entries with a TTL, earliest first, and one timer for the earliest.
+  readonly #ttlHeap = new MinHeap<QueueEntry>((e) => e.expiresAt);
+  #ttlTimer: NodeJS.Timeout | null = null;
+  #ttlTimerAt = 0;
+  // Queue expiry (x-expires).
+  #expiresTimer: NodeJS.Timeout | null = null;
 
   constructor(vhost: string, name: string, options: QueueOptions, store: Store | null) {
     this.vhost = vhost;
@@ -114,7 +154,10 @@ export class Queue implements QueueKey {
     this.exclusiveOwner = options.exclusiveOwner;
     this.autoDelete = options.autoDelete;
     this.arguments = options.arguments;
+    this.settings = options.settings ?? DEFAULT_SETTINGS;
     this.#store = options.durable ? store : null;
+    this.#ready = new ReadyList(this.settings.maxPriority + 1);
+    this.#armExpiry();
   }
 
   get messageCount(): number {
@@ -122,7 +165,7 @@ export class Queue implements QueueKey {
   }
 
   get readyBytes(): number {
-    return this.#readyBytes;
+    return this.#ready.bytes;
   }
 
   get consumerCount(): number {
@@ -133,59 +176,243 @@ export class Queue implements QueueKey {
     return this.#consumers;
   }
 
+  /** The consumer that receives everything in single-active-consumer mode. */
+  get activeConsumer(): Consumer | null {
+    return this.settings.singleActiveConsumer ? (this.#consumers[0] ?? null) : null;
+  }
+
+  // ---- publishing ------------------------------------------------------------------------
+
   /** Puts back the entries the store kept, at start; their bodies stay on disk until needed. */
   restore(entries: readonly StoredEntry[]): void {
     for (const s of entries) {
-      const entry = new QueueEntry(this, null, s.seq, s.size, true);
+      const entry = new QueueEntry(this, null, s.seq, s.size, true, Math.min(s.priority, this.settings.maxPriority), s.expiresAt);
       entry.redelivered = s.delivered;
+      entry.deliveryCount = s.deliveryCount;
       entry.storeId = s.storeId;
       entry.storeState = ENTRY_ON_DISK;
       entry.storeMulti = s.multi;
       this.#ready.push(entry);
-      this.#readyBytes += s.size;
+      if (entry.expiresAt !== 0) this.#trackExpiry(entry);
       if (s.seq > this.#seq) this.#seq = s.seq;
     }
+    this.#armTtlTimer();
   }
 
-  enqueue(msg: Message): void {
+  /**
+   * Adds a message (the clock is read only when a TTL applies). Returns false when x-overflow
+   * reject-publish refuses it: the caller nacks the publisher.
+   */
+  enqueue(msg: Message): boolean {
+    const s = this.settings;
+    // Sizes are body bytes, as x-max-length-bytes counts them.
+    if (s.overflow !== 'drop-head' && this.#full(msg.body.length)) {
+      this.stats.dropped++;
+      if (s.overflow === 'reject-publish-dlx') this.#deadLetter(msg, 'maxlen');
+      return false;
+    }
+    const ttl = effectiveTtl(s.messageTtl, msg.ttl);
+    const now = ttl >= 0 ? Date.now() : 0;
     const seq = ++this.#seq;
     const stored = this.#store !== null && msg.persistent;
-    const entry = new QueueEntry(this, msg, seq, msg.size, stored);
+    const priority = s.maxPriority === 0 ? 0 : Math.min(msg.priority, s.maxPriority);
+    const entry = new QueueEntry(this, msg, seq, msg.body.length, stored, priority, ttl >= 0 ? now + ttl : 0);
     if (stored) this.#store!.appendMessage(this, entry, msg);
     this.stats.published++;
     if (this.#ready.length === 0 && this.#consumers.length > 0 && !this.#dispatching) {
       const c = this.#nextConsumer();
       if (c !== null) {
         this.#handOver(c, entry);
-        return;
+        return true;
       }
     }
+    if (ttl === 0) {
+      // TTL 0: delivered at once if a consumer could take it, else expired at once.
+      this.#expire(entry);
+      return true;
+    }
     this.#ready.push(entry);
-    this.#readyBytes += entry.size;
-    if (this.#ready.length > FLOW_HIGH && !this.congested && (this.#ready.length & 1023) === 0) this.#checkCongestion();
+    if (entry.expiresAt !== 0) {
+      this.#trackExpiry(entry);
+      this.#armTtlTimer();
+    }
+    if (s.maxLength !== null || s.maxLengthBytes !== null) this.#dropOverLimit();
+    const n = this.#ready.length;
+    if (n > FLOW_HIGH && !this.congested && (n & 1023) === 0) this.#checkCongestion();
     // A long backlog keeps only its head in memory; the store holds the rest (and keeps this
     // message itself until it is on disk).
-    if (stored && this.#ready.length > RESIDENT_LIMIT) entry.msg = null;
+    if (stored && n > RESIDENT_LIMIT) entry.msg = null;
+    return true;
   }
+
+  #full(incoming: number): boolean {
+    const s = this.settings;
+    return (s.maxLength !== null && this.#ready.length >= s.maxLength) || (s.maxLengthBytes !== null && this.#ready.bytes + incoming > s.maxLengthBytes);
+  }
+
+  /** x-overflow drop-head: the oldest messages make room (dead-lettered as maxlen). */
+  #dropOverLimit(): void {
+    const s = this.settings;
+    while ((s.maxLength !== null && this.#ready.length > s.maxLength) || (s.maxLengthBytes !== null && this.#ready.bytes > s.maxLengthBytes)) {
+      const e = this.#ready.shift();
+      if (e === undefined) break;
+      this.stats.dropped++;
+      this.#discard(e, 'maxlen');
+    }
+  }
+
+  // ---- delivering ------------------------------------------------------------------------
 
   /** Delivers ready messages while some consumer can take one. */
   dispatch(): void {
     if (this.#dispatching || this.#consumers.length === 0) return;
     this.#dispatching = true;
     try {
-      while (this.#ready.length > 0) {
+      const ready = this.#ready;
+      while (ready.length > 0) {
         const c = this.#nextConsumer();
         if (c === null) break;
-        if (this.#ready.peek()!.msg === null) this.#loadBodies();
-        const entry = this.#ready.shift()!;
-        this.#readyBytes -= entry.size;
-        this.#handOver(c, entry);
+        const head = ready.peek()!;
+        if (head.expiresAt !== 0 && head.expiresAt <= Date.now()) {
+          ready.shift();
+          this.#expire(head);
+          continue;
+        }
+        if (head.msg === null) this.#loadBodies();
+        ready.shift();
+        this.#handOver(c, head);
       }
     } finally {
       this.#dispatching = false;
     }
     if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();
   }
+
+  /** basic.get: takes the head message, if any (expired ones are dropped on the way). */
+  shift(): QueueEntry | undefined {
+    this.touch();
+    const ready = this.#ready;
+    for (;;) {
+      const head = ready.peek();
+      if (head === undefined) return undefined;
+      if (head.expiresAt !== 0 && head.expiresAt <= Date.now()) {
+        ready.shift();
+        this.#expire(head);
+        continue;
+      }
+      if (head.msg === null) this.#loadBodies();
+      ready.shift();
+      this.stats.delivered++;
+      if (head.redelivered) this.stats.redelivered++;
+      return head;
+    }
+  }
+
+  /** Marks an entry handed out (to a consumer or basic.get) as awaiting an ack. */
+  markUnacked(entry: QueueEntry): void {
+    this.unacked++;
+    if (entry.stored) this.#store!.markDelivered(this, entry);
+  }
+
+  /** The entry was acknowledged (or dropped): forget it for good. */
+  settle(entry: QueueEntry, wasUnacked: boolean): void {
+    if (wasUnacked) {
+      this.unacked--;
+      this.stats.acked++;
+    }
+    if (entry.stored && !this.deleted) this.#store!.removeMessage(this, entry);
+  }
+
+  /** Rejected without requeue (or nacked): gone, and dead-lettered if the queue says so. */
+  reject(entry: QueueEntry): void {
+    this.unacked--;
+    if (entry.msg !== null && !this.deleted) this.#deadLetter(entry.msg, 'rejected');
+    if (entry.stored && !this.deleted) this.#store!.removeMessage(this, entry);
+  }
+
+  /**
+   * Puts unacknowledged entries back at their original positions, marked redelivered. With
+   * x-delivery-limit, an entry returned once too often is dead-lettered instead.
+   */
+  requeue(entries: QueueEntry[]): void {
+    if (this.deleted || entries.length === 0) return;
+    this.unacked -= entries.length;
+    const limit = this.settings.deliveryLimit;
+    let back = entries;
+    if (limit !== null || this.settings.queueType === 'quorum') {
+      back = [];
+      for (const e of entries) {
+        e.deliveryCount++;
+        if (limit !== null && e.deliveryCount > limit) {
+          this.stats.dropped++;
+          this.#discard(e, 'delivery_limit');
+        } else {
+          if (e.msg !== null) e.msg = e.msg.withHeader('x-delivery-count', F.long(e.deliveryCount));
+          back.push(e);
+        }
+      }
+    }
+    const now = back.some((e) => e.expiresAt !== 0) ? Date.now() : 0;
+    const keep: QueueEntry[] = [];
+    for (const e of back) {
+      e.redelivered = true;
+      e.consumer = null;
+      e.tag = 0;
+      if (e.expiresAt !== 0 && e.expiresAt <= now) this.#expire(e);
+      else keep.push(e);
+    }
+    this.#ready.requeue(keep);
+    for (const e of keep) if (e.expiresAt !== 0) this.#trackExpiry(e);
+    if (now !== 0) this.#armTtlTimer();
+    this.dispatch();
+  }
+
+  // ---- consumers -------------------------------------------------------------------------
+
+  addConsumer(c: Consumer): void {
+    if (this.#exclusiveConsumer !== null || (c.exclusive && this.#consumers.length > 0)) {
+      throw new ChannelError('ACCESS_REFUSED', `queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
+    }
+    if (c.exclusive) this.#exclusiveConsumer = c;
+    // Highest priority first; equal priorities keep their arrival order.
+    let i = this.#consumers.length;
+    while (i > 0 && this.#consumers[i - 1]!.priority < c.priority) i--;
+    this.#consumers.splice(i, 0, c);
+    if (i <= this.#next && this.#next > 0) this.#next++;
+    this.#mixedPriorities = this.#consumers.some((x) => x.priority !== this.#consumers[0]!.priority);
+    this.hadConsumers = true;
+    this.#clearExpiry();
+  }
+
+  /** Removes a consumer; an auto-delete queue that loses its last one deletes itself. */
+  removeConsumer(c: Consumer): void {
+    const i = this.#consumers.indexOf(c);
+    if (i < 0) return;
+    this.#consumers.splice(i, 1);
+    if (this.#next > i) this.#next--;
+    if (this.#exclusiveConsumer === c) this.#exclusiveConsumer = null;
+    this.#mixedPriorities = this.#consumers.some((x) => x.priority !== this.#consumers[0]!.priority);
+    if (this.congested) {
+      this.congested = false;
+      this.#checkCongestion();
+      if (!this.congested) {
+        this.congested = true;
+        this.#releaseFlow();
+      }
+    }
+    if (this.#consumers.length === 0) {
+      if (this.autoDelete && this.hadConsumers && !this.deleted) {
+        this.hooks?.remove(this, 'auto-delete');
+        return;
+      }
+      this.#armExpiry();
+    } else if (i === 0 && this.settings.singleActiveConsumer) {
+      // The active consumer left: the next one takes over.
+      this.dispatch();
+    }
+  }
+
+  // ---- flow control ----------------------------------------------------------------------
 
   /** Registers a paused publisher to be resumed when the backlog drains. */
   addFlowWaiter(w: FlowWaiter): void {
@@ -213,97 +440,20 @@ export class Queue implements QueueKey {
     for (const w of waiters) w.resumeFlow(this);
   }
 
-  /** basic.get: takes the head message, if any. */
-  shift(): QueueEntry | undefined {
-    if (this.#ready.peek()?.msg === null) this.#loadBodies();
-    const entry = this.#ready.shift();
-    if (entry !== undefined) {
-      this.#readyBytes -= entry.size;
-      this.stats.delivered++;
-      if (entry.redelivered) this.stats.redelivered++;
-    }
-    return entry;
-  }
+  // ---- queue lifetime --------------------------------------------------------------------
 
-  /** Marks an entry handed out (to a consumer or basic.get) as awaiting an ack. */
-  markUnacked(entry: QueueEntry): void {
-    this.unacked++;
-    if (entry.stored) this.#store!.markDelivered(this, entry);
-  }
-
-  /** The entry was acknowledged (or dropped): forget it for good. */
-  settle(entry: QueueEntry, wasUnacked: boolean): void {
-    if (wasUnacked) {
-      this.unacked--;
-      this.stats.acked++;
-    }
-    if (entry.stored && !this.deleted) this.#store!.removeMessage(this, entry);
-  }
-
-  /** Puts unacknowledged entries back at their original positions, marked redelivered. */
-  requeue(entries: QueueEntry[]): void {
-    if (this.deleted || entries.length === 0) return;
-    this.unacked -= entries.length;
-    if (entries.length > 1) entries.sort((a, b) => a.seq - b.seq);
-    for (const e of entries) {
-      e.redelivered = true;
-      e.consumer = null;
-      e.tag = 0;
-      this.#readyBytes += e.size;
-    }
-    const ready = this.#ready;
-    const head = ready.peek();
-    if (head === undefined || entries[entries.length - 1]!.seq < head.seq) {
-      for (let i = entries.length - 1; i >= 0; i--) ready.unshift(entries[i]!);
-    } else {
-      // Interleave: walk both in seq order (rare: a requeue behind newer ready messages).
-      let at = 0;
-      for (const e of entries) {
-        while (at < ready.length && ready.get(at)!.seq < e.seq) at++;
-        ready.insert(at, e);
-        at++;
-      }
-    }
-    this.dispatch();
-  }
-
-  addConsumer(c: Consumer): void {
-    if (this.#exclusiveConsumer !== null || (c.exclusive && this.#consumers.length > 0)) {
-      throw new ChannelError('ACCESS_REFUSED', `queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
-    }
-    if (c.exclusive) this.#exclusiveConsumer = c;
-    this.#consumers.push(c);
-    this.hadConsumers = true;
-  }
-
-  /** Removes a consumer; an auto-delete queue that loses its last one deletes itself. */
-  removeConsumer(c: Consumer): void {
-    const i = this.#consumers.indexOf(c);
-    if (i < 0) return;
-    this.#consumers.splice(i, 1);
-    if (this.#next > i) this.#next--;
-    if (this.#exclusiveConsumer === c) this.#exclusiveConsumer = null;
-    if (this.congested) {
-      this.congested = false;
-      this.#checkCongestion();
-      if (!this.congested) {
-        this.congested = true;
-        this.#releaseFlow();
-      }
-    }
-    if (this.#consumers.length === 0 && this.autoDelete && this.hadConsumers && !this.deleted) this.onUnused?.(this);
+  /** Counts as use for x-expires (declare, basic.get). */
+  touch(): void {
+    if (this.#expiresTimer !== null) this.#armExpiry();
   }
 
   /** Drops every ready message; returns how many. Unacked messages are not touched. */
   purge(): number {
-    const n = this.#ready.length;
-    if (this.#store !== null) {
-      for (const e of this.#ready) if (e.stored) this.#store.removeMessage(this, e);
-    }
-    this.#ready.clear();
-    this.#readyBytes = 0;
+    const entries = this.#ready.clear();
+    if (this.#store !== null) for (const e of entries) if (e.stored) this.#store.removeMessage(this, e);
+    this.#ttlHeap.clear();
     if (this.congested) this.#releaseFlow();
-    return n;
+    return entries.length;
   }
 
   /** Marks the queue deleted and tells its consumers; returns the ready count it had. */
@@ -313,16 +463,96 @@ export class Queue implements QueueKey {
     const consumers = this.#consumers.splice(0);
     this.#exclusiveConsumer = null;
     this.#ready.clear();
-    this.#readyBytes = 0;
+    this.#ttlHeap.clear();
+    this.#clearTtlTimer();
+    this.#clearExpiry();
     for (const c of consumers) c.queueDeleted(this);
     this.#releaseFlow();
     return n;
   }
 
-  /** Ready entries, head first (inspection and tests). */
+  /** Ready entries in delivery order (inspection and tests). */
   readyEntries(): QueueEntry[] {
-    return this.#ready.toArray();
+    return [...this.#ready.iterate()];
   }
+
+  #armExpiry(): void {
+    const ms = this.settings.expires;
+    if (ms === null || this.deleted || this.#consumers.length > 0) return;
+    this.#clearExpiry();
+    this.#expiresTimer = setTimeout(() => {
+      this.#expiresTimer = null;
+      if (!this.deleted && this.#consumers.length === 0) this.hooks?.remove(this, 'expired');
+    }, ms);
+    this.#expiresTimer.unref();
+  }
+
+  #clearExpiry(): void {
+    if (this.#expiresTimer !== null) clearTimeout(this.#expiresTimer);
+    this.#expiresTimer = null;
+  }
+
+  // ---- message expiry --------------------------------------------------------------------
+
+  #trackExpiry(e: QueueEntry): void {
+    if (e.inTtlHeap) return;
+    e.inTtlHeap = true;
+    this.#ttlHeap.push(e);
+  }
+
+  /** Keeps one timer, due when the earliest tracked entry expires. */
+  #armTtlTimer(): void {
+    const head = this.#ttlHeap.peek();
+    if (head === undefined) return this.#clearTtlTimer();
+    if (this.#ttlTimer !== null && this.#ttlTimerAt <= head.expiresAt) return;
+    this.#clearTtlTimer();
+    this.#ttlTimerAt = head.expiresAt;
+    this.#ttlTimer = setTimeout(this.#onTtlTimer, Math.max(0, head.expiresAt - Date.now()));
+    this.#ttlTimer.unref();
+  }
+
+  #clearTtlTimer(): void {
+    if (this.#ttlTimer !== null) clearTimeout(this.#ttlTimer);
+    this.#ttlTimer = null;
+  }
+
+  /** Expires every ready entry that is due, wherever it sits in the queue. */
+  readonly #onTtlTimer = (): void => {
+    this.#ttlTimer = null;
+    const now = Date.now();
+    const heap = this.#ttlHeap;
+    for (let head = heap.peek(); head !== undefined && head.expiresAt <= now; head = heap.peek()) {
+      heap.pop();
+      head.inTtlHeap = false;
+      if (!head.ready || this.deleted) continue; // delivered meanwhile: its consumer decides
+      this.#ready.remove(head);
+      this.#expire(head);
+    }
+    this.#armTtlTimer();
+    if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();
+  };
+
+  #expire(e: QueueEntry): void {
+    this.stats.expired++;
+    this.#discard(e, 'expired');
+  }
+
+  /** An entry leaves for good without delivery: store removal, dead-lettering if configured. */
+  #discard(e: QueueEntry, reason: DeadLetterReason): void {
+    if (this.settings.deadLetterExchange !== null && !this.deleted) {
+      const msg = e.msg ?? this.#store?.readMessage(e.storeId);
+      if (msg !== undefined && msg !== null) this.#deadLetter(msg, reason);
+    }
+    if (e.stored && !this.deleted) this.#store!.removeMessage(this, e);
+  }
+
+  #deadLetter(msg: Message, reason: DeadLetterReason): void {
+    if (this.settings.deadLetterExchange === null || this.hooks === null) return;
+    this.stats.deadLettered++;
+    this.hooks.deadLetter(this, msg, reason);
+  }
+
+  // ---- internals -------------------------------------------------------------------------
 
   #handOver(c: Consumer, entry: QueueEntry): void {
     this.stats.delivered++;
@@ -337,14 +567,13 @@ export class Queue implements QueueKey {
 
   /** Reads back the bodies of the next entries whose messages are only in the store. */
   #loadBodies(): void {
-    const ready = this.#ready;
     let loaded = 0;
-    for (let i = 0; i < ready.length && loaded < LOAD_BATCH; i++) {
-      const e = ready.get(i)!;
+    for (const e of this.#ready.iterate(LOAD_BATCH * 4)) {
+      if (loaded >= LOAD_BATCH) break;
       if (e.msg !== null) continue;
       const m = this.#store?.readMessage(e.storeId);
       if (m === undefined) throw new Error(`message ${e.storeId} of queue '${this.name}' is missing from the store`);
-      e.msg = m;
+      e.msg = e.deliveryCount > 0 && this.settings.deliveryLimit !== null ? m.withHeader('x-delivery-count', F.long(e.deliveryCount)) : m;
       loaded++;
     }
   }
@@ -353,6 +582,11 @@ export class Queue implements QueueKey {
   #nextConsumer(): Consumer | null {
     const consumers = this.#consumers;
     const n = consumers.length;
+    if (this.settings.singleActiveConsumer) {
+      const active = consumers[0];
+      return active !== undefined && active.canDeliver() ? active : null;
+    }
+    if (this.#mixedPriorities) return this.#nextByPriority();
     for (let tries = 0; tries < n; tries++) {
       if (this.#next >= n) this.#next = 0;
       const c = consumers[this.#next++]!;
@@ -360,4 +594,34 @@ export class Queue implements QueueKey {
     }
     return null;
   }
+
+  /** Consumers are sorted by priority: the first group with credit wins, round-robin inside it. */
+  #nextByPriority(): Consumer | null {
+    const consumers = this.#consumers;
+    const n = consumers.length;
+    let start = 0;
+    while (start < n) {
+      const p = consumers[start]!.priority;
+      let end = start;
+      while (end < n && consumers[end]!.priority === p) end++;
+      const size = end - start;
+      for (let tries = 0; tries < size; tries++) {
+        const i = start + ((this.#next + tries) % size);
+        const c = consumers[i]!;
+        if (c.canDeliver()) {
+          this.#next = i - start + 1;
+          return c;
+        }
+      }
+      start = end;
+    }
+    return null;
+  }
+}
+
+/** The TTL that applies: the smaller of the queue's and the message's (-1: none). */
+function effectiveTtl(queueTtl: number | null, messageTtl: number): number {
+  if (queueTtl === null) return messageTtl;
+  if (messageTtl < 0) return queueTtl;
+  return Math.min(queueTtl, messageTtl);
 }

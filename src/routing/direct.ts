@@ -7,8 +7,8 @@ export class DirectExchange extends Exchange {
   readonly type: string = 'direct';
   readonly #byKey = new Map<string, DestinationCounts>();
 
-  route(msg: Message, into: Set<Destination>): void {
-    this.#byKey.get(msg.routingKey)?.addAllTo(into);
+  routeKey(_msg: Message, key: string, into: Set<Destination>): void {
+    this.#byKey.get(key)?.addAllTo(into);
   }
 
   protected addToIndex(b: Binding): void {

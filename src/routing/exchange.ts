@@ -3,6 +3,7 @@
 // its matching structures are built at bind time so that `route` allocates nothing.
 
 import type { FieldTable, FieldValue } from '../codec/field-table.js';
+import { fieldString } from '../codec/field-table.js';
 import type { Message } from '../message.js';
 import type { Queue } from '../queue/queue.js';
 
@@ -41,6 +42,8 @@ export abstract class Exchange {
   hadBindings = false;
   /** Number of bindings whose destination is an exchange: routing follows those. */
   exchangeDestinations = 0;
+  /** alternate-exchange: where messages this exchange cannot route go instead. */
+  readonly alternate: string | null;
 
   constructor(vhost: string, name: string, options: ExchangeOptions) {
     this.vhost = vhost;
@@ -49,10 +52,17 @@ export abstract class Exchange {
     this.autoDelete = options.autoDelete;
     this.internal = options.internal;
     this.arguments = options.arguments;
+    const ae = options.arguments.get('alternate-exchange');
+    this.alternate = ae !== undefined && ae.type === 'S' ? fieldString(ae)! : null;
   }
 
-  /** Adds the destinations of `msg` to `into`. */
-  abstract route(msg: Message, into: Set<Destination>): void;
+  /** Adds the destinations of `msg` to `into`, routing on its routing key. */
+  route(msg: Message, into: Set<Destination>): void {
+    this.routeKey(msg, msg.routingKey, into);
+  }
+
+  /** Adds the destinations of `msg` routed with `key` (CC/BCC and dead-letter keys use others). */
+  abstract routeKey(msg: Message, key: string, into: Set<Destination>): void;
   /** Type-specific validation of a binding's arguments; throws ChannelError. */
   validateBinding(_routingKey: string, _args: FieldTable): void {}
   protected abstract addToIndex(b: Binding): void;

@@ -7,7 +7,7 @@ export class FanoutExchange extends Exchange {
   readonly type = 'fanout';
   readonly #all = new DestinationCounts();
 
-  route(_msg: Message, into: Set<Destination>): void {
+  routeKey(_msg: Message, _key: string, into: Set<Destination>): void {
     this.#all.addAllTo(into);
   }
 

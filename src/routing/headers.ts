@@ -38,7 +38,7 @@ export class HeadersExchange extends Exchange {
     }
   }
 
-  route(msg: Message, into: Set<Destination>): void {
+  routeKey(msg: Message, _key: string, into: Set<Destination>): void {
     if (this.#compiled.size === 0) return;
     const headers = msg.properties.headers;
     for (const b of this.#compiled.values()) {

@@ -100,15 +100,15 @@ export class TopicExchange extends Exchange {
   readonly #cache = new Map<string, Destination[]>();
   readonly #scratch = new Set<Destination>();
 
-  route(msg: Message, into: Set<Destination>): void {
-    let hit = this.#cache.get(msg.routingKey);
+  routeKey(_msg: Message, key: string, into: Set<Destination>): void {
+    let hit = this.#cache.get(key);
     if (hit === undefined) {
       const found = this.#scratch;
       found.clear();
-      this.#trie.match(topicWords(msg.routingKey), found);
+      this.#trie.match(topicWords(key), found);
       hit = [...found];
       if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-      this.#cache.set(msg.routingKey, hit);
+      this.#cache.set(key, hit);
     }
     for (let i = 0; i < hit.length; i++) into.add(hit[i]!);
   }

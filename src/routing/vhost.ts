@@ -7,7 +7,9 @@ import type { FieldTable, FieldValue } from '../codec/field-table.js';
 import { RABBIT_TYPE_NAMES } from '../codec/field-table.js';
 import { ChannelError, ConnectionError } from '../errors.js';
 import type { Message } from '../message.js';
-import { Queue } from '../queue/queue.js';
+import { parseQueueArguments, settingsOf } from '../queue/arguments.js';
+import { deadLetterCopy, deathHistory, isCycle } from '../queue/dead-letter.js';
+import { Queue, type DeadLetterReason, type QueueHooks } from '../queue/queue.js';
 import type { BindingRecord, Store } from '../store/store.js';
 import { DirectExchange } from './direct.js';
 import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions } from './exchange.js';
@@ -31,8 +33,8 @@ class DefaultExchange extends DirectExchange {
     super(vhost, '', { durable: true, autoDelete: false, internal: false, arguments: new Map() });
     this.#queues = queues;
   }
-  override route(msg: Message, into: Set<Destination>): void {
-    const q = this.#queues.get(msg.routingKey);
+  override routeKey(_msg: Message, key: string, into: Set<Destination>): void {
+    const q = this.#queues.get(key);
     if (q !== undefined) into.add(q);
   }
 }
@@ -92,12 +94,20 @@ export class VirtualHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   readonly defaultExchange: DefaultExchange;
+  /** Direct reply-to: channels consuming amq.rabbitmq.reply-to, by the token in their address. */
+  readonly replyConsumers = new Map<string, { deliverReply(msg: Message): void }>();
   readonly #store: Store;
   readonly #queueBindings = new Map<Queue, Set<Binding>>();
   readonly #events: VhostEvents;
   // Reused per publish so routing allocates nothing.
   readonly #routeScratch = new Set<Destination>();
   readonly #visited = new Set<Exchange>();
+  readonly #queueHooks: QueueHooks = {
+    deadLetter: (q, msg, reason) => this.#deadLetter(q, msg, reason),
+    remove: (q) => {
+      this.removeQueue(q);
+    },
+  };
 
   constructor(name: string, store: Store, events: VhostEvents = {}) {
     this.name = name;
@@ -179,7 +189,9 @@ export class VirtualHost {
   }
 
   declareQueuePassive(name: string, owner: object): Queue {
-    return this.queueForUse(name, owner);
+    const q = this.queueForUse(name, owner);
+    q.touch();
+    return q;
   }
 
   /** Declares (or re-declares) a queue. `serverNamed`: the name was generated here, so `amq.` is fine. */
@@ -194,13 +206,15 @@ export class VirtualHost {
       assertEquivalent('durable', what, durable, existing.durable);
       assertEquivalent('auto_delete', what, d.autoDelete, existing.autoDelete);
       assertArgsEquivalent(EQUIVALENT_QUEUE_ARGS, what, d.arguments, existing.arguments);
+      existing.touch();
       return existing;
     }
     validateDeadLetterExchangeType(name, this.name, d.arguments);
+    const settings = parseQueueArguments(d.arguments, name, this.name, { durable, exclusive: d.exclusive });
     const q = new Queue(
       this.name,
       name,
-      { durable, exclusiveOwner: d.exclusive ? owner : null, autoDelete: d.autoDelete, arguments: d.arguments },
+      { durable, exclusiveOwner: d.exclusive ? owner : null, autoDelete: d.autoDelete, arguments: d.arguments, settings },
       this.#store,
     );
     this.#addQueue(q);
@@ -287,19 +301,26 @@ export class VirtualHost {
 
   // ---- routing ---------------------------------------------------------------------------
 
-  /** Fills `into` with the queues `msg` reaches from `exchange`, following exchange bindings. */
+  /**
+   * Fills `into` with the queues `msg` reaches from `exchange`: its routing key and CC/BCC keys,
+   * through exchange-to-exchange bindings, and on to alternate exchanges when nothing matched.
+   */
   route(exchange: Exchange, msg: Message, into: Set<Queue>): void {
     const found = this.#routeScratch;
     found.clear();
     exchange.route(msg, found);
-    if (exchange.exchangeDestinations === 0) {
+    const cc = msg.ccKeys;
+    if (cc !== null) for (const k of cc) exchange.routeKey(msg, k, found);
+    if (exchange.exchangeDestinations === 0 && (found.size > 0 || exchange.alternate === null)) {
       for (const d of found) into.add(d as Queue);
       return;
     }
     const visited = this.#visited;
     visited.clear();
     visited.add(exchange);
+    const before = into.size;
     this.#collect(found, msg, into, visited);
+    if (into.size === before) this.#routeAlternate(exchange, msg, into, visited);
   }
 
   #collect(found: Set<Destination>, msg: Message, into: Set<Queue>, visited: Set<Exchange>): void {
@@ -314,7 +335,42 @@ export class VirtualHost {
     for (const x of next) {
       const more = new Set<Destination>();
       x.route(msg, more);
+      if (msg.ccKeys !== null) for (const k of msg.ccKeys) x.routeKey(msg, k, more);
       this.#collect(more, msg, into, visited);
+    }
+  }
+
+  /** Unroutable from `x`: try its alternate exchange, and that one's, never the same one twice. */
+  #routeAlternate(x: Exchange, msg: Message, into: Set<Queue>, visited: Set<Exchange>): void {
+    for (let ae = x.alternate; ae !== null; ) {
+      const alt = this.exchanges.get(ae);
+      if (alt === undefined || visited.has(alt)) return;
+      visited.add(alt);
+      const found = new Set<Destination>();
+      alt.route(msg, found);
+      if (msg.ccKeys !== null) for (const k of msg.ccKeys) alt.routeKey(msg, k, found);
+      const before = into.size;
+      this.#collect(found, msg, into, visited);
+      if (into.size > before) return;
+      ae = alt.alternate;
+    }
+  }
+
+  // ---- dead-lettering --------------------------------------------------------------------
+
+  /** Publishes the dead-lettered copy of `msg` leaving `q`, skipping queues it would cycle into. */
+  #deadLetter(q: Queue, msg: Message, reason: DeadLetterReason): void {
+    const dlxName = q.settings.deadLetterExchange;
+    if (dlxName === null) return;
+    const dlx = dlxName === '' ? this.defaultExchange : this.exchanges.get(dlxName);
+    if (dlx === undefined) return; // RabbitMQ drops the message when the DLX does not exist
+    const copy = deadLetterCopy(msg, q.name, reason, dlxName, q.settings.deadLetterRoutingKey, Math.floor(Date.now() / 1000));
+    const targets = new Set<Queue>();
+    this.route(dlx, copy, targets);
+    const history = reason === 'rejected' ? [] : deathHistory(copy);
+    for (const t of targets) {
+      if (history.length > 0 && isCycle(t.name, history)) continue;
+      t.enqueue(copy);
     }
   }
 
@@ -328,7 +384,8 @@ export class VirtualHost {
   }
 
   restoreQueue(name: string, autoDelete: boolean, args: FieldTable): Queue {
-    const q = new Queue(this.name, name, { durable: true, exclusiveOwner: null, autoDelete, arguments: args }, this.#store);
+    const settings = settingsOf(args, name, this.name);
+    const q = new Queue(this.name, name, { durable: true, exclusiveOwner: null, autoDelete, arguments: args, settings }, this.#store);
     this.#addQueue(q);
     return q;
   }
@@ -345,7 +402,7 @@ export class VirtualHost {
   #addQueue(q: Queue): void {
     this.queues.set(q.name, q);
     this.#queueBindings.set(q, new Set());
-    q.onUnused = (unused) => this.removeQueue(unused);
+    q.hooks = this.#queueHooks;
   }
 
   #exchangeOrDie(name: string): Exchange {

@@ -24,6 +24,9 @@ interface MemoryEntry {
   delivered: boolean;
   storeId: number;
   size: number;
+  priority: number;
+  expiresAt: number;
+  deliveryCount: number;
 }
 
 interface MemoryBody {
@@ -142,7 +145,14 @@ export class MemoryStore implements Store {
     body.refs++;
     msg.storeRefs = body.refs;
     entry.storeId = msg.storeId;
-    entries.set(entry.seq, { delivered: false, storeId: msg.storeId, size: entry.size });
+    entries.set(entry.seq, {
+      delivered: false,
+      storeId: msg.storeId,
+      size: entry.size,
+      priority: entry.priority,
+      expiresAt: entry.expiresAt,
+      deliveryCount: entry.deliveryCount,
+    });
     this.#writeSeq++;
   }
 
@@ -157,7 +167,10 @@ export class MemoryStore implements Store {
 
   markDelivered(queue: QueueKey, entry: StoreEntry): void {
     const e = this.#messages.get(qk(queue.vhost, queue.name))?.get(entry.seq);
-    if (e) e.delivered = true;
+    if (e) {
+      e.delivered = true;
+      e.deliveryCount = entry.deliveryCount;
+    }
   }
 
   #purge(key: string): void {
@@ -173,7 +186,16 @@ export class MemoryStore implements Store {
     if (!entries) return [];
     return [...entries]
       .sort((a, b) => a[0] - b[0])
-      .map(([seq, e]) => ({ seq, storeId: e.storeId, delivered: e.delivered, size: e.size, multi: (this.#bodies.get(e.storeId)?.refs ?? 0) > 1 }));
+      .map(([seq, e]) => ({
+        seq,
+        storeId: e.storeId,
+        delivered: e.delivered,
+        size: e.size,
+        multi: (this.#bodies.get(e.storeId)?.refs ?? 0) > 1,
+        priority: e.priority,
+        expiresAt: e.expiresAt,
+        deliveryCount: e.deliveryCount,
+      }));
   }
 
   readMessage(storeId: number): Message | undefined {

@@ -71,6 +71,12 @@ export interface StoreEntry {
   readonly seq: number;
   /** Bytes the message accounts for (header and body). */
   readonly size: number;
+  /** Priority level in its queue (0 unless a priority queue). */
+  readonly priority: number;
+  /** Expiry time, ms since the epoch (0: none). */
+  readonly expiresAt: number;
+  /** Times it came back unacknowledged. */
+  readonly deliveryCount: number;
   storeId: number;
   storeState: number;
   /** The stored message is shared with other queues (fan-out). */
@@ -87,6 +93,9 @@ export interface StoredEntry {
   readonly delivered: boolean;
   readonly size: number;
   readonly multi: boolean;
+  readonly priority: number;
+  readonly expiresAt: number;
+  readonly deliveryCount: number;
 }
 
 /** A queue as the store knows it: vhost and name, and an id the store may assign. */
@@ -124,7 +133,7 @@ export interface Store {
   appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void;
   /** The entry was acknowledged, dropped or dead-lettered. */
   removeMessage(queue: QueueKey, entry: StoreEntry): void;
-  /** The entry went to a consumer: after a restart it comes back redelivered. */
+  /** The entry went to a consumer (or came back, with a higher deliveryCount): after a restart it comes back redelivered. */
   markDelivered(queue: QueueKey, entry: StoreEntry): void;
   /** The entries of a durable queue at start, in order, without bodies. */
   loadEntries(queue: QueueKey): StoredEntry[];

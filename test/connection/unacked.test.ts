@@ -11,7 +11,7 @@ const q = queue('q');
 
 function entry(tag: number): QueueEntry {
   const m = message('k', {}, `m${tag}`);
-  const e = new QueueEntry(q, m, tag, m.size, false);
+  const e = new QueueEntry(q, m, tag, m.size, false, 0, 0);
   e.tag = tag;
   return e;
 }

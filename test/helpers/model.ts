@@ -45,6 +45,7 @@ export class FakeConsumer implements Consumer {
   readonly tag: string;
   readonly noAck: boolean;
   readonly exclusive: boolean;
+  readonly priority: number;
   /** Deliveries it will still accept; Infinity = unlimited. */
   credit: number;
   readonly delivered: QueueEntry[] = [];
@@ -52,8 +53,9 @@ export class FakeConsumer implements Consumer {
   /** What socketBound() answers: has credit, but its socket is backed up. */
   bound = false;
 
-  constructor(tag: string, options: { noAck?: boolean; exclusive?: boolean; credit?: number } = {}) {
+  constructor(tag: string, options: { noAck?: boolean; exclusive?: boolean; credit?: number; priority?: number } = {}) {
     this.tag = tag;
+    this.priority = options.priority ?? 0;
     this.noAck = options.noAck ?? false;
     this.exclusive = options.exclusive ?? false;
     this.credit = options.credit ?? Infinity;

@@ -35,7 +35,7 @@ describe('ready list', () => {
     expect(ready(q)).toEqual(['a', 'b', 'c']);
     expect(q.messageCount).toBe(3);
     const sizes = q.readyEntries().map((e) => e.size);
-    expect(sizes).toEqual(q.readyEntries().map((e) => e.msg!.size));
+    expect(sizes).toEqual(q.readyEntries().map((e) => e.msg!.body.length)); // body bytes, as x-max-length-bytes counts
     expect(q.readyBytes).toBe(sizes[0]! + sizes[1]! + sizes[2]!);
     expect(q.shift()!.msg!.body.toString()).toBe('a');
     expect(q.readyBytes).toBe(sizes[1]! + sizes[2]!);
@@ -356,7 +356,7 @@ describe('purge and delete', () => {
   it('delete of an auto-delete queue does not call onUnused', () => {
     const q = queue('q', { autoDelete: true });
     let unused = 0;
-    q.onUnused = () => unused++;
+    q.hooks = { deadLetter: () => {}, remove: () => unused++ };
     q.addConsumer(new FakeConsumer('c'));
     q.delete();
     expect(unused).toBe(0);
@@ -367,7 +367,7 @@ describe('auto-delete', () => {
   it('fires only after having had a consumer, when the last one leaves', () => {
     const q = queue('q', { autoDelete: true });
     const calls: Queue[] = [];
-    q.onUnused = (x) => calls.push(x);
+    q.hooks = { deadLetter: () => {}, remove: (x) => calls.push(x) };
     q.removeConsumer(new FakeConsumer('never-added'));
     expect(calls).toEqual([]);
     fill(q, 'a');
@@ -386,7 +386,7 @@ describe('auto-delete', () => {
   it('never fires for a queue without auto-delete', () => {
     const q = queue('q');
     let unused = 0;
-    q.onUnused = () => unused++;
+    q.hooks = { deadLetter: () => {}, remove: () => unused++ };
     const c = new FakeConsumer('c');
     q.addConsumer(c);
     q.removeConsumer(c);

@@ -56,7 +56,7 @@ function queue(name: string): QueueKey {
 }
 
 function entry(seq: number, msg: Message): StoreEntry {
-  return { seq, size: msg.size, storeId: 0, storeState: 0, storeMulti: false };
+  return { seq, size: msg.size, storeId: 0, storeState: 0, storeMulti: false, priority: 0, expiresAt: 0, deliveryCount: 0 };
 }
 
 function message(body: string, rk = 'rk'): Message {
@@ -168,13 +168,13 @@ describe.each(implementations)('%s', (_name, make) => {
     expect(la!.storeId).toBe(lb!.storeId);
     expect(la!.multi && lb!.multi).toBe(true);
     // Remove from one queue: the other still reads the body.
-    const ra: StoreEntry = { seq: la!.seq, size: la!.size, storeId: la!.storeId, storeState: 2, storeMulti: true };
+    const ra: StoreEntry = { seq: la!.seq, size: la!.size, storeId: la!.storeId, storeState: 2, storeMulti: true, priority: 0, expiresAt: 0, deliveryCount: 0 };
     s.removeMessage(queue('a'), ra);
     await settled(s);
     s = await h.reopen(s);
     const [lb2] = s.loadEntries(queue('b'));
     expect(s.readMessage(lb2!.storeId)!.body.toString()).toBe('shared');
-    const rb: StoreEntry = { seq: lb2!.seq, size: lb2!.size, storeId: lb2!.storeId, storeState: 2, storeMulti: true };
+    const rb: StoreEntry = { seq: lb2!.seq, size: lb2!.size, storeId: lb2!.storeId, storeState: 2, storeMulti: true, priority: 0, expiresAt: 0, deliveryCount: 0 };
     s.removeMessage(queue('b'), rb);
     await settled(s);
     s = await h.reopen(s);

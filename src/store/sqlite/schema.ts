@@ -41,6 +41,7 @@ CREATE TABLE messages (
 CREATE TABLE entries (
   queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL,
   delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL,
+  priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL,
   PRIMARY KEY (queue_id, seq)
 ) WITHOUT ROWID;
 `;

@@ -63,6 +63,7 @@ const FAILED = 3; // insert could not be written: the message lives only in memo
 const STATE_MASK = 7;
 const MARK_QUEUED = 8; // a delivered-mark op is queued
 const DELIVERED_EARLY = 16; // delivered before its insert went out: insert it as delivered
+const MARKED = 32; // the delivered mark is on disk (later marks only to record a new delivery count)
 
 /** A queued write. Entry and message ops keep references so they can be cancelled or skipped. */
 type Op =
@@ -314,7 +315,7 @@ export class SqliteStore implements Store {
     const state = entry.storeState & STATE_MASK;
     if (state === PENDING_INSERT) {
       entry.storeState |= DELIVERED_EARLY;
-    } else if (state === ON_DISK && (entry.storeState & MARK_QUEUED) === 0) {
+    } else if (state === ON_DISK && (entry.storeState & MARK_QUEUED) === 0 && ((entry.storeState & MARKED) === 0 || entry.deliveryCount > 0)) {
       const q = this.#queueId(queue);
       if (q === 0) return;
       entry.storeState |= MARK_QUEUED;
@@ -326,13 +327,13 @@ export class SqliteStore implements Store {
     const q = this.#queueId(queue);
     if (q === 0) return [];
     const rows = this.#db
-      .prepare('SELECT seq, msg_id, delivered, size, multi FROM entries WHERE queue_id = ? ORDER BY seq')
+      .prepare('SELECT seq, msg_id, delivered, size, multi, priority, expires_at, delivery_count FROM entries WHERE queue_id = ? ORDER BY seq')
       .raw()
-      .all(q) as [number, number, number, number, number][];
+      .all(q) as [number, number, number, number, number, number, number, number][];
     const out: StoredEntry[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
-      out[i] = { seq: r[0], storeId: r[1], delivered: r[2] !== 0, size: r[3], multi: r[4] !== 0 };
+      out[i] = { seq: r[0], storeId: r[1], delivered: r[2] !== 0, size: r[3], multi: r[4] !== 0, priority: r[5], expiresAt: r[6], deliveryCount: r[7] };
     }
     return out;
   }
@@ -542,6 +543,9 @@ function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>): void 
       w.u8((e.storeState & DELIVERED_EARLY) !== 0 ? 1 : 0);
       w.u32(e.size);
       w.u8(e.storeMulti ? 1 : 0);
+      w.u8(e.priority);
+      w.u64(e.expiresAt);
+      w.u32(e.deliveryCount);
       e.storeState = ON_DISK;
       return;
     }
@@ -555,10 +559,11 @@ function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>): void 
     case OP_ENTRY_MARK: {
       const e = op.e;
       if ((e.storeState & MARK_QUEUED) === 0 || (e.storeState & STATE_MASK) !== ON_DISK) return;
-      e.storeState &= ~MARK_QUEUED;
+      e.storeState = (e.storeState & ~MARK_QUEUED) | MARKED;
       w.u8(OP_ENTRY_MARK);
       w.u32(op.q);
       w.u64(e.seq);
+      w.u32(e.deliveryCount);
       return;
     }
     case OP_EXCHANGE_PUT:

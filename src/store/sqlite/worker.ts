@@ -64,12 +64,14 @@ const st = {
   ),
   bindingDel: db.prepare('DELETE FROM bindings WHERE key = ?'),
   messagePut: db.prepare('INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES (?, ?, ?, ?, ?, ?)'),
-  entryPut: db.prepare('INSERT INTO entries (queue_id, seq, msg_id, delivered, size, multi) VALUES (?, ?, ?, ?, ?, ?)'),
+  entryPut: db.prepare(
+    'INSERT INTO entries (queue_id, seq, msg_id, delivered, size, multi, priority, expires_at, delivery_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ),
   entryDel: db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq = ?'),
   messageDel: db.prepare('DELETE FROM messages WHERE id = ?'),
   messageRefDec: db.prepare('UPDATE messages SET refs = refs - 1 WHERE id = ?'),
   messageDelUnreferenced: db.prepare('DELETE FROM messages WHERE id = ? AND refs <= 0'),
-  entryMark: db.prepare('UPDATE entries SET delivered = 1 WHERE queue_id = ? AND seq = ?'),
+  entryMark: db.prepare('UPDATE entries SET delivered = 1, delivery_count = ? WHERE queue_id = ? AND seq = ?'),
   userPut: db.prepare('INSERT OR REPLACE INTO users (name, password_hash, hashing_algorithm, tags) VALUES (?, ?, ?, ?)'),
   userDel: db.prepare('DELETE FROM users WHERE name = ?'),
   vhostPut: db.prepare('INSERT OR REPLACE INTO vhosts (name, description, tags) VALUES (?, ?, ?)'),
@@ -123,7 +125,7 @@ const apply = db.transaction((r: BatchReader) => {
         st.messagePut.run(r.u64(), r.u32(), r.str(), r.str(), r.longstrBytes(), r.longstrBytes());
         break;
       case OP_ENTRY_PUT:
-        st.entryPut.run(r.u32(), r.u64(), r.u64(), r.u8(), r.u32(), r.u8());
+        st.entryPut.run(r.u32(), r.u64(), r.u64(), r.u8(), r.u32(), r.u8(), r.u8(), r.u64(), r.u32());
         break;
       case OP_ENTRY_DEL: {
         const queueId = r.u32();
@@ -139,9 +141,12 @@ const apply = db.transaction((r: BatchReader) => {
         }
         break;
       }
-      case OP_ENTRY_MARK:
-        st.entryMark.run(r.u32(), r.u64());
+      case OP_ENTRY_MARK: {
+        const queueId = r.u32();
+        const seq = r.u64();
+        st.entryMark.run(r.u32(), queueId, seq);
         break;
+      }
       case OP_USER_PUT:
         st.userPut.run(r.str(), r.str(), r.str(), r.str());
         break;
