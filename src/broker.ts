@@ -4,7 +4,8 @@
 // drives heartbeats from a single one-second tick.
 
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { hostname } from 'node:os';
+import { statfsSync } from 'node:fs';
+import { hostname, totalmem } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AccessControl, type PermissionKind } from './auth/access.js';
@@ -14,6 +15,7 @@ import { Connection, type ConnectionContext } from './connection/connection.js';
 import { ConnectionError } from './errors.js';
 import { VirtualHost } from './routing/vhost.js';
 import type { Definitions, Store } from './store/store.js';
+import { tickClock } from './util/clock.js';
 import { VERSION } from './version.js';
 
 export class Broker implements ConnectionContext {
@@ -49,7 +51,9 @@ export class Broker implements ConnectionContext {
       for (const c of this.connections) c.runFlushHooks(durableSeq, failed);
     });
     this.#ticker = setInterval(() => {
-      for (const c of this.connections) c.tick();
+      const now = tickClock();
+      this.#checkAlarms();
+      for (const c of this.connections) c.tick(now);
     }, 1000);
     this.#ticker.unref();
   }
@@ -147,6 +151,50 @@ export class Broker implements ConnectionContext {
     await stopped;
     clearInterval(this.#ticker);
     await this.store.close();
+  }
+
+  // ---- resource alarms -------------------------------------------------------------------
+
+  readonly alarms = new Set<string>();
+  #diskCheckCountdown = 0;
+  /** Alarms set or cleared by hand; the measurements leave these alone. */
+  readonly #overrides = new Map<string, boolean>();
+
+  /** Memory (RSS) against the high watermark each second; free disk every 10 seconds. */
+  #checkAlarms(): void {
+    const wm = this.config.memoryHighWatermark;
+    const limit = wm <= 1 ? wm * totalmem() : wm;
+    this.#setAlarm('memory', process.memoryUsage.rss() > limit, `memory use is over the high watermark (${Math.round(limit / 1048576)} MiB); raise --memory-high-watermark or let consumers drain queues`);
+    if (this.config.dataDir !== null && --this.#diskCheckCountdown <= 0) {
+      this.#diskCheckCountdown = 10;
+      try {
+        const st = statfsSync(this.config.dataDir);
+        const free = st.bavail * st.bsize;
+        this.#setAlarm('disk', free < this.config.diskFreeLimit, `free disk space (${Math.round(free / 1048576)} MiB) is below the limit (${Math.round(this.config.diskFreeLimit / 1048576)} MiB); free some space or lower --disk-free-limit`);
+      } catch {
+        // The data directory is the store's business; an unreadable one shows up there.
+      }
+    }
+  }
+
+  #setAlarm(kind: string, measured: boolean, why: string): void {
+    const on = this.#overrides.get(kind) ?? measured;
+    if (on === this.alarms.has(kind)) return;
+    if (on) {
+      this.alarms.add(kind);
+      this.log.warn({ alarm: kind }, `${kind} alarm set: ${why}. Publishing connections are blocked until it clears`);
+    } else {
+      this.alarms.delete(kind);
+      this.log.info({ alarm: kind }, `${kind} alarm cleared`);
+      if (this.alarms.size === 0) for (const c of this.connections) c.unblockAfterAlarm();
+    }
+  }
+
+  /** Forces an alarm on or off (tests, operators); null hands it back to the measurements. */
+  overrideAlarm(kind: 'memory' | 'disk', on: boolean | null): void {
+    if (on === null) this.#overrides.delete(kind);
+    else this.#overrides.set(kind, on);
+    this.#setAlarm(kind, on ?? false, 'set by hand');
   }
 
   // ---- virtual hosts ---------------------------------------------------------------------

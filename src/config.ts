@@ -34,6 +34,12 @@ export interface BrokerConfig {
   readonly maxStoreBytes: number;
   /** Seconds between samples for the message rates of the HTTP API (RabbitMQ: collect_statistics_interval 5 s). */
   readonly statsInterval: number;
+  /** How long a delivery may stay unacknowledged, ms (RabbitMQ: consumer_timeout 30 min); 0: forever. */
+  readonly consumerTimeout: number;
+  /** Memory alarm threshold: a fraction of the machine's RAM (<= 1) or bytes (> 1). RabbitMQ: 0.4. */
+  readonly memoryHighWatermark: number;
+  /** Disk alarm: free space in the data directory below this many bytes (RabbitMQ: 50 MB). */
+  readonly diskFreeLimit: number;
   /** Users created on first start (an empty data directory), with full permissions on every vhost below. */
   readonly users: readonly UserConfig[];
   /** Virtual hosts created on first start. */
@@ -57,6 +63,9 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   maxMessageSize: 128 * 1024 * 1024,
   maxStoreBytes: 0,
   statsInterval: 5,
+  consumerTimeout: 1_800_000,
+  memoryHighWatermark: 0.4,
+  diskFreeLimit: 50_000_000,
   users: [{ name: 'guest', password: 'guest', tags: ['administrator'] }],
   vhosts: ['/'],
   loopbackUsers: ['guest'],
@@ -126,6 +135,17 @@ export const byteSize: Parser<number> = (v) => {
   return Number(m[1]) * scale;
 };
 
+/** A fraction of RAM (0 < x <= 1) or a number of bytes (a plain integer or a size like 2GiB). */
+const watermark: Parser<number> = (v) => {
+  const n = typeof v === 'string' && /^\s*\d*\.\d+\s*$|^\s*[01]\s*$/.test(v) ? Number(v) : v;
+  if (typeof n === 'number' && n > 0 && n <= 1) return n;
+  try {
+    return byteSize(v);
+  } catch {
+    throw new ConfigError(`must be a fraction of RAM (0-1] or a size in bytes, got ${show(v)}`);
+  }
+};
+
 const nonEmptyString: Parser<string> = (v) => {
   if (typeof v !== 'string' || v === '') throw new ConfigError(`must be a non-empty string, got ${show(v)}`);
   return v;
@@ -173,6 +193,9 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('maxMessageSize', '--max-message-size <bytes>', 'WARREN_MAX_MESSAGE_SIZE', 'largest message body accepted', byteSize),
   option('maxStoreBytes', '--max-db-size <bytes>', 'WARREN_MAX_DB_SIZE', 'cap on the database size; past it persistent publishes are nacked (0: no cap)', byteSize),
   option('statsInterval', '--stats-interval <seconds>', 'WARREN_STATS_INTERVAL', 'seconds between samples for the message rates of the HTTP API', integer(1, 3600, 'a number of seconds (1-3600)')),
+  option('consumerTimeout', '--consumer-timeout <ms>', 'WARREN_CONSUMER_TIMEOUT', 'how long a delivery may stay unacknowledged before the consumer is cancelled or its channel closed (0: forever)', integer(0, 2 ** 31 - 1, 'a number of milliseconds')),
+  option('memoryHighWatermark', '--memory-high-watermark <limit>', 'WARREN_MEMORY_HIGH_WATERMARK', 'memory alarm: publishers are blocked above this fraction of RAM (e.g. 0.4) or this many bytes', watermark),
+  option('diskFreeLimit', '--disk-free-limit <bytes>', 'WARREN_DISK_FREE_LIMIT', 'disk alarm: publishers are blocked while free space in the data directory is below this', byteSize),
   option('users', null, null, 'users created on first start: [{"name", "password", "tags"}]', userList),
   option('vhosts', '--vhosts <names>', 'WARREN_VHOSTS', 'virtual hosts created on first start (comma-separated)', nameList),
   option('loopbackUsers', '--loopback-users <names>', 'WARREN_LOOPBACK_USERS', 'users that may log in only from localhost (comma-separated, "none" for nobody)', nameList),

@@ -25,11 +25,34 @@ export class FrameReader {
   #head = Buffer.alloc(HEADER_SIZE);
   #headLen = 0;
 
+  // While paused: bytes received but not yet looked at (flow control stops mid-chunk).
+  #paused = false;
+  #held: Buffer[] = [];
+
   constructor(frameMax: number) {
     this.frameMax = frameMax;
   }
 
+  /** Stops handing out frames after the current one; later bytes wait until resume(). */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Hands out the frames held back while paused (until paused again). */
+  resume(handler: FrameHandler): void {
+    this.#paused = false;
+    while (!this.#paused && this.#held.length > 0) this.push(this.#held.shift()!, handler);
+  }
+
   push(chunk: Buffer, handler: FrameHandler): void {
+    if (this.#paused) {
+      this.#held.push(chunk);
+      return;
+    }
     let pos = 0;
     const end = chunk.length;
 
@@ -54,6 +77,10 @@ export class FrameReader {
     }
 
     while (end - pos >= HEADER_SIZE) {
+      if (this.#paused) {
+        this.#held.unshift(chunk.subarray(pos));
+        return;
+      }
       const size = this.#checkHeader(chunk, pos);
       const frameEnd = pos + HEADER_SIZE + size + 1;
       if (frameEnd > end) break;

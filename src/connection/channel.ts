@@ -51,6 +51,7 @@ import type { PermissionKind } from '../auth/access.js';
 import { fieldInteger, fieldString, type FieldTable, type FieldValue } from '../codec/field-table.js';
 import { randomBytes } from 'node:crypto';
 import { parseExpiration } from '../queue/arguments.js';
+import { coarseClock } from '../util/clock.js';
 import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
 import { Message } from '../message.js';
 import type { Exchange } from '../routing/exchange.js';
@@ -96,6 +97,10 @@ export interface ChannelHost {
   readonly permissionEpoch: number;
   /** Pause reading from the client until `queue` has drained (flow control). */
   throttle(queue: Queue): void;
+  /** A resource alarm is on: publishers are to be blocked (see blockForAlarm). */
+  readonly alarmed: boolean;
+  /** Stop reading from this publisher until the alarm clears (connection.blocked). */
+  blockForAlarm(): void;
   /** Closes the whole connection with a hard error (from outside frame handling). */
   closeWithError(e: ConnectionError): void;
 }
@@ -442,6 +447,7 @@ export class Channel {
       this.#writableExchange = m.exchange;
       this.#writableEpoch = host.permissionEpoch;
     }
+    if (host.alarmed) host.blockForAlarm();
     const vhost = host.vhost;
     const x = vhost.exchangeForPublish(m.exchange);
     if (x.internal) {
@@ -638,6 +644,7 @@ export class Channel {
     if (!c.noAck) {
       entry.tag = tag;
       entry.consumer = c;
+      entry.deliveredAt = coarseClock.now;
       this.#unacked.add(tag, entry);
       c.unacked++;
       this.#consumerUnacked++;
@@ -670,6 +677,7 @@ export class Channel {
     } else {
       entry.tag = tag;
       entry.consumer = null;
+      entry.deliveredAt = coarseClock.now;
       q.markUnacked(entry);
       this.#unacked.add(tag, entry);
     }
@@ -759,6 +767,38 @@ export class Channel {
       for (const [q, list] of byQueue) q.requeue(list);
     }
     this.resume();
+  }
+
+  // ---- consumer timeout -----------------------------------------------------------------
+
+  /**
+   * Called once a second: the oldest unacknowledged delivery has waited longer than its queue's
+   * x-consumer-timeout (or the broker's consumer timeout)? Then its consumer is cancelled and
+   * its messages returned, when the client can hear a cancel; else the channel is closed with
+   * RabbitMQ's 406, as RabbitMQ does.
+   */
+  checkAckTimeout(now: number, defaultTimeout: number): void {
+    if (this.#state !== OPEN) return;
+    const oldest = this.#unacked.oldest();
+    if (oldest === undefined) return;
+    const timeout = oldest.queue.settings.consumerTimeout ?? defaultTimeout;
+    if (timeout <= 0 || now - oldest.deliveredAt <= timeout) return;
+    const c = oldest.consumer as ChannelConsumer | null;
+    if (c !== null && this.#host.consumerCancelNotify && this.consumers.get(c.tag) === c) {
+      this.log.warn({ consumer: c.tag, queue: c.queue.name, timeoutMs: timeout }, 'delivery acknowledgement timed out: cancelling the consumer and returning its messages');
+      this.consumers.delete(c.tag);
+      c.queue.removeConsumer(c);
+      this.#send({ id: BASIC_CANCEL, consumerTag: c.tag, nowait: true });
+      this.#requeue(this.#unacked.takeWhere((e) => e.consumer === c));
+      return;
+    }
+    this.fail(
+      new ChannelError(
+        'PRECONDITION_FAILED',
+        `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${timeout} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+        { classId: 0, methodId: 0 },
+      ),
+    );
   }
 
   // ---- transactions ----------------------------------------------------------------------

@@ -57,6 +57,8 @@ export interface ConnectionContext {
   permits(user: string, vhost: string, kind: PermissionKind, name: string): boolean;
   /** Changes whenever any permission changes. */
   readonly permissionEpoch: number;
+  /** The active resource alarms ('memory', 'disk'); publishers are blocked while any is on. */
+  readonly alarms: ReadonlySet<string>;
   /** Flush this connection's output at the end of the event-loop turn. */
   scheduleFlush(conn: Connection): void;
   connectionClosed(conn: Connection): void;
@@ -106,6 +108,8 @@ export class Connection implements ChannelHost, FlowWaiter {
   #closeTimer: NodeJS.Timeout | null = null;
   /** Queues this connection waits on before reading again (flow control). */
   #throttledBy: Set<Queue> | null = null;
+  /** Reading is paused by a resource alarm (connection.blocked was sent if the client can hear it). */
+  #blockedByAlarm = false;
 
   username = '';
   vhostName = '';
@@ -192,6 +196,49 @@ export class Connection implements ChannelHost, FlowWaiter {
     return this.#ctx.permissionEpoch;
   }
 
+  get alarmed(): boolean {
+    return this.#ctx.alarms.size > 0;
+  }
+
+  blockForAlarm(): void {
+    if (this.#blockedByAlarm || this.#state !== State.Open) return;
+    this.#blockedByAlarm = true;
+    const reason = this.#ctx.alarms.has('memory') ? 'low on memory' : 'low on disk space';
+    this.log.info({ reason }, 'publisher blocked by a resource alarm');
+    if (this.connectionBlockedCapable) this.#send(0, { id: CONNECTION_BLOCKED, reason });
+    if (this.#throttledBy === null) this.#pauseInput();
+  }
+
+  /** The alarms cleared: read again and tell the client. */
+  unblockAfterAlarm(): void {
+    if (!this.#blockedByAlarm) return;
+    this.#blockedByAlarm = false;
+    if (this.#state !== State.Open) return;
+    if (this.connectionBlockedCapable) this.#send(0, { id: CONNECTION_UNBLOCKED });
+    if (this.#throttledBy === null) this.#resumeInput();
+    this.log.info('publisher unblocked');
+  }
+
+  /** Stops reading: frames already received but not handled wait in the frame reader. */
+  #pauseInput(): void {
+    this.#reader.pause();
+    this.#socket.pause();
+  }
+
+  #resumeInput(): void {
+    if (this.#state === State.Closed) return;
+    this.#socket.resume();
+    try {
+      this.#reader.resume(this);
+    } catch (e) {
+      this.#onError(e);
+    }
+  }
+
+  get blockedByAlarm(): boolean {
+    return this.#blockedByAlarm;
+  }
+
   throttle(queue: Queue): void {
     if (this.#throttledBy?.has(queue) || this.#state !== State.Open) return;
     // Never pause a client that consumes from the same queue: it may be waiting to write
@@ -201,7 +248,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     }
     if (this.#throttledBy === null) {
       this.#throttledBy = new Set();
-      this.#socket.pause();
+      if (!this.#blockedByAlarm) this.#pauseInput();
       this.log.debug({ queue: queue.name }, 'flow: publisher paused while the queue drains');
     }
     this.#throttledBy.add(queue);
@@ -212,7 +259,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     const set = this.#throttledBy;
     if (set === null || !set.delete(queue) || set.size > 0) return;
     this.#throttledBy = null;
-    if (this.#state !== State.Closed) this.#socket.resume();
+    if (!this.#blockedByAlarm) this.#resumeInput();
   }
 
   /** True while reading is paused by flow control. */
@@ -507,9 +554,12 @@ export class Connection implements ChannelHost, FlowWaiter {
   // ---- heartbeats ------------------------------------------------------------------------
 
   /** Called once a second by the broker. */
-  tick(): void {
+  tick(now: number): void {
     if (this.#state === State.Closed) return;
     this.#ageSeconds++;
+    if (this.#state === State.Open) {
+      for (const ch of this.#channels.values()) ch.checkAckTimeout(now, this.#ctx.config.consumerTimeout);
+    }
     if (this.#state < State.Open) {
       if (this.#ageSeconds >= HANDSHAKE_TIMEOUT_S && this.#state !== State.AwaitOpen) {
         this.log.warn('closing connection: handshake not completed within 10 s');
@@ -518,7 +568,7 @@ export class Connection implements ChannelHost, FlowWaiter {
       if (this.#state !== State.AwaitOpen) return;
     }
     if (this.#heartbeat === 0) return;
-    if (this.#readSinceTick || this.#throttledBy !== null) {
+    if (this.#readSinceTick || this.#throttledBy !== null || this.#blockedByAlarm) {
       this.#readSinceTick = false;
       this.#silentSeconds = 0;
     } else if (++this.#silentSeconds >= this.#heartbeat * 2) {

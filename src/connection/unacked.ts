@@ -55,6 +55,27 @@ export class UnackedLedger {
     for (const e of merged) this.add(e.tag, e);
   }
 
+  /** The oldest outstanding entry. */
+  oldest(): QueueEntry | undefined {
+    for (const e of this.#entries) if (e !== null) return e;
+    return undefined;
+  }
+
+  /** Removes and returns the outstanding entries `pred` picks, in tag order. */
+  takeWhere(pred: (e: QueueEntry) => boolean): QueueEntry[] {
+    const out: QueueEntry[] = [];
+    for (let i = 0; i < this.#entries.length; i++) {
+      const e = this.#entries.get(i);
+      if (e !== null && e !== undefined && pred(e)) {
+        out.push(e);
+        this.#entries.set(i, null);
+      }
+    }
+    this.#count -= out.length;
+    this.#dropSettledHead();
+    return out;
+  }
+
   takeAll(): QueueEntry[] {
     const out: QueueEntry[] = [];
     for (const e of this.#entries) if (e !== null) out.push(e);
