@@ -98,7 +98,17 @@ export class Message {
 
   /** delivery_mode 2: written to disk when routed to a durable queue. */
   get persistent(): boolean {
-    return (this.propertyFlags & BASIC_PROPERTY_FLAGS.deliveryMode) !== 0 && this.properties.deliveryMode === 2;
+    const flags = this.propertyFlags;
+    if ((flags & BASIC_PROPERTY_FLAGS.deliveryMode) === 0) return false;
+    if (this.#properties !== undefined || (flags & 1) !== 0) return this.properties.deliveryMode === 2;
+    // Fast path without decoding everything: delivery-mode follows content-type,
+    // content-encoding and headers in the property list (checked valid at publish).
+    const h = this.header;
+    let p = FLAGS_OFFSET + 2;
+    if ((flags & BASIC_PROPERTY_FLAGS.contentType) !== 0) p += 1 + h[p]!;
+    if ((flags & BASIC_PROPERTY_FLAGS.contentEncoding) !== 0) p += 1 + h[p]!;
+    if ((flags & BASIC_PROPERTY_FLAGS.headers) !== 0) p += 4 + h.readUInt32BE(p);
+    return h[p] === 2;
   }
 
   /** Bytes this message accounts for (body plus header), for memory limits and stats. */

@@ -117,6 +117,24 @@ export class BufferWriter {
   }
 
   shortstr(s: string): void {
+    // Names are short and nearly always ASCII: copy them in a loop rather than call into C++ twice.
+    const n = s.length;
+    if (n < 64) {
+      this.ensure(1 + n);
+      const buf = this.buf;
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[start + i] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = start + n;
+        return;
+      }
+    }
     const len = Buffer.byteLength(s);
     if (len > 255) throw new CodecError('SYNTAX_ERROR', `short string too long (${len} bytes, limit 255)`);
     this.ensure(1 + len);
@@ -142,7 +160,8 @@ export class BufferWriter {
 
   bytes(b: Buffer): void {
     this.ensure(b.length);
-    b.copy(this.buf, this.pos);
+    // TypedArray#set: Buffer#copy's argument checks cost more than the copy for small bodies.
+    this.buf.set(b, this.pos);
     this.pos += b.length;
   }
 

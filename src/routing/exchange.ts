@@ -121,21 +121,28 @@ function typedValue(v: FieldValue): string {
 /** A multiset of destinations: several bindings may lead to the same place. */
 export class DestinationCounts {
   readonly #counts = new Map<Destination, number>();
+  /** The distinct destinations, as an array: routing walks it without an iterator. */
+  #list: Destination[] = [];
 
   add(d: Destination): void {
-    this.#counts.set(d, (this.#counts.get(d) ?? 0) + 1);
+    const n = this.#counts.get(d) ?? 0;
+    this.#counts.set(d, n + 1);
+    if (n === 0) this.#list = [...this.#counts.keys()];
   }
 
   /** Returns true when the set became empty. */
   remove(d: Destination): boolean {
     const n = (this.#counts.get(d) ?? 0) - 1;
-    if (n <= 0) this.#counts.delete(d);
-    else this.#counts.set(d, n);
+    if (n <= 0) {
+      this.#counts.delete(d);
+      this.#list = [...this.#counts.keys()];
+    } else this.#counts.set(d, n);
     return this.#counts.size === 0;
   }
 
   addAllTo(into: Set<Destination>): void {
-    for (const d of this.#counts.keys()) into.add(d);
+    const list = this.#list;
+    for (let i = 0; i < list.length; i++) into.add(list[i]!);
   }
 
   get size(): number {
