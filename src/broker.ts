@@ -13,7 +13,7 @@ import { F, table, type FieldTable } from './codec/field-table.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionContext } from './connection/connection.js';
 import { ConnectionError } from './errors.js';
-import { VirtualHost } from './routing/vhost.js';
+import { VirtualHost, type VhostEvents } from './routing/vhost.js';
 import type { Definitions, Store } from './store/store.js';
 import { tickClock } from './util/clock.js';
 import { VERSION } from './version.js';
@@ -48,12 +48,16 @@ export class Broker implements ConnectionContext {
     });
     this.#restore(defs);
     store.onDurable((durableSeq, failed) => {
-      for (const c of this.connections) c.runFlushHooks(durableSeq, failed);
+      for (const c of this.connections) c.guard(() => c.runFlushHooks(durableSeq, failed));
     });
     this.#ticker = setInterval(() => {
       const now = tickClock();
-      this.#checkAlarms();
-      for (const c of this.connections) c.tick(now);
+      try {
+        this.#checkAlarms();
+      } catch (err) {
+        this.log.error({ err }, 'checking resource alarms failed');
+      }
+      for (const c of this.connections) c.guard(() => c.tick(now));
     }, 1000);
     this.#ticker.unref();
   }
@@ -109,7 +113,7 @@ export class Broker implements ConnectionContext {
     this.#flushScheduled = false;
     const dirty = this.#dirty;
     this.#dirty = [];
-    for (const c of dirty) c.flush();
+    for (const c of dirty) c.guard(() => c.flush());
   };
 
   // ---- listeners -------------------------------------------------------------------------
@@ -155,6 +159,9 @@ export class Broker implements ConnectionContext {
 
   // ---- resource alarms -------------------------------------------------------------------
 
+  readonly #vhostEvents: VhostEvents = {
+    error: (err, context) => this.log.error({ err, ...context }, 'internal error in a queue timer; the broker carries on'),
+  };
   readonly alarms = new Set<string>();
   #diskCheckCountdown = 0;
   /** Alarms set or cleared by hand; the measurements leave these alone. */
@@ -203,7 +210,7 @@ export class Broker implements ConnectionContext {
   addVhost(name: string, description = '', tags: readonly string[] = []): VirtualHost {
     let v = this.vhosts.get(name);
     if (v === undefined) {
-      v = new VirtualHost(name, this.store);
+      v = new VirtualHost(name, this.store, this.#vhostEvents);
       this.vhosts.set(name, v);
     }
     this.vhostInfo.set(name, { description, tags });
@@ -246,7 +253,7 @@ export class Broker implements ConnectionContext {
       }
     }
     for (const v of defs.vhosts) {
-      this.vhosts.set(v.name, new VirtualHost(v.name, this.store));
+      this.vhosts.set(v.name, new VirtualHost(v.name, this.store, this.#vhostEvents));
       this.vhostInfo.set(v.name, { description: v.description, tags: v.tags });
     }
     for (const x of defs.exchanges) {

@@ -315,8 +315,22 @@ export class Connection implements ChannelHost, FlowWaiter {
 
   readonly #onDrain = (): void => {
     this.#writeBlocked = false;
-    for (const ch of this.#channels.values()) ch.resume();
+    this.guard(() => {
+      for (const ch of this.#channels.values()) ch.resume();
+    });
   };
+
+  /**
+   * Runs work started outside frame handling (socket events, timers, the broker's tick and
+   * flush): a bug there closes this connection with 541, never the broker.
+   */
+  guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.#onError(e);
+    }
+  }
 
   #send(channel: number, m: Method): void {
     this.writer.method(channel, m);
@@ -646,12 +660,21 @@ export class Connection implements ChannelHost, FlowWaiter {
 
   readonly #onSocketEnd = (): void => {
     // The client half-closed: nothing more will arrive, so finish our side.
-    this.#endSocket('client closed the socket');
+    this.#safely(() => this.#endSocket('client closed the socket'));
   };
 
   readonly #onSocketClose = (): void => {
-    this.#teardown('socket closed');
+    this.#safely(() => this.#teardown('socket closed'));
   };
+
+  /** For teardown paths, where closing with 541 is no longer possible: log and carry on. */
+  #safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log.error({ err: e }, 'internal error while releasing a closed connection');
+    }
+  }
 
   /** Flushes what is pending, then ends the socket. */
   #endSocket(reason = 'closed'): void {

@@ -90,6 +90,8 @@ export interface QueueHooks {
   deadLetter(queue: Queue, msg: Message, reason: DeadLetterReason): void;
   /** The queue should go: auto-delete (last consumer left) or x-expires (unused too long). */
   remove(queue: Queue, why: 'auto-delete' | 'expired'): void;
+  /** A timer's work failed (a bug): report it; the broker carries on. */
+  error?(queue: Queue, err: unknown): void;
 }
 
 /**
@@ -482,7 +484,11 @@ export class Queue implements QueueKey {
     this.#clearExpiry();
     this.#expiresTimer = setTimeout(() => {
       this.#expiresTimer = null;
-      if (!this.deleted && this.#consumers.length === 0) this.hooks?.remove(this, 'expired');
+      try {
+        if (!this.deleted && this.#consumers.length === 0) this.hooks?.remove(this, 'expired');
+      } catch (err) {
+        this.hooks?.error?.(this, err);
+      }
     }, ms);
     this.#expiresTimer.unref();
   }
@@ -518,6 +524,14 @@ export class Queue implements QueueKey {
 
   /** Expires every ready entry that is due, wherever it sits in the queue. */
   readonly #onTtlTimer = (): void => {
+    try {
+      this.#expireDue();
+    } catch (err) {
+      this.hooks?.error?.(this, err);
+    }
+  };
+
+  #expireDue(): void {
     this.#ttlTimer = null;
     const now = Date.now();
     const heap = this.#ttlHeap;
@@ -530,7 +544,7 @@ export class Queue implements QueueKey {
     }
     this.#armTtlTimer();
     if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();
-  };
+  }
 
   #expire(e: QueueEntry): void {
     this.stats.expired++;

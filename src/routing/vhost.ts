@@ -87,6 +87,8 @@ export interface QueueDeclare {
 export interface VhostEvents {
   /** A queue left the vhost (deleted, auto-deleted, owner gone). */
   queueDeleted?(q: Queue): void;
+  /** Something failed in work no client started (a queue's timers): report it. */
+  error?(err: unknown, context: Record<string, string>): void;
 }
 
 export class VirtualHost {
@@ -107,6 +109,7 @@ export class VirtualHost {
     remove: (q) => {
       this.removeQueue(q);
     },
+    error: (q, err) => this.#events.error?.(err, { vhost: this.name, queue: q.name }),
   };
 
   constructor(name: string, store: Store, events: VhostEvents = {}) {

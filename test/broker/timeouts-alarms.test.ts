@@ -103,3 +103,32 @@ describe('resource alarms', () => {
     await within(sync(pub), 'the publisher to work again');
   });
 });
+
+describe('bugs outside frame handling', () => {
+  it('a failing queue timer is logged and the broker carries on', async () => {
+    const client = await clients.connect();
+    const ch = await client.channel();
+    const q = uid('ttl-bug');
+    await ch.assertQueue(q, { arguments: { 'x-message-ttl': 50, 'x-dead-letter-exchange': 'amq.fanout' } });
+    const queue = broker.broker.vhost('/')!.getQueue(q)!;
+    const hooks = queue.hooks!;
+    const reported: unknown[] = [];
+    queue.hooks = {
+      ...hooks,
+      deadLetter: () => {
+        throw new Error('injected');
+      },
+      error: (_q, err) => reported.push(err),
+    };
+    ch.sendToQueue(q, Buffer.from('x'));
+    await waitFor(() => reported.length === 1, 'the timer failure to be reported');
+    expect((reported[0] as Error).message).toBe('injected');
+    // Everything else still works.
+    const other = uid('after');
+    await ch.assertQueue(other);
+    ch.sendToQueue(other, Buffer.from('ok'));
+    await sync(ch);
+    const m = await ch.get(other);
+    expect(m && m.content.toString()).toBe('ok');
+  });
+});

@@ -425,6 +425,14 @@ export class SqliteStore implements Store {
   };
 
   readonly #onReply = (reply: BatchReply | 'closed'): void => {
+    try {
+      this.#handleReply(reply);
+    } catch (err) {
+      this.#log.error({ err }, 'internal error handling a store commit; the broker carries on');
+    }
+  };
+
+  #handleReply(reply: BatchReply | 'closed'): void {
     if (reply === 'closed') return;
     const batch = this.#inflight;
     if (batch === null || batch.id !== reply.id) return;
@@ -446,7 +454,7 @@ export class SqliteStore implements Store {
       this.#idleWaiters = [];
       for (const w of waiters) w();
     }
-  };
+  }
 
   /**
    * A batch could not be committed (typically the disk is full). Its inserts are given up:
