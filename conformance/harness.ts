@@ -57,6 +57,9 @@ export async function startBroker(opts?: { args?: string[]; env?: Record<string,
     dataDir,
     '--log-level',
     'info',
+    // No management listener unless a test asks for one: parallel brokers would race for 15672.
+    '--http-port',
+    'off',
     ...(opts?.args ?? []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, {

@@ -11,6 +11,8 @@ export const WARREN_MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 export interface WarrenProcess {
   readonly url: string;
   readonly port: number;
+  /** Port of the management HTTP API (started with --http-port 0 unless extraArgs say otherwise). */
+  readonly httpPort: number | null;
   readonly pid: number;
   readonly child: ChildProcess;
   /** stdout and stderr so far. */
@@ -54,7 +56,7 @@ export function runWarren(args: string[], options: { uid?: number; gid?: number;
 export async function startWarren(dataDir: string, extraArgs: string[] = []): Promise<WarrenProcess> {
   const child = spawn(
     process.execPath,
-    [WARREN_MAIN, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs],
+    [WARREN_MAIN, 'start', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -62,6 +64,7 @@ export async function startWarren(dataDir: string, extraArgs: string[] = []): Pr
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let httpPort: number | null = null;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`warren did not start within 20 s:\n${out}`)), 20_000);
     let pending = '';
@@ -74,8 +77,9 @@ export async function startWarren(dataDir: string, extraArgs: string[] = []): Pr
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         if (!line.startsWith('{')) continue;
-        const rec = JSON.parse(line) as { msg?: string; port?: number };
+        const rec = JSON.parse(line) as { msg?: string; port?: number; httpPort?: number | null };
         if (rec.msg === 'listening' && typeof rec.port === 'number') {
+          httpPort = rec.httpPort ?? null;
           clearTimeout(timer);
           resolve(rec.port);
         }
@@ -89,6 +93,7 @@ export async function startWarren(dataDir: string, extraArgs: string[] = []): Pr
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     port,
+    httpPort,
     pid: child.pid!,
     child,
     output: () => out,

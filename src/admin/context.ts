@@ -2,7 +2,7 @@
 // API's own counters, the listeners to report, and small helpers that look objects up or say
 // 404 / 401 the way RabbitMQ does.
 
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import type { DefinitionContext } from '../connection/definition-methods.js';
@@ -75,4 +75,14 @@ export function definitionContext(ctx: AdminContext, user: ApiUser, v: VirtualHo
 /** The exchange name of a URL: RabbitMQ writes the default exchange as amq.default there. */
 export function exchangeFromUrl(name: string): string {
   return name === 'amq.default' ? '' : name;
+}
+
+/** The vhosts the user may look at. */
+export function visibleVhosts(ctx: AdminContext, user: ApiUser): VirtualHost[] {
+  return [...ctx.broker.vhosts.values()].filter((v) => mayView(ctx.broker, user, v.name));
+}
+
+/** 201 Created for a new object, 204 No Content when it was there already (RabbitMQ's answers to PUT). */
+export function created(reply: FastifyReply, existed: boolean): FastifyReply {
+  return reply.code(existed ? 204 : 201).send();
 }

@@ -11,7 +11,7 @@ import { EXCHANGE_TYPES } from '../routing/vhost.js';
 import { VERSION } from '../version.js';
 import { RABBITMQ_COMPAT_VERSION, type Json } from './format.js';
 import { badRequest } from './http-error.js';
-import { checkPasswordHash, parseTags } from './routes/access.js';
+import { checkPasswordHash, parseTags } from './users.js';
 import { HTTP_OWNER } from './context.js';
 
 /** Everything, or (with `vhost`) one vhost's queues, exchanges and bindings without vhost fields. */

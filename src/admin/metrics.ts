@@ -106,6 +106,9 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
     // no figure for a data directory we cannot stat
   }
 
+  e.one('rabbitmq_alarms_free_disk_space_watermark', 'untyped', 'is 1 if free disk space watermark alarm is in effect', broker.alarms.has('disk') ? 1 : 0);
+  e.one('rabbitmq_alarms_memory_used_watermark', 'untyped', 'is 1 if VM memory watermark alarm is in effect', broker.alarms.has('memory') ? 1 : 0);
+
   const queueFamily = (name: string, type: 'gauge' | 'counter', help: string, pick: (q: QueueFigures) => number): void => {
     if (perObject) e.family(name, type, help, queues.map((q) => ({ labels: q.labels, value: pick(q) })));
     else e.one(name, type, help, queues.reduce((n, q) => n + pick(q), 0));

@@ -5,7 +5,7 @@
 // The routes live in routes/*.ts.
 
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { AmqpError } from '../errors.js';
@@ -81,8 +81,32 @@ export class AdminServer {
   }
 }
 
+/**
+ * rabbitmqadmin sends every value as text ("durable": "true", "count": "1"), and query strings
+ * are text: where the schema wants a boolean or an integer, such text becomes one.
+ */
+export function normalizeScalars(schema: unknown, value: unknown): void {
+  if (typeof schema !== 'object' || schema === null || typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  const props = (schema as { properties?: Record<string, { type?: unknown }> }).properties;
+  if (props === undefined) return;
+  const obj = value as Record<string, unknown>;
+  for (const [key, prop] of Object.entries(props)) {
+    const v = obj[key];
+    if (typeof v !== 'string') continue;
+    if (prop.type === 'boolean' && (v === 'true' || v === 'false')) obj[key] = v === 'true';
+    else if (prop.type === 'integer' && /^-?\d+$/.test(v)) obj[key] = Number(v);
+  }
+}
+
 function buildApp(ctx: AdminContext): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES, routerOptions: { ignoreTrailingSlash: true } });
+  // No type coercion by the validator (it would take 5 for a name); normalizeScalars() below
+  // accepts just what RabbitMQ's clients send as text: "true"/"false" and whole numbers.
+  const app = fastify({
+    logger: false,
+    bodyLimit: MAX_BODY_BYTES,
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: { customOptions: { coerceTypes: false } },
+  });
   const log = ctx.log;
 
   // Every body is JSON, whatever content type the client names (RabbitMQ's tools are not all careful).
@@ -108,7 +132,10 @@ function buildApp(ctx: AdminContext): FastifyInstance {
   // Where a route validates its body, a missing one counts as an empty object (so bodies with
   // only optional fields may be left out); routes without a body schema see undefined.
   app.addHook('preValidation', async (req) => {
-    if ((req.body === undefined || req.body === null) && req.routeOptions.schema?.body !== undefined) req.body = {};
+    const schema = req.routeOptions.schema;
+    if ((req.body === undefined || req.body === null) && schema?.body !== undefined) req.body = {};
+    normalizeScalars(schema?.body, req.body);
+    normalizeScalars(schema?.querystring, req.query);
   });
   app.addHook('onResponse', async (req, reply) => {
     log.debug({ method: req.method, url: req.url, status: reply.statusCode, user: req.apiUser?.name, ms: Math.round(reply.elapsedTime) }, 'http request');

@@ -1,7 +1,11 @@
-// The CLI's side of the management HTTP API: requests with basic auth through Node's fetch,
-// and the errors a command can end with, each with the exit code scripts rely on:
+// The CLI's side of the management HTTP API: requests with basic auth through node:http (not
+// fetch: it loads and lets the process exit some 300 ms sooner, which a CLI run in loops
+// feels), and the errors a command can end with, each with the exit code scripts rely on:
 // 0 done, 1 the broker refused or failed (e.g. 404, 401, 400), 2 usage error, 3 no broker
 // answering at the URL.
+
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 export const EXIT_OK = 0;
 export const EXIT_BROKER_ERROR = 1;
@@ -94,18 +98,13 @@ export class ApiClient {
   /** One request to /api<path>; resolves with the parsed JSON answer (undefined for an empty one). */
   async request(method: string, path: string, body: unknown, o: RequestOptions = {}): Promise<unknown> {
     const url = `${this.base}/api${path}`;
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(url, {
-        method,
-        headers: { authorization: this.#auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+      res = await this.#send(method, url, body === undefined ? undefined : JSON.stringify(body));
     } catch (e) {
       throw this.#unreachable(e);
     }
-    const text = await res.text();
+    const { status, text } = res;
     let json: unknown;
     if (text !== '') {
       try {
@@ -114,23 +113,44 @@ export class ApiClient {
         json = text;
       }
     }
-    if (res.ok) return json;
+    if (status >= 200 && status < 300) return json;
     const reason = typeof json === 'object' && json !== null && 'reason' in json ? (json as { reason: unknown }).reason : json;
     const reasonText = typeof reason === 'string' ? reason : JSON.stringify(reason);
-    if (res.status === 404) throw new ApiError(o.notFound ?? `not found: ${method} ${url}`, 404, reason);
-    if (res.status === 401) {
+    if (status === 404) throw new ApiError(o.notFound ?? `not found: ${method} ${url}`, 404, reason);
+    if (status === 401) {
       const hint = reasonText === 'Login failed' ? ' (check --user and --password)' : '';
       throw new ApiError(`access refused for user '${this.#user}': ${reasonText}${hint}`, 401, reason);
     }
-    throw new ApiError(`${method} ${url} failed (${res.status}): ${reasonText ?? res.statusText}`, res.status, reason);
+    throw new ApiError(`${method} ${url} failed (${status}): ${reasonText ?? ''}`, status, reason);
+  }
+
+  /** Sends one request on a connection of its own (no keep-alive: nothing holds the process open). */
+  #send(method: string, url: string, payload: string | undefined): Promise<{ status: number; text: string }> {
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const headers: Record<string, string> = { authorization: this.#auth };
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method, headers, agent: false, timeout: this.#timeoutMs }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { name: 'TimeoutError' })));
+      req.on('error', reject);
+      req.end(payload);
+    });
   }
 
   #unreachable(e: unknown): CliError {
-    const err = e as Error & { cause?: { code?: string } };
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+    const err = e as NodeJS.ErrnoException;
+    if (err.name === 'TimeoutError') {
       return new CliError(`the broker at ${this.base} did not answer within ${this.#timeoutMs / 1000} s`, EXIT_UNREACHABLE);
     }
-    const code = err.cause?.code;
+    const code = err.code;
     const why = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' ? 'unknown host' : (code ?? err.message);
     return new CliError(
       `no warren is answering at ${this.base} (${why}); start one with \`warren start\`, or point --url at a running broker's HTTP API`,

@@ -4,13 +4,14 @@
 // it, as RabbitMQ does.
 
 import type { FastifyInstance } from 'fastify';
-import { compilePattern, HASHING_ALGORITHM } from '../../auth/access.js';
+import { compilePattern } from '../../auth/access.js';
+import type { PermissionRecord } from '../../store/store.js';
 import { requireAdministrator } from '../auth.js';
-import { userOf, viewableVhost, type AdminContext } from '../context.js';
+import { created, userOf, viewableVhost, visibleVhosts, type AdminContext } from '../context.js';
 import { permissionJson, userJson, vhostJson } from '../format.js';
 import { badRequest, notFound } from '../http-error.js';
+import { checkPasswordHash, parseTags } from '../users.js';
 import { applyListQuery, LIST_QUERY_SCHEMA, type ListQuery } from '../query.js';
-import { created, visibleVhosts } from './resources.js';
 
 const TAGS = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } as const;
 
@@ -54,29 +55,17 @@ interface PermissionBody {
   read: string;
 }
 
-/** Tags as RabbitMQ takes them: a comma-separated string or a list. */
-export function parseTags(tags: string | readonly string[] | undefined): string[] {
-  if (tags === undefined) return [];
-  const list = typeof tags === 'string' ? tags.split(',') : tags;
-  return list.map((t) => t.trim()).filter((t) => t !== '');
-}
-
-/** A stored hash must be RabbitMQ's salted SHA-256 (36 bytes in base64), or '' for "no password login". */
-export function checkPasswordHash(hash: string, algorithm: string | undefined): void {
-  if (algorithm !== undefined && algorithm !== HASHING_ALGORITHM) {
-    throw badRequest(`unsupported hashing_algorithm '${algorithm}': warren stores ${HASHING_ALGORITHM} hashes only`);
-  }
-  if (hash === '') return;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(hash) || Buffer.from(hash, 'base64').length !== 36) {
-    throw badRequest(`password_hash is not a ${HASHING_ALGORITHM} hash (base64 of 4 bytes of salt and 32 of SHA-256)`);
-  }
-}
-
 export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { broker } = ctx;
   const access = broker.access;
   const listSchema = { querystring: LIST_QUERY_SCHEMA };
   const sortedUsers = () => [...access.users].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  /** Permissions by user, then vhost (a stable order for people and diffs). */
+  const permissions = (keep: (p: PermissionRecord) => boolean) =>
+    access.permissions
+      .filter(keep)
+      .sort((a, b) => (a.user === b.user ? (a.vhost < b.vhost ? -1 : 1) : a.user < b.user ? -1 : 1))
+      .map(permissionJson);
 
   app.get('/api/whoami', (req) => {
     const u = userOf(req);
@@ -125,7 +114,7 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
   app.get<{ Params: { name: string }; Querystring: ListQuery }>('/api/users/:name/permissions', { schema: listSchema }, (req) => {
     requireAdministrator(userOf(req));
     if (access.user(req.params.name) === undefined) throw notFound();
-    return applyListQuery(access.permissions.filter((p) => p.user === req.params.name).map(permissionJson), req.query);
+    return applyListQuery(permissions((p) => p.user === req.params.name), req.query);
   });
 
   // ---- vhosts ----------------------------------------------------------------------------
@@ -160,14 +149,14 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
   app.get<{ Params: { name: string }; Querystring: ListQuery }>('/api/vhosts/:name/permissions', { schema: listSchema }, (req) => {
     requireAdministrator(userOf(req));
     if (!broker.vhosts.has(req.params.name)) throw notFound();
-    return applyListQuery(access.permissions.filter((p) => p.vhost === req.params.name).map(permissionJson), req.query);
+    return applyListQuery(permissions((p) => p.vhost === req.params.name), req.query);
   });
 
   // ---- permissions -----------------------------------------------------------------------
 
   app.get<{ Querystring: ListQuery }>('/api/permissions', { schema: listSchema }, (req) => {
     requireAdministrator(userOf(req));
-    return applyListQuery(access.permissions.map(permissionJson), req.query);
+    return applyListQuery(permissions(() => true), req.query);
   });
 
   app.get<{ Params: { vhost: string; user: string } }>('/api/permissions/:vhost/:user', (req) => {

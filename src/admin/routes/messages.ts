@@ -94,23 +94,22 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: AdminContext): 
       if (e === undefined) break;
       const msg = e.msg!;
       const p = payloadJson(msg.body, encoding, truncate);
+      const props = propertiesToJson(msg.properties);
       out.push({
         payload_bytes: p.payload_bytes,
         redelivered: e.redelivered,
         exchange: msg.exchange,
         routing_key: msg.routingKey,
         message_count: q.messageCount,
-        properties: propertiesToJson(msg.properties),
+        // RabbitMQ writes no properties as [] (an empty Erlang proplist); rabbitmqadmin shows that column.
+        properties: Object.keys(props).length === 0 ? [] : props,
         payload: p.payload,
         payload_encoding: p.payload_encoding,
       });
-      if (ackmode === 'reject_requeue_false') {
-        q.settle(e, false);
-      } else {
-        q.markUnacked(e);
-        if (requeue) taken.push(e);
-        else q.settle(e, true);
-      }
+      q.markUnacked(e);
+      if (requeue) taken.push(e);
+      else if (ackmode === 'reject_requeue_false') q.reject(e);
+      else q.settle(e, true);
     }
     if (taken.length > 0) q.requeue(taken);
     ctx.http.delivered += out.length;

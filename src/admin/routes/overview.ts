@@ -2,7 +2,7 @@
 // /api/aliveness-test/{vhost}) and /api/definitions (export and import).
 
 import { statfsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Message } from '../../message.js';
 import { EXCHANGE_TYPES } from '../../routing/vhost.js';
@@ -82,6 +82,7 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
 
   const node = (): Json => {
     const mem = process.memoryUsage();
+    const wm = broker.config.memoryHighWatermark;
     let diskFree: number | undefined;
     try {
       const s = statfsSync(broker.config.dataDir ?? '.');
@@ -97,8 +98,10 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
       uptime: Date.now() - broker.startedAt,
       processors: cpus().length,
       mem_used: mem.rss,
-      mem_alarm: false,
-      disk_free_alarm: false,
+      mem_limit: Math.round(wm <= 1 ? wm * totalmem() : wm),
+      mem_alarm: broker.alarms.has('memory'),
+      disk_free_limit: broker.config.diskFreeLimit,
+      disk_free_alarm: broker.alarms.has('disk'),
       ...(diskFree === undefined ? {} : { disk_free: diskFree }),
       sockets_used: broker.connections.size,
       partitions: [],
@@ -117,7 +120,12 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
 
   // ---- health ----------------------------------------------------------------------------
 
-  app.get('/api/health/checks/alarms', () => ({ status: 'ok' }));
+  /** 503 while a memory or disk alarm blocks publishers, with RabbitMQ's body. */
+  app.get('/api/health/checks/alarms', (_req, reply) => {
+    if (broker.alarms.size === 0) return { status: 'ok' };
+    const alarms = [...broker.alarms].map((resource) => ({ node: NODE_NAME, resource }));
+    return reply.code(503).send({ status: 'failed', reason: 'There are alarms in effect in the cluster', alarms });
+  });
   app.get<{ Params: { vhost: string } }>('/api/health/checks/virtual-hosts', () => ({ status: 'ok' }));
 
   /** RabbitMQ's aliveness test: declare "aliveness-test" in the vhost, publish to it, get it back. */

@@ -2,7 +2,7 @@
 // unbind. Declarations go through the same handlers (and permission checks) as the AMQP
 // methods, acting as the HTTP user; answers are 201 Created / 204 No Content as RabbitMQ's.
 
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { jsonToTable } from '../../codec/field-table.js';
 import {
   EXCHANGE_BIND,
@@ -19,13 +19,14 @@ import { handleDefinitionMethod } from '../../connection/definition-methods.js';
 import type { Queue } from '../../queue/queue.js';
 import { bindingKey, type Binding, type Exchange } from '../../routing/exchange.js';
 import type { VirtualHost } from '../../routing/vhost.js';
-import { mayView, type ApiUser } from '../auth.js';
 import {
+  created,
   definitionContext,
   exchangeFromUrl,
   operableVhost,
   userOf,
   viewableVhost,
+  visibleVhosts,
   type AdminContext,
 } from '../context.js';
 import {
@@ -102,10 +103,6 @@ interface QueueBody {
 interface BindingBody {
   routing_key?: string;
   arguments?: Record<string, unknown> | null;
-}
-
-export function visibleVhosts(ctx: AdminContext, user: ApiUser): VirtualHost[] {
-  return [...ctx.broker.vhosts.values()].filter((v) => mayView(ctx.broker, user, v.name));
 }
 
 function allExchanges(v: VirtualHost): Exchange[] {
@@ -340,9 +337,4 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
     });
     return reply.code(204).send();
   });
-}
-
-/** 201 Created for a new object, 204 No Content when it was there already (RabbitMQ's answers to PUT). */
-export function created(reply: FastifyReply, existed: boolean): FastifyReply {
-  return reply.code(existed ? 204 : 201).send();
 }

@@ -1,0 +1,123 @@
+// The configuration: one option table, layered flags > environment > config file > defaults;
+// unknown keys and bad values are refused naming the key and where it came from; the
+// printed configuration masks passwords; the example file in the repo is valid.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_OPTIONS, ConfigError, DEFAULT_CONFIG, byteSize, printableConfig, resolveConfig } from '../../src/config.js';
+import { startConfig } from '../../src/cli/start.js';
+
+const file = (text: string) => ({ path: 'warren.json', text });
+
+describe('resolveConfig', () => {
+  it('gives the defaults when nothing is set', () => {
+    const r = resolveConfig({});
+    expect(r.config).toEqual(DEFAULT_CONFIG);
+    expect(new Set(Object.values(r.origin))).toEqual(new Set(['default']));
+  });
+
+  it('layers flags over environment over file over defaults, and says where each value came from', () => {
+    const r = resolveConfig({
+      file: file(JSON.stringify({ port: 1111, httpPort: 2222, heartbeat: 10, logLevel: 'warn' })),
+      env: { WARREN_PORT: '3333', WARREN_HTTP_PORT: '4444', UNRELATED: 'x' },
+      flags: { port: '5555' },
+    });
+    expect(r.config.port).toBe(5555);
+    expect(r.config.httpPort).toBe(4444);
+    expect(r.config.heartbeat).toBe(10);
+    expect(r.config.logLevel).toBe('warn');
+    expect(r.config.frameMax).toBe(DEFAULT_CONFIG.frameMax);
+    expect(r.origin).toMatchObject({ port: 'flag', httpPort: 'env', heartbeat: 'file', logLevel: 'file', frameMax: 'default' });
+  });
+
+  it('parses sizes, lists, "off" and "none"', () => {
+    const r = resolveConfig({
+      env: { WARREN_MAX_DB_SIZE: '2GiB', WARREN_LOOPBACK_USERS: 'none', WARREN_VHOSTS: '/, staging' },
+      flags: { httpPort: 'off', dataDir: 'none', maxMessageSize: '512k' },
+    });
+    expect(r.config.maxStoreBytes).toBe(2 * 1024 ** 3);
+    expect(r.config.loopbackUsers).toEqual([]);
+    expect(r.config.vhosts).toEqual(['/', 'staging']);
+    expect(r.config.httpPort).toBeNull();
+    expect(r.config.dataDir).toBeNull();
+    expect(r.config.maxMessageSize).toBe(512 * 1024);
+    expect(byteSize(1024)).toBe(1024);
+    expect(() => byteSize('lots')).toThrow(ConfigError);
+  });
+
+  it('takes users from the file', () => {
+    const r = resolveConfig({ file: file(JSON.stringify({ users: [{ name: 'admin', password: 's3cret', tags: ['administrator'] }, { name: 'app', password: 'p' }] })) });
+    expect(r.config.users).toEqual([
+      { name: 'admin', password: 's3cret', tags: ['administrator'] },
+      { name: 'app', password: 'p', tags: [] },
+    ]);
+  });
+
+  const refusals: readonly [string, Parameters<typeof resolveConfig>[0], string][] = [
+    ['an unknown key', { file: file('{"prot": 5672}') }, 'config file warren.json: unknown key "prot" (known keys: '],
+    ['a bad value in the file', { file: file('{"port": "high"}') }, 'config file warren.json: "port": must be a port number (0-65535), got "high"'],
+    ['a port out of range', { file: file('{"httpPort": 70000}') }, 'config file warren.json: "httpPort": must be a port number (0-65535) or "off", got 70000'],
+    ['a bad environment variable', { env: { WARREN_HEARTBEAT: '-1' } }, 'WARREN_HEARTBEAT: must be a number of seconds (0-65535), got "-1"'],
+    ['a bad flag', { flags: { logLevel: 'loud' } }, '--log-level: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    ['a frame_max below the minimum', { flags: { frameMax: '100' } }, '--frame-max: must be an integer from 4096 to 2147483647, got "100"'],
+    ['a user without a password', { file: file('{"users": [{"name": "x"}]}') }, 'config file warren.json: "users": [0].password must be a string'],
+    ['an unknown key in a user', { file: file('{"users": [{"name": "x", "password": "p", "admin": true}]}') }, 'config file warren.json: "users": [0]: unknown key "admin"'],
+    ['a file that is not JSON', { file: file('port = 5672') }, 'config file warren.json is not valid JSON'],
+    ['a file that is a list', { file: file('[]') }, 'config file warren.json must hold one JSON object'],
+  ];
+  for (const [what, sources, message] of refusals) {
+    it(`refuses ${what}, naming it`, () => {
+      let err: unknown;
+      try {
+        resolveConfig(sources);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message.startsWith(message)).toBe(true);
+      expect((err as Error).message).not.toContain('\n');
+    });
+  }
+
+  it('declares every option once, with a flag and variable unless it is file-only', () => {
+    const keys = CONFIG_OPTIONS.map((o) => o.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(new Set(keys)).toEqual(new Set(Object.keys(DEFAULT_CONFIG)));
+    for (const o of CONFIG_OPTIONS) {
+      if (o.key === 'users') continue;
+      expect(o.flag, o.key).toMatch(/^--[a-z-]+ <[a-z]+>$/);
+      expect(o.env, o.key).toMatch(/^WARREN_[A-Z_]+$/);
+      // The default itself passes the option's own parser.
+      expect(o.parse(DEFAULT_CONFIG[o.key]), o.key).toEqual(DEFAULT_CONFIG[o.key]);
+    }
+  });
+
+  it('masks passwords when printing', () => {
+    const text = printableConfig({ ...DEFAULT_CONFIG, users: [{ name: 'admin', password: 'hunter2', tags: [] }] });
+    expect(text).not.toContain('hunter2');
+    expect(JSON.parse(text).users).toEqual([{ name: 'admin', password: '********', tags: [] }]);
+  });
+});
+
+describe('warren start configuration', () => {
+  it('reads the file named by --config or WARREN_CONFIG_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-config-'));
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.json');
+    writeFileSync(a, '{"port": 1001}');
+    writeFileSync(b, '{"port": 1002}');
+    expect(startConfig({ config: a }, {}).config.port).toBe(1001);
+    expect(startConfig({}, { WARREN_CONFIG_FILE: b }).config.port).toBe(1002);
+    expect(startConfig({ config: a }, { WARREN_CONFIG_FILE: b }).config.port).toBe(1001);
+    expect(startConfig({ config: a, port: '1003' }, {}).config.port).toBe(1003);
+    expect(() => startConfig({ config: join(dir, 'missing.json') }, {})).toThrow(`config file ${join(dir, 'missing.json')} does not exist`);
+  });
+
+  it('accepts the example config file of the repository', () => {
+    const path = join(import.meta.dirname, '..', '..', 'warren.example.json');
+    const r = resolveConfig({ file: { path, text: readFileSync(path, 'utf8') } });
+    expect(r.config.port).toBe(5672);
+    expect(r.config.users.length).toBeGreaterThan(0);
+  });
+});
