@@ -62,6 +62,10 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Last line of defence: connection and timer work is guarded where it starts, so reaching
+  // here is a bug outside any connection. Log it and keep serving the others.
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught error outside any connection; warren keeps running'));
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection; warren keeps running'));
 }
 
 /**
