@@ -48,7 +48,7 @@ import {
   type Method,
 } from '../codec/methods.generated.js';
 import type { PermissionKind } from '../auth/access.js';
-import { fieldInteger, fieldString, type FieldTable, type FieldValue } from '../codec/field-table.js';
+import { F, fieldInteger, fieldString, RABBIT_TYPE_NAMES, type FieldTable, type FieldValue } from '../codec/field-table.js';
 import { randomBytes } from 'node:crypto';
 import { parseExpiration } from '../queue/arguments.js';
 import { coarseClock } from '../util/clock.js';
@@ -67,12 +67,11 @@ import { UnackedLedger } from './unacked.js';
 export const REPLY_TO = 'amq.rabbitmq.reply-to';
 const REPLY_PREFIX = `${REPLY_TO}.`;
 
-/** Routing keys in a CC or BCC header (an array of strings, or one string). */
-function routingKeysIn(v: FieldValue | undefined): string[] {
+/** Routing keys in a CC or BCC header: an array of strings (other elements are skipped). */
+function routingKeysIn(name: string, v: FieldValue | undefined): string[] {
   if (v === undefined) return [];
-  if (v.type === 'A') return v.value.map((x) => fieldString(x)).filter((k): k is string => k !== undefined);
-  const one = fieldString(v);
-  return one === undefined ? [] : [one];
+  if (v.type !== 'A') throw new ChannelError('PRECONDITION_FAILED', `invalid message: {unacceptable_type_in_header,"${name}",${RABBIT_TYPE_NAMES[v.type]}}`);
+  return v.value.map((x) => (x.type === 'S' ? fieldString(x) : undefined)).filter((k): k is string => k !== undefined);
 }
 
 /** What a channel needs from its connection. */
@@ -495,7 +494,7 @@ export class Channel {
     let changed = false;
     let headers = props.headers;
     if (headers !== undefined && (headers.has('CC') || headers.has('BCC'))) {
-      const keys = [...routingKeysIn(headers.get('CC')), ...routingKeysIn(headers.get('BCC'))];
+      const keys = [...routingKeysIn('CC', headers.get('CC')), ...routingKeysIn('BCC', headers.get('BCC'))];
       if (headers.has('BCC')) {
         headers = new Map(headers);
         headers.delete('BCC');
@@ -577,6 +576,13 @@ export class Channel {
     this.#host.checkPermission('read', 'queue', name);
     const tag = m.consumerTag === '' ? generatedName('amq.ctag') : m.consumerTag;
     const q = this.#host.vhost.queueForUse(name, this.#host);
+    const priority = m.arguments.get('x-priority');
+    if (priority !== undefined && (priority.type === 'T' || fieldInteger(priority) === undefined)) {
+      throw new ChannelError(
+        'PRECONDITION_FAILED',
+        `invalid arg 'x-priority' for queue '${q.name}' in vhost '${q.vhost}': "expected integer, got ${RABBIT_TYPE_NAMES[priority.type]}"`,
+      );
+    }
     const c = new ChannelConsumer(this, q, m, tag, this.#consumerPrefetch);
     q.addConsumer(c);
     this.consumers.set(tag, c);
@@ -681,7 +687,8 @@ export class Channel {
       q.markUnacked(entry);
       this.#unacked.add(tag, entry);
     }
-    const msg = entry.msg!;
+    // Quorum queues tell basic.get how often the message went out before (0 the first time).
+    const msg = q.settings.queueType === 'quorum' ? entry.msg!.withHeader('x-delivery-count', F.long(entry.deliveryCount)) : entry.msg!;
     this.#host.writer.content(
       this.id,
       {
@@ -885,11 +892,13 @@ export class Channel {
     if (this.#tx !== null) for (const s of this.#tx.settles) this.#unacked.restore(s.entries);
     this.#tx = null;
     this.#stopReplies();
+    // Unacked messages go back first: a single-active-consumer queue then hands them, in
+    // order, to the consumer that takes over (this channel's consumers can no longer take any).
+    const unacked = this.#unacked.takeAll();
+    if (unacked.length > 0) this.#requeue(unacked);
     const consumers = [...this.consumers.values()];
     this.consumers.clear();
     for (const c of consumers) c.queue.removeConsumer(c);
-    const unacked = this.#unacked.takeAll();
-    if (unacked.length > 0) this.#requeue(unacked);
   }
 
   #finishClose(): void {

@@ -29,6 +29,9 @@ import type { PermissionKind } from '../auth/access.js';
 import { fieldString } from '../codec/field-table.js';
 import { checkQueueName, type VirtualHost } from '../routing/vhost.js';
 
+/** Prefix of direct reply-to addresses (see channel.ts). */
+const REPLY_PREFIX = 'amq.rabbitmq.reply-to.';
+
 export interface DefinitionContext {
   readonly vhost: VirtualHost;
   /** The connection, for exclusive queues. */
@@ -97,6 +100,10 @@ export function handleDefinitionMethod(ctx: DefinitionContext, m: Method): Metho
     case QUEUE_DECLARE: {
       let q;
       if (m.passive) {
+        // A live direct reply-to address answers as a queue with its one consumer.
+        if (m.queue === REPLY_PREFIX.slice(0, -1) || (m.queue.startsWith(REPLY_PREFIX) && vhost.replyConsumers.has(m.queue.slice(REPLY_PREFIX.length)))) {
+          return m.nowait ? null : { id: QUEUE_DECLARE_OK, queue: m.queue, messageCount: 0, consumerCount: 1 };
+        }
         q = vhost.declareQueuePassive(m.queue, ctx.owner);
       } else {
         const serverNamed = m.queue === '';

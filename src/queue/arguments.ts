@@ -45,8 +45,8 @@ export const DEFAULT_SETTINGS: QueueSettings = {
   consumerTimeout: null,
 };
 
-/** RabbitMQ's cap on TTLs and expiry timers (2^32 - 1 ms). */
-export const MAX_EXPIRY = 0xffffffff;
+/** RabbitMQ's cap on TTLs and expiry timers: ten years, in ms. */
+export const MAX_EXPIRY = 315_360_000_000;
 const MAX_PRIORITY = 255;
 const INTEGER_TYPES = new Set(['b', 'B', 's', 'u', 'I', 'i', 'l']);
 
@@ -57,94 +57,155 @@ function intValue(v: FieldValue): number {
   return typeof v.value === 'bigint' ? Number(v.value) : (v.value as number);
 }
 
-const isInt: Check = (v) => (INTEGER_TYPES.has(v.type) ? null : `"expected integer, got ${RABBIT_TYPE_NAMES[v.type]}"`);
+/** The value exactly as Erlang prints it (64-bit integers keep every digit). */
+function exact(v: FieldValue): string {
+  return String(v.value);
+}
 
-const nonNegInt: Check = (v, a) => isInt(v, a) ?? (intValue(v) < 0 ? `{value_negative,${intValue(v)}}` : null);
+const typeName = (v: FieldValue): string => RABBIT_TYPE_NAMES[v.type];
 
-function expiry(n: number): string | null {
-  if (n < 0) return `{value_negative,${n}}`;
-  if (n > MAX_EXPIRY) return `{value_too_large,${n}}`;
+const isInt: Check = (v) => (INTEGER_TYPES.has(v.type) ? null : `"expected integer, got ${typeName(v)}"`);
+
+const nonNegInt: Check = (v, a) => isInt(v, a) ?? (intValue(v) < 0 ? `{value_negative,${exact(v)}}` : null);
+
+function expiry(v: FieldValue): string | null {
+  const n = intValue(v);
+  if (n < 0) return `{value_negative,${exact(v)}}`;
+  if (n > MAX_EXPIRY) return `{value_too_large,${exact(v)}}`;
   return null;
 }
 
+function oneOf(values: readonly string[], invalid: (s: string) => string): Check {
+  return (v) => {
+    if (v.type !== 'S') return `{unacceptable_type,${typeName(v)}}`;
+    const s = fieldString(v)!;
+    return values.includes(s) ? null : invalid(s);
+  };
+}
+
+const queueTypeCheck = oneOf(['classic', 'quorum'], (s) => `"unsupported queue type '${s}'"`);
+
+/** Value checks, in the order RabbitMQ runs them (rabbit_amqqueue's declare_args). */
 const CHECKS: readonly [string, Check][] = [
-  ['x-expires', (v, a) => isInt(v, a) ?? (intValue(v) === 0 ? `{value_zero,0}` : expiry(intValue(v)))],
-  ['x-message-ttl', (v, a) => isInt(v, a) ?? expiry(intValue(v))],
-  ['x-dead-letter-exchange', (v) => (v.type === 'S' ? null : `{unacceptable_type,${RABBIT_TYPE_NAMES[v.type]}}`)],
+  ['x-expires', (v, a) => isInt(v, a) ?? (intValue(v) === 0 ? `{value_zero,0}` : expiry(v))],
+  ['x-message-ttl', (v, a) => isInt(v, a) ?? expiry(v)],
+  ['x-dead-letter-exchange', (v) => (v.type === 'S' ? null : `{unacceptable_type,${typeName(v)}}`)],
   [
     'x-dead-letter-routing-key',
-    (v, a) => (v.type !== 'S' ? `{unacceptable_type,${RABBIT_TYPE_NAMES[v.type]}}` : a.has('x-dead-letter-exchange') ? null : 'routing_key_but_no_dlx_defined'),
+    (v, a) => (v.type !== 'S' ? `{unacceptable_type,${typeName(v)}}` : a.has('x-dead-letter-exchange') ? null : 'routing_key_but_no_dlx_defined'),
   ],
   ['x-max-length', nonNegInt],
   ['x-max-length-bytes', nonNegInt],
   ['x-max-in-memory-length', nonNegInt],
   ['x-max-in-memory-bytes', nonNegInt],
-  ['x-max-priority', (v, a) => nonNegInt(v, a) ?? (intValue(v) > MAX_PRIORITY ? `{max_value_exceeded,${intValue(v)}}` : null)],
-  [
-    'x-overflow',
-    (v) =>
-      v.type !== 'S'
-        ? `{unacceptable_type,${RABBIT_TYPE_NAMES[v.type]}}`
-        : ['drop-head', 'reject-publish', 'reject-publish-dlx'].includes(fieldString(v)!)
-          ? null
-          : 'invalid_overflow',
-  ],
-  [
-    'x-queue-mode',
-    (v) =>
-      v.type !== 'S'
-        ? `{unacceptable_type,${RABBIT_TYPE_NAMES[v.type]}}`
-        : ['default', 'lazy'].includes(fieldString(v)!)
-          ? null
-          : `"unsupported queue mode '${fieldString(v)}'"`,
-  ],
-  ['x-single-active-consumer', (v) => (v.type === 't' ? null : `{unacceptable_type,${RABBIT_TYPE_NAMES[v.type]}}`)],
-  [
-    'x-queue-type',
-    (v) =>
-      v.type !== 'S'
-        ? `{unacceptable_type,${RABBIT_TYPE_NAMES[v.type]}}`
-        : ['classic', 'quorum'].includes(fieldString(v)!)
-          ? null
-          : `"unsupported queue type '${fieldString(v)}'"`,
-  ],
+  ['x-max-priority', (v, a) => nonNegInt(v, a) ?? (intValue(v) > MAX_PRIORITY ? `{max_value_exceeded,${exact(v)}}` : null)],
+  ['x-overflow', oneOf(['drop-head', 'reject-publish', 'reject-publish-dlx'], () => 'invalid_overflow')],
+  ['x-queue-mode', oneOf(['default', 'lazy'], (s) => `"unsupported queue mode '${s}'"`)],
+  ['x-single-active-consumer', (v) => (v.type === 't' ? null : `{unacceptable_type,${typeName(v)}}`)],
+  ['x-queue-type', queueTypeCheck],
+  ['x-quorum-initial-group-size', (v, a) => isInt(v, a) ?? (intValue(v) === 0 ? '{value_zero,0}' : intValue(v) < 0 ? `{value_negative,${exact(v)}}` : null)],
+  ['x-queue-leader-locator', oneOf(['client-local', 'balanced', 'random', 'least-leaders'], () => 'invalid_queue_locator_arg')],
+  ['x-dead-letter-strategy', oneOf(['at-most-once', 'at-least-once'], () => 'invalid_dlx_strategy')],
   ['x-delivery-limit', nonNegInt],
-  ['x-consumer-timeout', (v, a) => nonNegInt(v, a)],
+  ['x-consumer-timeout', nonNegInt],
 ];
 
-/** Arguments quorum queues do not take (RabbitMQ refuses them on that type). */
-const NOT_FOR_QUORUM = new Set(['x-max-priority', 'x-queue-mode', 'x-max-in-memory-length', 'x-max-in-memory-bytes']);
+/**
+ * The arguments each queue type takes. RabbitMQ refuses an argument it knows for some type
+ * but not for this one ("... of queue type rabbit_classic_queue"); arguments it does not know
+ * at all are ignored. warren adds x-delivery-limit to classic queues, and x-consumer-timeout.
+ */
+const SUPPORTED: Readonly<Record<QueueType, ReadonlySet<string>>> = {
+  classic: new Set([
+    'x-expires',
+    'x-message-ttl',
+    'x-dead-letter-exchange',
+    'x-dead-letter-routing-key',
+    'x-max-length',
+    'x-max-length-bytes',
+    'x-max-priority',
+    'x-overflow',
+    'x-queue-mode',
+    'x-queue-version',
+    'x-single-active-consumer',
+    'x-queue-type',
+    'x-queue-master-locator',
+    'x-delivery-limit',
+    'x-consumer-timeout',
+  ]),
+  quorum: new Set([
+    'x-expires',
+    'x-message-ttl',
+    'x-dead-letter-exchange',
+    'x-dead-letter-routing-key',
+    'x-dead-letter-strategy',
+    'x-max-length',
+    'x-max-length-bytes',
+    'x-max-in-memory-length',
+    'x-max-in-memory-bytes',
+    'x-overflow',
+    'x-single-active-consumer',
+    'x-queue-type',
+    'x-quorum-initial-group-size',
+    'x-delivery-limit',
+    'x-queue-leader-locator',
+    'x-consumer-timeout',
+  ]),
+};
+
+/** Every argument some queue type takes (streams included). */
+const KNOWN = new Set([...SUPPORTED.classic, ...SUPPORTED.quorum, 'x-max-age', 'x-stream-max-segment-size-bytes', 'x-initial-cluster-size']);
+
+/** Checks whose values RabbitMQ 3.10 does not validate for a type. */
+const UNCHECKED: Readonly<Record<QueueType, ReadonlySet<string>>> = {
+  classic: new Set(),
+  quorum: new Set(['x-delivery-limit']),
+};
 
 /**
  * Validates the arguments of a queue about to be created and returns its settings. Throws
- * ChannelError 406 with RabbitMQ's text for the first invalid argument.
+ * ChannelError 406 with RabbitMQ's text for the first problem, in RabbitMQ's order: the queue
+ * type, then the values of the arguments the type takes, then arguments the type does not take
+ * (in the order the client sent them), then the properties the type requires.
  */
 export function parseQueueArguments(
   args: FieldTable,
   queue: string,
   vhost: string,
-  flags: { readonly durable: boolean; readonly exclusive: boolean },
+  flags: { readonly durable: boolean; readonly exclusive: boolean; readonly autoDelete?: boolean; readonly serverNamed?: boolean },
 ): QueueSettings {
   const what = `queue '${queue}' in vhost '${vhost}'`;
+  const invalid = (key: string, problem: string): ChannelError => new ChannelError('PRECONDITION_FAILED', `invalid arg '${key}' for ${what}: ${problem}`);
+  const typeArg = args.get('x-queue-type');
+  if (typeArg !== undefined) {
+    const problem = queueTypeCheck(typeArg, args);
+    if (problem !== null) throw invalid('x-queue-type', problem);
+  }
+  const queueType = (typeArg === undefined ? 'classic' : fieldString(typeArg)!) as QueueType;
+  const supported = SUPPORTED[queueType];
   for (const [key, check] of CHECKS) {
     const v = args.get(key);
-    if (v === undefined) continue;
+    if (v === undefined || !supported.has(key) || UNCHECKED[queueType].has(key)) continue;
     const problem = check(v, args);
-    if (problem !== null) throw new ChannelError('PRECONDITION_FAILED', `invalid arg '${key}' for ${what}: ${problem}`);
+    if (problem !== null) throw invalid(key, problem);
   }
-  const queueType = (fieldString(args.get('x-queue-type')) ?? 'classic') as QueueType;
-  if (queueType === 'quorum') {
-    if (!flags.durable) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'non-durable' for ${what}`);
-    if (flags.exclusive) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'exclusive-owner' for ${what}`);
-    for (const k of args.keys()) {
-      if (NOT_FOR_QUORUM.has(k)) throw new ChannelError('PRECONDITION_FAILED', `invalid arg '${k}' for ${what} of queue type rabbit_quorum_queue`);
+  for (const key of args.keys()) {
+    if (KNOWN.has(key) && !supported.has(key)) {
+      throw new ChannelError('PRECONDITION_FAILED', `invalid arg '${key}' for ${what} of queue type rabbit_${queueType}_queue`);
     }
+  }
+  if (queueType === 'quorum') {
+    if (flags.serverNamed) throw new ChannelError('PRECONDITION_FAILED', 'Cannot declare a server-named queue for type rabbit_quorum_queue');
+    if (flags.autoDelete) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'auto-delete' for ${what}`);
+    if (flags.exclusive) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'exclusive-owner' for ${what}`);
+    if (!flags.durable) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'non-durable' for ${what}`);
   }
   const int = (k: string): number | null => {
     const v = args.get(k);
-    return v === undefined ? null : intValue(v);
+    return v === undefined || !INTEGER_TYPES.has(v.type) ? null : intValue(v);
   };
   const dlx = args.get('x-dead-letter-exchange');
+  const deliveryLimit = int('x-delivery-limit');
   return {
     messageTtl: int('x-message-ttl'),
     expires: int('x-expires'),
@@ -155,7 +216,7 @@ export function parseQueueArguments(
     deadLetterRoutingKey: fieldString(args.get('x-dead-letter-routing-key')) ?? null,
     maxPriority: int('x-max-priority') ?? 0,
     singleActiveConsumer: args.get('x-single-active-consumer')?.value === true,
-    deliveryLimit: int('x-delivery-limit'),
+    deliveryLimit: deliveryLimit !== null && deliveryLimit >= 0 ? deliveryLimit : null,
     queueType,
     consumerTimeout: int('x-consumer-timeout'),
   };
@@ -164,7 +225,7 @@ export function parseQueueArguments(
 /** Settings of a queue restored from the store (its arguments were validated when it was declared). */
 export function settingsOf(args: FieldTable, queue: string, vhost: string): QueueSettings {
   try {
-    return parseQueueArguments(args, queue, vhost, { durable: true, exclusive: false });
+    return parseQueueArguments(args, queue, vhost, { durable: true, exclusive: false, autoDelete: false });
   } catch {
     return DEFAULT_SETTINGS;
   }
@@ -181,7 +242,7 @@ export function parseExpiration(s: string): number {
   else if (m[2] !== '') reason = `{leftover_string,"${m[2]}"}`;
   else {
     const n = Number(m[1]);
-    const bad = expiry(n);
+    const bad = expiry({ type: 'l', value: BigInt(m[1]!) });
     if (bad === null) return n;
     reason = bad;
   }

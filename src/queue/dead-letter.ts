@@ -16,13 +16,18 @@ export interface DeathRecord {
 export function deadLetterCopy(msg: Message, queue: string, reason: string, dlx: string, dlRoutingKey: string | null, nowSeconds: number): Message {
   const props = msg.properties;
   const headers: FieldTable = new Map(props.headers ?? []);
-  const originalKeys = [msg.routingKey, ...(msg.ccKeys ?? [])];
+  // The delivery count belongs to the queue the message leaves.
+  headers.delete('x-delivery-count');
+  // Routed again with every key it was published with (CC and BCC included), but the history
+  // names only the routing key and CC (BCC never shows).
+  const routedWith = [msg.routingKey, ...(msg.ccKeys ?? [])];
+  const namedKeys = [msg.routingKey, ...stringsIn(headers.get('CC'))];
   const info: [string, FieldValue][] = [
     ['reason', F.str(reason)],
     ['queue', F.str(queue)],
     ['time', F.timestamp(nowSeconds)],
     ['exchange', F.str(msg.exchange)],
-    ['routing-keys', F.array(originalKeys.map((k) => F.str(k)))],
+    ['routing-keys', F.array(namedKeys.map((k) => F.str(k)))],
   ];
   if (props.expiration !== undefined) info.push(['original-expiration', F.str(props.expiration)]);
 
@@ -45,14 +50,25 @@ export function deadLetterCopy(msg: Message, queue: string, reason: string, dlx:
       entry.set('count', F.long((c && (c.type === 'l' || c.type === 'I') ? Number(c.value) : 0) + 1));
       deaths.splice(i, 1);
     }
-    headers.set('x-death', F.array([F.table(entry), ...deaths.map((d) => F.table(d.value))]));
+    // RabbitMQ writes an entry it adds to an existing history with its keys sorted.
+    headers.set('x-death', F.array([F.table(sortedTable(entry)), ...deaths.map((d) => F.table(d.value))]));
   }
   if (dlRoutingKey !== null) headers.delete('CC');
   const { expiration: _dropped, ...rest } = props;
-  const keys = dlRoutingKey !== null ? [dlRoutingKey] : originalKeys;
-  const copy = Message.fromProperties(dlx, keys[0]!, { ...rest, headers }, msg.body);
+  const keys = dlRoutingKey !== null ? [dlRoutingKey] : routedWith;
+  // RabbitMQ sorts the headers table whenever it sets a header in it.
+  const copy = Message.fromProperties(dlx, keys[0]!, { ...rest, headers: sortedTable(headers) }, msg.body);
   copy.ccKeys = keys.length > 1 ? keys.slice(1) : null;
   return copy;
+}
+
+function sortedTable(t: FieldTable): FieldTable {
+  return new Map([...t].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function stringsIn(v: FieldValue | undefined): string[] {
+  if (v === undefined || v.type !== 'A') return [];
+  return v.value.map((x) => (x.type === 'S' ? fieldString(x)! : undefined)).filter((k): k is string => k !== undefined);
 }
 
 /** The queues in a message's x-death history, most recent first, with their reasons. */

@@ -178,6 +178,11 @@ export class Queue implements QueueKey {
     return this.#consumers;
   }
 
+  /** Messages carry x-delivery-count once returned (quorum queues, and any with x-delivery-limit). */
+  get countsDeliveries(): boolean {
+    return this.settings.deliveryLimit !== null || this.settings.queueType === 'quorum';
+  }
+
   /** The consumer that receives everything in single-active-consumer mode. */
   get activeConsumer(): Consumer | null {
     return this.settings.singleActiveConsumer ? (this.#consumers[0] ?? null) : null;
@@ -190,7 +195,8 @@ export class Queue implements QueueKey {
     for (const s of entries) {
       const entry = new QueueEntry(this, null, s.seq, s.size, true, Math.min(s.priority, this.settings.maxPriority), s.expiresAt);
       entry.redelivered = s.delivered;
-      entry.deliveryCount = s.deliveryCount;
+      // A message out with a consumer when the broker stopped came back: that counts as a return.
+      entry.deliveryCount = s.deliveryCount + (s.delivered ? 1 : 0);
       entry.storeId = s.storeId;
       entry.storeState = ENTRY_ON_DISK;
       entry.storeMulti = s.multi;
@@ -341,7 +347,7 @@ export class Queue implements QueueKey {
     this.unacked -= entries.length;
     const limit = this.settings.deliveryLimit;
     let back = entries;
-    if (limit !== null || this.settings.queueType === 'quorum') {
+    if (this.countsDeliveries) {
       back = [];
       for (const e of entries) {
         e.deliveryCount++;
@@ -366,6 +372,7 @@ export class Queue implements QueueKey {
     this.#ready.requeue(keep);
     for (const e of keep) if (e.expiresAt !== 0) this.#trackExpiry(e);
     if (now !== 0) this.#armTtlTimer();
+    if (this.settings.maxLength !== null || this.settings.maxLengthBytes !== null) this.#dropOverLimit();
     this.dispatch();
   }
 
@@ -587,7 +594,7 @@ export class Queue implements QueueKey {
       if (e.msg !== null) continue;
       const m = this.#store?.readMessage(e.storeId);
       if (m === undefined) throw new Error(`message ${e.storeId} of queue '${this.name}' is missing from the store`);
-      e.msg = e.deliveryCount > 0 && this.settings.deliveryLimit !== null ? m.withHeader('x-delivery-count', F.long(e.deliveryCount)) : m;
+      e.msg = e.deliveryCount > 0 && this.countsDeliveries ? m.withHeader('x-delivery-count', F.long(e.deliveryCount)) : m;
       loaded++;
     }
   }
