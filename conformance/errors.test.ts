@@ -702,8 +702,8 @@ describe('hard errors: the connection is closed', () => {
 
   it('503 unknown exchange type: class/method ids 40/10 (raw)', async () => {
     await expectRawConnectionClose((c) => {
-      c.sendMethod(1, 40, 10, Buffer.concat([enc.u16(0), enc.shortstr(uid('x')), enc.shortstr('x-delayed-message'), enc.bits(false, false, false, false, false), enc.table({})]));
-    }, { code: 503, text: "COMMAND_INVALID - unknown exchange type 'x-delayed-message'", classId: 40, methodId: 10 });
+      c.sendMethod(1, 40, 10, Buffer.concat([enc.u16(0), enc.shortstr(uid('x')), enc.shortstr('x-no-such-type'), enc.bits(false, false, false, false, false), enc.table({})]));
+    }, { code: 503, text: "COMMAND_INVALID - unknown exchange type 'x-no-such-type'", classId: 40, methodId: 10 });
   });
 
   it('540 immediate=true (raw)', async () => {

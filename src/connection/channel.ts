@@ -530,7 +530,8 @@ export class Channel {
     targets.clear();
     vhost.route(x, msg, targets);
     if (targets.size === 0) {
-      if (mandatory) this.#returnUnroutable(msg);
+      // A delayed exchange holding the message has not failed to route it (yet).
+      if (mandatory && !vhost.lastRouteDeferred) this.#returnUnroutable(msg);
       return true;
     }
     let accepted = true;

@@ -11,6 +11,8 @@ import { parseQueueArguments, settingsOf } from '../queue/arguments.js';
 import { deadLetterCopy, deathHistory, isCycle } from '../queue/dead-letter.js';
 import { Queue, type DeadLetterReason, type QueueHooks } from '../queue/queue.js';
 import type { BindingRecord, Store } from '../store/store.js';
+import { ConsistentHashExchange } from './consistent-hash.js';
+import { DelayedExchange, type DelayHost } from './delayed.js';
 import { DirectExchange } from './direct.js';
 import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions } from './exchange.js';
 import { FanoutExchange } from './fanout.js';
@@ -24,6 +26,8 @@ export const EXCHANGE_TYPES: ReadonlyMap<string, ExchangeClass> = new Map<string
   ['fanout', FanoutExchange],
   ['topic', TopicExchange],
   ['headers', HeadersExchange],
+  ['x-delayed-message', DelayedExchange],
+  ['x-consistent-hash', ConsistentHashExchange],
 ]);
 
 /** The nameless exchange every queue is bound to by its name. Only publishing is allowed. */
@@ -104,6 +108,22 @@ export class VirtualHost {
   // Reused per publish so routing allocates nothing.
   readonly #routeScratch = new Set<Destination>();
   readonly #visited = new Set<Exchange>();
+  /** The last route() handed the message to a delayed exchange for later (not unroutable). */
+  lastRouteDeferred = false;
+  readonly #dueTargets = new Set<Queue>();
+  readonly #delayHost: DelayHost = {
+    deliver: (x, msg) => {
+      if (this.exchanges.get(x.name) !== x) return;
+      const targets = this.#dueTargets;
+      targets.clear();
+      this.route(x, msg, targets);
+      for (const q of targets) q.enqueue(msg);
+    },
+    deferred: () => {
+      this.lastRouteDeferred = true;
+    },
+    error: (err, x) => this.#events.error?.(err, { vhost: this.name, exchange: x.name }),
+  };
   readonly #queueHooks: QueueHooks = {
     deadLetter: (q, msg, reason) => this.#deadLetter(q, msg, reason),
     remove: (q) => {
@@ -157,7 +177,15 @@ export class VirtualHost {
     if (d.name.startsWith('amq.')) {
       throw new ChannelError('ACCESS_REFUSED', `exchange name '${d.name}' contains reserved prefix 'amq.*'`);
     }
+    const ae = d.arguments.get('alternate-exchange');
+    if (ae !== undefined && ae.type !== 'S') {
+      throw new ChannelError(
+        'PRECONDITION_FAILED',
+        `invalid type '${RABBIT_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in exchange '${d.name}' in vhost '${this.name}'`,
+      );
+    }
     const x = new X(this.name, d.name, d);
+    if (x instanceof DelayedExchange) x.attach(this.#delayHost, x.durable ? this.#store : null);
     this.exchanges.set(d.name, x);
     if (x.durable) {
       this.#store.saveExchange({ vhost: this.name, name: x.name, type: x.type, autoDelete: x.autoDelete, internal: x.internal, arguments: x.arguments });
@@ -213,7 +241,7 @@ export class VirtualHost {
       return existing;
     }
     validateDeadLetterExchangeType(name, this.name, d.arguments);
-    const settings = parseQueueArguments(d.arguments, name, this.name, { durable, exclusive: d.exclusive });
+    const settings = parseQueueArguments(d.arguments, name, this.name, { durable: d.durable, exclusive: d.exclusive, autoDelete: d.autoDelete, serverNamed });
     const q = new Queue(
       this.name,
       name,
@@ -309,6 +337,7 @@ export class VirtualHost {
    * through exchange-to-exchange bindings, and on to alternate exchanges when nothing matched.
    */
   route(exchange: Exchange, msg: Message, into: Set<Queue>): void {
+    this.lastRouteDeferred = false;
     const found = this.#routeScratch;
     found.clear();
     exchange.route(msg, found);
@@ -323,7 +352,7 @@ export class VirtualHost {
     visited.add(exchange);
     const before = into.size;
     this.#collect(found, msg, into, visited);
-    if (into.size === before) this.#routeAlternate(exchange, msg, into, visited);
+    if (into.size === before && !this.lastRouteDeferred) this.#routeAlternate(exchange, msg, into, visited);
   }
 
   #collect(found: Set<Destination>, msg: Message, into: Set<Queue>, visited: Set<Exchange>): void {
@@ -383,7 +412,21 @@ export class VirtualHost {
   restoreExchange(name: string, type: string, options: ExchangeOptions): void {
     const X = EXCHANGE_TYPES.get(type);
     if (X === undefined || this.exchanges.has(name)) return;
-    this.exchanges.set(name, new X(this.name, name, options));
+    const x = new X(this.name, name, options);
+    if (x instanceof DelayedExchange) x.attach(this.#delayHost, this.#store);
+    this.exchanges.set(name, x);
+  }
+
+  /** After restoring exchanges and bindings: delayed exchanges pick up their stored messages. Returns how many. */
+  restoreScheduled(): number {
+    let n = 0;
+    for (const x of this.exchanges.values()) if (x instanceof DelayedExchange) n += x.restoreScheduled();
+    return n;
+  }
+
+  /** Shutdown: delayed exchanges stop their timers (stored messages stay). */
+  stopScheduling(): void {
+    for (const x of this.exchanges.values()) if (x instanceof DelayedExchange) x.stop();
   }
 
   restoreQueue(name: string, autoDelete: boolean, args: FieldTable): Queue {
@@ -449,6 +492,7 @@ export class VirtualHost {
     // The store drops bindings of a deleted exchange itself.
     for (const b of [...x.bindings.values()]) this.#dropBinding(b, false);
     for (const b of [...x.incoming]) this.#dropBinding(b, false);
+    if (x instanceof DelayedExchange) x.dispose();
     if (x.durable) this.#store.deleteExchange(this.name, x.name);
   }
 }

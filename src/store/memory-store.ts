@@ -15,6 +15,8 @@ import type {
   Store,
   UserRecord,
   VhostRecord,
+  ScheduledMessage,
+  ScheduleKey,
   StoredEntry,
   StoreEntry,
   WriteRange,
@@ -34,7 +36,23 @@ interface MemoryBody {
   refs: number;
 }
 
+interface MemoryScheduled extends ScheduledMessage {
+  readonly schedule: MemorySchedule;
+  removed: boolean;
+}
+
+/** One exchange's scheduled messages: sorted lazily, when a load finds new ones appended. */
+interface MemorySchedule {
+  items: MemoryScheduled[];
+  sorted: boolean;
+  removed: number;
+}
+
 const qk = (vhost: string, name: string): string => `${vhost}\u0000${name}`;
+
+function byDue(a: ScheduleKey, b: ScheduleKey): number {
+  return a.dueAt - b.dueAt || a.id - b.id;
+}
 
 /** Identity of a binding record, shared by the stores. */
 export function bindingRecordKey(r: BindingRecord): string {
@@ -50,6 +68,9 @@ export class MemoryStore implements Store {
   readonly #permissions = new Map<string, PermissionRecord>();
   readonly #messages = new Map<string, Map<number, MemoryEntry>>();
   readonly #bodies = new Map<number, MemoryBody>();
+  readonly #schedules = new Map<string, MemorySchedule>();
+  readonly #scheduled = new Map<number, MemoryScheduled>();
+  #nextScheduledId = 1;
   #nextId = 1;
   #writeSeq = 0;
 
@@ -204,6 +225,77 @@ export class MemoryStore implements Store {
 
   countMessages(queue: QueueKey): number {
     return this.#messages.get(qk(queue.vhost, queue.name))?.size ?? 0;
+  }
+
+  scheduleMessage(vhost: string, exchange: string, dueAt: number, msg: Message): number {
+    const key = qk(vhost, exchange);
+    let schedule = this.#schedules.get(key);
+    if (schedule === undefined) {
+      schedule = { items: [], sorted: true, removed: 0 };
+      this.#schedules.set(key, schedule);
+    }
+    const id = this.#nextScheduledId++;
+    const item: MemoryScheduled = { id, dueAt, message: msg, schedule, removed: false };
+    const last = schedule.items[schedule.items.length - 1];
+    if (last !== undefined && byDue(last, item) > 0) schedule.sorted = false;
+    schedule.items.push(item);
+    this.#scheduled.set(id, item);
+    this.#writeSeq++;
+    return id;
+  }
+
+  removeScheduled(id: number): void {
+    const item = this.#scheduled.get(id);
+    if (item === undefined) return;
+    this.#scheduled.delete(id);
+    item.removed = true;
+    item.schedule.removed++;
+    this.#writeSeq++;
+  }
+
+  loadScheduled(vhost: string, exchange: string, after: ScheduleKey | null, limit: number, maxBytes = Infinity): ScheduledMessage[] {
+    const schedule = this.#schedules.get(qk(vhost, exchange));
+    if (schedule === undefined) return [];
+    if (!schedule.sorted || schedule.removed * 2 > schedule.items.length) {
+      // Appends in due order keep it sorted; otherwise one sort of mostly sorted runs.
+      schedule.items = schedule.items.filter((i) => !i.removed).sort(byDue);
+      schedule.sorted = true;
+      schedule.removed = 0;
+    }
+    const items = schedule.items;
+    let lo = 0;
+    if (after !== null) {
+      let hi = items.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (byDue(items[mid]!, after) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const out: ScheduledMessage[] = [];
+    let bytes = 0;
+    for (let i = lo; i < items.length && out.length < limit; i++) {
+      const item = items[i]!;
+      if (item.removed) continue;
+      bytes += item.message.size;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push({ id: item.id, dueAt: item.dueAt, message: item.message });
+    }
+    return out;
+  }
+
+  countScheduled(vhost: string, exchange: string): number {
+    const schedule = this.#schedules.get(qk(vhost, exchange));
+    return schedule === undefined ? 0 : schedule.items.length - schedule.removed;
+  }
+
+  dropScheduled(vhost: string, exchange: string): void {
+    const key = qk(vhost, exchange);
+    const schedule = this.#schedules.get(key);
+    if (schedule === undefined) return;
+    for (const item of schedule.items) this.#scheduled.delete(item.id);
+    this.#schedules.delete(key);
+    this.#writeSeq++;
   }
 
   get writeSeq(): number {

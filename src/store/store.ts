@@ -106,6 +106,19 @@ export interface QueueKey {
   storeQueueId: number;
 }
 
+/** A place in a delayed exchange's schedule: by due time, then by id (the order of scheduling). */
+export interface ScheduleKey {
+  /** When the message is due, ms since the epoch. */
+  readonly dueAt: number;
+  readonly id: number;
+}
+
+/** A message a delayed exchange holds until it is due. */
+export interface ScheduledMessage extends ScheduleKey {
+  /** The message as it will be routed, with its CC keys and TTL. */
+  readonly message: Message;
+}
+
 /** Write sequence numbers (from, to], both inclusive of `to`. */
 export interface WriteRange {
   readonly from: number;
@@ -141,6 +154,24 @@ export interface Store {
   readMessage(storeId: number): Message | undefined;
   /** Messages stored for a queue (inspection and tests). */
   countMessages(queue: QueueKey): number;
+
+  /**
+   * Holds `msg` for the delayed exchange `exchange` until `dueAt` (ms since the epoch), with its
+   * CC keys and TTL. Returns its id; ids only grow, so they order messages due at the same time.
+   */
+  scheduleMessage(vhost: string, exchange: string, dueAt: number, msg: Message): number;
+  /** A scheduled message was routed: forgotten in the same batch as the writes its routing made. */
+  removeScheduled(id: number): void;
+  /**
+   * An exchange's scheduled messages after `after` (null: from the first) in (dueAt, id) order:
+   * at most `limit`, and no more than `maxBytes` of messages once the first is taken.
+   * Includes writes not yet durable.
+   */
+  loadScheduled(vhost: string, exchange: string, after: ScheduleKey | null, limit: number, maxBytes?: number): ScheduledMessage[];
+  /** How many messages an exchange has scheduled. */
+  countScheduled(vhost: string, exchange: string): number;
+  /** The exchange was deleted: forgets every message scheduled for it so far. */
+  dropScheduled(vhost: string, exchange: string): void;
 
   /** Sequence number of the last write issued. */
   readonly writeSeq: number;

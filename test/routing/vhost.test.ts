@@ -154,7 +154,7 @@ describe('exchange.declare', () => {
   it('unknown type is a connection error 503 (row 7), even for an existing name', () => {
     expectConnectionError(() => declareX('x', 'x-foo'), 503, "COMMAND_INVALID - unknown exchange type 'x-foo'");
     declareX('y');
-    expectConnectionError(() => declareX('y', 'x-delayed-message'), 503, "COMMAND_INVALID - unknown exchange type 'x-delayed-message'");
+    expectConnectionError(() => declareX('y', 'x-no-such-type'), 503, "COMMAND_INVALID - unknown exchange type 'x-no-such-type'");
   });
 
   it('reserved amq. prefix (row 8); redeclaring an existing amq.* exchange equivalently is allowed', () => {

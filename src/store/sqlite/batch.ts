@@ -21,6 +21,9 @@ export const OP_VHOST_PUT = 14;
 export const OP_VHOST_DEL = 15;
 export const OP_PERMISSION_PUT = 16;
 export const OP_PERMISSION_DEL = 17;
+export const OP_DELAYED_PUT = 18;
+export const OP_DELAYED_DEL = 19;
+export const OP_DELAYED_DROP = 20;
 
 /** A BufferWriter on its own ArrayBuffer, so the finished batch can be transferred, not copied. */
 export class BatchWriter extends BufferWriter {

@@ -44,6 +44,15 @@ CREATE TABLE entries (
   priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL,
   PRIMARY KEY (queue_id, seq)
 ) WITHOUT ROWID;
+-- Messages a delayed exchange (x-delayed-message) holds until due_at (ms since the epoch), read
+-- in (due_at, id) order. message packs what routing it needs, read back in one piece: longstr
+-- exchange published to, longstr routing key, longstr CC keys as JSON ('' for none), u64 TTL + 1
+-- (0: none), longstr content header, then the body (the rest).
+CREATE TABLE delayed (
+  id INTEGER PRIMARY KEY, vhost TEXT NOT NULL, exchange TEXT NOT NULL, due_at INTEGER NOT NULL,
+  message BLOB NOT NULL
+);
+CREATE INDEX delayed_due ON delayed (vhost, exchange, due_at);
 `;
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\u0000', 'latin1');

@@ -30,6 +30,8 @@ import {
   type Store,
   type UserRecord,
   type VhostRecord,
+  type ScheduledMessage,
+  type ScheduleKey,
   type StoredEntry,
   type StoreEntry,
   type WriteRange,
@@ -38,6 +40,9 @@ import {
   BatchWriter,
   OP_BINDING_DEL,
   OP_BINDING_PUT,
+  OP_DELAYED_DEL,
+  OP_DELAYED_DROP,
+  OP_DELAYED_PUT,
   OP_ENTRY_DEL,
   OP_ENTRY_MARK,
   OP_ENTRY_PUT,
@@ -65,6 +70,18 @@ const MARK_QUEUED = 8; // a delivered-mark op is queued
 const DELIVERED_EARLY = 16; // delivered before its insert went out: insert it as delivered
 const MARKED = 32; // the delivered mark is on disk (later marks only to record a new delivery count)
 
+// States of a scheduled message's insert (Scheduled.state).
+const SCHED_PENDING = 0; // queued, not sent: a remove cancels it
+const SCHED_SENT = 1; // sent to the writer (committed or about to be)
+const SCHED_CANCELLED = 2; // removed before it went out: never written
+
+/** A message scheduled by a delayed exchange whose insert is not known to be durable. */
+interface Scheduled extends ScheduledMessage {
+  readonly vhost: string;
+  readonly exchange: string;
+  state: number;
+}
+
 /** A queued write. Entry and message ops keep references so they can be cancelled or skipped. */
 type Op =
   | { readonly k: typeof OP_MESSAGE_PUT; readonly m: Message }
@@ -82,7 +99,12 @@ type Op =
   | { readonly k: typeof OP_VHOST_PUT; readonly r: VhostRecord }
   | { readonly k: typeof OP_VHOST_DEL; readonly name: string }
   | { readonly k: typeof OP_PERMISSION_PUT; readonly r: PermissionRecord }
-  | { readonly k: typeof OP_PERMISSION_DEL; readonly user: string; readonly vhost: string };
+  | { readonly k: typeof OP_PERMISSION_DEL; readonly user: string; readonly vhost: string }
+  | { readonly k: typeof OP_DELAYED_PUT; readonly s: Scheduled }
+  | { readonly k: typeof OP_DELAYED_DEL; readonly id: number }
+  | { readonly k: typeof OP_DELAYED_DROP; readonly vhost: string; readonly exchange: string; readonly below: number };
+
+type DelayedOp = Extract<Op, { readonly k: typeof OP_DELAYED_PUT | typeof OP_DELAYED_DEL | typeof OP_DELAYED_DROP }>;
 
 interface InFlight {
   readonly id: number;
@@ -91,6 +113,8 @@ interface InFlight {
   readonly upTo: number;
   /** Messages in this batch by id, still readable until committed. */
   readonly messages: Map<number, Message>;
+  /** Scheduled-message ops in this batch, to settle their bookkeeping once committed. */
+  readonly delayed: DelayedOp[];
 }
 
 export interface SqliteStoreOptions {
@@ -101,6 +125,8 @@ export interface SqliteStoreOptions {
 }
 
 const PAGE_SIZE = 4096;
+/** Rows of scheduled messages read per query (bounds what one read holds when messages are big). */
+const SCHEDULED_PAGE = 512;
 
 export class SqliteStore implements Store {
   readonly path: string;
@@ -125,6 +151,19 @@ export class SqliteStore implements Store {
   #idleWaiters: (() => void)[] = [];
   readonly #readMessage: Database.Statement;
   #lastWriteError = '';
+  // Scheduled messages (delayed exchanges). Reads merge the database with the writes on their way.
+  #nextScheduledId = 1;
+  /** Inserts not known to be committed, and not removed since. */
+  readonly #schedLive = new Map<number, Scheduled>();
+  /** Deletes not known to be committed. */
+  readonly #schedDeleting = new Set<number>();
+  /** Exchanges whose scheduled messages are being dropped: rows with ids below the value are gone. */
+  readonly #schedDrops = new Map<string, number>();
+  /** Inserts that could not be written: kept in memory (their publishers were nacked). */
+  readonly #schedFailed = new Map<number, Scheduled>();
+  readonly #loadScheduled: Database.Statement;
+  readonly #countScheduled: Database.Statement;
+  readonly #scheduledOwner: Database.Statement;
 
   private constructor(path: string, db: Database.Database, lock: DataDirLock, worker: Worker, log: Logger) {
     this.path = path;
@@ -140,6 +179,15 @@ export class SqliteStore implements Store {
       this.#queueIds.set(queueKey(row.vhost, row.name), row.id);
     }
     this.#readMessage = db.prepare('SELECT exchange, routing_key, header, body FROM messages WHERE id = ?').raw();
+    this.#nextScheduledId = ((db.prepare('SELECT max(id) FROM delayed').pluck().get() as number | null) ?? 0) + 1;
+    this.#loadScheduled = db
+      .prepare(
+        'SELECT id, due_at, message FROM delayed WHERE vhost = ? AND exchange = ? AND due_at >= ? AND (due_at > ? OR id > ?) AND id >= ? ' +
+          'ORDER BY due_at, id LIMIT ?',
+      )
+      .raw();
+    this.#countScheduled = db.prepare('SELECT count(*) FROM delayed WHERE vhost = ? AND exchange = ? AND id >= ?').pluck();
+    this.#scheduledOwner = db.prepare('SELECT vhost, exchange FROM delayed WHERE id = ?').raw();
     worker.on('message', this.#onReply);
     worker.on('error', (err) => this.#log.error({ err }, 'store writer thread failed'));
   }
@@ -353,6 +401,119 @@ export class SqliteStore implements Store {
     return q === 0 ? 0 : (this.#db.prepare('SELECT count(*) FROM entries WHERE queue_id = ?').pluck().get(q) as number);
   }
 
+  // ---- scheduled messages ----------------------------------------------------------------
+
+  scheduleMessage(vhost: string, exchange: string, dueAt: number, msg: Message): number {
+    const s: Scheduled = { id: this.#nextScheduledId++, dueAt, message: msg, vhost, exchange, state: SCHED_PENDING };
+    this.#schedLive.set(s.id, s);
+    this.#push({ k: OP_DELAYED_PUT, s });
+    return s.id;
+  }
+
+  removeScheduled(id: number): void {
+    if (this.#schedFailed.delete(id)) return;
+    const s = this.#schedLive.get(id);
+    if (s !== undefined) {
+      this.#schedLive.delete(id);
+      if (s.state === SCHED_PENDING) {
+        // Routed before its insert went out: no disk work at all.
+        s.state = SCHED_CANCELLED;
+        return;
+      }
+    }
+    this.#schedDeleting.add(id);
+    this.#push({ k: OP_DELAYED_DEL, id });
+  }
+
+  loadScheduled(vhost: string, exchange: string, after: ScheduleKey | null, limit: number, maxBytes = Infinity): ScheduledMessage[] {
+    if (limit <= 0) return [];
+    const afterDue = after?.dueAt ?? Number.MIN_SAFE_INTEGER;
+    const afterId = after?.id ?? 0;
+    const later = (k: ScheduleKey): boolean => k.dueAt > afterDue || (k.dueAt === afterDue && k.id > afterId);
+    const pending: ScheduledMessage[] = [];
+    for (const m of [this.#schedLive, this.#schedFailed]) {
+      for (const s of m.values()) if (s.vhost === vhost && s.exchange === exchange && later(s)) pending.push(s);
+    }
+    pending.sort(byDue);
+    // From disk as many as could be needed, a page at a time, skipping rows also in memory or being deleted.
+    const stored: ScheduledMessage[] = [];
+    let bytes = 0;
+    const below = this.#schedDrops.get(queueKey(vhost, exchange)) ?? 0;
+    let fromDue = afterDue;
+    let fromId = afterId;
+    pages: for (;;) {
+      const page = Math.min(SCHEDULED_PAGE, limit - stored.length);
+      const rows = this.#loadScheduled.all(vhost, exchange, fromDue, fromDue, fromId, below, page) as ScheduledRow[];
+      for (const row of rows) {
+        const id = row[0];
+        if (this.#schedLive.has(id) || this.#schedDeleting.has(id)) continue;
+        const s = scheduledFromRow(row);
+        stored.push(s);
+        bytes += s.message.size;
+        if (stored.length >= limit || bytes > maxBytes) break pages;
+      }
+      if (rows.length < page) break;
+      const last = rows[rows.length - 1]!;
+      fromDue = last[1];
+      fromId = last[0];
+    }
+    // Merge the two, in order, within the limits.
+    const out: ScheduledMessage[] = [];
+    bytes = 0;
+    let i = 0;
+    let j = 0;
+    while (out.length < limit && (i < pending.length || j < stored.length)) {
+      const next = j >= stored.length || (i < pending.length && byDue(pending[i]!, stored[j]!) < 0) ? pending[i++]! : stored[j++]!;
+      bytes += next.message.size;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push({ id: next.id, dueAt: next.dueAt, message: next.message });
+    }
+    return out;
+  }
+
+  countScheduled(vhost: string, exchange: string): number {
+    const below = this.#schedDrops.get(queueKey(vhost, exchange)) ?? 0;
+    const owned = (id: number): boolean => {
+      const row = this.#scheduledOwner.get(id) as [string, string] | undefined;
+      return row !== undefined && row[0] === vhost && row[1] === exchange && id >= below;
+    };
+    // One read transaction: the writer may commit meanwhile, the snapshot stays the same.
+    return this.#db.transaction(() => {
+      let n = this.#countScheduled.get(vhost, exchange, below) as number;
+      for (const id of this.#schedDeleting) if (owned(id)) n--;
+      for (const s of this.#schedLive.values()) if (s.vhost === vhost && s.exchange === exchange && !owned(s.id)) n++;
+      for (const s of this.#schedFailed.values()) if (s.vhost === vhost && s.exchange === exchange) n++;
+      return n;
+    })();
+  }
+
+  dropScheduled(vhost: string, exchange: string): void {
+    for (const m of [this.#schedLive, this.#schedFailed]) {
+      for (const [id, s] of m) {
+        if (s.vhost !== vhost || s.exchange !== exchange) continue;
+        m.delete(id);
+        if (s.state === SCHED_PENDING) s.state = SCHED_CANCELLED;
+      }
+    }
+    const below = this.#nextScheduledId;
+    this.#schedDrops.set(queueKey(vhost, exchange), below);
+    this.#push({ k: OP_DELAYED_DROP, vhost, exchange, below });
+  }
+
+  /** A batch with scheduled-message ops committed: those writes are on disk now. */
+  #settleDelayed(ops: readonly DelayedOp[]): void {
+    for (const op of ops) {
+      if (op.k === OP_DELAYED_PUT) {
+        if (this.#schedLive.get(op.s.id) === op.s) this.#schedLive.delete(op.s.id);
+      } else if (op.k === OP_DELAYED_DEL) {
+        this.#schedDeleting.delete(op.id);
+      } else {
+        const key = queueKey(op.vhost, op.exchange);
+        if (this.#schedDrops.get(key) === op.below) this.#schedDrops.delete(key);
+      }
+    }
+  }
+
   // ---- durability ------------------------------------------------------------------------
 
   get writeSeq(): number {
@@ -415,10 +576,15 @@ export class SqliteStore implements Store {
     const ops = this.#pending;
     this.#pending = [];
     const messages = new Map<number, Message>();
+    const delayed: DelayedOp[] = [];
     const w = new BatchWriter(estimateSize(ops));
-    for (const op of ops) encodeOp(w, op, messages);
+    for (const op of ops) {
+      if (op.k === OP_DELAYED_PUT || op.k === OP_DELAYED_DEL || op.k === OP_DELAYED_DROP) {
+        if (encodeDelayedOp(w, op)) delayed.push(op);
+      } else encodeOp(w, op, messages);
+    }
     this.#pendingMessages.clear();
-    const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#writeSeq, messages };
+    const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#writeSeq, messages, delayed };
     this.#inflight = batch;
     const { buffer, length } = w.finish();
     this.#worker.postMessage({ id: batch.id, buffer, length }, [buffer]);
@@ -443,9 +609,12 @@ export class SqliteStore implements Store {
     if (!reply.ok) {
       failed = { from, to: batch.upTo };
       this.#recoverFailedBatch(batch, reply.code, reply.message);
-    } else if (this.#lastWriteError !== '') {
-      this.#log.info('store writes succeed again');
-      this.#lastWriteError = '';
+    } else {
+      if (batch.delayed.length > 0) this.#settleDelayed(batch.delayed);
+      if (this.#lastWriteError !== '') {
+        this.#log.info('store writes succeed again');
+        this.#lastWriteError = '';
+      }
     }
     for (const l of this.#listeners) l(this.#durableSeq, failed);
     if (this.#pending.length > 0) this.#send();
@@ -486,6 +655,13 @@ export class SqliteStore implements Store {
           if (this.#failed.has(op.id)) this.#forgetFailed(op.id);
           else retry.push(op);
           break;
+        case OP_DELAYED_PUT:
+          // Given up like a message insert; still wanted ones are routed from memory when due.
+          if (op.s.state === SCHED_SENT && this.#schedLive.get(op.s.id) === op.s) {
+            this.#schedLive.delete(op.s.id);
+            this.#schedFailed.set(op.s.id, op.s);
+          }
+          break;
         default:
           retry.push(op);
       }
@@ -519,8 +695,74 @@ function encodeTable(t: FieldTable): Buffer {
 
 function estimateSize(ops: readonly Op[]): number {
   let n = 1024;
-  for (const op of ops) n += op.k === OP_MESSAGE_PUT ? op.m.size + 600 : 64;
+  for (const op of ops) n += op.k === OP_MESSAGE_PUT ? op.m.size + 600 : op.k === OP_DELAYED_PUT ? op.s.message.size + 1200 : 64;
   return n;
+}
+
+type ScheduledRow = [number, number, Buffer];
+
+/** A row of `delayed`: header and body stay views into the one buffer SQLite returned. */
+function scheduledFromRow(r: ScheduledRow): ScheduledMessage {
+  const b = r[2];
+  let p = 0;
+  const text = (): string => {
+    const len = b.readUInt32BE(p);
+    p += 4 + len;
+    return len === 0 ? '' : b.toString('utf8', p - len, p);
+  };
+  const exchange = text();
+  const routingKey = text();
+  const cc = text();
+  const ttl = b.readUInt32BE(p) * 0x1_0000_0000 + b.readUInt32BE(p + 4) - 1;
+  p += 8;
+  const headerLength = b.readUInt32BE(p);
+  p += 4 + headerLength;
+  const m = new Message(exchange, routingKey, b.subarray(p - headerLength, p), b.subarray(p));
+  if (cc !== '') m.ccKeys = JSON.parse(cc) as string[];
+  m.ttl = ttl;
+  return { id: r[0], dueAt: r[1], message: m };
+}
+
+function byDue(a: ScheduleKey, b: ScheduleKey): number {
+  return a.dueAt - b.dueAt || a.id - b.id;
+}
+
+/** Appends a scheduled-message op; false when it was cancelled in the meantime. */
+function encodeDelayedOp(w: BatchWriter, op: DelayedOp): boolean {
+  switch (op.k) {
+    case OP_DELAYED_PUT: {
+      const s = op.s;
+      if (s.state !== SCHED_PENDING) return false;
+      s.state = SCHED_SENT;
+      const m = s.message;
+      w.u8(OP_DELAYED_PUT);
+      w.u64(s.id);
+      w.longstr(s.vhost);
+      w.longstr(s.exchange);
+      w.u64(s.dueAt);
+      // The `message` column (schema.ts), as one longstr.
+      w.u32(0);
+      const start = w.pos;
+      w.longstr(m.exchange);
+      w.longstr(m.routingKey);
+      w.longstr(m.ccKeys === null ? '' : JSON.stringify(m.ccKeys));
+      w.u64(Math.max(0, m.ttl + 1));
+      w.longstr(m.header);
+      w.bytes(m.body);
+      w.buf.writeUInt32BE(w.pos - start, start - 4);
+      return true;
+    }
+    case OP_DELAYED_DEL:
+      w.u8(OP_DELAYED_DEL);
+      w.u64(op.id);
+      return true;
+    case OP_DELAYED_DROP:
+      w.u8(OP_DELAYED_DROP);
+      w.longstr(op.vhost);
+      w.longstr(op.exchange);
+      w.u64(op.below);
+      return true;
+  }
 }
 
 /** Appends one op; entry/message ops that were cancelled in the meantime are skipped. */

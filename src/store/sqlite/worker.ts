@@ -8,6 +8,9 @@ import {
   BatchReader,
   OP_BINDING_DEL,
   OP_BINDING_PUT,
+  OP_DELAYED_DEL,
+  OP_DELAYED_DROP,
+  OP_DELAYED_PUT,
   OP_ENTRY_DEL,
   OP_ENTRY_MARK,
   OP_ENTRY_PUT,
@@ -78,6 +81,9 @@ const st = {
   vhostDel: db.prepare('DELETE FROM vhosts WHERE name = ?'),
   permissionPut: db.prepare('INSERT OR REPLACE INTO permissions (user, vhost, configure, write, read) VALUES (?, ?, ?, ?, ?)'),
   permissionDel: db.prepare('DELETE FROM permissions WHERE user = ? AND vhost = ?'),
+  delayedPut: db.prepare('INSERT INTO delayed (id, vhost, exchange, due_at, message) VALUES (?, ?, ?, ?, ?)'),
+  delayedDel: db.prepare('DELETE FROM delayed WHERE id = ?'),
+  delayedDrop: db.prepare('DELETE FROM delayed WHERE vhost = ? AND exchange = ? AND id < ?'),
 };
 
 function dropQueueEntries(queueId: number): void {
@@ -164,6 +170,15 @@ const apply = db.transaction((r: BatchReader) => {
         break;
       case OP_PERMISSION_DEL:
         st.permissionDel.run(r.str(), r.str());
+        break;
+      case OP_DELAYED_PUT:
+        st.delayedPut.run(r.u64(), r.str(), r.str(), r.u64(), r.longstrBytes());
+        break;
+      case OP_DELAYED_DEL:
+        st.delayedDel.run(r.u64());
+        break;
+      case OP_DELAYED_DROP:
+        st.delayedDrop.run(r.str(), r.str(), r.u64());
         break;
       default:
         throw new Error(`unknown store op ${op}`);
