@@ -46,8 +46,9 @@ ctl() {
 prepare() {
   mkdir -p "$HOME" "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE" "$RABBITMQ_PLUGINS_EXPAND_DIR"
   chmod 700 "$HOME"
-  # No plugins: no management listener to clash with anything.
-  echo '[].' > "$RABBITMQ_ENABLED_PLUGINS_FILE"
+  # Only the consistent-hash exchange (conformance/consistent-hash.test.ts); no management
+  # listener to clash with anything.
+  echo '[rabbitmq_consistent_hash_exchange].' > "$RABBITMQ_ENABLED_PLUGINS_FILE"
   echo '[].' > "$RABBITMQ_ADVANCED_CONFIG_FILE"
   cat > "$RABBITMQ_CONFIG_FILE" <<EOF
 listeners.tcp.default = 127.0.0.1:$PORT
