@@ -261,6 +261,43 @@ describe('restart', () => {
   });
 });
 
+describe('restart: users, vhosts and permissions', () => {
+  it('keeps users (with their passwords), vhosts, permissions and the objects in a new vhost across kill -9', async () => {
+    const dir = tempDir();
+    let broker = await start(dir);
+    const api = async (method: string, path: string, body?: unknown): Promise<number> => {
+      const res = await fetch(`http://127.0.0.1:${broker.httpPort}/api${path}`, {
+        method,
+        headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return res.status;
+    };
+    expect(await api('PUT', '/vhosts/orders')).toBe(201);
+    expect(await api('PUT', '/users/alice', { password: 's3cret', tags: '' })).toBe(201);
+    expect(await api('PUT', '/permissions/orders/alice', { configure: '^alice-.*', write: '.*', read: '.*' })).toBe(201);
+    let c = await connect(`amqp://alice:s3cret@127.0.0.1:${broker.port}/orders`);
+    const ch = await c.createConfirmChannel();
+    await ch.assertQueue('alice-q', { durable: true });
+    ch.sendToQueue('alice-q', Buffer.from('kept'), { persistent: true });
+    await ch.waitForConfirms();
+    await c.close();
+    await broker.kill('SIGKILL');
+
+    broker = await start(dir);
+    c = await connect(`amqp://alice:s3cret@127.0.0.1:${broker.port}/orders`);
+    const chan = await c.createChannel();
+    const m = await chan.get('alice-q', { noAck: true });
+    expect(m && m.content.toString()).toBe('kept');
+    // The permissions came back as they were: configure is limited to alice-*.
+    chan.on('error', () => {});
+    await expect(chan.assertQueue('other-q')).rejects.toThrow(/ACCESS_REFUSED - access to queue 'other-q' in vhost 'orders' refused for user 'alice'/);
+    await c.close();
+    // A wrong password is still wrong.
+    await expect(amqp.connect(`amqp://alice:wrong@127.0.0.1:${broker.port}/orders`)).rejects.toThrow(/ACCESS_REFUSED/);
+  });
+});
+
 describe('refusing a data directory', () => {
   it('a missing data directory: one line naming it, non-zero exit', async () => {
     const missing = join(tempDir(), 'nope');
