@@ -102,6 +102,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   // Heartbeat and handshake bookkeeping, driven by the broker's one-second tick.
   #readSinceTick = false;
   #wroteSinceTick = false;
+  #heartbeatQueued = false;
   #silentSeconds = 0;
   #idleSeconds = 0;
   #ageSeconds = 0;
@@ -302,7 +303,9 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (this.#flushHooks.size > 0) this.runFlushHooks(this.#ctx.store.durableSeq);
     if (!this.writer.hasPending) return;
     this.stats.sendOct += this.writer.pendingBytes;
-    this.#wroteSinceTick = true;
+    // Our own heartbeat frame (8 bytes) is not traffic that makes the next one unnecessary.
+    if (this.writer.pendingBytes > (this.#heartbeatQueued ? 8 : 0)) this.#wroteSinceTick = true;
+    this.#heartbeatQueued = false;
     if (!this.writer.flush(this.#socket)) this.#writeBlocked = true;
   }
 
@@ -596,6 +599,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     } else if (++this.#idleSeconds >= Math.max(1, Math.floor(this.#heartbeat / 2))) {
       this.#idleSeconds = 0;
       this.writer.heartbeat();
+      this.#heartbeatQueued = true;
       this.scheduleFlush();
     }
   }

@@ -548,6 +548,7 @@ export class Queue implements QueueKey {
       if (!head.ready || this.deleted) continue; // delivered meanwhile: its consumer decides
       this.#ready.remove(head);
       this.#expire(head);
+      head.msg = null; // the tombstone left in the ready list must not hold the body
     }
     this.#armTtlTimer();
     if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();

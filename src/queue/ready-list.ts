@@ -13,10 +13,14 @@ export interface ReadyItem {
   ready: boolean;
 }
 
+/** Tombstones are swept out once there are this many and more than live entries. */
+const COMPACT_AT = 4096;
+
 export class ReadyList<T extends ReadyItem> {
-  readonly #levels: Deque<T>[];
+  #levels: Deque<T>[];
   #live = 0;
   #bytes = 0;
+  #tombstones = 0;
 
   constructor(levels = 1) {
     this.#levels = Array.from({ length: Math.max(1, levels) }, () => new Deque<T>());
@@ -29,6 +33,11 @@ export class ReadyList<T extends ReadyItem> {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Entries held, tombstones included (inspection and tests). */
+  get held(): number {
+    return this.#live + this.#tombstones;
   }
 
   push(e: T): void {
@@ -45,6 +54,7 @@ export class ReadyList<T extends ReadyItem> {
       let head = d.peek();
       while (head !== undefined && !head.ready) {
         d.shift();
+        this.#tombstones--;
         head = d.peek();
       }
       if (head !== undefined) return head;
@@ -68,6 +78,17 @@ export class ReadyList<T extends ReadyItem> {
     e.ready = false;
     this.#live--;
     this.#bytes -= e.size;
+    // A queue nobody consumes never moves its head past tombstones: sweep them now and then.
+    if (++this.#tombstones >= COMPACT_AT && this.#tombstones > this.#live) this.#compact();
+  }
+
+  #compact(): void {
+    this.#levels = this.#levels.map((d) => {
+      const kept = new Deque<T>(d.length);
+      for (const e of d) if (e.ready) kept.push(e);
+      return kept;
+    });
+    this.#tombstones = 0;
   }
 
   /** Puts entries back at their original positions (by seq) in their levels. */
@@ -103,6 +124,7 @@ export class ReadyList<T extends ReadyItem> {
     for (const d of this.#levels) d.clear();
     this.#live = 0;
     this.#bytes = 0;
+    this.#tombstones = 0;
     return out;
   }
 
