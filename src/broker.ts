@@ -265,9 +265,8 @@ export class Broker implements ConnectionContext {
       const v = this.vhosts.get(r.vhost);
       if (v === undefined) continue;
       const q = v.restoreQueue(r.name, r.autoDelete, r.arguments);
-      const entries = this.store.loadEntries(q);
-      q.restore(entries);
-      messages += entries.length;
+      q.restore(this.store.loadEntries(q));
+      messages += q.messageCount;
     }
     for (const b of defs.bindings) this.vhosts.get(b.vhost)?.restoreBinding(b);
     // Delayed exchanges last: messages due during the downtime are routed with bindings in place.

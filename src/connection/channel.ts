@@ -651,8 +651,7 @@ export class Channel {
     if (!c.noAck) {
       entry.tag = tag;
       entry.consumer = c;
-      entry.deliveredAt = coarseClock.now;
-      this.#unacked.add(tag, entry);
+      this.#unacked.add(tag, entry, coarseClock.now);
       c.unacked++;
       this.#consumerUnacked++;
     }
@@ -684,9 +683,8 @@ export class Channel {
     } else {
       entry.tag = tag;
       entry.consumer = null;
-      entry.deliveredAt = coarseClock.now;
       q.markUnacked(entry);
-      this.#unacked.add(tag, entry);
+      this.#unacked.add(tag, entry, coarseClock.now);
     }
     // Quorum queues tell basic.get how often the message went out before (0 the first time).
     const msg = q.settings.queueType === 'quorum' ? entry.msg!.withHeader('x-delivery-count', F.long(entry.deliveryCount)) : entry.msg!;
@@ -787,10 +785,11 @@ export class Channel {
    */
   checkAckTimeout(now: number, defaultTimeout: number): void {
     if (this.#state !== OPEN) return;
-    const oldest = this.#unacked.oldest();
-    if (oldest === undefined) return;
+    const first = this.#unacked.oldest();
+    if (first === undefined) return;
+    const oldest = first.entry;
     const timeout = oldest.queue.settings.consumerTimeout ?? defaultTimeout;
-    if (timeout <= 0 || now - oldest.deliveredAt <= timeout) return;
+    if (timeout <= 0 || now - first.at <= timeout) return;
     const c = oldest.consumer as ChannelConsumer | null;
     if (c !== null && this.#host.consumerCancelNotify && this.consumers.get(c.tag) === c) {
       this.log.warn({ consumer: c.tag, queue: c.queue.name, timeoutMs: timeout }, 'delivery acknowledgement timed out: cancelling the consumer and returning its messages');

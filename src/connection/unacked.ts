@@ -3,20 +3,24 @@
 // same code. Tags settled out of order leave holes that are dropped once they reach the front.
 
 import type { QueueEntry } from '../queue/queue.js';
+import { coarseClock } from '../util/clock.js';
 import { Deque } from '../util/deque.js';
 
 export class UnackedLedger {
   readonly #tags = new Deque<number>();
   readonly #entries = new Deque<QueueEntry | null>();
+  /** When each was handed out (coarse ms), for consumer timeouts. */
+  readonly #times = new Deque<number>();
   #count = 0;
 
   get size(): number {
     return this.#count;
   }
 
-  add(tag: number, entry: QueueEntry): void {
+  add(tag: number, entry: QueueEntry, at = 0): void {
     this.#tags.push(tag);
     this.#entries.push(entry);
+    this.#times.push(at);
     this.#count++;
   }
 
@@ -37,6 +41,7 @@ export class UnackedLedger {
       for (let k = 0; k <= i; k++) {
         const e = this.#entries.shift()!;
         this.#tags.shift();
+        this.#times.shift();
         if (e !== null) out.push(e);
       }
     } else {
@@ -52,12 +57,15 @@ export class UnackedLedger {
   restore(entries: readonly QueueEntry[]): void {
     if (entries.length === 0) return;
     const merged = [...this.takeAll(), ...entries].sort((a, b) => a.tag - b.tag);
-    for (const e of merged) this.add(e.tag, e);
+    for (const e of merged) this.add(e.tag, e, coarseClock.now);
   }
 
-  /** The oldest outstanding entry. */
-  oldest(): QueueEntry | undefined {
-    for (const e of this.#entries) if (e !== null) return e;
+  /** The oldest outstanding entry and when it was handed out. */
+  oldest(): { entry: QueueEntry; at: number } | undefined {
+    for (let i = 0; i < this.#entries.length; i++) {
+      const e = this.#entries.get(i);
+      if (e !== null && e !== undefined) return { entry: e, at: this.#times.get(i)! };
+    }
     return undefined;
   }
 
@@ -81,6 +89,7 @@ export class UnackedLedger {
     for (const e of this.#entries) if (e !== null) out.push(e);
     this.#entries.clear();
     this.#tags.clear();
+    this.#times.clear();
     this.#count = 0;
     return out;
   }
@@ -89,6 +98,7 @@ export class UnackedLedger {
     while (this.#entries.length > 0 && this.#entries.peek() === null) {
       this.#entries.shift();
       this.#tags.shift();
+      this.#times.shift();
     }
   }
 

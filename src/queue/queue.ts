@@ -21,7 +21,19 @@ const LOAD_BATCH = 512;
 
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
-/** One message's place in one queue; while unacknowledged it also records where it went. */
+// QueueEntry.bits: flags in the low byte, then the priority, then the store's state byte.
+const READY = 1;
+const REDELIVERED = 2;
+const IN_TTL_HEAP = 4;
+const STORED = 8;
+const STORE_MULTI = 16;
+const PRIORITY_SHIFT = 8;
+const STORE_STATE_SHIFT = 16;
+
+/**
+ * One message's place in one queue; while unacknowledged it also records where it went. A
+ * long backlog holds a million of these, so the small fields share one number (`bits`).
+ */
 export class QueueEntry implements StoreEntry, ReadyItem {
   readonly queue: Queue;
   /** The message; null while its body is only in the store (deep in a long backlog). */
@@ -29,38 +41,77 @@ export class QueueEntry implements StoreEntry, ReadyItem {
   /** Position in the queue: requeued entries go back in seq order. */
   readonly seq: number;
   readonly size: number;
-  /** Written to the store: settle/requeue must tell it. */
-  readonly stored: boolean;
-  /** Delivery level in a priority queue (0 otherwise). */
-  readonly priority: number;
   /** When it expires (ms since the epoch), 0 for never. */
   readonly expiresAt: number;
-  /** In the ready list (not delivered, not removed). */
-  ready = false;
-  redelivered = false;
   /** Times it came back unacknowledged (x-delivery-count). */
   deliveryCount = 0;
   /** Delivery tag on the channel holding it unacknowledged (0 when it is not). */
   tag = 0;
   /** The consumer it was delivered to (null: basic.get or not delivered). */
   consumer: Consumer | null = null;
-  /** Coarse time it was handed out (for consumer timeouts). */
-  deliveredAt = 0;
-  /** Waiting in the queue's expiry heap. */
-  inTtlHeap = false;
-  // Owned by the store.
+  /** Owned by the store. */
   storeId = 0;
-  storeState = 0;
-  storeMulti = false;
+  bits: number;
 
   constructor(queue: Queue, msg: Message | null, seq: number, size: number, stored: boolean, priority: number, expiresAt: number) {
     this.queue = queue;
     this.msg = msg;
     this.seq = seq;
     this.size = size;
-    this.stored = stored;
-    this.priority = priority;
     this.expiresAt = expiresAt;
+    this.bits = (stored ? STORED : 0) | (priority << PRIORITY_SHIFT);
+  }
+
+  /** Written to the store: settle/requeue must tell it. */
+  get stored(): boolean {
+    return (this.bits & STORED) !== 0;
+  }
+
+  /** Delivery level in a priority queue (0 otherwise). */
+  get priority(): number {
+    return (this.bits >>> PRIORITY_SHIFT) & 0xff;
+  }
+
+  /** In the ready list (not delivered, not removed). */
+  get ready(): boolean {
+    return (this.bits & READY) !== 0;
+  }
+
+  set ready(v: boolean) {
+    this.bits = v ? this.bits | READY : this.bits & ~READY;
+  }
+
+  get redelivered(): boolean {
+    return (this.bits & REDELIVERED) !== 0;
+  }
+
+  set redelivered(v: boolean) {
+    this.bits = v ? this.bits | REDELIVERED : this.bits & ~REDELIVERED;
+  }
+
+  /** Waiting in the queue's expiry heap. */
+  get inTtlHeap(): boolean {
+    return (this.bits & IN_TTL_HEAP) !== 0;
+  }
+
+  set inTtlHeap(v: boolean) {
+    this.bits = v ? this.bits | IN_TTL_HEAP : this.bits & ~IN_TTL_HEAP;
+  }
+
+  get storeMulti(): boolean {
+    return (this.bits & STORE_MULTI) !== 0;
+  }
+
+  set storeMulti(v: boolean) {
+    this.bits = v ? this.bits | STORE_MULTI : this.bits & ~STORE_MULTI;
+  }
+
+  get storeState(): number {
+    return this.bits >>> STORE_STATE_SHIFT;
+  }
+
+  set storeState(v: number) {
+    this.bits = (this.bits & ((1 << STORE_STATE_SHIFT) - 1)) | (v << STORE_STATE_SHIFT);
   }
 }
 
@@ -191,7 +242,7 @@ export class Queue implements QueueKey {
   // ---- publishing ------------------------------------------------------------------------
 
   /** Puts back the entries the store kept, at start; their bodies stay on disk until needed. */
-  restore(entries: readonly StoredEntry[]): void {
+  restore(entries: Iterable<StoredEntry>): void {
     for (const s of entries) {
       const entry = new QueueEntry(this, null, s.seq, s.size, true, Math.min(s.priority, this.settings.maxPriority), s.expiresAt);
       entry.redelivered = s.delivered;

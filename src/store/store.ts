@@ -148,8 +148,8 @@ export interface Store {
   removeMessage(queue: QueueKey, entry: StoreEntry): void;
   /** The entry went to a consumer (or came back, with a higher deliveryCount): after a restart it comes back redelivered. */
   markDelivered(queue: QueueKey, entry: StoreEntry): void;
-  /** The entries of a durable queue at start, in order, without bodies. */
-  loadEntries(queue: QueueKey): StoredEntry[];
+  /** The entries of a durable queue at start, in order, without bodies (streamed, not all at once). */
+  loadEntries(queue: QueueKey): Iterable<StoredEntry>;
   /** A stored message, for an entry whose body was dropped from memory. */
   readMessage(storeId: number): Message | undefined;
   /** Messages stored for a queue (inspection and tests). */

@@ -402,7 +402,7 @@ describe('store writes', () => {
 
   /** Bodies the store holds for `q`, in queue order. */
   const storedBodies = (store: MemoryStore, q: Queue): string[] =>
-    store.loadEntries(q).map((e) => store.readMessage(e.storeId)!.body.toString());
+    [...store.loadEntries(q)].map((e) => store.readMessage(e.storeId)!.body.toString());
 
   it('persistent messages in a durable queue are appended; transient ones are not', () => {
     const store = new MemoryStore();
@@ -434,7 +434,7 @@ describe('store writes', () => {
     q.addConsumer(c);
     q.enqueue(msg('a', true));
     q.enqueue(msg('b', true));
-    expect(store.loadEntries(q).map((m) => m.delivered)).toEqual([true, true]);
+    expect([...store.loadEntries(q)].map((m) => m.delivered)).toEqual([true, true]);
     q.settle(c.delivered[0]!, true);
     expect(storedBodies(store, q)).toEqual(['b']);
     q.removeConsumer(c);
@@ -471,7 +471,7 @@ describe('store writes', () => {
     q1.enqueue(m);
     q2.enqueue(m);
     expect(m.storeId).not.toBe(0);
-    expect(store.loadEntries(q1)[0]!.storeId).toBe(store.loadEntries(q2)[0]!.storeId);
+    expect([...store.loadEntries(q1)][0]!.storeId).toBe([...store.loadEntries(q2)][0]!.storeId);
     const [e1] = take(q1, 1);
     q1.settle(e1!, true);
     expect(store.countMessages(q1)).toBe(0);
@@ -500,7 +500,7 @@ describe('store writes', () => {
     before.enqueue(msg('r3', true));
     take(before, 1); // r1 was delivered before the "restart"
     before.shift(); // r2 went out without being marked
-    const entries = store.loadEntries(before);
+    const entries = [...store.loadEntries(before)];
     expect(entries.map((e) => e.delivered)).toEqual([true, false, false]);
 
     const q = queue('dq', { durable: true }, store);

@@ -116,7 +116,7 @@ describe.each(implementations)('%s', (_name, make) => {
     await settled(s);
     s = await h.reopen(s);
     const q2 = queue('q');
-    const entries = s.loadEntries(q2);
+    const entries = [...s.loadEntries(q2)];
     expect(entries.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(entries.every((e) => !e.delivered && !e.multi)).toBe(true);
     const back = entries.map((e) => s.readMessage(e.storeId)!);
@@ -142,7 +142,7 @@ describe.each(implementations)('%s', (_name, make) => {
     s.removeMessage(q, es[1]!);
     await settled(s);
     s = await h.reopen(s);
-    const back = s.loadEntries(queue('q'));
+    const back = [...s.loadEntries(queue('q'))];
     expect(back.map((e) => [e.seq, e.delivered])).toEqual([
       [1, true],
       [3, false],
@@ -163,8 +163,8 @@ describe.each(implementations)('%s', (_name, make) => {
     expect(ea.storeId).toBe(eb.storeId);
     await settled(s);
     s = await h.reopen(s);
-    const [la] = s.loadEntries(queue('a'));
-    const [lb] = s.loadEntries(queue('b'));
+    const [la] = [...s.loadEntries(queue('a'))];
+    const [lb] = [...s.loadEntries(queue('b'))];
     expect(la!.storeId).toBe(lb!.storeId);
     expect(la!.multi && lb!.multi).toBe(true);
     // Remove from one queue: the other still reads the body.
@@ -172,7 +172,7 @@ describe.each(implementations)('%s', (_name, make) => {
     s.removeMessage(queue('a'), ra);
     await settled(s);
     s = await h.reopen(s);
-    const [lb2] = s.loadEntries(queue('b'));
+    const [lb2] = [...s.loadEntries(queue('b'))];
     expect(s.readMessage(lb2!.storeId)!.body.toString()).toBe('shared');
     const rb: StoreEntry = { seq: lb2!.seq, size: lb2!.size, storeId: lb2!.storeId, storeState: 2, storeMulti: true, priority: 0, expiresAt: 0, deliveryCount: 0 };
     s.removeMessage(queue('b'), rb);
@@ -193,7 +193,7 @@ describe.each(implementations)('%s', (_name, make) => {
     s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
     await settled(s);
     s = await h.reopen(s);
-    expect(s.loadEntries(queue('q'))).toEqual([]);
+    expect([...s.loadEntries(queue('q'))]).toEqual([]);
     expect(s.readMessage(m.storeId)).toBeUndefined();
     await s.close();
   });
@@ -347,7 +347,7 @@ describe('SqliteStore specifics', () => {
     await s.whenIdle();
     await s.close();
     s = SqliteStore.open(dir, silentLogger);
-    expect(s.loadEntries(queue('q'))).toEqual([]);
+    expect([...s.loadEntries(queue('q'))]).toEqual([]);
     expect(s.readMessage(m.storeId)).toBeUndefined();
     await s.close();
   });

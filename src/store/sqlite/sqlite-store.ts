@@ -371,19 +371,16 @@ export class SqliteStore implements Store {
     }
   }
 
-  loadEntries(queue: QueueKey): StoredEntry[] {
+  *loadEntries(queue: QueueKey): Iterable<StoredEntry> {
     const q = this.#queueId(queue);
-    if (q === 0) return [];
+    if (q === 0) return;
     const rows = this.#db
       .prepare('SELECT seq, msg_id, delivered, size, multi, priority, expires_at, delivery_count FROM entries WHERE queue_id = ? ORDER BY seq')
       .raw()
-      .all(q) as [number, number, number, number, number, number, number, number][];
-    const out: StoredEntry[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      out[i] = { seq: r[0], storeId: r[1], delivered: r[2] !== 0, size: r[3], multi: r[4] !== 0, priority: r[5], expiresAt: r[6], deliveryCount: r[7] };
+      .iterate(q) as IterableIterator<[number, number, number, number, number, number, number, number]>;
+    for (const r of rows) {
+      yield { seq: r[0], storeId: r[1], delivered: r[2] !== 0, size: r[3], multi: r[4] !== 0, priority: r[5], expiresAt: r[6], deliveryCount: r[7] };
     }
-    return out;
   }
 
   readMessage(storeId: number): Message | undefined {
