@@ -4,6 +4,7 @@
 // exit 0. A failure to start is a CliError with one line saying what to do.
 
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { AdminServer } from '../admin/server.js';
 import { Broker } from '../broker.js';
 import type { BrokerConfig, ResolvedConfig } from '../config.js';
@@ -23,7 +24,17 @@ function listenError(what: string, host: string, port: number, flag: string, e: 
   return `cannot listen on ${host}:${port}: ${err.message}`;
 }
 
+/**
+ * V8 lets the old generation grow to up to four times what survived the last full GC before
+ * collecting again. A broker's live set is small (a long backlog is kept as numbers) but it
+ * churns through message objects, so that slack would be most of its footprint: 30% keeps the
+ * 1M-message backlog benchmark near 230 MB instead of 330 MB, rates within this machine's noise.
+ * Only the daemon sets this; an embedding process keeps its own GC tuning.
+ */
+const HEAP_GROWING_PERCENT = 30;
+
 export async function runBroker({ config, origin }: ResolvedConfig): Promise<void> {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const log = createLogger(config.logLevel);
   let broker: Broker;
   try {

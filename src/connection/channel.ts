@@ -664,6 +664,7 @@ export class Channel {
     d.exchange = msg.exchange;
     d.routingKey = msg.routingKey;
     this.#host.writer.content(this.id, d as BasicDeliver, msg.header, msg.body);
+    if (c.noAck) entry.msg = null; // done with it (see #apply)
     this.stats.delivered++;
     this.#host.scheduleFlush();
   }
@@ -739,6 +740,9 @@ export class Channel {
       this.#released(e);
       if (kind === 'ack') e.queue.settle(e, true);
       else e.queue.reject(e);
+      // The entry may be old (a long backlog): left pointing at its message, it would keep
+      // a young body alive until the next full GC.
+      e.msg = null;
     }
     if (kind === 'ack') this.stats.acked += entries.length;
     this.resume();

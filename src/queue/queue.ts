@@ -9,10 +9,11 @@ import type { FieldTable } from '../codec/field-table.js';
 import { F } from '../codec/field-table.js';
 import { ChannelError } from '../errors.js';
 import type { Message } from '../message.js';
-import { ENTRY_ON_DISK, type QueueKey, type Store, type StoreEntry, type StoredEntry } from '../store/store.js';
+import { ENTRY_RESTORED, type QueueKey, type Store, type StoreEntry, type StoredEntry } from '../store/store.js';
 import { MinHeap } from '../util/heap.js';
 import { DEFAULT_SETTINGS, type QueueSettings } from './arguments.js';
-import { ReadyList, type ReadyItem } from './ready-list.js';
+import type { ColdFifo } from './cold-fifo.js';
+import { ReadyList, type Freezer, type ReadyItem } from './ready-list.js';
 
 /** Past this many ready messages, stored messages keep only their place in memory. */
 export const RESIDENT_LIMIT = 4096;
@@ -209,7 +210,10 @@ export class Queue implements QueueKey {
     this.arguments = options.arguments;
     this.settings = options.settings ?? DEFAULT_SETTINGS;
     this.#store = options.durable ? store : null;
-    this.#ready = new ReadyList(this.settings.maxPriority + 1);
+    this.#ready = new ReadyList(
+      this.settings.maxPriority + 1,
+      this.#store !== null ? { freezer: new EntryFreezer(this, this.#store), hotLimit: RESIDENT_LIMIT } : undefined,
+    );
     this.#armExpiry();
   }
 
@@ -249,7 +253,7 @@ export class Queue implements QueueKey {
       // A message out with a consumer when the broker stopped came back: that counts as a return.
       entry.deliveryCount = s.deliveryCount + (s.delivered ? 1 : 0);
       entry.storeId = s.storeId;
-      entry.storeState = ENTRY_ON_DISK;
+      entry.storeState = ENTRY_RESTORED;
       entry.storeMulti = s.multi;
       this.#ready.push(entry);
       if (entry.expiresAt !== 0) this.#trackExpiry(entry);
@@ -509,11 +513,11 @@ export class Queue implements QueueKey {
 
   /** Drops every ready message; returns how many. Unacked messages are not touched. */
   purge(): number {
-    const entries = this.#ready.clear();
-    if (this.#store !== null) for (const e of entries) if (e.stored) this.#store.removeMessage(this, e);
+    const store = this.#store;
+    const n = this.#ready.clear(store === null ? undefined : (e) => e.stored && store.removeMessage(this, e));
     this.#ttlHeap.clear();
     if (this.congested) this.#releaseFlow();
-    return entries.length;
+    return n;
   }
 
   /** Marks the queue deleted and tells its consumers; returns the ready count it had. */
@@ -641,7 +645,7 @@ export class Queue implements QueueKey {
   /** Reads back the bodies of the next entries whose messages are only in the store. */
   #loadBodies(): void {
     let loaded = 0;
-    for (const e of this.#ready.iterate(LOAD_BATCH * 4)) {
+    for (const e of this.#ready.iterateHead(LOAD_BATCH * 4)) {
       if (loaded >= LOAD_BATCH) break;
       if (e.msg !== null) continue;
       const m = this.#store?.readMessage(e.storeId);
@@ -689,6 +693,36 @@ export class Queue implements QueueKey {
       start = end;
     }
     return null;
+  }
+}
+
+/**
+ * Freezes a queue's ready entries whose messages are safely stored (no TTL: those must stay
+ * reachable from the expiry heap) into cold records, and rebuilds them.
+ */
+class EntryFreezer implements Freezer<QueueEntry> {
+  readonly #queue: Queue;
+  readonly #store: Store;
+
+  constructor(queue: Queue, store: Store) {
+    this.#queue = queue;
+    this.#store = store;
+  }
+
+  canFreeze(e: QueueEntry): boolean {
+    return e.expiresAt === 0 && e.stored && this.#store.isSettled(e);
+  }
+
+  freeze(e: QueueEntry, cold: ColdFifo): void {
+    cold.push(e.seq, e.size, e.storeId, e.bits, e.deliveryCount);
+  }
+
+  thaw(cold: ColdFifo): QueueEntry {
+    const e = new QueueEntry(this.#queue, null, cold.seq, cold.size, true, 0, 0);
+    e.bits = cold.bits;
+    e.storeId = cold.storeId;
+    e.deliveryCount = cold.count;
+    return e;
   }
 }
 

@@ -2,8 +2,14 @@
 // level (one level for an ordinary queue), highest level first. Entries removed from the
 // middle (expired where they sit) stay behind as tombstones that the head skips, so removal
 // is O(1) and the order of the rest never changes.
+//
+// A single-level list given a Freezer keeps only its head as objects once it is long: order is
+// head, then cold (entries frozen to numbers, see ColdFifo), then tail (recent entries waiting
+// for their store write to commit before they can be frozen). The head is refilled from cold
+// when it runs dry.
 
 import { Deque } from '../util/deque.js';
+import { ColdFifo } from './cold-fifo.js';
 
 export interface ReadyItem {
   readonly seq: number;
@@ -15,15 +21,52 @@ export interface ReadyItem {
 
 /** Tombstones are swept out once there are this many and more than live entries. */
 const COMPACT_AT = 4096;
+/** Entries rebuilt from cold at a time when the head runs dry. */
+const THAW_BATCH = 1024;
+/** A tail entry that still cannot be frozen (its write is slow or failed, it has a TTL, ...) is
+ * parked in cold as a reference once the tail is this long, so the tail stays bounded. */
+const TAIL_MAX = 8192;
+/** Cold bits value of a reference to an object parked in cold (see TAIL_MAX). */
+const PARKED = 0xffffffff;
+
+/** Turns entries into cold records and back (see ColdFifo). */
+export interface Freezer<T extends ReadyItem> {
+  /** Whether e can be rebuilt from a cold record: nothing else holds or will update it. */
+  canFreeze(e: T): boolean;
+  /** Appends e's record to cold. Its bits must not be PARKED. */
+  freeze(e: T, cold: ColdFifo): void;
+  /** Rebuilds the entry of cold's head record (the list then drops the record). */
+  thaw(cold: ColdFifo): T;
+}
+
+export interface ColdOptions<T extends ReadyItem> {
+  readonly freezer: Freezer<T>;
+  /** Entries kept as objects at the head before new ones go to the tail. */
+  readonly hotLimit: number;
+}
 
 export class ReadyList<T extends ReadyItem> {
   #levels: Deque<T>[];
   #live = 0;
   #bytes = 0;
   #tombstones = 0;
+  // The cold section (single level with a freezer only).
+  readonly #freezer: Freezer<T> | null;
+  readonly #hotLimit: number;
+  readonly #cold = new ColdFifo();
+  #tail = new Deque<T>();
+  /** Objects parked in cold, by seq. */
+  readonly #parked = new Map<number, T>();
 
-  constructor(levels = 1) {
+  constructor(levels = 1, cold?: ColdOptions<T>) {
     this.#levels = Array.from({ length: Math.max(1, levels) }, () => new Deque<T>());
+    this.#freezer = this.#levels.length === 1 && cold !== undefined ? cold.freezer : null;
+    this.#hotLimit = cold?.hotLimit ?? Infinity;
+  }
+
+  /** Entries kept as numbers (inspection and tests). */
+  get frozen(): number {
+    return this.#cold.length - this.#parked.size;
   }
 
   /** Live (non-tombstone) entries. */
@@ -42,24 +85,101 @@ export class ReadyList<T extends ReadyItem> {
 
   push(e: T): void {
     e.ready = true;
-    this.#levels[this.#level(e)]!.push(e);
     this.#live++;
     this.#bytes += e.size;
+    if (this.#freezer !== null && (this.#tail.length > 0 || this.#cold.length > 0 || this.#levels[0]!.length >= this.#hotLimit)) {
+      this.#tail.push(e);
+      this.#cool();
+    } else {
+      this.#levels[this.#level(e)]!.push(e);
+    }
+  }
+
+  /** Moves tail entries into cold, in order, as far as they can go. */
+  #cool(): void {
+    const tail = this.#tail;
+    const freezer = this.#freezer!;
+    for (let t = tail.peek(); t !== undefined; t = tail.peek()) {
+      if (!t.ready) {
+        tail.shift();
+        this.#tombstones--;
+      } else if (freezer.canFreeze(t)) {
+        tail.shift();
+        freezer.freeze(t, this.#cold);
+      } else if (tail.length > TAIL_MAX) {
+        tail.shift();
+        this.#parked.set(t.seq, t);
+        this.#cold.push(t.seq, t.size, 0, PARKED, 0);
+      } else {
+        return;
+      }
+    }
   }
 
   /** The next entry to deliver, without removing it. */
   peek(): T | undefined {
     for (let l = this.#levels.length - 1; l >= 0; l--) {
-      const d = this.#levels[l]!;
-      let head = d.peek();
-      while (head !== undefined && !head.ready) {
-        d.shift();
-        this.#tombstones--;
-        head = d.peek();
+      for (;;) {
+        const d = this.#levels[l]!; // #refill may swap it
+        let head = d.peek();
+        while (head !== undefined && !head.ready) {
+          d.shift();
+          this.#tombstones--;
+          head = d.peek();
+        }
+        if (head !== undefined) return head;
+        if (!this.#refill()) break;
       }
-      if (head !== undefined) return head;
     }
     return undefined;
+  }
+
+  /** The head ran dry: rebuilds the next entries from cold, or takes the tail once cold is empty. */
+  #refill(): boolean {
+    if (this.#freezer === null) return false;
+    const head = this.#levels[0]!;
+    const cold = this.#cold;
+    if (cold.length > 0) {
+      for (let n = 0; n < THAW_BATCH && cold.length > 0; n++) {
+        const e = this.#thawHead();
+        if (e !== null) head.push(e);
+      }
+      return true;
+    }
+    if (this.#tail.length === 0) return false;
+    this.#levels[0] = this.#tail;
+    this.#tail = head;
+    return true;
+  }
+
+  /** Takes cold's head record back as an object (null: a parked entry that was removed meanwhile). */
+  #thawHead(): T | null {
+    const cold = this.#cold;
+    let e: T | null;
+    if (cold.bits === PARKED) {
+      e = this.#parked.get(cold.seq) ?? null;
+      this.#parked.delete(cold.seq);
+      if (e !== null && !e.ready) {
+        this.#tombstones--;
+        e = null;
+      }
+    } else {
+      e = this.#freezer!.thaw(cold);
+    }
+    cold.shift();
+    return e;
+  }
+
+  /** Every entry back as an object, in order (rare paths that need them all). */
+  #thawAll(): void {
+    if (this.#freezer === null) return;
+    const head = this.#levels[0]!;
+    while (this.#cold.length > 0) {
+      const e = this.#thawHead();
+      if (e !== null) head.push(e);
+    }
+    for (const e of this.#tail) head.push(e);
+    this.#tail.clear();
   }
 
   shift(): T | undefined {
@@ -83,17 +203,27 @@ export class ReadyList<T extends ReadyItem> {
   }
 
   #compact(): void {
-    this.#levels = this.#levels.map((d) => {
+    const sweep = (d: Deque<T>): Deque<T> => {
       const kept = new Deque<T>(d.length);
       for (const e of d) if (e.ready) kept.push(e);
       return kept;
-    });
+    };
+    this.#levels = this.#levels.map(sweep);
+    this.#tail = sweep(this.#tail);
     this.#tombstones = 0;
+    // Parked tombstones go too; their cold records are skipped when thawed.
+    for (const [seq, e] of this.#parked) if (!e.ready) this.#parked.delete(seq);
   }
 
   /** Puts entries back at their original positions (by seq) in their levels. */
   requeue(entries: T[]): void {
     if (entries.length > 1) entries.sort((a, b) => a.seq - b.seq);
+    // Entries come back from the head, so they belong before cold and tail; if one does not
+    // (never expected), everything is made objects again rather than risk the order.
+    if (this.#freezer !== null && entries.length > 0) {
+      const boundary = this.#cold.length > 0 ? this.#cold.seq : (this.#tail.peek()?.seq ?? Infinity);
+      if (entries[entries.length - 1]!.seq > boundary) this.#thawAll();
+    }
     for (const e of entries) {
       e.ready = true;
       this.#live++;
@@ -105,8 +235,11 @@ export class ReadyList<T extends ReadyItem> {
     }
   }
 
-  /** Live entries in delivery order, up to `limit` (for loading bodies ahead and inspection). */
-  *iterate(limit = Infinity): IterableIterator<T> {
+  /**
+   * Live entries held as objects at the head, in delivery order, up to `limit` (for loading
+   * bodies ahead). Frozen entries are not visited.
+   */
+  *iterateHead(limit = Infinity): IterableIterator<T> {
     let n = 0;
     for (let l = this.#levels.length - 1; l >= 0; l--) {
       for (const e of this.#levels[l]!) {
@@ -117,15 +250,60 @@ export class ReadyList<T extends ReadyItem> {
     }
   }
 
-  /** Removes everything; returns the live entries that were there. */
-  clear(): T[] {
-    const out = [...this.iterate()];
-    for (const e of out) e.ready = false;
-    for (const d of this.#levels) d.clear();
+  /** Every live entry in delivery order; frozen ones are rebuilt as throwaway copies (inspection). */
+  *iterate(): IterableIterator<T> {
+    yield* this.iterateHead();
+    if (this.#freezer === null) return;
+    for (const e of this.#thawedCopies()) yield e;
+    for (const e of this.#tail) if (e.ready) yield e;
+  }
+
+  /** Copies of the cold entries, without disturbing cold. */
+  #thawedCopies(): T[] {
+    const out: T[] = [];
+    const cold = this.#cold;
+    const copy = new ColdFifo();
+    while (cold.length > 0) {
+      if (cold.bits === PARKED) {
+        const p = this.#parked.get(cold.seq);
+        if (p !== undefined && p.ready) out.push(p);
+      } else {
+        out.push(this.#freezer!.thaw(cold));
+      }
+      copy.push(cold.seq, cold.size, cold.storeId, cold.bits, cold.count);
+      cold.shift();
+    }
+    while (copy.length > 0) {
+      cold.push(copy.seq, copy.size, copy.storeId, copy.bits, copy.count);
+      copy.shift();
+    }
+    return out;
+  }
+
+  /** Removes everything, calling `visit` (if given) for each live entry; returns how many there were. */
+  clear(visit?: (e: T) => void): number {
+    const n = this.#live;
+    if (visit !== undefined) {
+      for (const e of this.iterateHead()) visit(e);
+      while (this.#cold.length > 0) {
+        const e = this.#thawHead();
+        if (e !== null) visit(e);
+      }
+      for (const e of this.#tail) if (e.ready) visit(e);
+    }
+    for (const d of this.#levels) {
+      for (const e of d) e.ready = false;
+      d.clear();
+    }
+    for (const e of this.#tail) e.ready = false;
+    this.#tail.clear();
+    for (const e of this.#parked.values()) e.ready = false;
+    this.#parked.clear();
+    this.#cold.clear();
     this.#live = 0;
     this.#bytes = 0;
     this.#tombstones = 0;
-    return out;
+    return n;
   }
 
   #level(e: T): number {

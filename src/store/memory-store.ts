@@ -186,6 +186,11 @@ export class MemoryStore implements Store {
     this.#writeSeq++;
   }
 
+  /** Keyed by queue and seq, this store never holds entry objects. */
+  isSettled(_entry: StoreEntry): boolean {
+    return true;
+  }
+
   markDelivered(queue: QueueKey, entry: StoreEntry): void {
     const e = this.#messages.get(qk(queue.vhost, queue.name))?.get(entry.seq);
     if (e) {

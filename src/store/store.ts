@@ -83,8 +83,12 @@ export interface StoreEntry {
   storeMulti: boolean;
 }
 
-/** storeState of an entry read back from the store: its insert is on disk. */
+/** storeState bits: the entry's insert was sent to the writer. */
 export const ENTRY_ON_DISK = 2;
+/** storeState bit: the entry's insert is committed. */
+export const ENTRY_COMMITTED = 64;
+/** storeState of an entry read back from the store at start. */
+export const ENTRY_RESTORED = ENTRY_ON_DISK | ENTRY_COMMITTED;
 
 /** An entry read back at start: its body stays on disk until a consumer needs it. */
 export interface StoredEntry {
@@ -148,6 +152,12 @@ export interface Store {
   removeMessage(queue: QueueKey, entry: StoreEntry): void;
   /** The entry went to a consumer (or came back, with a higher deliveryCount): after a restart it comes back redelivered. */
   markDelivered(queue: QueueKey, entry: StoreEntry): void;
+  /**
+   * Whether the store is done with the entry object: its insert is committed and no write
+   * involving it is pending, so the queue may drop the object and rebuild it later from its
+   * fields (seq, size, storeId, storeState, storeMulti, deliveryCount).
+   */
+  isSettled(entry: StoreEntry): boolean;
   /** The entries of a durable queue at start, in order, without bodies (streamed, not all at once). */
   loadEntries(queue: QueueKey): Iterable<StoredEntry>;
   /** A stored message, for an entry whose body was dropped from memory. */

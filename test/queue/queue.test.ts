@@ -543,6 +543,42 @@ describe('store writes', () => {
     expect(c.bodies().every((b, i) => b === String(i))).toBe(true);
     expect(store.countMessages(q)).toBe(0);
   });
+
+  it('a long backlog mixing stored, transient and TTL messages keeps its order through requeues, purge and restart', () => {
+    const store = new MemoryStore();
+    const q = durableQueue(store);
+    const n = RESIDENT_LIMIT * 3;
+    // Every 10th is transient, every 13th has a (long) TTL: neither can be kept as numbers.
+    for (let i = 0; i < n; i++) {
+      const persistent = i % 10 !== 0;
+      const props = i % 13 === 0 ? { deliveryMode: persistent ? 2 : 1, expiration: '3600000' } : { deliveryMode: persistent ? 2 : 1 };
+      q.enqueue(message('k', props, String(i)));
+    }
+    const withBodies = (x: Queue): string[] => x.readyEntries().map((e) => (e.msg ?? store.readMessage(e.storeId)!).body.toString());
+    expect(q.messageCount).toBe(n);
+    expect(withBodies(q)).toEqual(Array.from({ length: n }, (_, i) => String(i)));
+    // Take some, give them back: they return to the front, redelivered.
+    const taken = take(q, 5);
+    q.requeue(taken);
+    const c = new FakeConsumer('c', { credit: RESIDENT_LIMIT + 10 });
+    q.addConsumer(c);
+    q.dispatch();
+    expect(c.bodies()).toEqual(Array.from({ length: RESIDENT_LIMIT + 10 }, (_, i) => String(i)));
+    expect(c.delivered.slice(0, 5).every((e) => e.redelivered)).toBe(true);
+    expect(c.delivered[5]!.redelivered).toBe(false);
+    // A restart brings back every stored message (the unacknowledged ones too), in order.
+    const restored = durableQueue(store, 'dq');
+    restored.restore(store.loadEntries(q));
+    const storedRest = Array.from({ length: n }, (_, i) => i)
+      .filter((i) => i % 10 !== 0)
+      .map(String);
+    expect(withBodies(restored)).toEqual(storedRest);
+    // Purge drops every ready message, stored ones from the store too.
+    q.removeConsumer(c);
+    expect(q.purge()).toBe(n - RESIDENT_LIMIT - 10);
+    expect(q.messageCount).toBe(0);
+    expect(store.countMessages(q)).toBe(RESIDENT_LIMIT + 10 - Math.ceil((RESIDENT_LIMIT + 10) / 10));
+  });
 });
 
 describe('flow control', () => {

@@ -35,3 +35,123 @@ describe('ReadyList', () => {
     expect(r.shift()!.seq).toBe(11);
   });
 });
+
+// The cold section: past hotLimit, entries the freezer accepts live as numbers; order and
+// counts must be exactly those of a plain list.
+interface Item extends ReadyItem {
+  frozenOk: boolean;
+  thawed?: boolean;
+}
+
+function coldList(hotLimit: number): { r: ReadyList<Item>; thawCount: () => number } {
+  let thawed = 0;
+  const r = new ReadyList<Item>(1, {
+    hotLimit,
+    freezer: {
+      canFreeze: (e) => e.frozenOk,
+      freeze: (e, cold) => cold.push(e.seq, e.size, 0, 1, 0),
+      thaw: (cold) => {
+        thawed++;
+        return { seq: cold.seq, size: cold.size, priority: 0, ready: true, frozenOk: true, thawed: true };
+      },
+    },
+  });
+  return { r, thawCount: () => thawed };
+}
+
+function coldItem(seq: number, frozenOk = true): Item {
+  return { seq, size: 10, priority: 0, ready: false, frozenOk };
+}
+
+function drain(r: ReadyList<Item>): number[] {
+  const out: number[] = [];
+  for (let e = r.shift(); e !== undefined; e = r.shift()) out.push(e.seq);
+  return out;
+}
+
+describe('ReadyList cold section', () => {
+  it('freezes entries past the hot limit and delivers everything in order', () => {
+    const { r, thawCount } = coldList(100);
+    for (let i = 1; i <= 10_000; i++) r.push(coldItem(i));
+    expect(r.length).toBe(10_000);
+    expect(r.bytes).toBe(100_000);
+    expect(r.frozen).toBe(9_900);
+    expect(drain(r)).toEqual(Array.from({ length: 10_000 }, (_, i) => i + 1));
+    expect(thawCount()).toBe(9_900);
+    expect(r.length).toBe(0);
+    expect(r.bytes).toBe(0);
+  });
+
+  it('holds entries that cannot be frozen yet in the tail, then parks them once the tail is long', () => {
+    const { r } = coldList(10);
+    const items = Array.from({ length: 20_000 }, (_, i) => coldItem(i + 1, false));
+    for (const e of items) r.push(e);
+    // None could be frozen as numbers; most are parked in cold as references.
+    expect(r.frozen).toBe(0);
+    // An expired entry in the parked middle and one in the tail are skipped.
+    r.remove(items[500]!);
+    r.remove(items[19_990]!);
+    const seqs = drain(r);
+    expect(seqs.length).toBe(19_998);
+    expect(seqs.includes(501)).toBe(false);
+    expect(seqs.includes(19_991)).toBe(false);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(r.held).toBe(0);
+  });
+
+  it('keeps order when frozen and unfreezable entries alternate', () => {
+    const { r } = coldList(5);
+    for (let i = 1; i <= 30_000; i++) r.push(coldItem(i, i % 7 !== 0));
+    expect(drain(r)).toEqual(Array.from({ length: 30_000 }, (_, i) => i + 1));
+  });
+
+  it('requeues delivered entries ahead of the cold section, and new pushes after it', () => {
+    const { r } = coldList(10);
+    for (let i = 1; i <= 100; i++) r.push(coldItem(i));
+    const taken = [r.shift()!, r.shift()!, r.shift()!];
+    r.requeue(taken.reverse());
+    r.push(coldItem(101));
+    expect(drain(r)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
+  });
+
+  it('requeue of an entry that belongs after cold (never expected) still keeps order', () => {
+    const { r } = coldList(10);
+    for (let i = 1; i <= 100; i++) r.push(coldItem(i));
+    r.requeue([coldItem(50_000)]);
+    expect(r.frozen).toBe(0);
+    const seqs = drain(r);
+    expect(seqs.length).toBe(101);
+    expect(seqs.at(-1)).toBe(50_000);
+  });
+
+  it('iterate shows frozen entries without thawing them for good; clear visits each live entry once', () => {
+    const { r } = coldList(10);
+    for (let i = 1; i <= 1000; i++) r.push(coldItem(i));
+    expect([...r.iterate()].map((e) => e.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(r.frozen).toBe(990);
+    const visited: number[] = [];
+    expect(r.clear((e) => visited.push(e.seq))).toBe(1000);
+    expect(visited).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(r.length).toBe(0);
+    expect(r.shift()).toBeUndefined();
+    r.push(coldItem(1001));
+    expect(drain(r)).toEqual([1001]);
+  });
+
+  it('a priority list ignores the freezer', () => {
+    const r = new ReadyList<Item>(3, {
+      hotLimit: 1,
+      freezer: {
+        canFreeze: () => true,
+        freeze: () => {
+          throw new Error('must not freeze');
+        },
+        thaw: () => {
+          throw new Error('must not thaw');
+        },
+      },
+    });
+    for (let i = 1; i <= 10; i++) r.push(coldItem(i));
+    expect(drain(r).length).toBe(10);
+  });
+});

@@ -334,6 +334,25 @@ describe.each(implementations)('%s: scheduled messages (delayed exchanges)', (_n
 });
 
 describe('SqliteStore specifics', () => {
+  it('an entry is settled (the queue may drop the object) only once its insert is committed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
+    dirs.push(dir);
+    const s = SqliteStore.open(dir, silentLogger);
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    const m = message('kept');
+    const e = entry(1, m);
+    s.appendMessage(queue('q'), e, m);
+    expect(s.isSettled(e)).toBe(false);
+    await settled(s);
+    expect(s.isSettled(e)).toBe(true);
+    // A queued delivered-mark holds the object again until it is written.
+    s.markDelivered(queue('q'), e);
+    expect(s.isSettled(e)).toBe(false);
+    await settled(s);
+    expect(s.isSettled(e)).toBe(true);
+    await s.close();
+  });
+
   it('an entry acknowledged before its insert went out is never written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
     dirs.push(dir);

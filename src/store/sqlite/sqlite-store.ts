@@ -20,6 +20,7 @@ import { Message } from '../../message.js';
 import { DataDirLock, prepareDataDir, StoreOpenError } from '../data-dir.js';
 import { bindingRecordKey } from '../memory-store.js';
 import {
+  ENTRY_COMMITTED,
   ENTRY_ON_DISK,
   type BindingRecord,
   type Definitions,
@@ -69,6 +70,7 @@ const STATE_MASK = 7;
 const MARK_QUEUED = 8; // a delivered-mark op is queued
 const DELIVERED_EARLY = 16; // delivered before its insert went out: insert it as delivered
 const MARKED = 32; // the delivered mark is on disk (later marks only to record a new delivery count)
+const COMMITTED = ENTRY_COMMITTED; // the insert is committed
 
 // States of a scheduled message's insert (Scheduled.state).
 const SCHED_PENDING = 0; // queued, not sent: a remove cancels it
@@ -371,6 +373,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  isSettled(entry: StoreEntry): boolean {
+    return (entry.storeState & (STATE_MASK | COMMITTED | MARK_QUEUED)) === (ON_DISK | COMMITTED);
+  }
+
   *loadEntries(queue: QueueKey): Iterable<StoredEntry> {
     const q = this.#queueId(queue);
     if (q === 0) return;
@@ -607,6 +613,9 @@ export class SqliteStore implements Store {
       failed = { from, to: batch.upTo };
       this.#recoverFailedBatch(batch, reply.code, reply.message);
     } else {
+      for (const op of batch.ops) {
+        if (op.k === OP_ENTRY_PUT && (op.e.storeState & STATE_MASK) === ON_DISK) op.e.storeState |= COMMITTED;
+      }
       if (batch.delayed.length > 0) this.#settleDelayed(batch.delayed);
       if (this.#lastWriteError !== '') {
         this.#log.info('store writes succeed again');
