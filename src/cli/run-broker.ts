@@ -35,7 +35,7 @@ function listenError(what: string, host: string, port: number, flag: string, e: 
 const HEAP_GROWING_PERCENT = 100;
 
 export async function runBroker({ config, origin }: ResolvedConfig): Promise<void> {
-  if (HEAP_GROWING_PERCENT > 0) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const log = createLogger(config.logLevel);
   let broker: Broker;
   try {

@@ -64,6 +64,17 @@ export class ColdFifo {
     return this.#chunks[0]!.count[this.#head]!;
   }
 
+  /** Calls `fn` with every record's fields, head first, leaving the FIFO as it is. */
+  forEach(fn: (seq: number, size: number, storeId: number, bits: number, count: number) => void): void {
+    let i = this.#head;
+    for (let k = 0; k < this.#chunks.length; k++) {
+      const c = this.#chunks[k]!;
+      const end = k === this.#chunks.length - 1 ? this.#tail : CHUNK;
+      for (; i < end; i++) fn(c.seq[i]!, c.size[i]!, c.storeId[i]!, c.bits[i]!, c.count[i]!);
+      i = 0;
+    }
+  }
+
   /** Drops the head record. */
   shift(): void {
     if (this.#length === 0) return;

@@ -31,6 +31,10 @@ const STORE_MULTI = 16;
 const PRIORITY_SHIFT = 8;
 const STORE_STATE_SHIFT = 16;
 
+function withFlag(bits: number, mask: number, on: boolean): number {
+  return on ? bits | mask : bits & ~mask;
+}
+
 /**
  * One message's place in one queue; while unacknowledged it also records where it went. A
  * long backlog holds a million of these, so the small fields share one number (`bits`).
@@ -79,7 +83,7 @@ export class QueueEntry implements StoreEntry, ReadyItem {
   }
 
   set ready(v: boolean) {
-    this.bits = v ? this.bits | READY : this.bits & ~READY;
+    this.bits = withFlag(this.bits, READY, v);
   }
 
   get redelivered(): boolean {
@@ -87,7 +91,7 @@ export class QueueEntry implements StoreEntry, ReadyItem {
   }
 
   set redelivered(v: boolean) {
-    this.bits = v ? this.bits | REDELIVERED : this.bits & ~REDELIVERED;
+    this.bits = withFlag(this.bits, REDELIVERED, v);
   }
 
   /** Waiting in the queue's expiry heap. */
@@ -96,7 +100,7 @@ export class QueueEntry implements StoreEntry, ReadyItem {
   }
 
   set inTtlHeap(v: boolean) {
-    this.bits = v ? this.bits | IN_TTL_HEAP : this.bits & ~IN_TTL_HEAP;
+    this.bits = withFlag(this.bits, IN_TTL_HEAP, v);
   }
 
   get storeMulti(): boolean {
@@ -104,7 +108,7 @@ export class QueueEntry implements StoreEntry, ReadyItem {
   }
 
   set storeMulti(v: boolean) {
-    this.bits = v ? this.bits | STORE_MULTI : this.bits & ~STORE_MULTI;
+    this.bits = withFlag(this.bits, STORE_MULTI, v);
   }
 
   get storeState(): number {
@@ -717,11 +721,11 @@ class EntryFreezer implements Freezer<QueueEntry> {
     cold.push(e.seq, e.size, e.storeId, e.bits, e.deliveryCount);
   }
 
-  thaw(cold: ColdFifo): QueueEntry {
-    const e = new QueueEntry(this.#queue, null, cold.seq, cold.size, true, 0, 0);
-    e.bits = cold.bits;
-    e.storeId = cold.storeId;
-    e.deliveryCount = cold.count;
+  thaw(seq: number, size: number, storeId: number, bits: number, count: number): QueueEntry {
+    const e = new QueueEntry(this.#queue, null, seq, size, true, 0, 0);
+    e.bits = bits;
+    e.storeId = storeId;
+    e.deliveryCount = count;
     return e;
   }
 }

@@ -35,8 +35,8 @@ export interface Freezer<T extends ReadyItem> {
   canFreeze(e: T): boolean;
   /** Appends e's record to cold. Its bits must not be PARKED. */
   freeze(e: T, cold: ColdFifo): void;
-  /** Rebuilds the entry of cold's head record (the list then drops the record). */
-  thaw(cold: ColdFifo): T;
+  /** Rebuilds an entry from the fields freeze() recorded. */
+  thaw(seq: number, size: number, storeId: number, bits: number, count: number): T;
 }
 
 export interface ColdOptions<T extends ReadyItem> {
@@ -164,7 +164,7 @@ export class ReadyList<T extends ReadyItem> {
         e = null;
       }
     } else {
-      e = this.#freezer!.thaw(cold);
+      e = this.#freezer!.thaw(cold.seq, cold.size, cold.storeId, cold.bits, cold.count);
     }
     cold.shift();
     return e;
@@ -261,22 +261,14 @@ export class ReadyList<T extends ReadyItem> {
   /** Copies of the cold entries, without disturbing cold. */
   #thawedCopies(): T[] {
     const out: T[] = [];
-    const cold = this.#cold;
-    const copy = new ColdFifo();
-    while (cold.length > 0) {
-      if (cold.bits === PARKED) {
-        const p = this.#parked.get(cold.seq);
-        if (p !== undefined && p.ready) out.push(p);
-      } else {
-        out.push(this.#freezer!.thaw(cold));
+    this.#cold.forEach((seq, size, storeId, bits, count) => {
+      if (bits !== PARKED) {
+        out.push(this.#freezer!.thaw(seq, size, storeId, bits, count));
+        return;
       }
-      copy.push(cold.seq, cold.size, cold.storeId, cold.bits, cold.count);
-      cold.shift();
-    }
-    while (copy.length > 0) {
-      cold.push(copy.seq, copy.size, copy.storeId, copy.bits, copy.count);
-      copy.shift();
-    }
+      const p = this.#parked.get(seq);
+      if (p !== undefined && p.ready) out.push(p);
+    });
     return out;
   }
 

@@ -33,4 +33,18 @@ describe('ColdFifo', () => {
     f.push(7, 1, 1, 1, 1);
     expect(f.seq).toBe(7);
   });
+
+  it('forEach visits every record head first, across chunks, and leaves the FIFO as it was', () => {
+    const f = new ColdFifo();
+    for (let i = 0; i < 9000; i++) f.push(i, i, i, i, i);
+    for (let i = 0; i < 100; i++) f.shift();
+    const seen: number[] = [];
+    f.forEach((seq, size, storeId, bits, count) => {
+      expect([size, storeId, bits, count]).toEqual([seq, seq, seq, seq]);
+      seen.push(seq);
+    });
+    expect(seen).toEqual(Array.from({ length: 8900 }, (_, i) => i + 100));
+    expect(f.length).toBe(8900);
+    expect(f.seq).toBe(100);
+  });
 });

@@ -50,9 +50,9 @@ function coldList(hotLimit: number): { r: ReadyList<Item>; thawCount: () => numb
     freezer: {
       canFreeze: (e) => e.frozenOk,
       freeze: (e, cold) => cold.push(e.seq, e.size, 0, 1, 0),
-      thaw: (cold) => {
+      thaw: (seq, size) => {
         thawed++;
-        return { seq: cold.seq, size: cold.size, priority: 0, ready: true, frozenOk: true, thawed: true };
+        return { seq, size, priority: 0, ready: true, frozenOk: true, thawed: true };
       },
     },
   });
