@@ -13,15 +13,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { BufferReader } from '../../codec/buffer-reader.js';
-import { BufferWriter } from '../../codec/buffer-writer.js';
-import type { FieldTable } from '../../codec/field-table.js';
 import { Message } from '../../message.js';
 import { DataDirLock, prepareDataDir, StoreOpenError } from '../data-dir.js';
 import { bindingRecordKey } from '../memory-store.js';
 import {
-  ENTRY_COMMITTED,
-  ENTRY_ON_DISK,
   type BindingRecord,
   type Definitions,
   type ExchangeRecord,
@@ -59,54 +54,27 @@ import {
   OP_VHOST_DEL,
   OP_VHOST_PUT,
 } from './batch.js';
+import {
+  COMMITTED,
+  decodeTable,
+  DELIVERED_EARLY,
+  encodeDelayedOp,
+  encodeOp,
+  FAILED,
+  MARK_QUEUED,
+  MARKED,
+  ON_DISK,
+  PENDING_INSERT,
+  SCHED_CANCELLED,
+  SCHED_PENDING,
+  SCHED_SENT,
+  STATE_MASK,
+  type DelayedOp,
+  type Op,
+  type Scheduled,
+} from './ops.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { BatchReply, WorkerInit } from './worker.js';
-
-// Entry states (StoreEntry.storeState), low bits; flags above them.
-const PENDING_INSERT = 1;
-const ON_DISK = ENTRY_ON_DISK; // insert sent to the writer (committed or about to be)
-const FAILED = 3; // insert could not be written: the message lives only in memory
-const STATE_MASK = 7;
-const MARK_QUEUED = 8; // a delivered-mark op is queued
-const DELIVERED_EARLY = 16; // delivered before its insert went out: insert it as delivered
-const MARKED = 32; // the delivered mark is on disk (later marks only to record a new delivery count)
-const COMMITTED = ENTRY_COMMITTED; // the insert is committed
-
-// States of a scheduled message's insert (Scheduled.state).
-const SCHED_PENDING = 0; // queued, not sent: a remove cancels it
-const SCHED_SENT = 1; // sent to the writer (committed or about to be)
-const SCHED_CANCELLED = 2; // removed before it went out: never written
-
-/** A message scheduled by a delayed exchange whose insert is not known to be durable. */
-interface Scheduled extends ScheduledMessage {
-  readonly vhost: string;
-  readonly exchange: string;
-  state: number;
-}
-
-/** A queued write. Entry and message ops keep references so they can be cancelled or skipped. */
-type Op =
-  | { readonly k: typeof OP_MESSAGE_PUT; readonly m: Message }
-  | { readonly k: typeof OP_ENTRY_PUT; readonly q: number; readonly e: StoreEntry }
-  | { readonly k: typeof OP_ENTRY_DEL; readonly q: number; readonly seq: number; readonly id: number; readonly multi: boolean }
-  | { readonly k: typeof OP_ENTRY_MARK; readonly q: number; readonly e: StoreEntry }
-  | { readonly k: typeof OP_EXCHANGE_PUT; readonly r: ExchangeRecord }
-  | { readonly k: typeof OP_EXCHANGE_DEL; readonly vhost: string; readonly name: string }
-  | { readonly k: typeof OP_QUEUE_PUT; readonly id: number; readonly r: QueueRecord }
-  | { readonly k: typeof OP_QUEUE_DEL; readonly id: number; readonly vhost: string; readonly name: string }
-  | { readonly k: typeof OP_BINDING_PUT; readonly r: BindingRecord }
-  | { readonly k: typeof OP_BINDING_DEL; readonly key: string }
-  | { readonly k: typeof OP_USER_PUT; readonly r: UserRecord }
-  | { readonly k: typeof OP_USER_DEL; readonly name: string }
-  | { readonly k: typeof OP_VHOST_PUT; readonly r: VhostRecord }
-  | { readonly k: typeof OP_VHOST_DEL; readonly name: string }
-  | { readonly k: typeof OP_PERMISSION_PUT; readonly r: PermissionRecord }
-  | { readonly k: typeof OP_PERMISSION_DEL; readonly user: string; readonly vhost: string }
-  | { readonly k: typeof OP_DELAYED_PUT; readonly s: Scheduled }
-  | { readonly k: typeof OP_DELAYED_DEL; readonly id: number }
-  | { readonly k: typeof OP_DELAYED_DROP; readonly vhost: string; readonly exchange: string; readonly below: number };
-
-type DelayedOp = Extract<Op, { readonly k: typeof OP_DELAYED_PUT | typeof OP_DELAYED_DEL | typeof OP_DELAYED_DROP }>;
 
 interface InFlight {
   readonly id: number;
@@ -685,20 +653,6 @@ function queueKey(vhost: string, name: string): string {
   return `${vhost}\u0000${name}`;
 }
 
-function decodeTable(b: Buffer): FieldTable {
-  const framed = Buffer.allocUnsafe(b.length + 4);
-  framed.writeUInt32BE(b.length, 0);
-  b.copy(framed, 4);
-  return new BufferReader(framed).table();
-}
-
-const tableWriter = new BufferWriter(256);
-function encodeTable(t: FieldTable): Buffer {
-  tableWriter.reset();
-  tableWriter.table(t);
-  return tableWriter.toBuffer(4);
-}
-
 function estimateSize(ops: readonly Op[]): number {
   let n = 1024;
   for (const op of ops) n += op.k === OP_MESSAGE_PUT ? op.m.size + 600 : op.k === OP_DELAYED_PUT ? op.s.message.size + 1200 : 64;
@@ -731,174 +685,6 @@ function scheduledFromRow(r: ScheduledRow): ScheduledMessage {
 
 function byDue(a: ScheduleKey, b: ScheduleKey): number {
   return a.dueAt - b.dueAt || a.id - b.id;
-}
-
-/** Appends a scheduled-message op; false when it was cancelled in the meantime. */
-function encodeDelayedOp(w: BatchWriter, op: DelayedOp): boolean {
-  switch (op.k) {
-    case OP_DELAYED_PUT: {
-      const s = op.s;
-      if (s.state !== SCHED_PENDING) return false;
-      s.state = SCHED_SENT;
-      const m = s.message;
-      w.u8(OP_DELAYED_PUT);
-      w.u64(s.id);
-      w.longstr(s.vhost);
-      w.longstr(s.exchange);
-      w.u64(s.dueAt);
-      // The `message` column (schema.ts), as one longstr.
-      w.u32(0);
-      const start = w.pos;
-      w.longstr(m.exchange);
-      w.longstr(m.routingKey);
-      w.longstr(m.ccKeys === null ? '' : JSON.stringify(m.ccKeys));
-      w.u64(Math.max(0, m.ttl + 1));
-      w.longstr(m.header);
-      w.bytes(m.body);
-      w.buf.writeUInt32BE(w.pos - start, start - 4);
-      return true;
-    }
-    case OP_DELAYED_DEL:
-      w.u8(OP_DELAYED_DEL);
-      w.u64(op.id);
-      return true;
-    case OP_DELAYED_DROP:
-      w.u8(OP_DELAYED_DROP);
-      w.longstr(op.vhost);
-      w.longstr(op.exchange);
-      w.u64(op.below);
-      return true;
-  }
-}
-
-/** Appends one op; entry/message ops that were cancelled in the meantime are skipped. */
-function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>): void {
-  switch (op.k) {
-    case OP_MESSAGE_PUT: {
-      const m = op.m;
-      if (m.storeRefs <= 0) return;
-      messages.set(m.storeId, m);
-      w.u8(OP_MESSAGE_PUT);
-      w.u64(m.storeId);
-      w.u32(m.storeRefs);
-      w.longstr(m.exchange);
-      w.longstr(m.routingKey);
-      w.longstr(m.header);
-      w.longstr(m.body);
-      return;
-    }
-    case OP_ENTRY_PUT: {
-      const e = op.e;
-      if ((e.storeState & STATE_MASK) !== PENDING_INSERT) return;
-      const m = messages.get(e.storeId);
-      e.storeMulti = m !== undefined && m.storeRefs > 1;
-      w.u8(OP_ENTRY_PUT);
-      w.u32(op.q);
-      w.u64(e.seq);
-      w.u64(e.storeId);
-      w.u8((e.storeState & DELIVERED_EARLY) !== 0 ? 1 : 0);
-      w.u32(e.size);
-      w.u8(e.storeMulti ? 1 : 0);
-      w.u8(e.priority);
-      w.u64(e.expiresAt);
-      w.u32(e.deliveryCount);
-      e.storeState = ON_DISK;
-      return;
-    }
-    case OP_ENTRY_DEL:
-      w.u8(OP_ENTRY_DEL);
-      w.u32(op.q);
-      w.u64(op.seq);
-      w.u64(op.id);
-      w.u8(op.multi ? 1 : 0);
-      return;
-    case OP_ENTRY_MARK: {
-      const e = op.e;
-      if ((e.storeState & MARK_QUEUED) === 0 || (e.storeState & STATE_MASK) !== ON_DISK) return;
-      e.storeState = (e.storeState & ~MARK_QUEUED) | MARKED;
-      w.u8(OP_ENTRY_MARK);
-      w.u32(op.q);
-      w.u64(e.seq);
-      w.u32(e.deliveryCount);
-      return;
-    }
-    case OP_EXCHANGE_PUT:
-      w.u8(OP_EXCHANGE_PUT);
-      w.longstr(op.r.vhost);
-      w.longstr(op.r.name);
-      w.longstr(op.r.type);
-      w.u8(op.r.autoDelete ? 1 : 0);
-      w.u8(op.r.internal ? 1 : 0);
-      w.longstr(encodeTable(op.r.arguments));
-      return;
-    case OP_EXCHANGE_DEL:
-      w.u8(OP_EXCHANGE_DEL);
-      w.longstr(op.vhost);
-      w.longstr(op.name);
-      return;
-    case OP_QUEUE_PUT:
-      w.u8(OP_QUEUE_PUT);
-      w.u32(op.id);
-      w.longstr(op.r.vhost);
-      w.longstr(op.r.name);
-      w.u8(op.r.autoDelete ? 1 : 0);
-      w.longstr(encodeTable(op.r.arguments));
-      return;
-    case OP_QUEUE_DEL:
-      w.u8(OP_QUEUE_DEL);
-      w.u32(op.id);
-      w.longstr(op.vhost);
-      w.longstr(op.name);
-      return;
-    case OP_BINDING_PUT:
-      w.u8(OP_BINDING_PUT);
-      w.longstr(bindingRecordKey(op.r));
-      w.longstr(op.r.vhost);
-      w.longstr(op.r.source);
-      w.longstr(op.r.destination);
-      w.longstr(op.r.destinationKind);
-      w.longstr(op.r.routingKey);
-      w.longstr(encodeTable(op.r.arguments));
-      return;
-    case OP_BINDING_DEL:
-      w.u8(OP_BINDING_DEL);
-      w.longstr(op.key);
-      return;
-    case OP_USER_PUT:
-      w.u8(OP_USER_PUT);
-      w.longstr(op.r.name);
-      w.longstr(op.r.passwordHash);
-      w.longstr(op.r.hashingAlgorithm);
-      w.longstr(JSON.stringify(op.r.tags));
-      return;
-    case OP_USER_DEL:
-      w.u8(OP_USER_DEL);
-      w.longstr(op.name);
-      return;
-    case OP_VHOST_PUT:
-      w.u8(OP_VHOST_PUT);
-      w.longstr(op.r.name);
-      w.longstr(op.r.description);
-      w.longstr(JSON.stringify(op.r.tags));
-      return;
-    case OP_VHOST_DEL:
-      w.u8(OP_VHOST_DEL);
-      w.longstr(op.name);
-      return;
-    case OP_PERMISSION_PUT:
-      w.u8(OP_PERMISSION_PUT);
-      w.longstr(op.r.user);
-      w.longstr(op.r.vhost);
-      w.longstr(op.r.configure);
-      w.longstr(op.r.write);
-      w.longstr(op.r.read);
-      return;
-    case OP_PERMISSION_DEL:
-      w.u8(OP_PERMISSION_DEL);
-      w.longstr(op.user);
-      w.longstr(op.vhost);
-      return;
-  }
 }
 
 /** The compiled worker script (tests run from sources, so fall back to the build output). */
