@@ -1,5 +1,6 @@
-// One client connection: the socket's lifecycle, the protocol header, SASL, tune negotiation,
-// heartbeats, the channel table, and batched writes. Works over any Duplex (a TCP socket, or a
+// One client connection: the socket's lifecycle, the connection states, frame routing to the
+// channel table, batched writes and flow control. The handshake's decisions live in handshake.ts
+// (and sasl.ts), heartbeat bookkeeping in liveness.ts. Works over any Duplex (a TCP socket, or a
 // stream pair in tests). Hard errors close this connection with connection.close; anything
 // unexpected becomes 541 INTERNAL_ERROR for this connection alone and is logged with its stack.
 
@@ -8,7 +9,6 @@ import type { Logger } from 'pino';
 import { BufferReader } from '../codec/buffer-reader.js';
 import { CodecError } from '../codec/codec-error.js';
 import type { FieldTable } from '../codec/field-table.js';
-import { fieldString } from '../codec/field-table.js';
 import { FrameReader, octetsSnippet } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
 import { FrameWriter } from '../codec/frame-writer.js';
@@ -19,56 +19,30 @@ import {
   CONNECTION_CLOSE,
   CONNECTION_CLOSE_OK,
   CONNECTION_OPEN,
-  CONNECTION_OPEN_OK,
-  CONNECTION_START,
   CONNECTION_START_OK,
-  CONNECTION_TUNE,
   CONNECTION_TUNE_OK,
   CONNECTION_UNBLOCKED,
   CONNECTION_UPDATE_SECRET,
   CONNECTION_UPDATE_SECRET_OK,
-  decodeMethod,
   FRAME_HEARTBEAT,
   FRAME_METHOD,
-  FRAME_MIN_SIZE,
-  methodName,
   type Method,
 } from '../codec/methods.generated.js';
 import type { PermissionKind } from '../auth/access.js';
-import type { BrokerConfig } from '../config.js';
 import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
 import type { VirtualHost } from '../routing/vhost.js';
 import type { Store, WriteRange } from '../store/store.js';
 import type { FlowWaiter, Queue } from '../queue/queue.js';
 import { Channel, type ChannelHost } from './channel.js';
+import type { ConnectionContext } from './context.js';
+import { Handshake, type HandshakeHost } from './handshake.js';
+import { InputGate } from './input-gate.js';
+import { Liveness, Tick } from './liveness.js';
 
-/** What a connection needs from the broker that accepted it. */
-export interface ConnectionContext {
-  readonly config: BrokerConfig;
-  readonly store: Store;
-  readonly log: Logger;
-  readonly serverProperties: FieldTable;
-  /** True when `user` exists and `password` is right. */
-  checkPassword(user: string, password: string): boolean;
-  /** False when the user may only log in from loopback and `remoteAddress` is not loopback. */
-  mayLogInFrom(user: string, remoteAddress: string): boolean;
-  vhost(name: string): VirtualHost | undefined;
-  canAccessVhost(user: string, vhost: string): boolean;
-  permits(user: string, vhost: string, kind: PermissionKind, name: string): boolean;
-  /** Changes whenever any permission changes. */
-  readonly permissionEpoch: number;
-  /** The active resource alarms ('memory', 'disk'); publishers are blocked while any is on. */
-  readonly alarms: ReadonlySet<string>;
-  /** Flush this connection's output at the end of the event-loop turn. */
-  scheduleFlush(conn: Connection): void;
-  connectionClosed(conn: Connection): void;
-}
+export type { ConnectionContext } from './context.js';
 
-const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
 /** Output queued beyond this stops deliveries until the socket drains. */
 const MAX_PENDING_OUTPUT = 1024 * 1024;
-/** How long a client may take from TCP connect to connection.open (RabbitMQ: 10 s). */
-const HANDSHAKE_TIMEOUT_S = 10;
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_TIMEOUT_MS = 3000;
 
@@ -93,24 +67,15 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly #channels = new Map<number, Channel>();
   readonly #flushHooks = new Set<Channel>();
   #state = State.AwaitHeader;
-  #header: Buffer | null = null;
+  readonly #handshake: Handshake;
+  readonly #liveness = new Liveness();
   #writeBlocked = false;
   #flushScheduled = false;
-  // Negotiated parameters.
+  /** Negotiated in tune-ok. */
   #channelMax = 0;
-  #heartbeat = 0;
-  // Heartbeat and handshake bookkeeping, driven by the broker's one-second tick.
-  #readSinceTick = false;
-  #wroteSinceTick = false;
-  #heartbeatQueued = false;
-  #silentSeconds = 0;
-  #idleSeconds = 0;
-  #ageSeconds = 0;
   #closeTimer: NodeJS.Timeout | null = null;
-  /** Queues this connection waits on before reading again (flow control). */
-  #throttledBy: Set<Queue> | null = null;
-  /** Reading is paused by a resource alarm (connection.blocked was sent if the client can hear it). */
-  #blockedByAlarm = false;
+  /** Why reading is paused: flow control, or a resource alarm (connection.blocked was sent if the client can hear it). */
+  readonly #gate = new InputGate();
 
   username = '';
   vhostName = '';
@@ -141,11 +106,46 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.localAddress = s.localAddress ?? 'local';
     this.localPort = s.localPort ?? 0;
     s.setNoDelay?.(true);
+    this.#handshake = new Handshake(ctx, this.#handshakeHost(), this.log, this.remoteAddress);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onSocketError);
     socket.on('close', this.#onSocketClose);
     socket.on('end', this.#onSocketEnd);
+  }
+
+  /** The handshake advances this connection through these (created once per connection). */
+  #handshakeHost(): HandshakeHost {
+    return {
+      send: (m) => this.#send(0, m),
+      writeRaw: (bytes) => this.writer.raw(bytes),
+      destroy: () => this.#destroy(),
+      endSocket: () => this.#endSocket(),
+      closeWith: (e) => this.#closeWith(e),
+      started: () => (this.#state = State.AwaitStartOk),
+      greeted: (clientProperties, caps) => {
+        this.clientProperties = clientProperties;
+        this.consumerCancelNotify = caps.consumerCancelNotify;
+        this.authenticationFailureClose = caps.authenticationFailureClose;
+        this.connectionBlockedCapable = caps.connectionBlocked;
+      },
+      loggedIn: (user) => {
+        this.username = user;
+        this.#state = State.AwaitTuneOk;
+      },
+      tuned: (t) => {
+        this.#channelMax = t.channelMax;
+        this.#liveness.heartbeat = t.heartbeat;
+        this.#reader.frameMax = t.frameMax;
+        this.writer.frameMax = t.frameMax;
+        this.#state = State.AwaitOpen;
+      },
+      opened: (vhost, vhostName) => {
+        this.#vhost = vhost;
+        this.vhostName = vhostName;
+        this.#state = State.Open;
+      },
+    };
   }
 
   // ---- ChannelHost -----------------------------------------------------------------------
@@ -202,21 +202,20 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   blockForAlarm(): void {
-    if (this.#blockedByAlarm || this.#state !== State.Open) return;
-    this.#blockedByAlarm = true;
+    if (this.#gate.blockedByAlarm || this.#state !== State.Open) return;
     const reason = this.#ctx.alarms.has('memory') ? 'low on memory' : 'low on disk space';
     this.log.info({ reason }, 'publisher blocked by a resource alarm');
     if (this.connectionBlockedCapable) this.#send(0, { id: CONNECTION_BLOCKED, reason });
-    if (this.#throttledBy === null) this.#pauseInput();
+    if (this.#gate.blockForAlarm()) this.#pauseInput();
   }
 
   /** The alarms cleared: read again and tell the client. */
   unblockAfterAlarm(): void {
-    if (!this.#blockedByAlarm) return;
-    this.#blockedByAlarm = false;
+    if (!this.#gate.blockedByAlarm) return;
+    const resume = this.#gate.unblockAfterAlarm();
     if (this.#state !== State.Open) return;
     if (this.connectionBlockedCapable) this.#send(0, { id: CONNECTION_UNBLOCKED });
-    if (this.#throttledBy === null) this.#resumeInput();
+    if (resume) this.#resumeInput();
     this.log.info('publisher unblocked');
   }
 
@@ -237,35 +236,30 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   get blockedByAlarm(): boolean {
-    return this.#blockedByAlarm;
+    return this.#gate.blockedByAlarm;
   }
 
   throttle(queue: Queue): void {
-    if (this.#throttledBy?.has(queue) || this.#state !== State.Open) return;
+    if (this.#gate.isThrottledBy(queue) || this.#state !== State.Open) return;
     // Never pause a client that consumes from the same queue: it may be waiting to write
     // before it reads again, and then neither side would move.
     for (const ch of this.#channels.values()) {
       for (const c of ch.consumers.values()) if (c.queue === queue) return;
     }
-    if (this.#throttledBy === null) {
-      this.#throttledBy = new Set();
-      if (!this.#blockedByAlarm) this.#pauseInput();
+    if (this.#gate.throttle(queue)) {
+      this.#pauseInput();
       this.log.debug({ queue: queue.name }, 'flow: publisher paused while the queue drains');
     }
-    this.#throttledBy.add(queue);
     queue.addFlowWaiter(this);
   }
 
   resumeFlow(queue: Queue): void {
-    const set = this.#throttledBy;
-    if (set === null || !set.delete(queue) || set.size > 0) return;
-    this.#throttledBy = null;
-    if (!this.#blockedByAlarm) this.#resumeInput();
+    if (this.#gate.resumeFlow(queue)) this.#resumeInput();
   }
 
   /** True while reading is paused by flow control. */
   get inFlow(): boolean {
-    return this.#throttledBy !== null;
+    return this.#gate.inFlow;
   }
 
   // ---- inspection ------------------------------------------------------------------------
@@ -279,7 +273,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   get heartbeat(): number {
-    return this.#heartbeat;
+    return this.#liveness.heartbeat;
   }
 
   get frameMax(): number {
@@ -303,9 +297,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (this.#flushHooks.size > 0) this.runFlushHooks(this.#ctx.store.durableSeq);
     if (!this.writer.hasPending) return;
     this.stats.sendOct += this.writer.pendingBytes;
-    // Our own heartbeat frame (8 bytes) is not traffic that makes the next one unnecessary.
-    if (this.writer.pendingBytes > (this.#heartbeatQueued ? 8 : 0)) this.#wroteSinceTick = true;
-    this.#heartbeatQueued = false;
+    this.#liveness.wrote(this.writer.pendingBytes);
     if (!this.writer.flush(this.#socket)) this.#writeBlocked = true;
   }
 
@@ -343,12 +335,12 @@ export class Connection implements ChannelHost, FlowWaiter {
   // ---- input -----------------------------------------------------------------------------
 
   readonly #onData = (chunk: Buffer): void => {
-    this.#readSinceTick = true;
+    this.#liveness.readSinceTick = true;
     this.stats.recvOct += chunk.length;
     if (this.#state === State.Closed) return;
     try {
       if (this.#state === State.AwaitHeader) {
-        const rest = this.#readProtocolHeader(chunk);
+        const rest = this.#handshake.readHeader(chunk);
         if (rest === null || rest.length === 0) return;
         chunk = rest;
       }
@@ -357,39 +349,6 @@ export class Connection implements ChannelHost, FlowWaiter {
       this.#onError(e);
     }
   };
-
-  /** Consumes the 8-byte protocol header; returns the bytes after it, or null if incomplete. */
-  #readProtocolHeader(chunk: Buffer): Buffer | null {
-    const have = this.#header === null ? chunk : Buffer.concat([this.#header, chunk]);
-    if (have.length < 8) {
-      // A mismatch can be told before all 8 bytes are in.
-      if (!PROTOCOL_HEADER.subarray(0, have.length).equals(have)) this.#refuseProtocol(have);
-      else this.#header = have;
-      return null;
-    }
-    this.#header = null;
-    if (!have.subarray(0, 8).equals(PROTOCOL_HEADER)) {
-      this.#refuseProtocol(have);
-      return null;
-    }
-    this.#state = State.AwaitStartOk;
-    this.#send(0, {
-      id: CONNECTION_START,
-      versionMajor: 0,
-      versionMinor: 9,
-      serverProperties: this.#ctx.serverProperties,
-      mechanisms: Buffer.from('PLAIN AMQPLAIN'),
-      locales: Buffer.from('en_US'),
-    });
-    return have.subarray(8);
-  }
-
-  /** Wrong protocol header: answer with ours and close, as the spec says. */
-  #refuseProtocol(got: Buffer): void {
-    this.log.warn({ header: got.subarray(0, 8).toString('hex') }, 'client sent an unsupported protocol header; closing');
-    this.writer.raw(PROTOCOL_HEADER);
-    this.#endSocket();
-  }
 
   onFrame(type: number, channel: number, payload: Buffer): void {
     if (type === FRAME_HEARTBEAT) {
@@ -458,18 +417,15 @@ export class Connection implements ChannelHost, FlowWaiter {
     }
     switch (this.#state) {
       case State.AwaitStartOk:
-        if (m.id !== CONNECTION_START_OK) return this.#dropDuringHandshake(m);
-        this.#startOk(m.mechanism, m.response, m.clientProperties);
-        return;
+        if (m.id !== CONNECTION_START_OK) return this.#handshake.unexpected(m);
+        return this.#handshake.startOk(m.mechanism, m.response, m.clientProperties);
       case State.AwaitTuneOk:
-        if (m.id !== CONNECTION_TUNE_OK) return this.#dropDuringHandshake(m);
-        this.#tuneOk(m.channelMax, m.frameMax, m.heartbeat);
-        return;
+        if (m.id !== CONNECTION_TUNE_OK) return this.#handshake.unexpected(m);
+        return this.#handshake.tuneOk(m.channelMax, m.frameMax, m.heartbeat);
       case State.AwaitOpen:
         if (m.id === CONNECTION_CLOSE) break;
-        if (m.id !== CONNECTION_OPEN) return this.#dropDuringHandshake(m);
-        this.#open(m.virtualHost);
-        return;
+        if (m.id !== CONNECTION_OPEN) return this.#handshake.unexpected(m);
+        return this.#handshake.open(m.virtualHost, this.remotePort);
       default:
         break;
     }
@@ -492,115 +448,30 @@ export class Connection implements ChannelHost, FlowWaiter {
     }
   }
 
-  #dropDuringHandshake(m: Method): void {
-    this.log.warn({ method: methodName(m.id) }, 'unexpected method during the handshake; closing the socket');
-    this.#destroy();
-  }
-
-  #startOk(mechanism: string, response: Buffer, clientProperties: FieldTable): void {
-    this.clientProperties = clientProperties;
-    const caps = clientProperties.get('capabilities');
-    if (caps?.type === 'F') {
-      this.consumerCancelNotify = caps.value.get('consumer_cancel_notify')?.value === true;
-      this.authenticationFailureClose = caps.value.get('authentication_failure_close')?.value === true;
-      this.connectionBlockedCapable = caps.value.get('connection.blocked')?.value === true;
-    }
-    const credentials = parseCredentials(mechanism, response);
-    if (credentials === null) {
-      this.log.warn({ mechanism }, `unknown authentication mechanism '${mechanism}'; closing`);
-      this.#destroy();
-      return;
-    }
-    const [user, password] = credentials;
-    const passwordOk = this.#ctx.checkPassword(user, password);
-    const placeOk = passwordOk && this.#ctx.mayLogInFrom(user, this.remoteAddress);
-    if (!placeOk) {
-      if (passwordOk) {
-        this.log.warn({ user, mechanism, remote: this.remoteAddress }, `login refused for user '${user}': it may only connect from localhost (loopback_users); create another user for remote clients`);
-      } else {
-        this.log.warn({ user, mechanism }, `login refused for user '${user}': unknown user or wrong password`);
-      }
-      if (this.authenticationFailureClose) {
-        this.#closeWith(new ConnectionError('ACCESS_REFUSED', `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`));
-      } else {
-        this.#endSocket();
-      }
-      return;
-    }
-    this.username = user;
-    this.#state = State.AwaitTuneOk;
-    const cfg = this.#ctx.config;
-    this.#send(0, { id: CONNECTION_TUNE, channelMax: cfg.channelMax, frameMax: cfg.frameMax, heartbeat: cfg.heartbeat });
-  }
-
-  #tuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
-    const cfg = this.#ctx.config;
-    const fm = frameMax === 0 ? cfg.frameMax : frameMax;
-    if (fm < FRAME_MIN_SIZE || fm > cfg.frameMax) {
-      const bound = fm < FRAME_MIN_SIZE ? `lower than the minimum allowed value (${FRAME_MIN_SIZE})` : `higher than the maximum allowed value (${cfg.frameMax})`;
-      this.log.warn(`failed to negotiate connection parameters: negotiated frame_max = ${fm} is ${bound}; closing`);
-      this.#destroy();
-      return;
-    }
-    if (channelMax === 0 || channelMax > cfg.channelMax) {
-      this.log.warn(`failed to negotiate connection parameters: negotiated channel_max = ${channelMax} is outside 1..${cfg.channelMax}; closing`);
-      this.#destroy();
-      return;
-    }
-    this.#channelMax = channelMax;
-    this.#heartbeat = heartbeat;
-    this.#reader.frameMax = fm;
-    this.writer.frameMax = fm;
-    this.#state = State.AwaitOpen;
-  }
-
-  #open(vhostName: string): void {
-    const vhost = this.#ctx.vhost(vhostName);
-    if (vhost === undefined) throw new ConnectionError('NOT_ALLOWED', `vhost ${vhostName} not found`);
-    if (!this.#ctx.canAccessVhost(this.username, vhostName)) {
-      throw new ConnectionError('NOT_ALLOWED', `access to vhost '${vhostName}' refused for user '${this.username}'`);
-    }
-    this.#vhost = vhost;
-    this.vhostName = vhostName;
-    this.#state = State.Open;
-    this.#send(0, { id: CONNECTION_OPEN_OK, knownHosts: '' });
-    const product = fieldString(this.clientProperties.get('product'));
-    this.log.info({ user: this.username, vhost: vhostName, client: product, remote: `${this.remoteAddress}:${this.remotePort}` }, 'connection opened');
-  }
-
   // ---- heartbeats ------------------------------------------------------------------------
 
   /** Called once a second by the broker. */
   tick(now: number): void {
     if (this.#state === State.Closed) return;
-    this.#ageSeconds++;
     if (this.#state === State.Open) {
       for (const ch of this.#channels.values()) ch.checkAckTimeout(now, this.#ctx.config.consumerTimeout);
     }
-    if (this.#state < State.Open) {
-      if (this.#ageSeconds >= HANDSHAKE_TIMEOUT_S && this.#state !== State.AwaitOpen) {
+    // The handshake deadline runs until tune-ok; heartbeats apply from then on.
+    switch (this.#liveness.tick(this.#state < State.AwaitOpen, this.#gate.paused)) {
+      case Tick.HandshakeTimeout:
         this.log.warn('closing connection: handshake not completed within 10 s');
         this.#destroy();
-      }
-      if (this.#state !== State.AwaitOpen) return;
-    }
-    if (this.#heartbeat === 0) return;
-    if (this.#readSinceTick || this.#throttledBy !== null || this.#blockedByAlarm) {
-      this.#readSinceTick = false;
-      this.#silentSeconds = 0;
-    } else if (++this.#silentSeconds >= this.#heartbeat * 2) {
-      this.log.warn(`missed heartbeats from client, timeout: ${this.#heartbeat}s; closing`);
-      this.#destroy();
-      return;
-    }
-    if (this.#wroteSinceTick) {
-      this.#wroteSinceTick = false;
-      this.#idleSeconds = 0;
-    } else if (++this.#idleSeconds >= Math.max(1, Math.floor(this.#heartbeat / 2))) {
-      this.#idleSeconds = 0;
-      this.writer.heartbeat();
-      this.#heartbeatQueued = true;
-      this.scheduleFlush();
+        return;
+      case Tick.PeerSilent:
+        this.log.warn(`missed heartbeats from client, timeout: ${this.#liveness.heartbeat}s; closing`);
+        this.#destroy();
+        return;
+      case Tick.SendHeartbeat:
+        this.writer.heartbeat();
+        this.scheduleFlush();
+        return;
+      case Tick.None:
+        return;
     }
   }
 
@@ -714,34 +585,11 @@ export class Connection implements ChannelHost, FlowWaiter {
     for (const ch of this.#channels.values()) this.#retire(ch);
     this.#channels.clear();
     this.#flushHooks.clear();
-    if (this.#throttledBy) for (const q of this.#throttledBy) q.removeFlowWaiter(this);
-    this.#throttledBy = null;
+    for (const q of this.#gate.clear()) q.removeFlowWaiter(this);
     this.#state = State.Closed;
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     if (this.#vhost) this.#vhost.removeExclusiveQueues(this);
     if (wasOpen) this.log.info({ reason }, 'connection closed');
     this.#ctx.connectionClosed(this);
   }
-}
-
-/** PLAIN ("\0user\0password") and AMQPLAIN (a field table without its length); null if unknown. */
-export function parseCredentials(mechanism: string, response: Buffer): [string, string] | null {
-  if (mechanism === 'PLAIN') {
-    const parts = response.toString('utf8').split('\u0000');
-    if (parts.length === 3) return [parts[1]!, parts[2]!];
-    if (parts.length === 2) return [parts[0]!, parts[1]!];
-    return ['', ''];
-  }
-  if (mechanism === 'AMQPLAIN') {
-    const framed = Buffer.alloc(response.length + 4);
-    framed.writeUInt32BE(response.length, 0);
-    response.copy(framed, 4);
-    try {
-      const t = new BufferReader(framed).table();
-      return [fieldString(t.get('LOGIN')) ?? '', fieldString(t.get('PASSWORD')) ?? ''];
-    } catch {
-      return ['', ''];
-    }
-  }
-  return null;
 }

@@ -1,0 +1,22 @@
+// What a connection needs from the broker that accepted it: configuration, the store, users and
+// permissions, vhosts, resource alarms, and the broker's per-turn flush. Broker implements it;
+// tests pass their own.
+
+import type { Logger } from 'pino';
+import type { PermissionKind } from '../auth/access.js';
+import type { Store } from '../store/store.js';
+import type { Connection } from './connection.js';
+import type { HandshakeContext } from './handshake.js';
+
+export interface ConnectionContext extends HandshakeContext {
+  readonly store: Store;
+  readonly log: Logger;
+  permits(user: string, vhost: string, kind: PermissionKind, name: string): boolean;
+  /** Changes whenever any permission changes. */
+  readonly permissionEpoch: number;
+  /** The active resource alarms ('memory', 'disk'); publishers are blocked while any is on. */
+  readonly alarms: ReadonlySet<string>;
+  /** Flush this connection's output at the end of the event-loop turn. */
+  scheduleFlush(conn: Connection): void;
+  connectionClosed(conn: Connection): void;
+}
