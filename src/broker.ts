@@ -1,9 +1,10 @@
 // The broker: owns the store, the virtual hosts and users, and the open connections. Listeners
-// sit at the edge: `listen()` accepts TCP sockets, `handle(duplex)` takes any stream (tests use
-// in-process pairs). It batches output (one flush per connection per event-loop turn) and
+// sit at the edge: `listen()` accepts TCP sockets, `listenTls()` TLS ones (AMQPS), and
+// `handle(duplex)` takes any stream (tests use in-process pairs). It batches output (one flush per connection per event-loop turn) and
 // drives heartbeats from a single one-second tick.
 
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { statfsSync } from 'node:fs';
 import { hostname, totalmem } from 'node:os';
 import type { Duplex } from 'node:stream';
@@ -14,6 +15,7 @@ import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionContext } from './connection/connection.js';
 import { ConnectionError } from './errors.js';
 import { VirtualHost, type VhostEvents } from './routing/vhost.js';
+import { peerCertificate, secureContextOptions, tlsServerOptions, type PeerCertificate, type TlsCredentials } from './tls/credentials.js';
 import type { Definitions, Store } from './store/store.js';
 import { tickClock } from './util/clock.js';
 import { VERSION } from './version.js';
@@ -32,6 +34,7 @@ export class Broker implements ConnectionContext {
   readonly closedConnectionStats = { connections: 0, channels: 0, published: 0, delivered: 0, acked: 0, recvOct: 0, sendOct: 0 };
   #nextConnectionId = 1;
   #server: Server | null = null;
+  #tlsServer: TlsServer | null = null;
   #dirty: Connection[] = [];
   #flushScheduled = false;
   readonly #ticker: NodeJS.Timeout;
@@ -118,9 +121,10 @@ export class Broker implements ConnectionContext {
 
   // ---- listeners -------------------------------------------------------------------------
 
-  /** Serves one client over any duplex stream. */
-  handle(socket: Duplex): Connection {
+  /** Serves one client over any duplex stream; `tls` for a stream that came through TLS. */
+  handle(socket: Duplex, tls: { readonly peer: PeerCertificate | null } | null = null): Connection {
     const conn = new Connection(this.#nextConnectionId++, socket, this);
+    void tls; // EXTERNAL (SASL) reads it once the connection code takes it
     this.connections.add(conn);
     if (this.#closing) conn.forceClose();
     return conn;
@@ -128,16 +132,50 @@ export class Broker implements ConnectionContext {
 
   /** Listens for AMQP on the configured host and port (0 picks a free port). */
   listen(): Promise<AddressInfo> {
+    const server = createServer({ noDelay: true, highWaterMark: 256 * 1024 }, (socket) => {
+      this.log.debug({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'accepted connection');
+      this.handle(socket);
+    });
+    this.#server = server;
+    return this.#bind(server, this.config.port, 'listener');
+  }
+
+  /**
+   * Listens for AMQPS on the configured host and TLS port with these credentials. A connection
+   * reaches the AMQP code only after its handshake; a client certificate that does not verify
+   * is refused there (see tlsServerOptions), one that does is the identity for EXTERNAL.
+   */
+  listenTls(credentials: TlsCredentials): Promise<AddressInfo> {
+    const server = createTlsServer({ ...tlsServerOptions(this.config, credentials), noDelay: true, highWaterMark: 256 * 1024 }, (socket) => {
+      const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+      const peer = peerCertificate(socket);
+      if (peer !== null && !peer.authorized) {
+        this.log.warn({ remote, reason: peer.authorizationError, cn: peer.commonName }, 'TLS client certificate refused: it does not verify against --tls-ca; closing');
+        socket.destroy();
+        return;
+      }
+      this.log.debug({ remote, protocol: socket.getProtocol(), cn: peer?.commonName ?? null }, 'accepted TLS connection');
+      this.handle(socket, { peer });
+    });
+    // Failed handshakes (plain AMQP on the TLS port, an unknown CA, a timeout) never become connections.
+    server.on('tlsClientError', (err, socket: TLSSocket) => {
+      this.log.debug({ err: err.message, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'TLS handshake failed');
+    });
+    this.#tlsServer = server;
+    return this.#bind(server, this.config.tlsPort ?? 0, 'TLS listener');
+  }
+
+  /** New TLS connections use these credentials; open ones keep the session they have. */
+  reloadTls(credentials: TlsCredentials): void {
+    this.#tlsServer?.setSecureContext(secureContextOptions(credentials));
+  }
+
+  #bind(server: Server, port: number, what: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      const server = createServer({ noDelay: true, highWaterMark: 256 * 1024 }, (socket) => {
-        this.log.debug({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'accepted connection');
-        this.handle(socket);
-      });
       server.once('error', reject);
-      server.listen(this.config.port, this.config.host, () => {
+      server.listen(port, this.config.host, () => {
         server.off('error', reject);
-        server.on('error', (err) => this.log.error({ err }, 'listener error'));
-        this.#server = server;
+        server.on('error', (err) => this.log.error({ err }, `${what} error`));
         resolve(server.address() as AddressInfo);
       });
     });
@@ -147,8 +185,8 @@ export class Broker implements ConnectionContext {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    const server = this.#server;
-    const stopped = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    const servers = [this.#server, this.#tlsServer].filter((x): x is Server => x !== null);
+    const stopped = Promise.all(servers.map((server) => new Promise<void>((r) => server.close(() => r()))));
     for (const c of [...this.connections]) c.forceClose();
     const deadline = Date.now() + 5000;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -46,7 +46,27 @@ export interface BrokerConfig {
   readonly vhosts: readonly string[];
   /** Users that may log in only from loopback addresses (RabbitMQ's loopback_users). */
   readonly loopbackUsers: readonly string[];
+  /** AMQPS port (RabbitMQ: 5671) on `host`; null: no TLS listener. */
+  readonly tlsPort: number | null;
+  /** HTTPS port for the management API and /metrics on `httpHost`; null: none. */
+  readonly httpsPort: number | null;
+  /** PEM files of the server certificate (chain), its private key and the CAs trusted for client certificates. */
+  readonly tlsCert: string | null;
+  readonly tlsKey: string | null;
+  readonly tlsCa: string | null;
+  /** 'peer' asks clients for a certificate and refuses one the CA did not sign (RabbitMQ's verify_peer). */
+  readonly tlsVerify: TlsVerify;
+  /** With verify 'peer': also refuse clients that present no certificate. */
+  readonly tlsFailIfNoPeerCert: boolean;
 }
+
+export const TLS_VERIFY = ['none', 'peer'] as const;
+export type TlsVerify = (typeof TLS_VERIFY)[number];
+
+/** The AMQPS port a bare `--tls-port` (no value) enables: IANA's amqps, RabbitMQ's default. */
+export const DEFAULT_TLS_PORT = 5671;
+/** The HTTPS port a bare `--https-port` enables (RabbitMQ's management.ssl.port is 15671). */
+export const DEFAULT_HTTPS_PORT = 15671;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -69,6 +89,13 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   users: [{ name: 'guest', password: 'guest', tags: ['administrator'] }],
   vhosts: ['/'],
   loopbackUsers: ['guest'],
+  tlsPort: null,
+  httpsPort: null,
+  tlsCert: null,
+  tlsKey: null,
+  tlsCa: null,
+  tlsVerify: 'none',
+  tlsFailIfNoPeerCert: false,
 };
 
 /** Fills in defaults (embedding, tests); undefined values count as not given. */
@@ -95,10 +122,12 @@ export interface ConfigOption<K extends keyof BrokerConfig = keyof BrokerConfig>
   readonly help: string;
   /** Parses a config-file value (any JSON) or a flag/environment string; throws ConfigError. */
   readonly parse: Parser<BrokerConfig[K]>;
+  /** For a flag with an optional value (`--tls-port [port]`): what the bare flag means. */
+  readonly bare?: string;
 }
 
-function option<K extends keyof BrokerConfig>(key: K, flag: string | null, env: string | null, help: string, parse: Parser<BrokerConfig[K]>): ConfigOption<K> {
-  return { key, flag, env, help, parse };
+function option<K extends keyof BrokerConfig>(key: K, flag: string | null, env: string | null, help: string, parse: Parser<BrokerConfig[K]>, bare?: string): ConfigOption<K> {
+  return bare === undefined ? { key, flag, env, help, parse } : { key, flag, env, help, parse, bare };
 }
 
 function show(v: unknown): string {
@@ -123,6 +152,19 @@ const optionalPort: Parser<number | null> = (v) => {
   } catch {
     throw new ConfigError(`must be a port number (0-65535) or "off", got ${show(v)}`);
   }
+};
+
+const tlsVerify: Parser<TlsVerify> = (v) => {
+  const s = v === 'verify_peer' ? 'peer' : v === 'verify_none' ? 'none' : v;
+  if (typeof s !== 'string' || !(TLS_VERIFY as readonly string[]).includes(s)) throw new ConfigError(`must be "none" or "peer", got ${show(v)}`);
+  return s as TlsVerify;
+};
+
+const boolean: Parser<boolean> = (v) => {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no') return false;
+  throw new ConfigError(`must be true or false, got ${show(v)}`);
 };
 
 /** Bytes: a number, or a string like 1073741824, 512MiB, 1GB (units are powers of 1024). */
@@ -150,6 +192,9 @@ const nonEmptyString: Parser<string> = (v) => {
   if (typeof v !== 'string' || v === '') throw new ConfigError(`must be a non-empty string, got ${show(v)}`);
   return v;
 };
+
+/** A file path, or null (JSON null, or "none") for none. */
+const optionalFile: Parser<string | null> = (v) => (v === null || v === 'none' ? null : nonEmptyString(v));
 
 /** A directory, or null (JSON null, or "none") to keep everything in memory. */
 const dataDirectory: Parser<string | null> = (v) => (v === null || v === 'none' ? null : nonEmptyString(v));
@@ -199,6 +244,13 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('users', null, null, 'users created on first start: [{"name", "password", "tags"}]', userList),
   option('vhosts', '--vhosts <names>', 'WARREN_VHOSTS', 'virtual hosts created on first start (comma-separated)', nameList),
   option('loopbackUsers', '--loopback-users <names>', 'WARREN_LOOPBACK_USERS', 'users that may log in only from localhost (comma-separated, "none" for nobody)', nameList),
+  option('tlsPort', '--tls-port [port]', 'WARREN_TLS_PORT', `AMQPS (TLS) port on --host; the bare flag means ${DEFAULT_TLS_PORT} ("off": none; needs --tls-cert and --tls-key)`, optionalPort, String(DEFAULT_TLS_PORT)),
+  option('httpsPort', '--https-port [port]', 'WARREN_HTTPS_PORT', `HTTPS port for the management API and /metrics on --http-host; the bare flag means ${DEFAULT_HTTPS_PORT} ("off": none)`, optionalPort, String(DEFAULT_HTTPS_PORT)),
+  option('tlsCert', '--tls-cert <file>', 'WARREN_TLS_CERT', 'PEM file of the server certificate (and its chain); re-read on SIGHUP', optionalFile),
+  option('tlsKey', '--tls-key <file>', 'WARREN_TLS_KEY', 'PEM file of the private key of --tls-cert; re-read on SIGHUP', optionalFile),
+  option('tlsCa', '--tls-ca <file>', 'WARREN_TLS_CA', 'PEM file of the CA certificates trusted for client certificates; re-read on SIGHUP', optionalFile),
+  option('tlsVerify', '--tls-verify <mode>', 'WARREN_TLS_VERIFY', '"peer": ask TLS clients for a certificate signed by --tls-ca and refuse a bad one; "none": do not ask', tlsVerify),
+  option('tlsFailIfNoPeerCert', '--tls-fail-if-no-peer-cert [bool]', 'WARREN_TLS_FAIL_IF_NO_PEER_CERT', 'with --tls-verify peer: also refuse TLS clients without a certificate', boolean, 'true'),
 ];
 
 /** Where an option's effective value came from. */
@@ -254,7 +306,17 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
     const raw = sources.flags?.[o.key];
     if (raw !== undefined) set(o, raw, 'flag', flagName(o));
   }
-  return { config: values as unknown as BrokerConfig, origin };
+  const config = values as unknown as BrokerConfig;
+  checkTlsOptions(config);
+  return { config, origin };
+}
+
+/** Options that only make sense together; an error names the flags to add or drop. */
+export function checkTlsOptions(c: BrokerConfig): void {
+  const listener = c.tlsPort !== null ? '--tls-port' : c.httpsPort !== null ? '--https-port' : null;
+  if (listener !== null && (c.tlsCert === null || c.tlsKey === null)) throw new ConfigError(`${listener} needs --tls-cert and --tls-key (PEM files)`);
+  if (c.tlsVerify === 'peer' && c.tlsCa === null) throw new ConfigError('--tls-verify peer needs --tls-ca (the CA certificates that sign client certificates)');
+  if (c.tlsFailIfNoPeerCert && c.tlsVerify !== 'peer') throw new ConfigError('--tls-fail-if-no-peer-cert needs --tls-verify peer');
 }
 
 /** "--port" for "--port <port>". */

@@ -7,13 +7,15 @@
 //   ...
 //   await broker.close();
 //
-// With `httpPort` (0: a free port) it also serves the management HTTP API and /metrics.
+// With `httpPort` (0: a free port) it also serves the management HTTP API and /metrics; with
+// `tlsPort` (and `tlsCert`, `tlsKey`) AMQPS as well.
 
 import { AdminServer } from './admin/server.js';
 import { Broker } from './broker.js';
 import { makeConfig, type BrokerConfig } from './config.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { MemoryStore } from './store/memory-store.js';
+import { loadTlsCredentials } from './tls/credentials.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -39,6 +41,9 @@ export interface RunningBroker {
   readonly httpUrl: string | null;
   readonly httpPort: number | null;
   readonly admin: AdminServer | null;
+  /** amqps://guest:guest@host:port, when `tlsPort` was given. */
+  readonly tlsUrl: string | null;
+  readonly tlsPort: number | null;
   close(): Promise<void>;
 }
 
@@ -46,11 +51,22 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
   const { logger, store, ...overrides } = options;
   const config = makeConfig({ host: '127.0.0.1', port: 0, dataDir: null, httpHost: '127.0.0.1', httpPort: null, ...overrides });
   const log = logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger);
+  // Read before anything opens, so bad files fail the start cleanly.
+  const credentials = config.tlsPort !== null ? loadTlsCredentials(config) : null;
   const broker = new Broker(config, store ?? (await openStore(config, log)), log);
   const address = await broker.listen();
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const user = config.users[0];
   const auth = user ? `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@` : '';
+  let tlsPort: number | null = null;
+  if (credentials !== null) {
+    try {
+      tlsPort = (await broker.listenTls(credentials)).port;
+    } catch (e) {
+      await broker.close();
+      throw e;
+    }
+  }
   let admin: AdminServer | null = null;
   let httpUrl: string | null = null;
   if (config.httpPort !== null) {
@@ -71,6 +87,8 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
     httpUrl,
     httpPort: admin?.address?.port ?? null,
     admin,
+    tlsUrl: tlsPort === null ? null : `amqps://${auth}${host}:${tlsPort}`,
+    tlsPort,
     close: async () => {
       await admin?.close();
       await broker.close();

@@ -20,7 +20,8 @@ declare module 'fastify' {
 }
 
 export interface Listener {
-  readonly protocol: 'amqp' | 'http';
+  /** RabbitMQ's names: 'amqp/ssl' for AMQPS, 'https' for the API over TLS. */
+  readonly protocol: 'amqp' | 'amqp/ssl' | 'http' | 'https';
   readonly ip_address: string;
   readonly port: number;
 }

@@ -2,9 +2,12 @@
 // the Prometheus endpoint (/metrics), served by fastify. Here: the server's setup — JSON body
 // parsing, basic auth on /api, RabbitMQ-shaped error bodies (a malformed or invalid body is a
 // 400 with a reason, never a crash), request logging at debug level — and its lifecycle.
-// The routes live in routes/*.ts.
+// The routes live in routes/*.ts. The same app can also be served over HTTPS (`listenHttps`),
+// on its own port, with credentials that a SIGHUP can replace.
 
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
@@ -32,6 +35,8 @@ export interface AdminOptions {
   readonly statsInterval: number;
   /** Where AMQP listens, for /api/overview's listeners. */
   readonly amqp?: AddressInfo | null;
+  /** Where AMQPS listens, if it does. */
+  readonly amqps?: AddressInfo | null;
 }
 
 export class AdminServer {
@@ -40,6 +45,9 @@ export class AdminServer {
   readonly http: HttpCounters = { published: 0, delivered: 0, acked: 0 };
   readonly #options: AdminOptions;
   #address: AddressInfo | null = null;
+  #https: HttpsServer | null = null;
+  #httpsAddress: AddressInfo | null = null;
+  #sampling = false;
 
   constructor(broker: Broker, options: AdminOptions) {
     this.#options = options;
@@ -59,24 +67,71 @@ export class AdminServer {
     await this.app.listen({ host: this.#options.host, port: this.#options.port });
     const address = this.app.server.address() as AddressInfo;
     this.#address = address;
-    this.stats.start(this.#options.statsInterval);
+    this.#startSampling();
     return address;
+  }
+
+  /**
+   * Serves the same routes over HTTPS on `host:port` (0 picks a free port). Fastify's own server
+   * stays plain HTTP (or unused); this one hands each request to fastify's router.
+   */
+  async listenHttps(host: string, port: number, tls: TlsOptions): Promise<AddressInfo> {
+    await this.app.ready();
+    const server = createHttpsServer(tls, (req, res) => this.app.routing(req, res));
+    this.#https = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.#options.log.error({ err }, 'HTTPS listener error'));
+        resolve();
+      });
+    });
+    server.on('tlsClientError', (err) => this.#options.log.debug({ err: err.message }, 'HTTPS handshake failed'));
+    this.#httpsAddress = server.address() as AddressInfo;
+    this.#startSampling();
+    return this.#httpsAddress;
+  }
+
+  /** New HTTPS connections use these credentials. */
+  reloadTls(options: SecureContextOptions): void {
+    this.#https?.setSecureContext(options);
+  }
+
+  #startSampling(): void {
+    if (this.#sampling) return;
+    this.#sampling = true;
+    this.stats.start(this.#options.statsInterval);
   }
 
   get address(): AddressInfo | null {
     return this.#address;
   }
 
+  get httpsAddress(): AddressInfo | null {
+    return this.#httpsAddress;
+  }
+
   async close(): Promise<void> {
     this.stats.stop();
+    const https = this.#https;
+    if (https !== null) {
+      await new Promise<void>((r) => {
+        https.close(() => r());
+        https.closeAllConnections();
+      });
+    }
     await this.app.close();
   }
 
   #listeners(): Listener[] {
     const out: Listener[] = [];
     const amqp = this.#options.amqp;
+    const amqps = this.#options.amqps;
     if (amqp) out.push({ protocol: 'amqp', ip_address: amqp.address, port: amqp.port });
+    if (amqps) out.push({ protocol: 'amqp/ssl', ip_address: amqps.address, port: amqps.port });
     if (this.#address) out.push({ protocol: 'http', ip_address: this.#address.address, port: this.#address.port });
+    if (this.#httpsAddress) out.push({ protocol: 'https', ip_address: this.#httpsAddress.address, port: this.#httpsAddress.port });
     return out;
   }
 }

@@ -1,7 +1,8 @@
-// Runs the broker `warren start` configured: the store, AMQP on --port, the management HTTP
-// API and /metrics on --http-port. Logs go to stdout as JSON lines ("http listening", then
-// "listening" with both ports); SIGTERM/SIGINT close clients with 320 CONNECTION_FORCED and
-// exit 0. A failure to start is a CliError with one line saying what to do.
+// Runs the broker `warren start` configured: the store, AMQP on --port (and AMQPS on
+// --tls-port), the management HTTP API and /metrics on --http-port (and HTTPS on
+// --https-port). Logs go to stdout as JSON lines ("http listening", then "listening" with the
+// ports); SIGTERM/SIGINT close clients with 320 CONNECTION_FORCED and exit 0; SIGHUP re-reads
+// the TLS files. A failure to start is a CliError with one line saying what to do.
 
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
@@ -10,6 +11,7 @@ import { Broker } from '../broker.js';
 import type { BrokerConfig, ResolvedConfig } from '../config.js';
 import { openStore } from '../index.js';
 import { createLogger, type Logger } from '../logger.js';
+import { loadTlsCredentials, secureContextOptions, tlsServerOptions, TlsFileError, type TlsCredentials } from '../tls/credentials.js';
 import { VERSION } from '../version.js';
 import { CliError, EXIT_BROKER_ERROR } from './client.js';
 
@@ -37,6 +39,16 @@ const HEAP_GROWING_PERCENT = 100;
 export async function runBroker({ config, origin }: ResolvedConfig): Promise<void> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const log = createLogger(config.logLevel);
+  // Before anything is opened: a bad certificate or key stops the start with one line.
+  let credentials: TlsCredentials | null = null;
+  if (config.tlsPort !== null || config.httpsPort !== null) {
+    try {
+      credentials = loadTlsCredentials(config);
+    } catch (e) {
+      if (e instanceof TlsFileError) fail(e.message);
+      throw e;
+    }
+  }
   let broker: Broker;
   try {
     // The default data directory is created on first start; one given explicitly must exist.
@@ -51,8 +63,21 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
     await broker.close();
     fail(listenError('AMQP', config.host, config.port, '--port', e));
   }
-  const admin = await startAdmin(broker, config, origin.httpPort === 'default', address, log);
-  log.info({ host: address.address, port: address.port, httpPort: admin?.address?.port ?? null, version: VERSION, dataDir: config.dataDir }, 'listening');
+  let tlsAddress: AddressInfo | null = null;
+  if (credentials !== null && config.tlsPort !== null) {
+    try {
+      tlsAddress = await broker.listenTls(credentials);
+    } catch (e) {
+      await broker.close();
+      fail(listenError('AMQPS', config.host, config.tlsPort, '--tls-port', e));
+    }
+  }
+  const admin = await startAdmin(broker, config, origin.httpPort === 'default', address, tlsAddress, credentials, log);
+  log.info(
+    { host: address.address, port: address.port, tlsPort: tlsAddress?.port ?? null, httpPort: admin?.address?.port ?? null, httpsPort: admin?.httpsAddress?.port ?? null, version: VERSION, dataDir: config.dataDir },
+    'listening',
+  );
+  if (credentials !== null) log.info({ serial: credentials.serial, subject: credentials.subject, validTo: credentials.validTo }, 'TLS certificate loaded');
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -72,6 +97,23 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
         },
       );
   };
+  // SIGHUP: new TLS connections get the files as they are now; open ones keep their session.
+  // Bad files leave the running credentials in place.
+  process.on('SIGHUP', () => {
+    if (credentials === null) {
+      log.info('SIGHUP: no TLS listener, nothing to reload');
+      return;
+    }
+    try {
+      const next = loadTlsCredentials(config);
+      broker.reloadTls(next);
+      admin?.reloadTls(secureContextOptions(next));
+      credentials = next;
+      log.info({ serial: next.serial, subject: next.subject, validTo: next.validTo }, 'TLS certificate reloaded');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'TLS reload failed; keeping the certificate in use');
+    }
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // Last line of defence: connection and timer work is guarded where it starts, so reaching
@@ -85,20 +127,41 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
  * on this machine), AMQP keeps serving without it and the log says so; a port that was asked
  * for must be had.
  */
-async function startAdmin(broker: Broker, config: BrokerConfig, portIsDefault: boolean, amqp: AddressInfo, log: Logger): Promise<AdminServer | null> {
-  if (config.httpPort === null) return null;
-  const admin = new AdminServer(broker, { host: config.httpHost, port: config.httpPort, log, statsInterval: config.statsInterval, amqp });
+async function startAdmin(
+  broker: Broker,
+  config: BrokerConfig,
+  portIsDefault: boolean,
+  amqp: AddressInfo,
+  amqps: AddressInfo | null,
+  credentials: TlsCredentials | null,
+  log: Logger,
+): Promise<AdminServer | null> {
+  if (config.httpPort === null && config.httpsPort === null) return null;
+  const admin = new AdminServer(broker, { host: config.httpHost, port: config.httpPort ?? 0, log, statsInterval: config.statsInterval, amqp, amqps });
+  if (credentials !== null && config.httpsPort !== null) {
+    try {
+      const a = await admin.listenHttps(config.httpHost, config.httpsPort, tlsServerOptions(config, credentials));
+      log.info({ host: a.address, port: a.port }, 'https listening');
+    } catch (e) {
+      await admin.close().catch(() => undefined);
+      await broker.close();
+      fail(listenError('HTTPS API', config.httpHost, config.httpsPort, '--https-port', e));
+    }
+  }
+  if (config.httpPort === null) return admin;
   try {
     const a = await admin.listen();
     log.info({ host: a.address, port: a.port }, 'http listening');
     return admin;
   } catch (e) {
-    await admin.close().catch(() => undefined);
     const message = listenError('HTTP API', config.httpHost, config.httpPort, '--http-port', e);
     if (portIsDefault && (e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      log.warn(`${message}, or turn it off with --http-port off; AMQP is served without the HTTP API`);
+      log.warn(`${message}, or turn it off with --http-port off; AMQP is served without the plain HTTP API`);
+      if (admin.httpsAddress !== null) return admin;
+      await admin.close().catch(() => undefined);
       return null;
     }
+    await admin.close().catch(() => undefined);
     await broker.close();
     fail(message);
   }

@@ -41,6 +41,7 @@ export function startConfig(flags: StartFlags, env: NodeJS.ProcessEnv): Resolved
     if (o.flag === null) continue;
     const v = flags[camel(flagName(o))];
     if (typeof v === 'string') values[o.key] = v;
+    else if (v === true && o.bare !== undefined) values[o.key] = o.bare;
   }
   const configPath = typeof flags['config'] === 'string' ? flags['config'] : env['WARREN_CONFIG_FILE'];
   return resolveConfig({ file: readConfigFile(configPath), env, flags: values });

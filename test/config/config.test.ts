@@ -86,7 +86,9 @@ describe('resolveConfig', () => {
     expect(new Set(keys)).toEqual(new Set(Object.keys(DEFAULT_CONFIG)));
     for (const o of CONFIG_OPTIONS) {
       if (o.key === 'users') continue;
-      expect(o.flag, o.key).toMatch(/^--[a-z-]+ <[a-z]+>$/);
+      // <value>, or [value] with what the bare flag means.
+      expect(o.flag, o.key).toMatch(o.bare === undefined ? /^--[a-z-]+ <[a-z]+>$/ : /^--[a-z-]+ \[[a-z]+\]$/);
+      if (o.bare !== undefined) o.parse(o.bare);
       expect(o.env, o.key).toMatch(/^WARREN_[A-Z_]+$/);
       // The default itself passes the option's own parser.
       expect(o.parse(DEFAULT_CONFIG[o.key]), o.key).toEqual(DEFAULT_CONFIG[o.key]);
