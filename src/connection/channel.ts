@@ -1,10 +1,11 @@
 // One AMQP channel: turns its frames into commands, handles each method as a list of checks
 // followed by the action, and owns what the spec puts on a channel: consumers, delivery tags
-// and unacknowledged messages, prefetch limits, publisher confirms and transactions.
+// and unacknowledged messages, prefetch limits, and the confirm/transaction modes. Publishing
+// (publish.ts), confirms (confirms.ts), direct reply-to (reply-to.ts), consumer timeouts
+// (ack-timeout.ts) and basic.get's reply (get.ts) live beside it.
 // Soft errors close only this channel (handled here); hard errors propagate to the connection.
 
 import type { Logger } from 'pino';
-import type { FrameWriter } from '../codec/frame-writer.js';
 import {
   ACCESS_REQUEST,
   ACCESS_REQUEST_OK,
@@ -15,10 +16,7 @@ import {
   BASIC_CONSUME_OK,
   BASIC_DELIVER,
   BASIC_GET,
-  BASIC_GET_EMPTY,
-  BASIC_GET_OK,
   BASIC_NACK,
-  BASIC_PROPERTY_FLAGS,
   BASIC_PUBLISH,
   BASIC_QOS,
   BASIC_QOS_OK,
@@ -26,7 +24,6 @@ import {
   BASIC_RECOVER_ASYNC,
   BASIC_RECOVER_OK,
   BASIC_REJECT,
-  BASIC_RETURN,
   CHANNEL_CLOSE,
   CHANNEL_CLOSE_OK,
   CHANNEL_FLOW,
@@ -35,7 +32,6 @@ import {
   CONFIRM_SELECT,
   CONFIRM_SELECT_OK,
   FRAME_METHOD,
-  methodName,
   TX_COMMIT,
   TX_COMMIT_OK,
   TX_ROLLBACK,
@@ -47,196 +43,30 @@ import {
   type BasicPublish,
   type Method,
 } from '../codec/methods.generated.js';
-import type { PermissionKind } from '../auth/access.js';
-import { F, fieldInteger, fieldString, RABBIT_TYPE_NAMES, type FieldTable, type FieldValue } from '../codec/field-table.js';
-import { randomBytes } from 'node:crypto';
-import { parseExpiration } from '../queue/arguments.js';
 import { coarseClock } from '../util/clock.js';
 import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
-import { Message } from '../message.js';
-import type { Exchange } from '../routing/exchange.js';
-import type { VirtualHost } from '../routing/vhost.js';
-import type { Consumer, Queue, QueueEntry } from '../queue/queue.js';
-import type { Store, WriteRange } from '../store/store.js';
-import { Deque } from '../util/deque.js';
+import type { Message } from '../message.js';
+import type { QueueEntry } from '../queue/queue.js';
+import type { WriteRange } from '../store/store.js';
+import { ackTimeoutError, overdueDelivery } from './ack-timeout.js';
 import { CommandAssembler } from './command-assembler.js';
+import { Confirms } from './confirms.js';
+import { ChannelConsumer, checkConsumerPriority } from './consumer.js';
 import { generatedName, handleDefinitionMethod, queueName, type DefinitionContext } from './definition-methods.js';
-import { UnackedLedger } from './unacked.js';
+import { writeGetEmpty, writeGetOk } from './get.js';
+import { Publisher } from './publish.js';
+import { REPLY_TO, ReplyConsumer } from './reply-to.js';
+import { Transaction, type SettleKind } from './transaction.js';
+import type { ChannelHost } from './host.js';
+import { requeueAll, UnackedLedger } from './unacked.js';
 
-/** The direct reply-to pseudo-queue, and the prefix of the addresses it hands out. */
-export const REPLY_TO = 'amq.rabbitmq.reply-to';
-const REPLY_PREFIX = `${REPLY_TO}.`;
-
-/** Routing keys in a CC or BCC header: an array of strings (other elements are skipped). */
-function routingKeysIn(name: string, v: FieldValue | undefined): string[] {
-  if (v === undefined) return [];
-  if (v.type !== 'A') throw new ChannelError('PRECONDITION_FAILED', `invalid message: {unacceptable_type_in_header,"${name}",${RABBIT_TYPE_NAMES[v.type]}}`);
-  return v.value.map((x) => (x.type === 'S' ? fieldString(x) : undefined)).filter((k): k is string => k !== undefined);
-}
-
-/** What a channel needs from its connection. */
-export interface ChannelHost {
-  readonly writer: FrameWriter;
-  readonly vhost: VirtualHost;
-  readonly store: Store;
-  readonly username: string;
-  readonly maxMessageSize: number;
-  /** The client announced consumer_cancel_notify: tell it when the server cancels a consumer. */
-  readonly consumerCancelNotify: boolean;
-  /** The socket is not backed up: deliveries may be written. */
-  readonly writable: boolean;
-  scheduleFlush(): void;
-  /** This channel has confirms or a commit waiting for the store or for the next flush. */
-  wantsFlushHook(ch: Channel): void;
-  /** The channel is fully closed; its number may be reused. */
-  channelClosed(ch: Channel): void;
-  /** Throws 403 ACCESS_REFUSED unless the user may do `kind` on the named queue or exchange. */
-  checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void;
-  /** Changes whenever permissions change anywhere (invalidates cached checks). */
-  readonly permissionEpoch: number;
-  /** Pause reading from the client until `queue` has drained (flow control). */
-  throttle(queue: Queue): void;
-  /** A resource alarm is on: publishers are to be blocked (see blockForAlarm). */
-  readonly alarmed: boolean;
-  /** Stop reading from this publisher until the alarm clears (connection.blocked). */
-  blockForAlarm(): void;
-  /** Closes the whole connection with a hard error (from outside frame handling). */
-  closeWithError(e: ConnectionError): void;
-}
+export { ChannelConsumer } from './consumer.js';
+export { REPLY_TO } from './reply-to.js';
+export type { ChannelHost } from './host.js';
 
 const OPEN = 0;
 const CLOSING = 1;
 const CLOSED = 2;
-
-interface TxPublish {
-  readonly exchange: Exchange;
-  readonly msg: Message;
-  readonly mandatory: boolean;
-}
-
-interface TxSettle {
-  readonly entries: QueueEntry[];
-  /** 'ack', or a nack/reject with its requeue flag. */
-  readonly kind: 'ack' | 'requeue' | 'drop';
-}
-
-class Transaction {
-  publishes: TxPublish[] = [];
-  settles: TxSettle[] = [];
-}
-
-/**
- * Publisher-confirm bookkeeping. Each publish gets a sequence number; it is confirmable once
- * the store writes it needed are durable. Acks go out in order and coalesced (multiple=true);
- * a publish whose writes failed is nacked, after an ack for everything before it.
- */
-class Confirms {
-  #next = 1;
-  /** Highest sequence number already acked or nacked to the client. */
-  #reported = 0;
-  /** Highest sequence number confirmable (everything up to it is settled). */
-  #ready = 0;
-  readonly #waitSeq = new Deque<number>();
-  readonly #waitStore = new Deque<number>();
-  /** Output in order: +tag = ack everything up to tag, -tag = nack tag. */
-  #out: number[] = [];
-
-  nextSeq(): number {
-    return this.#next++;
-  }
-
-  /** Publish `seq` is routed; it needs store write `storeSeq` durable (0: nothing to wait for). */
-  /**
-   * Publish `seq` is routed; it needs store write `storeSeq` durable (0: nothing to wait for).
-   * `refused`: a queue refused it (x-overflow reject-publish), so it is nacked in its turn.
-   */
-  settle(seq: number, storeSeq: number, durableSeq: number, refused = false): void {
-    if (this.#waitSeq.length === 0 && storeSeq <= durableSeq) {
-      if (refused) this.#nack(seq);
-      this.#ready = seq;
-    } else {
-      this.#waitSeq.push(seq);
-      this.#waitStore.push(refused ? -storeSeq - 1 : storeSeq);
-    }
-  }
-
-  advance(durableSeq: number, failed: WriteRange | null): void {
-    while (this.#waitStore.length > 0) {
-      const stored = this.#waitStore.peek()!;
-      const refused = stored < 0;
-      const storeSeq = refused ? -stored - 1 : stored;
-      if (storeSeq > durableSeq) break;
-      this.#waitStore.shift();
-      const seq = this.#waitSeq.shift()!;
-      if (refused || (failed !== null && storeSeq > failed.from && storeSeq <= failed.to)) this.#nack(seq);
-      this.#ready = seq;
-    }
-  }
-
-  /** Emits the ack for everything ready before `seq`, then the nack for it. */
-  #nack(seq: number): void {
-    if (this.#ready > this.#reported) this.#out.push(this.#ready);
-    this.#out.push(-seq);
-    this.#reported = seq;
-  }
-
-  get waiting(): boolean {
-    return this.#waitSeq.length > 0;
-  }
-
-  /** The acks and nacks to send now, in order (see #out). */
-  take(): number[] {
-    if (this.#ready > this.#reported) {
-      this.#out.push(this.#ready);
-      this.#reported = this.#ready;
-    }
-    const out = this.#out;
-    if (out.length > 0) this.#out = [];
-    return out;
-  }
-
-  /** Where the last take() left off, to tell a multiple ack from a single one. */
-  lastReported = 0;
-}
-
-export class ChannelConsumer implements Consumer {
-  readonly channel: Channel;
-  readonly queue: Queue;
-  readonly tag: string;
-  readonly noAck: boolean;
-  readonly exclusive: boolean;
-  readonly prefetch: number;
-  readonly arguments: FieldTable;
-  readonly priority: number;
-  unacked = 0;
-
-  constructor(channel: Channel, queue: Queue, m: BasicConsume, tag: string, prefetch: number) {
-    this.channel = channel;
-    this.queue = queue;
-    this.tag = tag;
-    this.noAck = m.noAck;
-    this.exclusive = m.exclusive;
-    this.prefetch = m.noAck ? 0 : prefetch;
-    this.arguments = m.arguments;
-    this.priority = fieldInteger(m.arguments.get('x-priority')) ?? 0;
-  }
-
-  canDeliver(): boolean {
-    return (this.prefetch === 0 || this.unacked < this.prefetch) && this.channel.canDeliver();
-  }
-
-  deliver(_queue: Queue, entry: QueueEntry): void {
-    this.channel.deliver(this, entry);
-  }
-
-  queueDeleted(): void {
-    this.channel.consumerCancelledByServer(this);
-  }
-
-  socketBound(): boolean {
-    return (this.prefetch === 0 || this.unacked < this.prefetch) && this.channel.socketBound();
-  }
-}
 
 export class Channel {
   readonly id: number;
@@ -267,18 +97,16 @@ export class Channel {
     exchange: '',
     routingKey: '',
   };
-  readonly #targets = new Set<Queue>();
-  /** Direct reply-to consumer on this channel, and the token in its reply address. */
-  #replyConsumer: { readonly tag: string; readonly token: string } | null = null;
-  // The last exchange this channel may publish to, and the permission epoch it was checked in.
-  #writableExchange: string | null = null;
-  #writableEpoch = -1;
+  readonly #publisher: Publisher;
+  /** Direct reply-to consumer on this channel. */
+  #replyConsumer: ReplyConsumer | null = null;
   readonly stats = { published: 0, delivered: 0, acked: 0 };
 
   constructor(id: number, host: ChannelHost, log: Logger) {
     this.id = id;
     this.#host = host;
     this.log = log;
+    this.#publisher = new Publisher(id, host);
     this.#defs = {
       vhost: host.vhost,
       owner: host,
@@ -436,120 +264,24 @@ export class Channel {
   // ---- publishing ------------------------------------------------------------------------
 
   #publish(m: BasicPublish, header: Buffer, body: Buffer): void {
-    if (m.immediate) throw new ConnectionError('NOT_IMPLEMENTED', 'immediate=true');
-    const host = this.#host;
-    if (body.length > host.maxMessageSize) {
-      throw new ChannelError('PRECONDITION_FAILED', `message size ${body.length} is larger than configured max size ${host.maxMessageSize}`);
-    }
-    if (this.#writableExchange !== m.exchange || this.#writableEpoch !== host.permissionEpoch) {
-      host.checkPermission('write', 'exchange', m.exchange);
-      this.#writableExchange = m.exchange;
-      this.#writableEpoch = host.permissionEpoch;
-    }
-    if (host.alarmed) host.blockForAlarm();
-    const vhost = host.vhost;
-    const x = vhost.exchangeForPublish(m.exchange);
-    if (x.internal) {
-      throw new ChannelError('ACCESS_REFUSED', `cannot publish to internal exchange '${x.name}' in vhost '${vhost.name}'`);
-    }
-    let msg = new Message(m.exchange, m.routingKey, header, body);
-    try {
-      msg.checkProperties();
-    } catch {
-      // RabbitMQ's channel crashes on properties it cannot decode; the client sees 541 on the connection.
-      throw new ConnectionError('INTERNAL_ERROR', '', { classId: 0, methodId: 0 });
-    }
-    const flags = msg.propertyFlags;
-    if ((flags & BASIC_PROPERTY_FLAGS.userId) !== 0 && msg.properties.userId !== this.#host.username) {
-      throw new ChannelError(
-        'PRECONDITION_FAILED',
-        `user_id property set to '${msg.properties.userId}' but authenticated user was '${this.#host.username}'`,
-      );
-    }
-    if ((flags & BASIC_PROPERTY_FLAGS.expiration) !== 0) msg.ttl = parseExpiration(msg.properties.expiration!);
-    if ((flags & (BASIC_PROPERTY_FLAGS.headers | BASIC_PROPERTY_FLAGS.replyTo)) !== 0) msg = this.#rewrite(msg);
+    const publisher = this.#publisher;
+    const msg = publisher.accept(m, header, body, this.#replyConsumer?.address ?? null);
+    const x = publisher.exchange!;
     this.stats.published++;
     if (this.#tx !== null) {
       this.#tx.publishes.push({ exchange: x, msg, mandatory: m.mandatory });
       return;
     }
     if (this.#confirms === null) {
-      this.#route(x, msg, m.mandatory);
+      publisher.route(x, msg, m.mandatory);
       return;
     }
     const seq = this.#confirms.nextSeq();
     const store = this.#host.store;
     const before = store.writeSeq;
-    const accepted = this.#route(x, msg, m.mandatory);
+    const accepted = publisher.route(x, msg, m.mandatory);
     this.#confirms.settle(seq, store.writeSeq > before ? store.writeSeq : 0, store.durableSeq, !accepted);
     this.#host.wantsFlushHook(this);
-  }
-
-  /**
-   * Headers CC/BCC add routing keys (BCC is taken out of the message); reply_to
-   * amq.rabbitmq.reply-to becomes this channel's direct reply-to address.
-   */
-  #rewrite(msg: Message): Message {
-    const props = msg.properties;
-    let changed = false;
-    let headers = props.headers;
-    if (headers !== undefined && (headers.has('CC') || headers.has('BCC'))) {
-      const keys = [...routingKeysIn('CC', headers.get('CC')), ...routingKeysIn('BCC', headers.get('BCC'))];
-      if (headers.has('BCC')) {
-        headers = new Map(headers);
-        headers.delete('BCC');
-        changed = true;
-      }
-      msg.ccKeys = keys.length > 0 ? keys : null;
-    }
-    let replyTo = props.replyTo;
-    if (replyTo === REPLY_TO) {
-      if (this.#replyConsumer === null) throw new ChannelError('PRECONDITION_FAILED', 'fast reply consumer does not exist');
-      replyTo = `${REPLY_TO}.${this.#replyConsumer.token}`;
-      changed = true;
-    }
-    if (!changed) return msg;
-    const copy = msg.withProperties({ ...props, ...(headers ? { headers } : {}), ...(replyTo !== undefined ? { replyTo } : {}) });
-    copy.ccKeys = msg.ccKeys;
-    return copy;
-  }
-
-  /**
-   * Routes and enqueues; an unroutable mandatory message goes back as basic.return. Returns
-   * false when a queue refused it (x-overflow reject-publish): confirms nack it.
-   */
-  #route(x: Exchange, msg: Message, mandatory: boolean): boolean {
-    const vhost = this.#host.vhost;
-    if (x === vhost.defaultExchange && msg.routingKey.startsWith(REPLY_PREFIX)) {
-      const to = vhost.replyConsumers.get(msg.routingKey.slice(REPLY_PREFIX.length));
-      if (to !== undefined) to.deliverReply(msg);
-      else if (mandatory) this.#returnUnroutable(msg);
-      return true;
-    }
-    const targets = this.#targets;
-    targets.clear();
-    vhost.route(x, msg, targets);
-    if (targets.size === 0) {
-      // A delayed exchange holding the message has not failed to route it (yet).
-      if (mandatory && !vhost.lastRouteDeferred) this.#returnUnroutable(msg);
-      return true;
-    }
-    let accepted = true;
-    for (const q of targets) {
-      if (!q.enqueue(msg)) accepted = false;
-      if (q.congested) this.#host.throttle(q);
-    }
-    return accepted;
-  }
-
-  #returnUnroutable(msg: Message): void {
-    this.#host.writer.content(
-      this.id,
-      { id: BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey },
-      msg.header,
-      msg.body,
-    );
-    this.#host.scheduleFlush();
   }
 
   /** A reply sent to this channel's direct reply-to address: straight to its reply consumer. */
@@ -577,13 +309,7 @@ export class Channel {
     this.#host.checkPermission('read', 'queue', name);
     const tag = m.consumerTag === '' ? generatedName('amq.ctag') : m.consumerTag;
     const q = this.#host.vhost.queueForUse(name, this.#host);
-    const priority = m.arguments.get('x-priority');
-    if (priority !== undefined && (priority.type === 'T' || fieldInteger(priority) === undefined)) {
-      throw new ChannelError(
-        'PRECONDITION_FAILED',
-        `invalid arg 'x-priority' for queue '${q.name}' in vhost '${q.vhost}': "expected integer, got ${RABBIT_TYPE_NAMES[priority.type]}"`,
-      );
-    }
+    checkConsumerPriority(q, m.arguments);
     const c = new ChannelConsumer(this, q, m, tag, this.#consumerPrefetch);
     q.addConsumer(c);
     this.consumers.set(tag, c);
@@ -596,15 +322,13 @@ export class Channel {
     if (!m.noAck) throw new ChannelError('PRECONDITION_FAILED', 'reply consumer cannot acknowledge');
     if (this.#replyConsumer !== null) throw new ChannelError('PRECONDITION_FAILED', 'reply consumer already set');
     const tag = m.consumerTag === '' ? generatedName('amq.ctag') : m.consumerTag;
-    const token = randomBytes(18).toString('base64url');
-    this.#replyConsumer = { tag, token };
-    this.#host.vhost.replyConsumers.set(token, this);
+    this.#replyConsumer = new ReplyConsumer(this.#host.vhost, tag, this);
     if (!m.nowait) this.#send({ id: BASIC_CONSUME_OK, consumerTag: tag });
   }
 
   #stopReplies(): void {
     if (this.#replyConsumer === null) return;
-    this.#host.vhost.replyConsumers.delete(this.#replyConsumer.token);
+    this.#replyConsumer.stop();
     this.#replyConsumer = null;
   }
 
@@ -675,7 +399,8 @@ export class Channel {
     const q = this.#host.vhost.queueForUse(name, this.#host);
     const entry = q.shift();
     if (entry === undefined) {
-      this.#send({ id: BASIC_GET_EMPTY, clusterId: '' });
+      writeGetEmpty(this.#host.writer, this.id);
+      this.#host.scheduleFlush();
       return;
     }
     const tag = ++this.#deliveryTag;
@@ -687,21 +412,7 @@ export class Channel {
       q.markUnacked(entry);
       this.#unacked.add(tag, entry, coarseClock.now);
     }
-    // Quorum queues tell basic.get how often the message went out before (0 the first time).
-    const msg = q.settings.queueType === 'quorum' ? entry.msg!.withHeader('x-delivery-count', F.long(entry.deliveryCount)) : entry.msg!;
-    this.#host.writer.content(
-      this.id,
-      {
-        id: BASIC_GET_OK,
-        deliveryTag: tag,
-        redelivered: entry.redelivered,
-        exchange: msg.exchange,
-        routingKey: msg.routingKey,
-        messageCount: q.messageCount,
-      },
-      msg.header,
-      msg.body,
-    );
+    writeGetOk(this.#host.writer, this.id, tag, q, entry);
     this.stats.delivered++;
     this.#host.scheduleFlush();
   }
@@ -721,7 +432,7 @@ export class Channel {
 
   // ---- acknowledgements ------------------------------------------------------------------
 
-  #settle(tag: number, multiple: boolean, kind: 'ack' | 'requeue' | 'drop'): void {
+  #settle(tag: number, multiple: boolean, kind: SettleKind): void {
     const entries = this.#unacked.take(tag, multiple);
     if (entries === null) throw new ChannelError('PRECONDITION_FAILED', `unknown delivery tag ${tag}`);
     if (this.#tx !== null) {
@@ -731,7 +442,7 @@ export class Channel {
     this.#apply(entries, kind);
   }
 
-  #apply(entries: QueueEntry[], kind: 'ack' | 'requeue' | 'drop'): void {
+  #apply(entries: QueueEntry[], kind: SettleKind): void {
     if (kind === 'requeue') {
       this.#requeue(entries);
       return;
@@ -760,22 +471,8 @@ export class Channel {
   /** Returns entries to their queues (original position, redelivered). */
   #requeue(entries: QueueEntry[]): void {
     if (entries.length === 0) return;
-    let byQueue: Map<Queue, QueueEntry[]> | null = null;
-    const first = entries[0]!.queue;
-    for (const e of entries) {
-      this.#released(e);
-      if (e.queue !== first) byQueue ??= new Map();
-    }
-    if (byQueue === null) {
-      first.requeue(entries);
-    } else {
-      for (const e of entries) {
-        const list = byQueue.get(e.queue);
-        if (list) list.push(e);
-        else byQueue.set(e.queue, [e]);
-      }
-      for (const [q, list] of byQueue) q.requeue(list);
-    }
+    for (const e of entries) this.#released(e);
+    requeueAll(entries);
     this.resume();
   }
 
@@ -789,11 +486,9 @@ export class Channel {
    */
   checkAckTimeout(now: number, defaultTimeout: number): void {
     if (this.#state !== OPEN) return;
-    const first = this.#unacked.oldest();
-    if (first === undefined) return;
-    const oldest = first.entry;
-    const timeout = oldest.queue.settings.consumerTimeout ?? defaultTimeout;
-    if (timeout <= 0 || now - first.at <= timeout) return;
+    const overdue = overdueDelivery(this.#unacked, now, defaultTimeout);
+    if (overdue === null) return;
+    const { entry: oldest, timeout } = overdue;
     const c = oldest.consumer as ChannelConsumer | null;
     if (c !== null && this.#host.consumerCancelNotify && this.consumers.get(c.tag) === c) {
       this.log.warn({ consumer: c.tag, queue: c.queue.name, timeoutMs: timeout }, 'delivery acknowledgement timed out: cancelling the consumer and returning its messages');
@@ -803,13 +498,7 @@ export class Channel {
       this.#requeue(this.#unacked.takeWhere((e) => e.consumer === c));
       return;
     }
-    this.fail(
-      new ChannelError(
-        'PRECONDITION_FAILED',
-        `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${timeout} ms. This timeout value can be configured, see consumers doc guide to learn more`,
-        { classId: 0, methodId: 0 },
-      ),
-    );
+    this.fail(ackTimeoutError(this.id, timeout));
   }
 
   // ---- transactions ----------------------------------------------------------------------
@@ -818,7 +507,7 @@ export class Channel {
     const tx = this.#tx;
     if (tx === null) throw new ChannelError('PRECONDITION_FAILED', 'channel is not transactional');
     this.#tx = new Transaction();
-    for (const p of tx.publishes) this.#route(p.exchange, p.msg, p.mandatory);
+    for (const p of tx.publishes) this.#publisher.route(p.exchange, p.msg, p.mandatory);
     for (const s of tx.settles) this.#apply(s.entries, s.kind);
     const store = this.#host.store;
     if (store.writeSeq > store.durableSeq) {
@@ -848,17 +537,7 @@ export class Channel {
     const confirms = this.#confirms;
     if (confirms !== null) {
       confirms.advance(durableSeq, failed);
-      const out = confirms.take();
-      if (out.length > 0) {
-        let last = confirms.lastReported;
-        for (const t of out) {
-          if (t > 0) this.#host.writer.method(this.id, { id: BASIC_ACK, deliveryTag: t, multiple: t - last > 1 });
-          else this.#host.writer.method(this.id, { id: BASIC_NACK, deliveryTag: -t, multiple: false, requeue: false });
-          last = Math.abs(t);
-        }
-        confirms.lastReported = last;
-        this.#host.scheduleFlush();
-      }
+      if (confirms.write(this.#host.writer, this.id)) this.#host.scheduleFlush();
     }
     const commitSeq = this.#commitWaitSeq;
     if (commitSeq !== 0 && commitSeq <= durableSeq) {

@@ -2,7 +2,7 @@
 // order. Settling one tag, `multiple` up to a tag, or everything (tag 0 with multiple) use the
 // same code. Tags settled out of order leave holes that are dropped once they reach the front.
 
-import type { QueueEntry } from '../queue/queue.js';
+import type { Queue, QueueEntry } from '../queue/queue.js';
 import { coarseClock } from '../util/clock.js';
 import { Deque } from '../util/deque.js';
 
@@ -115,4 +115,23 @@ export class UnackedLedger {
     }
     return -1;
   }
+}
+
+/** Returns entries to their queues (original position, redelivered), one call per queue. */
+export function requeueAll(entries: QueueEntry[]): void {
+  if (entries.length === 0) return;
+  const first = entries[0]!.queue;
+  let mixed = false;
+  for (const e of entries) if (e.queue !== first) mixed = true;
+  if (!mixed) {
+    first.requeue(entries);
+    return;
+  }
+  const byQueue = new Map<Queue, QueueEntry[]>();
+  for (const e of entries) {
+    const list = byQueue.get(e.queue);
+    if (list) list.push(e);
+    else byQueue.set(e.queue, [e]);
+  }
+  for (const [q, list] of byQueue) q.requeue(list);
 }

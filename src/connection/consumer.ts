@@ -1,0 +1,59 @@
+// A basic.consume subscription as its queue sees it: a Consumer whose credit is its own
+// prefetch (basic.qos global=false) and its channel's (global=true), and whose deliveries go
+// out through the channel.
+
+import { fieldInteger, RABBIT_TYPE_NAMES, type FieldTable } from '../codec/field-table.js';
+import type { BasicConsume } from '../codec/methods.generated.js';
+import { ChannelError } from '../errors.js';
+import type { Consumer, Queue, QueueEntry } from '../queue/queue.js';
+import type { Channel } from './channel.js';
+
+export class ChannelConsumer implements Consumer {
+  readonly channel: Channel;
+  readonly queue: Queue;
+  readonly tag: string;
+  readonly noAck: boolean;
+  readonly exclusive: boolean;
+  readonly prefetch: number;
+  readonly arguments: FieldTable;
+  readonly priority: number;
+  unacked = 0;
+
+  constructor(channel: Channel, queue: Queue, m: BasicConsume, tag: string, prefetch: number) {
+    this.channel = channel;
+    this.queue = queue;
+    this.tag = tag;
+    this.noAck = m.noAck;
+    this.exclusive = m.exclusive;
+    this.prefetch = m.noAck ? 0 : prefetch;
+    this.arguments = m.arguments;
+    this.priority = fieldInteger(m.arguments.get('x-priority')) ?? 0;
+  }
+
+  canDeliver(): boolean {
+    return (this.prefetch === 0 || this.unacked < this.prefetch) && this.channel.canDeliver();
+  }
+
+  deliver(_queue: Queue, entry: QueueEntry): void {
+    this.channel.deliver(this, entry);
+  }
+
+  queueDeleted(): void {
+    this.channel.consumerCancelledByServer(this);
+  }
+
+  socketBound(): boolean {
+    return (this.prefetch === 0 || this.unacked < this.prefetch) && this.channel.socketBound();
+  }
+}
+
+/** basic.consume's x-priority argument must be an integer (RabbitMQ's 406 otherwise). */
+export function checkConsumerPriority(q: Queue, args: FieldTable): void {
+  const priority = args.get('x-priority');
+  if (priority !== undefined && (priority.type === 'T' || fieldInteger(priority) === undefined)) {
+    throw new ChannelError(
+      'PRECONDITION_FAILED',
+      `invalid arg 'x-priority' for queue '${q.name}' in vhost '${q.vhost}': "expected integer, got ${RABBIT_TYPE_NAMES[priority.type]}"`,
+    );
+  }
+}

@@ -1,0 +1,40 @@
+// The seam between a channel and its connection: what a channel may ask of the connection it
+// runs on (socket state, flow control, permissions, the store) without knowing sockets.
+
+import type { PermissionKind } from '../auth/access.js';
+import type { FrameWriter } from '../codec/frame-writer.js';
+import type { ConnectionError } from '../errors.js';
+import type { Queue } from '../queue/queue.js';
+import type { VirtualHost } from '../routing/vhost.js';
+import type { Store } from '../store/store.js';
+import type { Channel } from './channel.js';
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  readonly writer: FrameWriter;
+  readonly vhost: VirtualHost;
+  readonly store: Store;
+  readonly username: string;
+  readonly maxMessageSize: number;
+  /** The client announced consumer_cancel_notify: tell it when the server cancels a consumer. */
+  readonly consumerCancelNotify: boolean;
+  /** The socket is not backed up: deliveries may be written. */
+  readonly writable: boolean;
+  scheduleFlush(): void;
+  /** This channel has confirms or a commit waiting for the store or for the next flush. */
+  wantsFlushHook(ch: Channel): void;
+  /** The channel is fully closed; its number may be reused. */
+  channelClosed(ch: Channel): void;
+  /** Throws 403 ACCESS_REFUSED unless the user may do `kind` on the named queue or exchange. */
+  checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void;
+  /** Changes whenever permissions change anywhere (invalidates cached checks). */
+  readonly permissionEpoch: number;
+  /** Pause reading from the client until `queue` has drained (flow control). */
+  throttle(queue: Queue): void;
+  /** A resource alarm is on: publishers are to be blocked (see blockForAlarm). */
+  readonly alarmed: boolean;
+  /** Stop reading from this publisher until the alarm clears (connection.blocked). */
+  blockForAlarm(): void;
+  /** Closes the whole connection with a hard error (from outside frame handling). */
+  closeWithError(e: ConnectionError): void;
+}

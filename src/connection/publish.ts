@@ -1,0 +1,144 @@
+// basic.publish on one channel, up to the queues: the checks RabbitMQ makes (size, write
+// permission, exchange, properties, user_id), the header rewrites (CC/BCC routing keys,
+// direct reply-to addresses), then routing with basic.return for unroutable mandatory
+// messages. Confirms and transactions stay with the channel. Nothing here allocates per
+// message beyond the Message itself (reused target set, cached permission check).
+
+import { fieldString, RABBIT_TYPE_NAMES, type FieldValue } from '../codec/field-table.js';
+import { BASIC_PROPERTY_FLAGS, BASIC_RETURN, type BasicPublish } from '../codec/methods.generated.js';
+import { ChannelError, ConnectionError } from '../errors.js';
+import { Message } from '../message.js';
+import { parseExpiration } from '../queue/arguments.js';
+import type { Queue } from '../queue/queue.js';
+import type { Exchange } from '../routing/exchange.js';
+import type { ChannelHost } from './host.js';
+import { REPLY_PREFIX, REPLY_TO, replyTargetFor } from './reply-to.js';
+
+/** Routing keys in a CC or BCC header: an array of strings (other elements are skipped). */
+function routingKeysIn(name: string, v: FieldValue | undefined): string[] {
+  if (v === undefined) return [];
+  if (v.type !== 'A') throw new ChannelError('PRECONDITION_FAILED', `invalid message: {unacceptable_type_in_header,"${name}",${RABBIT_TYPE_NAMES[v.type]}}`);
+  return v.value.map((x) => (x.type === 'S' ? fieldString(x) : undefined)).filter((k): k is string => k !== undefined);
+}
+
+export class Publisher {
+  readonly #channel: number;
+  readonly #host: ChannelHost;
+  readonly #targets = new Set<Queue>();
+  // The last exchange this channel may publish to, and the permission epoch it was checked in.
+  #writableExchange: string | null = null;
+  #writableEpoch = -1;
+  /** The exchange of the message the last accept() returned. */
+  exchange: Exchange | null = null;
+
+  constructor(channel: number, host: ChannelHost) {
+    this.#channel = channel;
+    this.#host = host;
+  }
+
+  /**
+   * Checks a publish and builds its message (its exchange in `this.exchange`). `replyAddress`:
+   * the channel's direct reply-to address, null without a reply consumer.
+   */
+  accept(m: BasicPublish, header: Buffer, body: Buffer, replyAddress: string | null): Message {
+    if (m.immediate) throw new ConnectionError('NOT_IMPLEMENTED', 'immediate=true');
+    const host = this.#host;
+    if (body.length > host.maxMessageSize) {
+      throw new ChannelError('PRECONDITION_FAILED', `message size ${body.length} is larger than configured max size ${host.maxMessageSize}`);
+    }
+    if (this.#writableExchange !== m.exchange || this.#writableEpoch !== host.permissionEpoch) {
+      host.checkPermission('write', 'exchange', m.exchange);
+      this.#writableExchange = m.exchange;
+      this.#writableEpoch = host.permissionEpoch;
+    }
+    if (host.alarmed) host.blockForAlarm();
+    const vhost = host.vhost;
+    const x = vhost.exchangeForPublish(m.exchange);
+    if (x.internal) {
+      throw new ChannelError('ACCESS_REFUSED', `cannot publish to internal exchange '${x.name}' in vhost '${vhost.name}'`);
+    }
+    let msg = new Message(m.exchange, m.routingKey, header, body);
+    try {
+      msg.checkProperties();
+    } catch {
+      // RabbitMQ's channel crashes on properties it cannot decode; the client sees 541 on the connection.
+      throw new ConnectionError('INTERNAL_ERROR', '', { classId: 0, methodId: 0 });
+    }
+    const flags = msg.propertyFlags;
+    if ((flags & BASIC_PROPERTY_FLAGS.userId) !== 0 && msg.properties.userId !== host.username) {
+      throw new ChannelError('PRECONDITION_FAILED', `user_id property set to '${msg.properties.userId}' but authenticated user was '${host.username}'`);
+    }
+    if ((flags & BASIC_PROPERTY_FLAGS.expiration) !== 0) msg.ttl = parseExpiration(msg.properties.expiration!);
+    if ((flags & (BASIC_PROPERTY_FLAGS.headers | BASIC_PROPERTY_FLAGS.replyTo)) !== 0) msg = rewrite(msg, replyAddress);
+    this.exchange = x;
+    return msg;
+  }
+
+  /**
+   * Routes and enqueues; an unroutable mandatory message goes back as basic.return. Returns
+   * false when a queue refused it (x-overflow reject-publish): confirms nack it.
+   */
+  route(x: Exchange, msg: Message, mandatory: boolean): boolean {
+    const host = this.#host;
+    const vhost = host.vhost;
+    if (x === vhost.defaultExchange && msg.routingKey.startsWith(REPLY_PREFIX)) {
+      const to = replyTargetFor(vhost, msg.routingKey);
+      if (to !== undefined) to.deliverReply(msg);
+      else if (mandatory) this.#returnUnroutable(msg);
+      return true;
+    }
+    const targets = this.#targets;
+    targets.clear();
+    vhost.route(x, msg, targets);
+    if (targets.size === 0) {
+      // A delayed exchange holding the message has not failed to route it (yet).
+      if (mandatory && !vhost.lastRouteDeferred) this.#returnUnroutable(msg);
+      return true;
+    }
+    let accepted = true;
+    for (const q of targets) {
+      if (!q.enqueue(msg)) accepted = false;
+      if (q.congested) host.throttle(q);
+    }
+    return accepted;
+  }
+
+  #returnUnroutable(msg: Message): void {
+    this.#host.writer.content(
+      this.#channel,
+      { id: BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey },
+      msg.header,
+      msg.body,
+    );
+    this.#host.scheduleFlush();
+  }
+}
+
+/**
+ * Headers CC/BCC add routing keys (BCC is taken out of the message); reply_to
+ * amq.rabbitmq.reply-to becomes this channel's direct reply-to address.
+ */
+function rewrite(msg: Message, replyAddress: string | null): Message {
+  const props = msg.properties;
+  let changed = false;
+  let headers = props.headers;
+  if (headers !== undefined && (headers.has('CC') || headers.has('BCC'))) {
+    const keys = [...routingKeysIn('CC', headers.get('CC')), ...routingKeysIn('BCC', headers.get('BCC'))];
+    if (headers.has('BCC')) {
+      headers = new Map(headers);
+      headers.delete('BCC');
+      changed = true;
+    }
+    msg.ccKeys = keys.length > 0 ? keys : null;
+  }
+  let replyTo = props.replyTo;
+  if (replyTo === REPLY_TO) {
+    if (replyAddress === null) throw new ChannelError('PRECONDITION_FAILED', 'fast reply consumer does not exist');
+    replyTo = replyAddress;
+    changed = true;
+  }
+  if (!changed) return msg;
+  const copy = msg.withProperties({ ...props, ...(headers ? { headers } : {}), ...(replyTo !== undefined ? { replyTo } : {}) });
+  copy.ccKeys = msg.ccKeys;
+  return copy;
+}
