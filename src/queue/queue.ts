@@ -1,19 +1,22 @@
 // A queue: ready messages in delivery order, the consumers taking them in turn, and what its
 // arguments ask for: message TTL (an expired message is never delivered, wherever it sits),
 // length limits with their overflow behaviour, priorities, single active consumer, consumer
-// priorities, a delivery limit, and expiry of the queue itself. Dead-lettering and deletion
+// priorities, a delivery limit, and expiry of the queue itself. Entries live in entry.ts,
+// consumer turns in consumers.ts, expiry timers in expiry.ts. Dead-lettering and deletion
 // are left to the vhost through hooks. Consumers are an interface (implemented by channels),
 // so the queue knows nothing of connections. Durable queues write through the Store.
 
 import type { FieldTable } from '../codec/field-table.js';
 import { F } from '../codec/field-table.js';
-import { ChannelError } from '../errors.js';
 import type { Message } from '../message.js';
-import { ENTRY_RESTORED, type QueueKey, type Store, type StoreEntry, type StoredEntry } from '../store/store.js';
-import { MinHeap } from '../util/heap.js';
+import { ENTRY_RESTORED, type QueueKey, type Store, type StoredEntry } from '../store/store.js';
 import { DEFAULT_SETTINGS, type QueueSettings } from './arguments.js';
-import type { ColdFifo } from './cold-fifo.js';
-import { ReadyList, type Freezer, type ReadyItem } from './ready-list.js';
+import { ConsumerRing } from './consumers.js';
+import { EntryFreezer, QueueEntry } from './entry.js';
+import { effectiveTtl, IdleTimer, TtlSchedule } from './expiry.js';
+import { ReadyList } from './ready-list.js';
+
+export { QueueEntry } from './entry.js';
 
 /** Past this many ready messages, stored messages keep only their place in memory. */
 export const RESIDENT_LIMIT = 4096;
@@ -21,104 +24,6 @@ export const RESIDENT_LIMIT = 4096;
 const LOAD_BATCH = 512;
 
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
-
-// QueueEntry.bits: flags in the low byte, then the priority, then the store's state byte.
-const READY = 1;
-const REDELIVERED = 2;
-const IN_TTL_HEAP = 4;
-const STORED = 8;
-const STORE_MULTI = 16;
-const PRIORITY_SHIFT = 8;
-const STORE_STATE_SHIFT = 16;
-
-function withFlag(bits: number, mask: number, on: boolean): number {
-  return on ? bits | mask : bits & ~mask;
-}
-
-/**
- * One message's place in one queue; while unacknowledged it also records where it went. A
- * long backlog holds a million of these, so the small fields share one number (`bits`).
- */
-export class QueueEntry implements StoreEntry, ReadyItem {
-  readonly queue: Queue;
-  /** The message; null while its body is only in the store (deep in a long backlog). */
-  msg: Message | null;
-  /** Position in the queue: requeued entries go back in seq order. */
-  readonly seq: number;
-  readonly size: number;
-  /** When it expires (ms since the epoch), 0 for never. */
-  readonly expiresAt: number;
-  /** Times it came back unacknowledged (x-delivery-count). */
-  deliveryCount = 0;
-  /** Delivery tag on the channel holding it unacknowledged (0 when it is not). */
-  tag = 0;
-  /** The consumer it was delivered to (null: basic.get or not delivered). */
-  consumer: Consumer | null = null;
-  /** Owned by the store. */
-  storeId = 0;
-  bits: number;
-
-  constructor(queue: Queue, msg: Message | null, seq: number, size: number, stored: boolean, priority: number, expiresAt: number) {
-    this.queue = queue;
-    this.msg = msg;
-    this.seq = seq;
-    this.size = size;
-    this.expiresAt = expiresAt;
-    this.bits = (stored ? STORED : 0) | (priority << PRIORITY_SHIFT);
-  }
-
-  /** Written to the store: settle/requeue must tell it. */
-  get stored(): boolean {
-    return (this.bits & STORED) !== 0;
-  }
-
-  /** Delivery level in a priority queue (0 otherwise). */
-  get priority(): number {
-    return (this.bits >>> PRIORITY_SHIFT) & 0xff;
-  }
-
-  /** In the ready list (not delivered, not removed). */
-  get ready(): boolean {
-    return (this.bits & READY) !== 0;
-  }
-
-  set ready(v: boolean) {
-    this.bits = withFlag(this.bits, READY, v);
-  }
-
-  get redelivered(): boolean {
-    return (this.bits & REDELIVERED) !== 0;
-  }
-
-  set redelivered(v: boolean) {
-    this.bits = withFlag(this.bits, REDELIVERED, v);
-  }
-
-  /** Waiting in the queue's expiry heap. */
-  get inTtlHeap(): boolean {
-    return (this.bits & IN_TTL_HEAP) !== 0;
-  }
-
-  set inTtlHeap(v: boolean) {
-    this.bits = withFlag(this.bits, IN_TTL_HEAP, v);
-  }
-
-  get storeMulti(): boolean {
-    return (this.bits & STORE_MULTI) !== 0;
-  }
-
-  set storeMulti(v: boolean) {
-    this.bits = withFlag(this.bits, STORE_MULTI, v);
-  }
-
-  get storeState(): number {
-    return this.bits >>> STORE_STATE_SHIFT;
-  }
-
-  set storeState(v: number) {
-    this.bits = (this.bits & ((1 << STORE_STATE_SHIFT) - 1)) | (v << STORE_STATE_SHIFT);
-  }
-}
 
 export interface Consumer {
   readonly tag: string;
@@ -191,19 +96,11 @@ export class Queue implements QueueKey {
 
   readonly #store: Store | null;
   readonly #ready: ReadyList<QueueEntry>;
-  readonly #consumers: Consumer[] = [];
-  #next = 0;
-  /** Consumers do not all have the same priority: dispatch looks at priority groups. */
-  #mixedPriorities = false;
+  readonly #consumers = new ConsumerRing();
   #seq = 0;
-  #exclusiveConsumer: Consumer | null = null;
   #dispatching = false;
-  // Message expiry: entries with a TTL, earliest first, and one timer for the earliest.
-  readonly #ttlHeap = new MinHeap<QueueEntry>((e) => e.expiresAt);
-  #ttlTimer: NodeJS.Timeout | null = null;
-  #ttlTimerAt = 0;
-  // Queue expiry (x-expires).
-  #expiresTimer: NodeJS.Timeout | null = null;
+  readonly #ttl: TtlSchedule;
+  readonly #idle: IdleTimer;
 
   constructor(vhost: string, name: string, options: QueueOptions, store: Store | null) {
     this.vhost = vhost;
@@ -218,6 +115,20 @@ export class Queue implements QueueKey {
       this.settings.maxPriority + 1,
       this.#store !== null ? { freezer: new EntryFreezer(this, this.#store), hotLimit: RESIDENT_LIMIT } : undefined,
     );
+    this.#ttl = new TtlSchedule(() => {
+      try {
+        this.#expireDue();
+      } catch (err) {
+        this.hooks?.error?.(this, err);
+      }
+    });
+    this.#idle = new IdleTimer(() => {
+      try {
+        if (!this.deleted && this.#consumers.length === 0) this.hooks?.remove(this, 'expired');
+      } catch (err) {
+        this.hooks?.error?.(this, err);
+      }
+    });
     this.#armExpiry();
   }
 
@@ -234,7 +145,7 @@ export class Queue implements QueueKey {
   }
 
   get consumers(): readonly Consumer[] {
-    return this.#consumers;
+    return this.#consumers.list;
   }
 
   /** Messages carry x-delivery-count once returned (quorum queues, and any with x-delivery-limit). */
@@ -244,7 +155,7 @@ export class Queue implements QueueKey {
 
   /** The consumer that receives everything in single-active-consumer mode. */
   get activeConsumer(): Consumer | null {
-    return this.settings.singleActiveConsumer ? (this.#consumers[0] ?? null) : null;
+    return this.settings.singleActiveConsumer ? (this.#consumers.list[0] ?? null) : null;
   }
 
   // ---- publishing ------------------------------------------------------------------------
@@ -260,10 +171,10 @@ export class Queue implements QueueKey {
       entry.storeState = ENTRY_RESTORED;
       entry.storeMulti = s.multi;
       this.#ready.push(entry);
-      if (entry.expiresAt !== 0) this.#trackExpiry(entry);
+      if (entry.expiresAt !== 0) this.#ttl.track(entry);
       if (s.seq > this.#seq) this.#seq = s.seq;
     }
-    this.#armTtlTimer();
+    this.#ttl.arm();
   }
 
   /**
@@ -287,7 +198,7 @@ export class Queue implements QueueKey {
     if (stored) this.#store!.appendMessage(this, entry, msg);
     this.stats.published++;
     if (this.#ready.length === 0 && this.#consumers.length > 0 && !this.#dispatching) {
-      const c = this.#nextConsumer();
+      const c = this.#consumers.next(this.settings.singleActiveConsumer);
       if (c !== null) {
         this.#handOver(c, entry);
         return true;
@@ -300,8 +211,8 @@ export class Queue implements QueueKey {
     }
     this.#ready.push(entry);
     if (entry.expiresAt !== 0) {
-      this.#trackExpiry(entry);
-      this.#armTtlTimer();
+      this.#ttl.track(entry);
+      this.#ttl.arm();
     }
     if (s.maxLength !== null || s.maxLengthBytes !== null) this.#dropOverLimit();
     const n = this.#ready.length;
@@ -337,7 +248,7 @@ export class Queue implements QueueKey {
     try {
       const ready = this.#ready;
       while (ready.length > 0) {
-        const c = this.#nextConsumer();
+        const c = this.#consumers.next(this.settings.singleActiveConsumer);
         if (c === null) break;
         const head = ready.peek()!;
         if (head.expiresAt !== 0 && head.expiresAt <= Date.now()) {
@@ -429,8 +340,8 @@ export class Queue implements QueueKey {
       else keep.push(e);
     }
     this.#ready.requeue(keep);
-    for (const e of keep) if (e.expiresAt !== 0) this.#trackExpiry(e);
-    if (now !== 0) this.#armTtlTimer();
+    for (const e of keep) if (e.expiresAt !== 0) this.#ttl.track(e);
+    if (now !== 0) this.#ttl.arm();
     if (this.settings.maxLength !== null || this.settings.maxLengthBytes !== null) this.#dropOverLimit();
     this.dispatch();
   }
@@ -438,28 +349,15 @@ export class Queue implements QueueKey {
   // ---- consumers -------------------------------------------------------------------------
 
   addConsumer(c: Consumer): void {
-    if (this.#exclusiveConsumer !== null || (c.exclusive && this.#consumers.length > 0)) {
-      throw new ChannelError('ACCESS_REFUSED', `queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
-    }
-    if (c.exclusive) this.#exclusiveConsumer = c;
-    // Highest priority first; equal priorities keep their arrival order.
-    let i = this.#consumers.length;
-    while (i > 0 && this.#consumers[i - 1]!.priority < c.priority) i--;
-    this.#consumers.splice(i, 0, c);
-    if (i <= this.#next && this.#next > 0) this.#next++;
-    this.#mixedPriorities = this.#consumers.some((x) => x.priority !== this.#consumers[0]!.priority);
+    this.#consumers.add(c, this.name, this.vhost);
     this.hadConsumers = true;
-    this.#clearExpiry();
+    this.#idle.clear();
   }
 
   /** Removes a consumer; an auto-delete queue that loses its last one deletes itself. */
   removeConsumer(c: Consumer): void {
-    const i = this.#consumers.indexOf(c);
+    const i = this.#consumers.remove(c);
     if (i < 0) return;
-    this.#consumers.splice(i, 1);
-    if (this.#next > i) this.#next--;
-    if (this.#exclusiveConsumer === c) this.#exclusiveConsumer = null;
-    this.#mixedPriorities = this.#consumers.some((x) => x.priority !== this.#consumers[0]!.priority);
     if (this.congested) {
       this.congested = false;
       this.#checkCongestion();
@@ -492,7 +390,7 @@ export class Queue implements QueueKey {
   }
 
   #checkCongestion(): void {
-    for (const c of this.#consumers) {
+    for (const c of this.#consumers.list) {
       if (c.socketBound()) {
         this.congested = true;
         return;
@@ -512,14 +410,14 @@ export class Queue implements QueueKey {
 
   /** Counts as use for x-expires (declare, basic.get). */
   touch(): void {
-    if (this.#expiresTimer !== null) this.#armExpiry();
+    if (this.#idle.armed) this.#armExpiry();
   }
 
   /** Drops every ready message; returns how many. Unacked messages are not touched. */
   purge(): number {
     const store = this.#store;
     const n = this.#ready.clear(store === null ? undefined : (e) => e.stored && store.removeMessage(this, e));
-    this.#ttlHeap.clear();
+    this.#ttl.clear();
     if (this.congested) this.#releaseFlow();
     return n;
   }
@@ -528,12 +426,11 @@ export class Queue implements QueueKey {
   delete(): number {
     const n = this.#ready.length;
     this.deleted = true;
-    const consumers = this.#consumers.splice(0);
-    this.#exclusiveConsumer = null;
+    const consumers = this.#consumers.clear();
     this.#ready.clear();
-    this.#ttlHeap.clear();
-    this.#clearTtlTimer();
-    this.#clearExpiry();
+    this.#ttl.clear();
+    this.#ttl.cancel();
+    this.#idle.clear();
     for (const c of consumers) c.queueDeleted(this);
     this.#releaseFlow();
     return n;
@@ -547,69 +444,23 @@ export class Queue implements QueueKey {
   #armExpiry(): void {
     const ms = this.settings.expires;
     if (ms === null || this.deleted || this.#consumers.length > 0) return;
-    this.#clearExpiry();
-    this.#expiresTimer = setTimeout(() => {
-      this.#expiresTimer = null;
-      try {
-        if (!this.deleted && this.#consumers.length === 0) this.hooks?.remove(this, 'expired');
-      } catch (err) {
-        this.hooks?.error?.(this, err);
-      }
-    }, ms);
-    this.#expiresTimer.unref();
-  }
-
-  #clearExpiry(): void {
-    if (this.#expiresTimer !== null) clearTimeout(this.#expiresTimer);
-    this.#expiresTimer = null;
+    this.#idle.arm(ms);
   }
 
   // ---- message expiry --------------------------------------------------------------------
 
-  #trackExpiry(e: QueueEntry): void {
-    if (e.inTtlHeap) return;
-    e.inTtlHeap = true;
-    this.#ttlHeap.push(e);
-  }
-
-  /** Keeps one timer, due when the earliest tracked entry expires. */
-  #armTtlTimer(): void {
-    const head = this.#ttlHeap.peek();
-    if (head === undefined) return this.#clearTtlTimer();
-    if (this.#ttlTimer !== null && this.#ttlTimerAt <= head.expiresAt) return;
-    this.#clearTtlTimer();
-    this.#ttlTimerAt = head.expiresAt;
-    this.#ttlTimer = setTimeout(this.#onTtlTimer, Math.max(0, head.expiresAt - Date.now()));
-    this.#ttlTimer.unref();
-  }
-
-  #clearTtlTimer(): void {
-    if (this.#ttlTimer !== null) clearTimeout(this.#ttlTimer);
-    this.#ttlTimer = null;
-  }
-
   /** Expires every ready entry that is due, wherever it sits in the queue. */
-  readonly #onTtlTimer = (): void => {
-    try {
-      this.#expireDue();
-    } catch (err) {
-      this.hooks?.error?.(this, err);
-    }
-  };
-
   #expireDue(): void {
-    this.#ttlTimer = null;
+    const ttl = this.#ttl;
+    ttl.fired();
     const now = Date.now();
-    const heap = this.#ttlHeap;
-    for (let head = heap.peek(); head !== undefined && head.expiresAt <= now; head = heap.peek()) {
-      heap.pop();
-      head.inTtlHeap = false;
+    for (let head = ttl.popDue(now); head !== undefined; head = ttl.popDue(now)) {
       if (!head.ready || this.deleted) continue; // delivered meanwhile: its consumer decides
       this.#ready.remove(head);
       this.#expire(head);
       head.msg = null; // the tombstone left in the ready list must not hold the body
     }
-    this.#armTtlTimer();
+    this.#ttl.arm();
     if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();
   }
 
@@ -658,81 +509,4 @@ export class Queue implements QueueKey {
       loaded++;
     }
   }
-
-  /** The next consumer in turn that can take a delivery, or null. */
-  #nextConsumer(): Consumer | null {
-    const consumers = this.#consumers;
-    const n = consumers.length;
-    if (this.settings.singleActiveConsumer) {
-      const active = consumers[0];
-      return active !== undefined && active.canDeliver() ? active : null;
-    }
-    if (this.#mixedPriorities) return this.#nextByPriority();
-    for (let tries = 0; tries < n; tries++) {
-      if (this.#next >= n) this.#next = 0;
-      const c = consumers[this.#next++]!;
-      if (c.canDeliver()) return c;
-    }
-    return null;
-  }
-
-  /** Consumers are sorted by priority: the first group with credit wins, round-robin inside it. */
-  #nextByPriority(): Consumer | null {
-    const consumers = this.#consumers;
-    const n = consumers.length;
-    let start = 0;
-    while (start < n) {
-      const p = consumers[start]!.priority;
-      let end = start;
-      while (end < n && consumers[end]!.priority === p) end++;
-      const size = end - start;
-      for (let tries = 0; tries < size; tries++) {
-        const i = start + ((this.#next + tries) % size);
-        const c = consumers[i]!;
-        if (c.canDeliver()) {
-          this.#next = i - start + 1;
-          return c;
-        }
-      }
-      start = end;
-    }
-    return null;
-  }
-}
-
-/**
- * Freezes a queue's ready entries whose messages are safely stored (no TTL: those must stay
- * reachable from the expiry heap) into cold records, and rebuilds them.
- */
-class EntryFreezer implements Freezer<QueueEntry> {
-  readonly #queue: Queue;
-  readonly #store: Store;
-
-  constructor(queue: Queue, store: Store) {
-    this.#queue = queue;
-    this.#store = store;
-  }
-
-  canFreeze(e: QueueEntry): boolean {
-    return e.expiresAt === 0 && e.stored && this.#store.isSettled(e);
-  }
-
-  freeze(e: QueueEntry, cold: ColdFifo): void {
-    cold.push(e.seq, e.size, e.storeId, e.bits, e.deliveryCount);
-  }
-
-  thaw(seq: number, size: number, storeId: number, bits: number, count: number): QueueEntry {
-    const e = new QueueEntry(this.#queue, null, seq, size, true, 0, 0);
-    e.bits = bits;
-    e.storeId = storeId;
-    e.deliveryCount = count;
-    return e;
-  }
-}
-
-/** The TTL that applies: the smaller of the queue's and the message's (-1: none). */
-function effectiveTtl(queueTtl: number | null, messageTtl: number): number {
-  if (queueTtl === null) return messageTtl;
-  if (messageTtl < 0) return queueTtl;
-  return Math.min(queueTtl, messageTtl);
 }
