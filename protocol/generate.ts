@@ -277,14 +277,14 @@ export function generate(spec: Spec): string {
     emit('  return p;');
     emit('}');
     emit();
-    emit(`/** Walks the ${c.name} property list without building values: throws CodecError if it overruns. */`);
+    emit(`/** Walks the ${c.name} property list without building values: throws CodecError if it overruns or a table does not decode. */`);
     emit(`export function skip${type}(r: BufferReader): void {`);
     emit('  let flags = r.u16();');
     emit('  const all = flags;');
     emit('  while ((flags & 1) !== 0) flags = r.u16();');
     props.forEach((p, i) => {
       const prim = primitive(p);
-      const skip = prim === 'shortstr' ? 'r.skipShortstr()' : prim === 'longstr' || prim === 'table' ? 'r.skipLongstr()' : prim === 'octet' ? 'r.skip(1)' : prim === 'short' ? 'r.skip(2)' : prim === 'long' ? 'r.skip(4)' : 'r.skip(8)';
+      const skip = prim === 'shortstr' ? 'r.skipShortstr()' : prim === 'longstr' ? 'r.skipLongstr()' : prim === 'table' ? 'r.skipTable()' : prim === 'octet' ? 'r.skip(1)' : prim === 'short' ? 'r.skip(2)' : prim === 'long' ? 'r.skip(4)' : 'r.skip(8)';
       emit(`  if ((all & ${1 << (15 - i)}) !== 0) ${skip};`);
     });
     emit('}');

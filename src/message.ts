@@ -52,10 +52,40 @@ export class Message {
     return m;
   }
 
-  /** Throws CodecError when the property list does not decode (checked once, at publish). */
-  checkProperties(): void {
-    checkReader.reset(this.header, FLAGS_OFFSET, this.header.length);
-    skipBasicProperties(checkReader);
+  /**
+   * Throws CodecError when the property list does not decode (checked once, at publish, as
+   * RabbitMQ decodes it there). Tables are walked, not built: the header stays the bytes the
+   * publisher sent, and is decoded only when a value is needed. Returns whether the headers have
+   * a top-level CC or BCC key, which routing must read.
+   */
+  checkProperties(): boolean {
+    const r = checkReader;
+    r.reset(this.header, FLAGS_OFFSET, this.header.length);
+    skipBasicProperties(r);
+    const flags = this.propertyFlags;
+    if ((flags & BASIC_PROPERTY_FLAGS.headers) === 0) return false;
+    if ((flags & 1) !== 0) {
+      const headers = this.properties.headers;
+      return headers !== undefined && (headers.has('CC') || headers.has('BCC'));
+    }
+    // Headers follow content-type and content-encoding; the walk above proved the lengths.
+    const h = this.header;
+    let p = FLAGS_OFFSET + 2;
+    if ((flags & BASIC_PROPERTY_FLAGS.contentType) !== 0) p += 1 + h[p]!;
+    if ((flags & BASIC_PROPERTY_FLAGS.contentEncoding) !== 0) p += 1 + h[p]!;
+    const end = p + 4 + h.readUInt32BE(p);
+    p += 4;
+    while (p < end) {
+      const n = h[p]!;
+      // 'CC' or 'BCC'
+      if ((n === 2 && h[p + 1] === 0x43 && h[p + 2] === 0x43) || (n === 3 && h[p + 1] === 0x42 && h[p + 2] === 0x43 && h[p + 3] === 0x43)) {
+        return true;
+      }
+      r.reset(h, p + 1 + n, end);
+      r.skipFieldValue();
+      p = r.pos;
+    }
+    return false;
   }
 
   get propertyFlags(): number {

@@ -1,15 +1,27 @@
 // Cursor over a Buffer for AMQP's primitive types and RabbitMQ's field-table tags.
 // Reading past the end, or an unknown tag, throws CodecError: malformed input is the peer's
 // mistake, never a crash. Strings decode as UTF-8; byte strings are views, not copies.
+// The tag set is RabbitMQ's (rabbit_binary_parser): 'L' reads as a signed 64-bit 'l', as there
+// (py-amqp writes it for integers beyond 32 bits); 'U' and anything else are unknown.
 
 import { isUtf8 } from 'node:buffer';
 import { CodecError } from './codec-error.js';
 import type { FieldTable, FieldValue } from './field-table.js';
 
+/**
+ * Deepest nesting of tables and arrays accepted anywhere (the outermost table is level 1).
+ * RabbitMQ has no limit short of the frame size (~18,000 levels fit in 128 KiB); warren's
+ * decoder and everything that walks a table recurse, so it refuses deeper input with
+ * 501 FRAME_ERROR. Real tables nest a few levels (x-death is 4).
+ */
+export const MAX_TABLE_DEPTH = 100;
+
 export class BufferReader {
   buf: Buffer;
   pos: number;
   end: number;
+  /** Tables and arrays open around the current position (reset with the reader after a throw). */
+  #depth = 0;
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
     this.buf = buf;
@@ -21,6 +33,7 @@ export class BufferReader {
     this.buf = buf;
     this.pos = start;
     this.end = end;
+    this.#depth = 0;
   }
 
   get remaining(): number {
@@ -151,12 +164,14 @@ export class BufferReader {
     const len = this.u32();
     this.#need(len);
     const end = this.pos + len;
+    this.#enter();
     const t: FieldTable = new Map();
     while (this.pos < end) {
       const key = this.shortstr();
       t.set(key, this.#fieldValue());
     }
     if (this.pos !== end) throw new CodecError('SYNTAX_ERROR', 'field table overruns its declared length');
+    this.#depth--;
     return t;
   }
 
@@ -164,10 +179,81 @@ export class BufferReader {
     const len = this.u32();
     this.#need(len);
     const end = this.pos + len;
+    this.#enter();
     const a: FieldValue[] = [];
     while (this.pos < end) a.push(this.#fieldValue());
     if (this.pos !== end) throw new CodecError('SYNTAX_ERROR', 'field array overruns its declared length');
+    this.#depth--;
     return a;
+  }
+
+  /**
+   * Checks a table as table() would decode it (tags, lengths, depth) without building anything:
+   * publish uses it so that headers are only decoded when something needs their values.
+   */
+  skipTable(): void {
+    const len = this.u32();
+    this.#need(len);
+    const end = this.pos + len;
+    this.#enter();
+    while (this.pos < end) {
+      this.skipShortstr();
+      this.skipFieldValue();
+    }
+    if (this.pos !== end) throw new CodecError('SYNTAX_ERROR', 'field table overruns its declared length');
+    this.#depth--;
+  }
+
+  #skipArray(): void {
+    const len = this.u32();
+    this.#need(len);
+    const end = this.pos + len;
+    this.#enter();
+    while (this.pos < end) this.skipFieldValue();
+    if (this.pos !== end) throw new CodecError('SYNTAX_ERROR', 'field array overruns its declared length');
+    this.#depth--;
+  }
+
+  /** One tagged value, checked and passed over (see skipTable). */
+  skipFieldValue(): void {
+    const tag = this.u8();
+    switch (tag) {
+      case 0x74 /* t */:
+      case 0x62 /* b */:
+      case 0x42 /* B */:
+        return this.skip(1);
+      case 0x73 /* s */:
+      case 0x75 /* u */:
+        return this.skip(2);
+      case 0x49 /* I */:
+      case 0x69 /* i */:
+      case 0x66 /* f */:
+        return this.skip(4);
+      case 0x6c /* l */:
+      case 0x4c /* L */:
+      case 0x64 /* d */:
+      case 0x54 /* T */:
+        return this.skip(8);
+      case 0x44 /* D */:
+        return this.skip(5);
+      case 0x53 /* S */:
+      case 0x78 /* x */:
+        return this.skipLongstr();
+      case 0x41 /* A */:
+        return this.#skipArray();
+      case 0x46 /* F */:
+        return this.skipTable();
+      case 0x56 /* V */:
+        return;
+      default:
+        throw unknownTag(tag);
+    }
+  }
+
+  #enter(): void {
+    if (++this.#depth > MAX_TABLE_DEPTH) {
+      throw new CodecError('FRAME_ERROR', `field table nested deeper than ${MAX_TABLE_DEPTH} levels`);
+    }
   }
 
   #fieldValue(): FieldValue {
@@ -188,6 +274,7 @@ export class BufferReader {
       case 0x69 /* i */:
         return { type: 'i', value: this.u32() };
       case 0x6c /* l */:
+      case 0x4c /* L */:
         return { type: 'l', value: this.i64Exact() };
       case 0x66 /* f */:
         return { type: 'f', value: this.f32() };
@@ -212,7 +299,11 @@ export class BufferReader {
       case 0x56 /* V */:
         return { type: 'V', value: null };
       default:
-        throw new CodecError('UNKNOWN_FIELD_TYPE', `unknown field type ${JSON.stringify(String.fromCharCode(tag))} (0x${tag.toString(16)})`);
+        throw unknownTag(tag);
     }
   }
+}
+
+function unknownTag(tag: number): CodecError {
+  return new CodecError('UNKNOWN_FIELD_TYPE', `unknown field type ${JSON.stringify(String.fromCharCode(tag))} (0x${tag.toString(16)})`);
 }

@@ -1,7 +1,8 @@
 // Decoding a whole method frame payload the way RabbitMQ judges it: too short for the class and
 // method ids is an unknown frame; arguments that do not decode, or bytes left over after them,
 // are "cannot decode <<...>>" (501, naming the method); unknown ids and unknown field types
-// are left to the caller (RabbitMQ drops the socket for those).
+// are left to the caller (RabbitMQ drops the socket for those). A table nested deeper than
+// MAX_TABLE_DEPTH is warren's own 501, naming the method.
 
 import type { BufferReader } from './buffer-reader.js';
 import { CodecError } from './codec-error.js';
@@ -16,6 +17,8 @@ export function decodeMethodFrame(reader: BufferReader, payload: Buffer): Method
     m = decodeMethod(reader);
   } catch (e) {
     if (e instanceof CodecError && e.code === 'SYNTAX_ERROR') throw cannotDecode(payload);
+    // A table nested too deep: name the method it came in.
+    if (e instanceof CodecError && e.code === 'FRAME_ERROR') throw new CodecError('FRAME_ERROR', e.message, payload.readUInt32BE(0));
     throw e;
   }
   if (reader.pos !== payload.length) throw cannotDecode(payload);

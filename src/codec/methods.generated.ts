@@ -1802,14 +1802,14 @@ export function decodeBasicProperties(r: BufferReader): BasicProperties {
   return p;
 }
 
-/** Walks the basic property list without building values: throws CodecError if it overruns. */
+/** Walks the basic property list without building values: throws CodecError if it overruns or a table does not decode. */
 export function skipBasicProperties(r: BufferReader): void {
   let flags = r.u16();
   const all = flags;
   while ((flags & 1) !== 0) flags = r.u16();
   if ((all & 32768) !== 0) r.skipShortstr();
   if ((all & 16384) !== 0) r.skipShortstr();
-  if ((all & 8192) !== 0) r.skipLongstr();
+  if ((all & 8192) !== 0) r.skipTable();
   if ((all & 4096) !== 0) r.skip(1);
   if ((all & 2048) !== 0) r.skip(1);
   if ((all & 1024) !== 0) r.skipShortstr();

@@ -4,6 +4,7 @@
 // messages. Confirms and transactions stay with the channel. Nothing here allocates per
 // message beyond the Message itself (reused target set, cached permission check).
 
+import { CodecError } from '../codec/codec-error.js';
 import { fieldString, RABBIT_TYPE_NAMES, type FieldValue } from '../codec/field-table.js';
 import { BASIC_PROPERTY_FLAGS, BASIC_RETURN, type BasicPublish } from '../codec/methods.generated.js';
 import { ChannelError, ConnectionError } from '../errors.js';
@@ -58,9 +59,12 @@ export class Publisher {
       throw new ChannelError('ACCESS_REFUSED', `cannot publish to internal exchange '${x.name}' in vhost '${vhost.name}'`);
     }
     let msg = new Message(m.exchange, m.routingKey, header, body);
+    let ccOrBcc: boolean;
     try {
-      msg.checkProperties();
-    } catch {
+      ccOrBcc = msg.checkProperties();
+    } catch (e) {
+      // A table nested too deep is warren's own limit (501, see MAX_TABLE_DEPTH).
+      if (e instanceof CodecError && e.code === 'FRAME_ERROR') throw new ConnectionError('FRAME_ERROR', e.message, { classId: 0, methodId: 0 });
       // RabbitMQ's channel crashes on properties it cannot decode; the client sees 541 on the connection.
       throw new ConnectionError('INTERNAL_ERROR', '', { classId: 0, methodId: 0 });
     }
@@ -69,7 +73,8 @@ export class Publisher {
       throw new ChannelError('PRECONDITION_FAILED', `user_id property set to '${msg.properties.userId}' but authenticated user was '${host.username}'`);
     }
     if ((flags & BASIC_PROPERTY_FLAGS.expiration) !== 0) msg.ttl = parseExpiration(msg.properties.expiration!);
-    if ((flags & (BASIC_PROPERTY_FLAGS.headers | BASIC_PROPERTY_FLAGS.replyTo)) !== 0) msg = rewrite(msg, replyAddress);
+    // Headers are decoded here only when CC or BCC is among them.
+    if (ccOrBcc || (flags & BASIC_PROPERTY_FLAGS.replyTo) !== 0) msg = rewrite(msg, replyAddress);
     this.exchange = x;
     return msg;
   }

@@ -1,0 +1,319 @@
+// Field tables through a raw socket, compared with RabbitMQ 3.10.8: the 'L' tag (py-amqp writes it
+// for integers beyond 32 bits), unknown tags in every place a table arrives, message headers kept
+// as the bytes the publisher sent, and the nesting-depth bound (warren's own limit, 100 levels:
+// RabbitMQ accepts any depth a frame can hold, so the RabbitMQ branch, `broker.external`,
+// documents that).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BrokerUnderTest,
+  Clients,
+  enc,
+  FRAME_BODY,
+  FRAME_HEADER,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  type FieldValue,
+  RawClient,
+  raw,
+  rawConnect,
+  Reader,
+  startBroker,
+  uid,
+} from './harness.js';
+
+let broker: BrokerUnderTest;
+let clients: Clients;
+const MAX_DEPTH = 100;
+
+beforeAll(async () => {
+  broker = await startBroker();
+  clients = new Clients(broker.url);
+});
+
+afterAll(async () => {
+  await clients?.closeAll();
+  await broker?.stop();
+});
+
+async function othersStillWork(): Promise<void> {
+  const ch = await clients.channel();
+  const { queue } = await ch.assertQueue('', { exclusive: true });
+  ch.sendToQueue(queue, Buffer.from('ok'), { headers: { n: 1 } });
+  const m = await ch.get(queue, { noAck: true });
+  expect(m && m.content.toString()).toBe('ok');
+}
+
+const L = (v: bigint): FieldValue => {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(v);
+  return { $type: 'L', raw: b };
+};
+
+/** A table whose key "a" holds tables (or arrays) nested so that the deepest is at `levels` (outer = 1). */
+function deepTable(levels: number, tag: 'F' | 'A' = 'F'): Buffer {
+  const per = tag === 'F' ? 7 : 5;
+  const b = Buffer.alloc(4 + 2 + per * (levels - 1) - (tag === 'F' ? 2 : 0));
+  b.writeUInt32BE(b.length - 4, 0);
+  let off = 4;
+  for (let i = 0; i < levels - 1; i++) {
+    if (tag === 'F' || i === 0) {
+      b[off++] = 1;
+      b[off++] = 0x61;
+    }
+    b[off++] = tag.charCodeAt(0);
+    b.writeUInt32BE(b.length - off - 4, off);
+    off += 4;
+  }
+  return b;
+}
+
+function queueDeclareArgs(name: string, args: Buffer): Buffer {
+  return Buffer.concat([enc.u16(0), enc.shortstr(name), enc.bits(false, false, false, true, false), args]);
+}
+
+function publish(c: RawClient, exchange: string, routingKey: string, headers: Buffer): void {
+  c.sendMethod(1, 60, 40, raw.basicPublish(exchange, routingKey));
+  c.sendFrame(FRAME_HEADER, 1, RawClient.contentHeader(2, 0x2000, headers));
+  c.sendFrame(FRAME_BODY, 1, Buffer.from('hi'));
+}
+
+/** basic.get on channel 1: the properties block of the message (flags excluded), or null if empty. */
+async function getHeaderProps(c: RawClient, queue: string): Promise<Buffer | null> {
+  c.sendMethod(1, 60, 70, raw.basicGet(queue));
+  const f = await c.nextNonHeartbeat();
+  if (f.classId === 60 && f.methodId === 72) return null;
+  expect([f.type, f.classId, f.methodId]).toEqual([FRAME_METHOD, 60, 71]);
+  const h = await c.nextNonHeartbeat();
+  expect(h.type).toBe(FRAME_HEADER);
+  await c.nextNonHeartbeat(); // body
+  expect(h.payload.readUInt16BE(12)).toBe(0x2000);
+  return h.payload.subarray(14);
+}
+
+/** The server closes the connection with exactly this, or (undefined) drops it without a close. */
+async function expectEnd(c: RawClient, close: { code: number; text: string; classId: number; methodId: number } | undefined): Promise<void> {
+  const res = await c.waitForConnectionClose(15_000);
+  expect(res.close).toEqual(close);
+  expect(res.socketClosed).toBe(true);
+  if (close === undefined) expect(res.frames.filter((f) => f.type !== FRAME_HEARTBEAT)).toEqual([]);
+}
+
+async function withChannel(fn: (c: RawClient) => Promise<void>): Promise<void> {
+  const c = await rawConnect(broker);
+  try {
+    await c.openChannel(1);
+    await fn(c);
+  } finally {
+    c.destroy();
+  }
+}
+
+async function declareQueue(c: RawClient, name: string): Promise<void> {
+  c.sendMethod(1, 50, 10, raw.queueDeclare(name, { autoDelete: false }, {}));
+  await c.expectMethod(1, 50, 11);
+}
+
+async function deleteQueue(name: string): Promise<void> {
+  const ch = await clients.channel();
+  await ch.deleteQueue(name);
+}
+
+describe("'L' in message headers (py-amqp's 64-bit integers)", () => {
+  it('is accepted and delivered as the bytes the publisher sent', async () => {
+    const q = uid('L');
+    const headers = enc.table({ big: L(1n << 40n), arr: [L(-5n)] as FieldValue, s: 'x' });
+    await withChannel(async (c) => {
+      await declareQueue(c, q);
+      publish(c, '', q, headers);
+      expect((await getHeaderProps(c, q))?.toString('hex')).toBe(headers.toString('hex'));
+      // CC is read for routing but does not change the message.
+      const withCc = enc.table({ big: L(1n << 40n), CC: ['nowhere'] });
+      publish(c, '', q, withCc);
+      expect((await getHeaderProps(c, q))?.toString('hex')).toBe(withCc.toString('hex'));
+    });
+    await deleteQueue(q);
+    await othersStillWork();
+  });
+
+  it("is re-encoded as 'l' when the headers are rewritten (BCC taken out)", async () => {
+    const q = uid('Lb');
+    await withChannel(async (c) => {
+      await declareQueue(c, q);
+      publish(c, '', q, enc.table({ big: L(1n << 40n), BCC: ['nowhere'] }));
+      const props = await getHeaderProps(c, q);
+      expect(props?.toString('hex')).toBe(enc.table({ big: 1n << 40n }).toString('hex'));
+      expect(new Reader(props!).table()).toEqual({ big: 1n << 40n });
+    });
+    await deleteQueue(q);
+  });
+
+  it("matches a headers-exchange binding made with 'l' of the same value", async () => {
+    const x = uid('Lhx');
+    const q = uid('Lhq');
+    await withChannel(async (c) => {
+      c.sendMethod(1, 40, 10, Buffer.concat([enc.u16(0), enc.shortstr(x), enc.shortstr('headers'), enc.bits(false, false, true, false, false), enc.table()]));
+      await c.expectMethod(1, 40, 11);
+      await declareQueue(c, q);
+      c.sendMethod(1, 50, 20, Buffer.concat([enc.u16(0), enc.shortstr(q), enc.shortstr(x), enc.shortstr(''), enc.bits(false), enc.table({ 'x-match': 'all', big: 1n << 40n })]));
+      await c.expectMethod(1, 50, 21);
+      const headers = enc.table({ big: L(1n << 40n) });
+      publish(c, x, '', headers);
+      publish(c, x, '', enc.table({ big: L((1n << 40n) + 1n) }));
+      expect((await getHeaderProps(c, q))?.toString('hex')).toBe(headers.toString('hex'));
+      expect(await getHeaderProps(c, q)).toBeNull();
+    });
+    await deleteQueue(q);
+  });
+});
+
+describe('unknown tags in message headers: 541 INTERNAL_ERROR, as RabbitMQ (its channel crashes decoding them)', () => {
+  const z = (tag: string): FieldValue => ({ $type: tag, raw: Buffer.from([0, 1, 0, 2]) });
+  for (const [name, headers] of [
+    ["'Z' at top level", { z: z('Z') }],
+    ["'U' (not in RabbitMQ's set)", { u: z('U') }],
+    ["'Z' inside an array", { a: [z('Z')] as FieldValue }],
+    ["'Z' inside a nested table", { t: { ok: 1, z: z('Z') } }],
+  ] as const) {
+    it(name, async () => {
+      await withChannel(async (c) => {
+        publish(c, '', 'nowhere', enc.table(headers as Record<string, FieldValue>));
+        await expectEnd(c, { code: 541, text: 'INTERNAL_ERROR', classId: 0, methodId: 0 });
+      });
+      await othersStillWork();
+    });
+  }
+});
+
+describe("method arguments and client properties: 'L' accepted, unknown tags drop the socket", () => {
+  it("'L' in queue.declare, basic.consume and exchange.bind arguments", async () => {
+    const q = uid('La');
+    const x = uid('Lax');
+    await withChannel(async (c) => {
+      c.sendMethod(1, 50, 10, raw.queueDeclare(q, { autoDelete: false }, { 'x-max-length': L(1n), 'x-custom': L(1n << 50n) }));
+      await c.expectMethod(1, 50, 11);
+      c.sendMethod(1, 60, 20, Buffer.concat([enc.u16(0), enc.shortstr(q), enc.shortstr('ctag'), enc.bits(false, true, false, false), enc.table({ 'x-priority': L(3n) })]));
+      await c.expectMethod(1, 60, 21);
+      c.sendMethod(1, 40, 10, Buffer.concat([enc.u16(0), enc.shortstr(x), enc.shortstr('headers'), enc.bits(false, false, true, false, false), enc.table()]));
+      await c.expectMethod(1, 40, 11);
+      c.sendMethod(1, 40, 30, Buffer.concat([enc.u16(0), enc.shortstr(x), enc.shortstr('amq.headers'), enc.shortstr(''), enc.bits(false), enc.table({ n: L(1n << 40n) })]));
+      await c.expectMethod(1, 40, 31);
+    });
+    const ch = await clients.channel();
+    await ch.deleteExchange(x);
+    await ch.deleteQueue(q);
+  });
+
+  it("an unknown tag ('U') in queue.declare arguments", async () => {
+    await withChannel(async (c) => {
+      c.sendMethod(1, 50, 10, raw.queueDeclare(uid('U'), { autoDelete: true }, { 'x-foo': { $type: 'U', raw: Buffer.from([0, 1, 0, 2]) } }));
+      await expectEnd(c, undefined);
+    });
+    await othersStillWork();
+  });
+
+  it("'L' in client properties is accepted", async () => {
+    const c = await rawConnect(broker, { capabilities: { big: L(1n << 40n) } });
+    try {
+      await c.openChannel(1);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  it('an unknown tag in client properties drops the socket during the handshake', async () => {
+    const c = await RawClient.connect(broker.host, broker.port);
+    try {
+      await expect(c.handshake({ capabilities: { z: { $type: 'Z', raw: Buffer.from([1]) } } })).rejects.toThrow(/socket closed/);
+      expect(c.allFrames.filter((f) => f.classId === 10 && f.methodId === 50)).toEqual([]);
+    } finally {
+      c.destroy();
+    }
+    await othersStillWork();
+  });
+});
+
+describe(`nesting depth (warren: at most ${MAX_DEPTH} levels, then 501; RabbitMQ: no limit)`, () => {
+  const tooDeep = { code: 501, text: `FRAME_ERROR - field table nested deeper than ${MAX_DEPTH} levels` };
+
+  it(`${MAX_DEPTH} levels of tables and of arrays are accepted in method arguments`, async () => {
+    await withChannel(async (c) => {
+      c.sendMethod(1, 50, 10, queueDeclareArgs(uid('d'), deepTable(MAX_DEPTH)));
+      await c.expectMethod(1, 50, 11);
+      c.sendMethod(1, 50, 10, queueDeclareArgs(uid('d'), deepTable(MAX_DEPTH, 'A')));
+      await c.expectMethod(1, 50, 11);
+    });
+  });
+
+  for (const [what, levels, tag] of [
+    ['tables, one level too deep', MAX_DEPTH + 1, 'F'],
+    ['arrays, one level too deep', MAX_DEPTH + 1, 'A'],
+    ['tables 18,000 deep (a full frame)', 18_000, 'F'],
+    ['arrays 25,000 deep (a full frame)', 25_000, 'A'],
+  ] as const) {
+    it(`queue.declare arguments: ${what}`, async () => {
+      await withChannel(async (c) => {
+        c.sendMethod(1, 50, 10, queueDeclareArgs(uid('d'), deepTable(levels, tag)));
+        if (broker.external) await c.expectMethod(1, 50, 11);
+        else await expectEnd(c, { ...tooDeep, classId: 50, methodId: 10 });
+      });
+      await othersStillWork();
+    });
+  }
+
+  it('client properties nested too deep: connection.close during the handshake', async () => {
+    // Client properties travel before tuning, in a frame RabbitMQ caps at 4096 bytes: 500 levels fit.
+    const c = await RawClient.connect(broker.host, broker.port);
+    try {
+      const hs = c.handshake({ capabilities: { deep: { $type: 'F', raw: deepTable(500) } } });
+      if (broker.external) {
+        await hs;
+        await c.openChannel(1);
+      } else {
+        await expect(hs).rejects.toThrow(/10\/50/);
+        expect(c.allFrames.map((f) => [f.classId, f.methodId])).toContainEqual([10, 50]);
+        const close = c.allFrames.find((f) => f.classId === 10 && f.methodId === 50)!;
+        const r = new Reader(close.payload, 4);
+        expect({ code: r.u16(), text: r.shortstr(), classId: r.u16(), methodId: r.u16() }).toEqual({ ...tooDeep, classId: 10, methodId: 11 });
+        c.sendMethod(0, 10, 51);
+        expect(await c.waitClosed(10_000)).toBe(true);
+      }
+    } finally {
+      c.destroy();
+    }
+    await othersStillWork();
+  });
+
+  for (const [what, levels] of [
+    [`${MAX_DEPTH} levels`, MAX_DEPTH],
+    [`${MAX_DEPTH + 1} levels`, MAX_DEPTH + 1],
+    ['18,000 levels', 18_000],
+  ] as const) {
+    for (const via of ['the default exchange (passed through)', 'a headers exchange (decoded)'] as const) {
+      it(`message headers, ${what}, via ${via}`, async () => {
+        const q = uid('dh');
+        const x = uid('dhx');
+        const headers = deepTable(levels);
+        await withChannel(async (c) => {
+          await declareQueue(c, q);
+          if (via.startsWith('a headers')) {
+            c.sendMethod(1, 40, 10, Buffer.concat([enc.u16(0), enc.shortstr(x), enc.shortstr('headers'), enc.bits(false, false, true, false, false), enc.table()]));
+            await c.expectMethod(1, 40, 11);
+            c.sendMethod(1, 50, 20, Buffer.concat([enc.u16(0), enc.shortstr(q), enc.shortstr(x), enc.shortstr(''), enc.bits(false), enc.table({ 'x-match': 'any', a: 1, b: 2 })]));
+            await c.expectMethod(1, 50, 21);
+          }
+          publish(c, via.startsWith('a headers') ? x : '', via.startsWith('a headers') ? '' : q, headers);
+          if (broker.external || levels <= MAX_DEPTH) {
+            // Not matched by the binding (a is a table), or delivered byte for byte.
+            const got = await getHeaderProps(c, q);
+            if (via.startsWith('a headers')) expect(got).toBeNull();
+            else expect(got?.equals(headers)).toBe(true);
+          } else {
+            await expectEnd(c, { ...tooDeep, classId: 0, methodId: 0 });
+          }
+        });
+        await deleteQueue(q);
+        await othersStillWork();
+      });
+    }
+  }
+});
