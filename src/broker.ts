@@ -71,6 +71,10 @@ export class Broker implements ConnectionContext {
     return this.access.checkPassword(user, password);
   }
 
+  userExists(user: string): boolean {
+    return this.access.user(user) !== undefined;
+  }
+
   mayLogInFrom(user: string, remoteAddress: string): boolean {
     return !this.access.loopbackUsers.has(user) || isLoopback(remoteAddress);
   }
@@ -123,8 +127,7 @@ export class Broker implements ConnectionContext {
 
   /** Serves one client over any duplex stream; `tls` for a stream that came through TLS. */
   handle(socket: Duplex, tls: { readonly peer: PeerCertificate | null } | null = null): Connection {
-    const conn = new Connection(this.#nextConnectionId++, socket, this);
-    void tls; // EXTERNAL (SASL) reads it once the connection code takes it
+    const conn = new Connection(this.#nextConnectionId++, socket, this, tls);
     this.connections.add(conn);
     if (this.#closing) conn.forceClose();
     return conn;

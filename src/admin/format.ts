@@ -179,7 +179,7 @@ export function connectionJson(c: Connection, stats: StatsSampler): Json {
     port: c.localPort,
     peer_host: plainHost(c.remoteAddress),
     peer_port: c.remotePort,
-    ssl: false,
+    ssl: c.overTls,
     channels: c.channels.size,
     channel_max: c.channelMax,
     frame_max: c.frameMax,

@@ -36,6 +36,7 @@ import type { FlowWaiter, Queue } from '../queue/queue.js';
 import { Channel, type ChannelHost } from './channel.js';
 import type { ConnectionContext } from './context.js';
 import { Handshake, type HandshakeHost } from './handshake.js';
+import type { TlsClient } from './sasl.js';
 import { InputGate } from './input-gate.js';
 import { Liveness, Tick } from './liveness.js';
 
@@ -89,12 +90,15 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  readonly overTls: boolean;
   readonly stats = { recvOct: 0, sendOct: 0 };
   /** Message counts of this connection's channels that have closed (open ones keep theirs in Channel.stats). */
   readonly closedChannelStats = { channels: 0, published: 0, delivered: 0, acked: 0 };
 
-  constructor(id: number, socket: Duplex, ctx: ConnectionContext) {
+  /** `tls`: the client came through the TLS listener (EXTERNAL is offered, with its certificate). */
+  constructor(id: number, socket: Duplex, ctx: ConnectionContext, tls: TlsClient | null = null) {
     this.id = id;
+    this.overTls = tls !== null;
     this.#socket = socket;
     this.#ctx = ctx;
     this.log = ctx.log.child({ conn: id });
@@ -106,7 +110,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.localAddress = s.localAddress ?? 'local';
     this.localPort = s.localPort ?? 0;
     s.setNoDelay?.(true);
-    this.#handshake = new Handshake(ctx, this.#handshakeHost(), this.log, this.remoteAddress);
+    this.#handshake = new Handshake(ctx, this.#handshakeHost(), this.log, this.remoteAddress, tls);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onSocketError);

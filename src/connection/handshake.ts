@@ -10,7 +10,7 @@ import { CONNECTION_OPEN_OK, CONNECTION_START, CONNECTION_TUNE, FRAME_MIN_SIZE, 
 import type { BrokerConfig } from '../config.js';
 import { ConnectionError } from '../errors.js';
 import type { VirtualHost } from '../routing/vhost.js';
-import { parseCredentials, SASL_MECHANISMS } from './sasl.js';
+import { externalUser, parseCredentials, SASL_MECHANISMS, SASL_MECHANISMS_TLS, type TlsClient } from './sasl.js';
 
 export const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
 
@@ -42,13 +42,13 @@ export class ProtocolHeaderReader {
   }
 }
 
-export function connectionStart(serverProperties: FieldTable): Method {
+export function connectionStart(serverProperties: FieldTable, overTls = false): Method {
   return {
     id: CONNECTION_START,
     versionMajor: 0,
     versionMinor: 9,
     serverProperties,
-    mechanisms: Buffer.from(SASL_MECHANISMS),
+    mechanisms: Buffer.from(overTls ? SASL_MECHANISMS_TLS : SASL_MECHANISMS),
     locales: Buffer.from('en_US'),
   };
 }
@@ -74,6 +74,8 @@ export function clientCapabilities(clientProperties: FieldTable): ClientCapabili
 export interface LoginChecks {
   /** True when `user` exists and `password` is right. */
   checkPassword(user: string, password: string): boolean;
+  /** True when `user` exists (EXTERNAL: the certificate stands for the password). */
+  userExists(user: string): boolean;
   /** False when the user may only log in from loopback and `remoteAddress` is not loopback. */
   mayLogInFrom(user: string, remoteAddress: string): boolean;
 }
@@ -85,7 +87,8 @@ export type LoginResult =
   /** Wrong user, password or place; the reason is logged here. */
   | { readonly kind: 'refused' };
 
-export function logIn(checks: LoginChecks, mechanism: string, response: Buffer, remoteAddress: string, log: Logger): LoginResult {
+export function logIn(checks: LoginChecks, mechanism: string, response: Buffer, remoteAddress: string, log: Logger, tls: TlsClient | null = null): LoginResult {
+  if (mechanism === 'EXTERNAL' && tls !== null) return logInExternal(checks, tls, remoteAddress, log);
   const credentials = parseCredentials(mechanism, response);
   if (credentials === null) {
     log.warn({ mechanism }, `unknown authentication mechanism '${mechanism}'; closing`);
@@ -100,6 +103,24 @@ export function logIn(checks: LoginChecks, mechanism: string, response: Buffer, 
     log.warn({ user, mechanism }, `login refused for user '${user}': unknown user or wrong password`);
   }
   return { kind: 'refused' };
+}
+
+function logInExternal(checks: LoginChecks, tls: TlsClient, remoteAddress: string, log: Logger): LoginResult {
+  const found = externalUser(tls);
+  if ('refused' in found) {
+    log.warn({ mechanism: 'EXTERNAL', remote: remoteAddress }, `login refused (EXTERNAL): ${found.refused}`);
+    return { kind: 'refused' };
+  }
+  const { user } = found;
+  if (!checks.userExists(user)) {
+    log.warn({ user, mechanism: 'EXTERNAL' }, `login refused for user '${user}' (EXTERNAL, from the client certificate's CN): no such user`);
+    return { kind: 'refused' };
+  }
+  if (!checks.mayLogInFrom(user, remoteAddress)) {
+    log.warn({ user, mechanism: 'EXTERNAL', remote: remoteAddress }, `login refused for user '${user}': it may only connect from localhost (loopback_users); create another user for remote clients`);
+    return { kind: 'refused' };
+  }
+  return { kind: 'ok', user };
 }
 
 /** The hard error sent on a refused login when the client asked for authentication_failure_close. */
@@ -174,16 +195,18 @@ export class Handshake {
   readonly #host: HandshakeHost;
   readonly #log: Logger;
   readonly #remoteAddress: string;
+  readonly #tls: TlsClient | null;
   readonly #header = new ProtocolHeaderReader();
   #authenticationFailureClose = false;
   #user = '';
   #clientProduct: string | undefined;
 
-  constructor(ctx: HandshakeContext, host: HandshakeHost, log: Logger, remoteAddress: string) {
+  constructor(ctx: HandshakeContext, host: HandshakeHost, log: Logger, remoteAddress: string, tls: TlsClient | null = null) {
     this.#ctx = ctx;
     this.#host = host;
     this.#log = log;
     this.#remoteAddress = remoteAddress;
+    this.#tls = tls;
   }
 
   /** Consumes the 8-byte protocol header; returns the bytes after it, or null if incomplete or refused. */
@@ -198,7 +221,7 @@ export class Handshake {
       return null;
     }
     this.#host.started();
-    this.#host.send(connectionStart(this.#ctx.serverProperties));
+    this.#host.send(connectionStart(this.#ctx.serverProperties, this.#tls !== null));
     return r.rest;
   }
 
@@ -213,7 +236,7 @@ export class Handshake {
     this.#authenticationFailureClose = caps.authenticationFailureClose;
     this.#clientProduct = fieldString(clientProperties.get('product'));
     this.#host.greeted(clientProperties, caps);
-    const login = logIn(this.#ctx, mechanism, response, this.#remoteAddress, this.#log);
+    const login = logIn(this.#ctx, mechanism, response, this.#remoteAddress, this.#log, this.#tls);
     if (login.kind === 'unknown-mechanism') {
       this.#host.destroy();
       return;

@@ -1,11 +1,36 @@
 // SASL for connection.start-ok: the mechanisms warren offers and how each one's response
-// carries the user name and password. Checking them against the users is the broker's job.
+// carries the user name and password; for EXTERNAL, the name in the client's TLS certificate.
+// Checking them against the users is the broker's job.
 
 import { BufferReader } from '../codec/buffer-reader.js';
 import { fieldString } from '../codec/field-table.js';
 
 /** Offered in connection.start, in RabbitMQ's order. */
 export const SASL_MECHANISMS = 'PLAIN AMQPLAIN';
+/**
+ * Offered on TLS connections: RabbitMQ with rabbitmq_auth_mechanism_ssl offers EXTERNAL on
+ * every TLS connection, with or without a client certificate (a missing one is refused at
+ * login, which reads better than a failed negotiation), in this order.
+ */
+export const SASL_MECHANISMS_TLS = 'PLAIN EXTERNAL AMQPLAIN';
+
+/** What a TLS connection knows of its client's certificate (peer null: it sent none). */
+export interface TlsClient {
+  readonly peer: { readonly authorized: boolean; readonly commonName: string | null } | null;
+}
+
+/**
+ * The user EXTERNAL logs in as: the certificate's subject CN (RabbitMQ's ssl_cert_login_from =
+ * common_name), or why there is none, in rabbit_auth_mechanism_ssl's words. The response
+ * bytes are ignored, as RabbitMQ does.
+ */
+export function externalUser(tls: TlsClient): { readonly user: string } | { readonly refused: string } {
+  if (tls.peer === null) return { refused: 'connection peer presented no TLS (x.509) certificate' };
+  // Unverified certificates are dropped before AMQP starts; this guards the login anyway.
+  if (!tls.peer.authorized) return { refused: 'TLS configuration is unsafe' };
+  if (tls.peer.commonName === null) return { refused: 'no name found' };
+  return { user: tls.peer.commonName };
+}
 
 /** PLAIN ("\0user\0password") and AMQPLAIN (a field table without its length); null if unknown. */
 export function parseCredentials(mechanism: string, response: Buffer): [string, string] | null {

@@ -1,7 +1,8 @@
 // TLS: the options (a bare --tls-port means 5671, files needed together), reading the PEM
 // files (each failure one message naming the file and its flag), and an embedded broker over
 // TLS: amqplib with the CA, peer verification refusing untrusted or missing client
-// certificates, and a reload that new connections see while open ones carry on.
+// certificates, a reload that new connections see while open ones carry on, and SASL
+// EXTERNAL (the client certificate's CN is the user) with RabbitMQ's mechanisms and refusals.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
@@ -12,6 +13,7 @@ import { makeTestPki, type TestPki } from '../../conformance/tls-certs.js';
 import { startConfig } from '../../src/cli/start.js';
 import { DEFAULT_CONFIG, resolveConfig } from '../../src/config.js';
 import { startBroker, type RunningBroker } from '../../src/index.js';
+import { externalUser } from '../../src/connection/sasl.js';
 import { loadTlsCredentials } from '../../src/tls/credentials.js';
 
 let pki: TestPki;
@@ -159,5 +161,68 @@ describe('peer verification', () => {
     const good = pki.client('peer-good2', 'guest', 0x4003);
     expect(await tryConnect(b.tlsUrl!, { ca })).toBe('refused');
     expect(await tryConnect(b.tlsUrl!, { ca, cert: readFileSync(good.cert), key: readFileSync(good.key) })).toBe('open');
+  });
+});
+
+/** The mechanisms of connection.start on a fresh socket (plain or TLS). */
+function startMechanisms(socket: import('node:net').Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < 7 || buf.length < 8 + buf.readUInt32BE(3)) return;
+      const payload = buf.subarray(7, 7 + buf.readUInt32BE(3));
+      const at = 6 + 4 + payload.readUInt32BE(6); // class, method, version; then the server properties
+      resolve(payload.subarray(at + 4, at + 4 + payload.readUInt32BE(at)).toString());
+      socket.destroy();
+    });
+    socket.once('error', reject);
+    socket.write(Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'));
+  });
+}
+
+describe('SASL EXTERNAL', () => {
+  it('takes the user from the certificate CN, with rabbit_auth_mechanism_ssl refusals', () => {
+    expect(externalUser({ peer: { authorized: true, commonName: 'alice' } })).toEqual({ user: 'alice' });
+    expect(externalUser({ peer: null })).toEqual({ refused: 'connection peer presented no TLS (x.509) certificate' });
+    expect(externalUser({ peer: { authorized: true, commonName: null } })).toEqual({ refused: 'no name found' });
+    expect(externalUser({ peer: { authorized: false, commonName: 'alice' } })).toEqual({ refused: 'TLS configuration is unsafe' });
+  });
+
+  let b: RunningBroker;
+  let ca: Buffer[];
+  const client = (name: string, cn: string, serial: number) => {
+    const c = pki.client(name, cn, serial);
+    return { cert: readFileSync(c.cert), key: readFileSync(c.key) };
+  };
+  beforeAll(async () => {
+    const s = pki.server('external', 0x5001);
+    b = await startBroker({ tlsPort: 0, tlsCert: s.cert, tlsKey: s.key, tlsCa: pki.ca, tlsVerify: 'peer' });
+    ca = [readFileSync(pki.ca)];
+  });
+  afterAll(async () => b?.close());
+
+  it('is offered on TLS connections only, in RabbitMQ order', async () => {
+    const net = await import('node:net');
+    expect(await startMechanisms(net.connect(b.port, '127.0.0.1'))).toBe('PLAIN AMQPLAIN');
+    const t = tls.connect({ host: '127.0.0.1', port: b.tlsPort!, ca });
+    await new Promise((r) => t.once('secureConnect', r));
+    expect(await startMechanisms(t)).toBe('PLAIN EXTERNAL AMQPLAIN');
+  });
+
+  it('logs in as the CN of a verified client certificate, without a password', async () => {
+    const conn = await amqplib.connect(`amqps://127.0.0.1:${b.tlsPort}`, { ca, ...client('ext-guest', 'guest', 0x6001), credentials: amqplib.credentials.external() });
+    const ch = await conn.createChannel();
+    await ch.checkExchange('amq.direct');
+    const listed = [...b.broker.connections].find((c) => c.isOpen);
+    expect(listed?.username).toBe('guest');
+    expect(listed?.overTls).toBe(true);
+    await conn.close();
+  });
+
+  it('refuses a CN that is no user, and a client without a certificate, with 403 as RabbitMQ does', async () => {
+    const refusal = 'Handshake terminated by server: 403 (ACCESS-REFUSED) with message "ACCESS_REFUSED - Login was refused using authentication mechanism EXTERNAL. For details see the broker logfile."';
+    await expect(amqplib.connect(`amqps://127.0.0.1:${b.tlsPort}`, { ca, ...client('ext-nobody', 'nobody', 0x6002), credentials: amqplib.credentials.external() })).rejects.toThrow(refusal);
+    await expect(amqplib.connect(`amqps://127.0.0.1:${b.tlsPort}`, { ca, credentials: amqplib.credentials.external() })).rejects.toThrow(refusal);
   });
 });
