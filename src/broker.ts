@@ -10,6 +10,7 @@ import { hostname, totalmem } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AccessControl, type PermissionKind } from './auth/access.js';
+import { Limits } from './auth/limits.js';
 import { F, table, type FieldTable } from './codec/field-table.js';
 import type { BrokerConfig } from './config.js';
 import { Connection, type ConnectionContext } from './connection/connection.js';
@@ -20,6 +21,15 @@ import type { Definitions, Store } from './store/store.js';
 import { tickClock } from './util/clock.js';
 import { VERSION } from './version.js';
 
+export interface BrokerHooks {
+  /**
+   * An error in work no connection started (queue and delayed-exchange timers): its state is
+   * unknown now. `warren start` logs it at fatal and exits (cli/run-broker.ts); without this
+   * hook (embedding) it is logged as an error and the broker carries on.
+   */
+  fatal?(err: unknown, context: Record<string, string>): void;
+}
+
 export class Broker implements ConnectionContext {
   readonly config: BrokerConfig;
   readonly store: Store;
@@ -29,6 +39,8 @@ export class Broker implements ConnectionContext {
   readonly connections = new Set<Connection>();
   readonly startedAt = Date.now();
   readonly access: AccessControl;
+  /** Vhost and user limits (max-connections, max-queues, max-channels). */
+  readonly limits: Limits;
   readonly vhostInfo = new Map<string, { description: string; tags: readonly string[] }>();
   /** Counts of connections that have closed, and of their channels (for broker-wide totals). */
   readonly closedConnectionStats = { connections: 0, channels: 0, published: 0, delivered: 0, acked: 0, recvOct: 0, sendOct: 0 };
@@ -39,15 +51,22 @@ export class Broker implements ConnectionContext {
   #flushScheduled = false;
   readonly #ticker: NodeJS.Timeout;
   #closing = false;
+  readonly #hooks: BrokerHooks;
 
-  constructor(config: BrokerConfig, store: Store, log: Logger) {
+  constructor(config: BrokerConfig, store: Store, log: Logger, hooks: BrokerHooks = {}) {
     this.config = config;
     this.store = store;
     this.log = log;
+    this.#hooks = hooks;
     this.serverProperties = serverProperties();
     const defs = store.loadDefinitions();
+    this.limits = new Limits(store, defs.limits);
     this.access = new AccessControl(store, defs.users, defs.permissions, config.loopbackUsers, {
-      accessRevoked: (user, vhost) => this.#closeConnectionsOf(user, vhost),
+      accessRevoked: (user, vhost) => {
+        // A deleted user's limits go with it, as in RabbitMQ.
+        if (vhost === null) this.limits.replace('user', user, {});
+        this.#closeConnectionsOf(user, vhost);
+      },
     });
     this.#restore(defs);
     store.onDurable((durableSeq, failed) => {
@@ -202,7 +221,11 @@ export class Broker implements ConnectionContext {
   // ---- resource alarms -------------------------------------------------------------------
 
   readonly #vhostEvents: VhostEvents = {
-    error: (err, context) => this.log.error({ err, ...context }, 'internal error in a queue timer; the broker carries on'),
+    error: (err, context) => {
+      if (this.#hooks.fatal) this.#hooks.fatal(err, context);
+      else this.log.error({ err, ...context }, 'internal error in a queue timer; the broker carries on');
+    },
+    queueLimit: (vhost) => this.limits.limit('vhost', vhost, 'max-queues'),
   };
   readonly alarms = new Set<string>();
   #diskCheckCountdown = 0;
@@ -272,6 +295,7 @@ export class Broker implements ConnectionContext {
     this.vhosts.delete(name);
     this.vhostInfo.delete(name);
     this.access.forgetVhost(name);
+    this.limits.replace('vhost', name, {});
     this.store.deleteVhost(name);
     return true;
   }

@@ -58,6 +58,10 @@ export interface BrokerConfig {
   readonly tlsVerify: TlsVerify;
   /** With verify 'peer': also refuse clients that present no certificate. */
   readonly tlsFailIfNoPeerCert: boolean;
+  /** Open connections the broker admits in all (RabbitMQ's connection_max); null: no cap. */
+  readonly connectionMax: number | null;
+  /** Consumers one channel may have (RabbitMQ's consumer_max_per_channel); null: no cap. */
+  readonly consumerMaxPerChannel: number | null;
 }
 
 export const TLS_VERIFY = ['none', 'peer'] as const;
@@ -96,6 +100,8 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   tlsCa: null,
   tlsVerify: 'none',
   tlsFailIfNoPeerCert: false,
+  connectionMax: null,
+  consumerMaxPerChannel: null,
 };
 
 /** Fills in defaults (embedding, tests); undefined values count as not given. */
@@ -143,6 +149,16 @@ function integer(min: number, max: number, what: string): Parser<number> {
 }
 
 const portNumber = integer(0, 65535, 'a port number (0-65535)');
+
+/** A count, or null (JSON null, or "infinity" as RabbitMQ spells it) for no cap. */
+const optionalCap: Parser<number | null> = (v) => {
+  if (v === null || v === 'infinity') return null;
+  try {
+    return integer(0, 2 ** 31 - 1, '')(v);
+  } catch {
+    throw new ConfigError(`must be a whole number (0-2147483647) or "infinity", got ${show(v)}`);
+  }
+};
 
 /** A port, or null (JSON null, or "off" as a flag/variable) for no listener. */
 const optionalPort: Parser<number | null> = (v) => {
@@ -251,6 +267,8 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('tlsCa', '--tls-ca <file>', 'WARREN_TLS_CA', 'PEM file of the CA certificates trusted for client certificates; re-read on SIGHUP', optionalFile),
   option('tlsVerify', '--tls-verify <mode>', 'WARREN_TLS_VERIFY', '"peer": ask TLS clients for a certificate signed by --tls-ca and refuse a bad one; "none": do not ask', tlsVerify),
   option('tlsFailIfNoPeerCert', '--tls-fail-if-no-peer-cert [bool]', 'WARREN_TLS_FAIL_IF_NO_PEER_CERT', 'with --tls-verify peer: also refuse TLS clients without a certificate', boolean, 'true'),
+  option('connectionMax', '--connection-max <n>', 'WARREN_CONNECTION_MAX', 'open client connections admitted in all; more are refused at connection.open with 530 ("infinity": no cap)', optionalCap),
+  option('consumerMaxPerChannel', '--consumer-max-per-channel <n>', 'WARREN_CONSUMER_MAX_PER_CHANNEL', 'consumers one channel may have; basic.consume past it is refused with 530 ("infinity": no cap)', optionalCap),
 ];
 
 /** Where an option's effective value came from. */

@@ -1,12 +1,15 @@
 // RabbitMQ's definitions JSON (GET/POST /api/definitions): users with their password hashes,
 // vhosts, permissions, queues, exchanges and bindings, so that an export from RabbitMQ
 // imports into warren and warren's export imports into RabbitMQ. Import checks everything
-// before it changes anything; a bad document is a 400 naming the item. Parameters, policies
-// and topic permissions are not features of warren: they are accepted and reported as ignored.
+// before it changes anything; a bad document is a 400 naming the item. Limits travel as
+// RabbitMQ puts them: a user's in its "limits", a vhost's as a "vhost-limits" parameter.
+// Other parameters, policies and topic permissions are not features of warren: they are
+// accepted and reported as ignored.
 
 import type { Broker } from '../broker.js';
 import { jsonToTable, tableToJson } from '../codec/field-table.js';
 import { compilePattern, HASHING_ALGORITHM } from '../auth/access.js';
+import { checkLimit, LimitError } from '../auth/limits.js';
 import { EXCHANGE_TYPES } from '../routing/vhost.js';
 import { VERSION } from '../version.js';
 import { RABBITMQ_COMPAT_VERSION, type Json } from './format.js';
@@ -45,16 +48,17 @@ export function exportDefinitions(broker: Broker, vhost?: string): Json {
   const order = (o: Json): Json => (vhost === undefined ? { name: o['name'], vhost: o['vhost'], ...o } : o);
   const orderBinding = (o: Json): Json => (vhost === undefined ? { source: o['source'], vhost: o['vhost'], ...o } : o);
   if (vhost !== undefined) {
-    return { rabbit_version: RABBITMQ_COMPAT_VERSION, parameters: [], policies: [], queues, exchanges, bindings };
+    return { rabbit_version: RABBITMQ_COMPAT_VERSION, parameters: vhostLimitParameters(broker, [vhost]), policies: [], queues, exchanges, bindings };
   }
   const info = (name: string) => broker.vhostInfo.get(name) ?? { description: '', tags: [] };
+  const parameters = vhostLimitParameters(broker, vhosts.map((v) => v.name));
   return {
     ...head,
-    users: [...broker.access.users].map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: [...u.tags], limits: {} })),
+    users: [...broker.access.users].map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: [...u.tags], limits: { ...broker.limits.of('user', u.name) } })),
     vhosts: vhosts.map((v) => ({ name: v.name, description: info(v.name).description, tags: [...info(v.name).tags], metadata: { description: info(v.name).description, tags: [...info(v.name).tags] } })),
     permissions: broker.access.permissions.map((p) => ({ user: p.user, vhost: p.vhost, configure: p.configure, write: p.write, read: p.read })),
     topic_permissions: [],
-    parameters: [],
+    parameters,
     global_parameters: [],
     policies: [],
     queues: queues.map(order),
@@ -113,7 +117,7 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
   const d = doc as Obj;
   const ignored: string[] = [];
   for (const k of ['parameters', 'global_parameters', 'policies', 'topic_permissions']) {
-    const n = list(d, k).filter((p) => !(k === 'global_parameters' && p['name'] === 'internal_cluster_id')).length;
+    const n = list(d, k).filter((p) => !(k === 'global_parameters' && p['name'] === 'internal_cluster_id') && !(k === 'parameters' && p['component'] === 'vhost-limits')).length;
     if (n > 0) ignored.push(`${n} ${k.replace('_', ' ')}`);
   }
   const vhostOf = (o: Obj, where: string): string => (vhost !== undefined ? vhost : str(o, 'vhost', where));
@@ -138,7 +142,8 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
           } catch (e) {
             throw badRequest(`definitions: ${where} ('${name}'): ${(e as Error).message}`);
           }
-          return { name, hash, tags: tagsOf(u) };
+          const limits = u['limits'] === undefined || u['limits'] === null ? null : limitsOf('user', u['limits'], `${where} ('${name}')`);
+          return { name, hash, tags: tagsOf(u), limits };
         });
   const userNames = new Set([...broker.access.users.map((u) => u.name), ...users.map((u) => u.name)]);
   const permissions =
@@ -157,6 +162,11 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
           }
           return rec;
         });
+  const vhostLimits = list(d, 'parameters').flatMap((p, i) => {
+    if (p['component'] !== 'vhost-limits') return [];
+    const where = `parameters[${i}]`;
+    return [{ vhost: needVhost(vhostOf(p, where), where), limits: limitsOf('vhost', p['value'], where) }];
+  });
   const exchanges = list(d, 'exchanges').map((x, i) => {
     const where = `exchanges[${i}]`;
     const type = str(x, 'type', where);
@@ -197,8 +207,13 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
 
   // Then apply. Declaration errors (e.g. an existing queue declared differently) still stop the import.
   for (const v of vhosts) broker.addVhost(v.name, v.description, v.tags);
-  for (const u of users) broker.access.putUser(u.name, { passwordHash: u.hash }, u.tags);
+  for (const u of users) {
+    broker.access.putUser(u.name, { passwordHash: u.hash }, u.tags);
+    if (u.limits !== null) broker.limits.replace('user', u.name, u.limits);
+  }
   for (const p of permissions) broker.access.setPermissions(p);
+  // Limits before queues: an import cannot declare past its vhost's max-queues.
+  for (const l of vhostLimits) broker.limits.replace('vhost', l.vhost, l.limits);
   const at = (name: string) => broker.vhost(name)!;
   for (const x of exchanges) {
     if (x.name === '' || x.name.startsWith('amq.')) continue;
@@ -211,6 +226,29 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
     else v.bindExchange(b.destination, b.source, b.routingKey, b.arguments);
   }
   return { ignored };
+}
+
+/** RabbitMQ's form of a vhost's limits in definitions: a "vhost-limits" parameter named "limits". */
+function vhostLimitParameters(broker: Broker, vhosts: readonly string[]): Json[] {
+  return vhosts.flatMap((name) => {
+    const value = broker.limits.of('vhost', name);
+    return Object.keys(value).length === 0 ? [] : [{ value: { ...value }, vhost: name, component: 'vhost-limits', name: 'limits' }];
+  });
+}
+
+/** A limits object ({"max-connections": 10, ...}) checked as RabbitMQ checks it. */
+function limitsOf(scope: 'vhost' | 'user', v: unknown, where: string): Record<string, number> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest(`definitions: ${where}: limits must be an object, e.g. {"max-connections": 10}`);
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(v as Obj)) {
+    try {
+      out[name] = checkLimit(scope, name, value);
+    } catch (e) {
+      if (e instanceof LimitError) throw badRequest(`definitions: ${where}: ${e.message}`);
+      throw e;
+    }
+  }
+  return out;
 }
 
 function tagsOf(o: Obj): string[] {

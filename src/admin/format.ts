@@ -294,8 +294,9 @@ export function vhostJson(broker: Broker, v: VirtualHost): Json {
   };
 }
 
-export function userJson(u: UserRecord): Json {
-  return { name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: [...u.tags], limits: {} };
+/** A user as RabbitMQ shows it, with its limits (max-connections, max-channels). */
+export function userJson(u: UserRecord, limits: Readonly<Record<string, number>> = {}): Json {
+  return { name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: [...u.tags], limits: { ...limits } };
 }
 
 export function permissionJson(p: PermissionRecord): Json {

@@ -18,6 +18,7 @@ import { badRequest, fromAmqpError, HttpError, notFound } from './http-error.js'
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { registerAccessRoutes } from './routes/access.js';
 import { registerConnectionRoutes } from './routes/connections.js';
+import { registerLimitRoutes } from './routes/limits.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerOverviewRoutes } from './routes/overview.js';
 import { registerResourceRoutes } from './routes/resources.js';
@@ -220,5 +221,6 @@ function buildApp(ctx: AdminContext): FastifyInstance {
   registerResourceRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
   registerConnectionRoutes(app, ctx);
+  registerLimitRoutes(app, ctx);
   return app;
 }

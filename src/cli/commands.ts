@@ -6,6 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, seg, UsageError } from './client.js';
+import { registerLimitCommands } from './limits.js';
 import { checkColumns, chooseColumns, formatPairs, formatTable, pick, type Row } from './table.js';
 
 /** Where commands write; tests capture it. */
@@ -15,7 +16,7 @@ export interface CliIo {
   readStdin(): Promise<string>;
 }
 
-interface ClientFlags {
+export interface ClientFlags {
   url: string;
   user: string;
   password: string;
@@ -30,7 +31,7 @@ interface ListFlags extends ClientFlags {
 export const DEFAULT_URL = 'http://127.0.0.1:15672';
 
 /** Adds the options every command that talks to the broker takes. */
-function withClientOptions(cmd: Command, json = true): Command {
+export function withClientOptions(cmd: Command, json = true): Command {
   cmd
     .addOption(new Option('--url <url>', "base URL of the broker's HTTP API").env('WARREN_URL').default(DEFAULT_URL))
     .addOption(new Option('--user <name>', 'user for the HTTP API').env('WARREN_USER').default('guest'))
@@ -39,7 +40,7 @@ function withClientOptions(cmd: Command, json = true): Command {
   return cmd;
 }
 
-function client(f: ClientFlags): ApiClient {
+export function client(f: ClientFlags): ApiClient {
   return new ApiClient({ url: f.url, user: f.user, password: f.password });
 }
 
@@ -62,7 +63,7 @@ function positiveInt(v: string): number {
   return n;
 }
 
-function examples(...lines: string[]): string {
+export function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
@@ -280,6 +281,7 @@ export function registerCliCommands(program: Command, io: CliIo): void {
 
   registerAccessCommands(program, io);
   registerDefinitionCommands(program, io);
+  registerLimitCommands(program, io);
 }
 
 function registerAccessCommands(program: Command, io: CliIo): void {

@@ -2,7 +2,10 @@
 // --tls-port), the management HTTP API and /metrics on --http-port (and HTTPS on
 // --https-port). Logs go to stdout as JSON lines ("http listening", then "listening" with the
 // ports); SIGTERM/SIGINT close clients with 320 CONNECTION_FORCED and exit 0; SIGHUP re-reads
-// the TLS files. A failure to start is a CliError with one line saying what to do.
+// the TLS files. A failure to start is a CliError with one line saying what to do (exit 1). An error
+// outside any connection's handling is logged at fatal with its stack and the process exits
+// with EXIT_INTERNAL_ERROR, for the service manager to restart it: what is durable is safe on
+// disk, and carrying on in an unknown state is not. Errors inside a connection stay there.
 
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
@@ -36,9 +39,21 @@ function listenError(what: string, host: string, port: number, flag: string, e: 
  */
 const HEAP_GROWING_PERCENT = 100;
 
+/** Exit code after an error outside any connection (sysexits' EX_SOFTWARE). */
+export const EXIT_INTERNAL_ERROR = 70;
+
+/** Logs `err` at fatal, with its stack, and ends the process (pino writes stdout synchronously). */
+function die(log: Logger, err: unknown, msg: string, context: Record<string, string> = {}): never {
+  log.fatal({ err, ...context }, `${msg}; exiting with code ${EXIT_INTERNAL_ERROR} so that the service manager restarts warren`);
+  process.exit(EXIT_INTERNAL_ERROR);
+}
+
 export async function runBroker({ config, origin }: ResolvedConfig): Promise<void> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const log = createLogger(config.logLevel);
+  // From the start: a stray error while starting up is just as fatal.
+  process.on('uncaughtException', (err) => die(log, err, 'uncaught error outside any connection'));
+  process.on('unhandledRejection', (err) => die(log, err, 'unhandled promise rejection outside any connection'));
   // Before anything is opened: a bad certificate or key stops the start with one line.
   let credentials: TlsCredentials | null = null;
   if (config.tlsPort !== null || config.httpsPort !== null) {
@@ -52,7 +67,9 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
   let broker: Broker;
   try {
     // The default data directory is created on first start; one given explicitly must exist.
-    broker = new Broker(config, await openStore(config, log, origin.dataDir === 'default'), log);
+    broker = new Broker(config, await openStore(config, log, origin.dataDir === 'default'), log, {
+      fatal: (err, context) => die(log, err, 'internal error in a queue or exchange timer', context),
+    });
   } catch (e) {
     fail((e as Error).message);
   }
@@ -116,10 +133,6 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // Last line of defence: connection and timer work is guarded where it starts, so reaching
-  // here is a bug outside any connection. Log it and keep serving the others.
-  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught error outside any connection; warren keeps running'));
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection; warren keeps running'));
 }
 
 /**

@@ -13,7 +13,7 @@ type StartFlags = Record<string, string | boolean | undefined>;
 
 function defaultText(key: keyof BrokerConfig): string {
   const v = DEFAULT_CONFIG[key];
-  if (v === null) return 'off';
+  if (v === null) return key === 'connectionMax' || key === 'consumerMaxPerChannel' ? 'infinity' : 'off';
   if (Array.isArray(v)) return v.length === 0 ? 'none' : v.map((x) => (typeof x === 'string' ? x : (x as { name: string }).name)).join(',');
   return String(v);
 }

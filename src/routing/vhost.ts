@@ -94,6 +94,8 @@ export interface VhostEvents {
   queueDeleted?(q: Queue): void;
   /** Something failed in work no client started (a queue's timers): report it. */
   error?(err: unknown, context: Record<string, string>): void;
+  /** The vhost's max-queues limit, or null for none. */
+  queueLimit?(vhost: string): number | null;
 }
 
 export class VirtualHost {
@@ -240,6 +242,11 @@ export class VirtualHost {
       assertArgsEquivalent(EQUIVALENT_QUEUE_ARGS, what, d.arguments, existing.arguments);
       existing.touch();
       return existing;
+    }
+    // Only new queues count against max-queues; RabbitMQ checks it before the arguments.
+    const limit = this.#events.queueLimit?.(this.name) ?? null;
+    if (limit !== null && this.queues.size >= limit) {
+      throw new ChannelError('PRECONDITION_FAILED', `cannot declare queue '${name}': queue limit in vhost '${this.name}' (${limit}) is reached`);
     }
     validateDeadLetterExchangeType(name, this.name, d.arguments);
     const settings = parseQueueArguments(d.arguments, name, this.name, { durable: d.durable, exclusive: d.exclusive, autoDelete: d.autoDelete, serverNamed });

@@ -10,6 +10,7 @@ import type {
   Definitions,
   ExchangeRecord,
   QueueKey,
+  LimitsRecord,
   PermissionRecord,
   QueueRecord,
   Store,
@@ -66,6 +67,7 @@ export class MemoryStore implements Store {
   readonly #users = new Map<string, UserRecord>();
   readonly #vhosts = new Map<string, VhostRecord>();
   readonly #permissions = new Map<string, PermissionRecord>();
+  readonly #limits = new Map<string, LimitsRecord>();
   readonly #messages = new Map<string, Map<number, MemoryEntry>>();
   readonly #bodies = new Map<number, MemoryBody>();
   readonly #schedules = new Map<string, MemorySchedule>();
@@ -82,6 +84,7 @@ export class MemoryStore implements Store {
       users: [...this.#users.values()],
       vhosts: [...this.#vhosts.values()],
       permissions: [...this.#permissions.values()],
+      limits: [...this.#limits.values()],
     };
   }
 
@@ -112,6 +115,12 @@ export class MemoryStore implements Store {
 
   deletePermission(user: string, vhost: string): void {
     this.#permissions.delete(qk(user, vhost));
+    this.#writeSeq++;
+  }
+
+  saveLimits(r: LimitsRecord): void {
+    if (Object.keys(r.limits).length === 0) this.#limits.delete(qk(r.scope, r.name));
+    else this.#limits.set(qk(r.scope, r.name), r);
     this.#writeSeq++;
   }
 

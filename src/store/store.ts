@@ -53,6 +53,16 @@ export interface PermissionRecord {
   readonly read: string;
 }
 
+/** Whose limits: a virtual host's (max-connections, max-queues) or a user's (max-connections, max-channels). */
+export type LimitScope = 'vhost' | 'user';
+
+/** The limits set on one vhost or user, by RabbitMQ's names; no limits at all: the record is deleted. */
+export interface LimitsRecord {
+  readonly scope: LimitScope;
+  readonly name: string;
+  readonly limits: Readonly<Record<string, number>>;
+}
+
 export interface Definitions {
   readonly exchanges: readonly ExchangeRecord[];
   readonly queues: readonly QueueRecord[];
@@ -60,6 +70,7 @@ export interface Definitions {
   readonly users: readonly UserRecord[];
   readonly vhosts: readonly VhostRecord[];
   readonly permissions: readonly PermissionRecord[];
+  readonly limits: readonly LimitsRecord[];
 }
 
 /**
@@ -145,6 +156,8 @@ export interface Store {
   deleteVhost(name: string): void;
   savePermission(r: PermissionRecord): void;
   deletePermission(user: string, vhost: string): void;
+  /** Replaces the limits of a vhost or user; an empty `limits` forgets them. */
+  saveLimits(r: LimitsRecord): void;
 
   /** Stores a message at the entry's position of a durable queue; a message in several queues is stored once. */
   appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void;

@@ -76,14 +76,14 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
 
   app.get<{ Querystring: ListQuery }>('/api/users', { schema: listSchema }, (req) => {
     requireAdministrator(userOf(req));
-    return applyListQuery(sortedUsers().map(userJson), req.query);
+    return applyListQuery(sortedUsers().map((u) => userJson(u, broker.limits.of('user', u.name))), req.query);
   });
 
   app.get<{ Params: { name: string } }>('/api/users/:name', (req) => {
     requireAdministrator(userOf(req));
     const u = access.user(req.params.name);
     if (u === undefined) throw notFound();
-    return userJson(u);
+    return userJson(u, broker.limits.of('user', u.name));
   });
 
   app.put<{ Params: { name: string }; Body: UserBody }>('/api/users/:name', { schema: { body: USER_BODY } }, (req, reply) => {

@@ -24,6 +24,7 @@ export const OP_PERMISSION_DEL = 17;
 export const OP_DELAYED_PUT = 18;
 export const OP_DELAYED_DEL = 19;
 export const OP_DELAYED_DROP = 20;
+export const OP_LIMITS_PUT = 21;
 
 /** A BufferWriter on its own ArrayBuffer, so the finished batch can be transferred, not copied. */
 export class BatchWriter extends BufferWriter {

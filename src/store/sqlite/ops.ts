@@ -12,6 +12,7 @@ import {
   ENTRY_ON_DISK,
   type BindingRecord,
   type ExchangeRecord,
+  type LimitsRecord,
   type PermissionRecord,
   type QueueRecord,
   type ScheduledMessage,
@@ -36,6 +37,7 @@ import {
   OP_QUEUE_PUT,
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
+  OP_LIMITS_PUT,
   OP_USER_DEL,
   OP_USER_PUT,
   OP_VHOST_DEL,
@@ -82,6 +84,7 @@ export type Op =
   | { readonly k: typeof OP_VHOST_DEL; readonly name: string }
   | { readonly k: typeof OP_PERMISSION_PUT; readonly r: PermissionRecord }
   | { readonly k: typeof OP_PERMISSION_DEL; readonly user: string; readonly vhost: string }
+  | { readonly k: typeof OP_LIMITS_PUT; readonly r: LimitsRecord }
   | { readonly k: typeof OP_DELAYED_PUT; readonly s: Scheduled }
   | { readonly k: typeof OP_DELAYED_DEL; readonly id: number }
   | { readonly k: typeof OP_DELAYED_DROP; readonly vhost: string; readonly exchange: string; readonly below: number };
@@ -266,6 +269,12 @@ export function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>)
       w.u8(OP_PERMISSION_DEL);
       w.longstr(op.user);
       w.longstr(op.vhost);
+      return;
+    case OP_LIMITS_PUT:
+      w.u8(OP_LIMITS_PUT);
+      w.longstr(op.r.scope);
+      w.longstr(op.r.name);
+      w.longstr(JSON.stringify(op.r.limits));
       return;
   }
 }

@@ -5,8 +5,19 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { StoreOpenError } from '../data-dir.js';
 
-export const SCHEMA_VERSION = 1;
+/** 2: the limits table. A version-1 file is upgraded in place when opened. */
+export const SCHEMA_VERSION = 2;
 export const DB_FILE = 'warren.db';
+
+// Limits of a vhost or user (scope 'vhost' or 'user'): a JSON object of RabbitMQ's limit names.
+const LIMITS_TABLE = `
+CREATE TABLE limits (scope TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (scope, name)) WITHOUT ROWID;
+`;
+
+/** Upgrades from each older schema version, in order; each runs in the opening transaction. */
+const MIGRATIONS: Readonly<Record<number, string>> = {
+  1: LIMITS_TABLE,
+};
 
 const SCHEMA = `
 CREATE TABLE exchanges (
@@ -53,7 +64,7 @@ CREATE TABLE delayed (
   message BLOB NOT NULL
 );
 CREATE INDEX delayed_due ON delayed (vhost, exchange, due_at);
-`;
+${LIMITS_TABLE}`;
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\u0000', 'latin1');
 
@@ -76,6 +87,11 @@ export function openDatabase(path: string): Database.Database {
     if (version === 0) {
       db.exec('BEGIN');
       db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.exec('COMMIT');
+    } else if (version < SCHEMA_VERSION) {
+      db.exec('BEGIN');
+      for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
       db.exec('COMMIT');
     }

@@ -20,6 +20,7 @@ import {
   type BindingRecord,
   type Definitions,
   type ExchangeRecord,
+  type LimitsRecord,
   type QueueKey,
   type PermissionRecord,
   type QueueRecord,
@@ -49,6 +50,7 @@ import {
   OP_QUEUE_PUT,
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
+  OP_LIMITS_PUT,
   OP_USER_DEL,
   OP_USER_PUT,
   OP_VHOST_DEL,
@@ -230,7 +232,12 @@ export class SqliteStore implements Store {
         (r) => ({ name: r.name, description: r.description, tags: JSON.parse(r.tags) as string[] }),
       );
       const permissions = this.#db.prepare('SELECT user, vhost, configure, write, read FROM permissions').all() as PermissionRecord[];
-      return { exchanges, queues, bindings, users, vhosts, permissions };
+      const limits = (this.#db.prepare('SELECT scope, name, value FROM limits').all() as { scope: string; name: string; value: string }[]).map((r) => ({
+        scope: r.scope === 'user' ? ('user' as const) : ('vhost' as const),
+        name: r.name,
+        limits: JSON.parse(r.value) as Record<string, number>,
+      }));
+      return { exchanges, queues, bindings, users, vhosts, permissions, limits };
     } catch (e) {
       throw new StoreOpenError(`cannot read ${this.path} (${(e as Error).message}); restore it from a backup or move it away`);
     }
@@ -292,6 +299,10 @@ export class SqliteStore implements Store {
 
   deletePermission(user: string, vhost: string): void {
     this.#push({ k: OP_PERMISSION_DEL, user, vhost });
+  }
+
+  saveLimits(r: LimitsRecord): void {
+    this.#push({ k: OP_LIMITS_PUT, r });
   }
 
   // ---- messages --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import {
   OP_QUEUE_PUT,
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
+  OP_LIMITS_PUT,
   OP_USER_DEL,
   OP_USER_PUT,
   OP_VHOST_DEL,
@@ -81,6 +82,8 @@ const st = {
   vhostDel: db.prepare('DELETE FROM vhosts WHERE name = ?'),
   permissionPut: db.prepare('INSERT OR REPLACE INTO permissions (user, vhost, configure, write, read) VALUES (?, ?, ?, ?, ?)'),
   permissionDel: db.prepare('DELETE FROM permissions WHERE user = ? AND vhost = ?'),
+  limitsPut: db.prepare('INSERT OR REPLACE INTO limits (scope, name, value) VALUES (?, ?, ?)'),
+  limitsDel: db.prepare('DELETE FROM limits WHERE scope = ? AND name = ?'),
   delayedPut: db.prepare('INSERT INTO delayed (id, vhost, exchange, due_at, message) VALUES (?, ?, ?, ?, ?)'),
   delayedDel: db.prepare('DELETE FROM delayed WHERE id = ?'),
   delayedDrop: db.prepare('DELETE FROM delayed WHERE vhost = ? AND exchange = ? AND id < ?'),
@@ -171,6 +174,14 @@ const apply = db.transaction((r: BatchReader) => {
       case OP_PERMISSION_DEL:
         st.permissionDel.run(r.str(), r.str());
         break;
+      case OP_LIMITS_PUT: {
+        const scope = r.str();
+        const name = r.str();
+        const value = r.str();
+        if (value === '{}') st.limitsDel.run(scope, name);
+        else st.limitsPut.run(scope, name, value);
+        break;
+      }
       case OP_DELAYED_PUT:
         st.delayedPut.run(r.u64(), r.str(), r.str(), r.u64(), r.longstrBytes());
         break;
