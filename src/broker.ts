@@ -110,6 +110,44 @@ export class Broker implements ConnectionContext {
     return this.access.permits(user, vhost, kind, name);
   }
 
+  /**
+   * connection.open: the broker-wide cap, then the vhost's and the user's max-connections, in
+   * RabbitMQ's order and with its texts. Counted only when a limit is set; the connection
+   * asking is not open yet, so it is not among those counted.
+   */
+  admitConnection(user: string, vhost: string): void {
+    const cap = this.config.connectionMax;
+    if (cap !== null && this.#countOpen(() => true) >= cap) {
+      throw new ConnectionError('NOT_ALLOWED', `connection refused: node connection limit (${cap}) is reached`);
+    }
+    const perVhost = this.limits.limit('vhost', vhost, 'max-connections');
+    if (perVhost !== null && this.#countOpen((c) => c.vhostName === vhost) >= perVhost) {
+      throw new ConnectionError('NOT_ALLOWED', `access to vhost '${vhost}' refused for user '${user}': connection limit (${perVhost}) is reached`);
+    }
+    const perUser = this.limits.limit('user', user, 'max-connections');
+    if (perUser !== null && this.#countOpen((c) => c.username === user) >= perUser) {
+      throw new ConnectionError('NOT_ALLOWED', `connection refused for user '${user}': user connection limit (${perUser}) is reached`);
+    }
+  }
+
+  /** channel.open: the user's max-channels, over all of the user's connections. */
+  admitChannel(conn: Connection): void {
+    const user = conn.username;
+    const max = this.limits.limit('user', user, 'max-channels');
+    if (max === null) return;
+    let open = 0;
+    for (const c of this.connections) if (c.username === user) open += c.channels.size;
+    if (open >= max) {
+      throw new ConnectionError('NOT_ALLOWED', `number of channels opened for user '${user}' has reached the maximum allowed user limit of (${max})`);
+    }
+  }
+
+  #countOpen(which: (c: Connection) => boolean): number {
+    let n = 0;
+    for (const c of this.connections) if (c.isOpen && which(c)) n++;
+    return n;
+  }
+
   get permissionEpoch(): number {
     return this.access.epoch;
   }

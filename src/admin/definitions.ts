@@ -238,6 +238,8 @@ function vhostLimitParameters(broker: Broker, vhosts: readonly string[]): Json[]
 
 /** A limits object ({"max-connections": 10, ...}) checked as RabbitMQ checks it. */
 function limitsOf(scope: 'vhost' | 'user', v: unknown, where: string): Record<string, number> {
+  // RabbitMQ exports a vhost whose limits were all cleared with "value": [].
+  if (Array.isArray(v) && v.length === 0) return {};
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest(`definitions: ${where}: limits must be an object, e.g. {"max-connections": 10}`);
   const out: Record<string, number> = {};
   for (const [name, value] of Object.entries(v as Obj)) {

@@ -304,6 +304,8 @@ export class Channel {
     if (this.consumers.has(m.consumerTag) || (this.#replyConsumer !== null && this.#replyConsumer.tag === m.consumerTag)) {
       throw new ConnectionError('NOT_ALLOWED', `attempt to reuse consumer tag '${m.consumerTag}'`);
     }
+    const max = this.#host.consumerMaxPerChannel;
+    if (max !== null && this.consumers.size >= max) throw new ConnectionError('NOT_ALLOWED', `reached maximum (${max}) of consumers per channel`);
     if (m.queue === REPLY_TO) return this.#consumeReplies(m);
     const name = queueName(this.#defs, m.queue);
     this.#host.checkPermission('read', 'queue', name);

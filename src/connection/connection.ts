@@ -166,6 +166,10 @@ export class Connection implements ChannelHost, FlowWaiter {
     return this.#ctx.config.maxMessageSize;
   }
 
+  get consumerMaxPerChannel(): number | null {
+    return this.#ctx.config.consumerMaxPerChannel;
+  }
+
   get writable(): boolean {
     return !this.#writeBlocked && this.writer.pendingBytes < MAX_PENDING_OUTPUT;
   }
@@ -396,6 +400,7 @@ export class Connection implements ChannelHost, FlowWaiter {
         `number of channels opened (${this.#channels.size}) has reached the negotiated channel_max (${this.#channelMax})`,
       );
     }
+    this.#ctx.admitChannel?.(this);
     const ch = new Channel(id, this, this.log.child({ channel: id }));
     this.#channels.set(id, ch);
     this.#send(id, { id: CHANNEL_OPEN_OK, channelId: Buffer.alloc(0) });

@@ -19,4 +19,6 @@ export interface ConnectionContext extends HandshakeContext {
   /** Flush this connection's output at the end of the event-loop turn. */
   scheduleFlush(conn: Connection): void;
   connectionClosed(conn: Connection): void;
+  /** Throws 530 when the user's max-channels limit is reached (channel.open). */
+  admitChannel?(conn: Connection): void;
 }

@@ -151,12 +151,16 @@ export function negotiateTune(cfg: BrokerConfig, channelMax: number, frameMax: n
 export interface VhostChecks {
   vhost(name: string): VirtualHost | undefined;
   canAccessVhost(user: string, vhost: string): boolean;
+  /** Throws 530 when a connection limit (broker, vhost or user) is reached. */
+  admitConnection?(user: string, vhost: string): void;
 }
 
 /** The vhost connection.open asks for, if it exists and `user` may use it. */
 export function openVhost(checks: VhostChecks, user: string, vhostName: string): VirtualHost {
   const vhost = checks.vhost(vhostName);
   if (vhost === undefined) throw new ConnectionError('NOT_ALLOWED', `vhost ${vhostName} not found`);
+  // RabbitMQ checks the connection limits before the user's access to the vhost.
+  checks.admitConnection?.(user, vhostName);
   if (!checks.canAccessVhost(user, vhostName)) {
     throw new ConnectionError('NOT_ALLOWED', `access to vhost '${vhostName}' refused for user '${user}'`);
   }

@@ -16,6 +16,8 @@ export interface ChannelHost {
   readonly store: Store;
   readonly username: string;
   readonly maxMessageSize: number;
+  /** Consumers a channel may have (null: no cap). */
+  readonly consumerMaxPerChannel: number | null;
   /** The client announced consumer_cancel_notify: tell it when the server cancels a consumer. */
   readonly consumerCancelNotify: boolean;
   /** The socket is not backed up: deliveries may be written. */
