@@ -90,4 +90,15 @@ describe('Prometheus scrape', () => {
     expect(value(per.samples, 'rabbitmq_queue_messages_published_total', { vhost: '/', queue: 'scraped' })).toBe(7);
     await conn.close();
   });
+
+  it("reports the broker's event-loop delay (nodejs_eventloop_lag_*_seconds) between scrapes", async () => {
+    await scrape('/metrics');
+    await new Promise((r) => setTimeout(r, 100)); // let the 10 ms sampler take a few samples
+    const { types, samples } = await scrape('/metrics');
+    for (const name of ['min', 'max', 'mean', 'p50', 'p90', 'p99']) {
+      expect(types.get(`nodejs_eventloop_lag_${name}_seconds`), name).toBe('gauge');
+      expect(value(samples, `nodejs_eventloop_lag_${name}_seconds`)).toBeGreaterThan(0);
+    }
+    expect(value(samples, 'nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(value(samples, 'nodejs_eventloop_lag_p50_seconds'));
+  });
 });

@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { statfsSync } from 'node:fs';
 import type { Broker } from '../broker.js';
 import { VERSION } from '../version.js';
+import { takeEventLoopDelay } from './event-loop.js';
 import { NODE_NAME, RABBITMQ_COMPAT_VERSION } from './format.js';
 import { globalTotals, type HttpCounters } from './stats.js';
 
@@ -135,6 +136,17 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
   e.one('rabbitmq_identity_info', 'untyped', 'RabbitMQ node & cluster identity info', 1, { rabbitmq_node: NODE_NAME, rabbitmq_cluster: NODE_NAME });
 
   const amqp = { protocol: 'amqp091' };
+  const lag = takeEventLoopDelay();
+  if (lag !== null) {
+    const since = 'since the previous scrape, seconds';
+    e.one('nodejs_eventloop_lag_min_seconds', 'gauge', `The minimum recorded event loop delay ${since}`, lag.minSeconds);
+    e.one('nodejs_eventloop_lag_max_seconds', 'gauge', `The maximum recorded event loop delay ${since}`, lag.maxSeconds);
+    e.one('nodejs_eventloop_lag_mean_seconds', 'gauge', `The mean of the recorded event loop delays ${since}`, lag.meanSeconds);
+    e.one('nodejs_eventloop_lag_p50_seconds', 'gauge', `The 50th percentile of the recorded event loop delays ${since}`, lag.p50Seconds);
+    e.one('nodejs_eventloop_lag_p90_seconds', 'gauge', `The 90th percentile of the recorded event loop delays ${since}`, lag.p90Seconds);
+    e.one('nodejs_eventloop_lag_p99_seconds', 'gauge', `The 99th percentile of the recorded event loop delays ${since}`, lag.p99Seconds);
+  }
+
   e.one('rabbitmq_global_consumers', 'gauge', 'Current number of consumers', consumers);
   e.one('rabbitmq_global_messages_received_total', 'counter', 'Total number of messages received from publishers', g.published, amqp);
   e.one('rabbitmq_global_messages_delivered_total', 'counter', 'Total number of messages delivered to consumers', g.delivered, amqp);

@@ -15,6 +15,7 @@ import { AmqpError } from '../errors.js';
 import { authenticate, WWW_AUTHENTICATE } from './auth.js';
 import type { AdminContext, Listener } from './context.js';
 import { badRequest, fromAmqpError, HttpError, notFound } from './http-error.js';
+import { startEventLoopMonitor } from './event-loop.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { registerAccessRoutes } from './routes/access.js';
 import { registerConnectionRoutes } from './routes/connections.js';
@@ -103,6 +104,7 @@ export class AdminServer {
     if (this.#sampling) return;
     this.#sampling = true;
     this.stats.start(this.#options.statsInterval);
+    startEventLoopMonitor();
   }
 
   get address(): AddressInfo | null {

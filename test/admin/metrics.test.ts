@@ -107,6 +107,19 @@ describe('/metrics', () => {
     expect(metric(m, 'rabbitmq_queue_messages_ready')).toBe(5);
   });
 
+  it("reports the broker's event-loop delay since the previous scrape (prom-client's names)", async () => {
+    await scrape(); // resets the histogram
+    // Block this process's loop (the broker runs in it) for 120 ms: the next scrape's max must show it.
+    const until = Date.now() + 120;
+    while (Date.now() < until) {
+      // busy
+    }
+    await new Promise((r) => setTimeout(r, 30));
+    const m = await scrape();
+    for (const name of ['min', 'max', 'mean', 'p50', 'p90', 'p99']) expect(m.get(`nodejs_eventloop_lag_${name}_seconds`)?.type, name).toBe('gauge');
+    expect(m.get('nodejs_eventloop_lag_max_seconds')!.samples[0]!.value).toBeGreaterThanOrEqual(0.1);
+  });
+
   it('escapes label values', async () => {
     expect((await t.api.put('/queues/%2F/' + encodeURIComponent('we"ird\\name'), {})).status).toBe(201);
     const per = await scrape('/metrics/per-object');
