@@ -5,12 +5,13 @@
 
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
+const RESOLUTION_MS = 10;
 let histogram: IntervalHistogram | null = null;
 
 /** Starts sampling (idempotent); called when the HTTP server starts. */
 export function startEventLoopMonitor(): void {
   if (histogram !== null) return;
-  histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   histogram.enable();
 }
 
@@ -30,7 +31,9 @@ export function takeEventLoopDelay(): EventLoopDelay | null {
   const h = histogram;
   if (h === null) return null;
   if (h.count === 0) return NONE;
-  const s = (ns: number): number => ns / 1e9;
+  // The histogram records the time between the sampling timer's runs, which includes the
+  // resolution itself; what is left is the delay.
+  const s = (ns: number): number => Math.max(0, ns / 1e9 - RESOLUTION_MS / 1e3);
   const d = {
     minSeconds: s(h.min),
     maxSeconds: s(h.max),
