@@ -108,9 +108,10 @@ describe('/metrics', () => {
   });
 
   it("reports the broker's event-loop delay since the previous scrape (prom-client's names)", async () => {
-    await scrape(); // resets the histogram
-    // Block this process's loop (the broker runs in it) for 120 ms: the next scrape's max must show it.
-    const until = Date.now() + 120;
+    await scrape(); // resets the histogram; its first sampler run after a reset only starts the clock
+    await new Promise((r) => setTimeout(r, 30));
+    // Block this process's loop (the broker runs in it) for 200 ms: the next scrape's max must show it.
+    const until = Date.now() + 200;
     while (Date.now() < until) {
       // busy
     }
