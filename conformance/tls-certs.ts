@@ -5,7 +5,7 @@
 // Used by the TLS unit and conformance tests and by bench/tls.ts.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -48,10 +48,14 @@ function issue(dir: string, ca: string, name: string, subject: string, serial: n
   return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
 }
 
-/** A fresh CA (and a second, untrusted one) in a new temporary directory. */
-export function makeTestPki(): TestPki {
+/**
+ * A fresh CA (and a second, untrusted one) in a new temporary directory. With `caDir`, the CA
+ * is the one there (ca.pem, ca.key): a reference broker started with it trusts what is issued.
+ */
+export function makeTestPki(caDir?: string): TestPki {
   const dir = mkdtempSync(path.join(tmpdir(), 'warren-tls-'));
-  makeCa(dir, 'ca');
+  if (caDir === undefined) makeCa(dir, 'ca');
+  else for (const f of ['ca.pem', 'ca.key']) copyFileSync(path.join(caDir, f), path.join(dir, f));
   makeCa(dir, 'other-ca');
   return {
     dir,
