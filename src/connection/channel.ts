@@ -173,15 +173,20 @@ export class Channel {
     else throw e;
   }
 
-  /** A closing channel ignores everything but channel.close / close-ok. */
+  /**
+   * The server closed this channel and waits for close-ok. As in RabbitMQ, frames are still
+   * assembled (a framing mistake is still the connection's error), a crossing channel.close
+   * gets close-ok, close-ok frees the channel number, channel.open is still a second open,
+   * and every other command is dropped.
+   */
   #whileClosing(type: number, payload: Buffer): void {
-    if (this.#state !== CLOSING || type !== FRAME_METHOD || payload.length < 4) return;
-    const id = payload.readUInt32BE(0);
+    if (this.#state !== CLOSING) return;
+    const a = this.#assembler;
+    if (!a.push(type, payload)) return;
+    const id = a.method!.id;
     if (id === CHANNEL_CLOSE_OK) this.#finishClose();
-    else if (id === CHANNEL_CLOSE) {
-      this.#send({ id: CHANNEL_CLOSE_OK });
-      this.#finishClose();
-    }
+    else if (id === CHANNEL_CLOSE) this.#send({ id: CHANNEL_CLOSE_OK });
+    else if (id === CHANNEL_OPEN) throw new ConnectionError('CHANNEL_ERROR', "second 'channel.open' seen").at(id);
   }
 
   #checkContentSize(): void {
@@ -231,7 +236,8 @@ export class Channel {
         this.#finishClose();
         return;
       case CHANNEL_CLOSE_OK:
-        return;
+        // Only an answer to the server's channel.close (see #whileClosing): RabbitMQ's reply.
+        throw new ConnectionError('COMMAND_INVALID', 'unimplemented method');
       case CHANNEL_FLOW:
         if (!m.active) throw new ConnectionError('NOT_IMPLEMENTED', 'active=false');
         this.#send({ id: CHANNEL_FLOW_OK, active: true });
@@ -572,7 +578,7 @@ export class Channel {
   release(): void {
     // Stop deliveries to this channel first, so requeued messages go to other consumers.
     if (this.#state === OPEN) this.#state = CLOSING;
-    this.#assembler.reset();
+    this.#assembler.discardBodies();
     // Acks of an uncommitted transaction never happened: those messages are unacked still.
     if (this.#tx !== null) for (const s of this.#tx.settles) this.#unacked.restore(s.entries);
     this.#tx = null;

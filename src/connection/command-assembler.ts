@@ -31,6 +31,8 @@ export class CommandAssembler {
 
   #state = EXPECT_METHOD;
   #remaining = 0;
+  /** Bodies are counted but not kept (the channel is closing: its commands are dropped). */
+  #discarding = false;
   #parts: Buffer[] = [];
   readonly #reader = new BufferReader(EMPTY);
 
@@ -85,7 +87,7 @@ export class CommandAssembler {
         // never completes and the next non-body frame is the error.
         const before = this.#remaining;
         this.#remaining -= payload.length;
-        if (before > 0) this.#parts.push(payload);
+        if (before > 0 && !this.#discarding) this.#parts.push(payload);
         if (this.#remaining !== 0) return false;
         const parts = this.#parts;
         this.body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.bodySize);
@@ -102,11 +104,14 @@ export class CommandAssembler {
     return { classId: id >>> 16, methodId: id & 0xffff };
   }
 
-  /** Forgets any half-assembled content (the channel is closing). */
-  reset(): void {
-    this.#state = EXPECT_METHOD;
+  /**
+   * From now on bodies are not kept (the channel is closing and drops its commands). Framing
+   * is still checked, as RabbitMQ's reader keeps assembling a closing channel's frames: the
+   * rest of a half-sent message is consumed quietly, a stray frame is still an error.
+   */
+  discardBodies(): void {
+    this.#discarding = true;
     this.#parts = [];
-    this.method = null;
     this.header = EMPTY;
     this.body = EMPTY;
   }

@@ -386,7 +386,16 @@ export class Connection implements ChannelHost, FlowWaiter {
       ch.handleFrame(type, payload);
       return;
     }
-    const id = type === FRAME_METHOD && payload.length >= 4 ? payload.readUInt32BE(0) : 0;
+    // A number nobody holds: like RabbitMQ's reader, a new channel (refused over channel_max)
+    // that expects a method, and that method must be channel.open.
+    if (this.#channels.size >= this.#channelMax) {
+      throw new ConnectionError(
+        'NOT_ALLOWED',
+        `number of channels opened (${this.#channels.size}) has reached the negotiated channel_max (${this.#channelMax})`,
+      );
+    }
+    if (type !== FRAME_METHOD) throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
+    const id = payload.length >= 4 ? payload.readUInt32BE(0) : 0;
     if (id !== CHANNEL_OPEN) {
       throw new ConnectionError('CHANNEL_ERROR', "expected 'channel.open'", { classId: id >>> 16, methodId: id & 0xffff });
     }
@@ -394,12 +403,6 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   #openChannel(id: number): void {
-    if (this.#channels.size >= this.#channelMax) {
-      throw new ConnectionError(
-        'NOT_ALLOWED',
-        `number of channels opened (${this.#channels.size}) has reached the negotiated channel_max (${this.#channelMax})`,
-      );
-    }
     this.#ctx.admitChannel?.(this);
     const ch = new Channel(id, this, this.log.child({ channel: id }));
     this.#channels.set(id, ch);

@@ -1,7 +1,7 @@
 // The command assembler: frames in, commands out. Method-only commands, content with zero, one
 // or many body frames, the three UNEXPECTED_FRAME errors with RabbitMQ's texts, and a body
 // longer than its header declared (the content never completes; the next non-body frame is
-// the error, as RabbitMQ does it).
+// the error, as RabbitMQ does it), and a closing channel's frames assembled without bodies.
 import { describe, expect, it } from 'vitest';
 import { CommandAssembler } from '../../src/connection/command-assembler.js';
 import {
@@ -190,17 +190,21 @@ describe('CommandAssembler', () => {
     expectConnectionError(() => a.push(FRAME_HEADER, Buffer.alloc(4)), 501, 'FRAME_ERROR - type 2, all octets = <<0,0,0,0>>: unknown_frame');
   });
 
-  it('reset forgets a half-assembled content', () => {
+  it('discardBodies: the rest of a half-sent message is consumed without keeping it, and framing is still checked', () => {
     const a = new CommandAssembler();
     a.push(FRAME_METHOD, methodPayload(publish()));
-    a.push(FRAME_HEADER, headerPayload(10));
+    a.push(FRAME_HEADER, headerPayload(6));
     a.push(FRAME_BODY, Buffer.from('abc'));
-    a.reset();
-    expect(a.inContent).toBe(false);
-    expect(a.method).toBeNull();
+    a.discardBodies();
+    expect(a.inContent).toBe(true);
+    expect(a.push(FRAME_BODY, Buffer.from('def'))).toBe(true);
+    expect(a.method?.id).toBe(BASIC_PUBLISH);
+    expect(a.body.length).toBe(0);
     expect(a.push(FRAME_METHOD, methodPayload(publish()))).toBe(false);
     a.push(FRAME_HEADER, headerPayload(2));
     expect(a.push(FRAME_BODY, Buffer.from('zz'))).toBe(true);
-    expect(a.body.toString()).toBe('zz');
+    expect(a.body.length).toBe(0);
+    expect(a.push(FRAME_METHOD, methodPayload(ack))).toBe(true);
+    expectConnectionError(() => a.push(FRAME_BODY, Buffer.from('stray')), 505, EXPECTED_METHOD);
   });
 });
