@@ -11,7 +11,7 @@
 // `tlsPort` (and `tlsCert`, `tlsKey`) AMQPS as well.
 
 import { AdminServer } from './admin/server.js';
-import { Broker } from './broker.js';
+import { Broker, type BrokerHooks } from './broker.js';
 import { makeConfig, type BrokerConfig } from './config.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -20,7 +20,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
 export { AdminServer, type AdminOptions } from './admin/server.js';
-export { Broker } from './broker.js';
+export { Broker, type BrokerHooks } from './broker.js';
 export type { BrokerConfig, ConfigOrigin, ResolvedConfig } from './config.js';
 export { CONFIG_OPTIONS, ConfigError, DEFAULT_CONFIG, makeConfig, resolveConfig } from './config.js';
 
@@ -29,6 +29,8 @@ export interface StartOptions extends Partial<BrokerConfig> {
   logger?: Logger;
   /** A store; by default state lives in memory (or in `dataDir` when one is given). */
   store?: Store;
+  /** What to do with an error outside any connection (default: log it and carry on). */
+  hooks?: BrokerHooks;
 }
 
 export interface RunningBroker {
@@ -48,12 +50,12 @@ export interface RunningBroker {
 }
 
 export async function startBroker(options: StartOptions = {}): Promise<RunningBroker> {
-  const { logger, store, ...overrides } = options;
+  const { logger, store, hooks, ...overrides } = options;
   const config = makeConfig({ host: '127.0.0.1', port: 0, dataDir: null, httpHost: '127.0.0.1', httpPort: null, ...overrides });
   const log = logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger);
   // Read before anything opens, so bad files fail the start cleanly.
   const credentials = config.tlsPort !== null ? loadTlsCredentials(config) : null;
-  const broker = new Broker(config, store ?? (await openStore(config, log)), log);
+  const broker = new Broker(config, store ?? (await openStore(config, log)), log, hooks);
   const address = await broker.listen();
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const user = config.users[0];

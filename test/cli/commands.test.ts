@@ -111,6 +111,28 @@ describe('management commands', () => {
     expect(t.running.broker.access.user('alice')).toBeUndefined();
   });
 
+  it('set, list and clear vhost and user limits', async () => {
+    expect((await warren(['vhost-limits', 'list'])).out).toBe('no virtual host limits set\n');
+    expect((await warren(['vhost-limits', 'set', 'max-queues', '100'])).out).toBe("set max-queues of virtual host '/' to 100\n");
+    expect((await warren(['vhost-limits', 'set', 'max-connections', '-1', '--vhost', '/'])).code).toBe(0);
+    expect((await warren(['vhost-limits', 'list'])).out).toBe('vhost  max-connections  max-queues\n/                   -1         100\n');
+    expect(t.running.broker.limits.limit('vhost', '/', 'max-queues')).toBe(100);
+    expect((await warren(['vhost-limits', 'clear', 'max-queues'])).out).toBe("cleared max-queues of virtual host '/'\n");
+    expect(JSON.parse((await warren(['vhost-limits', 'list', '--json'])).out)).toEqual([{ vhost: '/', value: { 'max-connections': -1 } }]);
+    const bad = await warren(['vhost-limits', 'set', 'max-foo', '1']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('Unrecognised terms');
+    expect((await warren(['vhost-limits', 'set', 'max-queues', 'many'])).code).toBe(2);
+    expect((await warren(['vhost-limits', 'set', 'max-queues', '1', '--vhost', 'nowhere'])).err).toBe("warren: no virtual host 'nowhere'\n");
+
+    await warren(['users', 'add', 'alice', 's3cret']);
+    expect((await warren(['user-limits', 'set', 'alice', 'max-channels', '8'])).out).toBe("set max-channels of user 'alice' to 8\n");
+    expect((await warren(['user-limits', 'list'])).out).toBe('user   max-connections  max-channels\nalice                              8\n');
+    expect((await warren(['user-limits', 'list', '--user-name', 'alice', '--json'])).out).toContain('"max-channels": 8');
+    expect((await warren(['user-limits', 'clear', 'alice', 'max-channels'])).code).toBe(0);
+    expect(t.running.broker.limits.of('user', 'alice')).toEqual({});
+  });
+
   it('export and import definitions through a file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warren-cli-'));
     await warren(['declare-queue', 'kept', '--arguments', '{"x-max-length": 7}']);

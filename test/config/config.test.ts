@@ -46,6 +46,15 @@ describe('resolveConfig', () => {
     expect(() => byteSize('lots')).toThrow(ConfigError);
   });
 
+  it('takes the connection and consumer caps as counts, or "infinity" (the default) for none', () => {
+    expect(resolveConfig({}).config).toMatchObject({ connectionMax: null, consumerMaxPerChannel: null });
+    const r = resolveConfig({ file: file('{"connectionMax": 500, "consumerMaxPerChannel": null}'), env: { WARREN_CONSUMER_MAX_PER_CHANNEL: '64' } });
+    expect(r.config).toMatchObject({ connectionMax: 500, consumerMaxPerChannel: 64 });
+    expect(resolveConfig({ flags: { connectionMax: 'infinity', consumerMaxPerChannel: '0' } }).config).toMatchObject({ connectionMax: null, consumerMaxPerChannel: 0 });
+    expect(() => resolveConfig({ flags: { connectionMax: '-1' } })).toThrow('--connection-max: must be a whole number (0-2147483647) or "infinity", got "-1"');
+    expect(() => resolveConfig({ env: { WARREN_CONSUMER_MAX_PER_CHANNEL: 'lots' } })).toThrow('WARREN_CONSUMER_MAX_PER_CHANNEL: must be a whole number (0-2147483647) or "infinity", got "lots"');
+  });
+
   it('takes users from the file', () => {
     const r = resolveConfig({ file: file(JSON.stringify({ users: [{ name: 'admin', password: 's3cret', tags: ['administrator'] }, { name: 'app', password: 'p' }] })) });
     expect(r.config.users).toEqual([

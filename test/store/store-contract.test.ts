@@ -2,6 +2,7 @@
 // a reopen (the SQLite store from disk, the memory store from the same instance), shared bodies
 // stored once, cancelled writes, and the durability sequence numbers confirms rely on.
 
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { silentLogger } from '../../src/logger.js';
 import { Message } from '../../src/message.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
 import type { QueueKey, ScheduledMessage, Store, StoreEntry } from '../../src/store/store.js';
 
 interface Harness {
@@ -103,6 +105,24 @@ describe.each(implementations)('%s', (_name, make) => {
     const d2 = s.loadDefinitions();
     expect(d2.bindings).toEqual([]);
     expect(d2.queues.map((q) => q.vhost)).toEqual(['/']);
+    await s.close();
+  });
+
+  it('keeps vhost and user limits across a reopen; empty limits forget them', async () => {
+    const h = make();
+    let s = h.open();
+    s.saveLimits({ scope: 'vhost', name: '/', limits: { 'max-connections': 10, 'max-queues': -1 } });
+    s.saveLimits({ scope: 'user', name: '/', limits: { 'max-channels': 3 } });
+    s.saveLimits({ scope: 'user', name: 'gone', limits: { 'max-channels': 1 } });
+    s.saveLimits({ scope: 'user', name: 'gone', limits: {} });
+    await settled(s);
+    s = await h.reopen(s);
+    const byKey = (d: ReturnType<Store['loadDefinitions']>) => Object.fromEntries(d.limits.map((l) => [`${l.scope}:${l.name}`, l.limits]));
+    expect(byKey(s.loadDefinitions())).toEqual({ 'vhost:/': { 'max-connections': 10, 'max-queues': -1 }, 'user:/': { 'max-channels': 3 } });
+    s.saveLimits({ scope: 'vhost', name: '/', limits: { 'max-queues': 5 } });
+    await settled(s);
+    s = await h.reopen(s);
+    expect(byKey(s.loadDefinitions())).toEqual({ 'vhost:/': { 'max-queues': 5 }, 'user:/': { 'max-channels': 3 } });
     await s.close();
   });
 
@@ -402,5 +422,33 @@ describe('SqliteStore specifics', () => {
     await s.whenIdle();
     expect(failures.length).toBe(before);
     await s.close();
+  });
+});
+
+describe('SqliteStore schema upgrade', () => {
+  it('a database written before limits existed (schema 1) opens, gains the limits table, and keeps its contents', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
+    dirs.push(dir);
+    let s: Store = SqliteStore.open(dir, silentLogger);
+    s.saveVhost({ name: 'old', description: 'from v1', tags: [] });
+    await settled(s);
+    await s.close();
+    // Make it what warren wrote before: no limits table, user_version 1.
+    const db = new Database(join(dir, 'warren.db'));
+    db.exec('DROP TABLE limits');
+    db.pragma('user_version = 1');
+    db.close();
+    s = SqliteStore.open(dir, silentLogger);
+    expect(s.loadDefinitions().vhosts).toEqual([{ name: 'old', description: 'from v1', tags: [] }]);
+    expect(s.loadDefinitions().limits).toEqual([]);
+    s.saveLimits({ scope: 'vhost', name: 'old', limits: { 'max-queues': 2 } });
+    await settled(s);
+    await s.close();
+    s = SqliteStore.open(dir, silentLogger);
+    expect(s.loadDefinitions().limits).toEqual([{ scope: 'vhost', name: 'old', limits: { 'max-queues': 2 } }]);
+    await s.close();
+    const check = new Database(join(dir, 'warren.db'), { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    check.close();
   });
 });
