@@ -136,7 +136,8 @@ export class Broker implements ConnectionContext {
     const max = this.limits.limit('user', user, 'max-channels');
     if (max === null) return;
     let open = 0;
-    for (const c of this.connections) if (c.username === user) open += c.channels.size;
+    // A connection being closed has lost its channels already, whatever its socket is doing.
+    for (const c of this.connections) if (c.isOpen && c.username === user) open += c.channels.size;
     if (open >= max) {
       throw new ConnectionError('NOT_ALLOWED', `number of channels opened for user '${user}' has reached the maximum allowed user limit of (${max})`);
     }
