@@ -232,6 +232,45 @@ describe("method arguments and client properties: 'L' accepted, unknown tags dro
   });
 });
 
+/** connection.start-ok with AMQPLAIN and this response (a table's content, without its length). */
+async function amqplain(c: RawClient, response: Buffer): Promise<void> {
+  c.sendProtocolHeader();
+  await c.expectMethod(0, 10, 10);
+  c.sendMethod(0, 10, 11, Buffer.concat([enc.table({ capabilities: { authentication_failure_close: true } }), enc.shortstr('AMQPLAIN'), enc.longstr(response), enc.shortstr('en_US')]));
+}
+
+const LOGIN = enc.table({ LOGIN: 'guest', PASSWORD: 'guest' }).subarray(4);
+
+describe('the AMQPLAIN response table', () => {
+  it("'L' beside LOGIN and PASSWORD: logged in", async () => {
+    const c = await RawClient.connect(broker.host, broker.port);
+    try {
+      await amqplain(c, Buffer.concat([LOGIN, enc.shortstr('n'), enc.fieldValue(L(1n << 40n))]));
+      await c.expectMethod(0, 10, 30);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  for (const [what, response] of [
+    ['an unknown tag', Buffer.concat([LOGIN, enc.shortstr('z'), Buffer.from('Z')])],
+    ['a truncated value', Buffer.concat([LOGIN, enc.shortstr('t'), Buffer.from([0x49, 0, 1])])],
+    ['no LOGIN', enc.table({ PASSWORD: 'guest' }).subarray(4)],
+  ] as const) {
+    // RabbitMQ closes the socket about 3 s later, warren at once (README: "a bad frame before the handshake ends").
+    it(`${what}: the socket is closed without connection.close`, async () => {
+      const c = await RawClient.connect(broker.host, broker.port);
+      try {
+        await amqplain(c, response);
+        await expectEnd(c, undefined);
+      } finally {
+        c.destroy();
+      }
+      await othersStillWork();
+    });
+  }
+});
+
 describe(`nesting depth (warren: at most ${MAX_DEPTH} levels, then 501; RabbitMQ: no limit)`, () => {
   const tooDeep = { code: 501, text: `FRAME_ERROR - field table nested deeper than ${MAX_DEPTH} levels` };
 
@@ -277,6 +316,18 @@ describe(`nesting depth (warren: at most ${MAX_DEPTH} levels, then 501; RabbitMQ
         c.sendMethod(0, 10, 51);
         expect(await c.waitClosed(10_000)).toBe(true);
       }
+    } finally {
+      c.destroy();
+    }
+    await othersStillWork();
+  });
+
+  it('the AMQPLAIN response nested too deep: 501 naming connection.start-ok', async () => {
+    const c = await RawClient.connect(broker.host, broker.port);
+    try {
+      await amqplain(c, Buffer.concat([LOGIN, enc.shortstr('d'), Buffer.from('F'), deepTable(MAX_DEPTH)]));
+      if (broker.external) await c.expectMethod(0, 10, 30);
+      else await expectEnd(c, { ...tooDeep, classId: 10, methodId: 11 });
     } finally {
       c.destroy();
     }

@@ -82,7 +82,7 @@ export interface LoginChecks {
 
 export type LoginResult =
   | { readonly kind: 'ok'; readonly user: string }
-  /** A mechanism we do not offer: RabbitMQ drops the socket. */
+  /** A mechanism we do not offer, or an AMQPLAIN response that does not decode: RabbitMQ drops the socket. */
   | { readonly kind: 'unknown-mechanism' }
   /** Wrong user, password or place; the reason is logged here. */
   | { readonly kind: 'refused' };
@@ -92,6 +92,10 @@ export function logIn(checks: LoginChecks, mechanism: string, response: Buffer, 
   const credentials = parseCredentials(mechanism, response);
   if (credentials === null) {
     log.warn({ mechanism }, `unknown authentication mechanism '${mechanism}'; closing`);
+    return { kind: 'unknown-mechanism' };
+  }
+  if (credentials === 'undecodable') {
+    log.warn({ mechanism }, 'AMQPLAIN response is not a table with LOGIN and PASSWORD; closing the socket');
     return { kind: 'unknown-mechanism' };
   }
   const [user, password] = credentials;

@@ -3,7 +3,9 @@
 // Checking them against the users is the broker's job.
 
 import { BufferReader } from '../codec/buffer-reader.js';
-import { fieldString } from '../codec/field-table.js';
+import { CodecError } from '../codec/codec-error.js';
+import { fieldString, type FieldTable } from '../codec/field-table.js';
+import { CONNECTION_START_OK } from '../codec/methods.generated.js';
 
 /** Offered in connection.start, in RabbitMQ's order. */
 export const SASL_MECHANISMS = 'PLAIN AMQPLAIN';
@@ -32,8 +34,13 @@ export function externalUser(tls: TlsClient): { readonly user: string } | { read
   return { user: tls.peer.commonName };
 }
 
-/** PLAIN ("\0user\0password") and AMQPLAIN (a field table without its length); null if unknown. */
-export function parseCredentials(mechanism: string, response: Buffer): [string, string] | null {
+/**
+ * PLAIN ("\0user\0password") and AMQPLAIN (a field table without its length); null if the
+ * mechanism is unknown; 'undecodable' for an AMQPLAIN response that is not a table holding LOGIN
+ * and PASSWORD (RabbitMQ's reader gives up on those and closes the socket without a word).
+ * A table nested deeper than MAX_TABLE_DEPTH throws CodecError FRAME_ERROR, as everywhere.
+ */
+export function parseCredentials(mechanism: string, response: Buffer): [string, string] | null | 'undecodable' {
   if (mechanism === 'PLAIN') {
     const parts = response.toString('utf8').split('\u0000');
     if (parts.length === 3) return [parts[1]!, parts[2]!];
@@ -44,12 +51,16 @@ export function parseCredentials(mechanism: string, response: Buffer): [string, 
     const framed = Buffer.alloc(response.length + 4);
     framed.writeUInt32BE(response.length, 0);
     response.copy(framed, 4);
+    let t: FieldTable;
     try {
-      const t = new BufferReader(framed).table();
-      return [fieldString(t.get('LOGIN')) ?? '', fieldString(t.get('PASSWORD')) ?? ''];
-    } catch {
-      return ['', ''];
+      t = new BufferReader(framed).table();
+    } catch (e) {
+      if (e instanceof CodecError && e.code === 'FRAME_ERROR') throw new CodecError('FRAME_ERROR', e.message, CONNECTION_START_OK);
+      return 'undecodable';
     }
+    const user = fieldString(t.get('LOGIN'));
+    const password = fieldString(t.get('PASSWORD'));
+    return user === undefined || password === undefined ? 'undecodable' : [user, password];
   }
   return null;
 }

@@ -42,6 +42,33 @@ describe('parseCredentials', () => {
     expect(parseCredentials('AMQPLAIN', table)).toEqual(['guest', 'secret']);
     expect(parseCredentials('CRAM-MD5', Buffer.alloc(0))).toBeNull();
   });
+
+  it("AMQPLAIN: 'L' values are fine; a response that does not decode, or lacks LOGIN or PASSWORD, is 'undecodable'", () => {
+    const entry = (k: string, tagAndValue: Buffer): Buffer => Buffer.concat([Buffer.from([k.length]), Buffer.from(k), tagAndValue]);
+    const str = (v: string): Buffer => Buffer.concat([Buffer.from('S'), Buffer.from([0, 0, 0, v.length]), Buffer.from(v)]);
+    const creds = Buffer.concat([entry('LOGIN', str('guest')), entry('PASSWORD', str('secret'))]);
+    const big = Buffer.alloc(9);
+    big.write('L');
+    big.writeBigInt64BE(1n << 40n, 1);
+    expect(parseCredentials('AMQPLAIN', Buffer.concat([creds, entry('n', big)]))).toEqual(['guest', 'secret']);
+    expect(parseCredentials('AMQPLAIN', Buffer.concat([creds, entry('z', Buffer.from('Z'))]))).toBe('undecodable');
+    expect(parseCredentials('AMQPLAIN', Buffer.concat([creds, entry('t', Buffer.from([0x49, 0, 1]))]))).toBe('undecodable');
+    expect(parseCredentials('AMQPLAIN', entry('PASSWORD', str('secret')))).toBe('undecodable');
+    expect(parseCredentials('AMQPLAIN', entry('LOGIN', str('guest')))).toBe('undecodable');
+  });
+
+  it('AMQPLAIN: a table nested too deep is the usual 501 material, naming connection.start-ok', () => {
+    const u32 = (n: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      return b;
+    };
+    // A table holding 100 levels of tables under "d"; with the response table itself, 101.
+    let deep = u32(0);
+    for (let i = 1; i < 100; i++) deep = Buffer.concat([u32(deep.length + 3), Buffer.from('\u0001dF'), deep]);
+    const response = Buffer.concat([Buffer.from([5]), Buffer.from('LOGIN'), Buffer.from('S'), Buffer.from([0, 0, 0, 1]), Buffer.from('g'), Buffer.from('\u0001dF'), deep]);
+    expect(() => parseCredentials('AMQPLAIN', response)).toThrow(expect.objectContaining({ code: 'FRAME_ERROR', methodId: 0x000a000b }));
+  });
 });
 
 describe('clientCapabilities', () => {
