@@ -11,6 +11,7 @@ import {
   sync,
   uid,
   waitFor,
+  waitForCount,
 } from './harness.js';
 
 let broker: BrokerUnderTest;
@@ -107,6 +108,20 @@ describe('dead-lettering', () => {
     const death = (h['x-death'] as Array<Record<string, unknown>>)[0]!;
     expect(death).toMatchObject({ count: 1, reason: 'expired', queue: q, exchange: '', 'routing-keys': [q] });
     expect(death['time']).toBeDefined();
+    await ch.deleteQueue(q);
+    await ch.deleteExchange(dlx);
+  });
+
+  it('messages expiring through x-message-ttl while waiting are dead-lettered oldest first', async () => {
+    const { dlx, dlq } = await dlxTarget();
+    const q = uid('dl-expired-order');
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 200, 'x-dead-letter-exchange': dlx } });
+    // Many published within the same millisecond: they expire together, in queue order.
+    const sent = Array.from({ length: 500 }, (_, i) => `m${i}`);
+    for (const b of sent) ch.sendToQueue(q, Buffer.from(b));
+    await sync(ch);
+    await waitForCount(ch, dlq, sent.length);
+    expect(await drain(dlq)).toEqual(sent);
     await ch.deleteQueue(q);
     await ch.deleteExchange(dlx);
   });

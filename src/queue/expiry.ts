@@ -13,7 +13,11 @@ export function effectiveTtl(queueTtl: number | null, messageTtl: number): numbe
 }
 
 export class TtlSchedule {
-  readonly #heap = new MinHeap<QueueEntry>((e) => e.expiresAt);
+  // Equal expiry times go in queue order, so expired messages are dead-lettered oldest first.
+  readonly #heap = new MinHeap<QueueEntry>(
+    (e) => e.expiresAt,
+    (e) => e.seq,
+  );
   #timer: NodeJS.Timeout | null = null;
   #timerAt = 0;
   readonly #onDue: () => void;

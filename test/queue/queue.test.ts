@@ -1,9 +1,10 @@
 // Queue: round-robin over consumers with credit, requeue to the original position (marked
 // redelivered), purge and delete, auto-delete after the last consumer, exclusive consumers, and
 // the store writes a durable queue makes for persistent messages.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChannelError } from '../../src/errors.js';
 import type { Message } from '../../src/message.js';
+import { DEFAULT_SETTINGS } from '../../src/queue/arguments.js';
 import { Queue, RESIDENT_LIMIT, type FlowWaiter, type QueueEntry } from '../../src/queue/queue.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { bodies, FakeConsumer, message, queue } from '../helpers/model.js';
@@ -671,5 +672,25 @@ describe('flow control', () => {
     q.removeFlowWaiter(w);
     q.purge();
     expect(w.resumed).toEqual([]);
+  });
+});
+
+describe('message TTL', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('messages expiring together through x-message-ttl are dead-lettered in queue order', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const q = queue('ttl', { settings: { ...DEFAULT_SETTINGS, messageTtl: 100, deadLetterExchange: 'dlx' } });
+    const dead: string[] = [];
+    q.hooks = { deadLetter: (_q, m, reason) => dead.push(`${m.body.toString()}:${reason}`), remove: () => {} };
+    const names = Array.from({ length: 300 }, (_, i) => `m${i}`);
+    fill(q, ...names.slice(0, 200)); // all in the same millisecond
+    vi.advanceTimersByTime(1);
+    fill(q, ...names.slice(200));
+    vi.advanceTimersByTime(200);
+    expect(dead).toEqual(names.map((n) => `${n}:expired`));
+    expect(q.messageCount).toBe(0);
   });
 });
