@@ -167,9 +167,9 @@ function presentedSerial(port: number): Promise<string> {
 
 describe.skipIf(external)('warren only: HTTPS, reload, start-up', () => {
   it('serves the management API and /metrics over HTTPS', async () => {
-    const get = (path: string, auth?: string) =>
+    const get = (path: string, auth?: string, clientCert?: { cert: Buffer; key: Buffer }) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpsGet({ host: '127.0.0.1', port: httpsPort!, path, ca, ...(auth ? { auth } : {}) }, (res) => {
+        const req = httpsGet({ host: '127.0.0.1', port: httpsPort!, path, ca, ...(auth ? { auth } : {}), ...(clientCert ?? {}) }, (res) => {
           let body = '';
           res.on('data', (d: Buffer) => (body += d.toString()));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -184,6 +184,9 @@ describe.skipIf(external)('warren only: HTTPS, reload, start-up', () => {
     const metrics = await get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('rabbitmq_connections_opened_total');
+    // Peer verification applies to HTTPS too: a client certificate from another CA is refused.
+    const bad = pki.client('https-untrusted', 'guest', 0x2fa0, 'self');
+    await expect(get('/metrics', undefined, { cert: readFileSync(bad.cert), key: readFileSync(bad.key) })).rejects.toThrow();
   });
 
   it('SIGHUP reloads the certificate: an open TLS connection carries on, new ones see the new serial', async () => {

@@ -12,6 +12,7 @@ import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { AmqpError } from '../errors.js';
+import { peerCertificate } from '../tls/credentials.js';
 import { authenticate, WWW_AUTHENTICATE } from './auth.js';
 import type { AdminContext, Listener } from './context.js';
 import { badRequest, fromAmqpError, HttpError, notFound } from './http-error.js';
@@ -90,6 +91,14 @@ export class AdminServer {
       });
     });
     server.on('tlsClientError', (err) => this.#options.log.debug({ err: err.message }, 'HTTPS handshake failed'));
+    // As on the AMQPS port: with peer verification, a client certificate that does not verify is refused.
+    server.on('secureConnection', (socket) => {
+      const peer = peerCertificate(socket);
+      if (peer !== null && !peer.authorized) {
+        this.#options.log.warn({ remote: socket.remoteAddress, reason: peer.authorizationError, cn: peer.commonName }, 'HTTPS client certificate refused: it does not verify against --tls-ca; closing');
+        socket.destroy();
+      }
+    });
     this.#httpsAddress = server.address() as AddressInfo;
     this.#startSampling();
     return this.#httpsAddress;
