@@ -262,6 +262,41 @@ describe('consumers', () => {
     await ch.deleteQueue(q);
   });
 
+  // RabbitMQ documents that both limits apply together. RabbitMQ 3.10.8 does so when the
+  // per-consumer qos comes first; a global=false qos after the global one removes the channel
+  // limit there (rabbit_channel unlimits the prefetch), so it delivers 2 + 2. warren enforces
+  // both in either order (README, Compatibility): a deliberate difference, asserted for warren only.
+  it.each(['per-consumer first', 'global first'])('basic.qos global 3 and per-consumer 2 on one channel (%s): 2 + 1 unacked over two consumers', async (order) => {
+    const ch = await clients.channel();
+    const q1 = uid('qos-both-a');
+    const q2 = uid('qos-both-b');
+    await ch.assertQueue(q1);
+    await ch.assertQueue(q2);
+    await publishN(ch, q1, 5);
+    await publishN(ch, q2, 5);
+    const c = await clients.channel();
+    if (order === 'per-consumer first') {
+      await c.prefetch(2, false);
+      await c.prefetch(3, true);
+    } else {
+      await c.prefetch(3, true);
+      await c.prefetch(2, false);
+    }
+    const i1 = new Inbox();
+    const i2 = new Inbox();
+    await c.consume(q1, i1.push);
+    await c.consume(q2, i2.push);
+    const second = broker.external && order === 'global first' ? 2 : 1;
+    await waitFor(() => i1.count === 2 && i2.count === second, `2 + ${second} deliveries`);
+    await sync(c);
+    expect([i1.count, i2.count]).toEqual([2, second]);
+    expect((await ch.checkQueue(q1)).messageCount).toBe(3);
+    expect((await ch.checkQueue(q2)).messageCount).toBe(5 - second);
+    await c.close();
+    await ch.deleteQueue(q1);
+    await ch.deleteQueue(q2);
+  });
+
   it('basic.cancel stops deliveries; messages already delivered can still be acked', async () => {
     const ch = await clients.channel();
     const q = uid('cancel');

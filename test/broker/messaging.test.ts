@@ -213,6 +213,28 @@ describe('prefetch', () => {
     expect(cs.map((c) => c.messages.length).sort()).toEqual([1, 2, 2]);
   });
 
+  it.each([
+    ['per-consumer first', [2, false], [3, true]],
+    ['global first', [3, true], [2, false]],
+  ] as const)('global 3 and per-consumer 2 on one channel (%s): both apply, 2 + 1 unacked; an ack frees one slot', async (_order, first, second) => {
+    const ch = await channel();
+    const [q1, q2] = [uid('both-a'), uid('both-b')];
+    await ch.assertQueue(q1);
+    await ch.assertQueue(q2);
+    await publishN(ch, q1, 5);
+    await publishN(ch, q2, 5);
+    await ch.prefetch(first[0], first[1]);
+    await ch.prefetch(second[0], second[1]);
+    const c1 = await Inbox.consume(ch, q1);
+    const c2 = await Inbox.consume(ch, q2);
+    await sync(ch);
+    expect([c1.messages.length, c2.messages.length]).toEqual([2, 1]);
+    ch.ack(c2.messages[0]!);
+    await sync(ch);
+    // The channel had 3 out; the ack frees one channel slot, which only consumer 2 may use.
+    expect([c1.messages.length, c2.messages.length]).toEqual([2, 2]);
+  });
+
   it('no-ack consumers are not limited', async () => {
     const ch = await channel();
     const q = uid('noack');
