@@ -16,10 +16,23 @@ import type { FieldTable, FieldValue } from './field-table.js';
  */
 export const MAX_TABLE_DEPTH = 100;
 
+/**
+ * Short strings are decoded as UTF-8. In method arguments (strictUtf8) invalid UTF-8 is refused
+ * as RabbitMQ refuses it: 501 "Malformed UTF-8 in shortstr". Elsewhere (table keys, content
+ * properties, basic.publish's exchange and routing key) RabbitMQ keeps the raw bytes; warren decodes them lossily, each invalid byte
+ * becoming U+FFFD (3 bytes). One of up to 85 bytes therefore always fits in a short string
+ * again; a longer one may not, and would fail later, when warren encodes it (a dead-lettered
+ * copy's headers, in a TTL timer), so those are refused where they arrive.
+ */
+const MAX_LOSSLESS_SHORTSTR = 85;
+export const MALFORMED_SHORTSTR = 'Malformed UTF-8 in shortstr';
+
 export class BufferReader {
   buf: Buffer;
   pos: number;
   end: number;
+  /** Refuse short strings that are not UTF-8 (set while method arguments are decoded). */
+  strictUtf8 = false;
   /** Tables and arrays open around the current position (reset with the reader after a throw). */
   #depth = 0;
 
@@ -127,6 +140,11 @@ export class BufferReader {
     const len = this.u8();
     this.#need(len);
     const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    // U+FFFD marks invalid input (or, rarely, a real U+FFFD): only then look closer.
+    if (this.strictUtf8 && s.includes('\uFFFD') && !isUtf8(this.buf.subarray(this.pos, this.pos + len))) {
+      throw new CodecError('FRAME_ERROR', MALFORMED_SHORTSTR);
+    }
+    if (len > MAX_LOSSLESS_SHORTSTR && Buffer.byteLength(s) > 255) throw unencodableShortstr(len);
     this.pos += len;
     return s;
   }
@@ -153,7 +171,12 @@ export class BufferReader {
   }
 
   skipShortstr(): void {
-    this.skip(this.u8());
+    const len = this.u8();
+    // Checked as shortstr() would decode it: skipped names and keys are decoded later.
+    if (len > MAX_LOSSLESS_SHORTSTR && this.pos + len <= this.end && Buffer.byteLength(this.buf.toString('utf8', this.pos, this.pos + len)) > 255) {
+      throw unencodableShortstr(len);
+    }
+    this.skip(len);
   }
 
   skipLongstr(): void {
@@ -166,8 +189,12 @@ export class BufferReader {
     const end = this.pos + len;
     this.#enter();
     const t: FieldTable = new Map();
+    // Keys are not checked for UTF-8, as in RabbitMQ (only for fitting once decoded).
+    const strict = this.strictUtf8;
     while (this.pos < end) {
+      this.strictUtf8 = false;
       const key = this.shortstr();
+      this.strictUtf8 = strict;
       t.set(key, this.#fieldValue());
     }
     if (this.pos !== end) throw new CodecError('SYNTAX_ERROR', 'field table overruns its declared length');
@@ -302,6 +329,10 @@ export class BufferReader {
         throw unknownTag(tag);
     }
   }
+}
+
+function unencodableShortstr(len: number): CodecError {
+  return new CodecError('SYNTAX_ERROR', `short string of ${len} bytes is not UTF-8 and would not fit in 255 bytes once decoded`);
 }
 
 function unknownTag(tag: number): CodecError {
