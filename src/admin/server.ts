@@ -12,6 +12,7 @@ import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { AmqpError } from '../errors.js';
+import { CodecError } from '../codec/codec-error.js';
 import { peerCertificate } from '../tls/credentials.js';
 import { authenticate, WWW_AUTHENTICATE } from './auth.js';
 import type { AdminContext, Listener } from './context.js';
@@ -212,6 +213,7 @@ function buildApp(ctx: AdminContext): FastifyInstance {
     let e: HttpError;
     if (err instanceof HttpError) e = err;
     else if (err instanceof AmqpError) e = fromAmqpError(err);
+    else if (err instanceof CodecError) e = badRequest(err.message); // e.g. arguments nested too deep
     else if ('validation' in err && err.validation) e = badRequest(err.message);
     else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) e = new HttpError(err.statusCode, 'bad_request', err.message);
     else {

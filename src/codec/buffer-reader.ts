@@ -6,15 +6,9 @@
 
 import { isUtf8 } from 'node:buffer';
 import { CodecError } from './codec-error.js';
-import type { FieldTable, FieldValue } from './field-table.js';
+import { MAX_TABLE_DEPTH, type FieldTable, type FieldValue } from './field-table.js';
 
-/**
- * Deepest nesting of tables and arrays accepted anywhere (the outermost table is level 1).
- * RabbitMQ has no limit short of the frame size (~18,000 levels fit in 128 KiB); warren's
- * decoder and everything that walks a table recurse, so it refuses deeper input with
- * 501 FRAME_ERROR. Real tables nest a few levels (x-death is 4).
- */
-export const MAX_TABLE_DEPTH = 100;
+export { MAX_TABLE_DEPTH };
 
 /**
  * Short strings are decoded as UTF-8. In method arguments (strictUtf8) invalid UTF-8 is refused

@@ -3,6 +3,8 @@
 // and so that error texts can name the type ("of type 'signedint'") exactly as RabbitMQ does.
 // Tables are Maps because object keys would reorder integer-like names.
 
+import { CodecError } from './codec-error.js';
+
 export type FieldValue =
   | { readonly type: 't'; readonly value: boolean }
   | { readonly type: 'b' | 'B' | 's' | 'u' | 'I' | 'i' | 'f' | 'd'; readonly value: number }
@@ -16,6 +18,15 @@ export type FieldValue =
 
 export type FieldTable = Map<string, FieldValue>;
 export type FieldType = FieldValue['type'];
+
+/**
+ * Deepest nesting of tables and arrays accepted anywhere (the outermost table is level 1), on
+ * the wire (BufferReader) and from JSON (management API, definitions). RabbitMQ has no limit
+ * short of the frame size (~18,000 levels fit in 128 KiB); warren's decoder and everything that
+ * walks a table recurse, so deeper input is refused: 501 FRAME_ERROR on the wire, 400 over HTTP.
+ * Real tables nest a few levels (x-death is 4).
+ */
+export const MAX_TABLE_DEPTH = 100;
 
 /** RabbitMQ's names for the tags, as they appear in its error texts. */
 export const RABBIT_TYPE_NAMES: Readonly<Record<FieldType, string>> = {
@@ -171,15 +182,20 @@ export function fieldToJson(v: FieldValue): unknown {
   }
 }
 
-/** Best-effort table from plain JSON (management API, definitions files). */
-export function jsonToTable(obj: Record<string, unknown> | null | undefined): FieldTable {
+/**
+ * Best-effort table from plain JSON (management API, definitions files). Throws CodecError
+ * (SYNTAX_ERROR) past MAX_TABLE_DEPTH levels.
+ */
+export function jsonToTable(obj: Record<string, unknown> | null | undefined, depth = 1): FieldTable {
   const t: FieldTable = new Map();
   if (!obj) return t;
-  for (const [k, v] of Object.entries(obj)) t.set(k, jsonToField(v));
+  if (depth > MAX_TABLE_DEPTH) throw tooDeep();
+  for (const [k, v] of Object.entries(obj)) t.set(k, jsonToField(v, depth + 1));
   return t;
 }
 
-export function jsonToField(v: unknown): FieldValue {
+/** `depth`: the level a table or array made of `v` would sit at. */
+export function jsonToField(v: unknown, depth = 1): FieldValue {
   if (v === null || v === undefined) return { type: 'V', value: null };
   if (typeof v === 'boolean') return { type: 't', value: v };
   if (typeof v === 'number') {
@@ -189,7 +205,14 @@ export function jsonToField(v: unknown): FieldValue {
   }
   if (typeof v === 'bigint') return { type: 'l', value: v };
   if (typeof v === 'string') return { type: 'S', value: v };
-  if (Array.isArray(v)) return { type: 'A', value: v.map(jsonToField) };
+  if (Array.isArray(v)) {
+    if (depth > MAX_TABLE_DEPTH) throw tooDeep();
+    return { type: 'A', value: v.map((x) => jsonToField(x, depth + 1)) };
+  }
   if (Buffer.isBuffer(v)) return { type: 'x', value: v };
-  return { type: 'F', value: jsonToTable(v as Record<string, unknown>) };
+  return { type: 'F', value: jsonToTable(v as Record<string, unknown>, depth) };
+}
+
+function tooDeep(): CodecError {
+  return new CodecError('SYNTAX_ERROR', `field table nested deeper than ${MAX_TABLE_DEPTH} levels`);
 }

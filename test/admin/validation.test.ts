@@ -31,6 +31,10 @@ const CASES: readonly { what: string; method: string; path: string; raw: string;
   { what: 'definitions that are not an object', method: 'POST', path: '/definitions', raw: '"hello"', reason: /^definitions must be a JSON object$/ },
   { what: 'an empty definitions body', method: 'POST', path: '/definitions', raw: '', reason: /^definitions must be a JSON object$/ },
   { what: 'a bad page number', method: 'GET', path: '/queues?page=0', raw: '', reason: /page must be >= 1/ },
+  // MAX_TABLE_DEPTH: arguments/headers are level 1, so 101 nested objects or arrays are too deep.
+  { what: 'arguments nested 101 levels', method: 'PUT', path: '/queues/%2F/deep', raw: `{"arguments":${'{"a":'.repeat(100)}{}${'}'.repeat(100)}}`, reason: /^field table nested deeper than 100 levels$/ },
+  { what: 'arguments nested 100,000 levels', method: 'PUT', path: '/exchanges/%2F/deep', raw: `{"type":"direct","arguments":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`, reason: /^field table nested deeper than 100 levels$/ },
+  { what: 'headers with arrays nested 101 levels', method: 'POST', path: '/exchanges/%2F/amq.default/publish', raw: `{"routing_key":"q","payload":"x","payload_encoding":"string","properties":{"headers":{"a":${'['.repeat(100)}${']'.repeat(100)}}}}`, reason: /^field table nested deeper than 100 levels$/ },
 ];
 
 describe('bad requests', () => {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { BufferReader, MAX_TABLE_DEPTH } from '../../src/codec/buffer-reader.js';
 import { BufferWriter } from '../../src/codec/buffer-writer.js';
-import type { FieldTable, FieldValue } from '../../src/codec/field-table.js';
+import { jsonToTable, type FieldTable, type FieldValue } from '../../src/codec/field-table.js';
 import { decodeMethodFrame } from '../../src/codec/method-frame.js';
 import { BASIC_PROPERTY_FLAGS, QUEUE_DECLARE } from '../../src/codec/methods.generated.js';
 import { Message } from '../../src/message.js';
@@ -228,5 +228,25 @@ describe('Message.checkProperties: checks the headers without decoding them', ()
   it('throws for an unknown tag and for a table nested too deep', () => {
     expectCodecError(() => msg(header(H, withLen(hex('017a 5a 00')))).checkProperties(), 'UNKNOWN_FIELD_TYPE', /unknown field type "Z"/);
     expectCodecError(() => msg(header(H, nestedTables(MAX_TABLE_DEPTH + 1))).checkProperties(), 'FRAME_ERROR', /nested deeper/);
+  });
+});
+
+describe('tables from JSON (management API, definitions) have the same bound', () => {
+  const nest = (levels: number, open: string, close: string, leaf: string): string => `${open.repeat(levels - 1)}${leaf}${close.repeat(levels - 1)}`;
+
+  it(`${MAX_TABLE_DEPTH} levels of objects or arrays convert; one more is a CodecError`, () => {
+    const ok = JSON.parse(nest(MAX_TABLE_DEPTH, '{"a":', '}', '{}')) as Record<string, unknown>;
+    expect(jsonToTable(ok).size).toBe(1);
+    const okArrays = JSON.parse(`{"a":${nest(MAX_TABLE_DEPTH - 1, '[', ']', '[]')}}`) as Record<string, unknown>;
+    expect(jsonToTable(okArrays).size).toBe(1);
+    const tooDeep = JSON.parse(nest(MAX_TABLE_DEPTH + 1, '{"a":', '}', '{}')) as Record<string, unknown>;
+    expectCodecError(() => jsonToTable(tooDeep), 'SYNTAX_ERROR', `field table nested deeper than ${MAX_TABLE_DEPTH} levels`);
+    const tooDeepArrays = JSON.parse(`{"a":${nest(MAX_TABLE_DEPTH, '[', ']', '[]')}}`) as Record<string, unknown>;
+    expectCodecError(() => jsonToTable(tooDeepArrays), 'SYNTAX_ERROR', /nested deeper/);
+  });
+
+  it('100,000 levels fail cleanly', () => {
+    const deep = JSON.parse(nest(100_000, '{"a":', '}', '1')) as Record<string, unknown>;
+    expectCodecError(() => jsonToTable(deep), 'SYNTAX_ERROR', /nested deeper/);
   });
 });
