@@ -30,6 +30,13 @@ export interface BrokerConfig {
   readonly heartbeat: number;
   /** Largest message body accepted (RabbitMQ: 128 MiB). */
   readonly maxMessageSize: number;
+  /**
+   * Per connection: output waiting for a slow client, and bodies of messages still being
+   * received on several channels at once, may each reach this many bytes (RabbitMQ has no
+   * such limit). Past it warren stops reading the socket until its output drains, or refuses
+   * the extra message (406); one message alone is bounded by maxMessageSize only.
+   */
+  readonly maxConnectionBuffer: number;
   /** Cap on the database size in bytes (0: none). Past it, persistent publishes are nacked. */
   readonly maxStoreBytes: number;
   /** Seconds between samples for the message rates of the HTTP API (RabbitMQ: collect_statistics_interval 5 s). */
@@ -85,6 +92,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   channelMax: 2047,
   heartbeat: 60,
   maxMessageSize: 128 * 1024 * 1024,
+  maxConnectionBuffer: 8 * 1024 * 1024,
   maxStoreBytes: 0,
   statsInterval: 5,
   consumerTimeout: 1_800_000,
@@ -193,6 +201,14 @@ export const byteSize: Parser<number> = (v) => {
   return Number(m[1]) * scale;
 };
 
+function byteSizeAtLeast(min: number): Parser<number> {
+  return (v) => {
+    const n = byteSize(v);
+    if (n < min) throw new ConfigError(`must be at least ${min} bytes, got ${show(v)}`);
+    return n;
+  };
+}
+
 /** A fraction of RAM (0 < x <= 1) or a number of bytes (a plain integer or a size like 2GiB). */
 const watermark: Parser<number> = (v) => {
   const n = typeof v === 'string' && /^\s*\d*\.\d+\s*$|^\s*[01]\s*$/.test(v) ? Number(v) : v;
@@ -252,6 +268,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('channelMax', '--channel-max <n>', 'WARREN_CHANNEL_MAX', 'channels per connection proposed to clients', integer(1, 65535, 'an integer from 1 to 65535')),
   option('heartbeat', '--heartbeat <seconds>', 'WARREN_HEARTBEAT', 'heartbeat interval proposed to clients (0: none)', integer(0, 65535, 'a number of seconds (0-65535)')),
   option('maxMessageSize', '--max-message-size <bytes>', 'WARREN_MAX_MESSAGE_SIZE', 'largest message body accepted', byteSize),
+  option('maxConnectionBuffer', '--max-connection-buffer <bytes>', 'WARREN_MAX_CONNECTION_BUFFER', 'per connection: output waiting for a slow client (past it warren stops reading that client), and bodies being received on several channels at once', byteSizeAtLeast(64 * 1024)),
   option('maxStoreBytes', '--max-db-size <bytes>', 'WARREN_MAX_DB_SIZE', 'cap on the database size; past it persistent publishes are nacked (0: no cap)', byteSize),
   option('statsInterval', '--stats-interval <seconds>', 'WARREN_STATS_INTERVAL', 'seconds between samples for the message rates of the HTTP API', integer(1, 3600, 'a number of seconds (1-3600)')),
   option('consumerTimeout', '--consumer-timeout <ms>', 'WARREN_CONSUMER_TIMEOUT', 'how long a delivery may stay unacknowledged before the consumer is cancelled or its channel closed (0: forever)', integer(0, 2 ** 31 - 1, 'a number of milliseconds')),

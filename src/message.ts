@@ -22,8 +22,9 @@ export class Message {
   readonly exchange: string;
   readonly routingKey: string;
   /** Content header frame payload as received: class id, weight, body size, flags, properties. */
-  readonly header: Buffer;
-  readonly body: Buffer;
+  header: Buffer;
+  /** Header and body change only in detach(), to copies of the same bytes. */
+  body: Buffer;
   /** Store id once written to disk; 0 while only in memory. */
   storeId = 0;
   /** Durable queues holding this message in the store (maintained by the store). */
@@ -50,6 +51,25 @@ export class Message {
     const m = new Message(exchange, routingKey, w.toBuffer(), body);
     m.#properties = properties;
     return m;
+  }
+
+  /**
+   * A published message's header and body are views of the socket read chunk they came in (up
+   * to 64 KiB, shared with the frames around them); kept in a queue, a 16-byte message would
+   * keep the whole chunk alive. Queues call this when they keep a message: a part whose buffer
+   * is more than twice its size is copied into a buffer of its own, exactly sized (Node's
+   * 8 KiB pool would pin a pool slab the same way). See docs/architecture.md for the figures.
+   */
+  detach(): void {
+    const header = this.header;
+    const body = this.body;
+    const copyHeader = header.buffer.byteLength > 2 * header.length;
+    const copyBody = body.buffer.byteLength > 2 * body.length;
+    if (!copyHeader && !copyBody) return;
+    const h = copyHeader ? header.length : 0;
+    const own = Buffer.allocUnsafeSlow(h + (copyBody ? body.length : 0));
+    if (copyHeader) this.header = own.subarray(0, header.copy(own, 0));
+    if (copyBody) this.body = own.subarray(h, h + body.copy(own, h));
   }
 
   /**

@@ -190,6 +190,8 @@ export function connectionJson(c: Connection, stats: StatsSampler): Json {
     recv_oct_details: details(stats.connectionRate(c, 'recv_oct')),
     send_oct: c.stats.sendOct,
     send_oct_details: details(stats.connectionRate(c, 'send_oct')),
+    // Bytes of output the client has not taken yet (RabbitMQ: the socket's send queue).
+    send_pend: c.pendingOutput,
   };
 }
 

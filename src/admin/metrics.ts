@@ -83,9 +83,13 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
   let consumers = 0;
   let recv = 0;
   let send = 0;
+  let pendingOutput = 0;
+  let contentHeld = 0;
   for (const c of broker.connections) {
     recv += c.stats.recvOct;
     send += c.stats.sendOct;
+    pendingOutput += c.pendingOutput;
+    contentHeld += c.contentHeld;
     if (c.vhostName === '') continue;
     connections++;
     channels += c.channels.size;
@@ -124,6 +128,9 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
   e.one('rabbitmq_connection_incoming_bytes_total', 'counter', 'Total number of bytes received on a connection', recv);
   e.one('rabbitmq_connection_outgoing_bytes_total', 'counter', 'Total number of bytes sent on a connection', send);
   e.one('rabbitmq_connections', 'gauge', 'Connections currently open', connections);
+  // warren's own: what clients make the broker hold (bounded per connection by maxConnectionBuffer).
+  e.one('warren_connection_pending_output_bytes', 'gauge', 'Output not yet taken by clients, summed over connections', pendingOutput);
+  e.one('warren_connection_incoming_content_bytes', 'gauge', 'Bodies of messages still arriving, summed over connections', contentHeld);
   e.one('rabbitmq_channels', 'gauge', 'Channels currently open', channels);
   e.one('rabbitmq_consumers', 'gauge', 'Consumers currently connected', consumers);
   e.one('rabbitmq_queues', 'gauge', 'Queues available', queues.length);

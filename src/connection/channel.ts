@@ -53,6 +53,7 @@ import { CommandAssembler } from './command-assembler.js';
 import { Confirms } from './confirms.js';
 import { ChannelConsumer, checkConsumerPriority } from './consumer.js';
 import { generatedName, handleDefinitionMethod, queueName, type DefinitionContext } from './definition-methods.js';
+import { IncomingContent } from './incoming-content.js';
 import { writeGetEmpty, writeGetOk } from './get.js';
 import { Publisher } from './publish.js';
 import { REPLY_TO, ReplyConsumer } from './reply-to.js';
@@ -74,6 +75,7 @@ export class Channel {
   readonly #host: ChannelHost;
   #state = OPEN;
   readonly #assembler = new CommandAssembler();
+  readonly #incoming: IncomingContent;
   readonly consumers = new Map<string, ChannelConsumer>();
   readonly #unacked = new UnackedLedger();
   #deliveryTag = 0;
@@ -107,6 +109,7 @@ export class Channel {
     this.#host = host;
     this.log = log;
     this.#publisher = new Publisher(id, host);
+    this.#incoming = new IncomingContent(host);
     this.#defs = {
       vhost: host.vhost,
       owner: host,
@@ -149,7 +152,7 @@ export class Channel {
     const a = this.#assembler;
     try {
       if (!a.push(type, payload)) {
-        this.#checkContentSize();
+        this.#incoming.check(a);
         return;
       }
     } catch (e) {
@@ -158,6 +161,7 @@ export class Channel {
       return;
     }
     const m = a.method!;
+    if (this.#incoming.held !== 0) this.#incoming.done();
     try {
       if (m.id === BASIC_PUBLISH) this.#publish(m, a.header, a.body);
       else this.#handleMethod(m);
@@ -187,16 +191,6 @@ export class Channel {
     if (id === CHANNEL_CLOSE_OK) this.#finishClose();
     else if (id === CHANNEL_CLOSE) this.#send({ id: CHANNEL_CLOSE_OK });
     else if (id === CHANNEL_OPEN) throw new ConnectionError('CHANNEL_ERROR', "second 'channel.open' seen").at(id);
-  }
-
-  #checkContentSize(): void {
-    const a = this.#assembler;
-    if (a.inContent && a.bodySize > this.#host.maxMessageSize && a.method?.id === BASIC_PUBLISH) {
-      throw new ChannelError('PRECONDITION_FAILED', `message size ${a.bodySize} is larger than configured max size ${this.#host.maxMessageSize}`, {
-        classId: BASIC_PUBLISH >>> 16,
-        methodId: BASIC_PUBLISH & 0xffff,
-      });
-    }
   }
 
   #handleMethod(m: Method): void {
@@ -579,6 +573,7 @@ export class Channel {
     // Stop deliveries to this channel first, so requeued messages go to other consumers.
     if (this.#state === OPEN) this.#state = CLOSING;
     this.#assembler.discardBodies();
+    this.#incoming.done();
     // Acks of an uncommitted transaction never happened: those messages are unacked still.
     if (this.#tx !== null) for (const s of this.#tx.settles) this.#unacked.restore(s.entries);
     this.#tx = null;

@@ -2,6 +2,9 @@
 // A pure state machine (no sockets, no broker): push a frame, and when it returns true the
 // command sits in `method` / `header` / `body` until the next push. Framing violations throw
 // ConnectionError (505) with RabbitMQ's texts; decoding errors surface as CodecError.
+// A body in one frame stays a view of the frame; a body in several frames is copied as it
+// arrives into one buffer of its own, so a half-received message pins no socket read chunks
+// and `buffered` says what it holds.
 
 import { BufferReader } from '../codec/buffer-reader.js';
 import { octetsSnippet } from '../codec/frame-reader.js';
@@ -33,7 +36,9 @@ export class CommandAssembler {
   #remaining = 0;
   /** Bodies are counted but not kept (the channel is closing: its commands are dropped). */
   #discarding = false;
-  #parts: Buffer[] = [];
+  // Body bytes of a content arriving in several frames, and how many are filled.
+  #acc: Buffer = EMPTY;
+  #accLen = 0;
   readonly #reader = new BufferReader(EMPTY);
 
   /** True while a content method waits for its header or body. */
@@ -87,15 +92,41 @@ export class CommandAssembler {
         // never completes and the next non-body frame is the error.
         const before = this.#remaining;
         this.#remaining -= payload.length;
-        if (before > 0 && !this.#discarding) this.#parts.push(payload);
-        if (this.#remaining !== 0) return false;
-        const parts = this.#parts;
-        this.body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.bodySize);
-        this.#parts = [];
+        if (this.#remaining === 0 && this.#accLen === 0) {
+          this.body = this.#discarding ? EMPTY : payload; // the whole body in one frame: no copy
+        } else {
+          if (before > 0 && !this.#discarding) this.#append(payload);
+          if (this.#remaining !== 0) return false;
+          this.body = this.#acc.length === this.#accLen ? this.#acc : this.#acc.subarray(0, this.#accLen);
+          this.#acc = EMPTY;
+          this.#accLen = 0;
+        }
         this.#state = EXPECT_METHOD;
         return true;
       }
     }
+  }
+
+  /** Bytes held for a body that has not arrived whole (what a half-received message costs). */
+  get buffered(): number {
+    return this.#acc.length;
+  }
+
+  /**
+   * Copies a body frame into the body buffer. It grows by doubling, never past the declared
+   * size nor past twice what arrived: a header declaring 128 MiB costs nothing until the
+   * bytes come.
+   */
+  #append(part: Buffer): void {
+    const need = this.#accLen + part.length;
+    if (need > this.#acc.length) {
+      const size = Math.min(this.bodySize, Math.max(need, this.#acc.length * 2));
+      const grown = Buffer.allocUnsafeSlow(Math.max(size, need)); // not from the pool: a slab of its own
+      this.#acc.copy(grown, 0, 0, this.#accLen);
+      this.#acc = grown;
+    }
+    part.copy(this.#acc, this.#accLen);
+    this.#accLen = need;
   }
 
   /** The class and method ids of the content method being assembled, for errors about it. */
@@ -111,7 +142,8 @@ export class CommandAssembler {
    */
   discardBodies(): void {
     this.#discarding = true;
-    this.#parts = [];
+    this.#acc = EMPTY;
+    this.#accLen = 0;
     this.header = EMPTY;
     this.body = EMPTY;
   }

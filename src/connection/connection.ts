@@ -7,7 +7,6 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { BufferReader } from '../codec/buffer-reader.js';
-import { CodecError } from '../codec/codec-error.js';
 import type { FieldTable } from '../codec/field-table.js';
 import { FrameReader, octetsSnippet } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
@@ -34,6 +33,7 @@ import type { VirtualHost } from '../routing/vhost.js';
 import type { Store, WriteRange } from '../store/store.js';
 import type { FlowWaiter, Queue } from '../queue/queue.js';
 import { Channel, type ChannelHost } from './channel.js';
+import { closeReason } from './close-reason.js';
 import type { ConnectionContext } from './context.js';
 import { Handshake, type HandshakeHost } from './handshake.js';
 import type { TlsClient } from './sasl.js';
@@ -42,7 +42,7 @@ import { Liveness, Tick } from './liveness.js';
 
 export type { ConnectionContext } from './context.js';
 
-/** Output queued beyond this stops deliveries until the socket drains. */
+/** Output queued beyond this (or beyond the connection's buffer) stops deliveries until the socket drains. */
 const MAX_PENDING_OUTPUT = 1024 * 1024;
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_TIMEOUT_MS = 3000;
@@ -94,6 +94,10 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly stats = { recvOct: 0, sendOct: 0 };
   /** Message counts of this connection's channels that have closed (open ones keep theirs in Channel.stats). */
   readonly closedChannelStats = { channels: 0, published: 0, delivered: 0, acked: 0 };
+  /** Our output waiting for the client may reach this before we stop reading it; see config. */
+  readonly maxConnectionBuffer: number;
+  /** Bytes held for messages still arriving on this connection's channels (the channels keep it). */
+  contentHeld = 0;
 
   /** `tls`: the client came through the TLS listener (EXTERNAL is offered, with its certificate). */
   constructor(id: number, socket: Duplex, ctx: ConnectionContext, tls: TlsClient | null = null) {
@@ -104,6 +108,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.log = ctx.log.child({ conn: id });
     this.#reader = new FrameReader(ctx.config.frameMax);
     this.writer = new FrameWriter(ctx.config.frameMax);
+    this.maxConnectionBuffer = ctx.config.maxConnectionBuffer;
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number; setNoDelay?: (b: boolean) => void };
     this.remoteAddress = s.remoteAddress ?? 'local';
     this.remotePort = s.remotePort ?? 0;
@@ -171,7 +176,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   get writable(): boolean {
-    return !this.#writeBlocked && this.writer.pendingBytes < MAX_PENDING_OUTPUT;
+    return !this.#writeBlocked && this.writer.pendingBytes < MAX_PENDING_OUTPUT && this.writer.pendingBytes < this.maxConnectionBuffer;
   }
 
   scheduleFlush(): void {
@@ -265,6 +270,11 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (this.#gate.resumeFlow(queue)) this.#resumeInput();
   }
 
+  /** True while reading is paused because the client does not take its output. */
+  get outputFull(): boolean {
+    return this.#gate.outputFull;
+  }
+
   /** True while reading is paused by flow control. */
   get inFlow(): boolean {
     return this.#gate.inFlow;
@@ -296,6 +306,11 @@ export class Connection implements ChannelHost, FlowWaiter {
     return this.#writeBlocked;
   }
 
+  /** Bytes of output not yet taken by the client: encoded here, or held by the socket. */
+  get pendingOutput(): number {
+    return this.writer.pendingBytes + this.#socket.writableLength;
+  }
+
   // ---- output ----------------------------------------------------------------------------
 
   /** Writes everything pending in one batch (called by the broker once per event-loop turn). */
@@ -307,6 +322,8 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.stats.sendOct += this.writer.pendingBytes;
     this.#liveness.wrote(this.writer.pendingBytes);
     if (!this.writer.flush(this.#socket)) this.#writeBlocked = true;
+    // Under the socket's own high-water mark there will be no 'drain': read again now.
+    else if (this.#gate.drainOutput()) this.#resumeInput();
   }
 
   /** Lets channels write confirms and commit-oks that are due. */
@@ -320,6 +337,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#writeBlocked = false;
     this.guard(() => {
       for (const ch of this.#channels.values()) ch.resume();
+      if (this.#gate.drainOutput()) this.#resumeInput();
     });
   };
 
@@ -384,6 +402,9 @@ export class Connection implements ChannelHost, FlowWaiter {
     const ch = this.#channels.get(channel);
     if (ch !== undefined) {
       ch.handleFrame(type, payload);
+      // A client that does not read (returns, get-oks, deliveries, confirms piling up for it)
+      // stops being read, as TCP backpressure would stop it, until its output drains.
+      if (this.writer.pendingBytes + this.#socket.writableLength > this.maxConnectionBuffer && this.#gate.fillOutput()) this.#pauseInput();
       return;
     }
     // A number nobody holds: like RabbitMQ's reader, a new channel (refused over channel_max)
@@ -479,6 +500,7 @@ export class Connection implements ChannelHost, FlowWaiter {
         this.#destroy();
         return;
       case Tick.SendHeartbeat:
+        if (this.#writeBlocked) return; // it would only wait behind what the client is not reading
         this.writer.heartbeat();
         this.scheduleFlush();
         return;
@@ -491,27 +513,9 @@ export class Connection implements ChannelHost, FlowWaiter {
 
   #onError(e: unknown): void {
     if (this.#state === State.Closed) return;
-    if (e instanceof CodecError) {
-      if (e.code === 'UNKNOWN_METHOD' || e.code === 'UNKNOWN_FIELD_TYPE') {
-        // RabbitMQ's parser gives up on these and drops the socket without connection.close.
-        this.log.warn({ reason: e.message }, 'undecodable frame from the client; closing the socket');
-        this.#destroy();
-        return;
-      }
-      this.#closeWith(new ConnectionError('FRAME_ERROR', e.message, { classId: e.methodId >>> 16, methodId: e.methodId & 0xffff }));
-      return;
-    }
-    if (e instanceof ConnectionError) {
-      this.#closeWith(e);
-      return;
-    }
-    if (e instanceof ChannelError) {
-      // Only channel-0 handling can get here; a soft error there closes the connection.
-      this.#closeWith(new ConnectionError(e.codeName, e.message.slice(e.codeName.length + 3)));
-      return;
-    }
-    this.log.error({ err: e }, 'internal error while handling this connection; closing it with 541');
-    this.#closeWith(new ConnectionError('INTERNAL_ERROR', 'internal error in warren; see the broker log for details'));
+    const reason = closeReason(e, this.log);
+    if (reason === null) this.#destroy();
+    else this.#closeWith(reason);
   }
 
   /** Hard error or shutdown: send connection.close, release everything, await close-ok. */

@@ -18,6 +18,10 @@ export interface ChannelHost {
   readonly maxMessageSize: number;
   /** Consumers a channel may have (null: no cap). */
   readonly consumerMaxPerChannel: number | null;
+  /** Bytes messages arriving on several channels at once may hold together (one alone: maxMessageSize). */
+  readonly maxConnectionBuffer: number;
+  /** Body bytes held for messages still arriving on the connection's channels; each channel adds its share. */
+  contentHeld: number;
   /** The client announced consumer_cancel_notify: tell it when the server cancels a consumer. */
   readonly consumerCancelNotify: boolean;
   /** The socket is not backed up: deliveries may be written. */

@@ -209,6 +209,7 @@ export class Queue implements QueueKey {
       this.#expire(entry);
       return true;
     }
+    msg.detach(); // kept: copied out of the socket chunk it arrived in
     this.#ready.push(entry);
     if (entry.expiresAt !== 0) {
       this.#ttl.track(entry);

@@ -88,6 +88,38 @@ describe('CommandAssembler', () => {
     expect(a.body.toString()).toBe('abcdefghij');
   });
 
+  it('a body in several frames is copied as it arrives: it pins none of the read chunks, and `buffered` says what it holds', () => {
+    const a = new CommandAssembler();
+    a.push(FRAME_METHOD, methodPayload(publish()));
+    a.push(FRAME_HEADER, headerPayload(3000));
+    expect(a.buffered).toBe(0);
+    // Each frame a small view into a large socket chunk.
+    const chunk = Buffer.alloc(65536, 0x61);
+    expect(a.push(FRAME_BODY, chunk.subarray(0, 1000))).toBe(false);
+    const held = a.buffered;
+    expect(held).toBeGreaterThanOrEqual(1000);
+    expect(held).toBeLessThanOrEqual(2000); // at most twice what arrived
+    expect(a.push(FRAME_BODY, chunk.subarray(1000, 2500))).toBe(false);
+    expect(a.buffered).toBeGreaterThanOrEqual(2500);
+    expect(a.buffered).toBeLessThanOrEqual(3000); // never more than declared
+    expect(a.push(FRAME_BODY, chunk.subarray(2500, 3000))).toBe(true);
+    expect(a.buffered).toBe(0);
+    expect(a.body.length).toBe(3000);
+    expect(a.body.buffer).not.toBe(chunk.buffer);
+    expect(a.body.buffer.byteLength).toBe(3000);
+    expect(a.body.equals(chunk.subarray(0, 3000))).toBe(true);
+  });
+
+  it('a header declaring a huge body costs nothing until its bytes arrive', () => {
+    const a = new CommandAssembler();
+    a.push(FRAME_METHOD, methodPayload(publish()));
+    a.push(FRAME_HEADER, headerPayload(128 * 1024 * 1024));
+    expect(a.push(FRAME_BODY, Buffer.from('x'))).toBe(false);
+    expect(a.buffered).toBeLessThan(16);
+    a.discardBodies();
+    expect(a.buffered).toBe(0);
+  });
+
   it('empty body frames do not advance the content', () => {
     const a = new CommandAssembler();
     a.push(FRAME_METHOD, methodPayload(publish()));

@@ -1,0 +1,48 @@
+// Bounds on a message still arriving on a channel, checked after each of its frames: the size
+// its content header declares against the max message size, and what its body frames so far
+// hold (copied by the command assembler) against the connection's buffer. One message alone
+// may grow to the max message size; messages arriving on several channels at once must
+// together stay within the connection's buffer, or the one that goes over is refused with 406
+// (RabbitMQ has no such limit; without it one connection could hold channel_max x max size).
+
+import { BASIC_PUBLISH } from '../codec/methods.generated.js';
+import { ChannelError } from '../errors.js';
+import type { CommandAssembler } from './command-assembler.js';
+import type { ChannelHost } from './host.js';
+
+const PUBLISH_IDS = { classId: BASIC_PUBLISH >>> 16, methodId: BASIC_PUBLISH & 0xffff };
+
+export class IncomingContent {
+  /** This channel's share of host.contentHeld. */
+  held = 0;
+  readonly #host: ChannelHost;
+
+  constructor(host: ChannelHost) {
+    this.#host = host;
+  }
+
+  /** After a frame that left a command incomplete; throws 406 when a bound is passed. */
+  check(a: CommandAssembler): void {
+    const host = this.#host;
+    if (a.inContent && a.bodySize > host.maxMessageSize && a.method?.id === BASIC_PUBLISH) {
+      throw new ChannelError('PRECONDITION_FAILED', `message size ${a.bodySize} is larger than configured max size ${host.maxMessageSize}`, PUBLISH_IDS);
+    }
+    const bytes = a.buffered;
+    if (bytes === this.held) return;
+    host.contentHeld += bytes - this.held;
+    this.held = bytes;
+    if (host.contentHeld > host.maxConnectionBuffer && host.contentHeld > bytes) {
+      throw new ChannelError(
+        'PRECONDITION_FAILED',
+        `messages arriving at once on this connection hold ${host.contentHeld} bytes, more than configured max connection buffer ${host.maxConnectionBuffer}`,
+        PUBLISH_IDS,
+      );
+    }
+  }
+
+  /** The message completed or was dropped: its bytes are no longer held here. */
+  done(): void {
+    this.#host.contentHeld -= this.held;
+    this.held = 0;
+  }
+}
