@@ -171,7 +171,7 @@ export function connectionJson(c: Connection, stats: StatsSampler): Json {
     name: connectionName(c),
     node: NODE_NAME,
     type: 'network',
-    state: c.isOpen ? (c.inFlow ? 'flow' : 'running') : 'closing',
+    state: c.isOpen ? (c.inFlow || c.outputFull ? 'flow' : 'running') : 'closing',
     user: c.username,
     vhost: c.vhostName,
     protocol: 'AMQP 0-9-1',
