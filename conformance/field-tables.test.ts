@@ -147,6 +147,26 @@ describe("'L' in message headers (py-amqp's 64-bit integers)", () => {
     await deleteQueue(q);
   });
 
+  it("is re-encoded as 'l' when dead-lettering adds x-death", async () => {
+    const q1 = uid('Ld1');
+    const q2 = uid('Ld2');
+    await withChannel(async (c) => {
+      await declareQueue(c, q2);
+      c.sendMethod(1, 50, 10, raw.queueDeclare(q1, { autoDelete: false }, { 'x-message-ttl': 0, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': q2 }));
+      await c.expectMethod(1, 50, 11);
+      publish(c, '', q1, enc.table({ big: L(1n << 40n), arr: [L(-5n)] as FieldValue }));
+      let props: Buffer | null = null;
+      for (let i = 0; i < 100 && props === null; i++) props = await getHeaderProps(c, q2);
+      const t = new Reader(props!).table();
+      expect(t['big']).toBe(1n << 40n);
+      expect(t['arr']).toEqual([-5n]);
+      expect(props!.includes(Buffer.from('03626967' + '6c', 'hex'))).toBe(true);
+      expect(t['x-death']).toBeDefined();
+    });
+    await deleteQueue(q1);
+    await deleteQueue(q2);
+  });
+
   it("matches a headers-exchange binding made with 'l' of the same value", async () => {
     const x = uid('Lhx');
     const q = uid('Lhq');
