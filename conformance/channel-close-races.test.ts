@@ -1,11 +1,11 @@
 // Frames that race a channel close, through a raw socket (validated against RabbitMQ 3.10.8).
-// RabbitMQ's rules (rabbit_reader / rabbit_channel): a channel the server closed keeps its
-// number until the client's close-ok and, meanwhile, answers a crossing channel.close with
-// close-ok and silently drops every other method (content included) but channel.open, which
-// is still a second channel.open (504); its frames are still assembled, so a framing mistake
-// is still a connection error. A close-ok,
-// in either direction, frees the number at once. A frame on a number nobody holds opens a
-// channel that takes only channel.open.
+// RabbitMQ's rules (rabbit_reader / rabbit_channel): a closing channel keeps its number until
+// close-ok. While the server's channel.close waits for the client's close-ok, and while the
+// client's channel.close is handled (until the frames read with it are), the channel answers
+// channel.close with close-ok, treats channel.open as a second open (504), and drops every
+// other method, content included; its frames are still assembled, so a framing mistake is
+// still a connection error. A close-ok, in either direction, frees the number at once. A frame
+// on a number nobody holds opens a channel that takes only channel.open.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BrokerUnderTest,
@@ -167,6 +167,59 @@ describe('frames racing a channel close', () => {
     } finally {
       c.destroy();
     }
+  });
+
+  // Frames written together with the client's channel.close reach the channel before RabbitMQ's
+  // reader lets it go (close-ok is sent after the reader has handled the whole read).
+  describe('frames written in the same write as the client’s channel.close', () => {
+    const closeAnd = (classId: number, methodId: number, args: Buffer = Buffer.alloc(0)): Buffer =>
+      Buffer.concat([
+        RawClient.frame(FRAME_METHOD, 1, RawClient.methodPayload(20, 40, closeArgs(200, 'bye'))),
+        RawClient.frame(FRAME_METHOD, 1, RawClient.methodPayload(classId, methodId, args)),
+      ]);
+
+    it.each([
+      ['basic.qos: dropped; one close-ok', 60, 10, qos(1), ['1:20/41']],
+      ['channel.close: close-ok for each', 20, 40, closeArgs(200, 'again'), ['1:20/41', '1:20/41']],
+    ] as const)('%s', async (_what, classId, methodId, args, expected) => {
+      const c = await rawConnect(broker);
+      try {
+        await c.openChannel(1);
+        c.write(closeAnd(classId, methodId, args));
+        const seen: RawFrame[] = [];
+        while (names(seen).length < expected.length) seen.push(await c.nextNonHeartbeat(10_000));
+        c.sendMethod(1, 20, 10, enc.shortstr(''));
+        seen.push(...(await readUntil(c, 1, 20, 11)));
+        expect(names(seen)).toEqual([...expected, '1:20/11']);
+      } finally {
+        c.destroy();
+      }
+    });
+
+    it('channel.close-ok: the number is free at once and no close-ok is sent', async () => {
+      const c = await rawConnect(broker);
+      try {
+        await c.openChannel(1);
+        c.write(closeAnd(20, 41));
+        c.sendMethod(1, 20, 10, enc.shortstr(''));
+        expect(names(await readUntil(c, 1, 20, 11))).toEqual(['1:20/11']);
+      } finally {
+        c.destroy();
+      }
+    });
+
+    it('channel.open: the second channel.open (504)', async () => {
+      const c = await rawConnect(broker);
+      try {
+        await c.openChannel(1);
+        c.write(closeAnd(20, 10, enc.shortstr('')));
+        const res = await c.waitForConnectionClose(10_000);
+        expect(names(res.frames)).toEqual([]);
+        expect(res.close).toEqual({ code: 504, text: "CHANNEL_ERROR - second 'channel.open' seen", classId: 20, methodId: 10 });
+      } finally {
+        c.destroy();
+      }
+    });
   });
 
   it('channel.close-ok on an open channel is 503 unimplemented method', async () => {

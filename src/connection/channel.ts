@@ -1,8 +1,8 @@
 // One AMQP channel: turns its frames into commands, handles each method as a list of checks
 // followed by the action, and owns what the spec puts on a channel: consumers, delivery tags
 // and unacknowledged messages, prefetch limits, and the confirm/transaction modes. Publishing
-// (publish.ts), confirms (confirms.ts), direct reply-to (reply-to.ts), consumer timeouts
-// (ack-timeout.ts) and basic.get's reply (get.ts) live beside it.
+// (publish.ts), confirms (confirms.ts), direct reply-to (reply-to.ts), qos (prefetch.ts),
+// consumer timeouts (ack-timeout.ts) and basic.get's reply (get.ts) live beside it.
 // Soft errors close only this channel (handled here); hard errors propagate to the connection.
 
 import type { Logger } from 'pino';
@@ -55,6 +55,7 @@ import { ChannelConsumer, checkConsumerPriority } from './consumer.js';
 import { generatedName, handleDefinitionMethod, queueName, type DefinitionContext } from './definition-methods.js';
 import { IncomingContent } from './incoming-content.js';
 import { writeGetEmpty, writeGetOk } from './get.js';
+import { Prefetch } from './prefetch.js';
 import { Publisher } from './publish.js';
 import { REPLY_TO, ReplyConsumer } from './reply-to.js';
 import { Transaction, type SettleKind } from './transaction.js';
@@ -74,17 +75,14 @@ export class Channel {
   readonly log: Logger;
   readonly #host: ChannelHost;
   #state = OPEN;
+  /** The client closed the channel; close-ok goes out in afterInput(). */
+  #closeOkOwed = false;
   readonly #assembler = new CommandAssembler();
   readonly #incoming: IncomingContent;
   readonly consumers = new Map<string, ChannelConsumer>();
   readonly #unacked = new UnackedLedger();
   #deliveryTag = 0;
-  /** Deliveries to consumers (not basic.get) awaiting ack, for the channel-wide prefetch. */
-  #consumerUnacked = 0;
-  /** basic.qos global=false: prefetch for consumers created from now on. */
-  #consumerPrefetch = 0;
-  /** basic.qos global=true: limit over all consumers of the channel. */
-  #channelPrefetch = 0;
+  readonly #prefetch = new Prefetch();
   #confirms: Confirms | null = null;
   #tx: Transaction | null = null;
   /** tx.commit waiting for the store: its write sequence. */
@@ -127,11 +125,11 @@ export class Channel {
   }
 
   get prefetchCount(): number {
-    return this.#channelPrefetch || this.#consumerPrefetch;
+    return this.#prefetch.channel || this.#prefetch.consumer;
   }
 
   get globalPrefetch(): number {
-    return this.#channelPrefetch;
+    return this.#prefetch.channel;
   }
 
   get inConfirmMode(): boolean {
@@ -178,19 +176,31 @@ export class Channel {
   }
 
   /**
-   * The server closed this channel and waits for close-ok. As in RabbitMQ, frames are still
-   * assembled (a framing mistake is still the connection's error), a crossing channel.close
-   * gets close-ok, close-ok frees the channel number, channel.open is still a second open,
-   * and every other command is dropped.
+   * A closing channel: the server closed it and waits for close-ok, or the client closed it and
+   * close-ok is owed once the current read is handled. As in RabbitMQ, frames are still
+   * assembled (a framing mistake is still the connection's error), channel.close gets close-ok,
+   * close-ok frees the channel number (a close-ok still owed is then never sent, as RabbitMQ's
+   * channel is gone by then), channel.open is still a second open, and every other command is
+   * dropped.
    */
   #whileClosing(type: number, payload: Buffer): void {
     if (this.#state !== CLOSING) return;
     const a = this.#assembler;
     if (!a.push(type, payload)) return;
     const id = a.method!.id;
-    if (id === CHANNEL_CLOSE_OK) this.#finishClose();
-    else if (id === CHANNEL_CLOSE) this.#send({ id: CHANNEL_CLOSE_OK });
+    if (id === CHANNEL_CLOSE_OK) {
+      this.#closeOkOwed = false;
+      this.#finishClose();
+    } else if (id === CHANNEL_CLOSE) this.#send({ id: CHANNEL_CLOSE_OK });
     else if (id === CHANNEL_OPEN) throw new ConnectionError('CHANNEL_ERROR', "second 'channel.open' seen").at(id);
+  }
+
+  /** The frames read with the client's channel.close are handled: close-ok, and the number is free. */
+  afterInput(): void {
+    if (this.#state !== CLOSING || !this.#closeOkOwed) return;
+    this.#closeOkOwed = false;
+    this.#send({ id: CHANNEL_CLOSE_OK });
+    this.#finishClose();
   }
 
   #handleMethod(m: Method): void {
@@ -225,9 +235,11 @@ export class Channel {
         return;
       }
       case CHANNEL_CLOSE:
-        this.#send({ id: CHANNEL_CLOSE_OK });
+        // As in RabbitMQ, close-ok (and the number's release) waits until the frames read with
+        // this close are handled: they meet a closing channel (see #whileClosing).
         this.release();
-        this.#finishClose();
+        this.#closeOkOwed = true;
+        this.#host.afterInput(this);
         return;
       case CHANNEL_CLOSE_OK:
         // Only an answer to the server's channel.close (see #whileClosing): RabbitMQ's reply.
@@ -312,7 +324,7 @@ export class Channel {
     const tag = m.consumerTag === '' ? generatedName('amq.ctag') : m.consumerTag;
     const q = this.#host.vhost.queueForUse(name, this.#host);
     checkConsumerPriority(q, m.arguments);
-    const c = new ChannelConsumer(this, q, m, tag, this.#consumerPrefetch);
+    const c = new ChannelConsumer(this, q, m, tag, this.#prefetch.consumer);
     q.addConsumer(c);
     this.consumers.set(tag, c);
     if (!m.nowait) this.#send({ id: BASIC_CONSUME_OK, consumerTag: tag });
@@ -356,20 +368,12 @@ export class Channel {
 
   /** Open, under its channel prefetch, but the socket is backed up. */
   socketBound(): boolean {
-    return (
-      this.#state === OPEN &&
-      !this.#host.writable &&
-      (this.#channelPrefetch === 0 || this.#consumerUnacked < this.#channelPrefetch)
-    );
+    return this.#state === OPEN && !this.#host.writable && this.#prefetch.open;
   }
 
   /** Whether deliveries may go out now: open, socket not backed up, channel prefetch not reached. */
   canDeliver(): boolean {
-    return (
-      this.#state === OPEN &&
-      this.#host.writable &&
-      (this.#channelPrefetch === 0 || this.#consumerUnacked < this.#channelPrefetch)
-    );
+    return this.#state === OPEN && this.#host.writable && this.#prefetch.open;
   }
 
   deliver(c: ChannelConsumer, entry: QueueEntry): void {
@@ -378,8 +382,7 @@ export class Channel {
       entry.tag = tag;
       entry.consumer = c;
       this.#unacked.add(tag, entry, coarseClock.now);
-      c.unacked++;
-      this.#consumerUnacked++;
+      this.#prefetch.delivered(c);
     }
     const d = this.#deliver;
     // Queues hand over only entries whose message is in memory.
@@ -420,9 +423,7 @@ export class Channel {
   }
 
   #qos(prefetchSize: number, prefetchCount: number, global: boolean): void {
-    if (prefetchSize !== 0) throw new ConnectionError('NOT_IMPLEMENTED', `prefetch_size!=0 (${prefetchSize})`);
-    if (global) this.#channelPrefetch = prefetchCount;
-    else this.#consumerPrefetch = prefetchCount;
+    this.#prefetch.set(prefetchSize, prefetchCount, global);
     this.#send({ id: BASIC_QOS_OK });
     this.resume();
   }
@@ -464,10 +465,7 @@ export class Channel {
   /** Bookkeeping when an entry leaves this channel's hands. */
   #released(e: QueueEntry): void {
     const c = e.consumer as ChannelConsumer | null;
-    if (c !== null) {
-      c.unacked--;
-      this.#consumerUnacked--;
-    }
+    if (c !== null) this.#prefetch.released(c);
   }
 
   /** Returns entries to their queues (original position, redelivered). */

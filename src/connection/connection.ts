@@ -67,6 +67,8 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly #methodReader = new BufferReader(Buffer.alloc(0));
   readonly #channels = new Map<number, Channel>();
   readonly #flushHooks = new Set<Channel>();
+  /** Channels to call back once the frames of the current read are handled (see afterInput). */
+  #afterInput: Channel[] = [];
   #state = State.AwaitHeader;
   readonly #handshake: Handshake;
   readonly #liveness = new Liveness();
@@ -198,6 +200,18 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#flushHooks.delete(ch);
   }
 
+  afterInput(ch: Channel): void {
+    this.#afterInput.push(ch);
+  }
+
+  /** The frames of one read are handled: what waited for that (a client close's close-ok) goes. */
+  #inputHandled(): void {
+    if (this.#afterInput.length === 0) return;
+    const chs = this.#afterInput;
+    this.#afterInput = [];
+    for (const ch of chs) ch.afterInput();
+  }
+
   checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void {
     // The default exchange is 'amq.default' to permissions, as in RabbitMQ.
     const n = resource === 'exchange' && name === '' ? 'amq.default' : name;
@@ -243,6 +257,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#socket.resume();
     try {
       this.#reader.resume(this);
+      this.#inputHandled();
     } catch (e) {
       this.#onError(e);
     }
@@ -371,6 +386,7 @@ export class Connection implements ChannelHost, FlowWaiter {
         chunk = rest;
       }
       this.#reader.push(chunk, this);
+      this.#inputHandled();
     } catch (e) {
       this.#onError(e);
     }

@@ -31,6 +31,8 @@ export interface ChannelHost {
   wantsFlushHook(ch: Channel): void;
   /** The channel is fully closed; its number may be reused. */
   channelClosed(ch: Channel): void;
+  /** Call ch.afterInput() once the frames received with the current one are handled. */
+  afterInput(ch: Channel): void;
   /** Throws 403 ACCESS_REFUSED unless the user may do `kind` on the named queue or exchange. */
   checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void;
   /** Changes whenever permissions change anywhere (invalidates cached checks). */

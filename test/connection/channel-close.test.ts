@@ -1,7 +1,8 @@
 // Channel numbers and frames racing a channel close, in-process over a raw socket: a close
 // crossing the server's channel.close gets close-ok and the number stays taken until the
 // client's close-ok; meanwhile commands are dropped (channel.open is still a second open) but
-// framing is still checked; close-ok on an open channel and content on an unknown number are
+// framing is still checked; the client's own close is answered once the frames read with it
+// are handled; close-ok on an open channel and content on an unknown number are
 // the connection's errors. RabbitMQ's rules (see conformance/channel-close-races.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBroker } from '../../src/index.js';
@@ -117,6 +118,26 @@ describe('frames racing a channel close', () => {
       send(c);
       await waitFor(() => received(c).length === 3, 'connection.close');
       expect(received(c)[2]).toBe(expected);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  it('frames read together with the client’s channel.close meet a closing channel: close-ok comes after them', async () => {
+    const c = await opened(1, 2);
+    try {
+      // qos dropped, a second close answered, then the owed close-ok; channel 2 unaffected.
+      c.socket.write(Buffer.concat([frame(FRAME_METHOD, 1, methodPayload(close)), frame(FRAME_METHOD, 1, methodPayload(qos(1))), frame(FRAME_METHOD, 1, methodPayload(close))]));
+      await waitFor(() => received(c).filter((x) => x === '1:close-ok').length === 2, 'two close-oks');
+      c.sendMethod(1, open);
+      c.sendMethod(2, qos(1));
+      await waitFor(() => received(c).includes('2:qos-ok'), 'qos-ok');
+      expect(received(c).slice(2)).toEqual(['1:close-ok', '1:close-ok', '1:open-ok', '2:qos-ok']);
+      // close + close-ok together: the number is free and no close-ok is owed any more.
+      c.socket.write(Buffer.concat([frame(FRAME_METHOD, 1, methodPayload(close)), frame(FRAME_METHOD, 1, methodPayload(closeOk))]));
+      c.sendMethod(1, open);
+      await waitFor(() => received(c).filter((x) => x === '1:open-ok').length === 3, 'reopened');
+      expect(received(c).slice(6)).toEqual(['1:open-ok']);
     } finally {
       c.destroy();
     }
