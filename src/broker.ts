@@ -13,7 +13,8 @@ import { AccessControl, type PermissionKind } from './auth/access.js';
 import { Limits } from './auth/limits.js';
 import { F, table, type FieldTable } from './codec/field-table.js';
 import type { BrokerConfig } from './config.js';
-import { Connection, type ConnectionContext } from './connection/connection.js';
+import { Connection } from './connection/connection.js';
+import type { ConnectionContext } from './connection/context.js';
 import { ConnectionError } from './errors.js';
 import { VirtualHost, type VhostEvents } from './routing/vhost.js';
 import { peerCertificate, secureContextOptions, tlsServerOptions, type PeerCertificate, type TlsCredentials } from './tls/credentials.js';
@@ -387,6 +388,7 @@ export function isLoopback(address: string): boolean {
   return address === 'local' || address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
+/** connection.start's server properties; capabilities in RabbitMQ 3.10's order (clients compare bytes in tests). */
 function serverProperties(): FieldTable {
   return table({
     capabilities: F.table(
@@ -396,8 +398,10 @@ function serverProperties(): FieldTable {
         'basic.nack': F.bool(true),
         consumer_cancel_notify: F.bool(true),
         'connection.blocked': F.bool(true),
+        consumer_priorities: F.bool(true),
         authentication_failure_close: F.bool(true),
         per_consumer_qos: F.bool(true),
+        direct_reply_to: F.bool(true),
       }),
     ),
     cluster_name: F.str(`warren@${hostname()}`),

@@ -143,9 +143,18 @@ export function octetsSnippet(payload: Buffer): string {
   return `first 16 octets = ${erlangBinary(payload.subarray(0, 16))}`;
 }
 
-/** Erlang's ~p rendering of a binary: printable text in quotes, otherwise byte values. */
+/** Erlang's escapes for the control characters io_lib counts as printable. */
+const ERLANG_ESCAPES: Record<number, string> = { 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 27: '\\e', 34: '\\"', 92: '\\\\' };
+
+/**
+ * Erlang's ~p rendering of a binary: printable text in quotes (with \n-style escapes),
+ * otherwise byte values. Latin-1 letters (160-255) count as printable in Erlang, but the
+ * reply text goes out as UTF-8 here, so such binaries are shown as byte values instead.
+ */
 export function erlangBinary(b: Buffer): string {
-  const printable = b.length > 0 && b.every((c) => c >= 32 && c <= 126);
-  if (printable) return `<<"${b.toString('latin1').replace(/["\\]/g, '\\$&')}">>`;
-  return `<<${[...b].join(',')}>>`;
+  const printable = b.length > 0 && b.every((c) => (c >= 32 && c <= 126) || ERLANG_ESCAPES[c] !== undefined);
+  if (!printable) return `<<${[...b].join(',')}>>`;
+  let s = '';
+  for (const c of b) s += ERLANG_ESCAPES[c] ?? String.fromCharCode(c);
+  return `<<"${s}">>`;
 }

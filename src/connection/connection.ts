@@ -11,8 +11,8 @@ import type { FieldTable } from '../codec/field-table.js';
 import { FrameReader, octetsSnippet } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
 import { FrameWriter } from '../codec/frame-writer.js';
+import { methodFrameTo08, methodPayloadFrom08 } from '../codec/amqp08.js';
 import {
-  CHANNEL_OPEN,
   CHANNEL_OPEN_OK,
   CONNECTION_BLOCKED,
   CONNECTION_CLOSE,
@@ -33,19 +33,20 @@ import type { VirtualHost } from '../routing/vhost.js';
 import type { Store, WriteRange } from '../store/store.js';
 import type { FlowWaiter, Queue } from '../queue/queue.js';
 import { Channel, type ChannelHost } from './channel.js';
-import { closeReason } from './close-reason.js';
+import { ChannelTable } from './channel-table.js';
 import type { ConnectionContext } from './context.js';
 import { Handshake, type HandshakeHost } from './handshake.js';
 import type { TlsClient } from './sasl.js';
 import { InputGate } from './input-gate.js';
+import { errorOutcome } from './error-outcome.js';
 import { Liveness, Tick } from './liveness.js';
-
-export type { ConnectionContext } from './context.js';
 
 /** Output queued beyond this (or beyond the connection's buffer) stops deliveries until the socket drains. */
 const MAX_PENDING_OUTPUT = 1024 * 1024;
 /** How long we wait for close-ok after sending connection.close. */
 const CLOSE_TIMEOUT_MS = 3000;
+/** After a mistake before tune-ok RabbitMQ waits this long, silent, before dropping the socket (so failed logins cannot be hammered). */
+const SILENT_CLOSE_DELAY_MS = 3000;
 
 const enum State {
   AwaitHeader,
@@ -54,6 +55,8 @@ const enum State {
   AwaitOpen,
   Open,
   Closing,
+  /** A handshake mistake: reading stopped, the socket is reset after SILENT_CLOSE_DELAY_MS. */
+  Refused,
   Closed,
 }
 
@@ -65,7 +68,8 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly #ctx: ConnectionContext;
   readonly #reader: FrameReader;
   readonly #methodReader = new BufferReader(Buffer.alloc(0));
-  readonly #channels = new Map<number, Channel>();
+  readonly #table = new ChannelTable();
+  readonly #channels = this.#table.byId;
   readonly #flushHooks = new Set<Channel>();
   /** Channels to call back once the frames of the current read are handled (see afterInput). */
   #afterInput: Channel[] = [];
@@ -77,9 +81,11 @@ export class Connection implements ChannelHost, FlowWaiter {
   /** Negotiated in tune-ok. */
   #channelMax = 0;
   #closeTimer: NodeJS.Timeout | null = null;
-  /** Why reading is paused: flow control, or a resource alarm (connection.blocked was sent if the client can hear it). */
-  readonly #gate = new InputGate();
+  /** Why reading is paused: a resource alarm, flow control, or output the client does not take. */
+  readonly #gate: InputGate;
 
+  /** Speaks AMQP 0-8 (as RabbitMQ serves it): the methods that differ are translated at this edge. */
+  amqp08 = false;
   username = '';
   vhostName = '';
   #vhost: VirtualHost | null = null;
@@ -95,7 +101,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly overTls: boolean;
   readonly stats = { recvOct: 0, sendOct: 0 };
   /** Message counts of this connection's channels that have closed (open ones keep theirs in Channel.stats). */
-  readonly closedChannelStats = { channels: 0, published: 0, delivered: 0, acked: 0 };
+  readonly closedChannelStats = this.#table.closedStats;
   /** Our output waiting for the client may reach this before we stop reading it; see config. */
   readonly maxConnectionBuffer: number;
   /** Bytes held for messages still arriving on this connection's channels (the channels keep it). */
@@ -117,6 +123,17 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.localAddress = s.localAddress ?? 'local';
     this.localPort = s.localPort ?? 0;
     s.setNoDelay?.(true);
+    this.#gate = new InputGate({
+      log: this.log,
+      isOpen: () => this.#state === State.Open,
+      sendBlocked: (reason) => {
+        if (this.connectionBlockedCapable) this.#send(0, reason === null ? { id: CONNECTION_UNBLOCKED } : { id: CONNECTION_BLOCKED, reason });
+      },
+      pauseInput: () => this.#pauseInput(),
+      resumeInput: () => this.#resumeInput(),
+      consumesFrom: (queue) => this.#table.consumesFrom(queue),
+      resumeFlow: (queue) => this.resumeFlow(queue),
+    });
     this.#handshake = new Handshake(ctx, this.#handshakeHost(), this.log, this.remoteAddress, tls);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -130,10 +147,13 @@ export class Connection implements ChannelHost, FlowWaiter {
     return {
       send: (m) => this.#send(0, m),
       writeRaw: (bytes) => this.writer.raw(bytes),
-      destroy: () => this.#destroy(),
+      refuse: () => this.#refuse(),
       endSocket: () => this.#endSocket(),
       closeWith: (e) => this.#closeWith(e),
-      started: () => (this.#state = State.AwaitStartOk),
+      started: (protocol) => {
+        this.#state = State.AwaitStartOk;
+        this.amqp08 = protocol === '0-8';
+      },
       greeted: (clientProperties, caps) => {
         this.clientProperties = clientProperties;
         this.consumerCancelNotify = caps.consumerCancelNotify;
@@ -193,10 +213,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   channelClosed(ch: Channel): void {
-    if (this.#channels.get(ch.id) === ch) {
-      this.#channels.delete(ch.id);
-      this.#retire(ch);
-    }
+    this.#table.remove(ch);
     this.#flushHooks.delete(ch);
   }
 
@@ -229,21 +246,11 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   blockForAlarm(): void {
-    if (this.#gate.blockedByAlarm || this.#state !== State.Open) return;
-    const reason = this.#ctx.alarms.has('memory') ? 'low on memory' : 'low on disk space';
-    this.log.info({ reason }, 'publisher blocked by a resource alarm');
-    if (this.connectionBlockedCapable) this.#send(0, { id: CONNECTION_BLOCKED, reason });
-    if (this.#gate.blockForAlarm()) this.#pauseInput();
+    this.#gate.blockForAlarm(this.#ctx.alarms.has('memory') ? 'low on memory' : 'low on disk space');
   }
 
-  /** The alarms cleared: read again and tell the client. */
   unblockAfterAlarm(): void {
-    if (!this.#gate.blockedByAlarm) return;
-    const resume = this.#gate.unblockAfterAlarm();
-    if (this.#state !== State.Open) return;
-    if (this.connectionBlockedCapable) this.#send(0, { id: CONNECTION_UNBLOCKED });
-    if (resume) this.#resumeInput();
-    this.log.info('publisher unblocked');
+    this.#gate.unblockAfterAlarm();
   }
 
   /** Stops reading: frames already received but not handled wait in the frame reader. */
@@ -263,26 +270,12 @@ export class Connection implements ChannelHost, FlowWaiter {
     }
   }
 
-  get blockedByAlarm(): boolean {
-    return this.#gate.blockedByAlarm;
-  }
-
   throttle(queue: Queue): void {
-    if (this.#gate.isThrottledBy(queue) || this.#state !== State.Open) return;
-    // Never pause a client that consumes from the same queue: it may be waiting to write
-    // before it reads again, and then neither side would move.
-    for (const ch of this.#channels.values()) {
-      for (const c of ch.consumers.values()) if (c.queue === queue) return;
-    }
-    if (this.#gate.throttle(queue)) {
-      this.#pauseInput();
-      this.log.debug({ queue: queue.name }, 'flow: publisher paused while the queue drains');
-    }
-    queue.addFlowWaiter(this);
+    this.#gate.throttle(queue);
   }
 
   resumeFlow(queue: Queue): void {
-    if (this.#gate.resumeFlow(queue)) this.#resumeInput();
+    this.#gate.resumeFlow(queue);
   }
 
   /** True while reading is paused because the client does not take its output. */
@@ -338,7 +331,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#liveness.wrote(this.writer.pendingBytes);
     if (!this.writer.flush(this.#socket)) this.#writeBlocked = true;
     // Under the socket's own high-water mark there will be no 'drain': read again now.
-    else if (this.#gate.drainOutput()) this.#resumeInput();
+    else this.#gate.drainOutput();
   }
 
   /** Lets channels write confirms and commit-oks that are due. */
@@ -352,7 +345,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#writeBlocked = false;
     this.guard(() => {
       for (const ch of this.#channels.values()) ch.resume();
-      if (this.#gate.drainOutput()) this.#resumeInput();
+      this.#gate.drainOutput();
     });
   };
 
@@ -369,7 +362,9 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   #send(channel: number, m: Method): void {
-    this.writer.method(channel, m);
+    const frame08 = this.amqp08 ? methodFrameTo08(channel, m) : null;
+    if (frame08 === null) this.writer.method(channel, m);
+    else this.writer.raw(frame08);
     this.scheduleFlush();
   }
 
@@ -378,7 +373,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly #onData = (chunk: Buffer): void => {
     this.#liveness.readSinceTick = true;
     this.stats.recvOct += chunk.length;
-    if (this.#state === State.Closed) return;
+    if (this.#state >= State.Refused) return;
     try {
       if (this.#state === State.AwaitHeader) {
         const rest = this.#handshake.readHeader(chunk);
@@ -393,6 +388,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   };
 
   onFrame(type: number, channel: number, payload: Buffer): void {
+    if (this.amqp08 && type === FRAME_METHOD) payload = methodPayloadFrom08(payload);
     if (type === FRAME_HEARTBEAT) {
       if (channel !== 0) throw new ConnectionError('UNEXPECTED_FRAME', `type ${type}, ${octetsSnippet(payload)}`);
       return;
@@ -400,17 +396,16 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (this.#state < State.AwaitOpen) {
       // Before tune-ok only the handshake's own methods may come; RabbitMQ drops anything else.
       if (channel !== 0 || type !== FRAME_METHOD) {
-        this.log.warn({ type, channel }, 'frame before the handshake completed; closing the socket');
-        this.#destroy();
+        this.log.warn({ type, channel }, 'frame before the handshake completed');
+        this.#refuse();
         return;
       }
     } else if (channel !== 0 && this.#state === State.AwaitOpen) {
       throw new ConnectionError('UNEXPECTED_FRAME', `type ${type}, ${octetsSnippet(payload)}`);
     }
     if (channel === 0) {
-      if (type !== FRAME_METHOD) {
-        throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
-      }
+      // RabbitMQ quotes the frame here; "expected method frame" is its text on other channels.
+      if (type !== FRAME_METHOD) throw new ConnectionError('UNEXPECTED_FRAME', `type ${type}, ${octetsSnippet(payload)}`);
       this.#onConnectionMethod(decodeMethodFrame(this.#methodReader, payload));
       return;
     }
@@ -420,22 +415,10 @@ export class Connection implements ChannelHost, FlowWaiter {
       ch.handleFrame(type, payload);
       // A client that does not read (returns, get-oks, deliveries, confirms piling up for it)
       // stops being read, as TCP backpressure would stop it, until its output drains.
-      if (this.writer.pendingBytes + this.#socket.writableLength > this.maxConnectionBuffer && this.#gate.fillOutput()) this.#pauseInput();
+      if (this.writer.pendingBytes + this.#socket.writableLength > this.maxConnectionBuffer) this.#gate.fillOutput();
       return;
     }
-    // A number nobody holds: like RabbitMQ's reader, a new channel (refused over channel_max)
-    // that expects a method, and that method must be channel.open.
-    if (this.#channels.size >= this.#channelMax) {
-      throw new ConnectionError(
-        'NOT_ALLOWED',
-        `number of channels opened (${this.#channels.size}) has reached the negotiated channel_max (${this.#channelMax})`,
-      );
-    }
-    if (type !== FRAME_METHOD) throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
-    const id = payload.length >= 4 ? payload.readUInt32BE(0) : 0;
-    if (id !== CHANNEL_OPEN) {
-      throw new ConnectionError('CHANNEL_ERROR', "expected 'channel.open'", { classId: id >>> 16, methodId: id & 0xffff });
-    }
+    this.#table.checkOpening(type, payload, this.#channelMax);
     this.#openChannel(channel);
   }
 
@@ -466,14 +449,14 @@ export class Connection implements ChannelHost, FlowWaiter {
     }
     switch (this.#state) {
       case State.AwaitStartOk:
-        if (m.id !== CONNECTION_START_OK) return this.#handshake.unexpected(m);
+        if (m.id !== CONNECTION_START_OK) return this.#handshake.unexpected(m, 'starting');
         return this.#handshake.startOk(m.mechanism, m.response, m.clientProperties);
       case State.AwaitTuneOk:
-        if (m.id !== CONNECTION_TUNE_OK) return this.#handshake.unexpected(m);
+        if (m.id !== CONNECTION_TUNE_OK) return this.#handshake.unexpected(m, 'tuning');
         return this.#handshake.tuneOk(m.channelMax, m.frameMax, m.heartbeat);
       case State.AwaitOpen:
-        if (m.id === CONNECTION_CLOSE) break;
-        if (m.id !== CONNECTION_OPEN) return this.#handshake.unexpected(m);
+        // From here on RabbitMQ answers mistakes with connection.close (even connection.close itself).
+        if (m.id !== CONNECTION_OPEN) throw new ConnectionError('CHANNEL_ERROR', 'unexpected method in connection state opening');
         return this.#handshake.open(m.virtualHost, this.remotePort);
       default:
         break;
@@ -506,41 +489,42 @@ export class Connection implements ChannelHost, FlowWaiter {
       for (const ch of this.#channels.values()) ch.checkAckTimeout(now, this.#ctx.config.consumerTimeout);
     }
     // The handshake deadline runs until tune-ok; heartbeats apply from then on.
-    switch (this.#liveness.tick(this.#state < State.AwaitOpen, this.#gate.paused)) {
-      case Tick.HandshakeTimeout:
-        this.log.warn('closing connection: handshake not completed within 10 s');
-        this.#destroy();
-        return;
-      case Tick.PeerSilent:
-        this.log.warn(`missed heartbeats from client, timeout: ${this.#liveness.heartbeat}s; closing`);
-        this.#destroy();
-        return;
-      case Tick.SendHeartbeat:
-        if (this.#writeBlocked) return; // it would only wait behind what the client is not reading
-        this.writer.heartbeat();
-        this.scheduleFlush();
-        return;
-      case Tick.None:
-        return;
+    const t = this.#liveness.tick(this.#state < State.AwaitOpen, this.#gate.paused);
+    // A heartbeat would only wait behind what the client is not reading.
+    if (t === Tick.SendHeartbeat && !this.#writeBlocked) {
+      this.writer.heartbeat();
+      this.scheduleFlush();
+    } else if (t === Tick.PeerSilent || t === Tick.HandshakeTimeout) {
+      const hb = this.#liveness.heartbeat;
+      this.log.warn(t === Tick.PeerSilent ? `missed heartbeats from client, timeout: ${hb}s; closing` : 'closing connection: handshake not completed within 10 s');
+      this.#reset();
     }
   }
 
   // ---- errors and closing ----------------------------------------------------------------
 
   #onError(e: unknown): void {
-    if (this.#state === State.Closed) return;
-    const reason = closeReason(e, this.log);
-    if (reason === null) this.#destroy();
-    else this.#closeWith(reason);
+    if (this.#state >= State.Refused) return;
+    const outcome = errorOutcome(e, this.#state < State.AwaitOpen);
+    if (outcome.kind === 'reset') {
+      this.log.warn({ reason: outcome.reason }, 'undecodable frame from the client; closing the socket');
+      this.#reset();
+    } else if (outcome.kind === 'refuse') {
+      this.log.warn({ reason: outcome.reason }, 'bad frame before the handshake completed');
+      this.#refuse();
+    } else {
+      if (outcome.internal) this.log.error({ err: e }, 'internal error while handling this connection; closing it with 541');
+      this.#closeWith(outcome.error);
+    }
   }
 
   /** Hard error or shutdown: send connection.close, release everything, await close-ok. */
   #closeWith(e: ConnectionError): void {
-    if (this.#state === State.Closing || this.#state === State.Closed) return;
+    if (this.#state >= State.Closing) return;
     const level = e.codeName === 'CONNECTION_FORCED' ? 'info' : 'warn';
     this.log[level]({ code: e.replyCode, text: e.replyText, classId: e.classId, methodId: e.methodId }, 'closing connection');
     this.#send(0, { id: CONNECTION_CLOSE, replyCode: e.replyCode, replyText: e.replyText, classId: e.classId, methodId: e.methodId });
-    this.#releaseChannels();
+    this.#table.releaseAll();
     this.#state = State.Closing;
     this.#closeTimer = setTimeout(() => this.#destroy(), CLOSE_TIMEOUT_MS);
     this.#closeTimer.unref();
@@ -548,7 +532,7 @@ export class Connection implements ChannelHost, FlowWaiter {
 
   /** Broker shutdown: 320 CONNECTION_FORCED, as RabbitMQ sends it. */
   forceClose(reason = 'shutdown'): void {
-    if (this.#state < State.Open) {
+    if (this.#state < State.Open || this.#state === State.Refused) {
       this.#destroy();
       return;
     }
@@ -596,28 +580,30 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#socket.destroy();
   }
 
-  /** Keeps a closing channel's counts (for the broker-wide totals of the HTTP API and /metrics). */
-  #retire(ch: Channel): void {
-    const t = this.closedChannelStats;
-    t.channels++;
-    t.published += ch.stats.published;
-    t.delivered += ch.stats.delivered;
-    t.acked += ch.stats.acked;
+  /** Drops the socket with a TCP reset, as RabbitMQ's sockets do (linger 0) when it gives up on a client. */
+  #reset(): void {
+    this.#teardown('closed');
+    const s = this.#socket as Duplex & { resetAndDestroy?: () => void; readyState?: string };
+    if (s.resetAndDestroy !== undefined && s.readyState === 'open') s.resetAndDestroy();
+    else s.destroy();
   }
 
-  #releaseChannels(): void {
-    for (const ch of this.#channels.values()) ch.release();
+  /** A mistake before tune-ok: say nothing, stop reading, and reset the socket after a delay, as RabbitMQ does. */
+  #refuse(): void {
+    if (this.#state >= State.Refused) return;
+    this.#state = State.Refused;
+    this.#pauseInput();
+    this.#closeTimer = setTimeout(() => this.#reset(), SILENT_CLOSE_DELAY_MS);
+    this.#closeTimer.unref();
   }
 
   /** Releases everything the connection holds; idempotent. */
   #teardown(reason: string): void {
     if (this.#state === State.Closed) return;
     const wasOpen = this.#state === State.Open || this.#state === State.Closing;
-    this.#releaseChannels();
-    for (const ch of this.#channels.values()) this.#retire(ch);
-    this.#channels.clear();
+    this.#table.clear();
     this.#flushHooks.clear();
-    for (const q of this.#gate.clear()) q.removeFlowWaiter(this);
+    this.#gate.clear();
     this.#state = State.Closed;
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     if (this.#vhost) this.#vhost.removeExclusiveQueues(this);

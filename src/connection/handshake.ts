@@ -14,13 +14,34 @@ import { externalUser, parseCredentials, SASL_MECHANISMS, SASL_MECHANISMS_TLS, t
 
 export const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
 
+/** What a connection speaks once its header is accepted. */
+export type Protocol = '0-9-1' | '0-8';
+
+interface KnownHeader {
+  readonly bytes: Buffer;
+  readonly protocol: Protocol;
+  /** The version connection.start announces. */
+  readonly major: number;
+  readonly minor: number;
+}
+
+/** The headers RabbitMQ accepts (rabbit_reader), and what it serves for each. */
+const KNOWN_HEADERS: readonly KnownHeader[] = [
+  { bytes: PROTOCOL_HEADER, protocol: '0-9-1', major: 0, minor: 9 },
+  // 0-9 (AnyEvent::RabbitMQ sends it): served as 0-9-1.
+  { bytes: Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]), protocol: '0-9-1', major: 0, minor: 9 },
+  // 0-8, which names itself version 8-0; and the header of the 0-8 spec on the AMQP site.
+  { bytes: Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 8, 0]), protocol: '0-8', major: 8, minor: 0 },
+  { bytes: Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 9, 1]), protocol: '0-8', major: 8, minor: 0 },
+];
+
 export type HeaderResult =
   /** Not all 8 bytes yet, and those so far match. */
   | { readonly kind: 'incomplete' }
   /** Not a header we speak; `got` holds what arrived. */
   | { readonly kind: 'refused'; readonly got: Buffer }
   /** A good header; `rest` is what followed it in the same read. */
-  | { readonly kind: 'accepted'; readonly rest: Buffer };
+  | { readonly kind: 'accepted'; readonly header: KnownHeader; readonly rest: Buffer };
 
 const INCOMPLETE: HeaderResult = { kind: 'incomplete' };
 
@@ -30,23 +51,29 @@ export class ProtocolHeaderReader {
 
   read(chunk: Buffer): HeaderResult {
     const have = this.#partial === null ? chunk : Buffer.concat([this.#partial, chunk]);
+    const n = Math.min(have.length, 8);
+    // A mismatch can be told before all 8 bytes are in.
+    const header = KNOWN_HEADERS.find((h) => h.bytes.subarray(0, n).equals(have.subarray(0, n)));
+    if (header === undefined) return { kind: 'refused', got: have };
     if (have.length < 8) {
-      // A mismatch can be told before all 8 bytes are in.
-      if (!PROTOCOL_HEADER.subarray(0, have.length).equals(have)) return { kind: 'refused', got: have };
       this.#partial = have;
       return INCOMPLETE;
     }
     this.#partial = null;
-    if (!have.subarray(0, 8).equals(PROTOCOL_HEADER)) return { kind: 'refused', got: have };
-    return { kind: 'accepted', rest: have.subarray(8) };
+    return { kind: 'accepted', header, rest: have.subarray(8) };
   }
 }
 
-export function connectionStart(serverProperties: FieldTable, overTls = false): Method {
+/** connection.start for the protocol a header asked for; RabbitMQ names no capabilities to 0-8 clients. */
+export function connectionStart(serverProperties: FieldTable, header: KnownHeader = KNOWN_HEADERS[0]!, overTls = false): Method {
+  if (header.protocol === '0-8') {
+    serverProperties = new Map(serverProperties);
+    serverProperties.set('capabilities', { type: 'F', value: new Map() });
+  }
   return {
     id: CONNECTION_START,
-    versionMajor: 0,
-    versionMinor: 9,
+    versionMajor: header.major,
+    versionMinor: header.minor,
     serverProperties,
     mechanisms: Buffer.from(overTls ? SASL_MECHANISMS_TLS : SASL_MECHANISMS),
     locales: Buffer.from('en_US'),
@@ -60,9 +87,11 @@ export interface ClientCapabilities {
   readonly connectionBlocked: boolean;
 }
 
+export const NO_CAPABILITIES: ClientCapabilities = { consumerCancelNotify: false, authenticationFailureClose: false, connectionBlocked: false };
+
 export function clientCapabilities(clientProperties: FieldTable): ClientCapabilities {
   const caps = clientProperties.get('capabilities');
-  if (caps?.type !== 'F') return { consumerCancelNotify: false, authenticationFailureClose: false, connectionBlocked: false };
+  if (caps?.type !== 'F') return NO_CAPABILITIES;
   return {
     consumerCancelNotify: caps.value.get('consumer_cancel_notify')?.value === true,
     authenticationFailureClose: caps.value.get('authentication_failure_close')?.value === true,
@@ -82,23 +111,24 @@ export interface LoginChecks {
 
 export type LoginResult =
   | { readonly kind: 'ok'; readonly user: string }
-  /** A mechanism we do not offer, or an AMQPLAIN response that does not decode: RabbitMQ drops the socket. */
-  | { readonly kind: 'unknown-mechanism' }
-  /** Wrong user, password or place; the reason is logged here. */
+  /** A mechanism we do not offer, or a response it cannot parse: a protocol error. */
+  | { readonly kind: 'invalid' }
+  /** Wrong user, password or place. */
   | { readonly kind: 'refused' };
 
+/** Checks the start-ok response; the reason for a failure is logged here. */
 export function logIn(checks: LoginChecks, mechanism: string, response: Buffer, remoteAddress: string, log: Logger, tls: TlsClient | null = null): LoginResult {
   if (mechanism === 'EXTERNAL' && tls !== null) return logInExternal(checks, tls, remoteAddress, log);
   const credentials = parseCredentials(mechanism, response);
-  if (credentials === null) {
-    log.warn({ mechanism }, `unknown authentication mechanism '${mechanism}'; closing`);
-    return { kind: 'unknown-mechanism' };
+  if (credentials.kind === 'unknown-mechanism') {
+    log.warn({ mechanism }, `unknown authentication mechanism '${mechanism}'`);
+    return { kind: 'invalid' };
   }
-  if (credentials === 'undecodable') {
-    log.warn({ mechanism }, 'AMQPLAIN response is not a table with LOGIN and PASSWORD; closing the socket');
-    return { kind: 'unknown-mechanism' };
+  if (credentials.kind === 'invalid') {
+    log.warn({ mechanism }, credentials.reason);
+    return { kind: 'invalid' };
   }
-  const [user, password] = credentials;
+  const { user, password } = credentials;
   const passwordOk = checks.checkPassword(user, password);
   if (passwordOk && checks.mayLogInFrom(user, remoteAddress)) return { kind: 'ok', user };
   if (passwordOk) {
@@ -183,13 +213,13 @@ export interface HandshakeHost {
   send(m: Method): void;
   /** Writes bytes that are not a frame (our protocol header). */
   writeRaw(bytes: Buffer): void;
-  /** Drops the socket without a word, as RabbitMQ does for most handshake mistakes. */
-  destroy(): void;
   /** Flushes what is pending, then ends the socket. */
   endSocket(): void;
+  /** A mistake before tune-ok: RabbitMQ answers nothing and drops the socket 3 s later. */
+  refuse(): void;
   closeWith(e: ConnectionError): void;
-  /** connection.start was sent. */
-  started(): void;
+  /** The protocol header was accepted and connection.start sent. */
+  started(protocol: Protocol): void;
   /** start-ok arrived (before the login is checked). */
   greeted(clientProperties: FieldTable, caps: ClientCapabilities): void;
   /** The login succeeded and connection.tune was sent. */
@@ -228,15 +258,15 @@ export class Handshake {
       this.#host.endSocket();
       return null;
     }
-    this.#host.started();
-    this.#host.send(connectionStart(this.#ctx.serverProperties, this.#tls !== null));
+    this.#host.started(r.header.protocol);
+    this.#host.send(connectionStart(this.#ctx.serverProperties, r.header, this.#tls !== null));
     return r.rest;
   }
 
-  /** A method other than the one the handshake waits for: RabbitMQ drops the socket. */
-  unexpected(m: Method): void {
-    this.#log.warn({ method: methodName(m.id) }, 'unexpected method during the handshake; closing the socket');
-    this.#host.destroy();
+  /** A method other than the one the handshake waits for (before tune-ok). */
+  unexpected(m: Method, state: string): void {
+    this.#log.warn({ method: methodName(m.id) }, `unexpected method in connection state ${state}`);
+    this.#host.refuse();
   }
 
   startOk(mechanism: string, response: Buffer, clientProperties: FieldTable): void {
@@ -245,13 +275,12 @@ export class Handshake {
     this.#clientProduct = fieldString(clientProperties.get('product'));
     this.#host.greeted(clientProperties, caps);
     const login = logIn(this.#ctx, mechanism, response, this.#remoteAddress, this.#log, this.#tls);
-    if (login.kind === 'unknown-mechanism') {
-      this.#host.destroy();
+    if (login.kind === 'refused' && this.#authenticationFailureClose) {
+      this.#host.closeWith(loginRefused(mechanism));
       return;
     }
-    if (login.kind === 'refused') {
-      if (this.#authenticationFailureClose) this.#host.closeWith(loginRefused(mechanism));
-      else this.#host.endSocket();
+    if (login.kind !== 'ok') {
+      this.#host.refuse();
       return;
     }
     this.#user = login.user;
@@ -263,8 +292,8 @@ export class Handshake {
   tuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
     const tuned = negotiateTune(this.#ctx.config, channelMax, frameMax, heartbeat);
     if (typeof tuned === 'string') {
-      this.#log.warn(`failed to negotiate connection parameters: ${tuned}; closing`);
-      this.#host.destroy();
+      this.#log.warn(`failed to negotiate connection parameters: ${tuned}`);
+      this.#host.refuse();
       return;
     }
     this.#host.tuned(tuned);

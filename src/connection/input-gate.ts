@@ -1,16 +1,34 @@
 // When a connection stops reading its socket: while a resource alarm is on (publishers are
-// blocked), while queues it publishes into are congested (flow control), and while its own
-// output waiting for the client is over the connection's buffer limit (a client that does not
-// read). Reading resumes only when none holds. The connection does the pausing; this keeps the
-// reasons apart.
+// blocked; connection.blocked tells clients that can hear it), while queues it publishes into
+// are congested (flow control), and while its own output waiting for the client is over the
+// connection's buffer limit (a client that does not read). Reading resumes only when none holds.
+// The gate decides; the connection pauses, resumes and sends through InputGateHost.
 
-import type { Queue } from '../queue/queue.js';
+import type { Logger } from 'pino';
+import type { FlowWaiter, Queue } from '../queue/queue.js';
+
+export interface InputGateHost extends FlowWaiter {
+  readonly log: Logger;
+  /** Alarm and flow pauses apply only to an open connection. */
+  isOpen(): boolean;
+  /** connection.blocked with `reason`, or connection.unblocked for null (to clients that announced they hear them). */
+  sendBlocked(reason: string | null): void;
+  pauseInput(): void;
+  resumeInput(): void;
+  /** True when the connection consumes from `queue`. */
+  consumesFrom(queue: Queue): boolean;
+}
 
 export class InputGate {
+  readonly #host: InputGateHost;
   /** Queues we wait on before reading again; null when not throttled. */
   #throttledBy: Set<Queue> | null = null;
   #blockedByAlarm = false;
   #outputFull = false;
+
+  constructor(host: InputGateHost) {
+    this.#host = host;
+  }
 
   /** Reading is paused for any reason. */
   get paused(): boolean {
@@ -25,60 +43,64 @@ export class InputGate {
     return this.#throttledBy !== null;
   }
 
-  get blockedByAlarm(): boolean {
-    return this.#blockedByAlarm;
-  }
-
-  isThrottledBy(queue: Queue): boolean {
-    return this.#throttledBy?.has(queue) === true;
-  }
-
-  /** Returns true when this blocks a connection that was reading (the caller pauses it). */
-  blockForAlarm(): boolean {
+  blockForAlarm(reason: string): void {
+    if (this.#blockedByAlarm || !this.#host.isOpen()) return;
+    this.#host.log.info({ reason }, 'publisher blocked by a resource alarm');
+    this.#host.sendBlocked(reason);
     const was = this.paused;
     this.#blockedByAlarm = true;
-    return !was;
+    if (!was) this.#host.pauseInput();
   }
 
-  /** Returns true when reading may resume. */
-  unblockAfterAlarm(): boolean {
+  /** The alarms cleared: read again and tell the client. */
+  unblockAfterAlarm(): void {
+    if (!this.#blockedByAlarm) return;
     this.#blockedByAlarm = false;
-    return !this.paused;
+    if (!this.#host.isOpen()) return;
+    this.#host.sendBlocked(null);
+    if (!this.paused) this.#host.resumeInput();
+    this.#host.log.info('publisher unblocked');
   }
 
-  /** Returns true when this pauses a connection that was reading. */
-  throttle(queue: Queue): boolean {
+  throttle(queue: Queue): void {
+    if (this.#throttledBy?.has(queue) === true || !this.#host.isOpen()) return;
+    // Never pause a client that consumes from the same queue: it may be waiting to write
+    // before it reads again, and then neither side would move.
+    if (this.#host.consumesFrom(queue)) return;
     const was = this.paused;
     (this.#throttledBy ??= new Set()).add(queue);
-    return !was;
+    if (!was) {
+      this.#host.pauseInput();
+      this.#host.log.debug({ queue: queue.name }, 'flow: publisher paused while the queue drains');
+    }
+    queue.addFlowWaiter(this.#host);
   }
 
-  /** `queue` drained; returns true when reading may resume. */
-  resumeFlow(queue: Queue): boolean {
+  /** `queue` drained: read again unless something else still holds us. */
+  resumeFlow(queue: Queue): void {
     const set = this.#throttledBy;
-    if (set === null || !set.delete(queue) || set.size > 0) return false;
+    if (set === null || !set.delete(queue) || set.size > 0) return;
     this.#throttledBy = null;
-    return !this.paused;
+    if (!this.paused) this.#host.resumeInput();
   }
 
-  /** Output went over the limit; returns true when this pauses a connection that was reading. */
-  fillOutput(): boolean {
+  /** Output went over the limit: stop reading. */
+  fillOutput(): void {
     const was = this.paused;
     this.#outputFull = true;
-    return !was;
+    if (!was) this.#host.pauseInput();
   }
 
-  /** Output drained below the limit; returns true when reading may resume. */
-  drainOutput(): boolean {
-    if (!this.#outputFull) return false;
+  /** Output drained below the limit: read again unless something else still holds us. */
+  drainOutput(): void {
+    if (!this.#outputFull) return;
     this.#outputFull = false;
-    return !this.paused;
+    if (!this.paused) this.#host.resumeInput();
   }
 
-  /** Forgets the queues waited on (the connection is gone); returns them to unregister from. */
-  clear(): Iterable<Queue> {
-    const set = this.#throttledBy ?? [];
+  /** The connection is gone: stop waiting on queues. */
+  clear(): void {
+    if (this.#throttledBy !== null) for (const q of this.#throttledBy) q.removeFlowWaiter(this.#host);
     this.#throttledBy = null;
-    return set;
   }
 }

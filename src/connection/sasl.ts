@@ -1,10 +1,11 @@
 // SASL for connection.start-ok: the mechanisms warren offers and how each one's response
-// carries the user name and password; for EXTERNAL, the name in the client's TLS certificate.
-// Checking them against the users is the broker's job.
+// carries the user name and password, parsed as strictly as RabbitMQ does (a malformed response
+// is a protocol error, not a wrong password); for EXTERNAL, the name in the client's TLS
+// certificate. Checking them against the users is the broker's job.
 
 import { BufferReader } from '../codec/buffer-reader.js';
 import { CodecError } from '../codec/codec-error.js';
-import { fieldString, type FieldTable } from '../codec/field-table.js';
+import type { FieldTable } from '../codec/field-table.js';
 import { CONNECTION_START_OK } from '../codec/methods.generated.js';
 
 /** Offered in connection.start, in RabbitMQ's order. */
@@ -34,18 +35,26 @@ export function externalUser(tls: TlsClient): { readonly user: string } | { read
   return { user: tls.peer.commonName };
 }
 
+export type Credentials =
+  | { readonly kind: 'ok'; readonly user: string; readonly password: string }
+  /** A mechanism we do not offer. */
+  | { readonly kind: 'unknown-mechanism' }
+  /** A response the mechanism cannot parse (RabbitMQ: a protocol error); `reason` is for the log. */
+  | { readonly kind: 'invalid'; readonly reason: string };
+
 /**
- * PLAIN ("\0user\0password") and AMQPLAIN (a field table without its length); null if the
- * mechanism is unknown; 'undecodable' for an AMQPLAIN response that is not a table holding LOGIN
- * and PASSWORD (RabbitMQ's reader gives up on those and closes the socket without a word).
- * A table nested deeper than MAX_TABLE_DEPTH throws CodecError FRAME_ERROR, as everywhere.
+ * PLAIN is exactly "\0user\0password": RabbitMQ refuses an authorisation identity, a missing
+ * separator and a NUL in the password. AMQPLAIN is a field table (without its length) with
+ * LOGIN and PASSWORD long strings. A table nested deeper than MAX_TABLE_DEPTH throws CodecError
+ * FRAME_ERROR, as everywhere.
  */
-export function parseCredentials(mechanism: string, response: Buffer): [string, string] | null | 'undecodable' {
+export function parseCredentials(mechanism: string, response: Buffer): Credentials {
   if (mechanism === 'PLAIN') {
-    const parts = response.toString('utf8').split('\u0000');
-    if (parts.length === 3) return [parts[1]!, parts[2]!];
-    if (parts.length === 2) return [parts[0]!, parts[1]!];
-    return ['', ''];
+    const second = response.indexOf(0, 1);
+    if (response[0] !== 0 || second < 0 || response.indexOf(0, second + 1) >= 0) {
+      return { kind: 'invalid', reason: 'PLAIN response is not "\\0user\\0password"' };
+    }
+    return { kind: 'ok', user: response.toString('utf8', 1, second), password: response.toString('utf8', second + 1) };
   }
   if (mechanism === 'AMQPLAIN') {
     const framed = Buffer.alloc(response.length + 4);
@@ -56,11 +65,18 @@ export function parseCredentials(mechanism: string, response: Buffer): [string, 
       t = new BufferReader(framed).table();
     } catch (e) {
       if (e instanceof CodecError && e.code === 'FRAME_ERROR') throw new CodecError('FRAME_ERROR', e.message, CONNECTION_START_OK);
-      return 'undecodable';
+      return { kind: 'invalid', reason: 'AMQPLAIN response is not a field table' };
     }
-    const user = fieldString(t.get('LOGIN'));
-    const password = fieldString(t.get('PASSWORD'));
-    return user === undefined || password === undefined ? 'undecodable' : [user, password];
+    const login = t.get('LOGIN');
+    const password = t.get('PASSWORD');
+    if (login?.type === 'S' && password?.type === 'S') {
+      return { kind: 'ok', user: fieldText(login.value), password: fieldText(password.value) };
+    }
+    return { kind: 'invalid', reason: 'AMQPLAIN response is missing the LOGIN or PASSWORD long string' };
   }
-  return null;
+  return { kind: 'unknown-mechanism' };
+}
+
+function fieldText(v: string | Buffer): string {
+  return typeof v === 'string' ? v : v.toString('utf8');
 }

@@ -247,3 +247,13 @@ describe('erlangBinary / octetsSnippet', () => {
     expect(octetsSnippet(Buffer.alloc(17, 1))).toBe(`first 16 octets = <<${Array(16).fill(1).join(',')}>>`);
   });
 });
+
+describe('erlangBinary', () => {
+  it("prints binaries as Erlang's ~p does (seen on RabbitMQ 3.10.8)", () => {
+    expect(erlangBinary(Buffer.from('hello'))).toBe('<<"hello">>');
+    expect(erlangBinary(Buffer.from('a\nb\t"\\\x1b'))).toBe('<<"a\\nb\\t\\"\\\\\\e">>');
+    expect(erlangBinary(Buffer.from([97, 0]))).toBe('<<97,0>>');
+    expect(erlangBinary(Buffer.from([127]))).toBe('<<127>>');
+    expect(erlangBinary(Buffer.alloc(0))).toBe('<<>>');
+  });
+});

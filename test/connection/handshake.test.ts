@@ -20,27 +20,39 @@ describe('ProtocolHeaderReader', () => {
 
   it('refuses a mismatch as soon as it shows', () => {
     expect(new ProtocolHeaderReader().read(Buffer.from('GET ')).kind).toBe('refused');
-    expect(new ProtocolHeaderReader().read(Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9])).kind).toBe('refused');
+    expect(new ProtocolHeaderReader().read(Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 0])).kind).toBe('refused');
+    expect(new ProtocolHeaderReader().read(Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 8])).kind).toBe('refused');
+  });
+
+  it('accepts the 0-9 header as 0-9-1 and both 0-8 headers as 0-8, as RabbitMQ does', () => {
+    for (const [bytes, protocol] of [
+      [[1, 1, 0, 9], '0-9-1'],
+      [[1, 1, 8, 0], '0-8'],
+      [[1, 1, 9, 1], '0-8'],
+    ] as const) {
+      const r = new ProtocolHeaderReader();
+      expect(r.read(Buffer.from([0x41, 0x4d, 0x51, 0x50, bytes[0]])).kind).toBe('incomplete');
+      const done = r.read(Buffer.from(bytes.slice(1)));
+      expect(done.kind === 'accepted' && done.header.protocol).toBe(protocol);
+    }
   });
 });
 
 describe('parseCredentials', () => {
-  it('reads PLAIN with and without the authorisation identity', () => {
-    expect(parseCredentials('PLAIN', Buffer.from('\0guest\0secret'))).toEqual(['guest', 'secret']);
-    expect(parseCredentials('PLAIN', Buffer.from('guest\0secret'))).toEqual(['guest', 'secret']);
+  it('reads PLAIN only as "\\0user\\0password", as RabbitMQ does', () => {
+    expect(parseCredentials('PLAIN', Buffer.from('\0guest\0secret'))).toEqual({ kind: 'ok', user: 'guest', password: 'secret' });
+    expect(parseCredentials('PLAIN', Buffer.from('\0\0'))).toEqual({ kind: 'ok', user: '', password: '' });
+    for (const bad of ['guest\0secret', 'id\0guest\0secret', '\0guest\0secret\0', 'guestsecret', '', '\0guest']) {
+      expect({ bad, kind: parseCredentials('PLAIN', Buffer.from(bad)).kind }).toEqual({ bad, kind: 'invalid' });
+    }
   });
 
-  it('reads AMQPLAIN and refuses unknown mechanisms', () => {
-    const login = Buffer.from('LOGIN');
-    const user = Buffer.from('guest');
-    const pw = Buffer.from('PASSWORD');
-    const pass = Buffer.from('secret');
-    const table = Buffer.concat([
-      Buffer.from([login.length]), login, Buffer.from('S'), Buffer.from([0, 0, 0, user.length]), user,
-      Buffer.from([pw.length]), pw, Buffer.from('S'), Buffer.from([0, 0, 0, pass.length]), pass,
-    ]);
-    expect(parseCredentials('AMQPLAIN', table)).toEqual(['guest', 'secret']);
-    expect(parseCredentials('CRAM-MD5', Buffer.alloc(0))).toBeNull();
+  it('reads AMQPLAIN with LOGIN and PASSWORD long strings, and refuses unknown mechanisms', () => {
+    const entry = (k: string, v: string): Buffer => Buffer.concat([Buffer.from([k.length]), Buffer.from(k), Buffer.from('S'), Buffer.from([0, 0, 0, v.length]), Buffer.from(v)]);
+    expect(parseCredentials('AMQPLAIN', Buffer.concat([entry('LOGIN', 'guest'), entry('PASSWORD', 'secret')]))).toEqual({ kind: 'ok', user: 'guest', password: 'secret' });
+    expect(parseCredentials('AMQPLAIN', entry('LOGIN', 'guest')).kind).toBe('invalid');
+    expect(parseCredentials('AMQPLAIN', Buffer.from([200])).kind).toBe('invalid');
+    expect(parseCredentials('CRAM-MD5', Buffer.alloc(0)).kind).toBe('unknown-mechanism');
   });
 
   it("AMQPLAIN: 'L' values are fine; a response that does not decode, or lacks LOGIN or PASSWORD, is 'undecodable'", () => {

@@ -1,0 +1,68 @@
+// The channels of one connection by number, and the message counts of those already closed
+// (the broker-wide totals of the HTTP API and /metrics include them). A channel number is free
+// again as soon as its channel is removed.
+
+import { CHANNEL_OPEN, FRAME_METHOD } from '../codec/methods.generated.js';
+import { ConnectionError } from '../errors.js';
+import type { Queue } from '../queue/queue.js';
+import type { Channel } from './channel.js';
+
+export class ChannelTable {
+  readonly byId = new Map<number, Channel>();
+  /** Counts of the channels that have closed (open ones keep theirs in Channel.stats). */
+  readonly closedStats = { channels: 0, published: 0, delivered: 0, acked: 0 };
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /**
+   * A frame on a number nobody holds: like RabbitMQ's reader, a new channel (refused over
+   * channel_max) that expects a method, and that method must be channel.open.
+   */
+  checkOpening(type: number, payload: Buffer, channelMax: number): void {
+    if (this.byId.size >= channelMax) {
+      throw new ConnectionError('NOT_ALLOWED', `number of channels opened (${this.byId.size}) has reached the negotiated channel_max (${channelMax})`);
+    }
+    if (type !== FRAME_METHOD) throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
+    const id = payload.length >= 4 ? payload.readUInt32BE(0) : 0;
+    if (id !== CHANNEL_OPEN) {
+      throw new ConnectionError('CHANNEL_ERROR', "expected 'channel.open'", { classId: id >>> 16, methodId: id & 0xffff });
+    }
+  }
+
+  /** `ch` closed: forget it, if it still holds its number, and keep its counts. */
+  remove(ch: Channel): void {
+    if (this.byId.get(ch.id) !== ch) return;
+    this.byId.delete(ch.id);
+    this.#retire(ch);
+  }
+
+  /** Hands every channel's messages back (the connection is closing). */
+  releaseAll(): void {
+    for (const ch of this.byId.values()) ch.release();
+  }
+
+  /** The connection is gone: release every channel and keep its counts. */
+  clear(): void {
+    this.releaseAll();
+    for (const ch of this.byId.values()) this.#retire(ch);
+    this.byId.clear();
+  }
+
+  /** True when a consumer on any channel reads `queue`. */
+  consumesFrom(queue: Queue): boolean {
+    for (const ch of this.byId.values()) {
+      for (const c of ch.consumers.values()) if (c.queue === queue) return true;
+    }
+    return false;
+  }
+
+  #retire(ch: Channel): void {
+    const t = this.closedStats;
+    t.channels++;
+    t.published += ch.stats.published;
+    t.delivered += ch.stats.delivered;
+    t.acked += ch.stats.acked;
+  }
+}
