@@ -55,18 +55,18 @@ describe('parseCredentials', () => {
     expect(parseCredentials('CRAM-MD5', Buffer.alloc(0)).kind).toBe('unknown-mechanism');
   });
 
-  it("AMQPLAIN: 'L' values are fine; a response that does not decode, or lacks LOGIN or PASSWORD, is 'undecodable'", () => {
+  it("AMQPLAIN: 'L' values are fine; a response that does not decode, or lacks LOGIN or PASSWORD, is invalid", () => {
     const entry = (k: string, tagAndValue: Buffer): Buffer => Buffer.concat([Buffer.from([k.length]), Buffer.from(k), tagAndValue]);
     const str = (v: string): Buffer => Buffer.concat([Buffer.from('S'), Buffer.from([0, 0, 0, v.length]), Buffer.from(v)]);
     const creds = Buffer.concat([entry('LOGIN', str('guest')), entry('PASSWORD', str('secret'))]);
     const big = Buffer.alloc(9);
     big.write('L');
     big.writeBigInt64BE(1n << 40n, 1);
-    expect(parseCredentials('AMQPLAIN', Buffer.concat([creds, entry('n', big)]))).toEqual(['guest', 'secret']);
-    expect(parseCredentials('AMQPLAIN', Buffer.concat([creds, entry('z', Buffer.from('Z'))]))).toBe('undecodable');
-    expect(parseCredentials('AMQPLAIN', Buffer.concat([creds, entry('t', Buffer.from([0x49, 0, 1]))]))).toBe('undecodable');
-    expect(parseCredentials('AMQPLAIN', entry('PASSWORD', str('secret')))).toBe('undecodable');
-    expect(parseCredentials('AMQPLAIN', entry('LOGIN', str('guest')))).toBe('undecodable');
+    expect(parseCredentials('AMQPLAIN', Buffer.concat([creds, entry('n', big)]))).toEqual({ kind: 'ok', user: 'guest', password: 'secret' });
+    expect(parseCredentials('AMQPLAIN', Buffer.concat([creds, entry('z', Buffer.from('Z'))])).kind).toBe('invalid');
+    expect(parseCredentials('AMQPLAIN', Buffer.concat([creds, entry('t', Buffer.from([0x49, 0, 1]))])).kind).toBe('invalid');
+    expect(parseCredentials('AMQPLAIN', entry('PASSWORD', str('secret'))).kind).toBe('invalid');
+    expect(parseCredentials('AMQPLAIN', entry('LOGIN', str('guest'))).kind).toBe('invalid');
   });
 
   it('AMQPLAIN: a table nested too deep is the usual 501 material, naming connection.start-ok', () => {
