@@ -358,9 +358,11 @@ export const saslTarget: FuzzTarget<SaslInput> = {
       throw new FuzzFailure(`parseCredentials threw ${(e as Error).message}`, { cause: e });
     }
     const known = input.mechanism === 'PLAIN' || input.mechanism === 'AMQPLAIN';
-    if (known !== (r !== null)) throw new FuzzFailure(`parseCredentials(${input.mechanism}) gave ${JSON.stringify(r)}`);
-    if (input.mechanism === 'PLAIN' && r === 'undecodable') throw new FuzzFailure('PLAIN said undecodable');
-    if (Array.isArray(r) && (typeof r[0] !== 'string' || typeof r[1] !== 'string')) throw new FuzzFailure('credentials are not strings');
+    if (known !== (r.kind !== 'unknown-mechanism')) throw new FuzzFailure(`parseCredentials(${input.mechanism}) gave ${JSON.stringify(r)}`);
+    // PLAIN is valid exactly when it is "\0user\0password" (RabbitMQ's rule).
+    const plainOk = input.response[0] === 0 && input.response.indexOf(0, 1) > 0 && input.response.indexOf(0, input.response.indexOf(0, 1) + 1) < 0;
+    if (input.mechanism === 'PLAIN' && (r.kind === 'ok') !== plainOk) throw new FuzzFailure(`PLAIN gave ${r.kind}`);
+    if (r.kind === 'ok' && (typeof r.user !== 'string' || typeof r.password !== 'string')) throw new FuzzFailure('credentials are not strings');
     checkAllocation(FRAME_MAX, 'sasl');
   },
   describe: (i) => `${JSON.stringify(i.mechanism)} ${hex(i.response)}`,
