@@ -1,10 +1,13 @@
-// Records the largest Buffer allocation made while a fuzz input is handled: Buffer.alloc,
-// allocUnsafe and allocUnsafeSlow are wrapped in this process (Buffer.concat and most of the
-// codec allocate through them). Fuzz-only instrumentation; never loaded by the broker.
+// Records the largest Buffer allocation made while a fuzz input is handled: Buffer.alloc and
+// allocUnsafe are wrapped in this process (Buffer.concat and the codec allocate through them).
+// allocUnsafeSlow is recorded apart: only the frame writer's output slab (256 KiB, shared by
+// all connections, replaced when full) and the SQLite store's write batches use it, so it
+// says nothing about how much one client's input can make warren allocate.
+// Fuzz-only instrumentation; never loaded by the broker.
 
 let installed = false;
 let largest = 0;
-let largestEver = 0;
+let largestSlow = 0;
 
 /** Wraps the allocators once per process. */
 export function installAllocationProbe(): void {
@@ -12,9 +15,11 @@ export function installAllocationProbe(): void {
   installed = true;
   const wrap = (name: 'alloc' | 'allocUnsafe' | 'allocUnsafeSlow'): void => {
     const original = Buffer[name] as (size: number, ...rest: unknown[]) => Buffer;
+    const slow = name === 'allocUnsafeSlow';
     const wrapped = function (this: unknown, size: number, ...rest: unknown[]): Buffer {
-      if (size > largest) largest = size;
-      if (size > largestEver) largestEver = size;
+      if (slow) {
+        if (size > largestSlow) largestSlow = size;
+      } else if (size > largest) largest = size;
       return original.call(Buffer, size, ...rest);
     };
     Object.defineProperty(Buffer, name, { value: wrapped, writable: true, configurable: true });
@@ -24,16 +29,17 @@ export function installAllocationProbe(): void {
   wrap('allocUnsafeSlow');
 }
 
-/** Largest allocation since the last reset (bytes). */
+/** Largest Buffer.alloc/allocUnsafe since the last reset (bytes). */
 export function largestAllocation(): number {
   return largest;
 }
 
-export function resetLargestAllocation(): void {
-  largest = 0;
+/** Largest allocUnsafeSlow (output slabs) since the last reset (bytes). */
+export function largestSlabAllocation(): number {
+  return largestSlow;
 }
 
-/** Largest allocation since the probe was installed. */
-export function largestAllocationEver(): number {
-  return largestEver;
+export function resetLargestAllocation(): void {
+  largest = 0;
+  largestSlow = 0;
 }

@@ -1,14 +1,15 @@
 // `npm run fuzz`: one million inputs (by default) through the in-process targets, shared out
 // between the parsers (targets.ts) and the channel state machine (channel-target.ts). Reports
 // per target: inputs, inputs per second, crashes (a broken property or an unexpected
-// exception; goal 0) and the largest Buffer allocation seen (goal: never above frame-max).
+// exception; goal 0) and the largest Buffer allocation seen (goal: never above frame-max),
+// with the frame writer's shared output slab (allocUnsafeSlow, 256 KiB) shown apart.
 // The seed is printed; `--seed S` replays a run. A failure's input is printed as hex with its stack.
 //
 //   npm run fuzz -- [--inputs 1000000] [--seed S] [--target name,...] [--channel-share 0.02] [--json file]
 
 import { writeFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { installAllocationProbe, largestAllocation, largestAllocationEver, resetLargestAllocation } from './alloc.js';
+import { installAllocationProbe, largestAllocation, largestSlabAllocation, resetLargestAllocation } from './alloc.js';
 import { channelTarget, ChannelFuzzBroker } from './channel-target.js';
 import { FRAME_MAX, FuzzFailure, SYNC_TARGETS, type FuzzTarget } from './targets.js';
 
@@ -48,12 +49,15 @@ export interface TargetResult {
   readonly perSecond: number;
   readonly crashes: number;
   readonly largestAllocation: number;
+  /** allocUnsafeSlow: the frame writer's shared output slab (see alloc.ts). */
+  readonly largestSlab: number;
   readonly samples: string[];
 }
 
 function runSync(t: FuzzTarget<never>, runs: number, seed: number): TargetResult {
   let crashes = 0;
   let largest = 0;
+  let slab = 0;
   const samples: string[] = [];
   const started = performance.now();
   fc.check(
@@ -66,18 +70,20 @@ function runSync(t: FuzzTarget<never>, runs: number, seed: number): TargetResult
         if (samples.length < 5) samples.push(`${e instanceof FuzzFailure ? 'property' : 'exception'}: ${(e as Error).stack ?? String(e)}\n    input: ${t.describe(input)}`);
       }
       if (largestAllocation() > largest) largest = largestAllocation();
+      if (largestSlabAllocation() > slab) slab = largestSlabAllocation();
       return true;
     }),
     { seed, numRuns: runs },
   );
   const seconds = (performance.now() - started) / 1000;
-  return { target: t.name, inputs: runs, seconds, perSecond: runs / seconds, crashes, largestAllocation: largest, samples };
+  return { target: t.name, inputs: runs, seconds, perSecond: runs / seconds, crashes, largestAllocation: largest, largestSlab: slab, samples };
 }
 
 async function runChannel(runs: number, seed: number): Promise<TargetResult> {
   const broker = await ChannelFuzzBroker.start();
   let crashes = 0;
   let largest = 0;
+  let slab = 0;
   const samples: string[] = [];
   const started = performance.now();
   try {
@@ -91,6 +97,7 @@ async function runChannel(runs: number, seed: number): Promise<TargetResult> {
           if (samples.length < 5) samples.push(`${e instanceof FuzzFailure ? 'property' : 'exception'}: ${(e as Error).stack ?? String(e)}\n    input: ${channelTarget.describe(input)}`);
         }
         if (largestAllocation() > largest) largest = largestAllocation();
+        if (largestSlabAllocation() > slab) slab = largestSlabAllocation();
         return true;
       }),
       { seed, numRuns: runs },
@@ -106,7 +113,7 @@ async function runChannel(runs: number, seed: number): Promise<TargetResult> {
     await broker.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { target: channelTarget.name, inputs: runs, seconds, perSecond: runs / seconds, crashes, largestAllocation: largest, samples };
+  return { target: channelTarget.name, inputs: runs, seconds, perSecond: runs / seconds, crashes, largestAllocation: largest, largestSlab: slab, samples };
 }
 
 async function main(): Promise<void> {
@@ -123,21 +130,22 @@ async function main(): Promise<void> {
   for (const [i, t] of sync.entries()) {
     const r = runSync(t, perSync, args.seed + i);
     results.push(r);
-    console.log(`  ${r.target.padEnd(24)} ${String(r.inputs).padStart(8)} inputs  ${Math.round(r.perSecond).toString().padStart(7)}/s  crashes ${r.crashes}  largest allocation ${r.largestAllocation} B`);
+    console.log(`  ${r.target.padEnd(24)} ${String(r.inputs).padStart(8)} inputs  ${Math.round(r.perSecond).toString().padStart(7)}/s  crashes ${r.crashes}  largest allocation ${r.largestAllocation} B${r.largestSlab > 0 ? ` (output slab ${r.largestSlab} B)` : ''}`);
     for (const s of r.samples) console.log('    ' + s.replace(/\n/g, '\n    '));
   }
   if (channelRuns > 0) {
     const r = await runChannel(channelRuns, args.seed + sync.length);
     results.push(r);
-    console.log(`  ${r.target.padEnd(24)} ${String(r.inputs).padStart(8)} inputs  ${Math.round(r.perSecond).toString().padStart(7)}/s  crashes ${r.crashes}  largest allocation ${r.largestAllocation} B`);
+    console.log(`  ${r.target.padEnd(24)} ${String(r.inputs).padStart(8)} inputs  ${Math.round(r.perSecond).toString().padStart(7)}/s  crashes ${r.crashes}  largest allocation ${r.largestAllocation} B${r.largestSlab > 0 ? ` (output slab ${r.largestSlab} B)` : ''}`);
     for (const s of r.samples) console.log('    ' + s.replace(/\n/g, '\n    '));
   }
   const seconds = (performance.now() - started) / 1000;
   const total = results.reduce((n, r) => n + r.inputs, 0);
   const crashes = results.reduce((n, r) => n + r.crashes, 0);
-  const largest = largestAllocationEver();
-  console.log(`total: ${total} inputs in ${seconds.toFixed(1)} s (${Math.round(total / seconds)}/s), crashes ${crashes}, largest allocation ${largest} B (frame-max ${FRAME_MAX}: ${largest <= FRAME_MAX ? 'never above' : 'ABOVE'})`);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), seed: args.seed, inputs: total, seconds, crashes, largestAllocation: largest, frameMax: FRAME_MAX, results }, null, 2));
+  const largest = Math.max(...results.map((r) => r.largestAllocation));
+  const slab = Math.max(...results.map((r) => r.largestSlab));
+  console.log(`total: ${total} inputs in ${seconds.toFixed(1)} s (${Math.round(total / seconds)}/s), crashes ${crashes}, largest allocation ${largest} B (frame-max ${FRAME_MAX}: ${largest <= FRAME_MAX ? 'never above' : 'ABOVE'}); output slabs (allocUnsafeSlow) up to ${slab} B`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ date: new Date().toISOString(), seed: args.seed, inputs: total, seconds, crashes, largestAllocation: largest, largestSlab: slab, frameMax: FRAME_MAX, results }, null, 2));
   process.exitCode = crashes === 0 ? 0 : 1;
 }
 
