@@ -19,6 +19,7 @@ import { appendJson, jsonLine, markdown, Recorder, textTable, writeText, type Ru
 import { ExternalTarget, snapshotBroker, WarrenTarget, type Target } from './lib/target.js';
 import { envFlag, envInt, envStr, log, now } from './lib/util.js';
 import { sideBySide } from './compare-report.js';
+import { abuse } from './scenarios/abuse.js';
 import { backlog } from './scenarios/backlog.js';
 import type { Ctx, Scenario, Sizes } from './scenarios/context.js';
 import { externalScenario } from './scenarios/external.js';
@@ -34,6 +35,7 @@ const OWN: Record<string, Scenario> = {
   responsiveness,
   ttl,
   priority,
+  abuse,
   delayed: externalScenario('delayed', '100k delayed messages becoming due within one second (bench/delayed.ts)'),
 };
 
@@ -41,7 +43,7 @@ const ALIASES: Record<string, string[]> = {
   throughput: ['a', 'b', 'c'],
   matrix: MATRIX_IDS,
   default: ['a', 'b', 'c', 'backlog', 'steady', 'responsiveness', 'ttl', 'priority', 'delayed'],
-  all: [...MATRIX_IDS, 'backlog', 'steady', 'responsiveness', 'ttl', 'priority', 'delayed'],
+  all: [...MATRIX_IDS, 'backlog', 'steady', 'responsiveness', 'ttl', 'priority', 'delayed', 'abuse'],
   dbsize: ['steady'],
   probe: ['responsiveness'],
   restart: ['backlog'],
@@ -57,6 +59,7 @@ scenarios (default: ${ALIASES['default']!.join(' ')}):
   ttl                   N messages with mixed per-message TTLs, no consumer: expiry time, RSS
   priority              x-max-priority 10 under load: order, throughput, overtaking
   delayed               bench/delayed.ts (if present)
+  abuse                 four attackers at once beside a publisher/consumer pair: broker RSS, the pair's rate
   all                   everything above
 
 options:
@@ -76,7 +79,9 @@ environment: BENCH_N (1000000) BENCH_PRIORITY_N (200000) BENCH_SIZE (1024) BENCH
   BENCH_WARMUP (3) BENCH_PROBE_S (10) BENCH_WINDOW (100) BENCH_H_N (200000) BENCH_I_N (10000)
   BENCH_J_N (800) BENCH_BROKER_CPUS (0) BENCH_CLIENT_CPUS (1) BENCH_RESTART_SIGNAL (SIGKILL)
   BENCH_LOG_LEVEL (info) BENCH_KEEP_DATA BENCH_TTL_MIN_MS (1000) BENCH_TTL_MAX_MS (5000)
-  BENCH_TTL_PERSISTENT BENCH_PROBE_LOAD (amqp-perf flags) BENCH_SHARED_DIR BENCH_PERF_BIN`;
+  BENCH_TTL_PERSISTENT BENCH_PROBE_LOAD (amqp-perf flags) BENCH_SHARED_DIR BENCH_PERF_BIN
+  BENCH_ABUSE_S (20) BENCH_ABUSE_ALONE_S (8) BENCH_ABUSE_STALLED (1000) BENCH_ABUSE_DEPTH (10000)
+  BENCH_ABUSE_BACKLOG (10000)`;
 
 interface Args {
   scenarios: string[];
