@@ -158,6 +158,7 @@ function stalled(): void {
     counts.stalledOpened++;
     s.on('error', () => undefined);
     s.on('connect', () => s.write(HEADER)); // then nothing: start-ok never comes
+    s.resume(); // connection.start is read and ignored, so the broker's close is noticed
     s.on('close', () => {
       sockets.delete(s);
       counts.stalledDropped++;

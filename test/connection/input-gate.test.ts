@@ -1,0 +1,56 @@
+// The input gate: a connection stops reading when the first reason to stop appears (resource
+// alarm, flow control on a queue, output the client does not take) and reads again only when
+// the last one is gone.
+
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { InputGate, type InputGateHost } from '../../src/connection/input-gate.js';
+import type { Queue } from '../../src/queue/queue.js';
+
+function gate(): { g: InputGate; host: InputGateHost & { paused: boolean } } {
+  const host = {
+    paused: false,
+    log: pino({ level: 'silent' }),
+    isOpen: () => true,
+    sendBlocked: () => undefined,
+    pauseInput(): void {
+      this.paused = true;
+    },
+    resumeInput(): void {
+      this.paused = false;
+    },
+    consumesFrom: () => false,
+    resumeFlow: () => undefined,
+  };
+  return { g: new InputGate(host), host };
+}
+
+const queue = (): Queue => ({ name: 'q', addFlowWaiter: () => undefined, removeFlowWaiter: () => undefined }) as unknown as Queue;
+
+describe('InputGate', () => {
+  it('pauses on the first reason and resumes only when every reason is gone', () => {
+    const { g, host } = gate();
+    const q = queue();
+    g.fillOutput();
+    expect(host.paused).toBe(true);
+    g.throttle(q);
+    g.blockForAlarm('low on memory');
+    g.drainOutput();
+    expect(host.paused).toBe(true);
+    g.unblockAfterAlarm();
+    expect(host.paused).toBe(true);
+    g.resumeFlow(q);
+    expect(host.paused).toBe(false);
+    expect(g.paused).toBe(false);
+  });
+
+  it('output drained while an alarm holds: still paused until the alarm clears', () => {
+    const { g, host } = gate();
+    g.blockForAlarm('low on disk space');
+    g.fillOutput();
+    g.drainOutput();
+    expect(host.paused).toBe(true);
+    g.unblockAfterAlarm();
+    expect(host.paused).toBe(false);
+  });
+});
