@@ -84,15 +84,13 @@ export class Message {
     skipBasicProperties(r);
     const flags = this.propertyFlags;
     if ((flags & BASIC_PROPERTY_FLAGS.headers) === 0) return false;
-    if ((flags & 1) !== 0) {
+    let p = this.#offsetOf(BASIC_PROPERTY_FLAGS.headers);
+    if (p < 0) {
       const headers = this.properties.headers;
       return headers !== undefined && (headers.has('CC') || headers.has('BCC'));
     }
-    // Headers follow content-type and content-encoding; the walk above proved the lengths.
+    // The walk above proved the lengths.
     const h = this.header;
-    let p = FLAGS_OFFSET + 2;
-    if ((flags & BASIC_PROPERTY_FLAGS.contentType) !== 0) p += 1 + h[p]!;
-    if ((flags & BASIC_PROPERTY_FLAGS.contentEncoding) !== 0) p += 1 + h[p]!;
     const end = p + 4 + h.readUInt32BE(p);
     p += 4;
     while (p < end) {
@@ -109,7 +107,9 @@ export class Message {
   }
 
   get propertyFlags(): number {
-    return this.header.length >= FLAGS_OFFSET + 2 ? this.header.readUInt16BE(FLAGS_OFFSET) : 0;
+    const h = this.header;
+    // Two byte reads: cheaper than readUInt16BE on this path, taken several times per message.
+    return h.length >= FLAGS_OFFSET + 2 ? (h[FLAGS_OFFSET]! << 8) | h[FLAGS_OFFSET + 1]! : 0;
   }
 
   hasProperty(flag: number): boolean {
@@ -123,9 +123,49 @@ export class Message {
     return this.#properties;
   }
 
+  /**
+   * Where the value of property `flag` starts in the header, found by stepping over the ones
+   * before it (the layout was checked at publish), so that reading one property decodes no
+   * other; -1 when the properties are decoded already or the list has continuation words.
+   */
+  #offsetOf(flag: number): number {
+    const flags = this.propertyFlags;
+    if (this.#properties !== undefined || (flags & 1) !== 0) return -1;
+    const h = this.header;
+    let p = FLAGS_OFFSET + 2;
+    for (let bit = 0x8000; bit > flag; bit >>>= 1) {
+      if ((flags & bit) === 0) continue;
+      if (bit === BASIC_PROPERTY_FLAGS.headers) p += 4 + h.readUInt32BE(p);
+      else if (bit === BASIC_PROPERTY_FLAGS.deliveryMode || bit === BASIC_PROPERTY_FLAGS.priority) p += 1;
+      else if (bit === BASIC_PROPERTY_FLAGS.timestamp) p += 8;
+      else p += 1 + h[p]!;
+    }
+    return p;
+  }
+
+  /** A short-string property read where it sits; null: read it from `properties`. */
+  #shortstr(flag: number): string | null {
+    const p = this.#offsetOf(flag);
+    return p < 0 ? null : this.header.toString('utf8', p + 1, p + 1 + this.header[p]!);
+  }
+
   /** The priority property (0 when absent). */
   get priority(): number {
-    return (this.propertyFlags & BASIC_PROPERTY_FLAGS.priority) !== 0 ? (this.properties.priority ?? 0) : 0;
+    if ((this.propertyFlags & BASIC_PROPERTY_FLAGS.priority) === 0) return 0;
+    const p = this.#offsetOf(BASIC_PROPERTY_FLAGS.priority);
+    return p < 0 ? (this.properties.priority ?? 0) : this.header[p]!;
+  }
+
+  /** The expiration property, without decoding the others (headers above all). */
+  get expiration(): string | undefined {
+    if ((this.propertyFlags & BASIC_PROPERTY_FLAGS.expiration) === 0) return undefined;
+    return this.#shortstr(BASIC_PROPERTY_FLAGS.expiration) ?? this.properties.expiration;
+  }
+
+  /** The user-id property, without decoding the others. */
+  get userId(): string | undefined {
+    if ((this.propertyFlags & BASIC_PROPERTY_FLAGS.userId) === 0) return undefined;
+    return this.#shortstr(BASIC_PROPERTY_FLAGS.userId) ?? this.properties.userId;
   }
 
   /** A copy with other properties (same body; routing fields may change too). */
@@ -148,17 +188,9 @@ export class Message {
 
   /** delivery_mode 2: written to disk when routed to a durable queue. */
   get persistent(): boolean {
-    const flags = this.propertyFlags;
-    if ((flags & BASIC_PROPERTY_FLAGS.deliveryMode) === 0) return false;
-    if (this.#properties !== undefined || (flags & 1) !== 0) return this.properties.deliveryMode === 2;
-    // Fast path without decoding everything: delivery-mode follows content-type,
-    // content-encoding and headers in the property list (checked valid at publish).
-    const h = this.header;
-    let p = FLAGS_OFFSET + 2;
-    if ((flags & BASIC_PROPERTY_FLAGS.contentType) !== 0) p += 1 + h[p]!;
-    if ((flags & BASIC_PROPERTY_FLAGS.contentEncoding) !== 0) p += 1 + h[p]!;
-    if ((flags & BASIC_PROPERTY_FLAGS.headers) !== 0) p += 4 + h.readUInt32BE(p);
-    return h[p] === 2;
+    if ((this.propertyFlags & BASIC_PROPERTY_FLAGS.deliveryMode) === 0) return false;
+    const p = this.#offsetOf(BASIC_PROPERTY_FLAGS.deliveryMode);
+    return p < 0 ? this.properties.deliveryMode === 2 : this.header[p] === 2;
   }
 
   /** Bytes this message accounts for (body plus header), for memory limits and stats. */

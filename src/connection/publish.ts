@@ -69,10 +69,10 @@ export class Publisher {
       throw new ConnectionError('INTERNAL_ERROR', '', { classId: 0, methodId: 0 });
     }
     const flags = msg.propertyFlags;
-    if ((flags & BASIC_PROPERTY_FLAGS.userId) !== 0 && msg.properties.userId !== host.username) {
-      throw new ChannelError('PRECONDITION_FAILED', `user_id property set to '${msg.properties.userId}' but authenticated user was '${host.username}'`);
+    if ((flags & BASIC_PROPERTY_FLAGS.userId) !== 0 && msg.userId !== host.username) {
+      throw new ChannelError('PRECONDITION_FAILED', `user_id property set to '${msg.userId}' but authenticated user was '${host.username}'`);
     }
-    if ((flags & BASIC_PROPERTY_FLAGS.expiration) !== 0) msg.ttl = parseExpiration(msg.properties.expiration!);
+    if ((flags & BASIC_PROPERTY_FLAGS.expiration) !== 0) msg.ttl = parseExpiration(msg.expiration!);
     // Headers are decoded here only when CC or BCC is among them.
     if (ccOrBcc || (flags & BASIC_PROPERTY_FLAGS.replyTo) !== 0) msg = rewrite(msg, replyAddress);
     this.exchange = x;

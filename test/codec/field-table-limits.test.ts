@@ -250,3 +250,40 @@ describe('tables from JSON (management API, definitions) have the same bound', (
     expectCodecError(() => jsonToTable(deep), 'SYNTAX_ERROR', /nested deeper/);
   });
 });
+
+describe('Message reads single properties in place, as decoding all of them would', () => {
+  const all = {
+    contentType: 'text/plain',
+    contentEncoding: 'gzip',
+    headers: new Map<string, FieldValue>([['k', { type: 'F', value: new Map([['n', { type: 'l', value: 2 ** 40 }]]) }]]),
+    deliveryMode: 2,
+    priority: 7,
+    correlationId: 'c',
+    replyTo: 'r',
+    expiration: '60000',
+    messageId: 'm',
+    timestamp: 1_700_000_000,
+    type: 't',
+    userId: 'guest',
+    appId: 'a',
+    clusterId: 'cl',
+  } as const;
+  const names = Object.keys(all) as (keyof typeof all)[];
+
+  it('for every combination of the 14 properties (stepping through the 16,384 subsets)', () => {
+    for (let mask = 0; mask < 1 << names.length; mask += 7) {
+      const props: Record<string, unknown> = {};
+      names.forEach((n, i) => {
+        if ((mask & (1 << i)) !== 0) props[n] = all[n];
+      });
+      const sent = Message.fromProperties('', 'q', props, Buffer.alloc(0));
+      const m = new Message('', 'q', sent.header, Buffer.alloc(0)); // as received: nothing decoded
+      expect(m.checkProperties()).toBe(false);
+      const want = { priority: (props['priority'] as number | undefined) ?? 0, expiration: props['expiration'], userId: props['userId'], persistent: props['deliveryMode'] === 2 };
+      expect({ priority: m.priority, expiration: m.expiration, userId: m.userId, persistent: m.persistent }).toEqual(want);
+      // and the same once everything is decoded
+      expect(m.properties).toEqual(props);
+      expect({ priority: m.priority, expiration: m.expiration, userId: m.userId, persistent: m.persistent }).toEqual(want);
+    }
+  });
+});
