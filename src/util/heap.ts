@@ -20,22 +20,19 @@ export class MinHeap<T> {
     return this.#items[0];
   }
 
-  /** Whether `a` comes strictly before `b`. */
-  #before(a: T, b: T): boolean {
-    const ka = this.#key(a);
-    const kb = this.#key(b);
-    if (ka !== kb || this.#tie === null) return ka < kb;
-    return this.#tie(a) < this.#tie(b);
-  }
-
   push(item: T): void {
     const a = this.#items;
+    const key = this.#key;
+    const tie = this.#tie;
     a.push(item);
     let i = a.length - 1;
+    const k = key(item);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.#before(item, a[parent]!)) break;
-      a[i] = a[parent]!;
+      const p = a[parent]!;
+      const pk = key(p);
+      if (pk < k || (pk === k && (tie === null || tie(p) <= tie(item)))) break;
+      a[i] = p;
       i = parent;
     }
     a[i] = item;
@@ -44,16 +41,27 @@ export class MinHeap<T> {
   pop(): T | undefined {
     const a = this.#items;
     if (a.length === 0) return undefined;
+    const key = this.#key;
+    const tie = this.#tie;
     const top = a[0];
     const last = a.pop()!;
-    if (a.length > 0) {
+    const n = a.length;
+    if (n > 0) {
+      const k = key(last);
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
-        if (l >= a.length) break;
-        const r = l + 1;
-        const child = r < a.length && this.#before(a[r]!, a[l]!) ? r : l;
-        if (!this.#before(a[child]!, last)) break;
+        if (l >= n) break;
+        let child = l;
+        let ck = key(a[l]!);
+        if (l + 1 < n) {
+          const rk = key(a[l + 1]!);
+          if (rk < ck || (rk === ck && tie !== null && tie(a[l + 1]!) < tie(a[l]!))) {
+            child = l + 1;
+            ck = rk;
+          }
+        }
+        if (ck > k || (ck === k && (tie === null || tie(a[child]!) >= tie(last)))) break;
         a[i] = a[child]!;
         i = child;
       }
