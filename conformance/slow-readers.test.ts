@@ -117,12 +117,12 @@ describe('clients that never read', () => {
     const q = uid('big');
     await setup.assertQueue(q);
     const body = Buffer.alloc(64 * 1024, 0x62);
-    for (let i = 0; i < 100; i++) setup.sendToQueue(q, body);
+    for (let i = 0; i < 300; i++) setup.sendToQueue(q, body);
     await setup.checkQueue(q);
     const a = await attacker();
     a.socket.pause();
     const get = RawClient.frame(1, 1, RawClient.methodPayload(60, 70, raw.basicGet(q, true)));
-    a.write(Buffer.concat(Array<Buffer>(100).fill(get))); // 6.4 MiB of get-ok asked for in 2 KiB
+    a.write(Buffer.concat(Array<Buffer>(300).fill(get))); // 19 MiB of get-ok asked for in 7 KiB
     if (!broker.external) {
       const info = await whenStalled(a);
       expect(info.send_pend).toBeLessThanOrEqual(LIMIT + SLACK);
@@ -135,8 +135,9 @@ describe('clients that never read', () => {
     const setup = await clients.channel();
     const q = uid('unread');
     await setup.assertQueue(q);
-    const body = Buffer.alloc(1024, 0x63);
-    for (let i = 0; i < 10_000; i++) setup.sendToQueue(q, body);
+    // 24 MiB: more than loopback's socket buffers on both sides can absorb.
+    const body = Buffer.alloc(2048, 0x63);
+    for (let i = 0; i < 12_000; i++) setup.sendToQueue(q, body);
     await setup.checkQueue(q);
     const a = await attacker();
     a.socket.pause();

@@ -107,7 +107,7 @@ async function floodUntilPaused(c: RawClient, batch: Buffer, times: number): Pro
 describe('output a client does not read (maxConnectionBuffer)', () => {
   it('mandatory unroutable publishes: reading stops at the limit and resumes when the returns are read; every message comes back', async () => {
     const c = await rawClient();
-    const n = 4000; // 4 MiB of returns, 16x the limit
+    const n = 20_000; // 20 MiB of returns: more than loopback's socket buffers absorb, 80x the limit
     const one = publishFrames(1, uid('nowhere'), Buffer.alloc(1024, 0x61), true);
     const { conn, maxPending } = await floodUntilPaused(c, Buffer.concat(Array<Buffer>(100).fill(one)), n / 100);
     expect(maxPending).toBeLessThanOrEqual(LIMIT + SLACK);
@@ -131,16 +131,16 @@ describe('output a client does not read (maxConnectionBuffer)', () => {
     const q = uid('big');
     await ch.assertQueue(q, { autoDelete: false });
     const body = Buffer.alloc(64 * 1024, 0x62);
-    for (let i = 0; i < 64; i++) ch.sendToQueue(q, body);
-    await waitFor(() => broker.broker.vhosts.get('/')!.queues.get(q)!.messageCount === 64, '64 messages queued');
+    for (let i = 0; i < 256; i++) ch.sendToQueue(q, body);
+    await waitFor(() => broker.broker.vhosts.get('/')!.queues.get(q)!.messageCount === 256, '256 messages queued');
 
     const c = await rawClient();
     const get = frame(FRAME_METHOD, 1, methodPayload({ id: BASIC_GET, ticket: 0, queue: q, noAck: true }));
-    // 64 gets in one write: 4 MiB of get-ok for 1.5 KiB asked.
-    const { conn, maxPending } = await floodUntilPaused(c, Buffer.concat(Array<Buffer>(64).fill(get)), 1);
+    // 256 gets in one write: 16 MiB of get-ok for 6 KiB asked.
+    const { conn, maxPending } = await floodUntilPaused(c, Buffer.concat(Array<Buffer>(256).fill(get)), 1);
     expect(maxPending).toBeLessThanOrEqual(LIMIT + body.length + SLACK);
     c.socket.resume();
-    await waitFor(() => count(c, BASIC_GET_OK) === 64, '64 get-ok', 30_000);
+    await waitFor(() => count(c, BASIC_GET_OK) === 256, '256 get-ok', 30_000);
     expect(conn.outputFull).toBe(false);
     await ch.deleteQueue(q);
   });
@@ -150,17 +150,18 @@ describe('output a client does not read (maxConnectionBuffer)', () => {
     const ch = await setup.channel();
     const q = uid('unread');
     await ch.assertQueue(q, { autoDelete: false });
-    const body = Buffer.alloc(1024, 0x63);
-    for (let i = 0; i < 4000; i++) ch.sendToQueue(q, body);
+    // 24 MiB: more than loopback's socket buffers on both sides can absorb.
+    const body = Buffer.alloc(2048, 0x63);
+    for (let i = 0; i < 12_000; i++) ch.sendToQueue(q, body);
     const queue = (): { messageCount: number } => broker.broker.vhosts.get('/')!.queues.get(q)!;
-    await waitFor(() => queue().messageCount === 4000, '4000 messages queued');
+    await waitFor(() => queue().messageCount === 12_000, '12,000 messages queued', 30_000);
 
     const c = await rawClient();
     const conn = serverSide(c);
     c.socket.pause();
     c.sendMethod(1, { id: BASIC_CONSUME, ticket: 0, queue: q, consumerTag: 'greedy', noLocal: false, noAck: false, exclusive: false, nowait: false, arguments: new Map() });
     // The broker stops delivering once the socket backs up: most messages stay in the queue.
-    await waitFor(() => conn.blockedByBackpressure, 'the consumer socket to back up');
+    await waitFor(() => conn.blockedByBackpressure, 'the consumer socket to back up', 30_000);
     expect(conn.pendingOutput).toBeLessThanOrEqual(LIMIT + SLACK);
     expect(queue().messageCount).toBeGreaterThan(0);
     await ch.deleteQueue(q);
@@ -169,7 +170,7 @@ describe('output a client does not read (maxConnectionBuffer)', () => {
   it('a second, well-behaved client on the same broker is served meanwhile', async () => {
     const c = await rawClient();
     const one = publishFrames(1, uid('nowhere'), Buffer.alloc(1024), true);
-    await floodUntilPaused(c, Buffer.concat(Array<Buffer>(100).fill(one)), 20);
+    await floodUntilPaused(c, Buffer.concat(Array<Buffer>(100).fill(one)), 200);
     const good = await clients.connect();
     const ch = await good.channel();
     const q = uid('good');
