@@ -69,6 +69,9 @@ export class Broker implements ConnectionContext {
         this.#closeConnectionsOf(user, vhost);
       },
     });
+    for (const { record, error } of this.access.unusablePermissions) {
+      log.warn({ user: record.user, vhost: record.vhost, error }, 'stored permission patterns are not valid for the linear-time engine; they grant nothing until set again');
+    }
     this.#restore(defs);
     store.onDurable((durableSeq, failed) => {
       for (const c of this.connections) c.guard(() => c.runFlushHooks(durableSeq, failed));

@@ -1,7 +1,11 @@
 // The query parameters RabbitMQ's list endpoints take: `columns` (keep only these fields,
 // dotted paths reach into objects), `sort` / `sort_reverse`, `name` / `use_regex` (filter by
 // name), and `page` / `page_size` (then the answer is a page object instead of a list).
+// Every parameter is bounded: a name regex runs on the linear-time engine (it comes from any
+// management user and must not stall the broker), and its length, the number of columns and
+// the page size are capped.
 
+import { compileLinear, MAX_PATTERN_LENGTH } from '../util/linear-regex.js';
 import { badRequest } from './http-error.js';
 import type { Json } from './format.js';
 
@@ -15,16 +19,22 @@ export interface ListQuery {
   page_size?: string | number;
 }
 
+/** RabbitMQ's largest page (rabbit_mgmt_util ?MAX_PAGE_SIZE). */
+export const MAX_PAGE_SIZE = 500;
+/** Most `columns` one request may name, and the longest `columns` / `sort` text. */
+export const MAX_COLUMNS = 64;
+export const MAX_COLUMNS_LENGTH = 4096;
+
 export const LIST_QUERY_SCHEMA = {
   type: 'object',
   properties: {
-    columns: { type: 'string' },
-    sort: { type: 'string' },
+    columns: { type: 'string', maxLength: MAX_COLUMNS_LENGTH },
+    sort: { type: 'string', maxLength: 256 },
     sort_reverse: { type: 'boolean' },
-    name: { type: 'string' },
+    name: { type: 'string', maxLength: MAX_PATTERN_LENGTH },
     use_regex: { type: 'boolean' },
-    page: { type: 'integer', minimum: 1 },
-    page_size: { type: 'integer', minimum: 1, maximum: 500 },
+    page: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+    page_size: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE },
   },
 } as const;
 
@@ -67,14 +77,15 @@ function compare(a: unknown, b: unknown): number {
 export function applyListQuery(items: Json[], q: ListQuery): unknown {
   let out = items;
   if (q.name !== undefined && q.name !== '') {
-    const name = q.name;
-    let match: (s: string) => boolean = (s) => s.includes(name);
+    // Case-insensitive, as RabbitMQ's filter (a substring, or a regex run with `caseless`).
+    const name = q.name.toLowerCase();
+    let match: (s: string) => boolean = (s) => s.toLowerCase().includes(name);
     if (q.use_regex === true || q.use_regex === 'true') {
-      let re: RegExp;
+      let re: { test(s: string): boolean };
       try {
-        re = new RegExp(name);
-      } catch {
-        throw badRequest(`invalid regular expression in name: ${name}`);
+        re = compileLinear(q.name, { caseless: true });
+      } catch (e) {
+        throw badRequest(`invalid regular expression in name: ${(e as Error).message}`);
       }
       match = (s) => re.test(s);
     }
@@ -87,6 +98,7 @@ export function applyListQuery(items: Json[], q: ListQuery): unknown {
   }
   if (q.columns !== undefined && q.columns !== '') {
     const cols = q.columns.split(',').map((c) => c.trim()).filter((c) => c !== '');
+    if (cols.length > MAX_COLUMNS) throw badRequest(`columns names more than ${MAX_COLUMNS} fields`);
     out = out.map((i) => pickColumns(i, cols));
   }
   if (q.page === undefined) return out;

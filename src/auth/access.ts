@@ -6,6 +6,7 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PermissionRecord, Store, UserRecord } from '../store/store.js';
+import { compileLinear, type LinearRegex } from '../util/linear-regex.js';
 
 export const HASHING_ALGORITHM = 'rabbit_password_hashing_sha256';
 
@@ -13,9 +14,9 @@ export type PermissionKind = 'configure' | 'write' | 'read';
 
 interface CompiledPermission {
   readonly record: PermissionRecord;
-  readonly configure: RegExp;
-  readonly write: RegExp;
-  readonly read: RegExp;
+  readonly configure: LinearRegex;
+  readonly write: LinearRegex;
+  readonly read: LinearRegex;
 }
 
 /** RabbitMQ's password hash: base64(salt(4) ++ sha256(salt ++ password)). */
@@ -31,14 +32,17 @@ export function verifyPassword(password: string, hash: string): boolean {
   return timingSafeEqual(raw, expected);
 }
 
-/** A permission pattern as RabbitMQ applies it: anchored nowhere, so '^' and '$' mean what they say. '' matches nothing. */
-export function compilePattern(pattern: string): RegExp {
-  if (pattern === '') return /(?!)/;
-  try {
-    return new RegExp(pattern);
-  } catch {
-    throw new Error(`invalid permission pattern ${JSON.stringify(pattern)}`);
-  }
+const NOTHING: LinearRegex = { source: '', test: () => false };
+
+/**
+ * Throws PatternError (with the engine's reason) for a pattern it cannot compile.
+ * A permission pattern as RabbitMQ applies it: anchored nowhere, so '^' and '$' mean what they
+ * say. '' matches nothing. Compiled for a linear-time engine: patterns are set by users of the
+ * HTTP API and checked on AMQP operations, so none may stall the broker.
+ */
+export function compilePattern(pattern: string): LinearRegex {
+  if (pattern === '') return NOTHING;
+  return compileLinear(pattern);
 }
 
 export interface AccessEvents {
@@ -55,13 +59,25 @@ export class AccessControl {
   readonly #events: AccessEvents;
   /** Incremented on every permission change, so cached checks know to look again. */
   epoch = 0;
+  /**
+   * Stored permissions whose patterns the linear engine refuses (backreferences or lookaround,
+   * kept by an older warren): they grant nothing until set again. The broker logs them at start.
+   */
+  readonly unusablePermissions: { record: PermissionRecord; error: string }[] = [];
 
   constructor(store: Store, users: readonly UserRecord[], permissions: readonly PermissionRecord[], loopbackUsers: readonly string[], events: AccessEvents = {}) {
     this.#store = store;
     this.loopbackUsers = new Set(loopbackUsers);
     this.#events = events;
     for (const u of users) this.#users.set(u.name, u);
-    for (const p of permissions) this.#setCompiled(p);
+    for (const p of permissions) {
+      try {
+        this.#setCompiled(p);
+      } catch (e) {
+        this.unusablePermissions.push({ record: p, error: (e as Error).message });
+        this.#setCompiled({ ...p, configure: '', write: '', read: '' }, p);
+      }
+    }
   }
 
   // ---- users -----------------------------------------------------------------------------
@@ -152,9 +168,10 @@ export class AccessControl {
     return p !== undefined && p[kind].test(name);
   }
 
-  #setCompiled(record: PermissionRecord): void {
+  /** `shown` is the record as listed (the stored one, when `record` is its deny-all stand-in). */
+  #setCompiled(record: PermissionRecord, shown: PermissionRecord = record): void {
     const compiled: CompiledPermission = {
-      record,
+      record: shown,
       configure: compilePattern(record.configure),
       write: compilePattern(record.write),
       read: compilePattern(record.read),

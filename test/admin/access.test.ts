@@ -119,7 +119,7 @@ describe('vhosts and permissions', () => {
     expect((await t.api.put('/permissions/%2F/nobody', { configure: '', write: '', read: '' })).status).toBe(400);
     const bad = await t.api.put('/permissions/%2F/bob', { configure: '(', write: '', read: '' });
     expect(bad.status).toBe(400);
-    expect((bad.json as Json)['reason']).toBe('invalid regular expression for configure: "("');
+    expect((bad.json as Json)['reason']).toBe('invalid regular expression for configure: "(" (error parsing regexp: missing closing ): `(`)');
     const missing = await t.api.put('/permissions/%2F/bob', { configure: '.*', write: '.*' });
     expect(missing.status).toBe(400);
     expect((missing.json as Json)['reason']).toMatch(/read/);
