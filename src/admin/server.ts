@@ -1,20 +1,20 @@
 // The management HTTP API (RabbitMQ's /api, for rabbitmqadmin, the warren CLI and scripts) and
 // the Prometheus endpoint (/metrics), served by fastify. Here: the server's setup — JSON body
-// parsing, basic auth on /api, RabbitMQ-shaped error bodies (a malformed or invalid body is a
-// 400 with a reason, never a crash), request logging at debug level — and its lifecycle.
-// The routes live in routes/*.ts. The same app can also be served over HTTPS (`listenHttps`),
+// parsing, access control on every route (route-access.ts), RabbitMQ-shaped error bodies (a
+// malformed or invalid body is a 400 with a reason, never a crash), the bounds on every input
+// (HTTP_LIMITS), request logging at debug level — and its lifecycle. Routes live in routes/*.ts. The same app can also be served over HTTPS (`listenHttps`),
 // on its own port, with credentials that a SIGHUP can replace.
 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
-import { fastify, type FastifyError, type FastifyInstance } from 'fastify';
+import { fastify, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import { AmqpError } from '../errors.js';
 import { CodecError } from '../codec/codec-error.js';
 import { peerCertificate } from '../tls/credentials.js';
-import { authenticate, WWW_AUTHENTICATE } from './auth.js';
+import { WWW_AUTHENTICATE } from './auth.js';
 import type { AdminContext, Listener } from './context.js';
 import { badRequest, fromAmqpError, HttpError, notFound } from './http-error.js';
 import { startEventLoopMonitor } from './event-loop.js';
@@ -24,11 +24,58 @@ import { registerConnectionRoutes } from './routes/connections.js';
 import { registerLimitRoutes } from './routes/limits.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerOverviewRoutes } from './routes/overview.js';
+import { installRouteAccess, normalisePath } from './route-access.js';
 import { registerResourceRoutes } from './routes/resources.js';
 import { StatsSampler, type HttpCounters } from './stats.js';
 
 /** Largest request body (RabbitMQ's management.http.max_body_size default: 20 MB). */
 export const MAX_BODY_BYTES = 20_000_000;
+
+/** The bounds on HTTP input (documented in the README's Security section). */
+export const HTTP_LIMITS = {
+  bodyBytes: MAX_BODY_BYTES,
+  /** Request line's URL (cowboy's max_request_line_length is 8000): longer is 414. */
+  urlBytes: 8000,
+  /** Request line plus headers (Node's default): longer is 431. */
+  headerBytes: 16_384,
+  /** One URL parameter, still percent-encoded (a 255-character name encodes to at most 765). */
+  paramBytes: 1024,
+  /** Nesting of a JSON body (arrays and objects): deeper is 400. */
+  jsonDepth: 64,
+  /** Whole request received within this, else 408 (slow-loris bodies). */
+  requestTimeoutMs: 30_000,
+  /** Headers received within this. */
+  headersTimeoutMs: 10_000,
+  /** An idle keep-alive socket is closed after this. */
+  keepAliveTimeoutMs: 5_000,
+  /** Any socket without activity for this long is closed. */
+  socketIdleMs: 60_000,
+  /** Open HTTP sockets at once (per listener); more are closed as they arrive. */
+  maxSockets: 1024,
+} as const;
+
+/** Applies HTTP_LIMITS' socket bounds to a Node HTTP(S) server. */
+function boundServer(server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; setTimeout(ms: number): unknown }): void {
+  server.headersTimeout = HTTP_LIMITS.headersTimeoutMs;
+  server.requestTimeout = HTTP_LIMITS.requestTimeoutMs;
+  server.keepAliveTimeout = HTTP_LIMITS.keepAliveTimeoutMs;
+  server.maxConnections = HTTP_LIMITS.maxSockets;
+  server.setTimeout(HTTP_LIMITS.socketIdleMs);
+}
+
+/** Whether `value` nests arrays/objects deeper than `limit` (walked without recursion). */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
 
 export interface AdminOptions {
   readonly host: string;
@@ -81,7 +128,8 @@ export class AdminServer {
    */
   async listenHttps(host: string, port: number, tls: TlsOptions): Promise<AddressInfo> {
     await this.app.ready();
-    const server = createHttpsServer(tls, (req, res) => this.app.routing(req, res));
+    const server = createHttpsServer({ ...tls, maxHeaderSize: HTTP_LIMITS.headerBytes }, (req, res) => this.app.routing(req, res));
+    boundServer(server);
     this.#https = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -171,10 +219,18 @@ function buildApp(ctx: AdminContext): FastifyInstance {
   // accepts just what RabbitMQ's clients send as text: "true"/"false" and whole numbers.
   const app = fastify({
     logger: false,
-    bodyLimit: MAX_BODY_BYTES,
-    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: HTTP_LIMITS.bodyBytes,
+    http: { maxHeaderSize: HTTP_LIMITS.headerBytes },
+    // Routing (and so access control) sees the path as RabbitMQ's router would.
+    rewriteUrl: (req) => normalisePath(req.url ?? '/'),
+    routerOptions: { maxParamLength: HTTP_LIMITS.paramBytes },
     ajv: { customOptions: { coerceTypes: false } },
+    // A URL the router cannot decode (`%ZZ`) is a 400 in RabbitMQ's shape.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply).code(err.statusCode ?? 400).send({ error: 'bad_request', reason: err.message });
+    },
   });
+  boundServer(app.server);
   const log = ctx.log;
 
   // Every body is JSON, whatever content type the client names (RabbitMQ's tools are not all careful).
@@ -185,18 +241,24 @@ function buildApp(ctx: AdminContext): FastifyInstance {
       done(null, undefined);
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch (e) {
       done(badRequest(`body is not valid JSON: ${(e as Error).message}`), undefined);
+      return;
     }
+    if (nestedDeeperThan(parsed, HTTP_LIMITS.jsonDepth)) done(badRequest(`body nests deeper than ${HTTP_LIMITS.jsonDepth} levels`), undefined);
+    else done(null, parsed);
   });
 
   app.decorateRequest('apiUser', null as unknown as never);
-  app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/api/') && req.url !== '/api') return;
-    req.apiUser = authenticate(ctx.broker, req.headers.authorization, req.socket.remoteAddress ?? '');
+  app.addHook('onRequest', async (req, reply) => {
+    if ((req.originalUrl ?? req.url).length > HTTP_LIMITS.urlBytes) return reply.code(414).send({ error: 'uri_too_long', reason: `URL longer than ${HTTP_LIMITS.urlBytes} bytes` });
+    return undefined;
   });
+  // Must come before any route: it refuses routes without an access class.
+  installRouteAccess(app, ctx.broker);
   // Where a route validates its body, a missing one counts as an empty object (so bodies with
   // only optional fields may be left out); routes without a body schema see undefined.
   app.addHook('preValidation', async (req) => {
@@ -226,8 +288,10 @@ function buildApp(ctx: AdminContext): FastifyInstance {
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(notFound().body));
 
-  app.get('/metrics', (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(ctx.broker, ctx.http, false)));
-  app.get('/metrics/per-object', (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(ctx.broker, ctx.http, true)));
+  // Prometheus scrapes without credentials, as from RabbitMQ's rabbitmq_prometheus.
+  const pub = { config: { access: 'public' } } as const;
+  app.get('/metrics', pub, (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(ctx.broker, ctx.http, false)));
+  app.get('/metrics/per-object', pub, (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(ctx.broker, ctx.http, true)));
 
   registerOverviewRoutes(app, ctx);
   registerAccessRoutes(app, ctx);

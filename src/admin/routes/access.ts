@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { compilePattern } from '../../auth/access.js';
 import type { PermissionRecord } from '../../store/store.js';
 import { requireAdministrator } from '../auth.js';
+import { access as only } from '../route-access.js';
 import { created, userOf, viewableVhost, visibleVhosts, type AdminContext } from '../context.js';
 import { permissionJson, userJson, vhostJson } from '../format.js';
 import { badRequest, notFound } from '../http-error.js';
@@ -67,26 +68,26 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
       .sort((a, b) => (a.user === b.user ? (a.vhost < b.vhost ? -1 : 1) : a.user < b.user ? -1 : 1))
       .map(permissionJson);
 
-  app.get('/api/whoami', (req) => {
+  app.get('/api/whoami', only('management'), (req) => {
     const u = userOf(req);
     return { name: u.name, tags: [...u.tags] };
   });
 
   // ---- users -----------------------------------------------------------------------------
 
-  app.get<{ Querystring: ListQuery }>('/api/users', { schema: listSchema }, (req) => {
+  app.get<{ Querystring: ListQuery }>('/api/users', { schema: listSchema, config: { access: 'administrator' } }, (req) => {
     requireAdministrator(userOf(req));
     return applyListQuery(sortedUsers().map((u) => userJson(u, broker.limits.of('user', u.name))), req.query);
   });
 
-  app.get<{ Params: { name: string } }>('/api/users/:name', (req) => {
+  app.get<{ Params: { name: string } }>('/api/users/:name', only('administrator'), (req) => {
     requireAdministrator(userOf(req));
     const u = access.user(req.params.name);
     if (u === undefined) throw notFound();
     return userJson(u, broker.limits.of('user', u.name));
   });
 
-  app.put<{ Params: { name: string }; Body: UserBody }>('/api/users/:name', { schema: { body: USER_BODY } }, (req, reply) => {
+  app.put<{ Params: { name: string }; Body: UserBody }>('/api/users/:name', { schema: { body: USER_BODY }, config: { access: 'administrator' } }, (req, reply) => {
     requireAdministrator(userOf(req));
     const name = req.params.name;
     if (name === '') throw badRequest('user name must not be empty');
@@ -104,14 +105,14 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
     return created(reply, existed);
   });
 
-  app.delete<{ Params: { name: string } }>('/api/users/:name', (req, reply) => {
+  app.delete<{ Params: { name: string } }>('/api/users/:name', only('administrator'), (req, reply) => {
     requireAdministrator(userOf(req));
     if (!access.deleteUser(req.params.name)) throw notFound();
     ctx.log.info({ user: req.params.name, by: userOf(req).name }, 'user deleted');
     return reply.code(204).send();
   });
 
-  app.get<{ Params: { name: string }; Querystring: ListQuery }>('/api/users/:name/permissions', { schema: listSchema }, (req) => {
+  app.get<{ Params: { name: string }; Querystring: ListQuery }>('/api/users/:name/permissions', { schema: listSchema, config: { access: 'administrator' } }, (req) => {
     requireAdministrator(userOf(req));
     if (access.user(req.params.name) === undefined) throw notFound();
     return applyListQuery(permissions((p) => p.user === req.params.name), req.query);
@@ -119,13 +120,13 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
 
   // ---- vhosts ----------------------------------------------------------------------------
 
-  app.get<{ Querystring: ListQuery }>('/api/vhosts', { schema: listSchema }, (req) =>
+  app.get<{ Querystring: ListQuery }>('/api/vhosts', { schema: listSchema, config: { access: 'management' } }, (req) =>
     applyListQuery(visibleVhosts(ctx, userOf(req)).map((v) => vhostJson(broker, v)).sort((a, b) => (String(a['name']) < String(b['name']) ? -1 : 1)), req.query),
   );
 
-  app.get<{ Params: { name: string } }>('/api/vhosts/:name', (req) => vhostJson(broker, viewableVhost(ctx, userOf(req), req.params.name)));
+  app.get<{ Params: { name: string } }>('/api/vhosts/:name', only('administrator'), (req) => vhostJson(broker, viewableVhost(ctx, userOf(req), req.params.name)));
 
-  app.put<{ Params: { name: string }; Body: VhostBody }>('/api/vhosts/:name', { schema: { body: VHOST_BODY } }, (req, reply) => {
+  app.put<{ Params: { name: string }; Body: VhostBody }>('/api/vhosts/:name', { schema: { body: VHOST_BODY }, config: { access: 'administrator' } }, (req, reply) => {
     const user = userOf(req);
     requireAdministrator(user);
     const name = req.params.name;
@@ -139,14 +140,14 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
     return created(reply, existed);
   });
 
-  app.delete<{ Params: { name: string } }>('/api/vhosts/:name', (req, reply) => {
+  app.delete<{ Params: { name: string } }>('/api/vhosts/:name', only('administrator'), (req, reply) => {
     requireAdministrator(userOf(req));
     if (!broker.deleteVhost(req.params.name)) throw notFound();
     ctx.log.info({ vhost: req.params.name, by: userOf(req).name }, 'vhost deleted');
     return reply.code(204).send();
   });
 
-  app.get<{ Params: { name: string }; Querystring: ListQuery }>('/api/vhosts/:name/permissions', { schema: listSchema }, (req) => {
+  app.get<{ Params: { name: string }; Querystring: ListQuery }>('/api/vhosts/:name/permissions', { schema: listSchema, config: { access: 'administrator' } }, (req) => {
     requireAdministrator(userOf(req));
     if (!broker.vhosts.has(req.params.name)) throw notFound();
     return applyListQuery(permissions((p) => p.vhost === req.params.name), req.query);
@@ -154,19 +155,19 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
 
   // ---- permissions -----------------------------------------------------------------------
 
-  app.get<{ Querystring: ListQuery }>('/api/permissions', { schema: listSchema }, (req) => {
+  app.get<{ Querystring: ListQuery }>('/api/permissions', { schema: listSchema, config: { access: 'administrator' } }, (req) => {
     requireAdministrator(userOf(req));
     return applyListQuery(permissions(() => true), req.query);
   });
 
-  app.get<{ Params: { vhost: string; user: string } }>('/api/permissions/:vhost/:user', (req) => {
+  app.get<{ Params: { vhost: string; user: string } }>('/api/permissions/:vhost/:user', only('administrator'), (req) => {
     requireAdministrator(userOf(req));
     const p = access.permission(req.params.user, req.params.vhost);
     if (p === undefined) throw notFound();
     return permissionJson(p);
   });
 
-  app.put<{ Params: { vhost: string; user: string }; Body: PermissionBody }>('/api/permissions/:vhost/:user', { schema: { body: PERMISSION_BODY } }, (req, reply) => {
+  app.put<{ Params: { vhost: string; user: string }; Body: PermissionBody }>('/api/permissions/:vhost/:user', { schema: { body: PERMISSION_BODY }, config: { access: 'administrator' } }, (req, reply) => {
     requireAdministrator(userOf(req));
     const { vhost, user } = req.params;
     if (!broker.vhosts.has(vhost) || access.user(user) === undefined) throw badRequest('vhost_or_user_not_found');
@@ -174,8 +175,8 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
     for (const [kind, pattern] of [['configure', configure], ['write', write], ['read', read]] as const) {
       try {
         compilePattern(pattern);
-      } catch {
-        throw badRequest(`invalid regular expression for ${kind}: ${JSON.stringify(pattern)}`);
+      } catch (e) {
+        throw badRequest(`invalid regular expression for ${kind}: ${JSON.stringify(pattern)} (${(e as Error).message})`);
       }
     }
     const existed = access.permission(user, vhost) !== undefined;
@@ -184,7 +185,7 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
     return created(reply, existed);
   });
 
-  app.delete<{ Params: { vhost: string; user: string } }>('/api/permissions/:vhost/:user', (req, reply) => {
+  app.delete<{ Params: { vhost: string; user: string } }>('/api/permissions/:vhost/:user', only('administrator'), (req, reply) => {
     requireAdministrator(userOf(req));
     if (!access.clearPermissions(req.params.user, req.params.vhost)) throw notFound();
     ctx.log.info({ user: req.params.user, vhost: req.params.vhost, by: userOf(req).name }, 'permissions cleared');

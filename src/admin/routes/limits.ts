@@ -11,6 +11,7 @@ import { requireAdministrator, seesEverything } from '../auth.js';
 import { userOf, viewableVhost, visibleVhosts, type AdminContext } from '../context.js';
 import type { Json } from '../format.js';
 import { badRequest, HttpError, notAuthorised, notFound } from '../http-error.js';
+import { access } from '../route-access.js';
 
 interface LimitBody {
   value?: unknown;
@@ -46,11 +47,11 @@ export function registerLimitRoutes(app: FastifyInstance, ctx: AdminContext): vo
 
   // ---- vhost limits ----------------------------------------------------------------------
 
-  app.get('/api/vhost-limits', (req) => vhostRows(visibleVhosts(ctx, userOf(req)).map((v) => v.name).sort()));
+  app.get('/api/vhost-limits', access('management'), (req) => vhostRows(visibleVhosts(ctx, userOf(req)).map((v) => v.name).sort()));
 
-  app.get<{ Params: { vhost: string } }>('/api/vhost-limits/:vhost', (req) => vhostRows([viewableVhost(ctx, userOf(req), req.params.vhost).name]));
+  app.get<{ Params: { vhost: string } }>('/api/vhost-limits/:vhost', access('vhost-visible'), (req) => vhostRows([viewableVhost(ctx, userOf(req), req.params.vhost).name]));
 
-  app.put<{ Params: { vhost: string; name: string } }>('/api/vhost-limits/:vhost/:name', (req, reply) => {
+  app.put<{ Params: { vhost: string; name: string } }>('/api/vhost-limits/:vhost/:name', access('administrator'), (req, reply) => {
     requireAdministrator(userOf(req));
     const { vhost, name } = req.params;
     if (!broker.vhosts.has(vhost)) throw new HttpError(404, 'not_found', 'vhost_not_found');
@@ -60,7 +61,7 @@ export function registerLimitRoutes(app: FastifyInstance, ctx: AdminContext): vo
     return reply.code(204).send();
   });
 
-  app.delete<{ Params: { vhost: string; name: string } }>('/api/vhost-limits/:vhost/:name', (req, reply) => {
+  app.delete<{ Params: { vhost: string; name: string } }>('/api/vhost-limits/:vhost/:name', access('administrator'), (req, reply) => {
     requireAdministrator(userOf(req));
     const { vhost, name } = req.params;
     if (!broker.vhosts.has(vhost)) throw notFound();
@@ -71,18 +72,18 @@ export function registerLimitRoutes(app: FastifyInstance, ctx: AdminContext): vo
 
   // ---- user limits -----------------------------------------------------------------------
 
-  app.get('/api/user-limits', (req) => {
+  app.get('/api/user-limits', access('monitoring'), (req) => {
     requireMonitoring(req);
     return userRows(broker.access.users.map((u) => u.name).sort());
   });
 
-  app.get<{ Params: { user: string } }>('/api/user-limits/:user', (req) => {
+  app.get<{ Params: { user: string } }>('/api/user-limits/:user', access('monitoring'), (req) => {
     requireMonitoring(req);
     if (broker.access.user(req.params.user) === undefined) throw notFound();
     return userRows([req.params.user]);
   });
 
-  app.put<{ Params: { user: string; name: string } }>('/api/user-limits/:user/:name', (req, reply) => {
+  app.put<{ Params: { user: string; name: string } }>('/api/user-limits/:user/:name', access('administrator'), (req, reply) => {
     requireAdministrator(userOf(req));
     const { user, name } = req.params;
     if (broker.access.user(user) === undefined) throw badRequest(['no_such_user', user]);
@@ -92,7 +93,7 @@ export function registerLimitRoutes(app: FastifyInstance, ctx: AdminContext): vo
     return reply.code(204).send();
   });
 
-  app.delete<{ Params: { user: string; name: string } }>('/api/user-limits/:user/:name', (req, reply) => {
+  app.delete<{ Params: { user: string; name: string } }>('/api/user-limits/:user/:name', access('administrator'), (req, reply) => {
     requireAdministrator(userOf(req));
     const { user, name } = req.params;
     if (broker.access.user(user) === undefined) throw notFound();

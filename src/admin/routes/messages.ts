@@ -53,7 +53,7 @@ const GET_BODY = {
 } as const;
 
 export function registerMessageRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  app.post<{ Params: NameParams; Body: PublishBody }>('/api/exchanges/:vhost/:name/publish', { schema: { body: PUBLISH_BODY } }, (req) => {
+  app.post<{ Params: NameParams; Body: PublishBody }>('/api/exchanges/:vhost/:name/publish', { schema: { body: PUBLISH_BODY }, config: { access: 'vhost' } }, (req) => {
     const user = userOf(req);
     const v = operableVhost(ctx, user, req.params.vhost);
     const name = exchangeFromUrl(req.params.name);
@@ -78,7 +78,7 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: AdminContext): 
     return { routed: targets.size > 0 };
   });
 
-  app.post<{ Params: NameParams; Body: GetBody }>('/api/queues/:vhost/:name/get', { schema: { body: GET_BODY } }, (req) => {
+  app.post<{ Params: NameParams; Body: GetBody }>('/api/queues/:vhost/:name/get', { schema: { body: GET_BODY }, config: { access: 'vhost' } }, (req) => {
     const user = userOf(req);
     const v = operableVhost(ctx, user, req.params.vhost);
     const { count, ackmode, encoding, truncate } = req.body;

@@ -8,6 +8,7 @@ import { Message } from '../../message.js';
 import { EXCHANGE_TYPES } from '../../routing/vhost.js';
 import { VERSION } from '../../version.js';
 import { requireAdministrator } from '../auth.js';
+import { access } from '../route-access.js';
 import { HTTP_OWNER, operableVhost, userOf, type AdminContext } from '../context.js';
 import { exportDefinitions, importDefinitions } from '../definitions.js';
 import { details, NODE_NAME, RABBITMQ_COMPAT_VERSION, type Json } from '../format.js';
@@ -28,7 +29,7 @@ function exchangeTypes(): Json[] {
 export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { broker, stats } = ctx;
 
-  app.get('/api/overview', () => {
+  app.get('/api/overview', access('management'), () => {
     const g = globalTotals(broker, ctx.http);
     const t = queueTotals(broker);
     let channels = 0;
@@ -78,7 +79,7 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
     };
   });
 
-  app.get('/api/cluster-name', () => ({ name: NODE_NAME }));
+  app.get('/api/cluster-name', access('management'), () => ({ name: NODE_NAME }));
 
   const node = (): Json => {
     const mem = process.memoryUsage();
@@ -112,8 +113,8 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
     };
   };
 
-  app.get('/api/nodes', () => [node()]);
-  app.get<{ Params: { name: string } }>('/api/nodes/:name', (req) => {
+  app.get('/api/nodes', access('monitoring'), () => [node()]);
+  app.get<{ Params: { name: string } }>('/api/nodes/:name', access('monitoring'), (req) => {
     if (req.params.name !== NODE_NAME) throw notFound();
     return node();
   });
@@ -121,15 +122,15 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
   // ---- health ----------------------------------------------------------------------------
 
   /** 503 while a memory or disk alarm blocks publishers, with RabbitMQ's body. */
-  app.get('/api/health/checks/alarms', (_req, reply) => {
+  app.get('/api/health/checks/alarms', access('management'), (_req, reply) => {
     if (broker.alarms.size === 0) return { status: 'ok' };
     const alarms = [...broker.alarms].map((resource) => ({ node: NODE_NAME, resource }));
     return reply.code(503).send({ status: 'failed', reason: 'There are alarms in effect in the cluster', alarms });
   });
-  app.get<{ Params: { vhost: string } }>('/api/health/checks/virtual-hosts', () => ({ status: 'ok' }));
+  app.get('/api/health/checks/virtual-hosts', access('management'), () => ({ status: 'ok' }));
 
   /** RabbitMQ's aliveness test: declare "aliveness-test" in the vhost, publish to it, get it back. */
-  app.get<{ Params: { vhost: string } }>('/api/aliveness-test/:vhost', (req, reply) => {
+  app.get<{ Params: { vhost: string } }>('/api/aliveness-test/:vhost', access('vhost'), (req, reply) => {
     const v = operableVhost(ctx, userOf(req), req.params.vhost);
     const body = Buffer.from('test_message');
     const ok = amqpToHttp(() => {
@@ -146,12 +147,12 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
 
   // ---- definitions -----------------------------------------------------------------------
 
-  app.get('/api/definitions', (req) => {
+  app.get('/api/definitions', access('administrator'), (req) => {
     requireAdministrator(userOf(req));
     return exportDefinitions(broker);
   });
 
-  app.get<{ Params: { vhost: string } }>('/api/definitions/:vhost', (req) => {
+  app.get<{ Params: { vhost: string } }>('/api/definitions/:vhost', access('administrator'), (req) => {
     requireAdministrator(userOf(req));
     if (!broker.vhosts.has(req.params.vhost)) throw notFound();
     return exportDefinitions(broker, req.params.vhost);
@@ -163,13 +164,13 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
     if (report.ignored.length > 0) ctx.log.warn({ ignored: report.ignored }, 'definitions: warren has no parameters, policies or topic permissions; these were not imported');
   };
 
-  app.post('/api/definitions', (req, reply) => {
+  app.post('/api/definitions', access('administrator'), (req, reply) => {
     requireAdministrator(userOf(req));
     doImport(req.body, userOf(req).name);
     return reply.code(204).send();
   });
 
-  app.post<{ Params: { vhost: string } }>('/api/definitions/:vhost', (req, reply) => {
+  app.post<{ Params: { vhost: string } }>('/api/definitions/:vhost', access('administrator'), (req, reply) => {
     requireAdministrator(userOf(req));
     if (!broker.vhosts.has(req.params.vhost)) throw notFound();
     doImport(req.body, userOf(req).name, req.params.vhost);

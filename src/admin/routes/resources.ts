@@ -42,6 +42,7 @@ import {
 } from '../format.js';
 import { amqpToHttp, badRequest, notFound } from '../http-error.js';
 import { applyListQuery, byVhostAndName, LIST_QUERY_SCHEMA, type ListQuery } from '../query.js';
+import { access as only } from '../route-access.js';
 
 interface VhostParams {
   vhost: string;
@@ -131,19 +132,19 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
 
   // ---- exchanges -------------------------------------------------------------------------
 
-  app.get<{ Querystring: ListQuery }>('/api/exchanges', { schema: listSchema }, (req) =>
+  app.get<{ Querystring: ListQuery }>('/api/exchanges', { schema: listSchema, config: { access: 'management' } }, (req) =>
     list(visibleVhosts(ctx, userOf(req)).flatMap((v) => allExchanges(v).map(exchangeJson)), req.query),
   );
 
-  app.get<{ Params: VhostParams; Querystring: ListQuery }>('/api/exchanges/:vhost', { schema: listSchema }, (req) =>
+  app.get<{ Params: VhostParams; Querystring: ListQuery }>('/api/exchanges/:vhost', { schema: listSchema, config: { access: 'vhost' } }, (req) =>
     list(allExchanges(viewableVhost(ctx, userOf(req), req.params.vhost)).map(exchangeJson), req.query),
   );
 
-  app.get<{ Params: NameParams }>('/api/exchanges/:vhost/:name', (req) =>
+  app.get<{ Params: NameParams }>('/api/exchanges/:vhost/:name', only('vhost'), (req) =>
     exchangeJson(exchangeOr404(viewableVhost(ctx, userOf(req), req.params.vhost), req.params.name)),
   );
 
-  app.put<{ Params: NameParams; Body: ExchangeBody }>('/api/exchanges/:vhost/:name', { schema: { body: EXCHANGE_BODY } }, (req, reply) => {
+  app.put<{ Params: NameParams; Body: ExchangeBody }>('/api/exchanges/:vhost/:name', { schema: { body: EXCHANGE_BODY }, config: { access: 'vhost' } }, (req, reply) => {
     const user = userOf(req);
     const v = operableVhost(ctx, user, req.params.vhost);
     const name = exchangeFromUrl(req.params.name);
@@ -168,7 +169,7 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
 
   app.delete<{ Params: NameParams; Querystring: { 'if-unused'?: boolean } }>(
     '/api/exchanges/:vhost/:name',
-    { schema: { querystring: { type: 'object', properties: { 'if-unused': { type: 'boolean' } } } } },
+    { schema: { querystring: { type: 'object', properties: { 'if-unused': { type: 'boolean' } } } }, config: { access: 'vhost' } },
     (req, reply) => {
       const user = userOf(req);
       const v = operableVhost(ctx, user, req.params.vhost);
@@ -182,7 +183,7 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
 
   app.get<{ Params: NameParams & { direction: string }; Querystring: ListQuery }>(
     '/api/exchanges/:vhost/:name/bindings/:direction',
-    { schema: { ...listSchema, params: { type: 'object', properties: { direction: { type: 'string', enum: ['source', 'destination'] } } } } },
+    { schema: { ...listSchema, params: { type: 'object', properties: { direction: { type: 'string', enum: ['source', 'destination'] } } } }, config: { access: 'vhost' } },
     (req) => {
       const v = viewableVhost(ctx, userOf(req), req.params.vhost);
       const x = exchangeOr404(v, req.params.name);
@@ -198,20 +199,20 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
 
   // ---- queues ----------------------------------------------------------------------------
 
-  app.get<{ Querystring: ListQuery }>('/api/queues', { schema: listSchema }, (req) =>
+  app.get<{ Querystring: ListQuery }>('/api/queues', { schema: listSchema, config: { access: 'management' } }, (req) =>
     list(visibleVhosts(ctx, userOf(req)).flatMap((v) => [...v.queues.values()].map(qJson)), req.query),
   );
 
-  app.get<{ Params: VhostParams; Querystring: ListQuery }>('/api/queues/:vhost', { schema: listSchema }, (req) =>
+  app.get<{ Params: VhostParams; Querystring: ListQuery }>('/api/queues/:vhost', { schema: listSchema, config: { access: 'vhost' } }, (req) =>
     list([...viewableVhost(ctx, userOf(req), req.params.vhost).queues.values()].map(qJson), req.query),
   );
 
-  app.get<{ Params: NameParams }>('/api/queues/:vhost/:name', (req) => {
+  app.get<{ Params: NameParams }>('/api/queues/:vhost/:name', only('vhost'), (req) => {
     const q = queueOr404(viewableVhost(ctx, userOf(req), req.params.vhost), req.params.name);
     return { ...qJson(q), consumer_details: queueConsumers(ctx.broker, q), incoming: [], deliveries: [] };
   });
 
-  app.put<{ Params: NameParams; Body: QueueBody }>('/api/queues/:vhost/:name', { schema: { body: QUEUE_BODY } }, (req, reply) => {
+  app.put<{ Params: NameParams; Body: QueueBody }>('/api/queues/:vhost/:name', { schema: { body: QUEUE_BODY }, config: { access: 'vhost' } }, (req, reply) => {
     const user = userOf(req);
     const v = operableVhost(ctx, user, req.params.vhost);
     const name = req.params.name;
@@ -236,7 +237,7 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
 
   app.delete<{ Params: NameParams; Querystring: { 'if-unused'?: boolean; 'if-empty'?: boolean } }>(
     '/api/queues/:vhost/:name',
-    { schema: { querystring: { type: 'object', properties: { 'if-unused': { type: 'boolean' }, 'if-empty': { type: 'boolean' } } } } },
+    { schema: { querystring: { type: 'object', properties: { 'if-unused': { type: 'boolean' }, 'if-empty': { type: 'boolean' } } } }, config: { access: 'vhost' } },
     (req, reply) => {
       const user = userOf(req);
       const v = operableVhost(ctx, user, req.params.vhost);
@@ -255,7 +256,7 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
     },
   );
 
-  app.delete<{ Params: NameParams }>('/api/queues/:vhost/:name/contents', (req, reply) => {
+  app.delete<{ Params: NameParams }>('/api/queues/:vhost/:name/contents', only('vhost'), (req, reply) => {
     const user = userOf(req);
     const v = operableVhost(ctx, user, req.params.vhost);
     const q = queueOr404(v, req.params.name);
@@ -263,7 +264,7 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
     return reply.code(204).send();
   });
 
-  app.get<{ Params: NameParams; Querystring: ListQuery }>('/api/queues/:vhost/:name/bindings', { schema: listSchema }, (req) => {
+  app.get<{ Params: NameParams; Querystring: ListQuery }>('/api/queues/:vhost/:name/bindings', { schema: listSchema, config: { access: 'vhost' } }, (req) => {
     const v = viewableVhost(ctx, userOf(req), req.params.vhost);
     const q = queueOr404(v, req.params.name);
     const items = [defaultBindingJson(q), ...v.allBindings().filter((b) => b.destination === q).map(bindingJson)];
@@ -272,11 +273,11 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
 
   // ---- bindings --------------------------------------------------------------------------
 
-  app.get<{ Querystring: ListQuery }>('/api/bindings', { schema: listSchema }, (req) =>
+  app.get<{ Querystring: ListQuery }>('/api/bindings', { schema: listSchema, config: { access: 'management' } }, (req) =>
     applyListQuery(visibleVhosts(ctx, userOf(req)).flatMap(vhostBindings), req.query),
   );
 
-  app.get<{ Params: VhostParams; Querystring: ListQuery }>('/api/bindings/:vhost', { schema: listSchema }, (req) =>
+  app.get<{ Params: VhostParams; Querystring: ListQuery }>('/api/bindings/:vhost', { schema: listSchema, config: { access: 'vhost' } }, (req) =>
     applyListQuery(vhostBindings(viewableVhost(ctx, userOf(req), req.params.vhost)), req.query),
   );
 
@@ -290,12 +291,12 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
 
   const bindingRoute = '/api/bindings/:vhost/e/:source/:dtype/:destination';
 
-  app.get<{ Params: BindingParams; Querystring: ListQuery }>(bindingRoute, { schema: { params: BINDING_PARAMS, querystring: LIST_QUERY_SCHEMA } }, (req) => {
+  app.get<{ Params: BindingParams; Querystring: ListQuery }>(bindingRoute, { schema: { params: BINDING_PARAMS, querystring: LIST_QUERY_SCHEMA }, config: { access: 'vhost' } }, (req) => {
     const v = viewableVhost(ctx, userOf(req), req.params.vhost);
     return applyListQuery(between(v, req.params).map(bindingJson), req.query);
   });
 
-  app.post<{ Params: BindingParams; Body: BindingBody }>(bindingRoute, { schema: { params: BINDING_PARAMS, body: BINDING_BODY } }, (req, reply) => {
+  app.post<{ Params: BindingParams; Body: BindingBody }>(bindingRoute, { schema: { params: BINDING_PARAMS, body: BINDING_BODY }, config: { access: 'vhost' } }, (req, reply) => {
     const user = userOf(req);
     const p = req.params;
     const v = operableVhost(ctx, user, p.vhost);
@@ -319,11 +320,11 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
     return b;
   };
 
-  app.get<{ Params: BindingParams }>(`${bindingRoute}/:props`, { schema: { params: BINDING_PARAMS } }, (req) =>
+  app.get<{ Params: BindingParams }>(`${bindingRoute}/:props`, { schema: { params: BINDING_PARAMS }, config: { access: 'vhost' } }, (req) =>
     bindingJson(oneBinding(viewableVhost(ctx, userOf(req), req.params.vhost), req.params)),
   );
 
-  app.delete<{ Params: BindingParams }>(`${bindingRoute}/:props`, { schema: { params: BINDING_PARAMS } }, (req, reply) => {
+  app.delete<{ Params: BindingParams }>(`${bindingRoute}/:props`, { schema: { params: BINDING_PARAMS }, config: { access: 'vhost' } }, (req, reply) => {
     const user = userOf(req);
     const v = operableVhost(ctx, user, req.params.vhost);
     const b = oneBinding(v, req.params);
