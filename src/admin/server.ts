@@ -2,8 +2,9 @@
 // the Prometheus endpoint (/metrics), served by fastify. Here: the server's setup — JSON body
 // parsing, access control on every route (route-access.ts), RabbitMQ-shaped error bodies (a
 // malformed or invalid body is a 400 with a reason, never a crash), the bounds on every input
-// (HTTP_LIMITS), request logging at debug level — and its lifecycle. Routes live in routes/*.ts. The same app can also be served over HTTPS (`listenHttps`),
-// on its own port, with credentials that a SIGHUP can replace.
+// (HTTP_LIMITS), request logging at debug level — and its lifecycle. Routes live in routes/*.ts.
+// The same app can also be served over HTTPS (`listenHttps`), on its own port, with
+// credentials that a SIGHUP can replace.
 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
