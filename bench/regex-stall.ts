@@ -4,11 +4,12 @@
 // measures an AMQP probe — every 10 ms, a publish to its own queue timed until it is delivered
 // back, and a passive queue.declare RPC — with nothing else running, then while --clients HTTP
 // clients loop GET /api/queues?use_regex=true with a harmless name filter (^zz: the cost of
-// the HTTP load itself), then with name=(a+)+$. A probe still
+// the HTTP load itself), then with name=(a+)+$ (with page=1: RabbitMQ filters by name only on
+// paged requests). A probe still
 // unanswered at the end counts as lasting until then (a stalled broker cannot answer).
 //
 //   npm run build && node dist/bench/regex-stall.js [--a 40] [--seconds 10] [--clients 4]
-//       [--warren path/to/dist/src/main.js]
+//       [--warren path/to/dist/src/main.js | --external AMQP_PORT,HTTP_PORT]
 //
 // Prints a markdown table and one JSON line. The broker is killed (SIGKILL) at the end: a
 // broker stuck in a regex does not answer SIGTERM's graceful close.
@@ -28,6 +29,8 @@ interface Options {
   clients: number;
   queues: number;
   warren: string;
+  /** Measure a running broker instead (e.g. RabbitMQ with rabbitmq_management): AMQP port and HTTP port on 127.0.0.1, guest/guest. */
+  external: { port: number; httpPort: number } | null;
 }
 
 function defaultMain(): string {
@@ -36,7 +39,7 @@ function defaultMain(): string {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { a: 40, seconds: 10, clients: 4, queues: 3, warren: defaultMain() };
+  const o: Options = { a: 40, seconds: 10, clients: 4, queues: 3, warren: defaultMain(), external: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = (): string => {
@@ -49,7 +52,11 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg === '--clients') o.clients = Number(next());
     else if (arg === '--queues') o.queues = Number(next());
     else if (arg === '--warren') o.warren = resolve(next());
-    else throw new Error(`unknown option ${arg} (known: --a, --seconds, --clients, --queues, --warren)`);
+    else if (arg === '--external') {
+      const [port, httpPort] = next().split(',').map(Number);
+      o.external = { port: port!, httpPort: httpPort! };
+    }
+    else throw new Error(`unknown option ${arg} (known: --a, --seconds, --clients, --queues, --warren, --external AMQP_PORT,HTTP_PORT)`);
   }
   return o;
 }
@@ -195,23 +202,24 @@ function httpLoad(httpPort: number, clients: number, path: string): { stop(): Pr
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const dataDir = mkdtempSync(join(tmpdir(), 'warren-regex-stall-'));
-  const w = await startWarren(o.warren, dataDir);
+  const w = o.external === null ? await startWarren(o.warren, dataDir) : { child: null, ...o.external };
   const url = `amqp://guest:guest@127.0.0.1:${w.port}`;
   try {
     const setup = await amqp.connect(url);
     const sch = await setup.createChannel();
-    for (let i = 0; i < o.queues; i++) await sch.assertQueue(`${'a'.repeat(o.a)}!${i}`, { autoDelete: false });
+    const names = Array.from({ length: o.queues }, (_, i) => `${'a'.repeat(o.a)}!${i}`);
+    for (const n of names) await sch.assertQueue(n, { autoDelete: false });
     await setup.close();
     const ms = o.seconds * 1000;
 
     const idle = await (await openProbe(url))(ms);
     // The same HTTP load with a harmless regex: what the HTTP work alone costs the probe.
-    const benignPath = `/api/queues?columns=name&use_regex=true&name=${encodeURIComponent('^zz')}`;
+    const benignPath = `/api/queues?page=1&columns=name&use_regex=true&name=${encodeURIComponent('^zz')}`;
     const benignProbe = await openProbe(url);
     const benignLoad = httpLoad(w.httpPort, o.clients, benignPath);
     const benign = await benignProbe(ms);
     const benignHttp = await benignLoad.stop();
-    const evilPath = `/api/queues?columns=name&use_regex=true&name=${encodeURIComponent('(a+)+$')}`;
+    const evilPath = `/api/queues?page=1&columns=name&use_regex=true&name=${encodeURIComponent('(a+)+$')}`;
     const evilProbe = await openProbe(url);
     const load = httpLoad(w.httpPort, o.clients, evilPath);
     const loaded = await evilProbe(ms);
@@ -220,7 +228,7 @@ async function main(): Promise<void> {
     const row = (label: string, p: Probe) =>
       `| ${label} | ${p.sent} | ${pct(p.deliver, 50).toFixed(2)} | ${pct(p.deliver, 99).toFixed(2)} | ${Math.max(...p.deliver).toFixed(1)} | ${pct(p.rpc, 50).toFixed(2)} | ${pct(p.rpc, 99).toFixed(2)} | ${p.rpc.length} |`;
     const date = new Date().toISOString();
-    console.log(`regex-stall ${date}, ${cpus().length} CPUs, broker ${o.warren}`);
+    console.log(`regex-stall ${date}, ${cpus().length} CPUs, broker ${o.external === null ? o.warren : `external 127.0.0.1:${o.external.port} (HTTP ${o.external.httpPort})`}`);
     console.log(`queues: ${o.queues} named ${o.a} a's + '!<i>'; HTTP: ${o.clients} clients looping GET ${evilPath}; ${o.seconds} s per phase\n`);
     console.log('| phase | probes sent | deliver p50 ms | deliver p99 ms | deliver max ms | rpc p50 ms | rpc p99 ms | rpcs done |');
     console.log('|---|---|---|---|---|---|---|---|');
@@ -240,8 +248,14 @@ async function main(): Promise<void> {
         http,
       }),
     );
+    if (o.external !== null) {
+      const cleanup = await amqp.connect(url);
+      const cch = await cleanup.createChannel();
+      for (const n of names) await cch.deleteQueue(n);
+      await cleanup.close();
+    }
   } finally {
-    w.child.kill('SIGKILL');
+    w.child?.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
