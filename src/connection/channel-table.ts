@@ -11,6 +11,8 @@ export class ChannelTable {
   readonly byId = new Map<number, Channel>();
   /** Counts of the channels that have closed (open ones keep theirs in Channel.stats). */
   readonly closedStats = { channels: 0, published: 0, delivered: 0, acked: 0 };
+  /** Channels to call back once the frames of the current read are handled. */
+  #afterInput: Channel[] = [];
 
   get size(): number {
     return this.byId.size;
@@ -48,6 +50,19 @@ export class ChannelTable {
     this.releaseAll();
     for (const ch of this.byId.values()) this.#retire(ch);
     this.byId.clear();
+  }
+
+  /** Calls `ch` back once the frames of the current read are handled (a client close's close-ok waits for that). */
+  afterInput(ch: Channel): void {
+    this.#afterInput.push(ch);
+  }
+
+  /** The frames of one read are handled: what waited for that goes. */
+  inputHandled(): void {
+    if (this.#afterInput.length === 0) return;
+    const chs = this.#afterInput;
+    this.#afterInput = [];
+    for (const ch of chs) ch.afterInput();
   }
 
   /** True when a consumer on any channel reads `queue`. */

@@ -17,9 +17,6 @@ import {
   CONNECTION_BLOCKED,
   CONNECTION_CLOSE,
   CONNECTION_CLOSE_OK,
-  CONNECTION_OPEN,
-  CONNECTION_START_OK,
-  CONNECTION_TUNE_OK,
   CONNECTION_UNBLOCKED,
   CONNECTION_UPDATE_SECRET,
   CONNECTION_UPDATE_SECRET_OK,
@@ -39,7 +36,7 @@ import { Handshake, type HandshakeHost } from './handshake.js';
 import type { TlsClient } from './sasl.js';
 import { InputGate } from './input-gate.js';
 import { errorOutcome } from './error-outcome.js';
-import { Liveness, Tick } from './liveness.js';
+import { Liveness } from './liveness.js';
 
 /** Output queued beyond this (or beyond the connection's buffer) stops deliveries until the socket drains. */
 const MAX_PENDING_OUTPUT = 1024 * 1024;
@@ -71,8 +68,6 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly #table = new ChannelTable();
   readonly #channels = this.#table.byId;
   readonly #flushHooks = new Set<Channel>();
-  /** Channels to call back once the frames of the current read are handled (see afterInput). */
-  #afterInput: Channel[] = [];
   #state = State.AwaitHeader;
   readonly #handshake: Handshake;
   readonly #liveness = new Liveness();
@@ -134,7 +129,7 @@ export class Connection implements ChannelHost, FlowWaiter {
       consumesFrom: (queue) => this.#table.consumesFrom(queue),
       resumeFlow: (queue) => this.resumeFlow(queue),
     });
-    this.#handshake = new Handshake(ctx, this.#handshakeHost(), this.log, this.remoteAddress, tls);
+    this.#handshake = new Handshake(ctx, this.#handshakeHost(), this.log, { address: this.remoteAddress, port: this.remotePort }, tls);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onSocketError);
@@ -175,6 +170,7 @@ export class Connection implements ChannelHost, FlowWaiter {
         this.#vhost = vhost;
         this.vhostName = vhostName;
         this.#state = State.Open;
+        this.#startHeartbeats();
       },
     };
   }
@@ -218,15 +214,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   afterInput(ch: Channel): void {
-    this.#afterInput.push(ch);
-  }
-
-  /** The frames of one read are handled: what waited for that (a client close's close-ok) goes. */
-  #inputHandled(): void {
-    if (this.#afterInput.length === 0) return;
-    const chs = this.#afterInput;
-    this.#afterInput = [];
-    for (const ch of chs) ch.afterInput();
+    this.#table.afterInput(ch);
   }
 
   checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void {
@@ -264,7 +252,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#socket.resume();
     try {
       this.#reader.resume(this);
-      this.#inputHandled();
+      this.#table.inputHandled();
     } catch (e) {
       this.#onError(e);
     }
@@ -371,7 +359,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   // ---- input -----------------------------------------------------------------------------
 
   readonly #onData = (chunk: Buffer): void => {
-    this.#liveness.readSinceTick = true;
+    this.#liveness.readSinceCheck = true;
     this.stats.recvOct += chunk.length;
     if (this.#state >= State.Refused) return;
     try {
@@ -381,7 +369,7 @@ export class Connection implements ChannelHost, FlowWaiter {
         chunk = rest;
       }
       this.#reader.push(chunk, this);
-      this.#inputHandled();
+      this.#table.inputHandled();
     } catch (e) {
       this.#onError(e);
     }
@@ -447,20 +435,9 @@ export class Connection implements ChannelHost, FlowWaiter {
       }
       return;
     }
-    switch (this.#state) {
-      case State.AwaitStartOk:
-        if (m.id !== CONNECTION_START_OK) return this.#handshake.unexpected(m, 'starting');
-        return this.#handshake.startOk(m.mechanism, m.response, m.clientProperties);
-      case State.AwaitTuneOk:
-        if (m.id !== CONNECTION_TUNE_OK) return this.#handshake.unexpected(m, 'tuning');
-        return this.#handshake.tuneOk(m.channelMax, m.frameMax, m.heartbeat);
-      case State.AwaitOpen:
-        // From here on RabbitMQ answers mistakes with connection.close (even connection.close itself).
-        if (m.id !== CONNECTION_OPEN) throw new ConnectionError('CHANNEL_ERROR', 'unexpected method in connection state opening');
-        return this.#handshake.open(m.virtualHost, this.remotePort);
-      default:
-        break;
-    }
+    if (this.#state === State.AwaitStartOk) return this.#handshake.onMethod(m, 'starting');
+    if (this.#state === State.AwaitTuneOk) return this.#handshake.onMethod(m, 'tuning');
+    if (this.#state === State.AwaitOpen) return this.#handshake.onMethod(m, 'opening');
     switch (m.id) {
       case CONNECTION_CLOSE:
         this.log.info({ code: m.replyCode, text: m.replyText }, 'client closed the connection');
@@ -480,25 +457,33 @@ export class Connection implements ChannelHost, FlowWaiter {
     }
   }
 
-  // ---- heartbeats ------------------------------------------------------------------------
+  // ---- liveness --------------------------------------------------------------------------
 
   /** Called once a second by the broker. */
   tick(now: number): void {
     if (this.#state === State.Closed) return;
-    if (this.#state === State.Open) {
-      for (const ch of this.#channels.values()) ch.checkAckTimeout(now, this.#ctx.config.consumerTimeout);
-    }
-    // The handshake deadline runs until tune-ok; heartbeats apply from then on.
-    const t = this.#liveness.tick(this.#state < State.AwaitOpen, this.#gate.paused);
-    // A heartbeat would only wait behind what the client is not reading.
-    if (t === Tick.SendHeartbeat && !this.#writeBlocked) {
-      this.writer.heartbeat();
-      this.scheduleFlush();
-    } else if (t === Tick.PeerSilent || t === Tick.HandshakeTimeout) {
-      const hb = this.#liveness.heartbeat;
-      this.log.warn(t === Tick.PeerSilent ? `missed heartbeats from client, timeout: ${hb}s; closing` : 'closing connection: handshake not completed within 10 s');
+    if (this.#state === State.Open) for (const ch of this.#channels.values()) ch.checkAckTimeout(now, this.#ctx.config.consumerTimeout);
+    // The handshake deadline runs until tune-ok; heartbeats (own timers) from connection.open.
+    if (this.#state < State.AwaitOpen && this.#liveness.handshakeExpired()) {
+      this.log.warn('closing connection: handshake not completed within 10 s');
       this.#reset();
     }
+  }
+
+  /** connection.open: heartbeats start (see liveness.ts for their timing). */
+  #startHeartbeats(): void {
+    this.#liveness.start({
+      sendHeartbeat: () => {
+        if (this.#writeBlocked) return; // it would only wait behind what the client is not reading
+        this.writer.heartbeat();
+        this.scheduleFlush();
+      },
+      peerSilent: () => this.#safely(() => {
+        this.log.warn(`missed heartbeats from client, timeout: ${this.#liveness.heartbeat}s; closing`);
+        this.#reset();
+      }),
+      paused: () => this.#gate.paused,
+    });
   }
 
   // ---- errors and closing ----------------------------------------------------------------
@@ -604,6 +589,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#table.clear();
     this.#flushHooks.clear();
     this.#gate.clear();
+    this.#liveness.stop();
     this.#state = State.Closed;
     if (this.#closeTimer) clearTimeout(this.#closeTimer);
     if (this.#vhost) this.#vhost.removeExclusiveQueues(this);

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { FieldTable } from '../codec/field-table.js';
 import { fieldString } from '../codec/field-table.js';
-import { CONNECTION_OPEN_OK, CONNECTION_START, CONNECTION_TUNE, FRAME_MIN_SIZE, methodName, type Method } from '../codec/methods.generated.js';
+import { CONNECTION_OPEN, CONNECTION_OPEN_OK, CONNECTION_START, CONNECTION_START_OK, CONNECTION_TUNE, CONNECTION_TUNE_OK, FRAME_MIN_SIZE, methodName, type Method } from '../codec/methods.generated.js';
 import type { BrokerConfig } from '../config.js';
 import { ConnectionError } from '../errors.js';
 import type { VirtualHost } from '../routing/vhost.js';
@@ -233,17 +233,20 @@ export class Handshake {
   readonly #host: HandshakeHost;
   readonly #log: Logger;
   readonly #remoteAddress: string;
+  readonly #remotePort: number;
   readonly #tls: TlsClient | null;
   readonly #header = new ProtocolHeaderReader();
   #authenticationFailureClose = false;
   #user = '';
   #clientProduct: string | undefined;
 
-  constructor(ctx: HandshakeContext, host: HandshakeHost, log: Logger, remoteAddress: string, tls: TlsClient | null = null) {
+  /** `remote`: the client's address (the loopback check) and port (for the log). */
+  constructor(ctx: HandshakeContext, host: HandshakeHost, log: Logger, remote: { readonly address: string; readonly port: number }, tls: TlsClient | null = null) {
     this.#ctx = ctx;
     this.#host = host;
     this.#log = log;
-    this.#remoteAddress = remoteAddress;
+    this.#remoteAddress = remote.address;
+    this.#remotePort = remote.port;
     this.#tls = tls;
   }
 
@@ -261,6 +264,21 @@ export class Handshake {
     this.#host.started(r.header.protocol);
     this.#host.send(connectionStart(this.#ctx.serverProperties, r.header, this.#tls !== null));
     return r.rest;
+  }
+
+  /** A channel-0 method while the handshake runs, in RabbitMQ's names for its states. */
+  onMethod(m: Method, state: 'starting' | 'tuning' | 'opening'): void {
+    if (state === 'starting') {
+      if (m.id !== CONNECTION_START_OK) return this.unexpected(m, state);
+      return this.startOk(m.mechanism, m.response, m.clientProperties);
+    }
+    if (state === 'tuning') {
+      if (m.id !== CONNECTION_TUNE_OK) return this.unexpected(m, state);
+      return this.tuneOk(m.channelMax, m.frameMax, m.heartbeat);
+    }
+    // From here on RabbitMQ answers mistakes with connection.close (even connection.close itself).
+    if (m.id !== CONNECTION_OPEN) throw new ConnectionError('CHANNEL_ERROR', 'unexpected method in connection state opening');
+    this.open(m.virtualHost);
   }
 
   /** A method other than the one the handshake waits for (before tune-ok). */
@@ -300,9 +318,9 @@ export class Handshake {
   }
 
   /** connection.open; throws NOT_ALLOWED for an unknown or forbidden vhost. */
-  open(vhostName: string, remotePort: number): void {
+  open(vhostName: string): void {
     this.#host.opened(openVhost(this.#ctx, this.#user, vhostName), vhostName);
     this.#host.send({ id: CONNECTION_OPEN_OK, knownHosts: '' });
-    this.#log.info({ user: this.#user, vhost: vhostName, client: this.#clientProduct, remote: `${this.#remoteAddress}:${remotePort}` }, 'connection opened');
+    this.#log.info({ user: this.#user, vhost: vhostName, client: this.#clientProduct, remote: `${this.#remoteAddress}:${this.#remotePort}` }, 'connection opened');
   }
 }

@@ -1,56 +1,88 @@
-// Liveness of one connection, counted in the broker's one-second ticks: the handshake deadline,
-// when to send a heartbeat because we have been quiet, and when to give up on a silent client.
-// Pure bookkeeping; Connection acts on what tick() returns.
+// Liveness of one connection: the handshake deadline (counted in the broker's one-second ticks),
+// and heartbeats timed as RabbitMQ 3.10 times them (measured on both with a raw socket): from
+// connection.open, every heartbeat/2 s we send a heartbeat frame if we sent nothing else since the
+// last look, and every heartbeat s we look whether the client sent anything; the second look in
+// a row that finds nothing gives up on it (so a silent client is dropped 2 to 3 heartbeat
+// intervals after its last byte; the first look always counts as traffic, as RabbitMQ's does).
+// Two timers per connection, none per message.
 
 /** How long a client may take from TCP connect to tune-ok (RabbitMQ: 10 s). */
 export const HANDSHAKE_TIMEOUT_S = 10;
 
-export const enum Tick {
-  None,
-  SendHeartbeat,
-  HandshakeTimeout,
-  PeerSilent,
+export interface LivenessActions {
+  /** A heartbeat frame is due. */
+  sendHeartbeat(): void;
+  /** The client missed two looks in a row. */
+  peerSilent(): void;
+  /** Reading is paused by us (flow, alarm, full output): the client's silence proves nothing. */
+  paused(): boolean;
 }
 
 export class Liveness {
   /** Negotiated heartbeat in seconds; 0 means none. */
   heartbeat = 0;
   /** Set by the connection whenever bytes arrive (hot path: a plain field). */
-  readSinceTick = false;
-  #wroteSinceTick = false;
+  readSinceCheck = false;
+  #wroteSinceCheck = false;
   #heartbeatQueued = false;
-  #silentSeconds = 0;
-  #idleSeconds = 0;
+  /** The flush carrying open-ok comes right after start(): RabbitMQ's first heartbeat is not put off by it. */
+  #ignoreNextWrite = false;
+  #missed = 0;
   #ageSeconds = 0;
+  #timers: NodeJS.Timeout[] = [];
 
   /** Called when `bytes` are written; our own heartbeat frame (8 bytes) does not count as traffic. */
   wrote(bytes: number): void {
-    if (bytes > (this.#heartbeatQueued ? 8 : 0)) this.#wroteSinceTick = true;
+    if (this.#ignoreNextWrite) this.#ignoreNextWrite = false;
+    else if (bytes > (this.#heartbeatQueued ? 8 : 0)) this.#wroteSinceCheck = true;
     this.#heartbeatQueued = false;
   }
 
-  /**
-   * One second passed. `handshaking`: tune-ok has not arrived yet (only the deadline applies).
-   * `paused`: we stopped reading the client ourselves, so its silence proves nothing.
-   */
-  tick(handshaking: boolean, paused: boolean): Tick {
-    this.#ageSeconds++;
-    if (handshaking) return this.#ageSeconds >= HANDSHAKE_TIMEOUT_S ? Tick.HandshakeTimeout : Tick.None;
-    if (this.heartbeat === 0) return Tick.None;
-    if (this.readSinceTick || paused) {
-      this.readSinceTick = false;
-      this.#silentSeconds = 0;
-    } else if (++this.#silentSeconds >= this.heartbeat * 2) {
-      return Tick.PeerSilent;
+  /** One second passed during the handshake; true when its deadline has passed. */
+  handshakeExpired(): boolean {
+    return ++this.#ageSeconds >= HANDSHAKE_TIMEOUT_S;
+  }
+
+  /** Every heartbeat/2 s: true when a heartbeat frame is due (then the caller sends one). */
+  sendCheck(): boolean {
+    if (this.#wroteSinceCheck) {
+      this.#wroteSinceCheck = false;
+      return false;
     }
-    if (this.#wroteSinceTick) {
-      this.#wroteSinceTick = false;
-      this.#idleSeconds = 0;
-    } else if (++this.#idleSeconds >= Math.max(1, Math.floor(this.heartbeat / 2))) {
-      this.#idleSeconds = 0;
-      this.#heartbeatQueued = true;
-      return Tick.SendHeartbeat;
+    this.#heartbeatQueued = true;
+    return true;
+  }
+
+  /** Every heartbeat s: true when this is the second look in a row that found the client silent. */
+  receiveCheck(paused: boolean): boolean {
+    if (this.readSinceCheck || paused) {
+      this.readSinceCheck = false;
+      this.#missed = 0;
+      return false;
     }
-    return Tick.None;
+    return ++this.#missed >= 2;
+  }
+
+  /** Starts the two heartbeat timers (connection.open); nothing when heartbeat is 0. */
+  start(actions: LivenessActions): void {
+    if (this.heartbeat === 0 || this.#timers.length > 0) return;
+    const ms = this.heartbeat * 1000;
+    this.#wroteSinceCheck = false;
+    this.#ignoreNextWrite = true;
+    this.readSinceCheck = true; // the first look counts as traffic
+    const send = setInterval(() => {
+      if (this.sendCheck()) actions.sendHeartbeat();
+    }, ms / 2);
+    const receive = setInterval(() => {
+      if (this.receiveCheck(actions.paused())) actions.peerSilent();
+    }, ms);
+    send.unref();
+    receive.unref();
+    this.#timers = [send, receive];
+  }
+
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
   }
 }

@@ -1,39 +1,51 @@
-// Heartbeat and handshake-deadline bookkeeping, tick by tick: when a heartbeat is due, when a
-// silent client is given up on, and that our own heartbeat frame does not count as traffic.
+// Heartbeat and handshake-deadline bookkeeping, look by look: when a heartbeat is due, when a
+// silent client is given up on, that our own heartbeat frame does not count as traffic, and that
+// a paused client counts as alive. (The timers themselves are RabbitMQ's intervals: heartbeat/2
+// for sending, heartbeat for looking at the client.)
 import { describe, expect, it } from 'vitest';
-import { HANDSHAKE_TIMEOUT_S, Liveness, Tick } from '../../src/connection/liveness.js';
+import { HANDSHAKE_TIMEOUT_S, Liveness } from '../../src/connection/liveness.js';
 
 describe('Liveness', () => {
-  it('gives the handshake HANDSHAKE_TIMEOUT_S ticks', () => {
+  it('gives the handshake HANDSHAKE_TIMEOUT_S seconds', () => {
     const l = new Liveness();
-    for (let i = 1; i < HANDSHAKE_TIMEOUT_S; i++) expect(l.tick(true, false)).toBe(Tick.None);
-    expect(l.tick(true, false)).toBe(Tick.HandshakeTimeout);
+    for (let i = 1; i < HANDSHAKE_TIMEOUT_S; i++) expect(l.handshakeExpired()).toBe(false);
+    expect(l.handshakeExpired()).toBe(true);
   });
 
-  it('does nothing without a negotiated heartbeat', () => {
+  it('sends a heartbeat at every send check while we write nothing else; our heartbeats do not count', () => {
     const l = new Liveness();
-    for (let i = 0; i < 100; i++) expect(l.tick(false, false)).toBe(Tick.None);
-  });
-
-  it('sends a heartbeat after heartbeat/2 quiet seconds and gives up after two silent intervals', () => {
-    const l = new Liveness();
-    l.heartbeat = 4;
-    const seen: Tick[] = [];
-    for (let i = 0; i < 8; i++) {
-      const t = l.tick(false, false);
-      seen.push(t);
-      if (t === Tick.SendHeartbeat) l.wrote(8);
+    const due: boolean[] = [];
+    for (let i = 0; i < 4; i++) {
+      const d = l.sendCheck();
+      due.push(d);
+      if (d) l.wrote(8);
     }
-    expect(seen).toEqual([Tick.None, Tick.SendHeartbeat, Tick.None, Tick.SendHeartbeat, Tick.None, Tick.SendHeartbeat, Tick.None, Tick.PeerSilent]);
+    expect(due).toEqual([true, true, true, true]);
+    l.wrote(100);
+    expect(l.sendCheck()).toBe(false);
+    expect(l.sendCheck()).toBe(true);
   });
 
-  it('counts reads and other writes as traffic, and a paused client as alive', () => {
+  it('gives up on the second receive check in a row that found nothing', () => {
     const l = new Liveness();
-    l.heartbeat = 2;
-    for (let i = 0; i < 10; i++) {
-      l.readSinceTick = i % 2 === 0;
-      l.wrote(100);
-      expect(l.tick(false, i % 2 === 1)).toBe(Tick.None);
-    }
+    l.readSinceCheck = true;
+    expect([l.receiveCheck(false), l.receiveCheck(false), l.receiveCheck(false)]).toEqual([false, false, true]);
+  });
+
+  it('any byte read, or a pause of ours, resets the count', () => {
+    const l = new Liveness();
+    expect(l.receiveCheck(false)).toBe(false);
+    l.readSinceCheck = true;
+    expect(l.receiveCheck(false)).toBe(false);
+    expect(l.receiveCheck(false)).toBe(false);
+    expect(l.receiveCheck(true)).toBe(false);
+    expect(l.receiveCheck(false)).toBe(false);
+    expect(l.receiveCheck(false)).toBe(true);
+  });
+
+  it('starts no timers without a negotiated heartbeat', () => {
+    const l = new Liveness();
+    l.start({ sendHeartbeat: () => expect.unreachable(), peerSilent: () => expect.unreachable(), paused: () => false });
+    l.stop();
   });
 });
