@@ -231,6 +231,28 @@ describe("method arguments and client properties: 'L' accepted, unknown tags dro
     await othersStillWork();
   });
 
+  it('client properties before tune-ok: a start-ok payload of 4096 bytes is read, one byte more drops the socket', async () => {
+    for (const [payload, ok] of [
+      [4096, true],
+      [4097, false],
+    ] as const) {
+      const c = await RawClient.connect(broker.host, broker.port);
+      try {
+        c.sendProtocolHeader();
+        await c.expectMethod(0, 10, 10);
+        // 4 (ids) + table (4 + 1 + 3 + 1 + 4 + pad) + PLAIN (6) + response (4 + 12) + locale (6) = 45 + pad
+        const args = Buffer.concat([enc.table({ pad: 'x'.repeat(payload - 45) }), enc.shortstr('PLAIN'), enc.longstr('\u0000guest\u0000guest'), enc.shortstr('en_US')]);
+        expect(args.length + 4).toBe(payload);
+        c.sendMethod(0, 10, 11, args);
+        if (ok) await c.expectMethod(0, 10, 30);
+        else await expectEnd(c, undefined);
+      } finally {
+        c.destroy();
+      }
+    }
+    await othersStillWork();
+  });
+
   it("'L' in client properties is accepted", async () => {
     const c = await rawConnect(broker, { capabilities: { big: L(1n << 40n) } });
     try {

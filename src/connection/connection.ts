@@ -22,6 +22,7 @@ import {
   CONNECTION_UPDATE_SECRET_OK,
   FRAME_HEARTBEAT,
   FRAME_METHOD,
+  FRAME_MIN_SIZE,
   type Method,
 } from '../codec/methods.generated.js';
 import type { PermissionKind } from '../auth/access.js';
@@ -109,7 +110,9 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#socket = socket;
     this.#ctx = ctx;
     this.log = ctx.log.child({ conn: id });
-    this.#reader = new FrameReader(ctx.config.frameMax);
+    // Until tune-ok, as RabbitMQ 3.10 (measured): frame payloads of at most FRAME_MIN_SIZE
+    // bytes (4096; FrameReader's limit is frameMax less the 8 bytes of frame overhead).
+    this.#reader = new FrameReader(FRAME_MIN_SIZE + 8);
     this.writer = new FrameWriter(ctx.config.frameMax);
     this.maxConnectionBuffer = ctx.config.maxConnectionBuffer;
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number; setNoDelay?: (b: boolean) => void };
