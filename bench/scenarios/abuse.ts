@@ -141,7 +141,7 @@ export const abuse: Scenario = {
       rec.note(`attackers printed no result: ${err.slice(0, 300)}`);
     }
     rec.raw('attackers', counts);
-    if (typeof counts['floodBytesWritten'] === 'number') rec.add('flood_written', 'flood: bytes the broker took', (counts['floodBytesWritten'] as number) / MiB, 'MiB');
+    if (typeof counts['floodBytesWritten'] === 'number') rec.add('flood_written', 'flood: bytes the attacker wrote', (counts['floodBytesWritten'] as number) / MiB, 'MiB');
     if (typeof counts['stalledDropped'] === 'number') rec.add('stalled_dropped', 'stalled sockets dropped by the broker', counts['stalledDropped'] as number);
     if (typeof counts['nestedAttempts'] === 'number') rec.add('nested_attempts', 'nested-table declares sent', counts['nestedAttempts'] as number);
     rec.note(`nested-table outcomes: ${JSON.stringify(counts['nestedOutcomes'] ?? {})}; attacker socket errors: ${JSON.stringify(counts['errors'] ?? {})}`);
