@@ -12,6 +12,7 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { fastify, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
+import type { Store } from '../store/store.js';
 import { AmqpError } from '../errors.js';
 import { CodecError } from '../codec/codec-error.js';
 import { peerCertificate } from '../tls/credentials.js';
@@ -199,6 +200,26 @@ export function normalizeScalars(schema: unknown, value: unknown): void {
   }
 }
 
+/** A function that resolves once every store write issued before the call is durable (or failed). */
+function durableWaiter(store: Store): () => Promise<void> {
+  const waiting: { upTo: number; resolve: () => void }[] = [];
+  let listening = false;
+  return () => {
+    const upTo = store.writeSeq;
+    if (store.durableSeq >= upTo) return Promise.resolve();
+    if (!listening) {
+      listening = true;
+      store.onDurable((seq, failed) => {
+        const reached = Math.max(seq, failed?.to ?? 0);
+        for (let i = waiting.length - 1; i >= 0; i--) {
+          if (waiting[i]!.upTo <= reached) waiting.splice(i, 1)[0]!.resolve();
+        }
+      });
+    }
+    return new Promise((resolve) => waiting.push({ upTo, resolve }));
+  };
+}
+
 function buildApp(ctx: AdminContext): FastifyInstance {
   // No type coercion by the validator (it would take 5 for a name); normalizeScalars() below
   // accepts just what RabbitMQ's clients send as text: "true"/"false" and whole numbers.
@@ -248,6 +269,13 @@ function buildApp(ctx: AdminContext): FastifyInstance {
     if ((req.body === undefined || req.body === null) && schema?.body !== undefined) req.body = {};
     normalizeScalars(schema?.body, req.body);
     normalizeScalars(schema?.querystring, req.query);
+  });
+  // A change answered is a change stored, as with RabbitMQ: requests that may write (users,
+  // vhosts, limits, declarations...) are answered once what the store was given is durable.
+  const durable = durableWaiter(ctx.broker.store);
+  app.addHook('onSend', async (req, _reply, payload) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') await durable();
+    return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
     log.debug({ method: req.method, url: req.url, status: reply.statusCode, user: req.apiUser?.name, ms: Math.round(reply.elapsedTime) }, 'http request');
