@@ -102,7 +102,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
  * The store a configuration asks for: SQLite in `dataDir`, or memory when there is none.
  * `createDataDir` creates a missing directory (the default location) instead of refusing it.
  */
-export async function openStore(config: BrokerConfig, log: Logger, createDataDir = true): Promise<Store> {
+export async function openStore(config: BrokerConfig, log: Logger, createDataDir = true, fatal?: (err: unknown, what: string) => void): Promise<Store> {
   if (config.dataDir === null) return new MemoryStore();
-  return SqliteStore.open(config.dataDir, log, { createDir: createDataDir, maxBytes: config.maxStoreBytes });
+  return SqliteStore.open(config.dataDir, log, { createDir: createDataDir, maxBytes: config.maxStoreBytes, ...(fatal ? { fatal } : {}) });
 }

@@ -67,7 +67,7 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
   let broker: Broker;
   try {
     // The default data directory is created on first start; one given explicitly must exist.
-    broker = new Broker(config, await openStore(config, log, origin.dataDir === 'default'), log, {
+    broker = new Broker(config, await openStore(config, log, origin.dataDir === 'default', (err, what) => die(log, err, what)), log, {
       fatal: (err, context) => die(log, err, 'internal error in a queue or exchange timer', context),
     });
   } catch (e) {

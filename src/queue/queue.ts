@@ -51,7 +51,7 @@ export interface QueueHooks {
   deadLetter(queue: Queue, msg: Message, reason: DeadLetterReason): void;
   /** The queue should go: auto-delete (last consumer left) or x-expires (unused too long). */
   remove(queue: Queue, why: 'auto-delete' | 'expired'): void;
-  /** A timer's work failed (a bug): report it; the broker carries on. */
+  /** A timer's work failed (a bug): report it (warren start exits on it, see BrokerHooks.fatal). */
   error?(queue: Queue, err: unknown): void;
 }
 

@@ -425,6 +425,23 @@ describe('SqliteStore specifics', () => {
   });
 });
 
+describe('SqliteStore fatal errors', () => {
+  it('a bug while handling a commit goes to the fatal hook (warren start exits on it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
+    dirs.push(dir);
+    const fatal: [unknown, string][] = [];
+    const s = SqliteStore.open(dir, silentLogger, { fatal: (err, what) => fatal.push([err, what]) });
+    s.onDurable(() => {
+      throw new Error('injected');
+    });
+    s.saveVhost({ name: 'v', description: '', tags: [] });
+    const deadline = Date.now() + 5000;
+    while (fatal.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(fatal.map(([e, what]) => [(e as Error).message, what])).toEqual([['injected', 'internal error handling a store commit']]);
+    await s.close();
+  });
+});
+
 describe('SqliteStore schema upgrade', () => {
   it('a database written before limits existed (schema 1) opens, gains the limits table, and keeps its contents', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));

@@ -94,6 +94,11 @@ export interface SqliteStoreOptions {
   readonly createDir?: boolean;
   /** Cap on the database file size in bytes (0: none); beyond it writes fail as on a full disk. */
   readonly maxBytes?: number;
+  /**
+   * A bug in handling a commit, or the writer thread dying: the store's state is unknown.
+   * `warren start` exits on it (cli/run-broker.ts); without it the error is logged.
+   */
+  readonly fatal?: (err: unknown, what: string) => void;
 }
 
 const PAGE_SIZE = 4096;
@@ -137,7 +142,10 @@ export class SqliteStore implements Store {
   readonly #countScheduled: Database.Statement;
   readonly #scheduledOwner: Database.Statement;
 
-  private constructor(path: string, db: Database.Database, lock: DataDirLock, worker: Worker, log: Logger) {
+  readonly #fatal: ((err: unknown, what: string) => void) | null;
+
+  private constructor(path: string, db: Database.Database, lock: DataDirLock, worker: Worker, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
+    this.#fatal = fatal;
     this.path = path;
     this.#db = db;
     this.#lock = lock;
@@ -161,7 +169,10 @@ export class SqliteStore implements Store {
     this.#countScheduled = db.prepare('SELECT count(*) FROM delayed WHERE vhost = ? AND exchange = ? AND id >= ?').pluck();
     this.#scheduledOwner = db.prepare('SELECT vhost, exchange FROM delayed WHERE id = ?').raw();
     worker.on('message', this.#onReply);
-    worker.on('error', (err) => this.#log.error({ err }, 'store writer thread failed'));
+    worker.on('error', (err) => {
+      if (this.#fatal) this.#fatal(err, 'store writer thread failed');
+      else this.#log.error({ err }, 'store writer thread failed');
+    });
   }
 
   /** Opens the store in `dataDir`: checks the directory, takes its lock, opens and validates the database. */
@@ -174,7 +185,7 @@ export class SqliteStore implements Store {
       const init: WorkerInit = { path, maxPages: options.maxBytes ? Math.max(16, Math.floor(options.maxBytes / PAGE_SIZE)) : 0 };
       const worker = new Worker(workerScript(), { workerData: init });
       worker.unref();
-      return new SqliteStore(path, db, lock, worker, log.child({ component: 'store' }));
+      return new SqliteStore(path, db, lock, worker, log.child({ component: 'store' }), options.fatal ?? null);
     } catch (e) {
       lock.release();
       throw e;
@@ -576,7 +587,8 @@ export class SqliteStore implements Store {
     try {
       this.#handleReply(reply);
     } catch (err) {
-      this.#log.error({ err }, 'internal error handling a store commit; the broker carries on');
+      if (this.#fatal) this.#fatal(err, 'internal error handling a store commit');
+      else this.#log.error({ err }, 'internal error handling a store commit; the broker carries on');
     }
   };
 
