@@ -523,7 +523,8 @@ async function main(): Promise<void> {
   writeFileSync(mdPath, lines.join('\n'));
   console.log(lines.join('\n'));
   say(`report ${mdPath}`);
-  process.exitCode = ok ? 0 : 1;
+  // amqplib may keep a dropped connection's handles alive: do not hang after the report.
+  process.exit(ok ? 0 : 1);
 
   function seenAllConfirmed(): boolean {
     for (let id = 0; id < nextId; id++) if (confirmed.has(id) && !seen.has(id)) return false;
