@@ -62,6 +62,11 @@ const ROWS: readonly [string, readonly number[]][] = [
   ['GET /api/users', [401, 401, 401, 401, 401, 401, 200]],
   ['GET /api/permissions', [401, 401, 401, 401, 401, 401, 200]],
   ['GET /api/health/checks/alarms', [401, 401, 401, 200, 200, 200, 200]],
+  ['GET /api/vhost-limits', [401, 401, 401, 200, 200, 200, 200]],
+  ['GET /api/vhost-limits/%2F', [401, 401, 401, 200, 200, 200, 200]],
+  ['GET /api/vhost-limits/ca-other', [401, 401, 401, 401, 401, 200, 200]],
+  ['GET /%61pi/vhost-limits/ca-other', [401, 401, 401, 401, 401, 200, 200]],
+  ['GET /api/vhost-limits/ca-nosuch', [401, 401, 401, 404, 404, 404, 404]],
   ['GET /api/nosuch', [404, 404, 404, 404, 404, 404, 404]],
 ];
 
