@@ -59,7 +59,7 @@ describe('warren start configuration', () => {
     const r = await warren(['start', '--config', file, '--port', '6003', '--print-config'], { env: { WARREN_PORT: '6002', WARREN_HTTP_PORT: '16002' } });
     expect(r.code).toBe(0);
     const config = JSON.parse(r.stdout);
-    expect(config).toMatchObject({ port: 6003, httpPort: 16002, heartbeat: 30, host: '0.0.0.0', users: [{ name: 'admin', password: '********', tags: ['administrator'] }] });
+    expect(config).toMatchObject({ port: 6003, httpPort: 16002, heartbeat: 30, host: '::', users: [{ name: 'admin', password: '********', tags: ['administrator'] }] });
     expect(r.stdout).not.toContain('hunter2');
     const viaEnv = await warren(['start', '--print-config'], { env: { WARREN_CONFIG_FILE: file } });
     expect(JSON.parse(viaEnv.stdout).port).toBe(6001);
@@ -108,8 +108,8 @@ describe('commands against the running broker', () => {
     const status = await warren(['status', ...api()]);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/^status\s+running$/m);
-    // startWarren puts AMQP on 127.0.0.1; the HTTP API keeps its default interface, 0.0.0.0.
-    expect(status.stdout).toMatch(new RegExp(`^listeners\\s+amqp 127\\.0\\.0\\.1:${w.port}, http 0\\.0\\.0\\.0:${w.httpPort}$`, 'm'));
+    // startWarren puts AMQP on 127.0.0.1; the HTTP API keeps its default interface, every one (::).
+    expect(status.stdout).toMatch(new RegExp(`^listeners\\s+amqp 127\\.0\\.0\\.1:${w.port}, http \\[::\\]:${w.httpPort}$`, 'm'));
 
     const conn = await amqp.connect(w.url);
     const ch = await conn.createChannel();

@@ -15,6 +15,7 @@ import { F, table, type FieldTable } from './codec/field-table.js';
 import type { BrokerConfig } from './config.js';
 import { Connection } from './connection/connection.js';
 import type { ConnectionContext } from './connection/context.js';
+import { listenHost } from './util/address.js';
 import { ConnectionError } from './errors.js';
 import { VirtualHost, type VhostEvents } from './routing/vhost.js';
 import { peerCertificate, secureContextOptions, tlsServerOptions, type PeerCertificate, type TlsCredentials } from './tls/credentials.js';
@@ -238,7 +239,7 @@ export class Broker implements ConnectionContext {
   #bind(server: Server, port: number, what: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, this.config.host, () => {
+      server.listen(port, listenHost(this.config.host), () => {
         server.off('error', reject);
         server.on('error', (err) => this.log.error({ err }, `${what} error`));
         resolve(server.address() as AddressInfo);

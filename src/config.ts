@@ -82,9 +82,10 @@ export const DEFAULT_HTTPS_PORT = 15671;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const DEFAULT_CONFIG: BrokerConfig = {
-  host: '0.0.0.0',
+  // Every interface, IPv6 and IPv4, as RabbitMQ listens by default.
+  host: '::',
   port: 5672,
-  httpHost: '0.0.0.0',
+  httpHost: '::',
   httpPort: 15672,
   dataDir: './data',
   logLevel: 'info',
@@ -258,9 +259,9 @@ const userList: Parser<readonly UserConfig[]> = (v) => {
 };
 
 export const CONFIG_OPTIONS: readonly ConfigOption[] = [
-  option('host', '--host <address>', 'WARREN_HOST', 'interface for AMQP', nonEmptyString),
+  option('host', '--host <address>', 'WARREN_HOST', 'interface for AMQP ("::", the default: every interface, IPv6 and IPv4)', nonEmptyString),
   option('port', '--port <port>', 'WARREN_PORT', 'AMQP port (0 picks a free one; the "listening" log line says which)', portNumber),
-  option('httpHost', '--http-host <address>', 'WARREN_HTTP_HOST', 'interface for the management HTTP API and /metrics', nonEmptyString),
+  option('httpHost', '--http-host <address>', 'WARREN_HTTP_HOST', 'interface for the management HTTP API and /metrics ("::", the default: every interface)', nonEmptyString),
   option('httpPort', '--http-port <port>', 'WARREN_HTTP_PORT', 'management HTTP API port (0 picks a free one, "off" disables it)', optionalPort),
   option('dataDir', '--data-dir <dir>', 'WARREN_DATA_DIR', 'directory for the database ("none": keep everything in memory)', dataDirectory),
   option('logLevel', '--log-level <level>', 'WARREN_LOG_LEVEL', `log level: ${LOG_LEVELS.join(', ')}`, logLevel),

@@ -16,6 +16,7 @@ import type { Store } from '../store/store.js';
 import { AmqpError } from '../errors.js';
 import { CodecError } from '../codec/codec-error.js';
 import { peerCertificate } from '../tls/credentials.js';
+import { ALL_INTERFACES, listenHost } from '../util/address.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import type { AdminContext, Listener } from './context.js';
 import { badRequest, fromAmqpError, HttpError, notFound } from './http-error.js';
@@ -101,7 +102,14 @@ export class AdminServer {
 
   /** Starts sampling rates and listening; resolves with the bound address. */
   async listen(): Promise<AddressInfo> {
-    await this.app.listen({ host: this.#options.host, port: this.#options.port });
+    try {
+      await this.app.listen({ host: this.#options.host, port: this.#options.port });
+    } catch (e) {
+      // "::" (every interface) on a machine without IPv6: every IPv4 interface, as net would.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (this.#options.host !== ALL_INTERFACES || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw e;
+      await this.app.listen({ host: '0.0.0.0', port: this.#options.port });
+    }
     const address = this.app.server.address() as AddressInfo;
     this.#address = address;
     this.#startSampling();
@@ -119,7 +127,7 @@ export class AdminServer {
     this.#https = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen(port, listenHost(host), () => {
         server.off('error', reject);
         server.on('error', (err) => this.#options.log.error({ err }, 'HTTPS listener error'));
         resolve();

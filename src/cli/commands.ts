@@ -148,7 +148,7 @@ export function registerCliCommands(program: Command, io: CliIo): void {
     }
     const totals = (overview['object_totals'] ?? {}) as Record<string, number>;
     const q = (overview['queue_totals'] ?? {}) as Record<string, number>;
-    const listeners = ((overview['listeners'] ?? []) as Row[]).map((l) => `${String(l['protocol'])} ${String(l['ip_address'])}:${String(l['port'])}`);
+    const listeners = ((overview['listeners'] ?? []) as Row[]).map((l) => `${String(l['protocol'])} ${hostPort(String(l['ip_address']), String(l['port']))}`);
     const ms = overview['message_stats'];
     io.out(
       formatPairs([
@@ -427,4 +427,9 @@ function registerDefinitionCommands(program: Command, io: CliIo): void {
     await client(f).post(f.vhost !== undefined ? `/definitions/${seg(f.vhost)}` : '/definitions', doc, { notFound: `no vhost '${f.vhost}'` });
     io.out(`imported definitions from ${file}\n`);
   });
+}
+
+/** host:port, with an IPv6 address in brackets ([::]:15672). */
+function hostPort(ip: string, port: string): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }

@@ -38,6 +38,7 @@ import type { TlsClient } from './sasl.js';
 import { InputGate } from './input-gate.js';
 import { errorOutcome } from './error-outcome.js';
 import { Liveness } from './liveness.js';
+import { plainAddress } from '../util/address.js';
 
 /** Output queued beyond this (or beyond the connection's buffer) stops deliveries until the socket drains. */
 const MAX_PENDING_OUTPUT = 1024 * 1024;
@@ -116,9 +117,9 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.writer = new FrameWriter(ctx.config.frameMax);
     this.maxConnectionBuffer = ctx.config.maxConnectionBuffer;
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number; setNoDelay?: (b: boolean) => void };
-    this.remoteAddress = s.remoteAddress ?? 'local';
+    this.remoteAddress = plainAddress(s.remoteAddress) ?? 'local';
     this.remotePort = s.remotePort ?? 0;
-    this.localAddress = s.localAddress ?? 'local';
+    this.localAddress = plainAddress(s.localAddress) ?? 'local';
     this.localPort = s.localPort ?? 0;
     s.setNoDelay?.(true);
     this.#gate = new InputGate({
