@@ -338,7 +338,10 @@ export class Queue implements QueueKey {
       e.consumer = null;
       e.tag = 0;
       if (e.expiresAt !== 0 && e.expiresAt <= now) this.#expire(e);
-      else keep.push(e);
+      else {
+        e.msg?.detach(); // kept again: it may have gone out straight from its read chunk
+        keep.push(e);
+      }
     }
     this.#ready.requeue(keep);
     for (const e of keep) if (e.expiresAt !== 0) this.#ttl.track(e);

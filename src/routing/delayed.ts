@@ -167,6 +167,7 @@ export class DelayedExchange extends Exchange {
     // Delivered with x-delay negated: not delayed again, and consumers can tell it was delayed.
     const held = msg.withHeader('x-delay', delay <= 0x7fffffff ? { type: 'I', value: -delay } : { type: 'l', value: -delay });
     held.storeId = 0;
+    held.detach(); // held for a while: not with the read chunk its body arrived in
     this.#host!.deferred();
     const store = this.#store;
     const id = store === null ? this.#nextId++ : store.scheduleMessage(this.vhost, this.name, dueAt, held);

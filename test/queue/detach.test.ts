@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Message } from '../../src/message.js';
 import { headerPayload } from '../helpers/frames.js';
-import { queue } from '../helpers/model.js';
+import { FakeConsumer, queue } from '../helpers/model.js';
 
 /** A message whose header and body are small views of one 64 KiB "socket chunk". */
 function fromChunk(): { msg: Message; chunk: Buffer } {
@@ -47,6 +47,18 @@ describe('Queue.enqueue', () => {
     const q = queue('q');
     const { msg, chunk } = fromChunk();
     expect(q.enqueue(msg)).toBe(true);
+    expect(msg.body.buffer).not.toBe(chunk.buffer);
+  });
+
+  it('detaches a message handed straight to a consumer when it comes back (requeue)', () => {
+    const q = queue('q2');
+    const c = new FakeConsumer('c', { credit: 1 });
+    const { msg, chunk } = fromChunk();
+    q.addConsumer(c);
+    expect(q.enqueue(msg)).toBe(true);
+    expect(c.delivered.length).toBe(1);
+    expect(msg.body.buffer).toBe(chunk.buffer); // delivered at once: no copy
+    q.requeue(c.delivered.splice(0));
     expect(msg.body.buffer).not.toBe(chunk.buffer);
   });
 });
