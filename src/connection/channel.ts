@@ -161,6 +161,7 @@ export class Channel {
     const m = a.method!;
     if (this.#incoming.held !== 0) this.#incoming.done();
     try {
+      this.#incoming.completed();
       if (m.id === BASIC_PUBLISH) this.#publish(m, a.header, a.body);
       else this.#handleMethod(m);
     } catch (e) {

@@ -36,6 +36,8 @@ export class CommandAssembler {
   #remaining = 0;
   /** Bodies are counted but not kept (the channel is closing: its commands are dropped). */
   #discarding = false;
+  /** The body of the content being assembled is not kept (see discardBody). */
+  #discardOne = false;
   // Body bytes of a content arriving in several frames, and how many are filled.
   #acc: Buffer = EMPTY;
   #accLen = 0;
@@ -56,6 +58,7 @@ export class CommandAssembler {
         const m = decodeMethodFrame(this.#reader, payload);
         this.method = m;
         if (!CONTENT_METHODS.has(m.id)) return true;
+        this.bodySize = 0; // until its header says (the last message's size must not be checked again)
         this.#state = EXPECT_HEADER;
         return false;
       }
@@ -93,18 +96,26 @@ export class CommandAssembler {
         const before = this.#remaining;
         this.#remaining -= payload.length;
         if (this.#remaining === 0 && this.#accLen === 0) {
-          this.body = this.#discarding ? EMPTY : payload; // the whole body in one frame: no copy
+          this.body = this.#discarding || this.#discardOne ? EMPTY : payload; // the whole body in one frame: no copy
         } else {
-          if (before > 0 && !this.#discarding) this.#append(payload);
+          if (before > 0 && !this.#discarding && !this.#discardOne) this.#append(payload);
           if (this.#remaining !== 0) return false;
           this.body = this.#acc.length === this.#accLen ? this.#acc : this.#acc.subarray(0, this.#accLen);
           this.#acc = EMPTY;
           this.#accLen = 0;
         }
+        this.#discardOne = false;
         this.#state = EXPECT_METHOD;
         return true;
       }
     }
+  }
+
+  /** The body of the content now arriving is read to its end but not kept (a message over the max size). */
+  discardBody(): void {
+    this.#discardOne = true;
+    this.#acc = EMPTY;
+    this.#accLen = 0;
   }
 
   /** Bytes held for a body that has not arrived whole (what a half-received message costs). */

@@ -1,5 +1,7 @@
 // Bounds on a message still arriving on a channel, checked after each of its frames: the size
-// its content header declares against the max message size, and what its body frames so far
+// its content header declares against the max message size (as RabbitMQ does, such a body is
+// read to its end, here without keeping it, and only then is the channel closed with 406, so a
+// client that writes the whole message before reading meets a clean close), and what its body frames so far
 // hold (copied by the command assembler) against the connection's buffer. One message alone
 // may grow to the max message size; messages arriving on several channels at once must
 // together stay within the connection's buffer, or the one that goes over is refused with 406
@@ -15,6 +17,8 @@ const PUBLISH_IDS = { classId: BASIC_PUBLISH >>> 16, methodId: BASIC_PUBLISH & 0
 export class IncomingContent {
   /** This channel's share of host.contentHeld. */
   held = 0;
+  /** The publish being assembled is over the max message size: its body is being dropped. */
+  #oversize = 0;
   readonly #host: ChannelHost;
 
   constructor(host: ChannelHost) {
@@ -25,7 +29,9 @@ export class IncomingContent {
   check(a: CommandAssembler): void {
     const host = this.#host;
     if (a.inContent && a.bodySize > host.maxMessageSize && a.method?.id === BASIC_PUBLISH) {
-      throw new ChannelError('PRECONDITION_FAILED', `message size ${a.bodySize} is larger than configured max size ${host.maxMessageSize}`, PUBLISH_IDS);
+      if (this.#oversize === 0) a.discardBody();
+      this.#oversize = a.bodySize;
+      return;
     }
     const bytes = a.buffered;
     if (bytes === this.held) return;
@@ -38,6 +44,14 @@ export class IncomingContent {
         PUBLISH_IDS,
       );
     }
+  }
+
+  /** The command completed: throws the 406 a publish over the max message size earned. */
+  completed(): void {
+    const size = this.#oversize;
+    if (size === 0) return;
+    this.#oversize = 0;
+    throw new ChannelError('PRECONDITION_FAILED', `message size ${size} is larger than configured max size ${this.#host.maxMessageSize}`, PUBLISH_IDS);
   }
 
   /** The message completed or was dropped: its bytes are no longer held here. */
