@@ -11,7 +11,7 @@
 // Reports sessions/s, broker exits (crashes; goal 0), canary failures, error-level log lines,
 // and the broker's RSS. A crash is reported with the sessions in flight (hex) and the log tail.
 //
-//   npm run fuzz:wire -- [--sessions 100000] [--seed S] [--concurrency 24] [--check-every 2000] [--json file]
+//   npm run fuzz:wire -- [--sessions 100000] [--seed S] [--concurrency 24] [--check-every 2000] [--purge] [--json file]
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,10 +28,12 @@ interface Args {
   concurrency: number;
   checkEvery: number;
   json: string | null;
+  /** Purge the scenarios' queues at every check, so RSS is not read with messages piling up. */
+  purge: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { sessions: 100_000, seed: Date.now() % 2 ** 31, concurrency: 24, checkEvery: 2000, json: null };
+  const a: Args = { sessions: 100_000, seed: Date.now() % 2 ** 31, concurrency: 24, checkEvery: 2000, json: null, purge: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -44,6 +46,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--concurrency') a.concurrency = Number(v());
     else if (k === '--check-every') a.checkEvery = Number(v());
     else if (k === '--json') a.json = v();
+    else if (k === '--purge') a.purge = true;
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
@@ -69,6 +72,7 @@ function rng(seed: number): () => number {
 interface Broker {
   child: ChildProcess;
   port: number;
+  httpPort: number;
   exit: { code: number | null; signal: NodeJS.Signals | null } | null;
 }
 
@@ -96,13 +100,14 @@ function portOpen(port: number): Promise<boolean> {
 
 async function startBroker(dir: string, logFile: string): Promise<Broker> {
   const port = await freePort();
+  const httpPort = await freePort();
   const log = openSync(logFile, 'a');
   mkdirSync(join(dir, 'data'), { recursive: true });
   // Error level: every line in the log is an internal error or worse, i.e. a finding.
-  const child = spawn(process.execPath, [WARREN_MAIN, 'start', '--host', '127.0.0.1', '--port', String(port), '--http-port', 'off', '--data-dir', join(dir, 'data'), '--log-level', 'error'], {
+  const child = spawn(process.execPath, [WARREN_MAIN, 'start', '--host', '127.0.0.1', '--port', String(port), '--http-host', '127.0.0.1', '--http-port', String(httpPort), '--data-dir', join(dir, 'data'), '--log-level', 'error'], {
     stdio: ['ignore', log, log],
   });
-  const b: Broker = { child, port, exit: null };
+  const b: Broker = { child, port, httpPort, exit: null };
   child.once('exit', (code, signal) => (b.exit = { code, signal }));
   for (let i = 0; i < 300 && !(await portOpen(port)); i++) {
     if (b.exit) throw new Error(`warren exited at start: ${JSON.stringify(b.exit)}`);
@@ -137,6 +142,30 @@ async function record(brokerPort: number, scenario: (url: string) => Promise<voi
     proxy.close();
   }
   return Buffer.concat(chunks);
+}
+
+const SCENARIO_QUEUES = ['wf.q1', 'wf.q2', 'wf.q3', 'wf.q4', 'wf.ttl', 'wf.dead'];
+
+/** Messages in each of the scenarios' queues ('absent' if deleted); purges them too if asked. */
+async function scenarioQueues(port: number, purge: boolean): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  for (const q of SCENARIO_QUEUES) {
+    try {
+      const c = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
+      c.on('error', () => undefined);
+      try {
+        const ch = await c.createChannel();
+        ch.on('error', () => undefined);
+        out[q] = (await ch.checkQueue(q)).messageCount;
+        if (purge) await ch.purgeQueue(q);
+      } finally {
+        await c.close().catch(() => undefined);
+      }
+    } catch {
+      out[q] = 'absent';
+    }
+  }
+  return out;
 }
 
 const SCENARIOS: Record<string, (url: string) => Promise<void>> = {
@@ -400,6 +429,7 @@ async function main(): Promise<void> {
       canaryFailures++;
       findings.push(`canary failed after ${completed} sessions: ${(e as Error).message}`);
     }
+    if (args.purge) await scenarioQueues(b.port, true);
     rssSamples.push(rss());
   };
 
@@ -441,19 +471,15 @@ async function main(): Promise<void> {
     .filter((l) => l.startsWith('{'));
   for (const l of errorLines.slice(0, 5)) findings.push(`error log: ${l.slice(0, 1500)}`);
   const finite = rssSamples.filter((x) => Number.isFinite(x));
-  // Messages left in the recorded scenarios' queues, to read the RSS figure by.
-  const queued: Record<string, number | string> = {};
-  for (const q of ['wf.q1', 'wf.q2', 'wf.q3', 'wf.q4', 'wf.ttl', 'wf.dead']) {
-    try {
-      const c = await amqp.connect(`amqp://guest:guest@127.0.0.1:${b.port}`);
-      c.on('error', () => undefined);
-      const ch = await c.createChannel();
-      ch.on('error', () => undefined);
-      queued[q] = (await ch.checkQueue(q)).messageCount;
-      await c.close();
-    } catch {
-      queued[q] = 'absent';
-    }
+  // Messages left in the recorded scenarios' queues, and what the broker still holds, to read
+  // the RSS figure by (mutated sessions declare queues and exchanges under damaged names).
+  const queued = await scenarioQueues(b.port, false);
+  let totals: unknown = null;
+  try {
+    const r = await fetch(`http://127.0.0.1:${b.httpPort}/api/overview`, { headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') } });
+    totals = ((await r.json()) as { object_totals?: unknown }).object_totals ?? null;
+  } catch {
+    totals = 'unavailable';
   }
   const summary = {
     date: new Date().toISOString(),
@@ -464,9 +490,11 @@ async function main(): Promise<void> {
     concurrency: args.concurrency,
     crashes,
     canaryFailures,
+    purged: args.purge,
     errorLogLines: errorLines.length,
     rssMiB: { first: finite[0], last: finite[finite.length - 1], max: Math.max(...finite), samples: finite.length },
     queued,
+    objectTotals: totals,
     corpus: corpus.map((c) => ({ name: c.name, bytes: c.bytes.length })),
   };
   say(`done: ${JSON.stringify(summary)}`);
