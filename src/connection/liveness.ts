@@ -1,10 +1,10 @@
 // Liveness of one connection: the handshake deadline (counted in the broker's one-second ticks),
 // and heartbeats timed as RabbitMQ 3.10 times them (measured on both with a raw socket): from
-// connection.open, every heartbeat/2 s we send a heartbeat frame if we sent nothing else since the
-// last look, and every heartbeat s we look whether the client sent anything; the second look in
-// a row that finds nothing gives up on it (so a silent client is dropped 2 to 3 heartbeat
-// intervals after its last byte; the first look always counts as traffic, as RabbitMQ's does).
-// Two timers per connection, none per message.
+// connection.open, every heartbeat/2 s we send a heartbeat frame if we sent nothing else since
+// the last look (the first time regardless, as RabbitMQ does), and every heartbeat s we look
+// whether the client sent anything; the second look in a row that finds nothing gives up on it
+// (so a silent client is dropped 2 to 3 intervals after its last byte; the first look always
+// counts as traffic, as RabbitMQ's does). Two timers per connection, none per message.
 
 /** How long a client may take from TCP connect to tune-ok (RabbitMQ: 10 s). */
 export const HANDSHAKE_TIMEOUT_S = 10;
@@ -25,16 +25,15 @@ export class Liveness {
   readSinceCheck = false;
   #wroteSinceCheck = false;
   #heartbeatQueued = false;
-  /** The flush carrying open-ok comes right after start(): RabbitMQ's first heartbeat is not put off by it. */
-  #ignoreNextWrite = false;
+  /** RabbitMQ's first heartbeat goes out whatever was written before it (open-ok, a channel's open-ok). */
+  #firstCheck = false;
   #missed = 0;
   #ageSeconds = 0;
   #timers: NodeJS.Timeout[] = [];
 
   /** Called when `bytes` are written; our own heartbeat frame (8 bytes) does not count as traffic. */
   wrote(bytes: number): void {
-    if (this.#ignoreNextWrite) this.#ignoreNextWrite = false;
-    else if (bytes > (this.#heartbeatQueued ? 8 : 0)) this.#wroteSinceCheck = true;
+    if (bytes > (this.#heartbeatQueued ? 8 : 0)) this.#wroteSinceCheck = true;
     this.#heartbeatQueued = false;
   }
 
@@ -45,10 +44,12 @@ export class Liveness {
 
   /** Every heartbeat/2 s: true when a heartbeat frame is due (then the caller sends one). */
   sendCheck(): boolean {
-    if (this.#wroteSinceCheck) {
+    if (this.#wroteSinceCheck && !this.#firstCheck) {
       this.#wroteSinceCheck = false;
       return false;
     }
+    this.#firstCheck = false;
+    this.#wroteSinceCheck = false;
     this.#heartbeatQueued = true;
     return true;
   }
@@ -67,8 +68,7 @@ export class Liveness {
   start(actions: LivenessActions): void {
     if (this.heartbeat === 0 || this.#timers.length > 0) return;
     const ms = this.heartbeat * 1000;
-    this.#wroteSinceCheck = false;
-    this.#ignoreNextWrite = true;
+    this.#firstCheck = true;
     this.readSinceCheck = true; // the first look counts as traffic
     const send = setInterval(() => {
       if (this.sendCheck()) actions.sendHeartbeat();

@@ -43,6 +43,18 @@ describe('Liveness', () => {
     expect(l.receiveCheck(false)).toBe(true);
   });
 
+  it('the first send check after start sends whatever was written before it, as RabbitMQ', () => {
+    const l = new Liveness();
+    l.heartbeat = 3600; // timers far off; the checks are called by hand
+    l.start({ sendHeartbeat: () => {}, peerSilent: () => {}, paused: () => false });
+    l.wrote(100);
+    expect(l.sendCheck()).toBe(true);
+    l.wrote(8);
+    l.wrote(100);
+    expect(l.sendCheck()).toBe(false);
+    l.stop();
+  });
+
   it('starts no timers without a negotiated heartbeat', () => {
     const l = new Liveness();
     l.start({ sendHeartbeat: () => expect.unreachable(), peerSilent: () => expect.unreachable(), paused: () => false });
