@@ -1,7 +1,8 @@
 // The broker: owns the store, the virtual hosts and users, and the open connections. Listeners
 // sit at the edge: `listen()` accepts TCP sockets, `listenTls()` TLS ones (AMQPS), and
 // `handle(duplex)` takes any stream (tests use in-process pairs). It batches output (one flush per connection per event-loop turn) and
-// drives heartbeats from a single one-second tick.
+// drives handshake deadlines, consumer timeouts and alarms from a single one-second tick
+// (heartbeats keep RabbitMQ's sub-second timing with two timers per connection, liveness.ts).
 
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
