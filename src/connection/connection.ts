@@ -26,13 +26,13 @@ import {
   type Method,
 } from '../codec/methods.generated.js';
 import type { PermissionKind } from '../auth/access.js';
-import { AmqpError, ChannelError, ConnectionError } from '../errors.js';
+import { AmqpError, ConnectionError } from '../errors.js';
 import type { VirtualHost } from '../routing/vhost.js';
 import type { Store, WriteRange } from '../store/store.js';
 import type { FlowWaiter, Queue } from '../queue/queue.js';
 import { Channel, type ChannelHost } from './channel.js';
 import { ChannelTable } from './channel-table.js';
-import type { ConnectionContext } from './context.js';
+import { checkPermission, type ConnectionContext } from './context.js';
 import { Handshake, type HandshakeHost } from './handshake.js';
 import type { TlsClient } from './sasl.js';
 import { InputGate } from './input-gate.js';
@@ -222,11 +222,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void {
-    // The default exchange is 'amq.default' to permissions, as in RabbitMQ.
-    const n = resource === 'exchange' && name === '' ? 'amq.default' : name;
-    if (!this.#ctx.permits(this.username, this.vhostName, kind, n)) {
-      throw new ChannelError('ACCESS_REFUSED', `access to ${resource} '${n}' in vhost '${this.vhostName}' refused for user '${this.username}'`);
-    }
+    checkPermission(this.#ctx, this.username, this.vhostName, kind, resource, name);
   }
 
   get permissionEpoch(): number {
