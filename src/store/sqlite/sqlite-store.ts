@@ -58,7 +58,6 @@ import {
 } from './batch.js';
 import {
   COMMITTED,
-  decodeTable,
   DELIVERED_EARLY,
   encodeDelayedOp,
   encodeOp,
@@ -75,6 +74,7 @@ import {
   type Op,
   type Scheduled,
 } from './ops.js';
+import { readDefinitions } from './definitions.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { BatchReply, WorkerInit } from './worker.js';
 
@@ -196,59 +196,7 @@ export class SqliteStore implements Store {
 
   loadDefinitions(): Definitions {
     try {
-      const exchanges = (
-        this.#db.prepare('SELECT vhost, name, type, auto_delete, internal, arguments FROM exchanges').all() as {
-          vhost: string;
-          name: string;
-          type: string;
-          auto_delete: number;
-          internal: number;
-          arguments: Buffer;
-        }[]
-      ).map((r) => ({ vhost: r.vhost, name: r.name, type: r.type, autoDelete: r.auto_delete !== 0, internal: r.internal !== 0, arguments: decodeTable(r.arguments) }));
-      const queues = (
-        this.#db.prepare('SELECT vhost, name, auto_delete, arguments FROM queues ORDER BY id').all() as {
-          vhost: string;
-          name: string;
-          auto_delete: number;
-          arguments: Buffer;
-        }[]
-      ).map((r) => ({ vhost: r.vhost, name: r.name, autoDelete: r.auto_delete !== 0, arguments: decodeTable(r.arguments) }));
-      const bindings = (
-        this.#db.prepare('SELECT vhost, source, destination, destination_kind, routing_key, arguments FROM bindings').all() as {
-          vhost: string;
-          source: string;
-          destination: string;
-          destination_kind: string;
-          routing_key: string;
-          arguments: Buffer;
-        }[]
-      ).map((r) => ({
-        vhost: r.vhost,
-        source: r.source,
-        destination: r.destination,
-        destinationKind: r.destination_kind === 'exchange' ? ('exchange' as const) : ('queue' as const),
-        routingKey: r.routing_key,
-        arguments: decodeTable(r.arguments),
-      }));
-      const users = (
-        this.#db.prepare('SELECT name, password_hash, hashing_algorithm, tags FROM users').all() as {
-          name: string;
-          password_hash: string;
-          hashing_algorithm: string;
-          tags: string;
-        }[]
-      ).map((r) => ({ name: r.name, passwordHash: r.password_hash, hashingAlgorithm: r.hashing_algorithm, tags: JSON.parse(r.tags) as string[] }));
-      const vhosts = (this.#db.prepare('SELECT name, description, tags FROM vhosts').all() as { name: string; description: string; tags: string }[]).map(
-        (r) => ({ name: r.name, description: r.description, tags: JSON.parse(r.tags) as string[] }),
-      );
-      const permissions = this.#db.prepare('SELECT user, vhost, configure, write, read FROM permissions').all() as PermissionRecord[];
-      const limits = (this.#db.prepare('SELECT scope, name, value FROM limits').all() as { scope: string; name: string; value: string }[]).map((r) => ({
-        scope: r.scope === 'user' ? ('user' as const) : ('vhost' as const),
-        name: r.name,
-        limits: JSON.parse(r.value) as Record<string, number>,
-      }));
-      return { exchanges, queues, bindings, users, vhosts, permissions, limits };
+      return readDefinitions(this.#db);
     } catch (e) {
       throw new StoreOpenError(`cannot read ${this.path} (${(e as Error).message}); restore it from a backup or move it away`);
     }
