@@ -66,15 +66,12 @@ import {
   MARKED,
   ON_DISK,
   PENDING_INSERT,
-  SCHED_CANCELLED,
-  SCHED_PENDING,
-  SCHED_SENT,
   STATE_MASK,
   type DelayedOp,
   type Op,
-  type Scheduled,
 } from './ops.js';
 import { readDefinitions } from './definitions.js';
+import { ScheduledBook } from './scheduled.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { BatchReply, WorkerInit } from './worker.js';
 
@@ -102,8 +99,6 @@ export interface SqliteStoreOptions {
 }
 
 const PAGE_SIZE = 4096;
-/** Rows of scheduled messages read per query (bounds what one read holds when messages are big). */
-const SCHEDULED_PAGE = 512;
 
 export class SqliteStore implements Store {
   readonly path: string;
@@ -128,19 +123,8 @@ export class SqliteStore implements Store {
   #idleWaiters: (() => void)[] = [];
   readonly #readMessage: Database.Statement;
   #lastWriteError = '';
-  // Scheduled messages (delayed exchanges). Reads merge the database with the writes on their way.
-  #nextScheduledId = 1;
-  /** Inserts not known to be committed, and not removed since. */
-  readonly #schedLive = new Map<number, Scheduled>();
-  /** Deletes not known to be committed. */
-  readonly #schedDeleting = new Set<number>();
-  /** Exchanges whose scheduled messages are being dropped: rows with ids below the value are gone. */
-  readonly #schedDrops = new Map<string, number>();
-  /** Inserts that could not be written: kept in memory (their publishers were nacked). */
-  readonly #schedFailed = new Map<number, Scheduled>();
-  readonly #loadScheduled: Database.Statement;
-  readonly #countScheduled: Database.Statement;
-  readonly #scheduledOwner: Database.Statement;
+  /** Scheduled messages (delayed exchanges). */
+  readonly #scheduled: ScheduledBook;
 
   readonly #fatal: ((err: unknown, what: string) => void) | null;
 
@@ -159,15 +143,7 @@ export class SqliteStore implements Store {
       this.#queueIds.set(queueKey(row.vhost, row.name), row.id);
     }
     this.#readMessage = db.prepare('SELECT exchange, routing_key, header, body FROM messages WHERE id = ?').raw();
-    this.#nextScheduledId = ((db.prepare('SELECT max(id) FROM delayed').pluck().get() as number | null) ?? 0) + 1;
-    this.#loadScheduled = db
-      .prepare(
-        'SELECT id, due_at, message FROM delayed WHERE vhost = ? AND exchange = ? AND due_at >= ? AND (due_at > ? OR id > ?) AND id >= ? ' +
-          'ORDER BY due_at, id LIMIT ?',
-      )
-      .raw();
-    this.#countScheduled = db.prepare('SELECT count(*) FROM delayed WHERE vhost = ? AND exchange = ? AND id >= ?').pluck();
-    this.#scheduledOwner = db.prepare('SELECT vhost, exchange FROM delayed WHERE id = ?').raw();
+    this.#scheduled = new ScheduledBook(db, (op) => this.#push(op));
     worker.on('message', this.#onReply);
     worker.on('error', (err) => {
       if (this.#fatal) this.#fatal(err, 'store writer thread failed');
@@ -345,114 +321,24 @@ export class SqliteStore implements Store {
   // ---- scheduled messages ----------------------------------------------------------------
 
   scheduleMessage(vhost: string, exchange: string, dueAt: number, msg: Message): number {
-    const s: Scheduled = { id: this.#nextScheduledId++, dueAt, message: msg, vhost, exchange, state: SCHED_PENDING };
-    this.#schedLive.set(s.id, s);
-    this.#push({ k: OP_DELAYED_PUT, s });
-    return s.id;
+    return this.#scheduled.schedule(vhost, exchange, dueAt, msg);
   }
 
   removeScheduled(id: number): void {
-    if (this.#schedFailed.delete(id)) return;
-    const s = this.#schedLive.get(id);
-    if (s !== undefined) {
-      this.#schedLive.delete(id);
-      if (s.state === SCHED_PENDING) {
-        // Routed before its insert went out: no disk work at all.
-        s.state = SCHED_CANCELLED;
-        return;
-      }
-    }
-    this.#schedDeleting.add(id);
-    this.#push({ k: OP_DELAYED_DEL, id });
+    this.#scheduled.remove(id);
   }
 
   loadScheduled(vhost: string, exchange: string, after: ScheduleKey | null, limit: number, maxBytes = Infinity): ScheduledMessage[] {
-    if (limit <= 0) return [];
-    const afterDue = after?.dueAt ?? Number.MIN_SAFE_INTEGER;
-    const afterId = after?.id ?? 0;
-    const later = (k: ScheduleKey): boolean => k.dueAt > afterDue || (k.dueAt === afterDue && k.id > afterId);
-    const pending: ScheduledMessage[] = [];
-    for (const m of [this.#schedLive, this.#schedFailed]) {
-      for (const s of m.values()) if (s.vhost === vhost && s.exchange === exchange && later(s)) pending.push(s);
-    }
-    pending.sort(byDue);
-    // From disk as many as could be needed, a page at a time, skipping rows also in memory or being deleted.
-    const stored: ScheduledMessage[] = [];
-    let bytes = 0;
-    const below = this.#schedDrops.get(queueKey(vhost, exchange)) ?? 0;
-    let fromDue = afterDue;
-    let fromId = afterId;
-    pages: for (;;) {
-      const page = Math.min(SCHEDULED_PAGE, limit - stored.length);
-      const rows = this.#loadScheduled.all(vhost, exchange, fromDue, fromDue, fromId, below, page) as ScheduledRow[];
-      for (const row of rows) {
-        const id = row[0];
-        if (this.#schedLive.has(id) || this.#schedDeleting.has(id)) continue;
-        const s = scheduledFromRow(row);
-        stored.push(s);
-        bytes += s.message.size;
-        if (stored.length >= limit || bytes > maxBytes) break pages;
-      }
-      if (rows.length < page) break;
-      const last = rows[rows.length - 1]!;
-      fromDue = last[1];
-      fromId = last[0];
-    }
-    // Merge the two, in order, within the limits.
-    const out: ScheduledMessage[] = [];
-    bytes = 0;
-    let i = 0;
-    let j = 0;
-    while (out.length < limit && (i < pending.length || j < stored.length)) {
-      const next = j >= stored.length || (i < pending.length && byDue(pending[i]!, stored[j]!) < 0) ? pending[i++]! : stored[j++]!;
-      bytes += next.message.size;
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push({ id: next.id, dueAt: next.dueAt, message: next.message });
-    }
-    return out;
+    return this.#scheduled.load(vhost, exchange, after, limit, maxBytes);
   }
 
   countScheduled(vhost: string, exchange: string): number {
-    const below = this.#schedDrops.get(queueKey(vhost, exchange)) ?? 0;
-    const owned = (id: number): boolean => {
-      const row = this.#scheduledOwner.get(id) as [string, string] | undefined;
-      return row !== undefined && row[0] === vhost && row[1] === exchange && id >= below;
-    };
-    // One read transaction: the writer may commit meanwhile, the snapshot stays the same.
-    return this.#db.transaction(() => {
-      let n = this.#countScheduled.get(vhost, exchange, below) as number;
-      for (const id of this.#schedDeleting) if (owned(id)) n--;
-      for (const s of this.#schedLive.values()) if (s.vhost === vhost && s.exchange === exchange && !owned(s.id)) n++;
-      for (const s of this.#schedFailed.values()) if (s.vhost === vhost && s.exchange === exchange) n++;
-      return n;
-    })();
+    return this.#scheduled.count(vhost, exchange);
   }
 
   dropScheduled(vhost: string, exchange: string): void {
-    for (const m of [this.#schedLive, this.#schedFailed]) {
-      for (const [id, s] of m) {
-        if (s.vhost !== vhost || s.exchange !== exchange) continue;
-        m.delete(id);
-        if (s.state === SCHED_PENDING) s.state = SCHED_CANCELLED;
-      }
-    }
-    const below = this.#nextScheduledId;
-    this.#schedDrops.set(queueKey(vhost, exchange), below);
+    const below = this.#scheduled.drop(vhost, exchange);
     this.#push({ k: OP_DELAYED_DROP, vhost, exchange, below });
-  }
-
-  /** A batch with scheduled-message ops committed: those writes are on disk now. */
-  #settleDelayed(ops: readonly DelayedOp[]): void {
-    for (const op of ops) {
-      if (op.k === OP_DELAYED_PUT) {
-        if (this.#schedLive.get(op.s.id) === op.s) this.#schedLive.delete(op.s.id);
-      } else if (op.k === OP_DELAYED_DEL) {
-        this.#schedDeleting.delete(op.id);
-      } else {
-        const key = queueKey(op.vhost, op.exchange);
-        if (this.#schedDrops.get(key) === op.below) this.#schedDrops.delete(key);
-      }
-    }
   }
 
   // ---- durability ------------------------------------------------------------------------
@@ -555,7 +441,7 @@ export class SqliteStore implements Store {
       for (const op of batch.ops) {
         if (op.k === OP_ENTRY_PUT && (op.e.storeState & STATE_MASK) === ON_DISK) op.e.storeState |= COMMITTED;
       }
-      if (batch.delayed.length > 0) this.#settleDelayed(batch.delayed);
+      if (batch.delayed.length > 0) this.#scheduled.settle(batch.delayed);
       if (this.#lastWriteError !== '') {
         this.#log.info('store writes succeed again');
         this.#lastWriteError = '';
@@ -601,11 +487,7 @@ export class SqliteStore implements Store {
           else retry.push(op);
           break;
         case OP_DELAYED_PUT:
-          // Given up like a message insert; still wanted ones are routed from memory when due.
-          if (op.s.state === SCHED_SENT && this.#schedLive.get(op.s.id) === op.s) {
-            this.#schedLive.delete(op.s.id);
-            this.#schedFailed.set(op.s.id, op.s);
-          }
+          this.#scheduled.insertFailed(op.s);
           break;
         default:
           retry.push(op);
@@ -628,34 +510,6 @@ function estimateSize(ops: readonly Op[]): number {
   let n = 1024;
   for (const op of ops) n += op.k === OP_MESSAGE_PUT ? op.m.size + 600 : op.k === OP_DELAYED_PUT ? op.s.message.size + 1200 : 64;
   return n;
-}
-
-type ScheduledRow = [number, number, Buffer];
-
-/** A row of `delayed`: header and body stay views into the one buffer SQLite returned. */
-function scheduledFromRow(r: ScheduledRow): ScheduledMessage {
-  const b = r[2];
-  let p = 0;
-  const text = (): string => {
-    const len = b.readUInt32BE(p);
-    p += 4 + len;
-    return len === 0 ? '' : b.toString('utf8', p - len, p);
-  };
-  const exchange = text();
-  const routingKey = text();
-  const cc = text();
-  const ttl = b.readUInt32BE(p) * 0x1_0000_0000 + b.readUInt32BE(p + 4) - 1;
-  p += 8;
-  const headerLength = b.readUInt32BE(p);
-  p += 4 + headerLength;
-  const m = new Message(exchange, routingKey, b.subarray(p - headerLength, p), b.subarray(p));
-  if (cc !== '') m.ccKeys = JSON.parse(cc) as string[];
-  m.ttl = ttl;
-  return { id: r[0], dueAt: r[1], message: m };
-}
-
-function byDue(a: ScheduleKey, b: ScheduleKey): number {
-  return a.dueAt - b.dueAt || a.id - b.id;
 }
 
 /** The compiled worker script (tests run from sources, so fall back to the build output). */
