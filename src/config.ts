@@ -5,6 +5,7 @@
 // Defaults follow RabbitMQ's where it has one.
 
 import type { LevelWithSilent } from 'pino';
+import { LOG_FORMATS, type LogFormatChoice } from './log-pretty.js';
 
 export interface UserConfig {
   readonly name: string;
@@ -22,6 +23,8 @@ export interface BrokerConfig {
   /** Directory for the database; null keeps everything in memory. */
   readonly dataDir: string | null;
   readonly logLevel: LevelWithSilent;
+  /** 'auto': readable lines when stdout is a terminal, JSON lines otherwise. */
+  readonly logFormat: LogFormatChoice;
   /** Largest frame we accept and propose in connection.tune (RabbitMQ: 131072). */
   readonly frameMax: number;
   /** Channels per connection we propose (RabbitMQ: 2047). */
@@ -89,6 +92,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   httpPort: 15672,
   dataDir: './data',
   logLevel: 'info',
+  logFormat: 'auto',
   frameMax: 131072,
   channelMax: 2047,
   heartbeat: 60,
@@ -237,6 +241,11 @@ const logLevel: Parser<LevelWithSilent> = (v) => {
   return v as LevelWithSilent;
 };
 
+const logFormat: Parser<LogFormatChoice> = (v) => {
+  if (typeof v !== 'string' || !(LOG_FORMATS as readonly string[]).includes(v)) throw new ConfigError(`must be one of ${LOG_FORMATS.join(', ')}, got ${show(v)}`);
+  return v as LogFormatChoice;
+};
+
 /** A list of names: a JSON array of strings, or a comma-separated string ("none" or "" for an empty list). */
 const nameList: Parser<readonly string[]> = (v) => {
   if (typeof v === 'string') return v === '' || v === 'none' ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -265,6 +274,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('httpPort', '--http-port <port>', 'WARREN_HTTP_PORT', 'management HTTP API port (0 picks a free one, "off" disables it)', optionalPort),
   option('dataDir', '--data-dir <dir>', 'WARREN_DATA_DIR', 'directory for the database ("none": keep everything in memory)', dataDirectory),
   option('logLevel', '--log-level <level>', 'WARREN_LOG_LEVEL', `log level: ${LOG_LEVELS.join(', ')}`, logLevel),
+  option('logFormat', '--log-format <format>', 'WARREN_LOG_FORMAT', 'log lines: "json", "pretty" (readable, coloured on a terminal) or "auto" (pretty when stdout is a terminal)', logFormat),
   option('frameMax', '--frame-max <bytes>', 'WARREN_FRAME_MAX', 'largest frame accepted and proposed to clients', integer(4096, 2 ** 31 - 1, 'an integer from 4096 to 2147483647')),
   option('channelMax', '--channel-max <n>', 'WARREN_CHANNEL_MAX', 'channels per connection proposed to clients', integer(1, 65535, 'an integer from 1 to 65535')),
   option('heartbeat', '--heartbeat <seconds>', 'WARREN_HEARTBEAT', 'heartbeat interval proposed to clients (0: none)', integer(0, 65535, 'a number of seconds (0-65535)')),

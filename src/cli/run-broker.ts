@@ -1,8 +1,8 @@
 // Runs the broker `warren start` configured: the store, AMQP on --port (and AMQPS on
 // --tls-port), the management HTTP API and /metrics on --http-port (and HTTPS on
-// --https-port). Logs go to stdout as JSON lines ("http listening", then "listening" with the
-// ports); SIGTERM/SIGINT close clients with 320 CONNECTION_FORCED and exit 0; SIGHUP re-reads
-// the TLS files. A failure to start is a CliError with one line saying what to do (exit 1). An error
+// --https-port). Logs go to stdout as JSON lines, or readable ones on a terminal
+// (--log-format) ("http listening", then "listening" with the ports); SIGTERM/SIGINT close
+// clients with 320 CONNECTION_FORCED and exit 0; SIGHUP re-reads the TLS files. A failure to start is a CliError with one line saying what to do (exit 1). An error
 // outside any connection's handling is logged at fatal with its stack and the process exits
 // with EXIT_INTERNAL_ERROR, for the service manager to restart it: what is durable is safe on
 // disk, and carrying on in an unknown state is not. Errors inside a connection stay there.
@@ -14,6 +14,7 @@ import { Broker } from '../broker.js';
 import type { BrokerConfig, ResolvedConfig } from '../config.js';
 import { openStore } from '../index.js';
 import { createLogger, type Logger } from '../logger.js';
+import { chooseLogFormat, useColour } from '../log-pretty.js';
 import { loadTlsCredentials, secureContextOptions, tlsServerOptions, TlsFileError, type TlsCredentials } from '../tls/credentials.js';
 import { VERSION } from '../version.js';
 import { CliError, EXIT_BROKER_ERROR } from './client.js';
@@ -50,7 +51,8 @@ function die(log: Logger, err: unknown, msg: string, context: Record<string, str
 
 export async function runBroker({ config, origin }: ResolvedConfig): Promise<void> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  const log = createLogger(config.logLevel);
+  const stdoutIsTty = process.stdout.isTTY === true;
+  const log = createLogger(config.logLevel, undefined, { format: chooseLogFormat(config.logFormat, stdoutIsTty), colour: useColour(stdoutIsTty, process.env) });
   // From the start: a stray error while starting up is just as fatal.
   process.on('uncaughtException', (err) => die(log, err, 'uncaught error outside any connection'));
   process.on('unhandledRejection', (err) => die(log, err, 'unhandled promise rejection outside any connection'));
@@ -90,11 +92,6 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
     }
   }
   const admin = await startAdmin(broker, config, origin.httpPort === 'default', address, tlsAddress, credentials, log);
-  log.info(
-    { host: address.address, port: address.port, tlsPort: tlsAddress?.port ?? null, httpPort: admin?.address?.port ?? null, httpsPort: admin?.httpsAddress?.port ?? null, version: VERSION, dataDir: config.dataDir },
-    'listening',
-  );
-  if (credentials !== null) log.info({ serial: credentials.serial, subject: credentials.subject, validTo: credentials.validTo }, 'TLS certificate loaded');
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -133,6 +130,12 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Announced once the signal handlers are in place: whoever waits for this line may stop us.
+  log.info(
+    { host: address.address, port: address.port, tlsPort: tlsAddress?.port ?? null, httpPort: admin?.address?.port ?? null, httpsPort: admin?.httpsAddress?.port ?? null, version: VERSION, dataDir: config.dataDir },
+    'listening',
+  );
+  if (credentials !== null) log.info({ serial: credentials.serial, subject: credentials.subject, validTo: credentials.validTo }, 'TLS certificate loaded');
 }
 
 /**

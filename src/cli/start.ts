@@ -50,7 +50,7 @@ export function startConfig(flags: StartFlags, env: NodeJS.ProcessEnv): Resolved
 export function registerStartCommand(program: Command, io: CliIo): void {
   const cmd = program
     .command('start')
-    .description('Run the broker in the foreground; logs go to stdout as JSON lines.')
+    .description('Run the broker in the foreground; logs go to stdout (readable on a terminal, JSON lines otherwise).')
     .addOption(new Option('--config <file>', 'JSON config file (keys as in warren.example.json) [env WARREN_CONFIG_FILE]'))
     .option('--print-config', 'print the effective configuration (passwords masked) and exit');
   for (const o of CONFIG_OPTIONS) {
