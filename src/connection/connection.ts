@@ -38,7 +38,7 @@ import type { TlsClient } from './sasl.js';
 import { InputGate } from './input-gate.js';
 import { errorOutcome } from './error-outcome.js';
 import { Liveness } from './liveness.js';
-import { plainAddress } from '../util/address.js';
+import { socketEnds } from '../util/address.js';
 
 /** Output queued beyond this (or beyond the connection's buffer) stops deliveries until the socket drains. */
 const MAX_PENDING_OUTPUT = 1024 * 1024;
@@ -116,12 +116,8 @@ export class Connection implements ChannelHost, FlowWaiter {
     this.#reader = new FrameReader(FRAME_MIN_SIZE + 8);
     this.writer = new FrameWriter(ctx.config.frameMax);
     this.maxConnectionBuffer = ctx.config.maxConnectionBuffer;
-    const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number; setNoDelay?: (b: boolean) => void };
-    this.remoteAddress = plainAddress(s.remoteAddress) ?? 'local';
-    this.remotePort = s.remotePort ?? 0;
-    this.localAddress = plainAddress(s.localAddress) ?? 'local';
-    this.localPort = s.localPort ?? 0;
-    s.setNoDelay?.(true);
+    ({ remoteAddress: this.remoteAddress, remotePort: this.remotePort, localAddress: this.localAddress, localPort: this.localPort } = socketEnds(socket));
+    (socket as Duplex & { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
     this.#gate = new InputGate({
       log: this.log,
       isOpen: () => this.#state === State.Open,
