@@ -40,6 +40,12 @@ export interface BrokerConfig {
    * the extra message (406); one message alone is bounded by maxMessageSize only.
    */
   readonly maxConnectionBuffer: number;
+  /**
+   * Seconds a connection may stay unread because it does not take its output (over
+   * maxConnectionBuffer) before it is dropped; 0: no limit (RabbitMQ has none). Heartbeats,
+   * where negotiated, drop such a client that also sends nothing after two intervals anyway.
+   */
+  readonly pausedOutputTimeout: number;
   /** Cap on the database size in bytes (0: none). Past it, persistent publishes are nacked. */
   readonly maxStoreBytes: number;
   /** Seconds between samples for the message rates of the HTTP API (RabbitMQ: collect_statistics_interval 5 s). */
@@ -98,6 +104,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   heartbeat: 60,
   maxMessageSize: 128 * 1024 * 1024,
   maxConnectionBuffer: 8 * 1024 * 1024,
+  pausedOutputTimeout: 120,
   maxStoreBytes: 0,
   statsInterval: 5,
   consumerTimeout: 1_800_000,
@@ -280,6 +287,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('heartbeat', '--heartbeat <seconds>', 'WARREN_HEARTBEAT', 'heartbeat interval proposed to clients (0: none)', integer(0, 65535, 'a number of seconds (0-65535)')),
   option('maxMessageSize', '--max-message-size <bytes>', 'WARREN_MAX_MESSAGE_SIZE', 'largest message body accepted', byteSize),
   option('maxConnectionBuffer', '--max-connection-buffer <bytes>', 'WARREN_MAX_CONNECTION_BUFFER', 'per connection: output waiting for a slow client (past it warren stops reading that client), and bodies being received on several channels at once', byteSizeAtLeast(64 * 1024)),
+  option('pausedOutputTimeout', '--paused-output-timeout <seconds>', 'WARREN_PAUSED_OUTPUT_TIMEOUT', 'seconds a client that does not take its output (past --max-connection-buffer) may stay connected unread (0: no limit)', integer(0, 86400, 'a number of seconds (0-86400)')),
   option('maxStoreBytes', '--max-db-size <bytes>', 'WARREN_MAX_DB_SIZE', 'cap on the database size; past it persistent publishes are nacked (0: no cap)', byteSize),
   option('statsInterval', '--stats-interval <seconds>', 'WARREN_STATS_INTERVAL', 'seconds between samples for the message rates of the HTTP API', integer(1, 3600, 'a number of seconds (1-3600)')),
   option('consumerTimeout', '--consumer-timeout <ms>', 'WARREN_CONSUMER_TIMEOUT', 'how long a delivery may stay unacknowledged before the consumer is cancelled or its channel closed (0: forever)', integer(0, 2 ** 31 - 1, 'a number of milliseconds')),

@@ -463,6 +463,9 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (this.#state < State.AwaitOpen && this.#liveness.handshakeExpired()) {
       this.log.warn('closing connection: handshake not completed within 10 s');
       this.#reset();
+    } else if (this.#gate.outputStuck(now, this.#ctx.config.pausedOutputTimeout)) {
+      this.log.warn({ pendingOutput: this.pendingOutput }, `closing connection: its output was not taken for ${this.#ctx.config.pausedOutputTimeout}s (paused output timeout)`);
+      this.#reset();
     }
   }
 
@@ -475,10 +478,11 @@ export class Connection implements ChannelHost, FlowWaiter {
         this.scheduleFlush();
       },
       peerSilent: () => this.#safely(() => {
-        this.log.warn(`missed heartbeats from client, timeout: ${this.#liveness.heartbeat}s; closing`);
+        this.log.warn({ pendingOutput: this.pendingOutput }, `missed heartbeats from client, timeout: ${this.#liveness.heartbeat}s`);
         this.#reset();
       }),
       paused: () => this.#gate.paused,
+      outputTaken: () => (this.#gate.outputFull ? this.stats.sendOct - this.#socket.writableLength : -1),
     });
   }
 

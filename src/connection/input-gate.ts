@@ -25,6 +25,8 @@ export class InputGate {
   #throttledBy: Set<Queue> | null = null;
   #blockedByAlarm = false;
   #outputFull = false;
+  /** When reading last stopped for output the client did not take (Date.now()). */
+  #outputFullSince = 0;
 
   constructor(host: InputGateHost) {
     this.#host = host;
@@ -86,8 +88,10 @@ export class InputGate {
 
   /** Output went over the limit: stop reading. */
   fillOutput(): void {
+    if (this.#outputFull) return;
     const was = this.paused;
     this.#outputFull = true;
+    this.#outputFullSince = Date.now();
     if (!was) this.#host.pauseInput();
   }
 
@@ -96,6 +100,14 @@ export class InputGate {
     if (!this.#outputFull) return;
     this.#outputFull = false;
     if (!this.paused) this.#host.resumeInput();
+  }
+
+  /**
+   * True when reading has been stopped for output the client does not take for `timeoutS`
+   * seconds or more (0: never), so the connection can be dropped and its buffer freed.
+   */
+  outputStuck(now: number, timeoutS: number): boolean {
+    return this.#outputFull && timeoutS > 0 && now - this.#outputFullSince >= timeoutS * 1000;
   }
 
   /** The connection is gone: stop waiting on queues. */

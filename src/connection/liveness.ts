@@ -5,6 +5,9 @@
 // whether the client sent anything; the second look in a row that finds nothing gives up on it
 // (so a silent client is dropped 2 to 3 intervals after its last byte; the first look always
 // counts as traffic, as RabbitMQ's does). Two timers per connection, none per message.
+// A pause of ours (flow, an alarm) excuses silence, as RabbitMQ pauses its monitor then; a pause
+// because the client does not take its output does not, unless it took some of it since the last
+// look: a client that neither reads nor sends is given up on as a silent one, and its buffer freed.
 
 /** How long a client may take from TCP connect to tune-ok (RabbitMQ: 10 s). */
 export const HANDSHAKE_TIMEOUT_S = 10;
@@ -16,6 +19,8 @@ export interface LivenessActions {
   peerSilent(): void;
   /** Reading is paused by us (flow, alarm, full output): the client's silence proves nothing. */
   paused(): boolean;
+  /** While reading is paused because the client does not take its output: bytes of our output it has taken so far; otherwise -1. */
+  outputTaken(): number;
 }
 
 export class Liveness {
@@ -28,6 +33,8 @@ export class Liveness {
   /** RabbitMQ's first heartbeat goes out whatever was written before it (open-ok, a channel's open-ok). */
   #firstCheck = false;
   #missed = 0;
+  /** outputTaken() at the last look. */
+  #taken = -1;
   #ageSeconds = 0;
   #timers: NodeJS.Timeout[] = [];
 
@@ -54,9 +61,15 @@ export class Liveness {
     return true;
   }
 
-  /** Every heartbeat s: true when this is the second look in a row that found the client silent. */
-  receiveCheck(paused: boolean): boolean {
-    if (this.readSinceCheck || paused) {
+  /**
+   * Every heartbeat s: true when this is the second look in a row that found the client silent.
+   * `taken`: outputTaken() (-1 unless reading is paused for output the client does not take).
+   */
+  receiveCheck(paused: boolean, taken = -1): boolean {
+    // Paused for its own unread output, the client is excused only if it took some of it.
+    const stalled = taken >= 0 && taken === this.#taken;
+    this.#taken = taken;
+    if (this.readSinceCheck || (paused && !stalled)) {
       this.readSinceCheck = false;
       this.#missed = 0;
       return false;
@@ -74,7 +87,7 @@ export class Liveness {
       if (this.sendCheck()) actions.sendHeartbeat();
     }, ms / 2);
     const receive = setInterval(() => {
-      if (this.receiveCheck(actions.paused())) actions.peerSilent();
+      if (this.receiveCheck(actions.paused(), actions.outputTaken())) actions.peerSilent();
     }, ms);
     send.unref();
     receive.unref();

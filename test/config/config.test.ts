@@ -55,6 +55,13 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ env: { WARREN_CONSUMER_MAX_PER_CHANNEL: 'lots' } })).toThrow('WARREN_CONSUMER_MAX_PER_CHANNEL: must be a whole number (0-2147483647) or "infinity", got "lots"');
   });
 
+  it('takes the paused output timeout in seconds (0: no limit)', () => {
+    expect(resolveConfig({}).config.pausedOutputTimeout).toBe(120);
+    expect(resolveConfig({ env: { WARREN_PAUSED_OUTPUT_TIMEOUT: '0' } }).config.pausedOutputTimeout).toBe(0);
+    expect(resolveConfig({ file: file('{"pausedOutputTimeout": 30}'), flags: { pausedOutputTimeout: '45' } }).config.pausedOutputTimeout).toBe(45);
+    expect(() => resolveConfig({ flags: { pausedOutputTimeout: '-5' } })).toThrow('--paused-output-timeout: must be a number of seconds (0-86400), got "-5"');
+  });
+
   it('takes users from the file', () => {
     const r = resolveConfig({ file: file(JSON.stringify({ users: [{ name: 'admin', password: 's3cret', tags: ['administrator'] }, { name: 'app', password: 'p' }] })) });
     expect(r.config.users).toEqual([

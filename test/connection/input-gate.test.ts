@@ -53,4 +53,17 @@ describe('InputGate', () => {
     g.unblockAfterAlarm();
     expect(host.paused).toBe(false);
   });
+
+  it('says when reading has been stopped for unread output longer than the paused output timeout', () => {
+    const { g } = gate();
+    const now = Date.now();
+    expect(g.outputStuck(now + 1e6, 120)).toBe(false); // not paused for output at all
+    g.fillOutput();
+    expect(g.outputStuck(now + 119_000, 120)).toBe(false);
+    expect(g.outputStuck(Date.now() + 120_000, 120)).toBe(true);
+    expect(g.outputStuck(Date.now() + 1e9, 0)).toBe(false); // 0: no limit
+    g.fillOutput(); // still full: the deadline keeps counting from the first fill
+    g.drainOutput();
+    expect(g.outputStuck(Date.now() + 1e6, 120)).toBe(false);
+  });
 });
