@@ -73,49 +73,67 @@ function compare(a: unknown, b: unknown): number {
   return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
 }
 
-/** Applies a list query to the items of a list endpoint (sorted by name when no sort is given, as RabbitMQ does). */
-export function applyListQuery(items: Json[], q: ListQuery): unknown {
-  let out = items;
-  if (q.name !== undefined && q.name !== '') {
-    // Case-insensitive, as RabbitMQ's filter (a substring, or a regex run with `caseless`).
-    const name = q.name.toLowerCase();
-    let match: (s: string) => boolean = (s) => s.toLowerCase().includes(name);
-    if (q.use_regex === true || q.use_regex === 'true') {
-      let re: { test(s: string): boolean };
-      try {
-        re = compileLinear(q.name, { caseless: true });
-      } catch (e) {
-        throw badRequest(`invalid regular expression in name: ${(e as Error).message}`);
-      }
-      match = (s) => re.test(s);
+/** The name filter of a list query (null when there is none). */
+export function nameMatcher(q: ListQuery): ((name: string) => boolean) | null {
+  if (q.name === undefined || q.name === '') return null;
+  // Case-insensitive, as RabbitMQ's filter (a substring, or a regex run with `caseless`).
+  const name = q.name.toLowerCase();
+  if (q.use_regex === true || q.use_regex === 'true') {
+    let re: { test(s: string): boolean };
+    try {
+      re = compileLinear(q.name, { caseless: true });
+    } catch (e) {
+      throw badRequest(`invalid regular expression in name: ${(e as Error).message}`);
     }
-    out = out.filter((i) => match(String(i['name'] ?? '')));
+    return (s) => re.test(s);
   }
+  return (s) => s.toLowerCase().includes(name);
+}
+
+/** Sorts (stably) by the query's sort key, as read by `key`; unchanged when the query names none. */
+export function sortByQuery<T>(items: T[], q: ListQuery, key: (item: T, path: string) => unknown): T[] {
   const sortKey = q.sort !== undefined && q.sort !== '' ? q.sort : null;
-  if (sortKey !== null) {
-    out = [...out].sort((a, b) => compare(getPath(a, sortKey), getPath(b, sortKey)));
-    if (q.sort_reverse === true || q.sort_reverse === 'true') out.reverse();
-  }
-  if (q.columns !== undefined && q.columns !== '') {
-    const cols = q.columns.split(',').map((c) => c.trim()).filter((c) => c !== '');
-    if (cols.length > MAX_COLUMNS) throw badRequest(`columns names more than ${MAX_COLUMNS} fields`);
-    out = out.map((i) => pickColumns(i, cols));
-  }
-  if (q.page === undefined) return out;
+  if (sortKey === null) return items;
+  const keyed = items.map((item) => ({ item, k: key(item, sortKey) }));
+  keyed.sort((a, b) => compare(a.k, b.k));
+  const out = keyed.map((e) => e.item);
+  if (q.sort_reverse === true || q.sort_reverse === 'true') out.reverse();
+  return out;
+}
+
+/** Keeps only the query's `columns`, if it names any. */
+export function selectColumns(items: Json[], q: ListQuery): Json[] {
+  if (q.columns === undefined || q.columns === '') return items;
+  const cols = q.columns.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  if (cols.length > MAX_COLUMNS) throw badRequest(`columns names more than ${MAX_COLUMNS} fields`);
+  return items.map((i) => pickColumns(i, cols));
+}
+
+/** The query's page of `filtered` (already filtered and sorted), as RabbitMQ's page object; `toJson` runs on that page only. */
+export function pageOf<T>(filtered: T[], totalCount: number, q: ListQuery & { page: string | number }, toJson: (item: T) => Json): Json {
   const page = Number(q.page);
   const size = Number(q.page_size ?? 100);
-  const pageCount = Math.max(1, Math.ceil(out.length / size));
+  const pageCount = Math.max(1, Math.ceil(filtered.length / size));
   if (page > pageCount) throw badRequest(`page ${page} is past the last page (${pageCount})`);
-  const slice = out.slice((page - 1) * size, page * size);
+  const slice = selectColumns(filtered.slice((page - 1) * size, page * size).map(toJson), q);
   return {
-    filtered_count: out.length,
+    filtered_count: filtered.length,
     item_count: slice.length,
     items: slice,
     page,
     page_count: pageCount,
     page_size: size,
-    total_count: items.length,
+    total_count: totalCount,
   };
+}
+
+/** Applies a list query to the items of a list endpoint (sorted by name when no sort is given, as RabbitMQ does). */
+export function applyListQuery(items: Json[], q: ListQuery): unknown {
+  const match = nameMatcher(q);
+  const filtered = match === null ? items : items.filter((i) => match(String(i['name'] ?? '')));
+  const sorted = sortByQuery(filtered, q, getPath);
+  if (q.page === undefined) return selectColumns(sorted, q);
+  return pageOf(sorted, items.length, { ...q, page: q.page }, (i) => i);
 }
 
 /** Sorts by vhost, then name (the order RabbitMQ lists objects in). */

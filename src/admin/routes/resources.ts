@@ -42,6 +42,7 @@ import {
 } from '../format.js';
 import { amqpToHttp, badRequest, notFound } from '../http-error.js';
 import { applyListQuery, byVhostAndName, LIST_QUERY_SCHEMA, type ListQuery } from '../query.js';
+import { listQueues } from '../queue-list.js';
 import { access as only } from '../route-access.js';
 
 interface VhostParams {
@@ -200,11 +201,11 @@ export function registerResourceRoutes(app: FastifyInstance, ctx: AdminContext):
   // ---- queues ----------------------------------------------------------------------------
 
   app.get<{ Querystring: ListQuery }>('/api/queues', { schema: listSchema, config: { access: 'management' } }, (req) =>
-    list(visibleVhosts(ctx, userOf(req)).flatMap((v) => [...v.queues.values()].map(qJson)), req.query),
+    listQueues(visibleVhosts(ctx, userOf(req)).flatMap((v) => [...v.queues.values()]), req.query, ctx.stats, qJson),
   );
 
   app.get<{ Params: VhostParams; Querystring: ListQuery }>('/api/queues/:vhost', { schema: listSchema, config: { access: 'vhost' } }, (req) =>
-    list([...viewableVhost(ctx, userOf(req), req.params.vhost).queues.values()].map(qJson), req.query),
+    listQueues([...viewableVhost(ctx, userOf(req), req.params.vhost).queues.values()], req.query, ctx.stats, qJson),
   );
 
   app.get<{ Params: NameParams }>('/api/queues/:vhost/:name', only('vhost'), (req) => {
