@@ -131,6 +131,12 @@ export type GlobalRateKey = (typeof GLOBAL_KEYS)[number];
 /** The one object the global rates hang on. */
 const GLOBAL = {};
 
+/** Global samples kept for the API's `samples` (RabbitMQ's lengths_age / msg_rates_age): an hour at the default 5 s. */
+export const HISTORY_SAMPLES = 720;
+
+/** One broker-wide sample: message counts since start and queue depths, at `at` (ms since the epoch). */
+export type GlobalSample = { readonly at: number } & Readonly<Record<'publish' | 'deliver_get' | 'ack' | 'messages' | 'messages_ready' | 'messages_unacknowledged', number>>;
+
 export class StatsSampler {
   readonly #broker: Broker;
   readonly #http: HttpCounters;
@@ -139,6 +145,9 @@ export class StatsSampler {
   readonly #connections = new RateTable<Connection, ConnectionRateKey>(CONNECTION_KEYS);
   readonly #global = new RateTable<object, GlobalRateKey>(GLOBAL_KEYS);
   #timer: NodeJS.Timeout | null = null;
+  /** A ring of the last HISTORY_SAMPLES global samples; #historyNext is where the next one goes. */
+  readonly #history: GlobalSample[] = [];
+  #historyNext = 0;
 
   constructor(broker: Broker, http: HttpCounters) {
     this.#broker = broker;
@@ -186,6 +195,10 @@ export class StatsSampler {
     }
     const g = globalTotals(b, this.#http);
     const t = queueTotals(b);
+    const h: GlobalSample = { at, publish: g.published, deliver_get: g.delivered, ack: g.acked, messages: t.ready + t.unacked, messages_ready: t.ready, messages_unacknowledged: t.unacked };
+    if (this.#history.length < HISTORY_SAMPLES) this.#history.push(h);
+    else this.#history[this.#historyNext] = h;
+    this.#historyNext = (this.#historyNext + 1) % HISTORY_SAMPLES;
     this.#global.sample(
       GLOBAL,
       {
@@ -213,6 +226,12 @@ export class StatsSampler {
 
   connectionRate(c: Connection, key: ConnectionRateKey): number {
     return this.#connections.rate(c, key);
+  }
+
+  /** The kept global samples, oldest first. */
+  history(): GlobalSample[] {
+    const h = this.#history;
+    return h.length < HISTORY_SAMPLES ? [...h] : [...h.slice(this.#historyNext), ...h.slice(0, this.#historyNext)];
   }
 
   globalRate(key: GlobalRateKey): number {

@@ -13,6 +13,7 @@ import { HTTP_OWNER, operableVhost, userOf, type AdminContext } from '../context
 import { exportDefinitions, importDefinitions } from '../definitions.js';
 import { details, NODE_NAME, RABBITMQ_COMPAT_VERSION, type Json } from '../format.js';
 import { amqpToHttp, notFound } from '../http-error.js';
+import { SAMPLES_QUERY_SCHEMA, samplesOf, type SampleKey, type SamplesQuery } from '../samples.js';
 import { globalTotals, queueTotals } from '../stats.js';
 
 const EXCHANGE_TYPE_DESCRIPTIONS: Record<string, string> = {
@@ -29,9 +30,23 @@ function exchangeTypes(): Json[] {
 export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { broker, stats } = ctx;
 
-  app.get('/api/overview', access('management'), () => {
+  app.get<{ Querystring: SamplesQuery }>('/api/overview', { schema: { querystring: SAMPLES_QUERY_SCHEMA }, config: { access: 'management' } }, (req) => {
     const g = globalTotals(broker, ctx.http);
     const t = queueTotals(broker);
+    const q = req.query;
+    const now = Date.now();
+    const history = q.msg_rates_age !== undefined || q.lengths_age !== undefined ? stats.history() : [];
+    // A *_details object, with samples when the query asks for them (as RabbitMQ's).
+    const rate = (key: SampleKey): Json => {
+      const d: Json = details(stats.globalRate(key));
+      if (q.msg_rates_age !== undefined) Object.assign(d, samplesOf(history, key, q.msg_rates_age, q.msg_rates_incr ?? 5, now, 'count'));
+      return d;
+    };
+    const depth = (key: SampleKey): Json => {
+      const d: Json = details(stats.globalRate(key));
+      if (q.lengths_age !== undefined) Object.assign(d, samplesOf(history, key, q.lengths_age, q.lengths_incr ?? 5, now, 'depth'));
+      return d;
+    };
     let channels = 0;
     let connections = 0;
     for (const c of broker.connections) {
@@ -52,11 +67,11 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
       enable_queue_totals: true,
       message_stats: {
         publish: g.published,
-        publish_details: details(stats.globalRate('publish')),
+        publish_details: rate('publish'),
         deliver_get: g.delivered,
-        deliver_get_details: details(stats.globalRate('deliver_get')),
+        deliver_get_details: rate('deliver_get'),
         ack: g.acked,
-        ack_details: details(stats.globalRate('ack')),
+        ack_details: rate('ack'),
       },
       churn_rates: {
         connection_created: g.connectionsOpened,
@@ -66,11 +81,11 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
       },
       queue_totals: {
         messages: t.ready + t.unacked,
-        messages_details: details(stats.globalRate('messages')),
+        messages_details: depth('messages'),
         messages_ready: t.ready,
-        messages_ready_details: details(stats.globalRate('messages_ready')),
+        messages_ready_details: depth('messages_ready'),
         messages_unacknowledged: t.unacked,
-        messages_unacknowledged_details: details(stats.globalRate('messages_unacknowledged')),
+        messages_unacknowledged_details: depth('messages_unacknowledged'),
       },
       object_totals: { channels, connections, consumers: t.consumers, exchanges: t.exchanges, queues: t.queues },
       statistics_db_event_queue: 0,
