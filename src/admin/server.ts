@@ -18,6 +18,7 @@ import { CodecError } from '../codec/codec-error.js';
 import { peerCertificate } from '../tls/credentials.js';
 import { ALL_INTERFACES, listenHost } from '../util/address.js';
 import { WWW_AUTHENTICATE } from './auth.js';
+import { findConsoleDir, loadConsole, registerConsoleRoutes } from './console.js';
 import type { AdminContext, Listener } from './context.js';
 import { badRequest, fromAmqpError, HttpError, notFound } from './http-error.js';
 import { startEventLoopMonitor } from './event-loop.js';
@@ -300,7 +301,8 @@ function buildApp(ctx: AdminContext): FastifyInstance {
       log.error({ err, method: req.method, url: req.url }, 'internal error in the HTTP API');
       e = new HttpError(500, 'internal_error', 'internal error in warren; see the broker log for details');
     }
-    if (e.status === 401) void reply.header('www-authenticate', WWW_AUTHENTICATE);
+    // The console's requests (X-Requested-With) get no challenge: a browser would answer it with its own login dialog.
+    if (e.status === 401 && req.headers['x-requested-with'] === undefined) void reply.header('www-authenticate', WWW_AUTHENTICATE);
     if (e.status >= 400 && e.status < 500) log.debug({ method: req.method, url: req.url, status: e.status, reason: e.reason }, 'http request refused');
     return reply.code(e.status).send(e.body);
   });
@@ -311,6 +313,8 @@ function buildApp(ctx: AdminContext): FastifyInstance {
   app.get('/metrics', pub, (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(ctx.broker, ctx.http, false)));
   app.get('/metrics/per-object', pub, (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(ctx.broker, ctx.http, true)));
 
+  const consoleDir = findConsoleDir();
+  registerConsoleRoutes(app, consoleDir === null ? new Map() : loadConsole(consoleDir));
   registerOverviewRoutes(app, ctx);
   registerAccessRoutes(app, ctx);
   registerResourceRoutes(app, ctx);

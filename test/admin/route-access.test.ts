@@ -20,6 +20,9 @@ import { adminBroker, type AdminTestBroker } from './helpers.js';
  * too, so a reviewer decides its class against RabbitMQ's.
  */
 const RABBITMQ_CLASSES: Record<string, AccessClass> = {
+  // The web console's page and static files, public as RabbitMQ's UI files are (the API calls they make are not).
+  'GET /': 'public',
+  'GET /console/:file': 'public',
   'GET /metrics': 'public',
   'GET /metrics/per-object': 'public',
   'GET /api/overview': 'management',
@@ -210,6 +213,7 @@ async function fill(r: RouteEntry): Promise<string> {
     destination: 'walk-nosuch',
     props: '~',
     direction: 'source',
+    file: 'app.js',
   };
   return r.url.replace(/:([a-z]+)/g, (_m, p: string) => {
     const v = values[p];
@@ -222,6 +226,8 @@ const hex = (ch: string) => `%${ch.charCodeAt(0).toString(16).padStart(2, '0')}`
 
 /** Spellings RabbitMQ routes like the path itself (first) and ones it answers 404 to (second). */
 function spellings(path: string): { same: string[]; notFound: string[] } {
+  // The console's page: the root has no segment to respell.
+  if (path === '/') return { same: ['/', '/.', '/zz/..', '/%2e'], notFound: ['/zz'] };
   const segs = path.slice(1).split('/');
   const first = segs[0]!;
   const rest = segs.slice(1).join('/');
