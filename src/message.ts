@@ -106,6 +106,37 @@ export class Message {
     return false;
   }
 
+  /**
+   * A top-level header's value when it is a long string, found by walking the headers where
+   * they sit (nothing else is decoded; routing on one header stays cheap); undefined otherwise.
+   */
+  stringHeader(name: string): string | undefined {
+    if ((this.propertyFlags & BASIC_PROPERTY_FLAGS.headers) === 0) return undefined;
+    let p = this.#offsetOf(BASIC_PROPERTY_FLAGS.headers);
+    if (p < 0) {
+      const v = this.properties.headers?.get(name);
+      return v !== undefined && v.type === 'S' ? (typeof v.value === 'string' ? v.value : v.value.toString('utf8')) : undefined;
+    }
+    // checkProperties walked this table at publish: the lengths hold.
+    const h = this.header;
+    const end = p + 4 + h.readUInt32BE(p);
+    p += 4;
+    const r = checkReader;
+    const nameLength = Buffer.byteLength(name);
+    while (p < end) {
+      const n = h[p]!;
+      if (n === nameLength && h.toString('utf8', p + 1, p + 1 + n) === name) {
+        if (h[p + 1 + n] !== 0x53) return undefined; // 'S'
+        const at = p + 2 + n;
+        return h.toString('utf8', at + 4, at + 4 + h.readUInt32BE(at));
+      }
+      r.reset(h, p + 1 + n, end);
+      r.skipFieldValue();
+      p = r.pos;
+    }
+    return undefined;
+  }
+
   get propertyFlags(): number {
     const h = this.header;
     // Two byte reads: cheaper than readUInt16BE on this path, taken several times per message.

@@ -18,6 +18,7 @@ import { DirectExchange } from './direct.js';
 import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions } from './exchange.js';
 import { FanoutExchange } from './fanout.js';
 import { HeadersExchange } from './headers.js';
+import { checkSuperStreamDeclaration, createPartitions, isSuperStreamDeclaration, SuperStreamExchange } from './super-stream.js';
 import { TopicExchange } from './topic.js';
 
 type ExchangeClass = new (vhost: string, name: string, options: ExchangeOptions) => Exchange;
@@ -187,13 +188,24 @@ export class VirtualHost {
         `invalid type '${RABBIT_TYPE_NAMES[ae.type]}' for arg 'alternate-exchange' in exchange '${d.name}' in vhost '${this.name}'`,
       );
     }
-    const x = new X(this.name, d.name, d);
+    const superStream = isSuperStreamDeclaration(d.arguments);
+    const partitions = superStream ? checkSuperStreamDeclaration(d.name, this.name, d.type, d.durable, d.arguments) : 0;
+    const x = superStream ? new SuperStreamExchange(this.name, d.name, d) : new X(this.name, d.name, d);
     if (x instanceof DelayedExchange) x.attach(this.#delayHost, x.durable ? this.#store : null);
     this.exchanges.set(d.name, x);
     if (x.durable) {
       this.#store.saveExchange({ vhost: this.name, name: x.name, type: x.type, autoDelete: x.autoDelete, internal: x.internal, arguments: x.arguments });
     }
+    if (partitions > 0) this.addPartitions(d.name, partitions);
     return x;
+  }
+
+  /** Grows super stream `name` to `count` partitions (fewer: nothing to do). Returns the new count. */
+  addPartitions(name: string, count: number): number {
+    const x = this.#exchangeOrDie(name);
+    if (!(x instanceof SuperStreamExchange)) throw new ChannelError('PRECONDITION_FAILED', `exchange '${name}' in vhost '${this.name}' is not a super stream`);
+    if (count > x.partitionCount) createPartitions(this, name, x.partitionCount, count);
+    return x.partitionCount;
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
@@ -418,7 +430,7 @@ export class VirtualHost {
 
   /** Recreates durable definitions read from the store (no store writes). */
   restoreExchange(name: string, type: string, options: ExchangeOptions): void {
-    const X = EXCHANGE_TYPES.get(type);
+    const X = type === 'direct' && isSuperStreamDeclaration(options.arguments) ? SuperStreamExchange : EXCHANGE_TYPES.get(type);
     if (X === undefined || this.exchanges.has(name)) return;
     const x = new X(this.name, name, options);
     if (x instanceof DelayedExchange) x.attach(this.#delayHost, this.#store);
