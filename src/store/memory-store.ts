@@ -11,6 +11,7 @@ import type {
   ExchangeRecord,
   QueueKey,
   LimitsRecord,
+  ReaderOffsetRecord,
   PermissionRecord,
   QueueRecord,
   Store,
@@ -68,6 +69,7 @@ export class MemoryStore implements Store {
   readonly #vhosts = new Map<string, VhostRecord>();
   readonly #permissions = new Map<string, PermissionRecord>();
   readonly #limits = new Map<string, LimitsRecord>();
+  readonly #readers = new Map<string, ReaderOffsetRecord>();
   readonly #messages = new Map<string, Map<number, MemoryEntry>>();
   readonly #bodies = new Map<number, MemoryBody>();
   readonly #schedules = new Map<string, MemorySchedule>();
@@ -124,6 +126,20 @@ export class MemoryStore implements Store {
     this.#writeSeq++;
   }
 
+  saveReaderOffset(r: ReaderOffsetRecord): void {
+    this.#readers.set(qk(qk(r.vhost, r.stream), r.reader), r);
+    this.#writeSeq++;
+  }
+
+  deleteReaderOffset(vhost: string, stream: string, reader: string): void {
+    this.#readers.delete(qk(qk(vhost, stream), reader));
+    this.#writeSeq++;
+  }
+
+  loadReaderOffsets(): ReaderOffsetRecord[] {
+    return [...this.#readers.values()];
+  }
+
   saveExchange(r: ExchangeRecord): void {
     this.#exchanges.set(qk(r.vhost, r.name), r);
     this.#writeSeq++;
@@ -148,6 +164,7 @@ export class MemoryStore implements Store {
     this.#purge(qk(vhost, name));
     this.#queues.delete(qk(vhost, name));
     this.#messages.delete(qk(vhost, name));
+    for (const [k, r] of this.#readers) if (r.vhost === vhost && r.stream === name) this.#readers.delete(k);
     for (const [k, b] of this.#bindings) {
       if (b.vhost === vhost && b.destinationKind === 'queue' && b.destination === name) this.#bindings.delete(k);
     }

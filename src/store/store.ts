@@ -63,6 +63,17 @@ export interface LimitsRecord {
   readonly limits: Readonly<Record<string, number>>;
 }
 
+/**
+ * A named stream reader's committed offset: every delivery to the reader below `offset` was
+ * acknowledged, so a consumer resuming under that name starts at `offset`.
+ */
+export interface ReaderOffsetRecord {
+  readonly vhost: string;
+  readonly stream: string;
+  readonly reader: string;
+  readonly offset: number;
+}
+
 export interface Definitions {
   readonly exchanges: readonly ExchangeRecord[];
   readonly queues: readonly QueueRecord[];
@@ -158,6 +169,13 @@ export interface Store {
   deletePermission(user: string, vhost: string): void;
   /** Replaces the limits of a vhost or user; an empty `limits` forgets them. */
   saveLimits(r: LimitsRecord): void;
+
+  /** Sets a stream reader's committed offset (durable with the next batch). */
+  saveReaderOffset(r: ReaderOffsetRecord): void;
+  /** Forgets a stream reader; deleting the stream (deleteQueue) forgets all of its readers. */
+  deleteReaderOffset(vhost: string, stream: string, reader: string): void;
+  /** Every stored reader offset, at start. */
+  loadReaderOffsets(): ReaderOffsetRecord[];
 
   /** Stores a message at the entry's position of a durable queue; a message in several queues is stored once. */
   appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void;

@@ -126,6 +126,28 @@ describe.each(implementations)('%s', (_name, make) => {
     await s.close();
   });
 
+  it('keeps stream readers\' committed offsets across a reopen; deleting the stream forgets its readers', async () => {
+    const h = make();
+    let s = h.open();
+    s.saveQueue({ vhost: '/', name: 's1', autoDelete: false, arguments: table({ 'x-queue-type': F.str('stream') }) });
+    s.saveQueue({ vhost: '/', name: 's2', autoDelete: false, arguments: table({ 'x-queue-type': F.str('stream') }) });
+    s.saveReaderOffset({ vhost: '/', stream: 's1', reader: 'a', offset: 10 });
+    s.saveReaderOffset({ vhost: '/', stream: 's1', reader: 'a', offset: 2 ** 40 });
+    s.saveReaderOffset({ vhost: '/', stream: 's1', reader: 'b', offset: 0 });
+    s.saveReaderOffset({ vhost: '/', stream: 's2', reader: 'a', offset: 5 });
+    s.saveReaderOffset({ vhost: '/', stream: 's2', reader: 'gone', offset: 5 });
+    s.deleteReaderOffset('/', 's2', 'gone');
+    await settled(s);
+    s = await h.reopen(s);
+    const key = (st: Store) => st.loadReaderOffsets().map((r) => `${r.vhost}|${r.stream}|${r.reader}|${r.offset}`).sort();
+    expect(key(s)).toEqual([`/|s1|a|${2 ** 40}`, '/|s1|b|0', '/|s2|a|5']);
+    s.deleteQueue('/', 's1');
+    await settled(s);
+    s = await h.reopen(s);
+    expect(key(s)).toEqual(['/|s2|a|5']);
+    await s.close();
+  });
+
   it('stores messages in queue order, and reads bodies back after a reopen', async () => {
     const h = make();
     let s = h.open();
@@ -453,6 +475,7 @@ describe('SqliteStore schema upgrade', () => {
     // Make it what warren wrote before: no limits table, user_version 1.
     const db = new Database(join(dir, 'warren.db'));
     db.exec('DROP TABLE limits');
+    db.exec('DROP TABLE stream_readers');
     db.pragma('user_version = 1');
     db.close();
     s = SqliteStore.open(dir, silentLogger);

@@ -25,6 +25,8 @@ export const OP_DELAYED_PUT = 18;
 export const OP_DELAYED_DEL = 19;
 export const OP_DELAYED_DROP = 20;
 export const OP_LIMITS_PUT = 21;
+export const OP_READER_PUT = 22;
+export const OP_READER_DEL = 23;
 
 /** A BufferWriter on its own ArrayBuffer, so the finished batch can be transferred, not copied. */
 export class BatchWriter extends BufferWriter {

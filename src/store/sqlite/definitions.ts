@@ -2,7 +2,7 @@
 // limits) at start-up. Kept apart from sqlite-store.ts, which is about writing.
 
 import type Database from 'better-sqlite3';
-import type { Definitions, PermissionRecord } from '../store.js';
+import type { Definitions, PermissionRecord, ReaderOffsetRecord } from '../store.js';
 import { decodeTable } from './ops.js';
 
 export function readDefinitions(db: Database.Database): Definitions {
@@ -59,4 +59,14 @@ export function readDefinitions(db: Database.Database): Definitions {
     limits: JSON.parse(r.value) as Record<string, number>,
   }));
   return { exchanges, queues, bindings, users, vhosts, permissions, limits };
+}
+
+/** Stream readers' committed offsets (schema 3). */
+export function readReaderOffsets(db: Database.Database): ReaderOffsetRecord[] {
+  return (db.prepare('SELECT vhost, stream, reader, offset FROM stream_readers').all() as { vhost: string; stream: string; reader: string; offset: number }[]).map((r) => ({
+    vhost: r.vhost,
+    stream: r.stream,
+    reader: r.reader,
+    offset: r.offset,
+  }));
 }

@@ -13,6 +13,7 @@ import {
   type BindingRecord,
   type ExchangeRecord,
   type LimitsRecord,
+  type ReaderOffsetRecord,
   type PermissionRecord,
   type QueueRecord,
   type ScheduledMessage,
@@ -38,6 +39,8 @@ import {
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
   OP_LIMITS_PUT,
+  OP_READER_DEL,
+  OP_READER_PUT,
   OP_USER_DEL,
   OP_USER_PUT,
   OP_VHOST_DEL,
@@ -85,6 +88,8 @@ export type Op =
   | { readonly k: typeof OP_PERMISSION_PUT; readonly r: PermissionRecord }
   | { readonly k: typeof OP_PERMISSION_DEL; readonly user: string; readonly vhost: string }
   | { readonly k: typeof OP_LIMITS_PUT; readonly r: LimitsRecord }
+  | { readonly k: typeof OP_READER_PUT; readonly r: ReaderOffsetRecord }
+  | { readonly k: typeof OP_READER_DEL; readonly vhost: string; readonly stream: string; readonly reader: string }
   | { readonly k: typeof OP_DELAYED_PUT; readonly s: Scheduled }
   | { readonly k: typeof OP_DELAYED_DEL; readonly id: number }
   | { readonly k: typeof OP_DELAYED_DROP; readonly vhost: string; readonly exchange: string; readonly below: number };
@@ -275,6 +280,19 @@ export function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>)
       w.longstr(op.r.scope);
       w.longstr(op.r.name);
       w.longstr(JSON.stringify(op.r.limits));
+      return;
+    case OP_READER_PUT:
+      w.u8(OP_READER_PUT);
+      w.longstr(op.r.vhost);
+      w.longstr(op.r.stream);
+      w.longstr(op.r.reader);
+      w.u64(op.r.offset);
+      return;
+    case OP_READER_DEL:
+      w.u8(OP_READER_DEL);
+      w.longstr(op.vhost);
+      w.longstr(op.stream);
+      w.longstr(op.reader);
       return;
   }
 }

@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { StoreOpenError } from '../data-dir.js';
 
-/** 2: the limits table. A version-1 file is upgraded in place when opened. */
-export const SCHEMA_VERSION = 2;
+/** 2: the limits table; 3: stream_readers. An older file is upgraded in place when opened. */
+export const SCHEMA_VERSION = 3;
 export const DB_FILE = 'warren.db';
 
 // Limits of a vhost or user (scope 'vhost' or 'user'): a JSON object of RabbitMQ's limit names.
@@ -14,9 +14,15 @@ const LIMITS_TABLE = `
 CREATE TABLE limits (scope TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (scope, name)) WITHOUT ROWID;
 `;
 
+// Named stream readers' committed offsets (stream/readers.ts): the next offset to deliver.
+const READERS_TABLE = `
+CREATE TABLE IF NOT EXISTS stream_readers (vhost TEXT NOT NULL, stream TEXT NOT NULL, reader TEXT NOT NULL, offset INTEGER NOT NULL, PRIMARY KEY (vhost, stream, reader)) WITHOUT ROWID;
+`;
+
 /** Upgrades from each older schema version, in order; each runs in the opening transaction. */
 const MIGRATIONS: Readonly<Record<number, string>> = {
   1: LIMITS_TABLE,
+  2: READERS_TABLE,
 };
 
 const SCHEMA = `
@@ -64,7 +70,7 @@ CREATE TABLE delayed (
   message BLOB NOT NULL
 );
 CREATE INDEX delayed_due ON delayed (vhost, exchange, due_at);
-${LIMITS_TABLE}`;
+${LIMITS_TABLE}${READERS_TABLE}`;
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\u0000', 'latin1');
 

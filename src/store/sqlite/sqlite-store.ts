@@ -21,6 +21,7 @@ import {
   type Definitions,
   type ExchangeRecord,
   type LimitsRecord,
+  type ReaderOffsetRecord,
   type QueueKey,
   type PermissionRecord,
   type QueueRecord,
@@ -51,6 +52,8 @@ import {
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
   OP_LIMITS_PUT,
+  OP_READER_DEL,
+  OP_READER_PUT,
   OP_USER_DEL,
   OP_USER_PUT,
   OP_VHOST_DEL,
@@ -70,7 +73,7 @@ import {
   type DelayedOp,
   type Op,
 } from './ops.js';
-import { readDefinitions } from './definitions.js';
+import { readDefinitions, readReaderOffsets } from './definitions.js';
 import { ScheduledBook } from './scheduled.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { BatchReply, WorkerInit } from './worker.js';
@@ -238,6 +241,18 @@ export class SqliteStore implements Store {
 
   saveLimits(r: LimitsRecord): void {
     this.#push({ k: OP_LIMITS_PUT, r });
+  }
+
+  saveReaderOffset(r: ReaderOffsetRecord): void {
+    this.#push({ k: OP_READER_PUT, r });
+  }
+
+  deleteReaderOffset(vhost: string, stream: string, reader: string): void {
+    this.#push({ k: OP_READER_DEL, vhost, stream, reader });
+  }
+
+  loadReaderOffsets(): ReaderOffsetRecord[] {
+    return readReaderOffsets(this.#db);
   }
 
   // ---- messages --------------------------------------------------------------------------

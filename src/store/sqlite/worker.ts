@@ -23,6 +23,8 @@ import {
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
   OP_LIMITS_PUT,
+  OP_READER_DEL,
+  OP_READER_PUT,
   OP_USER_DEL,
   OP_USER_PUT,
   OP_VHOST_DEL,
@@ -84,6 +86,9 @@ const st = {
   permissionDel: db.prepare('DELETE FROM permissions WHERE user = ? AND vhost = ?'),
   limitsPut: db.prepare('INSERT OR REPLACE INTO limits (scope, name, value) VALUES (?, ?, ?)'),
   limitsDel: db.prepare('DELETE FROM limits WHERE scope = ? AND name = ?'),
+  readerPut: db.prepare('INSERT OR REPLACE INTO stream_readers (vhost, stream, reader, offset) VALUES (?, ?, ?, ?)'),
+  readerDel: db.prepare('DELETE FROM stream_readers WHERE vhost = ? AND stream = ? AND reader = ?'),
+  queueReadersDel: db.prepare('DELETE FROM stream_readers WHERE vhost = ? AND stream = ?'),
   delayedPut: db.prepare('INSERT INTO delayed (id, vhost, exchange, due_at, message) VALUES (?, ?, ?, ?, ?)'),
   delayedDel: db.prepare('DELETE FROM delayed WHERE id = ?'),
   delayedDrop: db.prepare('DELETE FROM delayed WHERE vhost = ? AND exchange = ? AND id < ?'),
@@ -119,6 +124,7 @@ const apply = db.transaction((r: BatchReader) => {
         dropQueueEntries(id);
         st.queueRowDel.run(id);
         st.queueBindingsDel.run(vhost, name);
+        st.queueReadersDel.run(vhost, name);
         break;
       }
       case OP_QUEUE_PURGE:
@@ -182,6 +188,12 @@ const apply = db.transaction((r: BatchReader) => {
         else st.limitsPut.run(scope, name, value);
         break;
       }
+      case OP_READER_PUT:
+        st.readerPut.run(r.str(), r.str(), r.str(), r.u64());
+        break;
+      case OP_READER_DEL:
+        st.readerDel.run(r.str(), r.str(), r.str());
+        break;
       case OP_DELAYED_PUT:
         st.delayedPut.run(r.u64(), r.str(), r.str(), r.u64(), r.longstrBytes());
         break;
