@@ -196,7 +196,16 @@ export class VirtualHost {
     if (x.durable) {
       this.#store.saveExchange({ vhost: this.name, name: x.name, type: x.type, autoDelete: x.autoDelete, internal: x.internal, arguments: x.arguments });
     }
-    if (partitions > 0) this.addPartitions(d.name, partitions);
+    if (partitions > 0) {
+      try {
+        this.addPartitions(d.name, partitions);
+      } catch (e) {
+        // A partition that could not be made (a max-queues limit, a name taken by another kind
+        // of queue): the declaration fails whole. Partitions made so far stay, as declared queues.
+        this.#removeExchange(x);
+        throw e;
+      }
+    }
     return x;
   }
 

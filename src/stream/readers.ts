@@ -92,6 +92,14 @@ export class StreamReaders {
     this.#markDirty(r);
   }
 
+  /** Its holder moves the reader (a consumer that named an x-stream-offset): back or forward. */
+  move(r: Reader, holder: object, offset: number): void {
+    if (r.holder !== holder || offset === r.committed) return;
+    r.committed = offset;
+    r.committedAt = Date.now();
+    this.#markDirty(r);
+  }
+
   /** Operator reset: refused while a consumer holds the reader (as Kafka refuses it for an active group). */
   reset(r: Reader, offset: number): void {
     if (r.holder !== null) {
