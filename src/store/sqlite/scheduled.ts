@@ -1,8 +1,8 @@
-// The SQLite store's bookkeeping of scheduled messages (delayed exchanges). The `delayed` table
-// holds what is committed; writes on their way to the writer thread are tracked here, and reads
-// merge the two so a message is seen exactly once whatever the writer has done meanwhile.
+// A batched store's bookkeeping of scheduled messages (delayed exchanges). The `delayed` table
+// holds what is committed; writes on their way to the writer are tracked here, and reads merge
+// the two so a message is seen exactly once whatever the writer has done meanwhile. The table
+// is read through ScheduledReads (SQLite or PostgreSQL).
 
-import type Database from 'better-sqlite3';
 import { Message } from '../../message.js';
 import type { ScheduledMessage, ScheduleKey } from '../store.js';
 import { OP_DELAYED_DEL, OP_DELAYED_PUT } from './batch.js';
@@ -11,10 +11,24 @@ import { SCHED_CANCELLED, SCHED_PENDING, SCHED_SENT, type DelayedOp, type Schedu
 /** Rows of scheduled messages read per query (bounds what one read holds when messages are big). */
 const SCHEDULED_PAGE = 512;
 
-type ScheduledRow = [number, number, Buffer];
+/** A row of `delayed`: id, due_at, message. */
+export type ScheduledRow = [number, number, Buffer];
+
+/** How the book reads the committed `delayed` rows. */
+export interface ScheduledReads {
+  /** Rows of (vhost, exchange) with id >= below after (fromDue, fromId) in (due_at, id) order, at most limit. */
+  page(vhost: string, exchange: string, fromDue: number, fromId: number, below: number, limit: number): ScheduledRow[];
+  /**
+   * In one snapshot: how many rows (vhost, exchange) has with id >= below, and which of
+   * `candidates` are among them.
+   */
+  count(vhost: string, exchange: string, below: number, candidates: readonly number[]): { readonly count: number; readonly owned: ReadonlySet<number> };
+  /** The largest id stored (0: none). */
+  maxId(): number;
+}
 
 export class ScheduledBook {
-  readonly #db: Database.Database;
+  readonly #reads: ScheduledReads;
   /** Queues a write for the next batch (the store's #push). */
   readonly #push: (op: DelayedOp) => void;
   #nextId = 1;
@@ -26,22 +40,11 @@ export class ScheduledBook {
   readonly #drops = new Map<string, number>();
   /** Inserts that could not be written: kept in memory (their publishers were nacked). */
   readonly #failed = new Map<number, Scheduled>();
-  readonly #load: Database.Statement;
-  readonly #count: Database.Statement;
-  readonly #owner: Database.Statement;
 
-  constructor(db: Database.Database, push: (op: DelayedOp) => void) {
-    this.#db = db;
+  constructor(reads: ScheduledReads, push: (op: DelayedOp) => void) {
+    this.#reads = reads;
     this.#push = push;
-    this.#nextId = ((db.prepare('SELECT max(id) FROM delayed').pluck().get() as number | null) ?? 0) + 1;
-    this.#load = db
-      .prepare(
-        'SELECT id, due_at, message FROM delayed WHERE vhost = ? AND exchange = ? AND due_at >= ? AND (due_at > ? OR id > ?) AND id >= ? ' +
-          'ORDER BY due_at, id LIMIT ?',
-      )
-      .raw();
-    this.#count = db.prepare('SELECT count(*) FROM delayed WHERE vhost = ? AND exchange = ? AND id >= ?').pluck();
-    this.#owner = db.prepare('SELECT vhost, exchange FROM delayed WHERE id = ?').raw();
+    this.#nextId = reads.maxId() + 1;
   }
 
   schedule(vhost: string, exchange: string, dueAt: number, msg: Message): number {
@@ -84,7 +87,7 @@ export class ScheduledBook {
     let fromId = afterId;
     pages: for (;;) {
       const page = Math.min(SCHEDULED_PAGE, limit - stored.length);
-      const rows = this.#load.all(vhost, exchange, fromDue, fromDue, fromId, below, page) as ScheduledRow[];
+      const rows = this.#reads.page(vhost, exchange, fromDue, fromId, below, page);
       for (const row of rows) {
         const id = row[0];
         if (this.#live.has(id) || this.#deleting.has(id)) continue;
@@ -114,18 +117,15 @@ export class ScheduledBook {
 
   count(vhost: string, exchange: string): number {
     const below = this.#drops.get(exchangeKey(vhost, exchange)) ?? 0;
-    const owned = (id: number): boolean => {
-      const row = this.#owner.get(id) as [string, string] | undefined;
-      return row !== undefined && row[0] === vhost && row[1] === exchange && id >= below;
-    };
-    // One read transaction: the writer may commit meanwhile, the snapshot stays the same.
-    return this.#db.transaction(() => {
-      let n = this.#count.get(vhost, exchange, below) as number;
-      for (const id of this.#deleting) if (owned(id)) n--;
-      for (const s of this.#live.values()) if (s.vhost === vhost && s.exchange === exchange && !owned(s.id)) n++;
-      for (const s of this.#failed.values()) if (s.vhost === vhost && s.exchange === exchange) n++;
-      return n;
-    })();
+    const candidates = [...this.#deleting];
+    for (const s of this.#live.values()) if (s.vhost === vhost && s.exchange === exchange) candidates.push(s.id);
+    // One snapshot: the writer may commit meanwhile.
+    const { count, owned } = this.#reads.count(vhost, exchange, below, candidates);
+    let n = count;
+    for (const id of this.#deleting) if (owned.has(id)) n--;
+    for (const s of this.#live.values()) if (s.vhost === vhost && s.exchange === exchange && !owned.has(s.id)) n++;
+    for (const s of this.#failed.values()) if (s.vhost === vhost && s.exchange === exchange) n++;
+    return n;
   }
 
   /** Returns the id bound of the drop op the caller queues. */

@@ -1,11 +1,9 @@
 // The durable store: SQLite in the data directory, written by a worker thread.
 //
-// Writes are grouped: everything the broker asks for while one batch is being committed waits
-// in `#pending`, and goes out as the next batch, one transaction and one fsync for all of it.
-// An entry acknowledged before its insert went out cancels both (no disk work at all). The
-// event loop only encodes batches; the worker commits them. Reads (start-up, and bodies of a
-// long backlog read back on demand) run on this thread; WAL lets them go on beside the writer,
-// and messages not yet committed are found in memory first.
+// The write side (grouped batches, cancelled writes, confirms) is BatchedStore's; here the
+// batches go to worker.ts, which commits each in one transaction and one fsync. Reads
+// (start-up, and bodies of a long backlog read back on demand) run on this thread; WAL lets
+// them go on beside the writer.
 
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
@@ -14,80 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Message } from '../../message.js';
+import { BatchedStore, type BatchReply } from '../batched-store.js';
 import { DataDirLock, prepareDataDir, StoreOpenError } from '../data-dir.js';
-import { bindingRecordKey } from '../memory-store.js';
-import {
-  type BindingRecord,
-  type Definitions,
-  type ExchangeRecord,
-  type LimitsRecord,
-  type ReaderOffsetRecord,
-  type QueueKey,
-  type PermissionRecord,
-  type QueueRecord,
-  type Store,
-  type UserRecord,
-  type VhostRecord,
-  type ScheduledMessage,
-  type ScheduleKey,
-  type StoredEntry,
-  type StoreEntry,
-  type WriteRange,
-} from '../store.js';
-import {
-  BatchWriter,
-  OP_BINDING_DEL,
-  OP_BINDING_PUT,
-  OP_DELAYED_DEL,
-  OP_DELAYED_DROP,
-  OP_DELAYED_PUT,
-  OP_ENTRY_DEL,
-  OP_ENTRY_MARK,
-  OP_ENTRY_PUT,
-  OP_EXCHANGE_DEL,
-  OP_EXCHANGE_PUT,
-  OP_MESSAGE_PUT,
-  OP_QUEUE_DEL,
-  OP_QUEUE_PUT,
-  OP_PERMISSION_DEL,
-  OP_PERMISSION_PUT,
-  OP_LIMITS_PUT,
-  OP_READER_DEL,
-  OP_READER_PUT,
-  OP_USER_DEL,
-  OP_USER_PUT,
-  OP_VHOST_DEL,
-  OP_VHOST_PUT,
-} from './batch.js';
-import {
-  COMMITTED,
-  DELIVERED_EARLY,
-  encodeDelayedOp,
-  encodeOp,
-  FAILED,
-  MARK_QUEUED,
-  MARKED,
-  ON_DISK,
-  PENDING_INSERT,
-  STATE_MASK,
-  type DelayedOp,
-  type Op,
-} from './ops.js';
+import type { Definitions, QueueKey, ReaderOffsetRecord, StoredEntry } from '../store.js';
 import { readDefinitions, readReaderOffsets } from './definitions.js';
-import { ScheduledBook } from './scheduled.js';
+import type { ScheduledReads, ScheduledRow } from './scheduled.js';
 import { DB_FILE, openDatabase } from './schema.js';
-import type { BatchReply, WorkerInit } from './worker.js';
-
-interface InFlight {
-  readonly id: number;
-  readonly ops: Op[];
-  /** writeSeq covered by this batch. */
-  readonly upTo: number;
-  /** Messages in this batch by id, still readable until committed. */
-  readonly messages: Map<number, Message>;
-  /** Scheduled-message ops in this batch, to settle their bookkeeping once committed. */
-  readonly delayed: DelayedOp[];
-}
+import type { WorkerInit } from './worker.js';
 
 export interface SqliteStoreOptions {
   /** Create the directory if it is missing (the default location); otherwise it must exist. */
@@ -103,55 +34,27 @@ export interface SqliteStoreOptions {
 
 const PAGE_SIZE = 4096;
 
-export class SqliteStore implements Store {
+export class SqliteStore extends BatchedStore {
   readonly path: string;
-  readonly #log: Logger;
   readonly #db: Database.Database;
   readonly #lock: DataDirLock;
   readonly #worker: Worker;
-  readonly #queueIds = new Map<string, number>();
-  #nextQueueId = 1;
-  #nextMessageId = 1;
-  #writeSeq = 0;
-  #durableSeq = 0;
-  #pending: Op[] = [];
-  readonly #pendingMessages = new Map<number, Message>();
-  #inflight: InFlight | null = null;
-  #nextBatchId = 1;
-  #sendScheduled = false;
-  /** Messages whose insert failed: kept in memory (their publishers were nacked). */
-  readonly #failed = new Map<number, Message>();
-  readonly #listeners: ((durableSeq: number, failed: WriteRange | null) => void)[] = [];
-  #closing: Promise<void> | null = null;
-  #idleWaiters: (() => void)[] = [];
   readonly #readMessage: Database.Statement;
-  #lastWriteError = '';
-  /** Scheduled messages (delayed exchanges). */
-  readonly #scheduled: ScheduledBook;
-
-  readonly #fatal: ((err: unknown, what: string) => void) | null;
 
   private constructor(path: string, db: Database.Database, lock: DataDirLock, worker: Worker, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
-    this.#fatal = fatal;
+    const maxQ = db.prepare('SELECT max(id) FROM queues').pluck().get() as number | null;
+    const maxM = db.prepare('SELECT max(id) FROM messages').pluck().get() as number | null;
+    const queues = db.prepare('SELECT id, vhost, name FROM queues').all() as { id: number; vhost: string; name: string }[];
+    super({ queues, maxQueueId: maxQ ?? 0, maxMessageId: maxM ?? 0 }, scheduledReads(db), log, fatal);
     this.path = path;
     this.#db = db;
     this.#lock = lock;
     this.#worker = worker;
-    this.#log = log;
-    const maxQ = db.prepare('SELECT max(id) FROM queues').pluck().get() as number | null;
-    const maxM = db.prepare('SELECT max(id) FROM messages').pluck().get() as number | null;
-    this.#nextQueueId = (maxQ ?? 0) + 1;
-    this.#nextMessageId = (maxM ?? 0) + 1;
-    for (const row of db.prepare('SELECT id, vhost, name FROM queues').all() as { id: number; vhost: string; name: string }[]) {
-      this.#queueIds.set(queueKey(row.vhost, row.name), row.id);
-    }
     this.#readMessage = db.prepare('SELECT exchange, routing_key, header, body FROM messages WHERE id = ?').raw();
-    this.#scheduled = new ScheduledBook(db, (op) => this.#push(op));
-    worker.on('message', this.#onReply);
-    worker.on('error', (err) => {
-      if (this.#fatal) this.#fatal(err, 'store writer thread failed');
-      else this.#log.error({ err }, 'store writer thread failed');
+    worker.on('message', (reply: BatchReply | 'closed') => {
+      if (reply !== 'closed') this.handleReply(reply);
     });
+    worker.on('error', (err) => this.fail(err, 'store writer thread failed'));
   }
 
   /** Opens the store in `dataDir`: checks the directory, takes its lock, opens and validates the database. */
@@ -171,8 +74,6 @@ export class SqliteStore implements Store {
     }
   }
 
-  // ---- definitions -----------------------------------------------------------------------
-
   loadDefinitions(): Definitions {
     try {
       return readDefinitions(this.#db);
@@ -181,133 +82,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  saveExchange(r: ExchangeRecord): void {
-    this.#push({ k: OP_EXCHANGE_PUT, r });
-  }
-
-  deleteExchange(vhost: string, name: string): void {
-    this.#push({ k: OP_EXCHANGE_DEL, vhost, name });
-  }
-
-  saveQueue(r: QueueRecord): void {
-    const key = queueKey(r.vhost, r.name);
-    let id = this.#queueIds.get(key);
-    if (id === undefined) {
-      id = this.#nextQueueId++;
-      this.#queueIds.set(key, id);
-    }
-    this.#push({ k: OP_QUEUE_PUT, id, r });
-  }
-
-  deleteQueue(vhost: string, name: string): void {
-    const key = queueKey(vhost, name);
-    const id = this.#queueIds.get(key);
-    if (id === undefined) return;
-    this.#queueIds.delete(key);
-    this.#push({ k: OP_QUEUE_DEL, id, vhost, name });
-  }
-
-  saveBinding(r: BindingRecord): void {
-    this.#push({ k: OP_BINDING_PUT, r });
-  }
-
-  deleteBinding(r: BindingRecord): void {
-    this.#push({ k: OP_BINDING_DEL, key: bindingRecordKey(r) });
-  }
-
-  saveUser(r: UserRecord): void {
-    this.#push({ k: OP_USER_PUT, r });
-  }
-
-  deleteUser(name: string): void {
-    this.#push({ k: OP_USER_DEL, name });
-  }
-
-  saveVhost(r: VhostRecord): void {
-    this.#push({ k: OP_VHOST_PUT, r });
-  }
-
-  deleteVhost(name: string): void {
-    this.#push({ k: OP_VHOST_DEL, name });
-  }
-
-  savePermission(r: PermissionRecord): void {
-    this.#push({ k: OP_PERMISSION_PUT, r });
-  }
-
-  deletePermission(user: string, vhost: string): void {
-    this.#push({ k: OP_PERMISSION_DEL, user, vhost });
-  }
-
-  saveLimits(r: LimitsRecord): void {
-    this.#push({ k: OP_LIMITS_PUT, r });
-  }
-
-  saveReaderOffset(r: ReaderOffsetRecord): void {
-    this.#push({ k: OP_READER_PUT, r });
-  }
-
-  deleteReaderOffset(vhost: string, stream: string, reader: string): void {
-    this.#push({ k: OP_READER_DEL, vhost, stream, reader });
-  }
-
   loadReaderOffsets(): ReaderOffsetRecord[] {
     return readReaderOffsets(this.#db);
   }
 
-  // ---- messages --------------------------------------------------------------------------
-
-  appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void {
-    const q = this.#queueId(queue);
-    if (q === 0) return;
-    if (msg.storeId === 0) {
-      msg.storeId = this.#nextMessageId++;
-      this.#pendingMessages.set(msg.storeId, msg);
-      this.#push({ k: OP_MESSAGE_PUT, m: msg });
-    }
-    msg.storeRefs++;
-    entry.storeId = msg.storeId;
-    entry.storeState = PENDING_INSERT;
-    this.#push({ k: OP_ENTRY_PUT, q, e: entry });
-  }
-
-  removeMessage(queue: QueueKey, entry: StoreEntry): void {
-    const state = entry.storeState & STATE_MASK;
-    entry.storeState = 0;
-    if (state === PENDING_INSERT) {
-      // Never went out: drop the insert (and the message's, if nothing else holds it).
-      const m = this.#pendingMessages.get(entry.storeId);
-      if (m !== undefined && --m.storeRefs === 0) this.#pendingMessages.delete(entry.storeId);
-      return;
-    }
-    if (state === FAILED) {
-      this.#forgetFailed(entry.storeId);
-      return;
-    }
-    if (state !== ON_DISK) return;
-    const q = this.#queueId(queue);
-    if (q === 0) return;
-    this.#push({ k: OP_ENTRY_DEL, q, seq: entry.seq, id: entry.storeId, multi: entry.storeMulti });
-  }
-
-  markDelivered(queue: QueueKey, entry: StoreEntry): void {
-    const state = entry.storeState & STATE_MASK;
-    if (state === PENDING_INSERT) {
-      entry.storeState |= DELIVERED_EARLY;
-    } else if (state === ON_DISK && (entry.storeState & MARK_QUEUED) === 0 && ((entry.storeState & MARKED) === 0 || entry.deliveryCount > 0)) {
-      const q = this.#queueId(queue);
-      if (q === 0) return;
-      entry.storeState |= MARK_QUEUED;
-      this.#push({ k: OP_ENTRY_MARK, q, e: entry });
-    }
-  }
-
-  isSettled(entry: StoreEntry): boolean {
-    return (entry.storeState & (STATE_MASK | COMMITTED | MARK_QUEUED)) === (ON_DISK | COMMITTED);
-  }
-
   *loadEntries(queue: QueueKey): Iterable<StoredEntry> {
-    const q = this.#queueId(queue);
+    const q = this.queueId(queue);
     if (q === 0) return;
     const rows = this.#db
       .prepare('SELECT seq, msg_id, delivered, size, multi, priority, expires_at, delivery_count FROM entries WHERE queue_id = ? ORDER BY seq')
@@ -318,9 +98,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  readMessage(storeId: number): Message | undefined {
-    const m = this.#pendingMessages.get(storeId) ?? this.#inflight?.messages.get(storeId) ?? this.#failed.get(storeId);
-    if (m !== undefined) return m;
+  protected readStoredMessage(storeId: number): Message | undefined {
     const row = this.#readMessage.get(storeId) as [string, string, Buffer, Buffer] | undefined;
     if (row === undefined) return undefined;
     const msg = new Message(row[0], row[1], row[2], row[3]);
@@ -329,202 +107,55 @@ export class SqliteStore implements Store {
   }
 
   countMessages(queue: QueueKey): number {
-    const q = this.#queueId(queue);
+    const q = this.queueId(queue);
     return q === 0 ? 0 : (this.#db.prepare('SELECT count(*) FROM entries WHERE queue_id = ?').pluck().get(q) as number);
   }
 
-  // ---- scheduled messages ----------------------------------------------------------------
-
-  scheduleMessage(vhost: string, exchange: string, dueAt: number, msg: Message): number {
-    return this.#scheduled.schedule(vhost, exchange, dueAt, msg);
+  protected sendBatch(id: number, buffer: ArrayBuffer, length: number): void {
+    this.#worker.postMessage({ id, buffer, length }, [buffer]);
   }
 
-  removeScheduled(id: number): void {
-    this.#scheduled.remove(id);
-  }
-
-  loadScheduled(vhost: string, exchange: string, after: ScheduleKey | null, limit: number, maxBytes = Infinity): ScheduledMessage[] {
-    return this.#scheduled.load(vhost, exchange, after, limit, maxBytes);
-  }
-
-  countScheduled(vhost: string, exchange: string): number {
-    return this.#scheduled.count(vhost, exchange);
-  }
-
-  dropScheduled(vhost: string, exchange: string): void {
-    const below = this.#scheduled.drop(vhost, exchange);
-    this.#push({ k: OP_DELAYED_DROP, vhost, exchange, below });
-  }
-
-  // ---- durability ------------------------------------------------------------------------
-
-  get writeSeq(): number {
-    return this.#writeSeq;
-  }
-
-  get durableSeq(): number {
-    return this.#durableSeq;
-  }
-
-  onDurable(listener: (durableSeq: number, failed: WriteRange | null) => void): void {
-    this.#listeners.push(listener);
-  }
-
-  /** Resolves once everything written so far is committed (or failed). */
-  whenIdle(): Promise<void> {
-    if (this.#inflight === null && this.#pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.whenIdle();
-      await new Promise<void>((resolve) => {
-        const done = (m: unknown): void => {
-          if (m === 'closed') {
-            this.#worker.off('message', done);
-            resolve();
-          }
-        };
-        this.#worker.on('message', done);
-        this.#worker.postMessage('close');
-      });
-      await this.#worker.terminate();
-      this.#db.close();
-      this.#lock.release();
-    })();
-    return this.#closing;
-  }
-
-  // ---- batching --------------------------------------------------------------------------
-
-  #queueId(queue: QueueKey): number {
-    if (queue.storeQueueId === 0) queue.storeQueueId = this.#queueIds.get(queueKey(queue.vhost, queue.name)) ?? 0;
-    return queue.storeQueueId;
-  }
-
-  #push(op: Op): void {
-    this.#pending.push(op);
-    this.#writeSeq++;
-    if (this.#inflight === null && !this.#sendScheduled) {
-      this.#sendScheduled = true;
-      setImmediate(this.#send);
-    }
-  }
-
-  readonly #send = (): void => {
-    this.#sendScheduled = false;
-    if (this.#inflight !== null || this.#pending.length === 0) return;
-    const ops = this.#pending;
-    this.#pending = [];
-    const messages = new Map<number, Message>();
-    const delayed: DelayedOp[] = [];
-    const w = new BatchWriter(estimateSize(ops));
-    for (const op of ops) {
-      if (op.k === OP_DELAYED_PUT || op.k === OP_DELAYED_DEL || op.k === OP_DELAYED_DROP) {
-        if (encodeDelayedOp(w, op)) delayed.push(op);
-      } else encodeOp(w, op, messages);
-    }
-    this.#pendingMessages.clear();
-    const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#writeSeq, messages, delayed };
-    this.#inflight = batch;
-    const { buffer, length } = w.finish();
-    this.#worker.postMessage({ id: batch.id, buffer, length }, [buffer]);
-  };
-
-  readonly #onReply = (reply: BatchReply | 'closed'): void => {
-    try {
-      this.#handleReply(reply);
-    } catch (err) {
-      if (this.#fatal) this.#fatal(err, 'internal error handling a store commit');
-      else this.#log.error({ err }, 'internal error handling a store commit; the broker carries on');
-    }
-  };
-
-  #handleReply(reply: BatchReply | 'closed'): void {
-    if (reply === 'closed') return;
-    const batch = this.#inflight;
-    if (batch === null || batch.id !== reply.id) return;
-    this.#inflight = null;
-    const from = this.#durableSeq;
-    this.#durableSeq = batch.upTo;
-    let failed: WriteRange | null = null;
-    if (!reply.ok) {
-      failed = { from, to: batch.upTo };
-      this.#recoverFailedBatch(batch, reply.code, reply.message);
-    } else {
-      for (const op of batch.ops) {
-        if (op.k === OP_ENTRY_PUT && (op.e.storeState & STATE_MASK) === ON_DISK) op.e.storeState |= COMMITTED;
-      }
-      if (batch.delayed.length > 0) this.#scheduled.settle(batch.delayed);
-      if (this.#lastWriteError !== '') {
-        this.#log.info('store writes succeed again');
-        this.#lastWriteError = '';
-      }
-    }
-    for (const l of this.#listeners) l(this.#durableSeq, failed);
-    if (this.#pending.length > 0) this.#send();
-    else if (this.#inflight === null) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  /**
-   * A batch could not be committed (typically the disk is full). Its inserts are given up:
-   * those messages stay in memory only and their publishers get nacks. Everything else
-   * (deletes, marks, definitions) is retried with the next batch, so nothing acknowledged
-   * comes back after a restart.
-   */
-  #recoverFailedBatch(batch: InFlight, code: string, message: string): void {
-    if (this.#lastWriteError !== code) {
-      this.#log.error({ code, err: message }, 'store write failed; publishes waiting for it are nacked. Free disk space: warren retries by itself');
-      this.#lastWriteError = code;
-    }
-    const retry: Op[] = [];
-    for (const op of batch.ops) {
-      switch (op.k) {
-        case OP_MESSAGE_PUT:
-          this.#failed.set(op.m.storeId, op.m);
-          break;
-        case OP_ENTRY_PUT:
-          if ((op.e.storeState & STATE_MASK) === ON_DISK) op.e.storeState = FAILED;
-          break;
-        case OP_ENTRY_MARK:
-          if ((op.e.storeState & STATE_MASK) === ON_DISK) {
-            op.e.storeState |= MARK_QUEUED;
-            retry.push(op);
-          }
-          break;
-        case OP_ENTRY_DEL:
-          if (this.#failed.has(op.id)) this.#forgetFailed(op.id);
-          else retry.push(op);
-          break;
-        case OP_DELAYED_PUT:
-          this.#scheduled.insertFailed(op.s);
-          break;
-        default:
-          retry.push(op);
-      }
-    }
-    this.#pending = retry.concat(this.#pending);
-  }
-
-  #forgetFailed(storeId: number): void {
-    const m = this.#failed.get(storeId);
-    if (m !== undefined && --m.storeRefs <= 0) this.#failed.delete(storeId);
+  protected async release(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = (m: unknown): void => {
+        if (m === 'closed') {
+          this.#worker.off('message', done);
+          resolve();
+        }
+      };
+      this.#worker.on('message', done);
+      this.#worker.postMessage('close');
+    });
+    await this.#worker.terminate();
+    this.#db.close();
+    this.#lock.release();
   }
 }
 
-function queueKey(vhost: string, name: string): string {
-  return `${vhost}\u0000${name}`;
-}
-
-function estimateSize(ops: readonly Op[]): number {
-  let n = 1024;
-  for (const op of ops) n += op.k === OP_MESSAGE_PUT ? op.m.size + 600 : op.k === OP_DELAYED_PUT ? op.s.message.size + 1200 : 64;
-  return n;
+/** The `delayed` table, read on this thread. */
+function scheduledReads(db: Database.Database): ScheduledReads {
+  const load = db
+    .prepare(
+      'SELECT id, due_at, message FROM delayed WHERE vhost = ? AND exchange = ? AND due_at >= ? AND (due_at > ? OR id > ?) AND id >= ? ' +
+        'ORDER BY due_at, id LIMIT ?',
+    )
+    .raw();
+  const count = db.prepare('SELECT count(*) FROM delayed WHERE vhost = ? AND exchange = ? AND id >= ?').pluck();
+  const owner = db.prepare('SELECT vhost, exchange FROM delayed WHERE id = ?').raw();
+  return {
+    page: (vhost, exchange, fromDue, fromId, below, limit) => load.all(vhost, exchange, fromDue, fromDue, fromId, below, limit) as ScheduledRow[],
+    // One read transaction: the writer may commit meanwhile, the snapshot stays the same.
+    count: (vhost, exchange, below, candidates) =>
+      db.transaction(() => {
+        const owned = new Set<number>();
+        for (const id of candidates) {
+          const row = owner.get(id) as [string, string] | undefined;
+          if (row !== undefined && row[0] === vhost && row[1] === exchange && id >= below) owned.add(id);
+        }
+        return { count: count.get(vhost, exchange, below) as number, owned };
+      })(),
+    maxId: () => (db.prepare('SELECT max(id) FROM delayed').pluck().get() as number | null) ?? 0,
+  };
 }
 
 /** The compiled worker script (tests run from sources, so fall back to the build output). */

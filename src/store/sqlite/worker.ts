@@ -30,6 +30,7 @@ import {
   OP_VHOST_DEL,
   OP_VHOST_PUT,
 } from './batch.js';
+import type { BatchReply } from '../batched-store.js';
 
 export interface WorkerInit {
   readonly path: string;
@@ -43,7 +44,6 @@ export interface BatchRequest {
   readonly length: number;
 }
 
-export type BatchReply = { readonly id: number; readonly ok: true } | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
 
 const init = workerData as WorkerInit;
 const db = new Database(init.path);

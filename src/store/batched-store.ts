@@ -1,0 +1,445 @@
+// The write side shared by the durable stores (SQLite, PostgreSQL): writes are grouped.
+//
+// Everything the broker asks for while one batch is being committed waits in `#pending`, and
+// goes out as the next batch, one transaction for all of it. An entry acknowledged before its
+// insert went out cancels both (no database work at all). The event loop only encodes batches
+// (sqlite/ops.ts, one transferable buffer); a writer off the event loop commits them and the
+// subclass hands its reply to `handleReply`. Messages not yet committed are found in memory
+// first; a subclass reads the rest from its database.
+
+import type { Logger } from 'pino';
+import type { Message } from '../message.js';
+import { bindingRecordKey } from './memory-store.js';
+import {
+  type BindingRecord,
+  type Definitions,
+  type ExchangeRecord,
+  type LimitsRecord,
+  type ReaderOffsetRecord,
+  type QueueKey,
+  type PermissionRecord,
+  type QueueRecord,
+  type Store,
+  type UserRecord,
+  type VhostRecord,
+  type ScheduledMessage,
+  type ScheduleKey,
+  type StoredEntry,
+  type StoreEntry,
+  type WriteRange,
+} from './store.js';
+import {
+  BatchWriter,
+  OP_BINDING_DEL,
+  OP_BINDING_PUT,
+  OP_DELAYED_DEL,
+  OP_DELAYED_DROP,
+  OP_DELAYED_PUT,
+  OP_ENTRY_DEL,
+  OP_ENTRY_MARK,
+  OP_ENTRY_PUT,
+  OP_EXCHANGE_DEL,
+  OP_EXCHANGE_PUT,
+  OP_MESSAGE_PUT,
+  OP_QUEUE_DEL,
+  OP_QUEUE_PUT,
+  OP_PERMISSION_DEL,
+  OP_PERMISSION_PUT,
+  OP_LIMITS_PUT,
+  OP_READER_DEL,
+  OP_READER_PUT,
+  OP_USER_DEL,
+  OP_USER_PUT,
+  OP_VHOST_DEL,
+  OP_VHOST_PUT,
+} from './sqlite/batch.js';
+import {
+  COMMITTED,
+  DELIVERED_EARLY,
+  encodeDelayedOp,
+  encodeOp,
+  FAILED,
+  MARK_QUEUED,
+  MARKED,
+  ON_DISK,
+  PENDING_INSERT,
+  STATE_MASK,
+  type DelayedOp,
+  type Op,
+} from './sqlite/ops.js';
+import { ScheduledBook, type ScheduledReads } from './sqlite/scheduled.js';
+
+interface InFlight {
+  readonly id: number;
+  readonly ops: Op[];
+  /** writeSeq covered by this batch. */
+  readonly upTo: number;
+  /** Messages in this batch by id, still readable until committed. */
+  readonly messages: Map<number, Message>;
+  /** Scheduled-message ops in this batch, to settle their bookkeeping once committed. */
+  readonly delayed: DelayedOp[];
+}
+
+/** A writer's answer to one batch. */
+export type BatchReply = { readonly id: number; readonly ok: true } | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
+
+/** What a store finds in its database when it opens. */
+export interface StoredIds {
+  readonly queues: Iterable<{ readonly id: number; readonly vhost: string; readonly name: string }>;
+  readonly maxQueueId: number;
+  readonly maxMessageId: number;
+}
+
+export abstract class BatchedStore implements Store {
+  protected readonly log: Logger;
+  readonly #queueIds = new Map<string, number>();
+  #nextQueueId = 1;
+  #nextMessageId = 1;
+  #writeSeq = 0;
+  #durableSeq = 0;
+  #pending: Op[] = [];
+  readonly #pendingMessages = new Map<number, Message>();
+  #inflight: InFlight | null = null;
+  #nextBatchId = 1;
+  #sendScheduled = false;
+  /** Messages whose insert failed: kept in memory (their publishers were nacked). */
+  readonly #failed = new Map<number, Message>();
+  readonly #listeners: ((durableSeq: number, failed: WriteRange | null) => void)[] = [];
+  #closing: Promise<void> | null = null;
+  #idleWaiters: (() => void)[] = [];
+  #lastWriteError = '';
+  /** Scheduled messages (delayed exchanges). */
+  readonly #scheduled: ScheduledBook;
+
+  readonly #fatal: ((err: unknown, what: string) => void) | null;
+
+  protected constructor(ids: StoredIds, scheduled: ScheduledReads, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
+    this.#fatal = fatal;
+    this.log = log;
+    this.#nextQueueId = ids.maxQueueId + 1;
+    this.#nextMessageId = ids.maxMessageId + 1;
+    for (const row of ids.queues) this.#queueIds.set(queueKey(row.vhost, row.name), row.id);
+    this.#scheduled = new ScheduledBook(scheduled, (op) => this.#push(op));
+  }
+
+  /** Hands an encoded batch to the writer; its reply goes to handleReply. */
+  protected abstract sendBatch(id: number, buffer: ArrayBuffer, length: number): void;
+  /** A committed message, from the database. */
+  protected abstract readStoredMessage(storeId: number): Message | undefined;
+  abstract loadDefinitions(): Definitions;
+  abstract loadReaderOffsets(): ReaderOffsetRecord[];
+  abstract loadEntries(queue: QueueKey): Iterable<StoredEntry>;
+  abstract countMessages(queue: QueueKey): number;
+  /** Releases the writer and the database, once idle (close() waits for that). */
+  protected abstract release(): Promise<void>;
+
+  /** The writer failed in a way that leaves the store's state unknown. */
+  protected fail(err: unknown, what: string): void {
+    if (this.#fatal) this.#fatal(err, what);
+    else this.log.error({ err }, what);
+  }
+
+  saveExchange(r: ExchangeRecord): void {
+    this.#push({ k: OP_EXCHANGE_PUT, r });
+  }
+
+  deleteExchange(vhost: string, name: string): void {
+    this.#push({ k: OP_EXCHANGE_DEL, vhost, name });
+  }
+
+  saveQueue(r: QueueRecord): void {
+    const key = queueKey(r.vhost, r.name);
+    let id = this.#queueIds.get(key);
+    if (id === undefined) {
+      id = this.#nextQueueId++;
+      this.#queueIds.set(key, id);
+    }
+    this.#push({ k: OP_QUEUE_PUT, id, r });
+  }
+
+  deleteQueue(vhost: string, name: string): void {
+    const key = queueKey(vhost, name);
+    const id = this.#queueIds.get(key);
+    if (id === undefined) return;
+    this.#queueIds.delete(key);
+    this.#push({ k: OP_QUEUE_DEL, id, vhost, name });
+  }
+
+  saveBinding(r: BindingRecord): void {
+    this.#push({ k: OP_BINDING_PUT, r });
+  }
+
+  deleteBinding(r: BindingRecord): void {
+    this.#push({ k: OP_BINDING_DEL, key: bindingRecordKey(r) });
+  }
+
+  saveUser(r: UserRecord): void {
+    this.#push({ k: OP_USER_PUT, r });
+  }
+
+  deleteUser(name: string): void {
+    this.#push({ k: OP_USER_DEL, name });
+  }
+
+  saveVhost(r: VhostRecord): void {
+    this.#push({ k: OP_VHOST_PUT, r });
+  }
+
+  deleteVhost(name: string): void {
+    this.#push({ k: OP_VHOST_DEL, name });
+  }
+
+  savePermission(r: PermissionRecord): void {
+    this.#push({ k: OP_PERMISSION_PUT, r });
+  }
+
+  deletePermission(user: string, vhost: string): void {
+    this.#push({ k: OP_PERMISSION_DEL, user, vhost });
+  }
+
+  saveLimits(r: LimitsRecord): void {
+    this.#push({ k: OP_LIMITS_PUT, r });
+  }
+
+  saveReaderOffset(r: ReaderOffsetRecord): void {
+    this.#push({ k: OP_READER_PUT, r });
+  }
+
+  deleteReaderOffset(vhost: string, stream: string, reader: string): void {
+    this.#push({ k: OP_READER_DEL, vhost, stream, reader });
+  }
+
+  // ---- messages --------------------------------------------------------------------------
+
+  appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void {
+    const q = this.queueId(queue);
+    if (q === 0) return;
+    if (msg.storeId === 0) {
+      msg.storeId = this.#nextMessageId++;
+      this.#pendingMessages.set(msg.storeId, msg);
+      this.#push({ k: OP_MESSAGE_PUT, m: msg });
+    }
+    msg.storeRefs++;
+    entry.storeId = msg.storeId;
+    entry.storeState = PENDING_INSERT;
+    this.#push({ k: OP_ENTRY_PUT, q, e: entry });
+  }
+
+  removeMessage(queue: QueueKey, entry: StoreEntry): void {
+    const state = entry.storeState & STATE_MASK;
+    entry.storeState = 0;
+    if (state === PENDING_INSERT) {
+      // Never went out: drop the insert (and the message's, if nothing else holds it).
+      const m = this.#pendingMessages.get(entry.storeId);
+      if (m !== undefined && --m.storeRefs === 0) this.#pendingMessages.delete(entry.storeId);
+      return;
+    }
+    if (state === FAILED) {
+      this.#forgetFailed(entry.storeId);
+      return;
+    }
+    if (state !== ON_DISK) return;
+    const q = this.queueId(queue);
+    if (q === 0) return;
+    this.#push({ k: OP_ENTRY_DEL, q, seq: entry.seq, id: entry.storeId, multi: entry.storeMulti });
+  }
+
+  markDelivered(queue: QueueKey, entry: StoreEntry): void {
+    const state = entry.storeState & STATE_MASK;
+    if (state === PENDING_INSERT) {
+      entry.storeState |= DELIVERED_EARLY;
+    } else if (state === ON_DISK && (entry.storeState & MARK_QUEUED) === 0 && ((entry.storeState & MARKED) === 0 || entry.deliveryCount > 0)) {
+      const q = this.queueId(queue);
+      if (q === 0) return;
+      entry.storeState |= MARK_QUEUED;
+      this.#push({ k: OP_ENTRY_MARK, q, e: entry });
+    }
+  }
+
+  isSettled(entry: StoreEntry): boolean {
+    return (entry.storeState & (STATE_MASK | COMMITTED | MARK_QUEUED)) === (ON_DISK | COMMITTED);
+  }
+
+  readMessage(storeId: number): Message | undefined {
+    const m = this.#pendingMessages.get(storeId) ?? this.#inflight?.messages.get(storeId) ?? this.#failed.get(storeId);
+    return m ?? this.readStoredMessage(storeId);
+  }
+
+  // ---- scheduled messages ----------------------------------------------------------------
+
+  scheduleMessage(vhost: string, exchange: string, dueAt: number, msg: Message): number {
+    return this.#scheduled.schedule(vhost, exchange, dueAt, msg);
+  }
+
+  removeScheduled(id: number): void {
+    this.#scheduled.remove(id);
+  }
+
+  loadScheduled(vhost: string, exchange: string, after: ScheduleKey | null, limit: number, maxBytes = Infinity): ScheduledMessage[] {
+    return this.#scheduled.load(vhost, exchange, after, limit, maxBytes);
+  }
+
+  countScheduled(vhost: string, exchange: string): number {
+    return this.#scheduled.count(vhost, exchange);
+  }
+
+  dropScheduled(vhost: string, exchange: string): void {
+    const below = this.#scheduled.drop(vhost, exchange);
+    this.#push({ k: OP_DELAYED_DROP, vhost, exchange, below });
+  }
+
+  // ---- durability ------------------------------------------------------------------------
+
+  get writeSeq(): number {
+    return this.#writeSeq;
+  }
+
+  get durableSeq(): number {
+    return this.#durableSeq;
+  }
+
+  onDurable(listener: (durableSeq: number, failed: WriteRange | null) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Resolves once everything written so far is committed (or failed). */
+  whenIdle(): Promise<void> {
+    if (this.#inflight === null && this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.whenIdle().then(() => this.release());
+    return this.#closing;
+  }
+
+  // ---- batching --------------------------------------------------------------------------
+
+  protected queueId(queue: QueueKey): number {
+    if (queue.storeQueueId === 0) queue.storeQueueId = this.#queueIds.get(queueKey(queue.vhost, queue.name)) ?? 0;
+    return queue.storeQueueId;
+  }
+
+  #push(op: Op): void {
+    this.#pending.push(op);
+    this.#writeSeq++;
+    if (this.#inflight === null && !this.#sendScheduled) {
+      this.#sendScheduled = true;
+      setImmediate(this.#send);
+    }
+  }
+
+  readonly #send = (): void => {
+    this.#sendScheduled = false;
+    if (this.#inflight !== null || this.#pending.length === 0) return;
+    const ops = this.#pending;
+    this.#pending = [];
+    const messages = new Map<number, Message>();
+    const delayed: DelayedOp[] = [];
+    const w = new BatchWriter(estimateSize(ops));
+    for (const op of ops) {
+      if (op.k === OP_DELAYED_PUT || op.k === OP_DELAYED_DEL || op.k === OP_DELAYED_DROP) {
+        if (encodeDelayedOp(w, op)) delayed.push(op);
+      } else encodeOp(w, op, messages);
+    }
+    this.#pendingMessages.clear();
+    const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#writeSeq, messages, delayed };
+    this.#inflight = batch;
+    const { buffer, length } = w.finish();
+    this.sendBatch(batch.id, buffer, length);
+  };
+
+  /** The writer's answer to a batch. */
+  protected handleReply(reply: BatchReply): void {
+    try {
+      this.#handleReply(reply);
+    } catch (err) {
+      if (this.#fatal) this.#fatal(err, 'internal error handling a store commit');
+      else this.log.error({ err }, 'internal error handling a store commit; the broker carries on');
+    }
+  }
+
+  #handleReply(reply: BatchReply): void {
+    const batch = this.#inflight;
+    if (batch === null || batch.id !== reply.id) return;
+    this.#inflight = null;
+    const from = this.#durableSeq;
+    this.#durableSeq = batch.upTo;
+    let failed: WriteRange | null = null;
+    if (!reply.ok) {
+      failed = { from, to: batch.upTo };
+      this.#recoverFailedBatch(batch, reply.code, reply.message);
+    } else {
+      for (const op of batch.ops) {
+        if (op.k === OP_ENTRY_PUT && (op.e.storeState & STATE_MASK) === ON_DISK) op.e.storeState |= COMMITTED;
+      }
+      if (batch.delayed.length > 0) this.#scheduled.settle(batch.delayed);
+      if (this.#lastWriteError !== '') {
+        this.log.info('store writes succeed again');
+        this.#lastWriteError = '';
+      }
+    }
+    for (const l of this.#listeners) l(this.#durableSeq, failed);
+    if (this.#pending.length > 0) this.#send();
+    else if (this.#inflight === null) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /**
+   * A batch could not be committed (typically the disk is full). Its inserts are given up:
+   * those messages stay in memory only and their publishers get nacks. Everything else
+   * (deletes, marks, definitions) is retried with the next batch, so nothing acknowledged
+   * comes back after a restart.
+   */
+  #recoverFailedBatch(batch: InFlight, code: string, message: string): void {
+    if (this.#lastWriteError !== code) {
+      this.log.error({ code, err: message }, 'store write failed; publishes waiting for it are nacked. Free disk space: warren retries by itself');
+      this.#lastWriteError = code;
+    }
+    const retry: Op[] = [];
+    for (const op of batch.ops) {
+      switch (op.k) {
+        case OP_MESSAGE_PUT:
+          this.#failed.set(op.m.storeId, op.m);
+          break;
+        case OP_ENTRY_PUT:
+          if ((op.e.storeState & STATE_MASK) === ON_DISK) op.e.storeState = FAILED;
+          break;
+        case OP_ENTRY_MARK:
+          if ((op.e.storeState & STATE_MASK) === ON_DISK) {
+            op.e.storeState |= MARK_QUEUED;
+            retry.push(op);
+          }
+          break;
+        case OP_ENTRY_DEL:
+          if (this.#failed.has(op.id)) this.#forgetFailed(op.id);
+          else retry.push(op);
+          break;
+        case OP_DELAYED_PUT:
+          this.#scheduled.insertFailed(op.s);
+          break;
+        default:
+          retry.push(op);
+      }
+    }
+    this.#pending = retry.concat(this.#pending);
+  }
+
+  #forgetFailed(storeId: number): void {
+    const m = this.#failed.get(storeId);
+    if (m !== undefined && --m.storeRefs <= 0) this.#failed.delete(storeId);
+  }
+}
+
+function queueKey(vhost: string, name: string): string {
+  return `${vhost}\u0000${name}`;
+}
+
+function estimateSize(ops: readonly Op[]): number {
+  let n = 1024;
+  for (const op of ops) n += op.k === OP_MESSAGE_PUT ? op.m.size + 600 : op.k === OP_DELAYED_PUT ? op.s.message.size + 1200 : 64;
+  return n;
+}
