@@ -78,6 +78,24 @@ export interface BrokerConfig {
   readonly connectionMax: number | null;
   /** Consumers one channel may have (RabbitMQ's consumer_max_per_channel); null: no cap. */
   readonly consumerMaxPerChannel: number | null;
+  /** Largest HTTP request body, bytes (RabbitMQ's management.http.max_body_size: 20 MB); larger is 413. */
+  readonly httpMaxBodySize: number;
+  /** Longest URL in an HTTP request line (cowboy's max_request_line_length: 8000); longer is 414. */
+  readonly httpMaxUrlLength: number;
+  /** Request line plus headers, bytes (Node's default 16 KiB); larger is 431. */
+  readonly httpMaxHeaderSize: number;
+  /** One URL path parameter, still percent-encoded, bytes; longer is 414 (a 255-character name needs up to 765). */
+  readonly httpMaxParamLength: number;
+  /** ms to receive a whole HTTP request (slow bodies), else 408. */
+  readonly httpRequestTimeout: number;
+  /** ms to receive an HTTP request's headers, else 408; at most httpRequestTimeout. */
+  readonly httpHeadersTimeout: number;
+  /** ms an idle keep-alive HTTP socket is kept. */
+  readonly httpKeepAliveTimeout: number;
+  /** ms any HTTP socket may stay without activity. */
+  readonly httpIdleTimeout: number;
+  /** Open HTTP sockets per listener; more are closed as they arrive. */
+  readonly httpMaxConnections: number;
 }
 
 export const TLS_VERIFY = ['none', 'peer'] as const;
@@ -122,6 +140,15 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   tlsFailIfNoPeerCert: false,
   connectionMax: null,
   consumerMaxPerChannel: null,
+  httpMaxBodySize: 20_000_000,
+  httpMaxUrlLength: 8000,
+  httpMaxHeaderSize: 16_384,
+  httpMaxParamLength: 1024,
+  httpRequestTimeout: 30_000,
+  httpHeadersTimeout: 10_000,
+  httpKeepAliveTimeout: 5_000,
+  httpIdleTimeout: 60_000,
+  httpMaxConnections: 1024,
 };
 
 /** Fills in defaults (embedding, tests); undefined values count as not given. */
@@ -212,6 +239,14 @@ export const byteSize: Parser<number> = (v) => {
   const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : unit === 't' ? 1024 ** 4 : 1;
   return Number(m[1]) * scale;
 };
+
+function byteSizeBetween(min: number, max: number): Parser<number> {
+  return (v) => {
+    const n = byteSize(v);
+    if (n < min || n > max) throw new ConfigError(`must be a size from ${min} to ${max} bytes, got ${show(v)}`);
+    return n;
+  };
+}
 
 function byteSizeAtLeast(min: number): Parser<number> {
   return (v) => {
@@ -305,6 +340,15 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('tlsFailIfNoPeerCert', '--tls-fail-if-no-peer-cert [bool]', 'WARREN_TLS_FAIL_IF_NO_PEER_CERT', 'with --tls-verify peer: also refuse TLS clients without a certificate', boolean, 'true'),
   option('connectionMax', '--connection-max <n>', 'WARREN_CONNECTION_MAX', 'open client connections admitted in all; more are refused at connection.open with 530 ("infinity": no cap)', optionalCap),
   option('consumerMaxPerChannel', '--consumer-max-per-channel <n>', 'WARREN_CONSUMER_MAX_PER_CHANNEL', 'consumers one channel may have; basic.consume past it is refused with 530 ("infinity": no cap)', optionalCap),
+  option('httpMaxBodySize', '--http-max-body-size <bytes>', 'WARREN_HTTP_MAX_BODY_SIZE', 'largest HTTP API request body (larger: 413)', byteSizeBetween(1024, 2 ** 31 - 1)),
+  option('httpMaxUrlLength', '--http-max-url-length <bytes>', 'WARREN_HTTP_MAX_URL_LENGTH', 'longest URL of an HTTP API request (longer: 414)', integer(256, 1_048_576, 'a number of bytes (256-1048576)')),
+  option('httpMaxHeaderSize', '--http-max-header-size <bytes>', 'WARREN_HTTP_MAX_HEADER_SIZE', 'request line and headers of an HTTP API request (larger: 431)', byteSizeBetween(1024, 1_048_576)),
+  option('httpMaxParamLength', '--http-max-param-length <bytes>', 'WARREN_HTTP_MAX_PARAM_LENGTH', 'one percent-encoded path parameter of an HTTP API request (longer: 414; at least 765, what a 255-character name may need)', integer(765, 1_048_576, 'a number of bytes (765-1048576)')),
+  option('httpRequestTimeout', '--http-request-timeout <ms>', 'WARREN_HTTP_REQUEST_TIMEOUT', 'ms to receive a whole HTTP API request (else 408)', integer(1000, 3_600_000, 'a number of milliseconds (1000-3600000)')),
+  option('httpHeadersTimeout', '--http-headers-timeout <ms>', 'WARREN_HTTP_HEADERS_TIMEOUT', 'ms to receive an HTTP API request\'s headers (else 408); at most --http-request-timeout', integer(1000, 3_600_000, 'a number of milliseconds (1000-3600000)')),
+  option('httpKeepAliveTimeout', '--http-keep-alive-timeout <ms>', 'WARREN_HTTP_KEEP_ALIVE_TIMEOUT', 'ms an idle keep-alive HTTP socket is kept open', integer(1, 3_600_000, 'a number of milliseconds (1-3600000)')),
+  option('httpIdleTimeout', '--http-idle-timeout <ms>', 'WARREN_HTTP_IDLE_TIMEOUT', 'ms any HTTP socket may stay without activity before it is closed', integer(1000, 86_400_000, 'a number of milliseconds (1000-86400000)')),
+  option('httpMaxConnections', '--http-max-connections <n>', 'WARREN_HTTP_MAX_CONNECTIONS', 'open HTTP sockets per listener (HTTP and HTTPS each); more are closed as they arrive', integer(1, 1_000_000, 'a whole number (1-1000000)')),
 ];
 
 /** Where an option's effective value came from. */
@@ -362,6 +406,7 @@ export function resolveConfig(sources: ConfigSources): ResolvedConfig {
   }
   const config = values as unknown as BrokerConfig;
   checkTlsOptions(config);
+  checkHttpOptions(config);
   return { config, origin };
 }
 
@@ -371,6 +416,13 @@ export function checkTlsOptions(c: BrokerConfig): void {
   if (listener !== null && (c.tlsCert === null || c.tlsKey === null)) throw new ConfigError(`${listener} needs --tls-cert and --tls-key (PEM files)`);
   if (c.tlsVerify === 'peer' && c.tlsCa === null) throw new ConfigError('--tls-verify peer needs --tls-ca (the CA certificates that sign client certificates)');
   if (c.tlsFailIfNoPeerCert && c.tlsVerify !== 'peer') throw new ConfigError('--tls-fail-if-no-peer-cert needs --tls-verify peer');
+}
+
+/** HTTP bounds that depend on each other (Node refuses a headers timeout above the request timeout). */
+export function checkHttpOptions(c: BrokerConfig): void {
+  if (c.httpHeadersTimeout > c.httpRequestTimeout) {
+    throw new ConfigError(`--http-headers-timeout (${c.httpHeadersTimeout} ms) must not exceed --http-request-timeout (${c.httpRequestTimeout} ms)`);
+  }
 }
 
 /** "--port" for "--port <port>". */

@@ -2,7 +2,7 @@
 // the Prometheus endpoint (/metrics), served by fastify. Here: the server's setup — JSON body
 // parsing, access control on every route (route-access.ts), RabbitMQ-shaped error bodies (a
 // malformed or invalid body is a 400 with a reason, never a crash), the bounds on every input
-// (HTTP_LIMITS), request logging at debug level — and its lifecycle. Routes live in routes/*.ts.
+// (httpLimits, from the configuration), request logging at debug level — and its lifecycle. Routes live in routes/*.ts.
 // The same app can also be served over HTTPS (`listenHttps`), on its own port, with
 // credentials that a SIGHUP can replace.
 
@@ -12,6 +12,7 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { fastify, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
+import type { BrokerConfig } from '../config.js';
 import type { Store } from '../store/store.js';
 import { AmqpError } from '../errors.js';
 import { CodecError } from '../codec/codec-error.js';
@@ -32,37 +33,48 @@ import { installRouteAccess, normalisePath } from './route-access.js';
 import { registerResourceRoutes } from './routes/resources.js';
 import { StatsSampler, type HttpCounters } from './stats.js';
 
-/** Largest request body (RabbitMQ's management.http.max_body_size default: 20 MB). */
-export const MAX_BODY_BYTES = 20_000_000;
-
-/** The bounds on HTTP input (documented in the README's Security section). */
-export const HTTP_LIMITS = {
-  bodyBytes: MAX_BODY_BYTES,
-  /** Request line's URL (cowboy's max_request_line_length is 8000): longer is 414. */
-  urlBytes: 8000,
-  /** Request line plus headers (Node's default): longer is 431. */
-  headerBytes: 16_384,
-  /** One URL parameter, still percent-encoded (a 255-character name encodes to at most 765). */
-  paramBytes: 1024,
+/** The bounds on HTTP input, from the configuration (documented in the README's Security section). */
+export interface HttpLimits {
+  readonly bodyBytes: number;
+  /** Request line's URL: longer is 414. */
+  readonly urlBytes: number;
+  /** Request line plus headers: longer is 431. */
+  readonly headerBytes: number;
+  /** One URL parameter, still percent-encoded: longer is 414. */
+  readonly paramBytes: number;
   /** Whole request received within this, else 408 (slow-loris bodies). */
-  requestTimeoutMs: 30_000,
+  readonly requestTimeoutMs: number;
   /** Headers received within this. */
-  headersTimeoutMs: 10_000,
+  readonly headersTimeoutMs: number;
   /** An idle keep-alive socket is closed after this. */
-  keepAliveTimeoutMs: 5_000,
+  readonly keepAliveTimeoutMs: number;
   /** Any socket without activity for this long is closed. */
-  socketIdleMs: 60_000,
+  readonly socketIdleMs: number;
   /** Open HTTP sockets at once (per listener); more are closed as they arrive. */
-  maxSockets: 1024,
-} as const;
+  readonly maxSockets: number;
+}
 
-/** Applies HTTP_LIMITS' socket bounds to a Node HTTP(S) server. */
-function boundServer(server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; setTimeout(ms: number): unknown }): void {
-  server.headersTimeout = HTTP_LIMITS.headersTimeoutMs;
-  server.requestTimeout = HTTP_LIMITS.requestTimeoutMs;
-  server.keepAliveTimeout = HTTP_LIMITS.keepAliveTimeoutMs;
-  server.maxConnections = HTTP_LIMITS.maxSockets;
-  server.setTimeout(HTTP_LIMITS.socketIdleMs);
+export function httpLimits(c: BrokerConfig): HttpLimits {
+  return {
+    bodyBytes: c.httpMaxBodySize,
+    urlBytes: c.httpMaxUrlLength,
+    headerBytes: c.httpMaxHeaderSize,
+    paramBytes: c.httpMaxParamLength,
+    requestTimeoutMs: c.httpRequestTimeout,
+    headersTimeoutMs: c.httpHeadersTimeout,
+    keepAliveTimeoutMs: c.httpKeepAliveTimeout,
+    socketIdleMs: c.httpIdleTimeout,
+    maxSockets: c.httpMaxConnections,
+  };
+}
+
+/** Applies the socket bounds to a Node HTTP(S) server. */
+function boundServer(server: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number; setTimeout(ms: number): unknown }, limits: HttpLimits): void {
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxSockets;
+  server.setTimeout(limits.socketIdleMs);
 }
 
 export interface AdminOptions {
@@ -83,6 +95,7 @@ export class AdminServer {
   readonly stats: StatsSampler;
   readonly http: HttpCounters = { published: 0, delivered: 0, acked: 0 };
   readonly #options: AdminOptions;
+  readonly #limits: HttpLimits;
   #address: AddressInfo | null = null;
   #https: HttpsServer | null = null;
   #httpsAddress: AddressInfo | null = null;
@@ -90,6 +103,7 @@ export class AdminServer {
 
   constructor(broker: Broker, options: AdminOptions) {
     this.#options = options;
+    this.#limits = httpLimits(broker.config);
     this.stats = new StatsSampler(broker, this.http);
     const ctx: AdminContext = {
       broker,
@@ -98,7 +112,7 @@ export class AdminServer {
       log: options.log,
       listeners: () => this.#listeners(),
     };
-    this.app = buildApp(ctx);
+    this.app = buildApp(ctx, this.#limits);
   }
 
   /** Starts sampling rates and listening; resolves with the bound address. */
@@ -123,8 +137,8 @@ export class AdminServer {
    */
   async listenHttps(host: string, port: number, tls: TlsOptions): Promise<AddressInfo> {
     await this.app.ready();
-    const server = createHttpsServer({ ...tls, maxHeaderSize: HTTP_LIMITS.headerBytes }, (req, res) => this.app.routing(req, res));
-    boundServer(server);
+    const server = createHttpsServer({ ...tls, maxHeaderSize: this.#limits.headerBytes }, (req, res) => this.app.routing(req, res));
+    boundServer(server, this.#limits);
     this.#https = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -229,23 +243,23 @@ function durableWaiter(store: Store): () => Promise<void> {
   };
 }
 
-function buildApp(ctx: AdminContext): FastifyInstance {
+function buildApp(ctx: AdminContext, limits: HttpLimits): FastifyInstance {
   // No type coercion by the validator (it would take 5 for a name); normalizeScalars() below
   // accepts just what RabbitMQ's clients send as text: "true"/"false" and whole numbers.
   const app = fastify({
     logger: false,
-    bodyLimit: HTTP_LIMITS.bodyBytes,
-    http: { maxHeaderSize: HTTP_LIMITS.headerBytes },
+    bodyLimit: limits.bodyBytes,
+    http: { maxHeaderSize: limits.headerBytes },
     // Routing (and so access control) sees the path as RabbitMQ's router would.
     rewriteUrl: (req) => normalisePath(req.url ?? '/'),
-    routerOptions: { maxParamLength: HTTP_LIMITS.paramBytes },
+    routerOptions: { maxParamLength: limits.paramBytes },
     ajv: { customOptions: { coerceTypes: false } },
     // A URL the router cannot decode (`%ZZ`) is a 400 in RabbitMQ's shape.
     frameworkErrors: (err, _req, reply) => {
       void (reply as FastifyReply).code(err.statusCode ?? 400).send({ error: 'bad_request', reason: err.message });
     },
   });
-  boundServer(app.server);
+  boundServer(app.server, limits);
   const log = ctx.log;
 
   // Every body is JSON, whatever content type the client names (RabbitMQ's tools are not all careful).
@@ -266,7 +280,7 @@ function buildApp(ctx: AdminContext): FastifyInstance {
 
   app.decorateRequest('apiUser', null as unknown as never);
   app.addHook('onRequest', async (req, reply) => {
-    if ((req.originalUrl ?? req.url).length > HTTP_LIMITS.urlBytes) return reply.code(414).send({ error: 'uri_too_long', reason: `URL longer than ${HTTP_LIMITS.urlBytes} bytes` });
+    if ((req.originalUrl ?? req.url).length > limits.urlBytes) return reply.code(414).send({ error: 'uri_too_long', reason: `URL longer than ${limits.urlBytes} bytes` });
     return undefined;
   });
   // Must come before any route: it refuses routes without an access class.

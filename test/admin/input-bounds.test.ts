@@ -1,12 +1,14 @@
 // Bounds on HTTP input and on users' regular expressions: an evil regex in a name filter or a
 // permission pattern returns (the server and AMQP clients keep being served), and over-long
 // URLs, big pages, long filters and oversized headers are refused with a reason.
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HTTP_LIMITS } from '../../src/admin/server.js';
+import { httpLimits } from '../../src/admin/server.js';
+import { DEFAULT_CONFIG } from '../../src/config.js';
 import { MAX_PATTERN_LENGTH } from '../../src/util/linear-regex.js';
-import { adminBroker, amqpUrl, type AdminTestBroker } from './helpers.js';
+import { adminBroker, Api, amqpUrl, type AdminTestBroker } from './helpers.js';
 
+const HTTP_LIMITS = httpLimits(DEFAULT_CONFIG);
 let t: AdminTestBroker;
 beforeEach(async () => {
   t = await adminBroker();
@@ -62,8 +64,8 @@ describe('regular expressions from users', () => {
 });
 
 /** The status of a GET sent byte for byte over a socket (the server may close it right after answering). */
-function raw(path: string, headers: Record<string, string> = {}): Promise<number> {
-  const url = new URL(t.running.httpUrl!);
+function raw(path: string, headers: Record<string, string> = {}, base = t.running.httpUrl!): Promise<number> {
+  const url = new URL(base);
   const lines = [`GET ${path} HTTP/1.1`, `host: ${url.host}`, `authorization: Basic ${Buffer.from('guest:guest').toString('base64')}`, 'connection: close'];
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
   return new Promise((resolve, reject) => {
@@ -94,5 +96,41 @@ describe('bounded HTTP input', () => {
     const name = 'é'.repeat(127);
     expect((await t.api.put(`/queues/%2F/${encodeURIComponent(name)}`, {})).status).toBe(201);
     expect((await t.api.get(`/queues/%2F/${encodeURIComponent(name)}`)).status).toBe(200);
+  });
+
+  it('applies configured limits instead of the defaults', async () => {
+    const small = await adminBroker({ httpMaxUrlLength: 1000, httpMaxHeaderSize: 4096, httpMaxParamLength: 800, httpMaxBodySize: 4096 });
+    try {
+      const api = new Api(small.running.httpUrl!);
+      expect(await raw(`/api/queues?columns=${'a'.repeat(1000)}`, {}, small.running.httpUrl!)).toBe(414);
+      expect(await raw(`/api/overview?pad=${'a'.repeat(900)}`, {}, small.running.httpUrl!)).toBe(200);
+      expect(await raw('/api/overview', { 'x-pad': 'x'.repeat(4096) }, small.running.httpUrl!)).toBe(431);
+      expect((await api.get(`/queues/%2F/${'q'.repeat(801)}`)).status).toBe(414);
+      expect((await api.put(`/queues/%2F/${'q'.repeat(255)}`, {})).status).toBe(201);
+      expect((await api.req('POST', '/definitions', undefined, { raw: JSON.stringify({ pad: 'x'.repeat(4096) }) })).status).toBe(413);
+      expect((await api.get('/overview')).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('closes HTTP sockets past the configured number at once', async () => {
+    const small = await adminBroker({ httpMaxConnections: 2 });
+    const url = new URL(small.running.httpUrl!);
+    const held = await Promise.all([0, 1].map(() => new Promise<Socket>((resolve) => {
+      const s = connect(Number(url.port), url.hostname, () => resolve(s));
+      s.on('error', () => undefined);
+    })));
+    try {
+      // the two held sockets are accepted; a third is closed without an answer
+      await expect(raw('/api/overview', {}, small.running.httpUrl!)).rejects.toThrow('no HTTP answer');
+      held[0]!.destroy(); // a place frees up once the server sees the close: retried until then
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) status = await raw('/api/overview', {}, small.running.httpUrl!).catch(() => 0);
+      expect(status).toBe(200);
+    } finally {
+      for (const s of held) s.destroy();
+      await small.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Malformed and invalid request bodies get a 400 with a reason — never a crash: after every
 // bad request the server still answers. Also unknown paths (404) and oversized bodies (413).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../src/admin/server.js';
+import { DEFAULT_CONFIG } from '../../src/config.js';
 import { adminBroker, type AdminTestBroker } from './helpers.js';
 
 let t: AdminTestBroker;
@@ -56,7 +56,7 @@ describe('bad requests', () => {
   });
 
   it('refuses a body over the size limit with 413', async () => {
-    const r = await t.api.req('POST', '/definitions', undefined, { raw: JSON.stringify({ pad: 'x'.repeat(MAX_BODY_BYTES) }) });
+    const r = await t.api.req('POST', '/definitions', undefined, { raw: JSON.stringify({ pad: 'x'.repeat(DEFAULT_CONFIG.httpMaxBodySize) }) });
     expect(r.status).toBe(413);
     expect((r.json as Json)['error']).toBe('bad_request');
     expect((await t.api.get('/overview')).status).toBe(200);

@@ -62,6 +62,23 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ flags: { pausedOutputTimeout: '-5' } })).toThrow('--paused-output-timeout: must be a number of seconds (0-86400), got "-5"');
   });
 
+  it('takes the HTTP input limits from flags, variables and the file, and checks them', () => {
+    const d = resolveConfig({}).config;
+    expect([d.httpMaxBodySize, d.httpMaxUrlLength, d.httpMaxHeaderSize, d.httpMaxParamLength]).toEqual([20_000_000, 8000, 16_384, 1024]);
+    expect([d.httpRequestTimeout, d.httpHeadersTimeout, d.httpKeepAliveTimeout, d.httpIdleTimeout, d.httpMaxConnections]).toEqual([30_000, 10_000, 5_000, 60_000, 1024]);
+    const r = resolveConfig({
+      file: file('{"httpMaxBodySize": "1MiB", "httpMaxConnections": 64}'),
+      env: { WARREN_HTTP_MAX_URL_LENGTH: '4000', WARREN_HTTP_REQUEST_TIMEOUT: '20000' },
+      flags: { httpMaxHeaderSize: '32KiB', httpHeadersTimeout: '5000', httpMaxConnections: '128' },
+    }).config;
+    expect(r).toMatchObject({ httpMaxBodySize: 1024 * 1024, httpMaxUrlLength: 4000, httpRequestTimeout: 20_000, httpMaxHeaderSize: 32 * 1024, httpHeadersTimeout: 5000, httpMaxConnections: 128 });
+    expect(() => resolveConfig({ flags: { httpMaxParamLength: '100' } })).toThrow('--http-max-param-length: must be a number of bytes (765-1048576), got "100"');
+    expect(() => resolveConfig({ env: { WARREN_HTTP_MAX_BODY_SIZE: 'huge' } })).toThrow('WARREN_HTTP_MAX_BODY_SIZE: must be a size in bytes');
+    expect(() => resolveConfig({ file: file('{"httpMaxHeaderSize": "2MiB"}') })).toThrow('"httpMaxHeaderSize": must be a size from 1024 to 1048576 bytes, got "2MiB"');
+    expect(() => resolveConfig({ flags: { httpMaxConnections: '0' } })).toThrow('--http-max-connections: must be a whole number (1-1000000), got "0"');
+    expect(() => resolveConfig({ flags: { httpRequestTimeout: '5000', httpHeadersTimeout: '6000' } })).toThrow('--http-headers-timeout (6000 ms) must not exceed --http-request-timeout (5000 ms)');
+  });
+
   it('takes users from the file', () => {
     const r = resolveConfig({ file: file(JSON.stringify({ users: [{ name: 'admin', password: 's3cret', tags: ['administrator'] }, { name: 'app', password: 'p' }] })) });
     expect(r.config.users).toEqual([
