@@ -7,8 +7,6 @@
 //
 // Deliberate differences from RabbitMQ 3.10 (the test asserts RabbitMQ's behaviour when
 // `broker.external`, warren's otherwise):
-//  - x-queue-type stream: RabbitMQ declares a stream; warren refuses it with the text RabbitMQ uses
-//    for unsupported queue types: invalid arg 'x-queue-type' ... "unsupported queue type 'stream'".
 //  - x-delivery-limit on a classic queue: RabbitMQ 406 "... of queue type rabbit_classic_queue";
 //    warren accepts it (it works as on quorum queues).
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -252,11 +250,10 @@ describe('string, boolean and enum queue arguments', () => {
     expect(actual).toEqual(wanted);
   });
 
-  it('x-queue-type stream (RabbitMQ: a stream; warren: refused as unsupported)', async () => {
+  it('x-queue-type stream declares a stream (streams.test.ts has the rest)', async () => {
     const q = uid('arg-stream');
     const outcome = await declare(q, { 'x-queue-type': 'stream' }, { durable: true });
-    if (broker.external) expect(outcome).toBe('ok');
-    else expect(outcome).toBe(invalidArg('x-queue-type', q, `"unsupported queue type 'stream'"`));
+    expect(outcome).toBe('ok');
   });
 
   it('unknown arguments are ignored, whatever their type', async () => {

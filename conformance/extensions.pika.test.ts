@@ -8,7 +8,6 @@
 //  1. An expired message behind an unexpired head is dropped when it expires (RabbitMQ: it counts in
 //     message_count until it reaches the head). Neither delivers it.
 //  2. x-delivery-limit works on classic queues (RabbitMQ: 406 for rabbit_classic_queue).
-//  3. x-queue-type stream is refused (RabbitMQ 3.10 declares a stream).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { body, type BrokerUnderTest, Clients, Inbox, PikaProcess, runPika, startBroker, uid, waitForCount } from './harness.js';
 
@@ -338,9 +337,8 @@ describe('argument validation through pika (pika encodes ints as signedint, stri
     expect(outcomes.map((o) => o.ev)).toEqual(outcomes.map((o) => ({ event: 'declare_ok', queue: o.name, message_count: 0 })));
   });
 
-  it('x-queue-type stream (RabbitMQ 3.10: declared; warren: refused as unsupported)', async () => {
+  it('x-queue-type stream declares a stream', async () => {
     const [{ name, ev }] = (await declareAll([['durable', { 'x-queue-type': 'stream' }]])) as [{ name: string; ev: Ev }];
-    if (broker.external) expect(ev).toEqual({ event: 'declare_ok', queue: name, message_count: 0 });
-    else expect(ev).toEqual(closed(name, `invalid arg 'x-queue-type' for queue '${name}' in vhost '/': "unsupported queue type 'stream'"`));
+    expect(ev).toEqual({ event: 'declare_ok', queue: name, message_count: 0 });
   });
 });

@@ -21,6 +21,8 @@ import { ConnectionError } from './errors.js';
 import { VirtualHost, type VhostEvents } from './routing/vhost.js';
 import { peerCertificate, secureContextOptions, tlsServerOptions, type PeerCertificate, type TlsCredentials } from './tls/credentials.js';
 import type { Definitions, Store } from './store/store.js';
+import { StreamEnv } from './stream/env.js';
+import { WriteJoin } from './stream/write-join.js';
 import { tickClock } from './util/clock.js';
 import { VERSION } from './version.js';
 
@@ -35,7 +37,10 @@ export interface BrokerHooks {
 
 export class Broker implements ConnectionContext {
   readonly config: BrokerConfig;
+  /** The store, joined with the streams' fsyncs into one write sequence (see WriteJoin). */
   readonly store: Store;
+  /** Streams' directory, write sequence and hooks. */
+  readonly streams: StreamEnv;
   readonly log: Logger;
   readonly serverProperties: FieldTable;
   readonly vhosts = new Map<string, VirtualHost>();
@@ -58,7 +63,10 @@ export class Broker implements ConnectionContext {
 
   constructor(config: BrokerConfig, store: Store, log: Logger, hooks: BrokerHooks = {}) {
     this.config = config;
-    this.store = store;
+    const joined = new WriteJoin(store);
+    this.streams = new StreamEnv(config.dataDir, joined);
+    joined.beforeClose = async () => this.streams.closeAll();
+    this.store = joined;
     this.log = log;
     this.#hooks = hooks;
     this.serverProperties = serverProperties();
@@ -75,7 +83,7 @@ export class Broker implements ConnectionContext {
       log.warn({ user: record.user, vhost: record.vhost, error }, 'stored permission patterns are not valid for the linear-time engine; they grant nothing until set again');
     }
     this.#restore(defs);
-    store.onDurable((durableSeq, failed) => {
+    this.store.onDurable((durableSeq, failed) => {
       for (const c of this.connections) c.guard(() => c.runFlushHooks(durableSeq, failed));
     });
     this.#ticker = setInterval(() => {
@@ -271,6 +279,7 @@ export class Broker implements ConnectionContext {
       else this.log.error({ err, ...context }, 'internal error in a queue timer; the broker carries on');
     },
     queueLimit: (vhost) => this.limits.limit('vhost', vhost, 'max-queues'),
+    streams: () => this.streams,
   };
   readonly alarms = new Set<string>();
   #diskCheckCountdown = 0;

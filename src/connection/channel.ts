@@ -60,6 +60,7 @@ import { Publisher } from './publish.js';
 import { REPLY_TO, ReplyConsumer } from './reply-to.js';
 import { Transaction, type SettleKind } from './transaction.js';
 import type { ChannelHost } from './host.js';
+import { checkStreamSettle } from '../stream/stream-queue.js';
 import { requeueAll, UnackedLedger } from './unacked.js';
 
 export { ChannelConsumer } from './consumer.js';
@@ -439,6 +440,7 @@ export class Channel {
   #settle(tag: number, multiple: boolean, kind: SettleKind): void {
     const entries = this.#unacked.take(tag, multiple);
     if (entries === null) throw new ChannelError('PRECONDITION_FAILED', `unknown delivery tag ${tag}`);
+    if (kind !== 'ack') checkStreamSettle(entries);
     if (this.#tx !== null) {
       this.#tx.settles.push({ entries, kind });
       return;

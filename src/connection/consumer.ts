@@ -17,6 +17,7 @@ export class ChannelConsumer implements Consumer {
   readonly prefetch: number;
   readonly arguments: FieldTable;
   readonly priority: number;
+  readonly qosPrefetch: number;
   unacked = 0;
 
   constructor(channel: Channel, queue: Queue, m: BasicConsume, tag: string, prefetch: number) {
@@ -26,8 +27,13 @@ export class ChannelConsumer implements Consumer {
     this.noAck = m.noAck;
     this.exclusive = m.exclusive;
     this.prefetch = m.noAck ? 0 : prefetch;
+    this.qosPrefetch = prefetch;
     this.arguments = m.arguments;
     this.priority = fieldInteger(m.arguments.get('x-priority')) ?? 0;
+  }
+
+  get globalPrefetch(): number {
+    return this.channel.globalPrefetch;
   }
 
   canDeliver(): boolean {

@@ -6,9 +6,10 @@
 import type { FieldTable, FieldValue } from '../codec/field-table.js';
 import { fieldString, RABBIT_TYPE_NAMES } from '../codec/field-table.js';
 import { ChannelError } from '../errors.js';
+import { maxAgeProblem } from '../stream/arguments.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
-export type QueueType = 'classic' | 'quorum';
+export type QueueType = 'classic' | 'quorum' | 'stream';
 
 export interface QueueSettings {
   /** x-message-ttl, ms (null: none). */
@@ -83,7 +84,7 @@ function oneOf(values: readonly string[], invalid: (s: string) => string): Check
   };
 }
 
-const queueTypeCheck = oneOf(['classic', 'quorum'], (s) => `"unsupported queue type '${s}'"`);
+const queueTypeCheck = oneOf(['classic', 'quorum', 'stream'], (s) => `"unsupported queue type '${s}'"`);
 
 /** Value checks, in the order RabbitMQ runs them (rabbit_amqqueue's declare_args). */
 const CHECKS: readonly [string, Check][] = [
@@ -96,6 +97,8 @@ const CHECKS: readonly [string, Check][] = [
   ],
   ['x-max-length', nonNegInt],
   ['x-max-length-bytes', nonNegInt],
+  ['x-max-age', (v) => maxAgeProblem(v)],
+  ['x-stream-max-segment-size-bytes', nonNegInt],
   ['x-max-in-memory-length', nonNegInt],
   ['x-max-in-memory-bytes', nonNegInt],
   ['x-max-priority', (v, a) => nonNegInt(v, a) ?? (intValue(v) > MAX_PRIORITY ? `{max_value_exceeded,${exact(v)}}` : null)],
@@ -151,15 +154,26 @@ const SUPPORTED: Readonly<Record<QueueType, ReadonlySet<string>>> = {
     'x-queue-leader-locator',
     'x-consumer-timeout',
   ]),
+  // RabbitMQ 3.10's stream arguments, and x-consumer-timeout, which it does not know (ignored).
+  stream: new Set([
+    'x-max-length-bytes',
+    'x-queue-type',
+    'x-max-age',
+    'x-stream-max-segment-size-bytes',
+    'x-initial-cluster-size',
+    'x-queue-leader-locator',
+    'x-consumer-timeout',
+  ]),
 };
 
 /** Every argument some queue type takes (streams included). */
-const KNOWN = new Set([...SUPPORTED.classic, ...SUPPORTED.quorum, 'x-max-age', 'x-stream-max-segment-size-bytes', 'x-initial-cluster-size']);
+const KNOWN = new Set([...SUPPORTED.classic, ...SUPPORTED.quorum, ...SUPPORTED.stream]);
 
 /** Checks whose values RabbitMQ 3.10 does not validate for a type. */
 const UNCHECKED: Readonly<Record<QueueType, ReadonlySet<string>>> = {
   classic: new Set(),
   quorum: new Set(['x-delivery-limit']),
+  stream: new Set(),
 };
 
 /**
@@ -194,8 +208,8 @@ export function parseQueueArguments(
       throw new ChannelError('PRECONDITION_FAILED', `invalid arg '${key}' for ${what} of queue type rabbit_${queueType}_queue`);
     }
   }
-  if (queueType === 'quorum') {
-    if (flags.serverNamed) throw new ChannelError('PRECONDITION_FAILED', 'Cannot declare a server-named queue for type rabbit_quorum_queue');
+  if (queueType === 'quorum' || queueType === 'stream') {
+    if (flags.serverNamed) throw new ChannelError('PRECONDITION_FAILED', `Cannot declare a server-named queue for type rabbit_${queueType}_queue`);
     if (flags.autoDelete) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'auto-delete' for ${what}`);
     if (flags.exclusive) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'exclusive-owner' for ${what}`);
     if (!flags.durable) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'non-durable' for ${what}`);

@@ -38,6 +38,12 @@ export interface Consumer {
   queueDeleted(queue: Queue): void;
   /** It has prefetch credit but its connection's socket is backed up: the client reads slower than we send. */
   socketBound(): boolean;
+  /** basic.consume's arguments (streams read x-stream-offset and filters from them). */
+  readonly arguments?: FieldTable;
+  /** The per-consumer prefetch (basic.qos global=false) in force when it subscribed, even with no-ack. */
+  readonly qosPrefetch?: number;
+  /** Its channel's global prefetch (basic.qos global=true), 0 when none. */
+  readonly globalPrefetch?: number;
 }
 
 /** A publisher paused because a queue it feeds is backing up (see Queue.congested). */

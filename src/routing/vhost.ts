@@ -12,6 +12,8 @@ import { parseQueueArguments, settingsOf } from '../queue/arguments.js';
 import { deadLetterCopy, deathHistory, isCycle } from '../queue/dead-letter.js';
 import { Queue, type DeadLetterReason, type QueueHooks } from '../queue/queue.js';
 import type { BindingRecord, Store } from '../store/store.js';
+import type { StreamEnv } from '../stream/env.js';
+import { StreamQueue } from '../stream/stream-queue.js';
 import { ConsistentHashExchange } from './consistent-hash.js';
 import { DelayedExchange, type DelayHost } from './delayed.js';
 import { DirectExchange } from './direct.js';
@@ -71,6 +73,8 @@ const EQUIVALENT_QUEUE_ARGS = [
   'x-single-active-consumer',
   'x-queue-master-locator',
   'x-delivery-limit',
+  'x-max-age',
+  'x-stream-max-segment-size-bytes',
 ];
 
 export interface ExchangeDeclare {
@@ -97,6 +101,8 @@ export interface VhostEvents {
   error?(err: unknown, context: Record<string, string>): void;
   /** The vhost's max-queues limit, or null for none. */
   queueLimit?(vhost: string): number | null;
+  /** Where streams keep their logs (x-queue-type: stream is refused without it). */
+  streams?(): StreamEnv;
 }
 
 export class VirtualHost {
@@ -271,12 +277,8 @@ export class VirtualHost {
     }
     validateDeadLetterExchangeType(name, this.name, d.arguments);
     const settings = parseQueueArguments(d.arguments, name, this.name, { durable: d.durable, exclusive: d.exclusive, autoDelete: d.autoDelete, serverNamed });
-    const q = new Queue(
-      this.name,
-      name,
-      { durable, exclusiveOwner: d.exclusive ? owner : null, autoDelete: d.autoDelete, arguments: d.arguments, settings },
-      this.#store,
-    );
+    const options = { durable, exclusiveOwner: d.exclusive ? owner : null, autoDelete: d.autoDelete, arguments: d.arguments, settings };
+    const q = settings.queueType === 'stream' ? new StreamQueue(this.name, name, options, this.#streamEnv(), false) : new Queue(this.name, name, options, this.#store);
     this.#addQueue(q);
     if (durable) this.#store.saveQueue({ vhost: this.name, name, autoDelete: d.autoDelete, arguments: d.arguments });
     return q;
@@ -460,9 +462,16 @@ export class VirtualHost {
 
   restoreQueue(name: string, autoDelete: boolean, args: FieldTable): Queue {
     const settings = settingsOf(args, name, this.name);
-    const q = new Queue(this.name, name, { durable: true, exclusiveOwner: null, autoDelete, arguments: args, settings }, this.#store);
+    const options = { durable: true, exclusiveOwner: null, autoDelete, arguments: args, settings };
+    const q = settings.queueType === 'stream' ? new StreamQueue(this.name, name, options, this.#streamEnv(), true) : new Queue(this.name, name, options, this.#store);
     this.#addQueue(q);
     return q;
+  }
+
+  #streamEnv(): StreamEnv {
+    const env = this.#events.streams?.();
+    if (env === undefined) throw new ChannelError('PRECONDITION_FAILED', `invalid arg 'x-queue-type': "unsupported queue type 'stream'"`);
+    return env;
   }
 
   restoreBinding(r: BindingRecord): void {

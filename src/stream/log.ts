@@ -1,0 +1,517 @@
+// A stream's log: numbered records in segment files (`<first offset>.seg` in the stream's own
+// directory), or in memory buffers when the broker has no data directory. Appends are copied
+// into a staging buffer and written at the end of the event-loop turn; one fdatasync at a time
+// makes them durable (group commit: what arrives during a sync goes in the next one). Readers
+// see only durable records. Each segment keeps a sparse index (an entry every INDEX_EVERY
+// bytes: offset, position, timestamp) to find an offset or a time without reading it all.
+// Retention removes whole segments, oldest first, past x-max-length-bytes or x-max-age.
+
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Message } from '../message.js';
+import { recordAt, recordOffset, recordSize, recordTimestamp, writeRecord } from './record.js';
+import type { ExternalWrite, WriteJoin } from './write-join.js';
+
+const INDEX_EVERY = 64 * 1024;
+const STAGING = 1024 * 1024;
+const SCAN_CHUNK = 1024 * 1024;
+/** In memory, a segment grows by doubling from this. */
+const MEM_INITIAL = 64 * 1024;
+
+export interface LogSettings {
+  readonly maxSegmentBytes: number;
+  /** x-max-length-bytes (null: none). */
+  readonly maxBytes: number | null;
+  /** x-max-age in ms (null: none). */
+  readonly maxAgeMs: number | null;
+}
+
+export class Segment {
+  readonly first: number;
+  readonly path: string | null;
+  fd = -1;
+  /** Bytes appended (written or staged). */
+  size = 0;
+  /** Bytes fsynced: what readers may read. */
+  durableSize = 0;
+  /** Offsets appended to it: first .. first + count - 1. */
+  count = 0;
+  firstTs = 0;
+  lastTs = 0;
+  removed = false;
+  /** Memory mode: the bytes themselves. */
+  mem: Buffer | null = null;
+  // Sparse index.
+  idxOffset: number[] = [];
+  idxPos: number[] = [];
+  idxTs: number[] = [];
+  #nextIndexAt = 0;
+
+  constructor(first: number, path: string | null) {
+    this.first = first;
+    this.path = path;
+  }
+
+  get next(): number {
+    return this.first + this.count;
+  }
+
+  noteRecord(offset: number, pos: number, size: number, ts: number): void {
+    if (this.count === 0) this.firstTs = ts;
+    this.lastTs = ts;
+    this.count++;
+    if (pos >= this.#nextIndexAt) {
+      this.idxOffset.push(offset);
+      this.idxPos.push(pos);
+      this.idxTs.push(ts);
+      this.#nextIndexAt = pos + INDEX_EVERY;
+    }
+    this.size = pos + size;
+  }
+
+  /** Reads durable bytes [pos, pos+len) (views in memory mode). */
+  read(pos: number, len: number): Buffer {
+    const end = Math.min(pos + len, this.durableSize);
+    if (this.mem !== null) return this.mem.subarray(pos, end);
+    const buf = Buffer.allocUnsafeSlow(Math.max(0, end - pos));
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(this.fd, buf, got, buf.length - got, pos + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === buf.length ? buf : buf.subarray(0, got);
+  }
+}
+
+export interface LogStats {
+  messages: number;
+  bytes: number;
+  segments: number;
+  firstOffset: number;
+  lastOffset: number;
+  firstTimestamp: number;
+}
+
+export class StreamLog {
+  readonly dir: string | null;
+  readonly settings: LogSettings;
+  readonly segments: Segment[] = [];
+  #join: WriteJoin | null;
+  /** Next offset to assign. */
+  #next = 0;
+  /** Offsets below this are durable. */
+  #committed = 0;
+  #lastTs = 0;
+  #staging: Buffer | null = null;
+  #staged = 0;
+  /** Offset after the last staged record. */
+  #stagedNext = 0;
+  #flushQueued = false;
+  #syncing = false;
+  #batch: ExternalWrite | null = null;
+  #batchSeq = 0;
+  #closed = false;
+  #ageTimer: NodeJS.Timeout | null = null;
+  /** Called when more records became durable (readers may go on). */
+  onCommitted: () => void = () => {};
+  /** Called when a write or sync failed: the stream cannot go on safely. */
+  onError: (err: unknown) => void = () => {};
+
+  constructor(dir: string | null, settings: LogSettings, join: WriteJoin | null) {
+    this.dir = dir;
+    this.settings = settings;
+    this.#join = join;
+  }
+
+  get nextOffset(): number {
+    return this.#next;
+  }
+
+  get committedOffset(): number {
+    return this.#committed;
+  }
+
+  get firstOffset(): number {
+    return this.segments[0]?.first ?? this.#next;
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  stats(): LogStats {
+    const first = this.firstOffset;
+    return {
+      messages: this.#next - first,
+      bytes: this.bytes,
+      segments: this.segments.length,
+      firstOffset: first,
+      lastOffset: this.#next - 1,
+      firstTimestamp: this.segments[0]?.count ? this.segments[0].firstTs : 0,
+    };
+  }
+
+  // ---- opening ---------------------------------------------------------------------------
+
+  /** Reads the segments back (a torn record at a segment's end is cut off), or starts empty. */
+  open(): void {
+    if (this.dir !== null) {
+      mkdirSync(this.dir, { recursive: true });
+      const files = readdirSync(this.dir)
+        .filter((f) => /^\d{20}\.seg$/.test(f))
+        .sort();
+      for (const f of files) {
+        const seg = new Segment(Number(f.slice(0, 20)), join(this.dir, f));
+        seg.fd = openSync(seg.path!, 'r+');
+        this.#recover(seg);
+        if (seg.count === 0 && this.segments.length > 0) {
+          closeSync(seg.fd);
+          unlinkSync(seg.path!);
+          continue;
+        }
+        this.segments.push(seg);
+      }
+    }
+    const last = this.segments.at(-1);
+    if (last !== undefined) this.#next = last.next;
+    this.#committed = this.#next;
+    this.#stagedNext = this.#next;
+    if (last === undefined) this.#newSegment();
+    this.#lastTs = last?.lastTs ?? 0;
+    this.#applyRetention();
+    this.#armAgeTimer();
+  }
+
+  #recover(seg: Segment): void {
+    const total = fstatSync(seg.fd).size;
+    seg.durableSize = total;
+    let pos = 0;
+    let expected = seg.first;
+    let buf: Buffer = Buffer.alloc(0);
+    let bufAt = 0;
+    for (;;) {
+      let n = recordAt(buf, pos - bufAt, buf.length);
+      if (n === -1) {
+        // Not all of it in the buffer: read from its start (at least the whole record).
+        const rest = buf.length - (pos - bufAt);
+        const want = rest >= 4 ? buf.readUInt32BE(pos - bufAt) + 4 : 0;
+        const len = Math.min(Math.max(SCAN_CHUNK, want), total - pos);
+        if (len <= rest) break;
+        buf = seg.read(pos, len);
+        bufAt = pos;
+        n = recordAt(buf, 0, buf.length);
+      }
+      if (n < 0 || recordOffset(buf, pos - bufAt) !== expected) break;
+      seg.noteRecord(expected, pos, n, recordTimestamp(buf, pos - bufAt));
+      pos += n;
+      expected++;
+    }
+    // A record cut short by a crash (never confirmed: confirms wait for the fsync) goes.
+    if (pos < total) ftruncateSync(seg.fd, pos);
+    seg.size = pos;
+    seg.durableSize = pos;
+  }
+
+  #newSegment(): Segment {
+    const first = this.#stagedNext;
+    const path = this.dir === null ? null : join(this.dir, `${String(first).padStart(20, '0')}.seg`);
+    const seg = new Segment(first, path);
+    if (path !== null) {
+      seg.fd = openSync(path, 'w+');
+      // The new file's name must survive a crash too.
+      const d = openSync(this.dir!, 'r');
+      try {
+        fdatasyncSync(d);
+      } finally {
+        closeSync(d);
+      }
+    } else {
+      seg.mem = Buffer.allocUnsafeSlow(MEM_INITIAL);
+    }
+    this.segments.push(seg);
+    return seg;
+  }
+
+  // ---- appending -------------------------------------------------------------------------
+
+  /** Appends a message; returns its offset. Durable (and readable) after a later commit. */
+  append(msg: Message, filter: string | null): number {
+    const offset = this.#stagedNext;
+    let ts = Date.now();
+    if (ts < this.#lastTs) ts = this.#lastTs; // timestamps never go back: time lookups bisect
+    this.#lastTs = ts;
+    const input = { msg, offset, timestamp: ts, filter };
+    const { size, header } = recordSize(input);
+    let seg = this.segments.at(-1)!;
+    if (seg.size > 0 && seg.size + size > this.settings.maxSegmentBytes) seg = this.#roll();
+    const pos = seg.size;
+    if (seg.mem !== null) {
+      if (pos + size > seg.mem.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(seg.mem.length * 2, pos + size));
+        seg.mem.copy(grown, 0, 0, pos);
+        seg.mem = grown;
+      }
+      writeRecord(input, size, header, seg.mem, pos);
+    } else {
+      if (this.#staging === null) this.#staging = Buffer.allocUnsafeSlow(STAGING);
+      if (this.#staged + size > this.#staging.length) this.#writeStaged();
+      if (size > this.#staging.length) {
+        const own = Buffer.allocUnsafeSlow(size);
+        writeRecord(input, size, header, own, 0);
+        this.#writeAll(seg, own, pos);
+      } else {
+        writeRecord(input, size, header, this.#staging, this.#staged);
+        this.#staged += size;
+      }
+    }
+    seg.noteRecord(offset, pos, size, ts);
+    this.#stagedNext = offset + 1;
+    this.#next = offset + 1;
+    if (this.dir !== null) {
+      this.#batch ??= { done: false, failed: false };
+      // One number per batch, renewed when other writes were issued after it (see WriteJoin).
+      if (this.#join !== null && this.#join.writeSeq !== this.#batchSeq) this.#batchSeq = this.#join.issue(this.#batch);
+    }
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      setImmediate(this.#flush);
+    }
+    return offset;
+  }
+
+  #writeAll(seg: Segment, buf: Buffer, pos: number): void {
+    let done = 0;
+    while (done < buf.length) done += writeSync(seg.fd, buf, done, buf.length - done, pos + done);
+  }
+
+  /** Writes the staged records of the last segment to its file. */
+  #writeStaged(): void {
+    if (this.#staged === 0) return;
+    const seg = this.segments.at(-1)!;
+    const staging = this.#staging!;
+    const from = seg.size - this.#pendingStagedBytes(seg);
+    this.#writeAll(seg, staging.subarray(0, this.#staged), from);
+    this.#staged = 0;
+  }
+
+  /** Bytes of `seg` still in the staging buffer (they are its last ones). */
+  #pendingStagedBytes(_seg: Segment): number {
+    return this.#staged;
+  }
+
+  readonly #flush = (): void => {
+    this.#flushQueued = false;
+    if (this.#closed) return;
+    if (this.dir === null) {
+      const last = this.segments.at(-1)!;
+      this.#commit(last, this.#next, last.size);
+      return;
+    }
+    try {
+      this.#writeStaged();
+    } catch (err) {
+      this.onError(err);
+      return;
+    }
+    this.#startSync();
+  };
+
+  #startSync(): void {
+    if (this.#syncing || this.#batch === null) return;
+    const batch = this.#batch;
+    this.#batch = null;
+    this.#batchSeq = 0;
+    const seg = this.segments.at(-1)!;
+    const upTo = this.#next;
+    const upToPos = seg.size;
+    this.#syncing = true;
+    fdatasync(seg.fd, (err) => {
+      this.#syncing = false;
+      batch.done = true;
+      if (err) {
+        batch.failed = true;
+        this.onError(err);
+      } else if (!seg.removed) {
+        this.#commit(seg, upTo, upToPos);
+      }
+      this.#join?.settled();
+      if (this.#batch !== null && !this.#flushQueued && !this.#closed) this.#startSync();
+    });
+  }
+
+  /** Everything before `upTo` (ending in `seg` at `pos`) is durable: readers may read it. */
+  #commit(seg: Segment, upTo: number, pos: number): void {
+    if (upTo <= this.#committed) return;
+    // Segments rolled before this one were synced when they rolled.
+    for (const s of this.segments) {
+      if (s === seg) break;
+      s.durableSize = s.size;
+    }
+    seg.durableSize = pos;
+    this.#committed = upTo;
+    this.onCommitted();
+  }
+
+  /** Closes the last segment (made durable first) and starts the next. */
+  #roll(): Segment {
+    const seg = this.segments.at(-1)!;
+    if (seg.mem === null) {
+      this.#writeStaged();
+      fdatasyncSync(seg.fd);
+    } else {
+      seg.mem = seg.mem.subarray(0, seg.size);
+    }
+    const next = this.#newSegment();
+    this.#applyRetention();
+    return next;
+  }
+
+  // ---- retention -------------------------------------------------------------------------
+
+  /** Removes whole segments, oldest first, past the size or age limit (the last one stays). */
+  #applyRetention(): void {
+    const { maxBytes, maxAgeMs } = this.settings;
+    if (maxBytes !== null) {
+      let total = this.bytes;
+      while (this.segments.length > 1 && total > maxBytes) {
+        total -= this.segments[0]!.size;
+        this.#removeOldest();
+      }
+    }
+    if (maxAgeMs !== null) {
+      const cutoff = Date.now() - maxAgeMs;
+      while (this.segments.length > 1 && this.segments[0]!.lastTs < cutoff) this.#removeOldest();
+    }
+  }
+
+  #removeOldest(): void {
+    const seg = this.segments.shift()!;
+    seg.removed = true;
+    if (seg.fd >= 0) {
+      closeSync(seg.fd);
+      seg.fd = -1;
+      unlinkSync(seg.path!);
+    }
+    seg.mem = null;
+  }
+
+  #armAgeTimer(): void {
+    const age = this.settings.maxAgeMs;
+    if (age === null) return;
+    // Age is checked on each roll and on this coarse timer (a quiet stream ages too).
+    this.#ageTimer = setInterval(() => this.#applyRetention(), Math.min(Math.max(age / 10, 1000), 60_000));
+    this.#ageTimer.unref();
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  /** The segment holding `offset` (the first one if it was removed), or undefined past the end. */
+  segmentOf(offset: number): Segment | undefined {
+    const segs = this.segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (segs[mid]!.first <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return segs[lo];
+  }
+
+  /**
+   * Where `offset` starts: its segment and position (offsets before the first go to the first,
+   * at or past the end to the end). `limit`: bytes of the segment that may be read.
+   */
+  locate(offset: number, limit?: number): { seg: Segment; pos: number; offset: number } | undefined {
+    const seg = this.segmentOf(offset);
+    if (seg === undefined) return undefined;
+    if (offset <= seg.first) return { seg, pos: 0, offset: seg.first };
+    if (offset >= seg.next) return { seg, pos: seg.size, offset: seg.next };
+    const i = bisect(seg.idxOffset, offset);
+    const pos = seg.idxPos[i]!;
+    const at = seg.idxOffset[i]!;
+    return this.#scan(seg, pos, at, limit ?? seg.durableSize, (o) => o >= offset) ?? { seg, pos: seg.size, offset: seg.next };
+  }
+
+  /** The first record at or after `ts` (ms), or the end. */
+  locateTime(ts: number): { seg: Segment; pos: number; offset: number } | undefined {
+    const seg = this.segments.find((s) => s.count > 0 && s.lastTs >= ts) ?? this.segments.at(-1);
+    if (seg === undefined) return undefined;
+    if (seg.count === 0 || seg.firstTs >= ts) return { seg, pos: 0, offset: seg.first };
+    const i = Math.max(0, bisect(seg.idxTs, ts) - 1);
+    return this.#scan(seg, seg.idxPos[i]!, seg.idxOffset[i]!, seg.durableSize, (_o, t) => t >= ts) ?? { seg, pos: seg.size, offset: seg.next };
+  }
+
+  #scan(seg: Segment, pos: number, offset: number, limit: number, stop: (offset: number, ts: number) => boolean) {
+    while (pos < limit) {
+      const buf = seg.read(pos, Math.min(SCAN_CHUNK, limit - pos));
+      let p = 0;
+      let found = false;
+      for (;;) {
+        const n = recordAt(buf, p, buf.length);
+        if (n < 0) break;
+        found = true;
+        if (stop(recordOffset(buf, p), recordTimestamp(buf, p))) return { seg, pos: pos + p, offset: recordOffset(buf, p) };
+        p += n;
+        offset++;
+      }
+      if (!found) return undefined;
+      pos += p;
+    }
+    return undefined;
+  }
+
+  // ---- closing ---------------------------------------------------------------------------
+
+  /** Writes and fsyncs what is staged, then closes the files. */
+  close(): void {
+    if (this.#closed) return;
+    try {
+      this.#writeStaged();
+      const last = this.segments.at(-1);
+      if (last !== undefined && last.fd >= 0) fdatasyncSync(last.fd);
+      if (this.#batch !== null) {
+        this.#batch.done = true;
+        this.#batch = null;
+        this.#join?.settled();
+      }
+    } finally {
+      this.#closed = true;
+      if (this.#ageTimer !== null) clearInterval(this.#ageTimer);
+      for (const s of this.segments) if (s.fd >= 0) closeSync(s.fd);
+      for (const s of this.segments) s.fd = -1;
+    }
+  }
+
+  /** The stream was deleted: its files go. */
+  destroy(): void {
+    this.#closed = true;
+    if (this.#ageTimer !== null) clearInterval(this.#ageTimer);
+    for (const s of this.segments) {
+      s.removed = true;
+      if (s.fd >= 0) closeSync(s.fd);
+      s.fd = -1;
+      s.mem = null;
+    }
+    if (this.#batch !== null) {
+      this.#batch.done = true;
+      this.#join?.settled();
+    }
+    if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Index of the last element <= x (0 if none). */
+function bisect(a: number[], x: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (a[mid]! <= x) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}

@@ -1,0 +1,170 @@
+// One consumer's cursor over a stream log: where it reads next (segment, position, offset), the
+// block of segment bytes it reads records out of (messages are views into it: no copy), its
+// exact filter, and its acknowledgement mark: the offset below which every delivery to it has
+// been acked (what a named reader commits; see stream-queue.ts, StreamHooks).
+
+import type { Message } from '../message.js';
+import { Deque } from '../util/deque.js';
+import type { FilterSpec } from './arguments.js';
+import type { Segment, StreamLog } from './log.js';
+import { recordAt, recordFilter, recordMessage, recordOffset } from './record.js';
+
+/** Bytes read from a segment at a time. */
+const READ_BLOCK = 256 * 1024;
+
+export class StreamReader {
+  readonly filter: FilterSpec | null;
+  #seg: Segment | null = null;
+  #pos = 0;
+  /** Next offset to read. */
+  #offset: number;
+  /** Set while the start offset is not durable yet: located once it is. */
+  #target: number | null = null;
+  #buf: Buffer | null = null;
+  #bufAt = 0;
+  /** Delivered offsets not yet acked, ascending; acked ones out of order wait in #ackedEarly. */
+  readonly #outstanding = new Deque<number>();
+  #ackedEarly: Set<number> | null = null;
+  #mark: number;
+  /** Offset of the last record handed out by next() (-1: none yet). */
+  lastOffset = -1;
+
+  constructor(log: StreamLog, start: number, filter: FilterSpec | null) {
+    this.filter = filter;
+    this.#offset = start;
+    this.#mark = start;
+    this.#position(log, start);
+  }
+
+  /** Next offset this reader will look at. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Every delivery below this offset has been acked (records skipped by the filter count as done). */
+  get mark(): number {
+    return this.#mark;
+  }
+
+  /** Moves the cursor to `offset` (clamped to what the log holds). */
+  seek(log: StreamLog, offset: number): void {
+    this.#buf = null;
+    this.#position(log, offset);
+    this.#outstanding.clear();
+    this.#ackedEarly = null;
+    this.#mark = this.#offset;
+  }
+
+  #position(log: StreamLog, offset: number): void {
+    const first = log.firstOffset;
+    if (offset < first) offset = first;
+    if (offset >= log.nextOffset) {
+      // Not written yet: wait at the end (a later roll is followed by #advance).
+      offset = log.nextOffset;
+      const last = log.segments.at(-1)!;
+      this.#seg = last;
+      this.#pos = last.size;
+      this.#offset = offset;
+      this.#target = null;
+      return;
+    }
+    if (offset >= log.committedOffset) {
+      this.#seg = null;
+      this.#target = offset;
+      this.#offset = offset;
+      return;
+    }
+    const at = log.locate(offset)!;
+    this.#seg = at.seg;
+    this.#pos = at.pos;
+    this.#offset = at.offset;
+    this.#target = null;
+  }
+
+  /**
+   * The next record that passes the filter, or null when the reader is at the durable end or
+   * has looked at `budget.n` records (decremented) without finding one.
+   */
+  next(log: StreamLog, budget: { n: number }): { msg: Message; offset: number } | null {
+    if (this.#target !== null) {
+      if (this.#target >= log.committedOffset) return null;
+      this.#position(log, this.#target);
+    }
+    for (;;) {
+      let seg = this.#seg!;
+      if (seg.removed) {
+        // Retention took the segment: go on from the oldest message left.
+        this.#buf = null;
+        this.#position(log, log.firstOffset);
+        seg = this.#seg!;
+        if (this.#target !== null) return null;
+      }
+      if (this.#pos >= seg.durableSize) {
+        if (this.#pos < seg.size || seg === log.segments.at(-1)) return null;
+        const nextSeg = log.segmentOf(seg.next);
+        if (nextSeg === undefined || nextSeg === seg) return null;
+        this.#seg = nextSeg;
+        this.#pos = 0;
+        this.#buf = null;
+        continue;
+      }
+      if (budget.n-- <= 0) return null;
+      let buf = this.#buf;
+      let p = this.#pos - this.#bufAt;
+      let n = buf === null || p < 0 || p >= buf.length ? -1 : recordAt(buf, p, buf.length);
+      if (n === -1) {
+        const want = buf !== null && p >= 0 && buf.length - p >= 4 ? buf.readUInt32BE(p) + 4 : 0;
+        buf = seg.read(this.#pos, Math.max(READ_BLOCK, want));
+        this.#buf = buf;
+        this.#bufAt = this.#pos;
+        p = 0;
+        n = recordAt(buf, 0, buf.length);
+        if (n === -1 && buf.length >= 4) {
+          // A record larger than the block.
+          buf = seg.read(this.#pos, buf.readUInt32BE(0) + 4);
+          this.#buf = buf;
+          n = recordAt(buf, 0, buf.length);
+        }
+      }
+      if (n < 0) throw new Error(`stream segment ${seg.path ?? seg.first} is damaged at byte ${this.#pos}`);
+      const offset = recordOffset(buf!, p);
+      this.#pos += n;
+      this.#offset = offset + 1;
+      const f = this.filter;
+      if (f !== null) {
+        const value = recordFilter(buf!, p);
+        if (value === null ? !f.matchUnfiltered : !f.values.has(value)) {
+          if (this.#outstanding.length === 0) this.#mark = this.#offset;
+          continue;
+        }
+      }
+      this.lastOffset = offset;
+      return { msg: recordMessage(buf!, p, n), offset };
+    }
+  }
+
+  /** The record at `offset` went to the consumer. */
+  delivered(offset: number): void {
+    this.#outstanding.push(offset);
+  }
+
+  /** A delivery was acked; returns whether the mark moved. */
+  acked(offset: number): boolean {
+    const out = this.#outstanding;
+    if (out.length === 0) return false;
+    if (out.peek() !== offset) {
+      (this.#ackedEarly ??= new Set()).add(offset);
+      return false;
+    }
+    out.shift();
+    const early = this.#ackedEarly;
+    if (early !== null) {
+      while (out.length > 0 && early.delete(out.peek()!)) out.shift();
+      if (early.size === 0) this.#ackedEarly = null;
+    }
+    const mark = out.length > 0 ? out.peek()! : this.#offset;
+    if (mark <= this.#mark) return false;
+    this.#mark = mark;
+    return true;
+  }
+}
