@@ -13,6 +13,7 @@ import type {
   LimitsRecord,
   PermissionRecord,
   QueueKey,
+  ReaderOffsetRecord,
   QueueRecord,
   ScheduledMessage,
   ScheduleKey,
@@ -180,6 +181,15 @@ export class WriteJoin implements Store {
   }
   saveLimits(r: LimitsRecord): void {
     this.inner.saveLimits(r);
+  }
+  saveReaderOffset(r: ReaderOffsetRecord): void {
+    this.inner.saveReaderOffset(r);
+  }
+  deleteReaderOffset(vhost: string, stream: string, reader: string): void {
+    this.inner.deleteReaderOffset(vhost, stream, reader);
+  }
+  loadReaderOffsets(): ReaderOffsetRecord[] {
+    return this.inner.loadReaderOffsets();
   }
   appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void {
     this.inner.appendMessage(queue, entry, msg);
