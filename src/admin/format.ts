@@ -217,7 +217,7 @@ export function channelJson(c: Connection, ch: Channel, stats: StatsSampler): Js
     vhost: c.vhostName,
     connection_details: { name: connectionName(c), peer_host: plainHost(c.remoteAddress), peer_port: c.remotePort },
     consumer_count: ch.consumers.size,
-    messages_unacknowledged: ch.unackedCount,
+    messages_unacknowledged: ch.unacked.size,
     prefetch_count: ch.prefetchCount,
     global_prefetch_count: ch.globalPrefetch,
     confirm: ch.inConfirmMode,

@@ -13,7 +13,6 @@ import { fastify, type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { Logger } from 'pino';
 import type { Broker } from '../broker.js';
 import type { BrokerConfig } from '../config.js';
-import type { Store } from '../store/store.js';
 import { AmqpError } from '../errors.js';
 import { CodecError } from '../codec/codec-error.js';
 import { peerCertificate } from '../tls/credentials.js';
@@ -22,6 +21,7 @@ import { WWW_AUTHENTICATE } from './auth.js';
 import { findConsoleDir, loadConsole, registerConsoleRoutes } from './console.js';
 import type { AdminContext, Listener } from './context.js';
 import { badRequest, fromAmqpError, HttpError, notFound } from './http-error.js';
+import { durableWaiter } from './durable.js';
 import { startEventLoopMonitor } from './event-loop.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { registerAccessRoutes } from './routes/access.js';
@@ -29,6 +29,7 @@ import { registerConnectionRoutes } from './routes/connections.js';
 import { registerLimitRoutes } from './routes/limits.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerOverviewRoutes } from './routes/overview.js';
+import { registerPeekRoutes } from './routes/peek.js';
 import { installRouteAccess, normalisePath } from './route-access.js';
 import { registerResourceRoutes } from './routes/resources.js';
 import { StatsSampler, type HttpCounters } from './stats.js';
@@ -223,26 +224,6 @@ export function normalizeScalars(schema: unknown, value: unknown): void {
   }
 }
 
-/** A function that resolves once every store write issued before the call is durable (or failed). */
-function durableWaiter(store: Store): () => Promise<void> {
-  const waiting: { upTo: number; resolve: () => void }[] = [];
-  let listening = false;
-  return () => {
-    const upTo = store.writeSeq;
-    if (store.durableSeq >= upTo) return Promise.resolve();
-    if (!listening) {
-      listening = true;
-      store.onDurable((seq, failed) => {
-        const reached = Math.max(seq, failed?.to ?? 0);
-        for (let i = waiting.length - 1; i >= 0; i--) {
-          if (waiting[i]!.upTo <= reached) waiting.splice(i, 1)[0]!.resolve();
-        }
-      });
-    }
-    return new Promise((resolve) => waiting.push({ upTo, resolve }));
-  };
-}
-
 function buildApp(ctx: AdminContext, limits: HttpLimits): FastifyInstance {
   // No type coercion by the validator (it would take 5 for a name); normalizeScalars() below
   // accepts just what RabbitMQ's clients send as text: "true"/"false" and whole numbers.
@@ -335,5 +316,6 @@ function buildApp(ctx: AdminContext, limits: HttpLimits): FastifyInstance {
   registerMessageRoutes(app, ctx);
   registerConnectionRoutes(app, ctx);
   registerLimitRoutes(app, ctx);
+  registerPeekRoutes(app, ctx);
   return app;
 }

@@ -121,8 +121,9 @@ export class Channel {
     return this.#state === OPEN;
   }
 
-  get unackedCount(): number {
-    return this.#unacked.size;
+  /** Deliveries not yet acknowledged: their count, and (peek) each with when it went out. */
+  get unacked(): Pick<UnackedLedger, 'size' | 'forEach'> {
+    return this.#unacked;
   }
 
   get prefetchCount(): number {

@@ -69,6 +69,14 @@ export class UnackedLedger {
     return undefined;
   }
 
+  /** Calls `fn` with each outstanding entry and when it was handed out, in tag order (inspection). */
+  forEach(fn: (entry: QueueEntry, at: number) => void): void {
+    for (let i = 0; i < this.#entries.length; i++) {
+      const e = this.#entries.get(i);
+      if (e !== null && e !== undefined) fn(e, this.#times.get(i)!);
+    }
+  }
+
   /** Removes and returns the outstanding entries `pred` picks, in tag order. */
   takeWhere(pred: (e: QueueEntry) => boolean): QueueEntry[] {
     const out: QueueEntry[] = [];

@@ -75,6 +75,49 @@ export class ColdFifo {
     }
   }
 
+  /** Index (0: the head) of the first record whose seq is above `seq`; records are in seq order. */
+  indexAfter(seq: number): number {
+    let lo = 0;
+    let hi = this.#length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.seqAt(mid) <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  // Fields of the record at index i (0: the head; i < length), for walking without shifting.
+  seqAt(i: number): number {
+    const at = this.#head + i;
+    return this.#chunks[Math.floor(at / CHUNK)]!.seq[at % CHUNK]!;
+  }
+
+  sizeAt(i: number): number {
+    const at = this.#head + i;
+    return this.#chunks[Math.floor(at / CHUNK)]!.size[at % CHUNK]!;
+  }
+
+  storeIdAt(i: number): number {
+    const at = this.#head + i;
+    return this.#chunks[Math.floor(at / CHUNK)]!.storeId[at % CHUNK]!;
+  }
+
+  bitsAt(i: number): number {
+    const at = this.#head + i;
+    return this.#chunks[Math.floor(at / CHUNK)]!.bits[at % CHUNK]!;
+  }
+
+  countAt(i: number): number {
+    const at = this.#head + i;
+    return this.#chunks[Math.floor(at / CHUNK)]!.count[at % CHUNK]!;
+  }
+
+  setBitsAt(i: number, bits: number): void {
+    const at = this.#head + i;
+    this.#chunks[Math.floor(at / CHUNK)]!.bits[at % CHUNK] = bits;
+  }
+
   /** Drops the head record. */
   shift(): void {
     if (this.#length === 0) return;

@@ -14,9 +14,10 @@ import { DEFAULT_SETTINGS, type QueueSettings } from './arguments.js';
 import { ConsumerRing } from './consumers.js';
 import { EntryFreezer, QueueEntry } from './entry.js';
 import { effectiveTtl, IdleTimer, TtlSchedule } from './expiry.js';
-import { ReadyList } from './ready-list.js';
+import { ReadyList, type ReadyCursor } from './ready-list.js';
 
 export { QueueEntry } from './entry.js';
+export type { ReadyCursor } from './ready-list.js';
 
 /** Past this many ready messages, stored messages keep only their place in memory. */
 export const RESIDENT_LIMIT = 4096;
@@ -228,6 +229,11 @@ export class Queue implements QueueKey {
     // message itself until it is on disk).
     if (stored && n > RESIDENT_LIMIT) entry.msg = null;
     return true;
+  }
+
+  /** Whether enqueue would take a message of `size` body bytes (x-overflow reject-publish* refuse one when full). */
+  accepts(size: number): boolean {
+    return this.settings.overflow === 'drop-head' || !this.#full(size);
   }
 
   #full(incoming: number): boolean {
@@ -449,6 +455,45 @@ export class Queue implements QueueKey {
   /** Ready entries in delivery order (inspection and tests). */
   readyEntries(): QueueEntry[] {
     return [...this.#ready.iterate()];
+  }
+
+  // ---- looking and moving (peek, move, redrive: admin/transfer.ts) ------------------------
+
+  /** The seq of the last message added: a move stops there (later arrivals are not its business). */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /** Ready entries in delivery order after `after`, frozen ones as copies (ReadyList.walk). */
+  walkReady(after: ReadyCursor | null, visit: (e: QueueEntry, frozen: boolean, level: number) => boolean): void {
+    this.#ready.walk(after, visit);
+  }
+
+  /** An entry's message as a consumer would get it, read from the store when only the store has it; changes nothing. */
+  messageOf(e: QueueEntry): Message | undefined {
+    if (e.msg !== null) return e.msg;
+    const m = e.stored ? this.#store?.readMessage(e.storeId) : undefined;
+    if (m === undefined) return undefined;
+    return e.deliveryCount > 0 && this.countsDeliveries ? m.withHeader('x-delivery-count', F.long(e.deliveryCount)) : m;
+  }
+
+  /**
+   * Takes a ready entry out for a move (a frozen one by its copy). Its store removal is queued
+   * at once, so it joins the same store batch (one transaction) as the writes the caller makes
+   * to the target in the same turn. False when it is no longer ready.
+   */
+  withdraw(e: QueueEntry, frozen: boolean): boolean {
+    if (this.deleted) return false;
+    if (frozen) {
+      if (!this.#ready.takeFrozen(e.seq)) return false;
+    } else {
+      if (!e.ready) return false;
+      this.#ready.remove(e);
+    }
+    if (e.stored) this.#store!.removeMessage(this, e);
+    e.msg = null; // a tombstone left in the ready list must not hold the body
+    if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();
+    return true;
   }
 
   #armExpiry(): void {

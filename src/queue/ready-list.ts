@@ -28,6 +28,8 @@ const THAW_BATCH = 1024;
 const TAIL_MAX = 8192;
 /** Cold bits value of a reference to an object parked in cold (see TAIL_MAX). */
 const PARKED = 0xffffffff;
+/** Cold bits value of a record taken out where it sits (takeFrozen); skipped when thawed. */
+const GONE = 0xfffffffe;
 
 /** Turns entries into cold records and back (see ColdFifo). */
 export interface Freezer<T extends ReadyItem> {
@@ -45,6 +47,12 @@ export interface ColdOptions<T extends ReadyItem> {
   readonly hotLimit: number;
 }
 
+/** Where a walk through the list stopped: the level and seq of the last entry visited. */
+export interface ReadyCursor {
+  readonly level: number;
+  readonly seq: number;
+}
+
 export class ReadyList<T extends ReadyItem> {
   #levels: Deque<T>[];
   #live = 0;
@@ -57,6 +65,8 @@ export class ReadyList<T extends ReadyItem> {
   #tail = new Deque<T>();
   /** Objects parked in cold, by seq. */
   readonly #parked = new Map<number, T>();
+  /** Cold records taken out in place (GONE). */
+  #gone = 0;
 
   constructor(levels = 1, cold?: ColdOptions<T>) {
     this.#levels = Array.from({ length: Math.max(1, levels) }, () => new Deque<T>());
@@ -66,7 +76,7 @@ export class ReadyList<T extends ReadyItem> {
 
   /** Entries kept as numbers (inspection and tests). */
   get frozen(): number {
-    return this.#cold.length - this.#parked.size;
+    return this.#cold.length - this.#parked.size - this.#gone;
   }
 
   /** Live (non-tombstone) entries. */
@@ -156,7 +166,10 @@ export class ReadyList<T extends ReadyItem> {
   #thawHead(): T | null {
     const cold = this.#cold;
     let e: T | null;
-    if (cold.bits === PARKED) {
+    if (cold.bits === GONE) {
+      e = null;
+      this.#gone--;
+    } else if (cold.bits === PARKED) {
       e = this.#parked.get(cold.seq) ?? null;
       this.#parked.delete(cold.seq);
       if (e !== null && !e.ready) {
@@ -262,6 +275,7 @@ export class ReadyList<T extends ReadyItem> {
   #thawedCopies(): T[] {
     const out: T[] = [];
     this.#cold.forEach((seq, size, storeId, bits, count) => {
+      if (bits === GONE) return;
       if (bits !== PARKED) {
         out.push(this.#freezer!.thaw(seq, size, storeId, bits, count));
         return;
@@ -270,6 +284,53 @@ export class ReadyList<T extends ReadyItem> {
       if (p !== undefined && p.ready) out.push(p);
     });
     return out;
+  }
+
+  /**
+   * Visits live entries in delivery order, starting after `after` (null: from the first), until
+   * `visit` returns false; `visit` must not change the list. Frozen entries are passed as
+   * throwaway copies with `frozen` true (take one out with takeFrozen); nothing is thawed or
+   * moved. Each part is entered by a binary search on seq (every part is in seq order), so a
+   * walk resumed from a cursor across event-loop turns does not rescan what it passed.
+   */
+  walk(after: ReadyCursor | null, visit: (e: T, frozen: boolean, level: number) => boolean): void {
+    for (let l = after === null ? this.#levels.length - 1 : Math.min(after.level, this.#levels.length - 1); l >= 0; l--) {
+      const from = after !== null && l === after.level ? after.seq : -Infinity;
+      if (!walkDeque(this.#levels[l]!, from, l, visit)) return;
+      if (l === 0 && this.#freezer !== null) {
+        if (!this.#walkCold(from, visit)) return;
+        if (!walkDeque(this.#tail, from, 0, visit)) return;
+      }
+    }
+  }
+
+  #walkCold(from: number, visit: (e: T, frozen: boolean, level: number) => boolean): boolean {
+    const cold = this.#cold;
+    for (let i = from === -Infinity ? 0 : cold.indexAfter(from); i < cold.length; i++) {
+      const bits = cold.bitsAt(i);
+      if (bits === GONE) continue;
+      if (bits === PARKED) {
+        const p = this.#parked.get(cold.seqAt(i));
+        if (p !== undefined && p.ready && !visit(p, false, 0)) return false;
+        continue;
+      }
+      if (!visit(this.#freezer!.thaw(cold.seqAt(i), cold.sizeAt(i), cold.storeIdAt(i), bits, cold.countAt(i)), true, 0)) return false;
+    }
+    return true;
+  }
+
+  /** Takes the frozen entry `seq` out where it sits; false when it is not (or no longer) there. */
+  takeFrozen(seq: number): boolean {
+    const cold = this.#cold;
+    const i = cold.indexAfter(seq) - 1;
+    if (i < 0 || cold.seqAt(i) !== seq) return false;
+    const bits = cold.bitsAt(i);
+    if (bits === GONE || bits === PARKED) return false;
+    cold.setBitsAt(i, GONE);
+    this.#gone++;
+    this.#live--;
+    this.#bytes -= cold.sizeAt(i);
+    return true;
   }
 
   /** Removes everything, calling `visit` (if given) for each live entry; returns how many there were. */
@@ -292,6 +353,7 @@ export class ReadyList<T extends ReadyItem> {
     for (const e of this.#parked.values()) e.ready = false;
     this.#parked.clear();
     this.#cold.clear();
+    this.#gone = 0;
     this.#live = 0;
     this.#bytes = 0;
     this.#tombstones = 0;
@@ -316,4 +378,20 @@ function insertSorted<T extends ReadyItem>(d: Deque<T>, entries: T[]): void {
     d.insert(at, e);
     at++;
   }
+}
+
+/** walk() over one deque: live entries with seq above `from`, found by binary search. */
+function walkDeque<T extends ReadyItem>(d: Deque<T>, from: number, level: number, visit: (e: T, frozen: boolean, level: number) => boolean): boolean {
+  let lo = 0;
+  let hi = d.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (d.get(mid)!.seq <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < d.length; i++) {
+    const e = d.get(i)!;
+    if (e.ready && !visit(e, false, level)) return false;
+  }
+  return true;
 }

@@ -155,3 +155,64 @@ describe('ReadyList cold section', () => {
     expect(drain(r).length).toBe(10);
   });
 });
+
+// walk() and takeFrozen(): what peek and move use to look at a long backlog in place and take
+// entries out of its middle (frozen ones included) without disturbing the order of the rest.
+describe('ReadyList walk and takeFrozen', () => {
+  function walked(r: ReadyList<Item>, after: { level: number; seq: number } | null = null, stopAfter = Infinity): { seq: number; frozen: boolean }[] {
+    const out: { seq: number; frozen: boolean }[] = [];
+    r.walk(after, (e, frozen) => {
+      out.push({ seq: e.seq, frozen });
+      return out.length < stopAfter;
+    });
+    return out;
+  }
+
+  it('visits head, cold and tail in delivery order, frozen entries as copies, and changes nothing', () => {
+    const { r, thawCount } = coldList(10);
+    for (let i = 1; i <= 30; i++) r.push(coldItem(i, i !== 25));
+    const seen = walked(r);
+    expect(seen.map((s) => s.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(seen.filter((s) => s.frozen).length).toBe(14); // 11..24 frozen; 25 cannot be, so it and the rest wait in the tail
+    expect(r.frozen).toBe(14);
+    expect(thawCount()).toBe(14);
+    expect(drain(r)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('resumes after a cursor in every part, and stops when told', () => {
+    const { r } = coldList(10);
+    for (let i = 1; i <= 100; i++) r.push(coldItem(i));
+    expect(walked(r, null, 3).map((s) => s.seq)).toEqual([1, 2, 3]);
+    expect(walked(r, { level: 0, seq: 5 }, 2).map((s) => s.seq)).toEqual([6, 7]);
+    expect(walked(r, { level: 0, seq: 50 }, 2).map((s) => s.seq)).toEqual([51, 52]);
+    expect(walked(r, { level: 0, seq: 100 })).toEqual([]);
+  });
+
+  it('takes frozen entries out in place: counts, order and later thawing skip them', () => {
+    const { r } = coldList(10);
+    for (let i = 1; i <= 100; i++) r.push(coldItem(i));
+    expect(r.takeFrozen(50)).toBe(true);
+    expect(r.takeFrozen(50)).toBe(false); // already gone
+    expect(r.takeFrozen(5)).toBe(false); // an object at the head, not frozen
+    expect(r.takeFrozen(1000)).toBe(false);
+    expect(r.length).toBe(99);
+    expect(r.bytes).toBe(990);
+    expect(r.frozen).toBe(89);
+    expect(walked(r).map((s) => s.seq).includes(50)).toBe(false);
+    const seqs = drain(r);
+    expect(seqs.length).toBe(99);
+    expect(seqs.includes(50)).toBe(false);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it('walks a priority list highest level first and resumes within a level', () => {
+    const r = new ReadyList<ReadyItem>(3);
+    for (const [seq, p] of [[1, 0], [2, 2], [3, 1], [4, 2], [5, 0]] as const) r.push(item(seq, p));
+    const order: number[] = [];
+    r.walk(null, (e) => (order.push(e.seq), true));
+    expect(order).toEqual([2, 4, 3, 1, 5]);
+    const rest: number[] = [];
+    r.walk({ level: 2, seq: 2 }, (e) => (rest.push(e.seq), true));
+    expect(rest).toEqual([4, 3, 1, 5]);
+  });
+});
