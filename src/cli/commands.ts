@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, seg, UsageError } from './client.js';
 import { registerLimitCommands } from './limits.js';
+import { registerMessageCommands } from './messages.js';
 import { checkColumns, chooseColumns, formatPairs, formatTable, pick, type Row } from './table.js';
 
 /** Where commands write; tests capture it. */
@@ -282,6 +283,7 @@ export function registerCliCommands(program: Command, io: CliIo): void {
   registerAccessCommands(program, io);
   registerDefinitionCommands(program, io);
   registerLimitCommands(program, io);
+  registerMessageCommands(program, io);
 }
 
 function registerAccessCommands(program: Command, io: CliIo): void {
