@@ -66,6 +66,10 @@ const RABBITMQ_CLASSES: Record<string, AccessClass> = {
   'DELETE /api/queues/:vhost/:name/contents': 'vhost',
   'GET /api/queues/:vhost/:name/bindings': 'vhost',
   'POST /api/queues/:vhost/:name/get': 'vhost',
+  // warren's own (peek, redrive, move), in the class of the route above.
+  'GET /api/queues/:vhost/:name/messages': 'vhost',
+  'POST /api/queues/:vhost/:name/redrive': 'vhost',
+  'POST /api/queues/:vhost/:name/move': 'vhost',
   'GET /api/bindings': 'management',
   'GET /api/bindings/:vhost': 'vhost',
   'GET /api/bindings/:vhost/e/:source/:dtype/:destination': 'vhost',
