@@ -121,7 +121,6 @@ export class Channel {
     return this.#state === OPEN;
   }
 
-  /** Deliveries not yet acknowledged: their count, and (peek) each with when it went out. */
   get unacked(): Pick<UnackedLedger, 'size' | 'forEach'> {
     return this.#unacked;
   }
