@@ -246,6 +246,21 @@ describe('POST /api/queues/{vhost}/{name}/move', () => {
     expect((await t.api.post('/queues/%2F/from-a/move', {})).status).toBe(400);
   });
 
+  it('refuses to peek into or move out of a stream, with the reason', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warren-peek-'));
+    dirs.push(dataDir);
+    t = await adminBroker({ dataDir });
+    const c = await t.connect();
+    const ch = await c.createChannel();
+    await ch.assertQueue('events', { durable: true, arguments: { 'x-queue-type': 'stream' } });
+    await ch.assertQueue('copy', { durable: true });
+    const why = "queue 'events' in vhost '/' is a stream: its messages stay for every consumer; read them with a consumer at an x-stream-offset";
+    for (const r of [await t.api.get('/queues/%2F/events/messages'), await t.api.post('/queues/%2F/events/move', { to: 'copy' }), await t.api.post('/queues/%2F/events/redrive', {})]) {
+      expect(r.status).toBe(400);
+      expect((r.json as Json)['reason']).toBe(why);
+    }
+  });
+
   it('a durable backlog past the resident limit: peeked from disk, moved in place, right after a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'warren-peek-'));
     dirs.push(dataDir);

@@ -6,6 +6,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { ChannelError } from '../../errors.js';
+import type { Queue } from '../../queue/queue.js';
 import { HTTP_OWNER, definitionContext, operableVhost, userOf, type AdminContext } from '../context.js';
 import { durableWaiter } from '../durable.js';
 import { amqpToHttp, badRequest, HttpError } from '../http-error.js';
@@ -78,6 +79,13 @@ const MOVE_BODY = {
   additionalProperties: false,
 } as const;
 
+/** A stream keeps its messages in a log that every consumer reads: nothing here to page or take. */
+function notStream(q: Queue): void {
+  if (q.settings.queueType === 'stream') {
+    throw badRequest(`queue '${q.name}' in vhost '${q.vhost}' is a stream: its messages stay for every consumer; read them with a consumer at an x-stream-offset`);
+  }
+}
+
 export function registerPeekRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get<{ Params: NameParams; Querystring: PeekQuery }>(
     '/api/queues/:vhost/:name/messages',
@@ -92,6 +100,7 @@ export function registerPeekRoutes(app: FastifyInstance, ctx: AdminContext): voi
         if (found === undefined) throw new ChannelError('NOT_FOUND', `no queue '${req.params.name}' in vhost '${v.name}'`);
         return found;
       });
+      notStream(q);
       const { state, offset, limit, payload_bytes } = req.query;
       return state === 'unacked' ? peekUnacked(ctx.broker, q, offset, limit, payload_bytes) : peekReady(q, offset, limit, payload_bytes);
     },
@@ -109,6 +118,7 @@ export function registerPeekRoutes(app: FastifyInstance, ctx: AdminContext): voi
       defs.checkPermission('write', 'queue', o.to);
       return { source, to: v.queueForUse(o.to, HTTP_OWNER) };
     });
+    notStream(source);
     if (to === source) throw badRequest(`cannot move queue '${source.name}' into itself`);
     if (o.minCount !== null && o.maxCount !== null && o.minCount > o.maxCount) throw badRequest('min_count is above max_count');
     // The request is received; the work is bounded by the queue (and `limit`), not by the client.
