@@ -5,8 +5,8 @@
 // batch, so the same SQLite transaction, as its insert into the target, and the next batch is
 // taken only once that one is durable. A kill -9 at any moment leaves every message in
 // exactly one of the two queues. The message keeps its properties and headers (x-death
-// included); it arrives as a new message: not redelivered, delivery count 0, TTLs counted
-// from the move. Bounded: batches of BATCH_MESSAGES / BATCH_BYTES, SCAN_PER_TURN entries looked
+// included); it arrives as a new message: not redelivered, delivery count 0 (a source's
+// x-delivery-count header is dropped), TTLs counted from the move. Bounded: batches of BATCH_MESSAGES / BATCH_BYTES, SCAN_PER_TURN entries looked
 // at per event-loop turn, and the walk ends at the last message present when the move began.
 
 import { fieldString, type FieldValue } from '../codec/field-table.js';
@@ -72,10 +72,21 @@ function numberOf(v: FieldValue | undefined): number {
   return typeof v.value === 'number' || typeof v.value === 'bigint' ? Number(v.value) : 0;
 }
 
-/** The message as the target gets it: same bytes, not stored yet, its own expiration counted again. */
+/**
+ * The message as the target gets it: the same bytes (not stored yet) with its own expiration
+ * counted again; only an x-delivery-count the source added goes, as on dead-lettering.
+ */
 export function movedCopy(msg: Message): Message {
-  const copy = new Message(msg.exchange, msg.routingKey, msg.header, msg.body);
-  const exp = msg.properties.expiration;
+  const props = msg.properties;
+  let copy: Message;
+  if (props.headers?.has('x-delivery-count') === true) {
+    const headers = new Map(props.headers);
+    headers.delete('x-delivery-count');
+    copy = Message.fromProperties(msg.exchange, msg.routingKey, { ...props, headers }, msg.body);
+  } else {
+    copy = new Message(msg.exchange, msg.routingKey, msg.header, msg.body);
+  }
+  const exp = props.expiration;
   if (exp !== undefined) {
     try {
       copy.ttl = parseExpiration(exp);

@@ -231,6 +231,28 @@ describe('POST /api/queues/{vhost}/{name}/move', () => {
     expect(await queueInfo('b')).toMatchObject({ messages: 11 });
   });
 
+  it("drops the source's x-delivery-count: the message starts over in the target", async () => {
+    t = await adminBroker();
+    const c = await t.connect();
+    const ch = await c.createConfirmChannel();
+    await ch.assertQueue('qq', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    await ch.assertQueue('plain', { durable: true });
+    ch.sendToQueue('qq', Buffer.from('again'), { persistent: true, headers: { keep: 'me' } });
+    await ch.waitForConfirms();
+    for (let i = 0; i < 2; i++) {
+      const m = await ch.get('qq');
+      if (m !== false) ch.nack(m, false, true);
+    }
+    const before = await page('/queues/%2F/qq/messages');
+    expect(before.items[0]).toMatchObject({ redelivered: true, delivery_count: 2, properties: { headers: { 'x-delivery-count': 2, keep: 'me' } } });
+    expect((await t.api.post('/queues/%2F/qq/move', { to: 'plain' })).json).toMatchObject({ moved: 1 });
+    const m = await ch.get('plain', { noAck: true });
+    expect(m).not.toBe(false);
+    if (m === false) return;
+    expect(m.fields.redelivered).toBe(false);
+    expect(m.properties.headers).toEqual({ keep: 'me' });
+  });
+
   it('needs read on the source and write on the target', async () => {
     t = await adminBroker();
     await t.api.put('/users/mover', { password: 'pw', tags: 'management' });
