@@ -14,6 +14,7 @@ import type { Binding, Exchange } from '../routing/exchange.js';
 import type { VirtualHost } from '../routing/vhost.js';
 import type { PermissionRecord, UserRecord } from '../store/store.js';
 import type { StatsSampler } from './stats.js';
+import { streamJson } from '../stream/info.js';
 
 /** The node name the API reports, like RabbitMQ's rabbit@host. */
 export const NODE_NAME = `warren@${hostname()}`;
@@ -73,6 +74,8 @@ export function queueJson(q: Queue, stats: StatsSampler, owner: Connection | und
       redeliver_details: r('redeliver'),
     },
   };
+  const stream = streamJson(q);
+  if (stream !== null) Object.assign(out, stream);
   if (owner !== undefined) out['owner_pid_details'] = { name: connectionName(owner), peer_host: owner.remoteAddress, peer_port: owner.remotePort };
   return out;
 }

@@ -10,6 +10,7 @@ import { VERSION } from '../version.js';
 import { takeEventLoopDelay } from './event-loop.js';
 import { NODE_NAME, RABBITMQ_COMPAT_VERSION } from './format.js';
 import { globalTotals, type HttpCounters } from './stats.js';
+import { streamFigures, type StreamFigures } from '../stream/info.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -125,6 +126,8 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
   queueFamily('rabbitmq_queue_consumers', 'gauge', 'Consumers on a queue', (q) => q.consumers);
   queueFamily('rabbitmq_queue_messages_published_total', 'counter', 'Total number of messages published to queues', (q) => q.published);
 
+  streamFamilies(e, broker);
+
   e.one('rabbitmq_connection_incoming_bytes_total', 'counter', 'Total number of bytes received on a connection', recv);
   e.one('rabbitmq_connection_outgoing_bytes_total', 'counter', 'Total number of bytes sent on a connection', send);
   e.one('rabbitmq_connections', 'gauge', 'Connections currently open', connections);
@@ -159,4 +162,24 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
   e.one('rabbitmq_global_messages_delivered_total', 'counter', 'Total number of messages delivered to consumers', g.delivered, amqp);
   e.one('rabbitmq_global_messages_acknowledged_total', 'counter', 'Total number of messages acknowledged by consumers', g.acked, amqp);
   return e.toString();
+}
+
+/** Streams' sizes, always one sample per stream (offsets and timestamps do not add up). */
+function streamFamilies(e: Exposition, broker: Broker): void {
+  const streams: { labels: { vhost: string; queue: string }; f: StreamFigures }[] = [];
+  for (const v of broker.vhosts.values()) {
+    for (const q of v.queues.values()) {
+      const f = streamFigures(q);
+      if (f !== null) streams.push({ labels: { vhost: v.name, queue: q.name }, f });
+    }
+  }
+  const family = (name: string, help: string, pick: (f: StreamFigures) => number): void =>
+    e.family(name, 'gauge', help, streams.map((s) => ({ labels: s.labels, value: pick(s.f) })));
+  family('warren_stream_messages', 'Messages kept in a stream', (f) => f.messages);
+  family('warren_stream_bytes', 'Bytes of a stream on disk (records and their framing)', (f) => f.bytes);
+  family('warren_stream_segments', 'Segment files of a stream', (f) => f.segments);
+  family('warren_stream_first_offset', 'Offset of the oldest message kept', (f) => f.firstOffset);
+  family('warren_stream_last_offset', 'Offset of the newest message (-1: none yet)', (f) => f.lastOffset);
+  family('warren_stream_committed_offset', 'Messages below this offset are durable and readable', (f) => f.committedOffset);
+  family('warren_stream_first_timestamp_seconds', 'Append time of the oldest message kept (0: empty)', (f) => f.firstTimestamp / 1000);
 }

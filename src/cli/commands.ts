@@ -76,10 +76,21 @@ interface ListSpec {
   readonly vhostPath: ((vhost: string) => string) | null;
   readonly columns: readonly string[];
   readonly example: string;
+  /** Keeps only some of the rows (e.g. streams among the queues). */
+  readonly rows?: (rows: Row[]) => Row[];
 }
 
 const LISTS: readonly ListSpec[] = [
   { name: 'queues', what: 'queues', path: '/queues', vhostPath: (v) => `/queues/${seg(v)}`, columns: ['vhost', 'name', 'messages', 'messages_ready', 'messages_unacknowledged', 'consumers'], example: 'warren queues name messages consumers' },
+  {
+    name: 'streams',
+    what: 'streams (queues of type stream) with their sizes',
+    path: '/queues',
+    vhostPath: (v) => `/queues/${seg(v)}`,
+    columns: ['vhost', 'name', 'stream.messages', 'stream.bytes', 'stream.segments', 'stream.first_offset', 'stream.last_offset', 'stream.first_timestamp', 'consumers'],
+    example: 'warren streams name stream.messages stream.bytes',
+    rows: (rows) => rows.filter((r) => r['type'] === 'stream'),
+  },
   { name: 'exchanges', what: 'exchanges', path: '/exchanges', vhostPath: (v) => `/exchanges/${seg(v)}`, columns: ['vhost', 'name', 'type', 'durable', 'auto_delete', 'internal'], example: 'warren exchanges --vhost / name type' },
   { name: 'bindings', what: 'bindings', path: '/bindings', vhostPath: (v) => `/bindings/${seg(v)}`, columns: ['vhost', 'source', 'destination', 'destination_type', 'routing_key'], example: 'warren bindings --columns source,destination,routing_key' },
   { name: 'connections', what: 'client connections', path: '/connections', vhostPath: (v) => `/vhosts/${seg(v)}/connections`, columns: ['name', 'user', 'vhost', 'channels', 'state'], example: 'warren connections name user client_properties.product' },
@@ -94,7 +105,11 @@ function printRows(io: CliIo, rows: Row[], columns: string[], json: boolean | un
   else io.out(formatTable(rows, columns));
 }
 
-function addListCommand(parent: Command, io: CliIo, spec: { name: string; description: string; path: (f: ListFlags) => string; columns: readonly string[]; vhostOption: boolean; examples: string }): Command {
+function addListCommand(
+  parent: Command,
+  io: CliIo,
+  spec: { name: string; description: string; path: (f: ListFlags) => string; columns: readonly string[]; vhostOption: boolean; examples: string; rows?: (rows: Row[]) => Row[] },
+): Command {
   const cmd = parent
     .command(spec.name)
     .description(spec.description)
@@ -103,7 +118,8 @@ function addListCommand(parent: Command, io: CliIo, spec: { name: string; descri
   if (spec.vhostOption) cmd.option('--vhost <name>', 'only this virtual host (default: all)');
   withClientOptions(cmd).addHelpText('after', spec.examples);
   cmd.action(async (positional: string[], f: ListFlags) => {
-    const rows = await client(f).get<Row[]>(spec.path(f), { notFound: f.vhost !== undefined ? `no vhost '${f.vhost}'` : undefined });
+    const all = await client(f).get<Row[]>(spec.path(f), { notFound: f.vhost !== undefined ? `no vhost '${f.vhost}'` : undefined });
+    const rows = spec.rows ? spec.rows(all) : all;
     const columns = chooseColumns(positional, f.columns, spec.columns);
     printRows(io, rows, columns, f.json, positional.length > 0 || f.columns !== undefined);
   });
@@ -180,6 +196,7 @@ export function registerCliCommands(program: Command, io: CliIo): void {
       columns: spec.columns,
       vhostOption: spec.vhostPath !== null,
       examples: examples(`warren ${spec.name}`, spec.example),
+      ...(spec.rows ? { rows: spec.rows } : {}),
     });
   }
 
