@@ -311,3 +311,37 @@ describe('publishing through exchanges', () => {
     await ch.deleteExchange(fx);
   });
 });
+
+describe('filtering (RabbitMQ 3.10.8 has none: it ignores the arguments and delivers everything)', () => {
+  it('x-stream-filter with a string or a list, and x-stream-match-unfiltered: exactly those messages', async () => {
+    const q = await stream();
+    const values = ['red', 'blue', null, 'red', 'green', null];
+    for (const [i, v] of values.entries()) {
+      ch.sendToQueue(q, Buffer.from(`m${i}`), v === null ? {} : { headers: { 'x-stream-filter-value': v } });
+    }
+    await ch.waitForConfirms();
+    const all = await consumer(q, { 'x-stream-offset': 'first' });
+    expect(bodies(await all.inbox.take(6))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    const red = await consumer(q, { 'x-stream-offset': 'first', 'x-stream-filter': 'red' });
+    const list = await consumer(q, { 'x-stream-offset': 'first', 'x-stream-filter': ['blue', 'green'], 'x-stream-match-unfiltered': true });
+    if (broker.external) {
+      expect(bodies(await red.inbox.take(6))).toHaveLength(6);
+      return;
+    }
+    expect(bodies(await red.inbox.take(2))).toEqual(['m0', 'm3']);
+    expect(bodies(await list.inbox.take(4))).toEqual(['m1', 'm2', 'm4', 'm5']);
+    await sleep(100);
+    expect(red.inbox.count).toBe(2);
+    expect(list.inbox.count).toBe(4);
+    // Offsets are the stream's: the filter skips, it does not renumber.
+    expect(red.inbox.items.map((m) => offsetOf(m!))).toEqual([0, 3]);
+  });
+
+  it.skipIf(!!process.env['WARREN_CONFORMANCE_URL'])('a filter of the wrong type: 406 naming it', async () => {
+    const q = await stream();
+    const c = await clients.channel();
+    await c.prefetch(10);
+    const f = await failure(c.consume(q, () => {}, { arguments: { 'x-stream-filter': 5 } }));
+    expect(f.replyText).toBe(`PRECONDITION_FAILED - invalid arg 'x-stream-filter' for queue '${q}' in vhost '/': {unacceptable_type,byte}`);
+  });
+});

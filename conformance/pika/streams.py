@@ -1,0 +1,121 @@
+"""Streams through pika (JSON events on stdout): offsets with the x-stream-offset header as pika
+decodes it, acks as credit, filters, and the misuse refusals.
+
+usage: streams.py <url> <command> <queue> [args...]
+"""
+import datetime
+import sys
+import time
+
+from common import connect, emit, report_exception
+
+STREAM = {"x-queue-type": "stream"}
+
+
+def declare_publish(url, queue, n, filters=""):
+    """Declares a stream and publishes n messages with confirms; filters: comma-separated values
+    for x-stream-filter-value, '-' for none, cycled."""
+    conn = connect(url)
+    ch = conn.channel()
+    ok = ch.queue_declare(queue, durable=True, arguments=STREAM)
+    emit("declare_ok", queue=ok.method.queue)
+    ch.confirm_delivery()
+    values = filters.split(",") if filters else ["-"]
+    for i in range(int(n)):
+        v = values[i % len(values)]
+        headers = {"i": i} if v == "-" else {"i": i, "x-stream-filter-value": v}
+        ch.basic_publish("", queue, b"m%d" % i, __import__("pika").BasicProperties(headers=headers))
+    emit("published", n=int(n))
+    conn.close()
+
+
+def parse_offset(s):
+    if s.startswith("ts:"):
+        return datetime.datetime.utcfromtimestamp(int(s[3:]))
+    if s.lstrip("-").isdigit():
+        return int(s)
+    return s
+
+
+def consume(url, queue, offset, expect, prefetch="10", filt="", unfiltered="0"):
+    """Consumes until `expect` messages arrived (or 3 s of quiet); emits each with its header."""
+    conn = connect(url)
+    ch = conn.channel()
+    ch.basic_qos(prefetch_count=int(prefetch))
+    args = {"x-stream-offset": parse_offset(offset)}
+    if filt:
+        args["x-stream-filter"] = filt.split(",") if "," in filt else filt
+        args["x-stream-match-unfiltered"] = unfiltered == "1"
+    got = []
+
+    def on_message(c, method, props, body):
+        off = props.headers.get("x-stream-offset")
+        emit("message", body=body, offset=off, offset_type=type(off).__name__, redelivered=method.redelivered)
+        got.append(method.delivery_tag)
+        c.basic_ack(method.delivery_tag)
+
+    ch.basic_consume(queue, on_message, arguments=args)
+    deadline = time.time() + 10
+    quiet_since = time.time()
+    last = 0
+    while time.time() < deadline and len(got) < int(expect):
+        conn.process_data_events(0.05)
+        if len(got) != last:
+            last = len(got)
+            quiet_since = time.time()
+        elif time.time() - quiet_since > 3:
+            break
+    conn.process_data_events(0.3)
+    emit("consumed", n=len(got))
+    conn.close()
+
+
+def credit(url, queue):
+    """prefetch 2, no acks: two deliveries and no more; one multiple ack: two more."""
+    conn = connect(url)
+    ch = conn.channel()
+    ch.basic_qos(prefetch_count=2)
+    tags = []
+    ch.basic_consume(queue, lambda c, m, p, b: tags.append((m.delivery_tag, p.headers["x-stream-offset"])), arguments={"x-stream-offset": "first"})
+    conn.process_data_events(0.5)
+    emit("before_ack", offsets=[o for _, o in tags])
+    ch.basic_ack(tags[-1][0], multiple=True)
+    conn.process_data_events(0.5)
+    emit("after_ack", offsets=[o for _, o in tags])
+    conn.close()
+
+
+def misuse(url, queue, what):
+    conn = connect(url)
+    ch = conn.channel()
+    if what == "get":
+        ch.basic_get(queue)
+    elif what == "no_prefetch":
+        ch.basic_consume(queue, lambda *a: None)
+    elif what == "no_ack":
+        ch.basic_qos(prefetch_count=5)
+        ch.basic_consume(queue, lambda *a: None, auto_ack=True)
+    elif what == "nack":
+        ch.basic_qos(prefetch_count=5)
+        tags = []
+        ch.basic_consume(queue, lambda c, m, p, b: tags.append(m.delivery_tag), arguments={"x-stream-offset": "first"})
+        while not tags:
+            conn.process_data_events(0.05)
+        ch.basic_nack(tags[0], requeue=True)
+    elif what == "purge":
+        ch.queue_purge(queue)
+    conn.process_data_events(1)
+    emit("no_error")
+    conn.close()
+
+
+COMMANDS = {"declare_publish": declare_publish, "consume": consume, "credit": credit, "misuse": misuse}
+
+if __name__ == "__main__":
+    url, cmd, *rest = sys.argv[1:]
+    try:
+        COMMANDS[cmd](url, *rest)
+        emit("done")
+    except Exception as exc:  # report, don't crash: the test reads the JSON
+        report_exception(exc)
+        sys.exit(1)
