@@ -15,6 +15,8 @@ import {
   type Definitions,
   type ExchangeRecord,
   type LimitsRecord,
+  type PolicyKind,
+  type PolicyRecord,
   type ReaderOffsetRecord,
   type QueueKey,
   type PermissionRecord,
@@ -46,6 +48,7 @@ import {
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
   OP_LIMITS_PUT,
+  OP_POLICY_PUT,
   OP_READER_DEL,
   OP_READER_PUT,
   OP_USER_DEL,
@@ -199,6 +202,14 @@ export abstract class BatchedStore implements Store {
 
   saveLimits(r: LimitsRecord): void {
     this.#push({ k: OP_LIMITS_PUT, r });
+  }
+
+  savePolicy(r: PolicyRecord): void {
+    this.#push({ k: OP_POLICY_PUT, kind: r.kind, vhost: r.vhost, name: r.name, r });
+  }
+
+  deletePolicy(kind: PolicyKind, vhost: string, name: string): void {
+    this.#push({ k: OP_POLICY_PUT, kind, vhost, name, r: null });
   }
 
   saveReaderOffset(r: ReaderOffsetRecord): void {

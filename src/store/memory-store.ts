@@ -11,6 +11,8 @@ import type {
   ExchangeRecord,
   QueueKey,
   LimitsRecord,
+  PolicyKind,
+  PolicyRecord,
   ReaderOffsetRecord,
   PermissionRecord,
   QueueRecord,
@@ -69,6 +71,7 @@ export class MemoryStore implements Store {
   readonly #vhosts = new Map<string, VhostRecord>();
   readonly #permissions = new Map<string, PermissionRecord>();
   readonly #limits = new Map<string, LimitsRecord>();
+  readonly #policies = new Map<string, PolicyRecord>();
   readonly #readers = new Map<string, ReaderOffsetRecord>();
   readonly #messages = new Map<string, Map<number, MemoryEntry>>();
   readonly #bodies = new Map<number, MemoryBody>();
@@ -87,6 +90,7 @@ export class MemoryStore implements Store {
       vhosts: [...this.#vhosts.values()],
       permissions: [...this.#permissions.values()],
       limits: [...this.#limits.values()],
+      policies: [...this.#policies.values()],
     };
   }
 
@@ -138,6 +142,16 @@ export class MemoryStore implements Store {
 
   loadReaderOffsets(): ReaderOffsetRecord[] {
     return [...this.#readers.values()];
+  }
+
+  savePolicy(r: PolicyRecord): void {
+    this.#policies.set(qk(r.kind, qk(r.vhost, r.name)), r);
+    this.#writeSeq++;
+  }
+
+  deletePolicy(kind: PolicyKind, vhost: string, name: string): void {
+    this.#policies.delete(qk(kind, qk(vhost, name)));
+    this.#writeSeq++;
   }
 
   saveExchange(r: ExchangeRecord): void {

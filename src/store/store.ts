@@ -74,6 +74,20 @@ export interface ReaderOffsetRecord {
   readonly offset: number;
 }
 
+/** A policy or an operator policy (RabbitMQ's runtime parameters of those two components). */
+export type PolicyKind = 'policy' | 'operator';
+
+/** A policy as RabbitMQ defines one; `definition` is its JSON object (keys such as "message-ttl"). */
+export interface PolicyRecord {
+  readonly kind: PolicyKind;
+  readonly vhost: string;
+  readonly name: string;
+  readonly pattern: string;
+  readonly applyTo: 'queues' | 'exchanges' | 'all';
+  readonly priority: number;
+  readonly definition: Readonly<Record<string, unknown>>;
+}
+
 export interface Definitions {
   readonly exchanges: readonly ExchangeRecord[];
   readonly queues: readonly QueueRecord[];
@@ -82,6 +96,7 @@ export interface Definitions {
   readonly vhosts: readonly VhostRecord[];
   readonly permissions: readonly PermissionRecord[];
   readonly limits: readonly LimitsRecord[];
+  readonly policies: readonly PolicyRecord[];
 }
 
 /**
@@ -169,6 +184,9 @@ export interface Store {
   deletePermission(user: string, vhost: string): void;
   /** Replaces the limits of a vhost or user; an empty `limits` forgets them. */
   saveLimits(r: LimitsRecord): void;
+  /** Creates or replaces a policy (or operator policy). */
+  savePolicy(r: PolicyRecord): void;
+  deletePolicy(kind: PolicyKind, vhost: string, name: string): void;
 
   /** Sets a stream reader's committed offset (durable with the next batch). */
   saveReaderOffset(r: ReaderOffsetRecord): void;

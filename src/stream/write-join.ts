@@ -11,6 +11,8 @@ import type {
   Definitions,
   ExchangeRecord,
   LimitsRecord,
+  PolicyKind,
+  PolicyRecord,
   PermissionRecord,
   QueueKey,
   ReaderOffsetRecord,
@@ -181,6 +183,12 @@ export class WriteJoin implements Store {
   }
   saveLimits(r: LimitsRecord): void {
     this.inner.saveLimits(r);
+  }
+  savePolicy(r: PolicyRecord): void {
+    this.inner.savePolicy(r);
+  }
+  deletePolicy(kind: PolicyKind, vhost: string, name: string): void {
+    this.inner.deletePolicy(kind, vhost, name);
   }
   saveReaderOffset(r: ReaderOffsetRecord): void {
     this.inner.saveReaderOffset(r);

@@ -148,6 +148,25 @@ describe.each(implementations)('%s', (_name, make) => {
     await s.close();
   });
 
+  it('keeps policies and operator policies across a reopen; a deleted one is gone', async () => {
+    const h = make();
+    let s = h.open();
+    const p = { kind: 'policy' as const, vhost: '/', name: 'ttl', pattern: '^q\\.', applyTo: 'queues' as const, priority: 2, definition: { 'message-ttl': 1000, 'dead-letter-exchange': 'dlx' } };
+    s.savePolicy(p);
+    s.savePolicy({ ...p, kind: 'operator', definition: { 'max-length': 5 } });
+    s.savePolicy({ ...p, name: 'gone' });
+    s.deletePolicy('policy', '/', 'gone');
+    await settled(s);
+    s = await h.reopen(s);
+    const byKey = (d: ReturnType<Store['loadDefinitions']>) => Object.fromEntries(d.policies.map((r) => [`${r.kind}:${r.vhost}:${r.name}`, r]));
+    expect(byKey(s.loadDefinitions())).toEqual({ 'policy:/:ttl': p, 'operator:/:ttl': { ...p, kind: 'operator', definition: { 'max-length': 5 } } });
+    s.savePolicy({ ...p, priority: 7 });
+    await settled(s);
+    s = await h.reopen(s);
+    expect(byKey(s.loadDefinitions())['policy:/:ttl']!.priority).toBe(7);
+    await s.close();
+  });
+
   it('stores messages in queue order, and reads bodies back after a reopen', async () => {
     const h = make();
     let s = h.open();
@@ -465,7 +484,7 @@ describe('SqliteStore fatal errors', () => {
 });
 
 describe('SqliteStore schema upgrade', () => {
-  it('a database written before limits existed (schema 1) opens, gains the limits table, and keeps its contents', async () => {
+  it('a database written before limits existed (schema 1) opens, gains the limits and policies tables, and keeps its contents', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
     dirs.push(dir);
     let s: Store = SqliteStore.open(dir, silentLogger);
@@ -476,11 +495,13 @@ describe('SqliteStore schema upgrade', () => {
     const db = new Database(join(dir, 'warren.db'));
     db.exec('DROP TABLE limits');
     db.exec('DROP TABLE stream_readers');
+    db.exec('DROP TABLE policies');
     db.pragma('user_version = 1');
     db.close();
     s = SqliteStore.open(dir, silentLogger);
     expect(s.loadDefinitions().vhosts).toEqual([{ name: 'old', description: 'from v1', tags: [] }]);
     expect(s.loadDefinitions().limits).toEqual([]);
+    expect(s.loadDefinitions().policies).toEqual([]);
     s.saveLimits({ scope: 'vhost', name: 'old', limits: { 'max-queues': 2 } });
     await settled(s);
     await s.close();

@@ -27,6 +27,8 @@ export const OP_DELAYED_DROP = 20;
 export const OP_LIMITS_PUT = 21;
 export const OP_READER_PUT = 22;
 export const OP_READER_DEL = 23;
+/** A policy put (its JSON) or deleted (value ''). */
+export const OP_POLICY_PUT = 24;
 
 /** A BufferWriter on its own ArrayBuffer, so the finished batch can be transferred, not copied. */
 export class BatchWriter extends BufferWriter {

@@ -1,8 +1,8 @@
 // Reads the stored definitions (exchanges, queues, bindings, users, vhosts, permissions,
-// limits) at start-up. Kept apart from sqlite-store.ts, which is about writing.
+// limits, policies) at start-up. Kept apart from sqlite-store.ts, which is about writing.
 
 import type Database from 'better-sqlite3';
-import type { Definitions, PermissionRecord, ReaderOffsetRecord } from '../store.js';
+import type { Definitions, PermissionRecord, PolicyRecord, ReaderOffsetRecord } from '../store.js';
 import { decodeTable } from './ops.js';
 
 export function readDefinitions(db: Database.Database): Definitions {
@@ -58,7 +58,11 @@ export function readDefinitions(db: Database.Database): Definitions {
     name: r.name,
     limits: JSON.parse(r.value) as Record<string, number>,
   }));
-  return { exchanges, queues, bindings, users, vhosts, permissions, limits };
+  const policies = (db.prepare('SELECT kind, vhost, name, value FROM policies').all() as { kind: string; vhost: string; name: string; value: string }[]).map((r): PolicyRecord => {
+    const v = JSON.parse(r.value) as { pattern: string; 'apply-to': PolicyRecord['applyTo']; priority: number; definition: Record<string, unknown> };
+    return { kind: r.kind === 'operator' ? 'operator' : 'policy', vhost: r.vhost, name: r.name, pattern: v.pattern, applyTo: v['apply-to'], priority: v.priority, definition: v.definition };
+  });
+  return { exchanges, queues, bindings, users, vhosts, permissions, limits, policies };
 }
 
 /** Stream readers' committed offsets (schema 3). */

@@ -15,6 +15,8 @@ import {
   type LimitsRecord,
   type ReaderOffsetRecord,
   type PermissionRecord,
+  type PolicyKind,
+  type PolicyRecord,
   type QueueRecord,
   type ScheduledMessage,
   type StoreEntry,
@@ -39,6 +41,7 @@ import {
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
   OP_LIMITS_PUT,
+  OP_POLICY_PUT,
   OP_READER_DEL,
   OP_READER_PUT,
   OP_USER_DEL,
@@ -88,6 +91,7 @@ export type Op =
   | { readonly k: typeof OP_PERMISSION_PUT; readonly r: PermissionRecord }
   | { readonly k: typeof OP_PERMISSION_DEL; readonly user: string; readonly vhost: string }
   | { readonly k: typeof OP_LIMITS_PUT; readonly r: LimitsRecord }
+  | { readonly k: typeof OP_POLICY_PUT; readonly kind: PolicyKind; readonly vhost: string; readonly name: string; readonly r: PolicyRecord | null }
   | { readonly k: typeof OP_READER_PUT; readonly r: ReaderOffsetRecord }
   | { readonly k: typeof OP_READER_DEL; readonly vhost: string; readonly stream: string; readonly reader: string }
   | { readonly k: typeof OP_DELAYED_PUT; readonly s: Scheduled }
@@ -280,6 +284,13 @@ export function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>)
       w.longstr(op.r.scope);
       w.longstr(op.r.name);
       w.longstr(JSON.stringify(op.r.limits));
+      return;
+    case OP_POLICY_PUT:
+      w.u8(OP_POLICY_PUT);
+      w.longstr(op.kind);
+      w.longstr(op.vhost);
+      w.longstr(op.name);
+      w.longstr(op.r === null ? '' : JSON.stringify({ pattern: op.r.pattern, 'apply-to': op.r.applyTo, priority: op.r.priority, definition: op.r.definition }));
       return;
     case OP_READER_PUT:
       w.u8(OP_READER_PUT);

@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { StoreOpenError } from '../data-dir.js';
 
-/** 2: the limits table; 3: stream_readers. An older file is upgraded in place when opened. */
-export const SCHEMA_VERSION = 3;
+/** 2: the limits table; 3: stream_readers; 4: policies. An older file is upgraded in place when opened. */
+export const SCHEMA_VERSION = 4;
 export const DB_FILE = 'warren.db';
 
 // Limits of a vhost or user (scope 'vhost' or 'user'): a JSON object of RabbitMQ's limit names.
@@ -19,10 +19,17 @@ const READERS_TABLE = `
 CREATE TABLE IF NOT EXISTS stream_readers (vhost TEXT NOT NULL, stream TEXT NOT NULL, reader TEXT NOT NULL, offset INTEGER NOT NULL, PRIMARY KEY (vhost, stream, reader)) WITHOUT ROWID;
 `;
 
+// Policies and operator policies (kind 'policy' or 'operator'): a JSON object with pattern,
+// apply-to, priority and definition, as RabbitMQ's management API shows them.
+const POLICIES_TABLE = `
+CREATE TABLE IF NOT EXISTS policies (kind TEXT NOT NULL, vhost TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, vhost, name)) WITHOUT ROWID;
+`;
+
 /** Upgrades from each older schema version, in order; each runs in the opening transaction. */
 const MIGRATIONS: Readonly<Record<number, string>> = {
   1: LIMITS_TABLE,
   2: READERS_TABLE,
+  3: POLICIES_TABLE,
 };
 
 const SCHEMA = `
@@ -70,7 +77,7 @@ CREATE TABLE delayed (
   message BLOB NOT NULL
 );
 CREATE INDEX delayed_due ON delayed (vhost, exchange, due_at);
-${LIMITS_TABLE}${READERS_TABLE}`;
+${LIMITS_TABLE}${READERS_TABLE}${POLICIES_TABLE}`;
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\u0000', 'latin1');
 

@@ -23,6 +23,7 @@ import {
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
   OP_LIMITS_PUT,
+  OP_POLICY_PUT,
   OP_READER_DEL,
   OP_READER_PUT,
   OP_USER_DEL,
@@ -86,6 +87,8 @@ const st = {
   permissionDel: db.prepare('DELETE FROM permissions WHERE user = ? AND vhost = ?'),
   limitsPut: db.prepare('INSERT OR REPLACE INTO limits (scope, name, value) VALUES (?, ?, ?)'),
   limitsDel: db.prepare('DELETE FROM limits WHERE scope = ? AND name = ?'),
+  policyPut: db.prepare('INSERT OR REPLACE INTO policies (kind, vhost, name, value) VALUES (?, ?, ?, ?)'),
+  policyDel: db.prepare('DELETE FROM policies WHERE kind = ? AND vhost = ? AND name = ?'),
   readerPut: db.prepare('INSERT OR REPLACE INTO stream_readers (vhost, stream, reader, offset) VALUES (?, ?, ?, ?)'),
   readerDel: db.prepare('DELETE FROM stream_readers WHERE vhost = ? AND stream = ? AND reader = ?'),
   queueReadersDel: db.prepare('DELETE FROM stream_readers WHERE vhost = ? AND stream = ?'),
@@ -194,6 +197,15 @@ const apply = db.transaction((r: BatchReader) => {
       case OP_READER_DEL:
         st.readerDel.run(r.str(), r.str(), r.str());
         break;
+      case OP_POLICY_PUT: {
+        const kind = r.str();
+        const vhost = r.str();
+        const name = r.str();
+        const value = r.str();
+        if (value === '') st.policyDel.run(kind, vhost, name);
+        else st.policyPut.run(kind, vhost, name, value);
+        break;
+      }
       case OP_DELAYED_PUT:
         st.delayedPut.run(r.u64(), r.str(), r.str(), r.u64(), r.longstrBytes());
         break;
