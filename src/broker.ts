@@ -19,6 +19,7 @@ import type { ConnectionContext } from './connection/context.js';
 import { listenHost } from './util/address.js';
 import { ConnectionError } from './errors.js';
 import { VirtualHost, type VhostEvents } from './routing/vhost.js';
+import { Policies } from './routing/policies.js';
 import { peerCertificate, secureContextOptions, tlsServerOptions, type PeerCertificate, type TlsCredentials } from './tls/credentials.js';
 import type { Definitions, Store } from './store/store.js';
 import { StreamEnv } from './stream/env.js';
@@ -49,6 +50,8 @@ export class Broker implements ConnectionContext {
   readonly access: AccessControl;
   /** Vhost and user limits (max-connections, max-queues, max-channels). */
   readonly limits: Limits;
+  /** Policies and operator policies, per vhost. */
+  readonly policies: Policies;
   readonly vhostInfo = new Map<string, { description: string; tags: readonly string[] }>();
   /** Counts of connections that have closed, and of their channels (for broker-wide totals). */
   readonly closedConnectionStats = { connections: 0, channels: 0, published: 0, delivered: 0, acked: 0, recvOct: 0, sendOct: 0 };
@@ -72,6 +75,7 @@ export class Broker implements ConnectionContext {
     this.serverProperties = serverProperties();
     const defs = store.loadDefinitions();
     this.limits = new Limits(store, defs.limits);
+    this.policies = new Policies(store, this.vhosts);
     this.access = new AccessControl(store, defs.users, defs.permissions, config.loopbackUsers, {
       accessRevoked: (user, vhost) => {
         // A deleted user's limits go with it, as in RabbitMQ.
@@ -346,6 +350,7 @@ export class Broker implements ConnectionContext {
     }
     for (const q of [...v.queues.values()]) v.removeQueue(q);
     for (const x of [...v.exchanges.values()]) if (!x.name.startsWith('amq.')) v.deleteExchange(x.name, false);
+    this.policies.forgetVhost(name);
     this.vhosts.delete(name);
     this.vhostInfo.delete(name);
     this.access.forgetVhost(name);
@@ -376,6 +381,7 @@ export class Broker implements ConnectionContext {
       this.vhosts.set(v.name, new VirtualHost(v.name, this.store, this.#vhostEvents));
       this.vhostInfo.set(v.name, { description: v.description, tags: v.tags });
     }
+    this.policies.restore(defs.policies);
     for (const x of defs.exchanges) {
       this.vhosts.get(x.vhost)?.restoreExchange(x.name, x.type, { durable: true, autoDelete: x.autoDelete, internal: x.internal, arguments: x.arguments });
     }

@@ -3,8 +3,10 @@
 // imports into warren and warren's export imports into RabbitMQ. Import checks everything
 // before it changes anything; a bad document is a 400 naming the item. Limits travel as
 // RabbitMQ puts them: a user's in its "limits", a vhost's as a "vhost-limits" parameter.
-// Other parameters, policies and topic permissions are not features of warren: they are
-// accepted and reported as ignored.
+// Policies travel in "policies", operator policies as "operator_policy" parameters, as in
+// RabbitMQ's exports; they are checked like the API's and take effect on import. Other
+// parameters and topic permissions are not features of warren: they are accepted and
+// reported as ignored.
 
 import type { Broker } from '../broker.js';
 import { jsonToTable, tableToJson } from '../codec/field-table.js';
@@ -16,6 +18,9 @@ import { RABBITMQ_COMPAT_VERSION, type Json } from './format.js';
 import { badRequest } from './http-error.js';
 import { checkPasswordHash, parseTags } from './users.js';
 import { HTTP_OWNER } from './context.js';
+import { parsePolicy, PolicyError } from '../routing/policy-validation.js';
+import type { PolicyKind, PolicyRecord } from '../store/store.js';
+import { policyJson } from './routes/policies.js';
 
 /** Everything, or (with `vhost`) one vhost's queues, exchanges and bindings without vhost fields. */
 export function exportDefinitions(broker: Broker, vhost?: string): Json {
@@ -48,10 +53,18 @@ export function exportDefinitions(broker: Broker, vhost?: string): Json {
   const order = (o: Json): Json => (vhost === undefined ? { name: o['name'], vhost: o['vhost'], ...o } : o);
   const orderBinding = (o: Json): Json => (vhost === undefined ? { source: o['source'], vhost: o['vhost'], ...o } : o);
   if (vhost !== undefined) {
-    return { rabbit_version: RABBITMQ_COMPAT_VERSION, parameters: vhostLimitParameters(broker, [vhost]), policies: [], queues, exchanges, bindings };
+    return {
+      rabbit_version: RABBITMQ_COMPAT_VERSION,
+      parameters: [...vhostLimitParameters(broker, [vhost]), ...operatorPolicyParameters(broker, [vhost])],
+      policies: broker.policies.list('policy', [vhost]).map(policyJson),
+      queues,
+      exchanges,
+      bindings,
+    };
   }
   const info = (name: string) => broker.vhostInfo.get(name) ?? { description: '', tags: [] };
-  const parameters = vhostLimitParameters(broker, vhosts.map((v) => v.name));
+  const names = vhosts.map((v) => v.name).sort();
+  const parameters = [...vhostLimitParameters(broker, names), ...operatorPolicyParameters(broker, names)];
   return {
     ...head,
     users: [...broker.access.users].map((u) => ({ name: u.name, password_hash: u.passwordHash, hashing_algorithm: u.hashingAlgorithm, tags: [...u.tags], limits: { ...broker.limits.of('user', u.name) } })),
@@ -60,7 +73,7 @@ export function exportDefinitions(broker: Broker, vhost?: string): Json {
     topic_permissions: [],
     parameters,
     global_parameters: [],
-    policies: [],
+    policies: broker.policies.list('policy', names).map(policyJson),
     queues: queues.map(order),
     exchanges: exchanges.map(order),
     bindings: bindings.map(orderBinding),
@@ -70,6 +83,9 @@ export function exportDefinitions(broker: Broker, vhost?: string): Json {
 // ---- import ------------------------------------------------------------------------------
 
 type Obj = Record<string, unknown>;
+
+/** Parameter components warren imports; others are reported as ignored. */
+const OWN_PARAMETERS: ReadonlySet<unknown> = new Set(['vhost-limits', 'operator_policy']);
 
 function list(doc: Obj, key: string): Obj[] {
   const v = doc[key];
@@ -117,7 +133,8 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
   const d = doc as Obj;
   const ignored: string[] = [];
   for (const k of ['parameters', 'global_parameters', 'policies', 'topic_permissions']) {
-    const n = list(d, k).filter((p) => !(k === 'global_parameters' && p['name'] === 'internal_cluster_id') && !(k === 'parameters' && p['component'] === 'vhost-limits')).length;
+    if (k === 'policies') continue;
+    const n = list(d, k).filter((p) => !(k === 'global_parameters' && p['name'] === 'internal_cluster_id') && !(k === 'parameters' && OWN_PARAMETERS.has(p['component']))).length;
     if (n > 0) ignored.push(`${n} ${k.replace('_', ' ')}`);
   }
   const vhostOf = (o: Obj, where: string): string => (vhost !== undefined ? vhost : str(o, 'vhost', where));
@@ -167,6 +184,19 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
     const where = `parameters[${i}]`;
     return [{ vhost: needVhost(vhostOf(p, where), where), limits: limitsOf('vhost', p['value'], where) }];
   });
+  const policyOf = (kind: PolicyKind, o: Obj, body: unknown, where: string): PolicyRecord => {
+    const name = str(o, 'name', where);
+    try {
+      return parsePolicy(kind, needVhost(vhostOf(o, where), where), name, body);
+    } catch (e) {
+      if (e instanceof PolicyError) throw badRequest(`definitions: ${where} ('${name}'): ${e.message}`);
+      throw e;
+    }
+  };
+  const policies = [
+    ...list(d, 'policies').map((p, i) => policyOf('policy', p, p, `policies[${i}]`)),
+    ...list(d, 'parameters').flatMap((p, i) => (p['component'] === 'operator_policy' ? [policyOf('operator', p, p['value'], `parameters[${i}]`)] : [])),
+  ];
   const exchanges = list(d, 'exchanges').map((x, i) => {
     const where = `exchanges[${i}]`;
     const type = str(x, 'type', where);
@@ -214,6 +244,7 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
   for (const p of permissions) broker.access.setPermissions(p);
   // Limits before queues: an import cannot declare past its vhost's max-queues.
   for (const l of vhostLimits) broker.limits.replace('vhost', l.vhost, l.limits);
+  for (const p of policies) broker.policies.put(p);
   const at = (name: string) => broker.vhost(name)!;
   for (const x of exchanges) {
     if (x.name === '' || x.name.startsWith('amq.')) continue;
@@ -234,6 +265,13 @@ function vhostLimitParameters(broker: Broker, vhosts: readonly string[]): Json[]
     const value = broker.limits.of('vhost', name);
     return Object.keys(value).length === 0 ? [] : [{ value: { ...value }, vhost: name, component: 'vhost-limits', name: 'limits' }];
   });
+}
+
+/** RabbitMQ's form of an operator policy in definitions: an "operator_policy" parameter. */
+function operatorPolicyParameters(broker: Broker, vhosts: readonly string[]): Json[] {
+  return broker.policies
+    .list('operator', vhosts)
+    .map((r) => ({ value: { pattern: r.pattern, definition: { ...r.definition }, priority: r.priority, 'apply-to': r.applyTo }, vhost: r.vhost, component: 'operator_policy', name: r.name }));
 }
 
 /** A limits object ({"max-connections": 10, ...}) checked as RabbitMQ checks it. */

@@ -53,8 +53,9 @@ export function queueJson(q: Queue, stats: StatsSampler, owner: Connection | und
     type: queueType(q),
     consumers: q.consumerCount,
     exclusive_consumer_tag: exclusiveConsumer,
-    policy: null,
-    effective_policy_definition: {},
+    policy: q.policy,
+    operator_policy: q.operatorPolicy,
+    effective_policy_definition: { ...q.policyDefinition },
     memory: QUEUE_BASE_BYTES + q.readyBytes + (ready + unacked) * ENTRY_BYTES,
     messages: ready + unacked,
     messages_details: r('messages'),
@@ -87,7 +88,7 @@ function queueType(q: Queue): string {
 // ---- exchanges and bindings --------------------------------------------------------------
 
 export function exchangeJson(x: Exchange): Json {
-  return {
+  const out: Json = {
     name: x.name,
     vhost: x.vhost,
     type: x.type,
@@ -96,6 +97,9 @@ export function exchangeJson(x: Exchange): Json {
     internal: x.internal,
     arguments: tableToJson(x.arguments),
   };
+  // RabbitMQ shows the key only when a policy applies.
+  if (x.policy !== null) out['policy'] = x.policy;
+  return out;
 }
 
 /** rabbit_mgmt_format:quote_binding: RabbitMQ's quote_plus, with '~' escaped too (it separates the args hash). */

@@ -30,6 +30,7 @@ import { registerLimitRoutes } from './routes/limits.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerOverviewRoutes } from './routes/overview.js';
 import { registerPeekRoutes } from './routes/peek.js';
+import { registerPolicyRoutes } from './routes/policies.js';
 import { installRouteAccess, normalisePath } from './route-access.js';
 import { registerResourceRoutes } from './routes/resources.js';
 import { StatsSampler, type HttpCounters } from './stats.js';
@@ -314,6 +315,7 @@ function buildApp(ctx: AdminContext, limits: HttpLimits): FastifyInstance {
   registerAccessRoutes(app, ctx);
   registerResourceRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
+  registerPolicyRoutes(app, ctx);
   registerConnectionRoutes(app, ctx);
   registerLimitRoutes(app, ctx);
   registerPeekRoutes(app, ctx);

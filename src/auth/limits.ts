@@ -5,6 +5,7 @@
 // Validation texts are RabbitMQ 3.10's (management API and definitions import).
 
 import type { LimitScope, LimitsRecord, Store } from '../store/store.js';
+import { erlangJson } from '../util/erlang-json.js';
 
 export const VHOST_LIMITS: readonly string[] = ['max-connections', 'max-queues'];
 export const USER_LIMITS: readonly string[] = ['max-connections', 'max-channels'];
@@ -16,15 +17,6 @@ export function limitNames(scope: LimitScope): readonly string[] {
 /** A bad limit name or value; the message is RabbitMQ's text for it. */
 export class LimitError extends Error {
   override readonly name = 'LimitError';
-}
-
-/** A JSON value as Erlang prints what RabbitMQ decoded it to (for RabbitMQ's validation texts). */
-function erlangJson(v: unknown): string {
-  if (typeof v === 'string') return `<<"${v}">>`;
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `[${v.map(erlangJson).join(',')}]`;
-  if (typeof v === 'object') return `#{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `<<"${k}">> => ${erlangJson(x)}`).join(',')}}`;
-  return String(v);
 }
 
 /**

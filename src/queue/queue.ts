@@ -88,7 +88,14 @@ export class Queue implements QueueKey {
   readonly exclusiveOwner: object | null;
   readonly autoDelete: boolean;
   readonly arguments: FieldTable;
-  readonly settings: QueueSettings;
+  /** What the queue runs on: its arguments' settings, with the policies that match it applied. */
+  settings: QueueSettings;
+  /** Settings from the arguments alone. */
+  readonly baseSettings: QueueSettings;
+  /** Names of the policy and operator policy that apply (null: none), and their combined definition. */
+  policy: string | null = null;
+  operatorPolicy: string | null = null;
+  policyDefinition: Readonly<Record<string, unknown>> = {};
   /** Messages delivered and not yet acknowledged, over all channels. */
   unacked = 0;
   storeQueueId = 0;
@@ -117,6 +124,7 @@ export class Queue implements QueueKey {
     this.autoDelete = options.autoDelete;
     this.arguments = options.arguments;
     this.settings = options.settings ?? DEFAULT_SETTINGS;
+    this.baseSettings = this.settings;
     this.#store = options.durable ? store : null;
     this.#ready = new ReadyList(
       this.settings.maxPriority + 1,
@@ -163,6 +171,22 @@ export class Queue implements QueueKey {
   /** The consumer that receives everything in single-active-consumer mode. */
   get activeConsumer(): Consumer | null {
     return this.settings.singleActiveConsumer ? (this.#consumers.list[0] ?? null) : null;
+  }
+
+  /**
+   * Policies changed what the queue runs on. As in RabbitMQ, limits apply at once (drop-head
+   * drops the oldest messages now), the expiry timer restarts, and a new message TTL applies to
+   * messages enqueued from now on (those queued keep the expiry they were given).
+   */
+  applySettings(s: QueueSettings): void {
+    const before = this.settings;
+    this.settings = s;
+    if (this.deleted) return;
+    if (s.expires !== before.expires) {
+      this.#idle.clear();
+      this.#armExpiry();
+    }
+    if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.#dropOverLimit();
   }
 
   // ---- publishing ------------------------------------------------------------------------

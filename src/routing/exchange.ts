@@ -42,8 +42,10 @@ export abstract class Exchange {
   hadBindings = false;
   /** Number of bindings whose destination is an exchange: routing follows those. */
   exchangeDestinations = 0;
-  /** alternate-exchange: where messages this exchange cannot route go instead. */
-  readonly alternate: string | null;
+  /** alternate-exchange: where messages this exchange cannot route go instead (argument, else policy). */
+  alternate: string | null;
+  /** The policy that applies to the exchange (null: none). */
+  policy: string | null = null;
 
   constructor(vhost: string, name: string, options: ExchangeOptions) {
     this.vhost = vhost;

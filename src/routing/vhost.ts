@@ -20,6 +20,7 @@ import { DirectExchange } from './direct.js';
 import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOptions } from './exchange.js';
 import { FanoutExchange } from './fanout.js';
 import { HeadersExchange } from './headers.js';
+import { PolicySet } from './policies.js';
 import { checkSuperStreamDeclaration, createPartitions, isSuperStreamDeclaration, SuperStreamExchange } from './super-stream.js';
 import { TopicExchange } from './topic.js';
 
@@ -112,6 +113,8 @@ export class VirtualHost {
   readonly defaultExchange: DefaultExchange;
   /** Direct reply-to: channels consuming amq.rabbitmq.reply-to, by the token in their address. */
   readonly replyConsumers = new Map<string, { deliverReply(msg: Message): void }>();
+  /** Policies and operator policies; applied to each queue and exchange as it is added. */
+  readonly policies = new PolicySet();
   readonly #store: Store;
   readonly #queueBindings = new Map<Queue, Set<Binding>>();
   readonly #events: VhostEvents;
@@ -199,6 +202,7 @@ export class VirtualHost {
     const x = superStream ? new SuperStreamExchange(this.name, d.name, d) : new X(this.name, d.name, d);
     if (x instanceof DelayedExchange) x.attach(this.#delayHost, x.durable ? this.#store : null);
     this.exchanges.set(d.name, x);
+    this.policies.applyToExchange(x);
     if (x.durable) {
       this.#store.saveExchange({ vhost: this.name, name: x.name, type: x.type, autoDelete: x.autoDelete, internal: x.internal, arguments: x.arguments });
     }
@@ -446,6 +450,7 @@ export class VirtualHost {
     const x = new X(this.name, name, options);
     if (x instanceof DelayedExchange) x.attach(this.#delayHost, this.#store);
     this.exchanges.set(name, x);
+    this.policies.applyToExchange(x);
   }
 
   /** After restoring exchanges and bindings: delayed exchanges pick up their stored messages. Returns how many. */
@@ -487,6 +492,13 @@ export class VirtualHost {
     this.queues.set(q.name, q);
     this.#queueBindings.set(q, new Set());
     q.hooks = this.#queueHooks;
+    this.policies.applyToQueue(q);
+  }
+
+  /** Policies changed: every queue and exchange gets the ones that match it now. */
+  applyPolicies(): void {
+    for (const q of [...this.queues.values()]) this.policies.applyToQueue(q);
+    for (const x of this.exchanges.values()) this.policies.applyToExchange(x);
   }
 
   #exchangeOrDie(name: string): Exchange {

@@ -96,6 +96,18 @@ const RABBITMQ_CLASSES: Record<string, AccessClass> = {
   'GET /api/user-limits/:user': 'monitoring',
   'PUT /api/user-limits/:user/:name': 'administrator',
   'DELETE /api/user-limits/:user/:name': 'administrator',
+  // rabbit_mgmt_wm_policies / _policy / _operator_policies / _operator_policy (3.10.8, tried with
+  // management, policymaker and administrator users).
+  'GET /api/policies': 'management',
+  'GET /api/policies/:vhost': 'vhost',
+  'GET /api/policies/:vhost/:name': 'policymaker',
+  'PUT /api/policies/:vhost/:name': 'policymaker',
+  'DELETE /api/policies/:vhost/:name': 'policymaker',
+  'GET /api/operator-policies': 'management',
+  'GET /api/operator-policies/:vhost': 'vhost',
+  'GET /api/operator-policies/:vhost/:name': 'administrator',
+  'PUT /api/operator-policies/:vhost/:name': 'administrator',
+  'DELETE /api/operator-policies/:vhost/:name': 'administrator',
 };
 
 interface Caller {
