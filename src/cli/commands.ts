@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, seg, UsageError } from './client.js';
 import { registerLimitCommands } from './limits.js';
 import { registerMessageCommands } from './messages.js';
+import { registerPolicyCommands } from './policies.js';
 import { checkColumns, chooseColumns, formatPairs, formatTable, pick, type Row } from './table.js';
 
 /** Where commands write; tests capture it. */
@@ -301,6 +302,7 @@ export function registerCliCommands(program: Command, io: CliIo): void {
   registerDefinitionCommands(program, io);
   registerLimitCommands(program, io);
   registerMessageCommands(program, io);
+  registerPolicyCommands(program, io);
 }
 
 function registerAccessCommands(program: Command, io: CliIo): void {
