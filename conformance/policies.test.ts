@@ -160,6 +160,24 @@ describe('policies through real clients (same results on RabbitMQ 3.10.8)', () =
     expect((await ch.checkQueue('ttl.work')).messageCount).toBe(0);
   });
 
+  it('a message-ttl policy applies to messages enqueued after it is set; those already queued keep no expiry', async () => {
+    const ch = await confirmChannel();
+    await ch.assertExchange('late.dlx', 'fanout', { durable: false });
+    await ch.assertQueue('late-dead', { durable: false });
+    await ch.bindQueue('late-dead', 'late.dlx', '');
+    await ch.assertQueue('late.old', { durable: false });
+    expect(await publishConfirmed(ch, '', 'late.old', 'queued before')).toBe('ack');
+    await admin.setPolicy('policy', vhost, 'late', { pattern: '^late\\.', definition: { 'message-ttl': 50, 'dead-letter-exchange': 'late.dlx' }, applyTo: 'queues' });
+    await ch.assertQueue('late.new', { durable: false });
+    expect(await publishConfirmed(ch, '', 'late.new', 'published after')).toBe('ack');
+    // Once the later message has expired, the earlier one would have too, had the TTL reached it.
+    await waitForCount(ch, 'late-dead', 1);
+    const m = await ch.get('late.old', { noAck: true });
+    expect(m && m.content.toString()).toBe('queued before');
+    const dead = await ch.get('late-dead', { noAck: true });
+    expect(dead && dead.content.toString()).toBe('published after');
+  });
+
   it('max-length with overflow reject-publish from a policy: the publish past the limit is nacked', async () => {
     await admin.setPolicy('policy', vhost, 'rej', { pattern: '^rej\\.', definition: { 'max-length': 2, overflow: 'reject-publish' }, applyTo: 'queues' });
     const ch = await confirmChannel();

@@ -1,7 +1,7 @@
 // What a queue runs on once policies apply: its arguments' settings combined with the
 // definition of the policy and of the operator policy that match it, by RabbitMQ 3.10's rules
 // (rabbit_amqqueue_process:process_args_policy, rabbit_policy:get/2): for expires,
-// message-ttl, max-length, max-length-bytes and delivery-limit the lowest of argument, policy
+// message-ttl, max-length, max-length-bytes and (quorum queues) delivery-limit the lowest of argument, policy
 // and operator policy wins; for overflow and the dead-letter exchange and routing key the
 // argument wins over the policy. Other keys (queue-mode, max-age, ha-*) change nothing here.
 
@@ -39,7 +39,9 @@ function lowest(arg: number | null, pol: unknown, cap = Number.MAX_SAFE_INTEGER)
 export function settingsWithPolicy(base: QueueSettings, args: FieldTable, def: PolicyDefinition): QueueSettings {
   if (Object.keys(def).length === 0) return base;
   const str = (k: string): string | null => (typeof def[k] === 'string' ? (def[k] as string) : null);
-  const deliveryLimit = lowest(base.deliveryLimit, def['delivery-limit']);
+  // As in RabbitMQ 3.10, only quorum queues take delivery-limit from a policy (warren's classic
+  // queues take it only as the x-delivery-limit argument).
+  const deliveryLimit = base.queueType === 'quorum' ? lowest(base.deliveryLimit, def['delivery-limit']) : base.deliveryLimit;
   return {
     ...base,
     messageTtl: lowest(base.messageTtl, def['message-ttl'], MAX_EXPIRY),
