@@ -68,7 +68,8 @@ export class PolicySet {
     q.policy = p?.name ?? null;
     q.operatorPolicy = o?.name ?? null;
     q.policyDefinition = effectiveDefinition(p?.definition ?? null, o?.definition ?? null);
-    q.applySettings(settingsWithPolicy(q.baseSettings, q.arguments, q.policyDefinition));
+    // Streams keep their retention arguments: a policy's max-age or max-length-bytes is shown, not applied.
+    if (q.baseSettings.queueType !== 'stream') q.applySettings(settingsWithPolicy(q.baseSettings, q.arguments, q.policyDefinition));
   }
 
   /** Applies the matching policy to an exchange: its alternate exchange when no argument names one. */
