@@ -58,6 +58,10 @@ describe('policies API', () => {
     expect(await reason(P, { pattern: '^q', definition: { 'max-length': 1 }, 'apply-to': 'bogus' })).toBe(v("apply-to 'bogus' unrecognised; should be 'queues', 'exchanges' or 'all'"));
     expect(await reason(P, { pattern: '^q', definition: { 'max-length': 1 }, priority: 'x' })).toBe(v('priority should be a number, actually was &lt;&lt;"x"&gt;&gt;'));
     expect(await reason(P, { pattern: 1, definition: { 'max-length': 1 } })).toBe(v('pattern should be a binary but was 1'));
+    // RE2, not PCRE (a documented difference): RabbitMQ accepts lookbehind.
+    expect(await reason(P, { pattern: '(?<=a)b', definition: { 'max-length': 1 } })).toBe(
+      v('pattern should be regular expression but is invalid: error parsing regexp: invalid named capture: `(?&lt;=a)b`'),
+    );
     expect(await reason(P, { pattern: '^q', definition: { 'message-ttl': -1 }, 'apply-to': 'x', priority: 'y' })).toBe(
       v("-1 is not a valid message TTL\napply-to 'x' unrecognised; should be 'queues', 'exchanges' or 'all'\npriority should be a number, actually was &lt;&lt;\"y\"&gt;&gt;"),
     );
