@@ -22,7 +22,9 @@ import { VirtualHost, type VhostEvents } from './routing/vhost.js';
 import { Policies } from './routing/policies.js';
 import { peerCertificate, secureContextOptions, tlsServerOptions, type PeerCertificate, type TlsCredentials } from './tls/credentials.js';
 import type { Definitions, Store } from './store/store.js';
+import { StreamCoordinator } from './stream/coordinator.js';
 import { StreamEnv } from './stream/env.js';
+import { StreamReaders } from './stream/readers.js';
 import { WriteJoin } from './stream/write-join.js';
 import { tickClock } from './util/clock.js';
 import { VERSION } from './version.js';
@@ -42,6 +44,8 @@ export class Broker implements ConnectionContext {
   readonly store: Store;
   /** Streams' directory, write sequence and hooks. */
   readonly streams: StreamEnv;
+  /** Named stream readers and consumer groups (the streams' hooks). */
+  readonly coordinator: StreamCoordinator;
   readonly log: Logger;
   readonly serverProperties: FieldTable;
   readonly vhosts = new Map<string, VirtualHost>();
@@ -71,6 +75,12 @@ export class Broker implements ConnectionContext {
     joined.beforeClose = async () => this.streams.closeAll();
     this.store = joined;
     this.log = log;
+    this.coordinator = new StreamCoordinator(new StreamReaders(joined), {
+      vhost: (name) => this.vhosts.get(name),
+      log: (event, fields) => log.info(fields, event),
+    });
+    this.coordinator.readers.restore(store.loadReaderOffsets());
+    this.streams.hooks = this.coordinator;
     this.#hooks = hooks;
     this.serverProperties = serverProperties();
     const defs = store.loadDefinitions();
@@ -272,6 +282,7 @@ export class Broker implements ConnectionContext {
     await stopped;
     clearInterval(this.#ticker);
     for (const v of this.vhosts.values()) v.stopScheduling();
+    this.coordinator.readers.flush();
     await this.store.close();
   }
 
@@ -284,6 +295,7 @@ export class Broker implements ConnectionContext {
     },
     queueLimit: (vhost) => this.limits.limit('vhost', vhost, 'max-queues'),
     streams: () => this.streams,
+    queueDeleted: (q) => this.coordinator.readers.dropStream(q.vhost, q.name),
   };
   readonly alarms = new Set<string>();
   #diskCheckCountdown = 0;

@@ -15,7 +15,8 @@
 //   - removed(stream, consumer): the consumer is gone (cancel, channel or connection closed,
 //     stream deleted).
 // StreamQueue.cancelConsumer(c) cancels a consumer from the server side (basic.cancel to a
-// client that announced consumer_cancel_notify), and seekConsumer(c, offset) moves one.
+// client that announced consumer_cancel_notify), seekConsumer(c, offset) moves one, and
+// holdConsumer(c, true) keeps one registered but given nothing (a consumer group's standby).
 
 import type { FieldTable } from '../codec/field-table.js';
 import { fieldInteger } from '../codec/field-table.js';
@@ -42,6 +43,8 @@ export const DEFAULT_SEGMENT_BYTES = 500_000_000;
 export class StreamQueue extends Queue {
   readonly log: StreamLog;
   readonly env: StreamEnv;
+  /** Consumers registered but given nothing (consumer-group standbys; see holdConsumer). */
+  readonly #held = new Set<Consumer>();
   readonly #readers = new Map<Consumer, StreamReader>();
   readonly #list: Consumer[] = [];
   #dispatchingStream = false;
@@ -137,6 +140,7 @@ export class StreamQueue extends Queue {
     if (i < 0) return;
     this.#list.splice(i, 1);
     this.#readers.delete(c);
+    this.#held.delete(c);
     this.env.hooks.removed?.(this, c);
   }
 
@@ -145,6 +149,12 @@ export class StreamQueue extends Queue {
     if (!this.#readers.has(c)) return;
     this.removeConsumer(c);
     c.queueDeleted(this);
+  }
+
+  /** Holds a consumer (registered, given nothing) or releases it; may be called before addConsumer. */
+  holdConsumer(c: Consumer, held: boolean): void {
+    if (held) this.#held.add(c);
+    else if (this.#held.delete(c)) this.dispatch();
   }
 
   /** Moves a consumer's cursor; deliveries it has not acked no longer move its mark. */
@@ -162,7 +172,7 @@ export class StreamQueue extends Queue {
     try {
       for (const c of this.#list) {
         const r = this.#readers.get(c);
-        if (r === undefined) continue;
+        if (r === undefined || (this.#held.size > 0 && this.#held.has(c))) continue;
         this.#budget.n = SCAN_BUDGET;
         while (c.canDeliver()) {
           const rec = r.next(this.log, this.#budget);
