@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { statfsSync } from 'node:fs';
 import type { Broker } from '../broker.js';
+import { StreamQueue } from '../stream/stream-queue.js';
 import { VERSION } from '../version.js';
 import { takeEventLoopDelay } from './event-loop.js';
 import { NODE_NAME, RABBITMQ_COMPAT_VERSION } from './format.js';
@@ -156,6 +157,19 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
     e.one('nodejs_eventloop_lag_p90_seconds', 'gauge', `The 90th percentile of the recorded event loop delays ${since}`, lag.p90Seconds);
     e.one('nodejs_eventloop_lag_p99_seconds', 'gauge', `The 99th percentile of the recorded event loop delays ${since}`, lag.p99Seconds);
   }
+
+  // warren's own: named stream readers (labelled always: one sample per reader).
+  const committed: Sample[] = [];
+  const lags: Sample[] = [];
+  for (const r of broker.coordinator.readers.all()) {
+    const labels = { vhost: r.vhost, stream: r.stream, reader: r.name };
+    const q = broker.vhosts.get(r.vhost)?.getQueue(r.stream);
+    const log = q instanceof StreamQueue ? q.log : null;
+    committed.push({ labels, value: r.committed });
+    lags.push({ labels, value: log === null ? 0 : Math.max(0, log.nextOffset - Math.max(r.committed, log.firstOffset)) });
+  }
+  e.family('warren_stream_reader_committed_offset', 'gauge', 'Next offset a named stream reader resumes at: every delivery below it was acknowledged', committed);
+  e.family('warren_stream_reader_lag', 'gauge', 'Messages in the stream at or after a named reader\'s committed offset', lags);
 
   e.one('rabbitmq_global_consumers', 'gauge', 'Current number of consumers', consumers);
   e.one('rabbitmq_global_messages_received_total', 'counter', 'Total number of messages received from publishers', g.published, amqp);

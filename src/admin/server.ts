@@ -33,6 +33,7 @@ import { registerPeekRoutes } from './routes/peek.js';
 import { registerPolicyRoutes } from './routes/policies.js';
 import { installRouteAccess, normalisePath } from './route-access.js';
 import { registerResourceRoutes } from './routes/resources.js';
+import { registerStreamReaderRoutes } from './routes/stream-readers.js';
 import { StatsSampler, type HttpCounters } from './stats.js';
 
 /** The bounds on HTTP input, from the configuration (documented in the README's Security section). */
@@ -319,5 +320,6 @@ function buildApp(ctx: AdminContext, limits: HttpLimits): FastifyInstance {
   registerConnectionRoutes(app, ctx);
   registerLimitRoutes(app, ctx);
   registerPeekRoutes(app, ctx);
+  registerStreamReaderRoutes(app, ctx);
   return app;
 }

@@ -9,6 +9,7 @@ import { ApiClient, seg, UsageError } from './client.js';
 import { registerLimitCommands } from './limits.js';
 import { registerMessageCommands } from './messages.js';
 import { registerPolicyCommands } from './policies.js';
+import { registerStreamReaderCommands } from './stream-readers.js';
 import { checkColumns, chooseColumns, formatPairs, formatTable, pick, type Row } from './table.js';
 
 /** Where commands write; tests capture it. */
@@ -303,6 +304,7 @@ export function registerCliCommands(program: Command, io: CliIo): void {
   registerLimitCommands(program, io);
   registerMessageCommands(program, io);
   registerPolicyCommands(program, io);
+  registerStreamReaderCommands(program, io);
 }
 
 function registerAccessCommands(program: Command, io: CliIo): void {
