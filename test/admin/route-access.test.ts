@@ -108,6 +108,15 @@ const RABBITMQ_CLASSES: Record<string, AccessClass> = {
   'GET /api/operator-policies/:vhost/:name': 'administrator',
   'PUT /api/operator-policies/:vhost/:name': 'administrator',
   'DELETE /api/operator-policies/:vhost/:name': 'administrator',
+  // warren's own (RabbitMQ has no named readers, super streams or groups over 0-9-1): reading as
+  // its queue and exchange lists (vhost-visible, as /api/vhost-limits/:vhost), changing as
+  // queue and exchange declarations (vhost).
+  'GET /api/stream-readers/:vhost/:stream': 'vhost-visible',
+  'PUT /api/stream-readers/:vhost/:stream/:reader': 'vhost',
+  'DELETE /api/stream-readers/:vhost/:stream/:reader': 'vhost',
+  'GET /api/super-streams/:vhost': 'vhost-visible',
+  'POST /api/super-streams/:vhost/:name/partitions': 'vhost',
+  'GET /api/consumer-groups/:vhost': 'vhost-visible',
 };
 
 interface Caller {
@@ -230,6 +239,8 @@ async function fill(r: RouteEntry): Promise<string> {
     props: '~',
     direction: 'source',
     file: 'app.js',
+    stream: 'walk-nosuch',
+    reader: 'walk-nosuch',
   };
   return r.url.replace(/:([a-z]+)/g, (_m, p: string) => {
     const v = values[p];
