@@ -22,6 +22,14 @@ export interface BrokerConfig {
   readonly httpPort: number | null;
   /** Directory for the database; null keeps everything in memory. */
   readonly dataDir: string | null;
+  /** A PostgreSQL URL for the store (postgres://...); null: SQLite in dataDir. */
+  readonly storeUrl: string | null;
+  /** This node's name among several on one PostgreSQL store (nodes); null: a single node. */
+  readonly nodeName: string | null;
+  /** Host other nodes forward clients to for this node's AMQP and HTTP ports (nodes). */
+  readonly advertiseHost: string;
+  /** How long the active node's lease lasts without renewal, ms (renewed every second). */
+  readonly leaseMs: number;
   readonly logLevel: LevelWithSilent;
   /** 'auto': readable lines when stdout is a terminal, JSON lines otherwise. */
   readonly logFormat: LogFormatChoice;
@@ -115,6 +123,10 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   httpHost: '::',
   httpPort: 15672,
   dataDir: './data',
+  storeUrl: null,
+  nodeName: null,
+  advertiseHost: '127.0.0.1',
+  leaseMs: 2000,
   logLevel: 'info',
   logFormat: 'auto',
   frameMax: 131072,
@@ -278,6 +290,16 @@ const optionalFile: Parser<string | null> = (v) => (v === null || v === 'none' ?
 /** A directory, or null (JSON null, or "none") to keep everything in memory. */
 const dataDirectory: Parser<string | null> = (v) => (v === null || v === 'none' ? null : nonEmptyString(v));
 
+/** A name, or null (JSON null, or "none") for none. */
+const optionalName: Parser<string | null> = (v) => (v === null || v === 'none' ? null : nonEmptyString(v));
+
+/** "sqlite" (the default: SQLite in the data directory) or a postgres:// URL. */
+const storeLocation: Parser<string | null> = (v) => {
+  if (v === null || v === 'sqlite') return null;
+  if (typeof v === 'string' && /^postgres(ql)?:\/\//.test(v)) return v;
+  throw new ConfigError(`must be "sqlite" or a postgres://user:password@host:port/database URL, got ${typeof v === 'string' ? JSON.stringify(v.replace(/:[^:@/]*@/, ':***@')) : show(v)}`);
+};
+
 const logLevel: Parser<LevelWithSilent> = (v) => {
   if (typeof v !== 'string' || !(LOG_LEVELS as readonly string[]).includes(v)) throw new ConfigError(`must be one of ${LOG_LEVELS.join(', ')}, got ${show(v)}`);
   return v as LevelWithSilent;
@@ -315,6 +337,10 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('httpHost', '--http-host <address>', 'WARREN_HTTP_HOST', 'interface for the management HTTP API and /metrics ("::", the default: every interface)', nonEmptyString),
   option('httpPort', '--http-port <port>', 'WARREN_HTTP_PORT', 'management HTTP API port (0 picks a free one, "off" disables it)', optionalPort),
   option('dataDir', '--data-dir <dir>', 'WARREN_DATA_DIR', 'directory for the database ("none": keep everything in memory)', dataDirectory),
+  option('storeUrl', '--store <url>', 'WARREN_STORE', 'where durable state lives: "sqlite" (the default, in --data-dir) or postgres://user:password@host:port/db', storeLocation),
+  option('nodeName', '--node-name <name>', 'WARREN_NODE_NAME', 'run as one of several nodes on the --store PostgreSQL: one is active, the others forward clients to it (needs --store; "none": a single node)', optionalName),
+  option('advertiseHost', '--advertise-host <host>', 'WARREN_ADVERTISE_HOST', 'host the other nodes forward clients to for this node (its --port and --http-port)', nonEmptyString),
+  option('leaseMs', '--lease <ms>', 'WARREN_LEASE_MS', 'how long the active node keeps its lease without renewing it (renewed every second)', integer(1500, 600_000, 'a number of milliseconds (1500-600000)')),
   option('logLevel', '--log-level <level>', 'WARREN_LOG_LEVEL', `log level: ${LOG_LEVELS.join(', ')}`, logLevel),
   option('logFormat', '--log-format <format>', 'WARREN_LOG_FORMAT', 'log lines: "json", "pretty" (readable, coloured on a terminal) or "auto" (pretty when stdout is a terminal)', logFormat),
   option('frameMax', '--frame-max <bytes>', 'WARREN_FRAME_MAX', 'largest frame accepted and proposed to clients', integer(4096, 2 ** 31 - 1, 'an integer from 4096 to 2147483647')),
@@ -432,6 +458,10 @@ export function flagName(o: ConfigOption): string {
 
 /** The configuration as --print-config shows it: JSON, passwords masked. */
 export function printableConfig(config: BrokerConfig): string {
-  const masked = { ...config, users: config.users.map((u) => ({ ...u, password: '********' })) };
+  const masked = {
+    ...config,
+    users: config.users.map((u) => ({ ...u, password: '********' })),
+    storeUrl: config.storeUrl === null ? null : config.storeUrl.replace(/^(postgres(?:ql)?:\/\/[^:@/]*:)[^@/]*@/, '$1********@'),
+  };
   return JSON.stringify(masked, null, 2);
 }

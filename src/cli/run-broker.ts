@@ -66,6 +66,7 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
       throw e;
     }
   }
+  if (config.nodeName !== null) fail('--node-name: running several nodes is not available in this build yet');
   let broker: Broker;
   try {
     // The default data directory is created on first start; one given explicitly must exist.

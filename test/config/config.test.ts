@@ -46,6 +46,17 @@ describe('resolveConfig', () => {
     expect(() => byteSize('lots')).toThrow(ConfigError);
   });
 
+  it('takes --store as "sqlite" or a postgres:// URL, masks its password when printed, and refuses anything else', () => {
+    expect(resolveConfig({}).config.storeUrl).toBeNull();
+    const r = resolveConfig({ env: { WARREN_STORE: 'postgres://w:secret@db:5432/warren' }, flags: { nodeName: 'n1', leaseMs: '3000' } });
+    expect(r.config).toMatchObject({ storeUrl: 'postgres://w:secret@db:5432/warren', nodeName: 'n1', leaseMs: 3000 });
+    expect(printableConfig(r.config)).toContain('postgres://w:********@db:5432/warren');
+    expect(printableConfig(r.config)).not.toContain('secret');
+    expect(resolveConfig({ flags: { storeUrl: 'sqlite' } }).config.storeUrl).toBeNull();
+    expect(() => resolveConfig({ flags: { storeUrl: 'mysql://x:pw@h/db' } })).toThrow(/must be "sqlite" or a postgres:\/\/.*mysql:\/\/x:\*\*\*@h/);
+    expect(() => resolveConfig({ flags: { leaseMs: '100' } })).toThrow(ConfigError);
+  });
+
   it('takes the connection and consumer caps as counts, or "infinity" (the default) for none', () => {
     expect(resolveConfig({}).config).toMatchObject({ connectionMax: null, consumerMaxPerChannel: null });
     const r = resolveConfig({ file: file('{"connectionMax": 500, "consumerMaxPerChannel": null}'), env: { WARREN_CONSUMER_MAX_PER_CHANNEL: '64' } });

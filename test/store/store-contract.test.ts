@@ -1,22 +1,26 @@
 // One contract, every Store implementation: definitions and messages written, read back after
-// a reopen (the SQLite store from disk, the memory store from the same instance), shared bodies
-// stored once, cancelled writes, and the durability sequence numbers confirms rely on.
+// a reopen (the SQLite store from disk, the PostgreSQL store from its database, the memory
+// store from the same instance), shared bodies stored once, cancelled writes, and the
+// durability sequence numbers confirms rely on. The PostgreSQL run needs a PostgreSQL
+// (conformance/postgres.ts); without one it is skipped, with a message saying so.
 
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { F, table } from '../../src/codec/field-table.js';
 import { silentLogger } from '../../src/logger.js';
 import { Message } from '../../src/message.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { PgStore } from '../../src/store/postgres/pg-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
 import type { QueueKey, ScheduledMessage, Store, StoreEntry } from '../../src/store/store.js';
+import { freshDatabase, postgresAvailable, stopPostgres } from '../../conformance/postgres.js';
 
 interface Harness {
-  open(): Store;
+  open(): Store | Promise<Store>;
   /** Closes and opens again: what a restart would see. */
   reopen(s: Store): Promise<Store>;
   cleanup(): void;
@@ -51,7 +55,27 @@ const implementations: [string, () => Harness][] = [
       };
     },
   ],
+  ...(postgresAvailable
+    ? ([
+        [
+          'PgStore',
+          () => {
+            let url: Promise<string> | null = null;
+            const open = async (): Promise<Store> => PgStore.open(await (url ??= freshDatabase()), silentLogger);
+            return {
+              open,
+              reopen: async (s) => {
+                await s.close();
+                return open();
+              },
+              cleanup: () => {},
+            };
+          },
+        ],
+      ] as [string, () => Harness][])
+    : []),
 ];
+afterAll(() => stopPostgres());
 
 function queue(name: string): QueueKey {
   return { vhost: '/', name, storeQueueId: 0 };
@@ -78,7 +102,7 @@ async function settled(s: Store): Promise<void> {
 describe.each(implementations)('%s', (_name, make) => {
   it('keeps definitions across a reopen, and forgets deleted ones', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     s.saveExchange({ vhost: '/', name: 'x1', type: 'topic', autoDelete: false, internal: true, arguments: table({ 'alternate-exchange': F.str('ae') }) });
     s.saveExchange({ vhost: '/', name: 'gone', type: 'direct', autoDelete: false, internal: false, arguments: new Map() });
     s.saveQueue({ vhost: '/', name: 'q1', autoDelete: false, arguments: table({ 'x-max-length': F.long(10) }) });
@@ -110,7 +134,7 @@ describe.each(implementations)('%s', (_name, make) => {
 
   it('keeps vhost and user limits across a reopen; empty limits forget them', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     s.saveLimits({ scope: 'vhost', name: '/', limits: { 'max-connections': 10, 'max-queues': -1 } });
     s.saveLimits({ scope: 'user', name: '/', limits: { 'max-channels': 3 } });
     s.saveLimits({ scope: 'user', name: 'gone', limits: { 'max-channels': 1 } });
@@ -128,7 +152,7 @@ describe.each(implementations)('%s', (_name, make) => {
 
   it('keeps stream readers\' committed offsets across a reopen; deleting the stream forgets its readers', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     s.saveQueue({ vhost: '/', name: 's1', autoDelete: false, arguments: table({ 'x-queue-type': F.str('stream') }) });
     s.saveQueue({ vhost: '/', name: 's2', autoDelete: false, arguments: table({ 'x-queue-type': F.str('stream') }) });
     s.saveReaderOffset({ vhost: '/', stream: 's1', reader: 'a', offset: 10 });
@@ -169,7 +193,7 @@ describe.each(implementations)('%s', (_name, make) => {
 
   it('stores messages in queue order, and reads bodies back after a reopen', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
     const q = queue('q');
     const msgs = [message('one', 'k1'), message('two', 'k2'), message('three', 'k3')];
@@ -191,7 +215,7 @@ describe.each(implementations)('%s', (_name, make) => {
 
   it('marks delivered entries, removes acknowledged ones', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
     const q = queue('q');
     const ms = [message('a'), message('b'), message('c')];
@@ -214,7 +238,7 @@ describe.each(implementations)('%s', (_name, make) => {
 
   it('stores a message routed to several queues once and keeps it until the last queue lets go', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     for (const n of ['a', 'b']) s.saveQueue({ vhost: '/', name: n, autoDelete: false, arguments: new Map() });
     const m = message('shared');
     const ea = entry(1, m);
@@ -245,7 +269,7 @@ describe.each(implementations)('%s', (_name, make) => {
 
   it('deleting a queue drops its messages', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
     const m = message('x');
     s.appendMessage(queue('q'), entry(1, m), m);
@@ -259,9 +283,9 @@ describe.each(implementations)('%s', (_name, make) => {
     await s.close();
   });
 
-  it('reads a message back before its write is durable', () => {
+  it('reads a message back before its write is durable', async () => {
     const h = make();
-    const s = h.open();
+    const s = await h.open();
     s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
     const m = message('fresh');
     s.appendMessage(queue('q'), entry(1, m), m);
@@ -271,7 +295,7 @@ describe.each(implementations)('%s', (_name, make) => {
 
   it('advances durableSeq to writeSeq and tells its listeners', async () => {
     const h = make();
-    const s = h.open();
+    const s = await h.open();
     s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
     const m = message('x');
     const before = s.writeSeq;
@@ -289,7 +313,7 @@ describe.each(implementations)('%s: scheduled messages (delayed exchanges)', (_n
 
   it('keeps them across a reopen, in due order, with routing key, CC keys, TTL and properties', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     const late = message('late', 'k3');
     late.ccKeys = ['cc1', 'cc2'];
     late.ttl = 5000;
@@ -322,7 +346,7 @@ describe.each(implementations)('%s: scheduled messages (delayed exchanges)', (_n
 
   it('loads after a given place, at most `limit` and about `maxBytes`, but always one', async () => {
     const h = make();
-    const s = h.open();
+    const s = await h.open();
     for (let i = 0; i < 6; i++) s.scheduleMessage('/', 'dx', 1000 + i, message(`m${i}`));
     await settled(s);
     const all = s.loadScheduled('/', 'dx', null, 100);
@@ -337,7 +361,7 @@ describe.each(implementations)('%s: scheduled messages (delayed exchanges)', (_n
 
   it('forgets removed ones and everything of a dropped exchange', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     const a = s.scheduleMessage('/', 'dx', 1000, message('a'));
     const b = s.scheduleMessage('/', 'dx', 2000, message('b'));
     s.scheduleMessage('/', 'dx', 3000, message('c'));
@@ -361,7 +385,7 @@ describe.each(implementations)('%s: scheduled messages (delayed exchanges)', (_n
 
   it('answers for writes that are not durable yet', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     const kept = s.scheduleMessage('/', 'dx', 2000, message('kept'));
     const routed = s.scheduleMessage('/', 'dx', 1000, message('routed at once'));
     expect(bodies(s.loadScheduled('/', 'dx', null, 10))).toEqual(['routed at once', 'kept']);
@@ -378,7 +402,7 @@ describe.each(implementations)('%s: scheduled messages (delayed exchanges)', (_n
 
   it('an exchange deleted and declared again does not get the old messages back', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     s.scheduleMessage('/', 'dx', 1000, message('old, stored'));
     await settled(s);
     s.scheduleMessage('/', 'dx', 1500, message('old, not yet stored'));

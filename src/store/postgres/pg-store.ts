@@ -1,0 +1,191 @@
+// The PostgreSQL store (`--store postgres://...`): the same contract as the SQLite store, for
+// several warren nodes sharing one database (lease.ts decides which one writes). The write side
+// is BatchedStore's; batches go to worker.ts, which owns the connections. Reads are synchronous
+// calls into that worker (sync-call.ts). Bodies stay in the database until a consumer needs
+// them, so a backlog larger than memory works as with SQLite.
+
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { Message } from '../../message.js';
+import { BatchedStore, type BatchReply } from '../batched-store.js';
+import { StoreOpenError } from '../data-dir.js';
+import type { Definitions, QueueKey, ReaderOffsetRecord, StoredEntry } from '../store.js';
+import { decodeTable } from '../sqlite/ops.js';
+import type { ScheduledReads, ScheduledRow } from '../sqlite/scheduled.js';
+import type { Fence } from './apply.js';
+import { SyncCall } from './sync-call.js';
+import type { PgWorkerEvent, PgWorkerInit } from './worker.js';
+
+export interface PgStoreOptions {
+  /** Lost lease, writer thread failure or a bug handling a commit: `warren start` exits on it. */
+  readonly fatal?: (err: unknown, what: string) => void;
+  /** The lease this node writes under (nodes); none: a single node. */
+  readonly fence?: Fence | null;
+  /** Bound on one synchronous read (ms). */
+  readonly readTimeoutMs?: number;
+}
+
+/** Entries read per round trip when a queue is loaded at start. */
+const ENTRY_PAGE = 10_000;
+
+type Row = unknown[];
+
+export class PgStore extends BatchedStore {
+  /** The URL without its password, for logs and status. */
+  readonly location: string;
+  readonly #worker: Worker;
+  readonly #sync: SyncCall;
+
+  private constructor(location: string, worker: Worker, sync: SyncCall, ready: Extract<PgWorkerEvent, { t: 'ready' }>, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
+    super({ queues: ready.queues, maxQueueId: ready.maxQueueId, maxMessageId: ready.maxMessageId }, scheduledReads(sync, ready.maxDelayedId), log, fatal);
+    this.location = location;
+    this.#worker = worker;
+    this.#sync = sync;
+    worker.on('message', (reply: BatchReply | PgWorkerEvent | 'closed') => {
+      if (reply === 'closed' || 't' in reply) return;
+      if (!reply.ok && reply.code === 'FENCED') {
+        this.fail(new Error(reply.message), 'this node lost its lease: another node is active; stopping so it never writes again');
+        return;
+      }
+      this.handleReply(reply);
+    });
+    worker.on('error', (err) => this.fail(err, 'store writer thread failed'));
+  }
+
+  /** Connects, creates or upgrades the schema, and learns the ids in use. */
+  static async open(url: string, log: Logger, options: PgStoreOptions = {}): Promise<PgStore> {
+    const location = redact(url);
+    const flag = new SharedArrayBuffer(4);
+    const { port1, port2 } = new MessageChannel();
+    port1.unref();
+    const init: PgWorkerInit = { url, flag, port: port2, fence: options.fence ?? null };
+    const worker = new Worker(workerScript(), { workerData: init, transferList: [port2] });
+    const ready = await new Promise<Extract<PgWorkerEvent, { t: 'ready' }>>((resolve, reject) => {
+      worker.once('message', (m: PgWorkerEvent) => {
+        if (m.t === 'ready') resolve(m);
+        else reject(new StoreOpenError(`cannot open the PostgreSQL store at ${location}: ${m.message}`));
+      });
+      worker.once('error', (e) => reject(new StoreOpenError(`cannot open the PostgreSQL store at ${location}: ${e.message}`)));
+    }).catch(async (e: unknown) => {
+      await worker.terminate();
+      throw e;
+    });
+    worker.unref();
+    const sync = new SyncCall(port1, flag, options.readTimeoutMs ?? 30_000);
+    return new PgStore(location, worker, sync, ready, log.child({ component: 'store' }), options.fatal ?? null);
+  }
+
+  loadDefinitions(): Definitions {
+    const d = this.#sync.call<Record<string, Row[]>>({ op: 'definitions' });
+    const s = (v: unknown): string => buf(v).toString('utf8');
+    const t = (v: unknown): string => v as string;
+    return {
+      exchanges: d['exchanges']!.map((r) => ({ vhost: s(r[0]), name: s(r[1]), type: s(r[2]), autoDelete: r[3] === true, internal: r[4] === true, arguments: decodeTable(buf(r[5])) })),
+      queues: d['queues']!.map((r) => ({ vhost: s(r[0]), name: s(r[1]), autoDelete: r[2] === true, arguments: decodeTable(buf(r[3])) })),
+      bindings: d['bindings']!.map((r) => ({
+        vhost: s(r[0]),
+        source: s(r[1]),
+        destination: s(r[2]),
+        destinationKind: r[3] === 'exchange' ? ('exchange' as const) : ('queue' as const),
+        routingKey: s(r[4]),
+        arguments: decodeTable(buf(r[5])),
+      })),
+      users: d['users']!.map((r) => ({ name: s(r[0]), passwordHash: t(r[1]), hashingAlgorithm: t(r[2]), tags: JSON.parse(t(r[3])) as string[] })),
+      vhosts: d['vhosts']!.map((r) => ({ name: s(r[0]), description: s(r[1]), tags: JSON.parse(t(r[2])) as string[] })),
+      permissions: d['permissions']!.map((r) => ({ user: s(r[0]), vhost: s(r[1]), configure: s(r[2]), write: s(r[3]), read: s(r[4]) })),
+      limits: d['limits']!.map((r) => ({ scope: r[0] === 'user' ? ('user' as const) : ('vhost' as const), name: s(r[1]), limits: JSON.parse(t(r[2])) as Record<string, number> })),
+    };
+  }
+
+  loadReaderOffsets(): ReaderOffsetRecord[] {
+    const s = (v: unknown): string => buf(v).toString('utf8');
+    return this.#sync.call<Row[]>({ op: 'readers' }).map((r) => ({ vhost: s(r[0]), stream: s(r[1]), reader: s(r[2]), offset: r[3] as number }));
+  }
+
+  *loadEntries(queue: QueueKey): Iterable<StoredEntry> {
+    const q = this.queueId(queue);
+    if (q === 0) return;
+    let after = -1;
+    for (;;) {
+      const page = this.#sync.call<number[][]>({ op: 'entries', queue: q, after, limit: ENTRY_PAGE });
+      for (const r of page) {
+        yield { seq: r[0]!, storeId: r[1]!, delivered: (r[2] as unknown) === true, size: r[3]!, multi: (r[4] as unknown) === true, priority: r[5]!, expiresAt: r[6]!, deliveryCount: r[7]! };
+      }
+      if (page.length < ENTRY_PAGE) return;
+      after = page[page.length - 1]![0]!;
+    }
+  }
+
+  protected readStoredMessage(storeId: number): Message | undefined {
+    const r = this.#sync.call<Row | null>({ op: 'message', storeId });
+    if (r === null) return undefined;
+    const msg = new Message(buf(r[0]).toString('utf8'), buf(r[1]).toString('utf8'), buf(r[2]), buf(r[3]));
+    msg.storeId = storeId;
+    return msg;
+  }
+
+  countMessages(queue: QueueKey): number {
+    const q = this.queueId(queue);
+    return q === 0 ? 0 : this.#sync.call<number>({ op: 'count', queue: q });
+  }
+
+  protected sendBatch(id: number, buffer: ArrayBuffer, length: number): void {
+    this.#worker.postMessage({ id, buffer, length }, [buffer]);
+  }
+
+  protected async release(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = (m: unknown): void => {
+        if (m === 'closed') {
+          this.#worker.off('message', done);
+          resolve();
+        }
+      };
+      this.#worker.on('message', done);
+      this.#worker.postMessage('close');
+    });
+    await this.#worker.terminate();
+  }
+}
+
+/** A bytea crossed the thread boundary as a Uint8Array: view it as a Buffer, no copy. */
+function buf(v: unknown): Buffer {
+  const u = v as Uint8Array;
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function scheduledReads(sync: SyncCall, maxId: number): ScheduledReads {
+  return {
+    page: (vhost, exchange, fromDue, fromId, below, limit) =>
+      sync.call<Row[]>({ op: 'scheduledPage', vhost: Buffer.from(vhost), exchange: Buffer.from(exchange), fromDue, fromId, below, limit }).map((r): ScheduledRow => [r[0] as number, r[1] as number, buf(r[2])]),
+    count: (vhost, exchange, below, candidates) => {
+      const r = sync.call<{ count: number; owned: number[] }>({ op: 'scheduledCount', vhost: Buffer.from(vhost), exchange: Buffer.from(exchange), below, candidates });
+      return { count: r.count, owned: new Set(r.owned) };
+    },
+    maxId: () => maxId,
+  };
+}
+
+/** postgres://user:secret@host/db -> postgres://user@host/db */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/** The compiled worker script (tests run from sources, so fall back to the build output). */
+function workerScript(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const sibling = join(here, 'worker.js');
+  if (existsSync(sibling)) return sibling;
+  const built = resolve(here, '../../../dist/src/store/postgres/worker.js');
+  if (existsSync(built)) return built;
+  throw new StoreOpenError(`store worker script not found next to ${here}; run \`npm run build\` first`);
+}
