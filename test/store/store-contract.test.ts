@@ -174,7 +174,7 @@ describe.each(implementations)('%s', (_name, make) => {
 
   it('keeps policies and operator policies across a reopen; a deleted one is gone', async () => {
     const h = make();
-    let s = h.open();
+    let s = await h.open();
     const p = { kind: 'policy' as const, vhost: '/', name: 'ttl', pattern: '^q\\.', applyTo: 'queues' as const, priority: 2, definition: { 'message-ttl': 1000, 'dead-letter-exchange': 'dlx' } };
     s.savePolicy(p);
     s.savePolicy({ ...p, kind: 'operator', definition: { 'max-length': 5 } });

@@ -22,6 +22,7 @@ import {
   OP_MESSAGE_PUT,
   OP_PERMISSION_DEL,
   OP_PERMISSION_PUT,
+  OP_POLICY_PUT,
   OP_QUEUE_DEL,
   OP_QUEUE_PURGE,
   OP_QUEUE_PUT,
@@ -263,6 +264,15 @@ export async function applyBatch(c: ClientBase, r: BatchReader, fence: Fence | n
         const value = r.str();
         if (value === '{}') await c.query('DELETE FROM warren.limits WHERE scope = $1 AND name = $2', [scope, name]);
         else await c.query('INSERT INTO warren.limits VALUES ($1, $2, $3) ON CONFLICT (scope, name) DO UPDATE SET value = $3', [scope, name, value]);
+        break;
+      }
+      case OP_POLICY_PUT: {
+        const kind = r.str();
+        const vhost = r.longstrBytes();
+        const name = r.longstrBytes();
+        const value = r.str();
+        if (value === '') await c.query('DELETE FROM warren.policies WHERE kind = $1 AND vhost = $2 AND name = $3', [kind, vhost, name]);
+        else await c.query('INSERT INTO warren.policies VALUES ($1, $2, $3, $4) ON CONFLICT (kind, vhost, name) DO UPDATE SET value = $4', [kind, vhost, name, value]);
         break;
       }
       case OP_READER_PUT:

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { Message } from '../../message.js';
 import { BatchedStore, type BatchReply } from '../batched-store.js';
 import { StoreOpenError } from '../data-dir.js';
-import type { Definitions, QueueKey, ReaderOffsetRecord, StoredEntry } from '../store.js';
+import type { Definitions, PolicyRecord, QueueKey, ReaderOffsetRecord, StoredEntry } from '../store.js';
 import { decodeTable } from '../sqlite/ops.js';
 import type { ScheduledReads, ScheduledRow } from '../sqlite/scheduled.js';
 import type { Fence } from './apply.js';
@@ -97,6 +97,10 @@ export class PgStore extends BatchedStore {
       vhosts: d['vhosts']!.map((r) => ({ name: s(r[0]), description: s(r[1]), tags: JSON.parse(t(r[2])) as string[] })),
       permissions: d['permissions']!.map((r) => ({ user: s(r[0]), vhost: s(r[1]), configure: s(r[2]), write: s(r[3]), read: s(r[4]) })),
       limits: d['limits']!.map((r) => ({ scope: r[0] === 'user' ? ('user' as const) : ('vhost' as const), name: s(r[1]), limits: JSON.parse(t(r[2])) as Record<string, number> })),
+      policies: d['policies']!.map((r): PolicyRecord => {
+        const v = JSON.parse(t(r[3])) as { pattern: string; 'apply-to': PolicyRecord['applyTo']; priority: number; definition: Record<string, unknown> };
+        return { kind: r[0] === 'operator' ? 'operator' : 'policy', vhost: s(r[1]), name: s(r[2]), pattern: v.pattern, applyTo: v['apply-to'], priority: v.priority, definition: v.definition };
+      }),
     };
   }
 

@@ -33,6 +33,8 @@ CREATE TABLE warren.permissions (
   PRIMARY KEY (user_name, vhost)
 );
 CREATE TABLE warren.limits (scope text NOT NULL, name bytea NOT NULL, value text NOT NULL, PRIMARY KEY (scope, name));
+-- Policies and operator policies (kind 'policy' or 'operator'): value is their JSON.
+CREATE TABLE warren.policies (kind text NOT NULL, vhost bytea NOT NULL, name bytea NOT NULL, value text NOT NULL, PRIMARY KEY (kind, vhost, name));
 CREATE TABLE warren.stream_readers (
   vhost bytea NOT NULL, stream bytea NOT NULL, reader bytea NOT NULL, position bigint NOT NULL,
   PRIMARY KEY (vhost, stream, reader)

@@ -103,6 +103,7 @@ async function readWith(c: pg.Client, req: { op: string; [k: string]: unknown })
           vhosts: await rows(c, 'SELECT name, description, tags FROM warren.vhosts'),
           permissions: await rows(c, 'SELECT user_name, vhost, configure, write, read FROM warren.permissions'),
           limits: await rows(c, 'SELECT scope, name, value FROM warren.limits'),
+          policies: await rows(c, 'SELECT kind, vhost, name, value FROM warren.policies'),
         };
       } finally {
         await c.query('COMMIT');
