@@ -154,13 +154,14 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
           const name = str(u, 'name', where);
           const hash = str(u, 'password_hash', where, '');
           const algorithm = u['hashing_algorithm'] === undefined ? HASHING_ALGORITHM : str(u, 'hashing_algorithm', where);
+          let hashingAlgorithm: string;
           try {
-            checkPasswordHash(hash, algorithm);
+            hashingAlgorithm = checkPasswordHash(hash, algorithm);
           } catch (e) {
             throw badRequest(`definitions: ${where} ('${name}'): ${(e as Error).message}`);
           }
           const limits = u['limits'] === undefined || u['limits'] === null ? null : limitsOf('user', u['limits'], `${where} ('${name}')`);
-          return { name, hash, tags: tagsOf(u), limits };
+          return { name, hash, hashingAlgorithm, tags: tagsOf(u), limits };
         });
   const userNames = new Set([...broker.access.users.map((u) => u.name), ...users.map((u) => u.name)]);
   const permissions =
@@ -238,7 +239,7 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
   // Then apply. Declaration errors (e.g. an existing queue declared differently) still stop the import.
   for (const v of vhosts) broker.addVhost(v.name, v.description, v.tags);
   for (const u of users) {
-    broker.access.putUser(u.name, { passwordHash: u.hash }, u.tags);
+    broker.access.putUser(u.name, { passwordHash: u.hash, hashingAlgorithm: u.hashingAlgorithm }, u.tags);
     if (u.limits !== null) broker.limits.replace('user', u.name, u.limits);
   }
   for (const p of permissions) broker.access.setPermissions(p);

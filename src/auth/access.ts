@@ -1,5 +1,5 @@
 // Users, virtual hosts and permissions, as RabbitMQ models them: passwords kept as salted
-// SHA-256 hashes in RabbitMQ's format (so definitions exported from RabbitMQ import here and
+// SHA-256 hashes in RabbitMQ's format (SHA-512 and MD5 ones imported from RabbitMQ are kept too) (so definitions exported from RabbitMQ import here and
 // back), per-vhost configure/write/read regular expressions, and the rule that `guest` may log
 // in only from loopback. Persisted through the Store; the broker consults it on every login
 // and on every operation that needs a permission.
@@ -8,7 +8,20 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PermissionRecord, Store, UserRecord } from '../store/store.js';
 import { compileLinear, type LinearRegex } from '../util/linear-regex.js';
 
+/** What warren hashes new passwords with (RabbitMQ's default). */
 export const HASHING_ALGORITHM = 'rabbit_password_hashing_sha256';
+
+/**
+ * RabbitMQ's password hashing modules and their digests: a hash is base64(salt(4) ++
+ * digest(salt ++ password)). Hashes made by any of them (a RabbitMQ configured with
+ * `password_hashing_module = rabbit_password_hashing_sha512`, or users from before 3.6 with md5)
+ * are kept as they are and checked with their own digest, so users move in with their passwords.
+ */
+export const HASHING_ALGORITHMS: Readonly<Record<string, { readonly digest: string; readonly bytes: number }>> = {
+  rabbit_password_hashing_sha256: { digest: 'sha256', bytes: 32 },
+  rabbit_password_hashing_sha512: { digest: 'sha512', bytes: 64 },
+  rabbit_password_hashing_md5: { digest: 'md5', bytes: 16 },
+};
 
 export type PermissionKind = 'configure' | 'write' | 'read';
 
@@ -19,16 +32,20 @@ interface CompiledPermission {
   readonly read: LinearRegex;
 }
 
-/** RabbitMQ's password hash: base64(salt(4) ++ sha256(salt ++ password)). */
-export function hashPassword(password: string, salt: Buffer = randomBytes(4)): string {
-  const digest = createHash('sha256').update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest();
+/** RabbitMQ's password hash: base64(salt(4) ++ digest(salt ++ password)), SHA-256 unless named. */
+export function hashPassword(password: string, salt: Buffer = randomBytes(4), algorithm: string = HASHING_ALGORITHM): string {
+  const digest = createHash(HASHING_ALGORITHMS[algorithm]?.digest ?? 'sha256')
+    .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+    .digest();
   return Buffer.concat([salt, digest]).toString('base64');
 }
 
-export function verifyPassword(password: string, hash: string): boolean {
+export function verifyPassword(password: string, hash: string, algorithm: string = HASHING_ALGORITHM): boolean {
+  const known = HASHING_ALGORITHMS[algorithm];
+  if (known === undefined) return false;
   const raw = Buffer.from(hash, 'base64');
-  if (raw.length !== 36) return false;
-  const expected = Buffer.from(hashPassword(password, raw.subarray(0, 4)), 'base64');
+  if (raw.length !== 4 + known.bytes) return false;
+  const expected = Buffer.from(hashPassword(password, raw.subarray(0, 4), algorithm), 'base64');
   return timingSafeEqual(raw, expected);
 }
 
@@ -90,10 +107,11 @@ export class AccessControl {
     return this.#users.get(name);
   }
 
-  /** Adds or replaces a user; give a password (hashed here) or a ready hash. */
-  putUser(name: string, credentials: { password: string } | { passwordHash: string }, tags: readonly string[]): UserRecord {
+  /** Adds or replaces a user; give a password (hashed here) or a ready hash (SHA-256 unless its algorithm is named). */
+  putUser(name: string, credentials: { password: string } | { passwordHash: string; hashingAlgorithm?: string }, tags: readonly string[]): UserRecord {
     const passwordHash = 'password' in credentials ? hashPassword(credentials.password) : credentials.passwordHash;
-    const record: UserRecord = { name, passwordHash, hashingAlgorithm: HASHING_ALGORITHM, tags: [...tags] };
+    const hashingAlgorithm = 'password' in credentials ? HASHING_ALGORITHM : (credentials.hashingAlgorithm ?? HASHING_ALGORITHM);
+    const record: UserRecord = { name, passwordHash, hashingAlgorithm, tags: [...tags] };
     this.#users.set(name, record);
     this.#store.saveUser(record);
     return record;
@@ -120,7 +138,7 @@ export class AccessControl {
   checkPassword(name: string, password: string): boolean {
     const u = this.#users.get(name);
     if (!u || u.passwordHash === '') return false;
-    return verifyPassword(password, u.passwordHash);
+    return verifyPassword(password, u.passwordHash, u.hashingAlgorithm);
   }
 
   // ---- permissions -----------------------------------------------------------------------

@@ -86,8 +86,18 @@ describe('users', () => {
     const bad = await t.api.put('/users/h2', { password_hash: 'abc', tags: '' });
     expect(bad.status).toBe(400);
     expect((bad.json as Json)['reason']).toMatch(/password_hash is not a rabbit_password_hashing_sha256 hash/);
+    // A SHA-256-sized hash named md5 is malformed; an unknown module is refused by name.
     const md5 = await t.api.put('/users/h3', { password_hash: hash, hashing_algorithm: 'rabbit_password_hashing_md5', tags: '' });
     expect(md5.status).toBe(400);
+    expect((md5.json as Json)['reason']).toMatch(/password_hash is not a rabbit_password_hashing_md5 hash/);
+    const sha3 = await t.api.put('/users/h3', { password_hash: hash, hashing_algorithm: 'rabbit_password_hashing_sha3', tags: '' });
+    expect((sha3.json as Json)['reason']).toMatch(/unsupported hashing_algorithm 'rabbit_password_hashing_sha3'/);
+    // SHA-512 hashes (RabbitMQ 3.10.8 logged this user in with "secret512") are kept with their algorithm.
+    const sha512 = 'r+Xt9DxjX0MI5vyI7U1yg6tBs7AqOC5iyZAwz30dxJEam0j4GIBhoi+VFG7nZRHyQyxXz1Wd/r/fGVk0E8+6jxn+9iA=';
+    expect((await t.api.put('/users/h5', { password_hash: sha512, hashing_algorithm: 'rabbit_password_hashing_sha512', tags: '' })).status).toBe(201);
+    expect(t.running.broker.checkPassword('h5', 'secret512')).toBe(true);
+    expect(t.running.broker.checkPassword('h5', 'secret511')).toBe(false);
+    expect((await t.api.get('/users/h5')).json).toMatchObject({ password_hash: sha512, hashing_algorithm: 'rabbit_password_hashing_sha512' });
     const noTags = await t.api.put('/users/h4', { password: 'x' });
     expect(noTags.status).toBe(400);
     expect((noTags.json as Json)['reason']).toMatch(/tags/);

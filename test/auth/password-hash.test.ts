@@ -48,3 +48,27 @@ describe("RabbitMQ's password hash format", () => {
     expect(verifyPassword('guest', 'abcd')).toBe(false);
   });
 });
+
+describe("RabbitMQ's other hashing modules (users imported from a RabbitMQ configured with them)", () => {
+  // Made with RabbitMQ's recipe (4 random salt bytes, then the digest of salt ++ password);
+  // RabbitMQ 3.10.8 took each with PUT /api/users {password_hash, hashing_algorithm} and let
+  // the user log in over AMQP (pika) with that password.
+  const SHA512 = 'r+Xt9DxjX0MI5vyI7U1yg6tBs7AqOC5iyZAwz30dxJEam0j4GIBhoi+VFG7nZRHyQyxXz1Wd/r/fGVk0E8+6jxn+9iA=';
+  const MD5 = 'CQgHBvv4jAkK/+bqO2sye9Tc7qE=';
+
+  it('verifies a rabbit_password_hashing_sha512 hash with SHA-512', () => {
+    expect(verifyPassword('secret512', SHA512, 'rabbit_password_hashing_sha512')).toBe(true);
+    expect(verifyPassword('secret513', SHA512, 'rabbit_password_hashing_sha512')).toBe(false);
+    expect(verifyPassword('secret512', SHA512)).toBe(false);
+    expect(hashPassword('secret512', Buffer.from(SHA512, 'base64').subarray(0, 4), 'rabbit_password_hashing_sha512')).toBe(SHA512);
+  });
+
+  it('verifies a rabbit_password_hashing_md5 hash with MD5', () => {
+    expect(verifyPassword('secret-md5', MD5, 'rabbit_password_hashing_md5')).toBe(true);
+    expect(verifyPassword('secret-md6', MD5, 'rabbit_password_hashing_md5')).toBe(false);
+  });
+
+  it('refuses an algorithm it does not know', () => {
+    expect(verifyPassword('secret512', SHA512, 'rabbit_password_hashing_sha3')).toBe(false);
+  });
+});

@@ -98,8 +98,8 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AdminContext): v
       access.putUser(name, { password: b.password }, tags);
     } else {
       const hash = b.password_hash ?? '';
-      checkPasswordHash(hash, b.hashing_algorithm);
-      access.putUser(name, { passwordHash: hash }, tags);
+      const hashingAlgorithm = checkPasswordHash(hash, b.hashing_algorithm);
+      access.putUser(name, { passwordHash: hash, hashingAlgorithm }, tags);
     }
     ctx.log.info({ user: name, tags, by: userOf(req).name }, existed ? 'user updated' : 'user created');
     return created(reply, existed);
