@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './client.js';
 import { registerCliCommands, type CliIo } from './commands.js';
+import { registerMigrateCommand } from './migrate/command.js';
 import { registerStartCommand } from './start.js';
 import { VERSION } from '../version.js';
 
@@ -31,6 +32,7 @@ Examples:
     );
   registerStartCommand(program, io);
   registerCliCommands(program, io);
+  registerMigrateCommand(program, io);
   return program;
 }
 
