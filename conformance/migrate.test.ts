@@ -131,6 +131,7 @@ describe.skipIf(missing !== null)('warren migrate from RabbitMQ 3.10 (rabbitmq-s
     await ch.assertQueue('jobs', { durable: true, arguments: { 'x-max-priority': 10 } });
     await ch.assertQueue('events', { durable: true, arguments: { 'x-message-ttl': 3_600_000 } });
     await ch.assertQueue('work.dlq', { durable: true });
+    await ch.assertQueue('log', { durable: true, arguments: { 'x-queue-type': 'stream', 'x-max-length-bytes': 100_000_000, 'x-stream-max-segment-size-bytes': 10_000_000 } });
     await ch.assertQueue('work', { durable: true, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'work.dlq' } });
     const now = Math.floor(Date.now() / 1000);
     for (let i = 0; i < 600; i++) {
@@ -164,6 +165,7 @@ describe.skipIf(missing !== null)('warren migrate from RabbitMQ 3.10 (rabbitmq-s
 
     const r = await runMigrate(['--json']);
     expect(r.stderr).toContain("'shop' orders: 600 moved");
+    expect(r.stderr).toContain("not migrated: messages of stream 'shop' 'log': a stream is declared in warren, its log is not copied");
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as { moved: number; msgPerSec: number; queues: { queue: string; moved: number; ttlAdjusted: number }[] };
     expect(report.moved).toBe(600 * 3 + 20);
@@ -217,6 +219,8 @@ describe.skipIf(missing !== null)('warren migrate from RabbitMQ 3.10 (rabbitmq-s
     }
     const q = (await http(`http://127.0.0.1:${warren.httpPort}`, 'GET', '/queues/shop/events')).json as Record<string, unknown>;
     expect(q['arguments']).toEqual({ 'x-message-ttl': 3_600_000 });
+    const log = (await http(`http://127.0.0.1:${warren.httpPort}`, 'GET', '/queues/shop/log')).json as Record<string, unknown>;
+    expect(log['arguments']).toMatchObject({ 'x-queue-type': 'stream' });
     // The dead-lettered ones keep RabbitMQ's x-death.
     const dlq = await drain(`amqp://guest:guest@127.0.0.1:${warren.port}`, 'shop', 'work.dlq');
     expect(dlq).toHaveLength(20);

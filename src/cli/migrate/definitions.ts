@@ -1,7 +1,8 @@
 // What `warren migrate` takes from RabbitMQ's definitions export (GET /api/definitions) and
 // hands to warren's import (POST /api/definitions): the document as RabbitMQ wrote it, narrowed
-// to the vhosts asked for, without the objects warren cannot hold (stream queues, exchange
-// types it lacks, and the bindings that lead to them), each named in the report. Policies and
+// to the vhosts asked for, without the objects warren cannot hold (exchange types it lacks,
+// and the bindings that lead to them), each named in the report; streams are declared but
+// their messages are not moved. Policies and
 // everything else pass through unchanged for warren's importer to apply or report. The user
 // the migration logs into warren as is left as warren has it, so the migration does not lock
 // itself out halfway. Sizes and counts are bounded before anything is parsed or sent on.
@@ -75,16 +76,13 @@ export function prepareDefinitions(raw: unknown, o: PrepareOptions): PreparedDef
 
   const gone = new Set<string>();
   const id = (kind: string, vhost: string, name: string): string => `${kind}\u0000${vhost}\u0000${name}`;
-  const queues = list(d, 'queues').filter((q) => {
-    if (!wanted(q['vhost'])) return false;
-    const args = (typeof q['arguments'] === 'object' && q['arguments'] !== null ? q['arguments'] : {}) as Obj;
-    if (args['x-queue-type'] === 'stream') {
-      skipped.push({ kind: 'queue', vhost: text(q, 'vhost'), name: text(q, 'name'), reason: 'a stream: warren has no streams' });
-      gone.add(id('queue', text(q, 'vhost'), text(q, 'name')));
-      return false;
-    }
-    return true;
-  });
+  const queues = list(d, 'queues').filter((q) => wanted(q['vhost']));
+  // A stream is declared in warren, but its messages are a log every consumer reads from an
+  // offset, not something to take with basic.get and ack: they are not copied.
+  const isStream = (q: Obj): boolean => typeof q['arguments'] === 'object' && q['arguments'] !== null && (q['arguments'] as Obj)['x-queue-type'] === 'stream';
+  for (const q of queues) {
+    if (isStream(q)) skipped.push({ kind: 'messages of stream', vhost: text(q, 'vhost'), name: text(q, 'name'), reason: 'a stream is declared in warren, its log is not copied' });
+  }
   const exchanges = list(d, 'exchanges').filter((x) => {
     if (!wanted(x['vhost'])) return false;
     if (!o.exchangeTypes.has(text(x, 'type'))) {
@@ -119,7 +117,7 @@ export function prepareDefinitions(raw: unknown, o: PrepareOptions): PreparedDef
   if (d['operator_policies'] !== undefined) doc['operator_policies'] = operatorPolicies;
   return {
     doc,
-    queues: queues.map((q) => ({ vhost: text(q, 'vhost'), name: text(q, 'name'), arguments: (q['arguments'] ?? {}) as Obj })),
+    queues: queues.filter((q) => !isStream(q)).map((q) => ({ vhost: text(q, 'vhost'), name: text(q, 'name'), arguments: (q['arguments'] ?? {}) as Obj })),
     skipped,
     counts: { users: users.length, vhosts: vhosts.length, permissions: permissions.length, policies: policies.length, queues: queues.length, exchanges: exchanges.length, bindings: bindings.length },
   };

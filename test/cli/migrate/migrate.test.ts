@@ -99,9 +99,10 @@ describe('prepareDefinitions', () => {
     expect(p.doc['policies']).toEqual(doc.policies);
     expect(p.doc['rabbit_version']).toBe('3.10.8');
     expect(p.queues).toEqual([{ vhost: 'shop', name: 'q', arguments: {} }]);
+    expect((p.doc['queues'] as { name: string }[]).map((q) => q.name)).toEqual(['q', 's']);
     expect((p.doc['exchanges'] as unknown[]).length).toBe(1);
-    expect(p.doc['bindings']).toEqual([doc.bindings[0]]);
-    expect(p.skipped.map((s) => `${s.kind} ${s.name}`)).toEqual(['user guest', 'queue s', 'exchange h', 'binding x -> s (k)', 'binding h -> q ()']);
+    expect(p.doc['bindings']).toEqual([doc.bindings[0], doc.bindings[1]]);
+    expect(p.skipped.map((s) => `${s.kind} ${s.name}`)).toEqual(['user guest', 'messages of stream s', 'exchange h', 'binding h -> q ()']);
   });
 
   it('takes every vhost by default and refuses a vhost RabbitMQ does not have', () => {
