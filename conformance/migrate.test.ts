@@ -219,6 +219,10 @@ describe.skipIf(missing !== null)('warren migrate from RabbitMQ 3.10 (rabbitmq-s
     }
     const q = (await http(`http://127.0.0.1:${warren.httpPort}`, 'GET', '/queues/shop/events')).json as Record<string, unknown>;
     expect(q['arguments']).toEqual({ 'x-message-ttl': 3_600_000 });
+    // RabbitMQ's policy came along and applies to the queue it matches.
+    const policy = (await http(`http://127.0.0.1:${warren.httpPort}`, 'GET', '/policies/shop/events-cap')).json as Record<string, unknown>;
+    expect(policy).toMatchObject({ name: 'events-cap', pattern: '^events$', 'apply-to': 'queues', definition: { 'max-length': 100000 } });
+    expect(q['policy']).toBe('events-cap');
     const log = (await http(`http://127.0.0.1:${warren.httpPort}`, 'GET', '/queues/shop/log')).json as Record<string, unknown>;
     expect(log['arguments']).toMatchObject({ 'x-queue-type': 'stream' });
     // The dead-lettered ones keep RabbitMQ's x-death.
