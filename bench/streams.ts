@@ -3,6 +3,8 @@
 // near 130k msg/s here), the same for both brokers; amqplib only declares and deletes.
 //   append   publish N messages of SIZE bytes into a new stream with confirms (WINDOW in
 //            flight): rate and confirm latency percentiles
+//   append-latency  N/10 more into another stream with LATENCY_WINDOW in flight (the confirm
+//            latency a publisher sees when it does not pile up hundreds of messages)
 //   replay   one consumer reads the N messages from `first` with prefetch 1000 (acks with
 //            multiple every 250): rate, broker RSS peak; the stream's size on disk against the payload
 //   fanout   100 consumers at once, consumer i starting at offset i*N/100 and reading N/100:
@@ -33,6 +35,7 @@ const { values: o } = parseArgs({
     n: { type: 'string', default: '1000000' },
     size: { type: 'string', default: '1024' },
     window: { type: 'string', default: '500' },
+    'latency-window': { type: 'string', default: '50' },
     consumers: { type: 'string', default: '100' },
     retain: { type: 'string', default: String(1024 * 1024 * 1024) },
     'retain-s': { type: 'string', default: '120' },
@@ -120,6 +123,24 @@ async function main(): Promise<void> {
       confirm_max_ms: +pct(lat, 100).toFixed(2),
       rss_peak_mib: +(rss.phasePeakKb() / 1024).toFixed(1),
     });
+  }
+
+  if (only.has('append')) {
+    const lq = `${q}-latency`;
+    await declare(ch, lq);
+    const w = Number(o['latency-window']);
+    const n = Math.max(1000, Math.floor(N / 10));
+    const r = await rawPublish(HOST, PORT, lq, body, n, w);
+    const lat = Float64Array.from(r.confirmMs).sort();
+    emit('append-latency', {
+      window: w,
+      messages: n,
+      rate: Math.round((n / r.ms) * 1000),
+      confirm_p50_ms: +pct(lat, 50).toFixed(2),
+      confirm_p99_ms: +pct(lat, 99).toFixed(2),
+      confirm_max_ms: +pct(lat, 100).toFixed(2),
+    });
+    await ch.deleteQueue(lq);
   }
 
   if (only.has('replay')) {

@@ -169,6 +169,8 @@ export function recordFilter(buf: Buffer, at: number): string | null {
 
 let lastExchangeBytes: Buffer | null = null;
 let lastExchange = '';
+let lastKeyBytes: Buffer | null = null;
+let lastKey = '';
 
 /** The record at `at` (of `size` bytes) as a Message whose header and body are views of `buf`. */
 export function recordMessage(buf: Buffer, at: number, size: number): Message {
@@ -185,7 +187,14 @@ export function recordMessage(buf: Buffer, at: number, size: number): Message {
   }
   p += 1 + exLen;
   const rkLen = buf[p]!;
-  const routingKey = buf.toString('utf8', p + 1, p + 1 + rkLen);
+  let routingKey: string;
+  if (lastKeyBytes !== null && lastKeyBytes.length === rkLen && buf.compare(lastKeyBytes, 0, rkLen, p + 1, p + 1 + rkLen) === 0) {
+    routingKey = lastKey;
+  } else {
+    routingKey = buf.toString('utf8', p + 1, p + 1 + rkLen);
+    lastKeyBytes = Buffer.from(buf.subarray(p + 1, p + 1 + rkLen));
+    lastKey = routingKey;
+  }
   p += 1 + rkLen;
   const fLen = buf.readUInt16BE(p);
   p += 2 + (fLen === NO_FILTER ? 0 : fLen);
