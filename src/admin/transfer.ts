@@ -152,7 +152,8 @@ export async function transfer(r: TransferRequest): Promise<TransferResult> {
       }
       scanned++;
       cursor = { level, seq: e.seq };
-      if (e.seq > endSeq) return true; // arrived after the move began (priority levels interleave)
+      // Arrived after the move began: in the last level (0) everything after it did too.
+      if (e.seq > endSeq) return level !== 0;
       const msg = source.messageOf(e);
       if (msg === undefined) {
         skip('missing');
