@@ -195,6 +195,9 @@ export interface Store {
   /** Every stored reader offset, at start. */
   loadReaderOffsets(): ReaderOffsetRecord[];
 
+  // Message writes issued in one event-loop turn become durable together (one batch, one
+  // transaction): a move (admin/transfer.ts) deletes from the source and inserts into the target
+  // in one turn, so a crash leaves each message in exactly one queue.
   /** Stores a message at the entry's position of a durable queue; a message in several queues is stored once. */
   appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void;
   /** The entry was acknowledged, dropped or dead-lettered. */
