@@ -130,6 +130,7 @@ export async function transfer(r: TransferRequest): Promise<TransferResult> {
     if (target === undefined || target.deleted) return 'target_missing';
     if (target === r.source) return 'same_queue';
     if (target.exclusiveOwner !== null) return 'target_exclusive';
+    if (target.settings.queueType === 'stream') return 'target_stream'; // its log is written apart from the store
     let ok = writable.get(target);
     if (ok === undefined) writable.set(target, (ok = r.mayWrite(target)));
     return ok ? target : 'target_refused';

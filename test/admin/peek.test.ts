@@ -268,7 +268,7 @@ describe('POST /api/queues/{vhost}/{name}/move', () => {
     expect((await t.api.post('/queues/%2F/from-a/move', {})).status).toBe(400);
   });
 
-  it('refuses to peek into or move out of a stream, with the reason', async () => {
+  it('refuses to peek into, move out of or move into a stream, with the reason', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'warren-peek-'));
     dirs.push(dataDir);
     t = await adminBroker({ dataDir });
@@ -281,6 +281,9 @@ describe('POST /api/queues/{vhost}/{name}/move', () => {
       expect(r.status).toBe(400);
       expect((r.json as Json)['reason']).toBe(why);
     }
+    const into = await t.api.post('/queues/%2F/copy/move', { to: 'events' });
+    expect(into.status).toBe(400);
+    expect((into.json as Json)['reason']).toBe("queue 'events' in vhost '/' is a stream: a move into it cannot be confirmed in one transaction with the source; publish to it instead");
   });
 
   it('a durable backlog past the resident limit: peeked from disk, moved in place, right after a restart', async () => {

@@ -119,6 +119,10 @@ export function registerPeekRoutes(app: FastifyInstance, ctx: AdminContext): voi
       return { source, to: v.queueForUse(o.to, HTTP_OWNER) };
     });
     notStream(source);
+    if (to !== null && to.settings.queueType === 'stream') {
+      // Its log is written apart from the store: the move could not be one transaction.
+      throw badRequest(`queue '${to.name}' in vhost '${to.vhost}' is a stream: a move into it cannot be confirmed in one transaction with the source; publish to it instead`);
+    }
     if (to === source) throw badRequest(`cannot move queue '${source.name}' into itself`);
     if (o.minCount !== null && o.maxCount !== null && o.minCount > o.maxCount) throw badRequest('min_count is above max_count');
     // The request is received; the work is bounded by the queue (and `limit`), not by the client.
