@@ -16,7 +16,7 @@
 // At the end the publishers stop, the TTLs run out, the consumers drain everything, and each
 // confirmed id must have been seen by a consumer.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,10 +34,12 @@ interface Options {
   tag: string;
   out: string;
   sampleSeconds: number;
+  /** CPUs to pin the broker to (taskset -c), e.g. "0"; empty: not pinned. */
+  brokerCpus: string;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { minutes: 5, warmupMinutes: -1, rate: 200, tag: '', out: RESULTS_DIR, sampleSeconds: 10 };
+  const o: Options = { minutes: 5, warmupMinutes: -1, rate: 200, tag: '', out: RESULTS_DIR, sampleSeconds: 10, brokerCpus: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -51,8 +53,9 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--tag') o.tag = next();
     else if (a === '--out') o.out = resolve(next());
     else if (a === '--sample-seconds') o.sampleSeconds = Number(next());
+    else if (a === '--broker-cpus') o.brokerCpus = next();
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run soak -- [--minutes 5] [--warmup-minutes min(5, minutes/6)] [--rate 200] [--tag name] [--out dir] [--sample-seconds 10]');
+      console.log('usage: npm run soak -- [--minutes 5] [--warmup-minutes min(5, minutes/6)] [--rate 200] [--tag name] [--out dir] [--sample-seconds 10] [--broker-cpus 0]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -76,12 +79,14 @@ interface Broker {
   exit: { code: number | null; signal: NodeJS.Signals | null } | null;
 }
 
-async function startBroker(runDir: string): Promise<Broker> {
+async function startBroker(runDir: string, brokerCpus: string): Promise<Broker> {
   const main = snapshotBroker(join(runDir, 'broker'));
   const dataDir = join(runDir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const log = createWriteStream(join(runDir, 'warren.log'));
-  const child = spawn(process.execPath, [main, 'start', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
+  const args = [main, 'start', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'info'];
+  // taskset execs node, so the pid is the broker's.
+  const child = spawn(brokerCpus === '' ? process.execPath : 'taskset', brokerCpus === '' ? args : ['-c', brokerCpus, process.execPath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr!.pipe(log);
@@ -428,7 +433,15 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   say(`${o.minutes} min, warm-up ${o.warmupMinutes} min, ${o.rate} msg/s steady; CSV ${csvPath}; broker log ${join(runDir, 'warren.log')}`);
 
-  const b = await startBroker(runDir);
+  // The commit the broker was built from, read before the run (the tree may move on meanwhile).
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const b = await startBroker(runDir, o.brokerCpus);
   say(`warren pid ${b.pid} at ${b.url.replace(/\/\/[^@]*@/, '//')}, metrics on :${b.httpPort}`);
   await setup(b.url);
   const consumers = [await steadyConsumer(b.url, 'soak.work', false), await steadyConsumer(b.url, 'soak.dead', true)];
@@ -499,6 +512,7 @@ async function main(): Promise<void> {
     `- started ${startedAt.toISOString()}, ${o.minutes} min of load, warm-up ${o.warmupMinutes} min excluded from the curves`,
     `- machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB; shared with other work while running (load average in the CSV)`,
     `- command: \`npm run soak -- ${process.argv.slice(2).join(' ')}\``,
+    `- broker: commit ${commit}${o.brokerCpus === '' ? ', not pinned' : `, pinned to CPU ${o.brokerCpus} (taskset)`}; the soak's own clients wherever the soak process runs`,
     `- workload: ${o.rate} msg/s steady publisher with confirms (70 % durable work queue, half persistent; 30 % into a 3 s TTL queue dead-lettering to soak.dead, a tenth of those with per-message expiration), a churn publisher connection every 2 s (20 confirmed messages), a churn consumer connection every 3 s (1-6 s; every 4th leaves deliveries unacked, every 5th drops its socket), an exclusive queue declared/fed/deleted every 5 s`,
     `- samples every ${o.sampleSeconds} s: ${csvPath.replace(resolve(RESULTS_DIR, '..', '..') + '/', '')}`,
     '',
