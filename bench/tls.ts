@@ -8,6 +8,7 @@
 //
 //   npm run build && node dist/bench/tls.js [--rounds 3] [--seconds 8] [--warmup 2] [--out DIR]
 //   RabbitMQ too: BENCH_RABBIT_PORT=5678 BENCH_RABBIT_TLS_PORT=5679 BENCH_RABBIT_CA_DIR=/dir/with/ca.pem+ca.key
+//   [BENCH_RABBIT_TLS_HOST=[::1]]; BENCH_BROKER_CPUS=0 pins warren (run this script under taskset -c 1)
 //
 // Warren is spawned with a server certificate from the same CA, so one client configuration
 // (trusting ca.pem, no client certificate) serves both brokers. Writes bench/results/tls-<date>.md.
@@ -180,7 +181,10 @@ function freePort(): Promise<number> {
 async function startWarren(cert: string, key: string): Promise<{ proc: ChildProcess; port: number; tlsPort: number }> {
   const port = await freePort();
   const tlsPort = await freePort();
-  const proc = spawn(process.execPath, [WARREN_MAIN, 'start', '--host', '127.0.0.1', '--port', String(port), '--tls-port', String(tlsPort), '--http-port', 'off', '--data-dir', 'none', '--log-level', 'warn', '--tls-cert', cert, '--tls-key', key], {
+  const args = [WARREN_MAIN, 'start', '--host', '127.0.0.1', '--port', String(port), '--tls-port', String(tlsPort), '--http-port', 'off', '--data-dir', 'none', '--log-level', 'warn', '--tls-cert', cert, '--tls-key', key];
+  // BENCH_BROKER_CPUS pins warren (taskset execs node, so the pid stays the broker's).
+  const cpus = process.env['BENCH_BROKER_CPUS'] ?? '';
+  const proc = spawn(cpus === '' ? process.execPath : 'taskset', cpus === '' ? args : ['-c', cpus, process.execPath, ...args], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   for (let i = 0; i < 100; i++) {
@@ -217,7 +221,8 @@ async function main(argv: string[]): Promise<void> {
   ];
   if (rabbitPort && rabbitTlsPort) {
     targets.push({ name: 'rabbitmq tcp', url: `amqp://guest:guest@127.0.0.1:${rabbitPort}`, tls: null });
-    targets.push({ name: 'rabbitmq tls', url: `amqps://guest:guest@localhost:${rabbitTlsPort}`, tls });
+    // BENCH_RABBIT_TLS_HOST: e.g. [::1] for a node with TLS and plain TCP on one port number, on two addresses.
+    targets.push({ name: 'rabbitmq tls', url: `amqps://guest:guest@${process.env['BENCH_RABBIT_TLS_HOST'] ?? 'localhost'}:${rabbitTlsPort}`, tls });
   }
   const scenarios = ['a', 'b', 'conn'] as const;
   type Row = { target: string; scenario: string; round: number; rate: number; load: number };
@@ -249,8 +254,8 @@ async function main(argv: string[]): Promise<void> {
   const lines: string[] = [];
   lines.push(`# TLS vs plain TCP, warren${rabbitPort ? ' and RabbitMQ' : ''} (${started.toISOString()})`);
   lines.push('');
-  lines.push(`Command: \`node dist/bench/tls.js --rounds ${rounds} --seconds ${seconds} --warmup ${warmup} --conn-seconds ${connSeconds} --concurrency ${concurrency}\`${rabbitPort ? ` with BENCH_RABBIT_PORT=${rabbitPort} BENCH_RABBIT_TLS_PORT=${rabbitTlsPort}` : ''}.`);
-  lines.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, ${m.kernel}, Node ${process.version}; shared with other work (1-min load average ${Math.min(...rows.map((x) => x.load)).toFixed(1)}–${Math.max(...rows.map((x) => x.load)).toFixed(1)} during the runs), no CPU pinning: read the ratios, not the absolute rates.`);
+  lines.push(`Command: \`node dist/bench/tls.js --rounds ${rounds} --seconds ${seconds} --warmup ${warmup} --conn-seconds ${connSeconds} --concurrency ${concurrency}\`${rabbitPort ? ` with BENCH_RABBIT_PORT=${rabbitPort} BENCH_RABBIT_TLS_PORT=${rabbitTlsPort}${process.env['BENCH_RABBIT_TLS_HOST'] ? ` BENCH_RABBIT_TLS_HOST=${process.env['BENCH_RABBIT_TLS_HOST']}` : ''}` : ''}.`);
+  lines.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB, ${m.kernel}, Node ${process.version}; shared with other work (1-min load average ${Math.min(...rows.map((x) => x.load)).toFixed(1)}–${Math.max(...rows.map((x) => x.load)).toFixed(1)} during the runs), ${process.env['BENCH_BROKER_CPUS'] ? `warren pinned to CPU ${process.env['BENCH_BROKER_CPUS']} (RabbitMQ's pinning, if any, is done outside this script), clients wherever this script runs` : 'no CPU pinning'}: read the ratios, not the absolute rates.`);
   lines.push('Clients: amqplib (Node), one process per role; TLS 1.3 with an EC P-256 server certificate, no client certificate, no session resumption (every connection a full handshake).');
   lines.push('(a)/(b): one publisher (16 B / 1 KiB, transient, as fast as the socket takes) and one autoack consumer, each its own connection and process; the figure is messages received per second over the measured seconds. conn: connections opened and closed per second, each with the TLS handshake (if any) and the full AMQP handshake (start, tune, open), ' + concurrency + ' at a time.');
   lines.push('');

@@ -14,7 +14,7 @@
 //   npm run fuzz:wire -- [--sessions 100000] [--seed S] [--concurrency 24] [--check-every 2000] [--purge] [--json file]
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,10 +30,12 @@ interface Args {
   json: string | null;
   /** Purge the scenarios' queues at every check, so RSS is not read with messages piling up. */
   purge: boolean;
+  /** Session counts at which the broker writes a heap snapshot (into the run's temporary directory). */
+  heapSnapshots: number[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { sessions: 100_000, seed: Date.now() % 2 ** 31, concurrency: 24, checkEvery: 2000, json: null, purge: false };
+  const a: Args = { sessions: 100_000, seed: Date.now() % 2 ** 31, concurrency: 24, checkEvery: 2000, json: null, purge: false, heapSnapshots: [] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -47,6 +49,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--check-every') a.checkEvery = Number(v());
     else if (k === '--json') a.json = v();
     else if (k === '--purge') a.purge = true;
+    else if (k === '--heap-snapshots') a.heapSnapshots = v().split(',').map(Number).sort((x, y) => x - y);
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
@@ -98,14 +101,15 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function startBroker(dir: string, logFile: string): Promise<Broker> {
+async function startBroker(dir: string, logFile: string, nodeFlags: string[] = []): Promise<Broker> {
   const port = await freePort();
   const httpPort = await freePort();
   const log = openSync(logFile, 'a');
   mkdirSync(join(dir, 'data'), { recursive: true });
   // Error level: every line in the log is an internal error or worse, i.e. a finding.
-  const child = spawn(process.execPath, [WARREN_MAIN, 'start', '--host', '127.0.0.1', '--port', String(port), '--http-host', '127.0.0.1', '--http-port', String(httpPort), '--data-dir', join(dir, 'data'), '--log-level', 'error'], {
+  const child = spawn(process.execPath, [...nodeFlags, WARREN_MAIN, 'start', '--host', '127.0.0.1', '--port', String(port), '--http-host', '127.0.0.1', '--http-port', String(httpPort), '--data-dir', join(dir, 'data'), '--log-level', 'error'], {
     stdio: ['ignore', log, log],
+    cwd: dir, // where heap snapshots are written
   });
   const b: Broker = { child, port, httpPort, exit: null };
   child.once('exit', (code, signal) => (b.exit = { code, signal }));
@@ -114,6 +118,23 @@ async function startBroker(dir: string, logFile: string): Promise<Broker> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return b;
+}
+
+/** Signals the broker to write a heap snapshot into `dir` and waits until the file is complete. */
+async function heapSnapshot(b: Broker, dir: string): Promise<string> {
+  const before = new Set(readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot')));
+  b.child.kill('SIGUSR2');
+  let file = '';
+  let size = -1;
+  for (let i = 0; i < 1200; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    file ||= readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f)) ?? '';
+    if (file === '') continue;
+    const now = statSync(join(dir, file)).size;
+    if (now === size && now > 0) break; // V8 writes it in one go while the broker is stopped
+    size = now;
+  }
+  return join(dir, file);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,7 +413,9 @@ async function main(): Promise<void> {
   const logFile = join(dir, 'warren.log');
   say(`seed ${args.seed}, ${args.sessions} sessions, concurrency ${args.concurrency}; broker log ${logFile}`);
   say(`replay: npm run fuzz:wire -- --seed ${args.seed} --sessions ${args.sessions} --concurrency ${args.concurrency}`);
-  let b = await startBroker(dir, logFile);
+  const nodeFlags = args.heapSnapshots.length > 0 ? ['--heapsnapshot-signal=SIGUSR2'] : [];
+  let b = await startBroker(dir, logFile, nodeFlags);
+  const snapshots: Array<{ sessions: number; rssBefore: number; file: string }> = [];
   const rssSamples: number[] = [];
   const rss = (): number => Math.round(((procStatus(b.child.pid!)?.rssKb ?? NaN) / 1024) * 10) / 10;
 
@@ -420,7 +443,7 @@ async function main(): Promise<void> {
       const tail = readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
       findings.push(`broker exited ${JSON.stringify(b.exit)} after ${completed} sessions; in flight:\n${[...inFlight.values()].join('\n')}\nlog tail:\n${tail}`);
       say(`BROKER EXITED ${JSON.stringify(b.exit)}; restarting`);
-      b = await startBroker(dir, logFile);
+      b = await startBroker(dir, logFile, nodeFlags);
       return;
     }
     try {
@@ -431,6 +454,12 @@ async function main(): Promise<void> {
     }
     if (args.purge) await scenarioQueues(b.port, true);
     rssSamples.push(rss());
+    // Writing a snapshot costs the broker memory of its own: RSS samples after the first are inflated.
+    if (args.heapSnapshots.length > 0 && completed >= args.heapSnapshots[0]!) {
+      args.heapSnapshots.shift();
+      snapshots.push({ sessions: completed, rssBefore: rssSamples[rssSamples.length - 1]!, file: await heapSnapshot(b, dir) });
+      say(`heap snapshot at ${completed} sessions: ${snapshots[snapshots.length - 1]!.file}`);
+    }
   };
 
   const worker = async (): Promise<void> => {
@@ -496,13 +525,15 @@ async function main(): Promise<void> {
     queued,
     objectTotals: totals,
     corpus: corpus.map((c) => ({ name: c.name, bytes: c.bytes.length })),
+    heapSnapshots: snapshots,
   };
   say(`done: ${JSON.stringify(summary)}`);
   for (const f of findings) console.log('FINDING ' + f);
   if (args.json) writeFileSync(args.json, JSON.stringify({ ...summary, findings }, null, 2));
   b.child.kill('SIGTERM');
   await new Promise((res) => (b.exit !== null ? res(null) : b.child.once('exit', res)));
-  rmSync(dir, { recursive: true, force: true });
+  if (snapshots.length === 0) rmSync(dir, { recursive: true, force: true });
+  else say(`kept ${dir} (heap snapshots)`);
   process.exitCode = crashes === 0 && canaryFailures === 0 && errorLines.length === 0 ? 0 : 1;
 }
 
