@@ -28,7 +28,7 @@ interface Args {
   concurrency: number;
   checkEvery: number;
   json: string | null;
-  /** Purge the scenarios' queues at every check, so RSS is not read with messages piling up. */
+  /** Purge every queue at every check, so RSS is not read with messages piling up. */
   purge: boolean;
   /** Session counts at which the broker writes a heap snapshot (into the run's temporary directory). */
   heapSnapshots: number[];
@@ -187,6 +187,22 @@ async function scenarioQueues(port: number, purge: boolean): Promise<Record<stri
     }
   }
   return out;
+}
+
+/**
+ * Empties every other queue holding messages too: mutated sessions declare queues under damaged
+ * names and publish into them, and those messages would otherwise be read as growth of the broker.
+ */
+async function purgeEveryQueue(httpPort: number): Promise<void> {
+  const headers = { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') };
+  try {
+    const r = await fetch(`http://127.0.0.1:${httpPort}/api/queues?columns=name,vhost,messages`, { headers });
+    for (const q of (await r.json()) as Array<{ name: string; vhost: string; messages: number }>) {
+      if (q.messages > 0) await fetch(`http://127.0.0.1:${httpPort}/api/queues/${encodeURIComponent(q.vhost)}/${encodeURIComponent(q.name)}/contents`, { method: 'DELETE', headers });
+    }
+  } catch {
+    // the broker is checked by the canary; a failed purge only leaves messages in place
+  }
 }
 
 const SCENARIOS: Record<string, (url: string) => Promise<void>> = {
@@ -452,7 +468,10 @@ async function main(): Promise<void> {
       canaryFailures++;
       findings.push(`canary failed after ${completed} sessions: ${(e as Error).message}`);
     }
-    if (args.purge) await scenarioQueues(b.port, true);
+    if (args.purge) {
+      await scenarioQueues(b.port, true);
+      await purgeEveryQueue(b.httpPort);
+    }
     rssSamples.push(rss());
     // Writing a snapshot costs the broker memory of its own: RSS samples after the first are inflated.
     if (args.heapSnapshots.length > 0 && completed >= args.heapSnapshots[0]!) {
@@ -504,9 +523,15 @@ async function main(): Promise<void> {
   // the RSS figure by (mutated sessions declare queues and exchanges under damaged names).
   const queued = await scenarioQueues(b.port, false);
   let totals: unknown = null;
+  let held: unknown = null;
+  const auth = { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') };
   try {
-    const r = await fetch(`http://127.0.0.1:${b.httpPort}/api/overview`, { headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') } });
-    totals = ((await r.json()) as { object_totals?: unknown }).object_totals ?? null;
+    const r = await fetch(`http://127.0.0.1:${b.httpPort}/api/overview`, { headers: auth });
+    const o = (await r.json()) as { object_totals?: Record<string, number>; queue_totals?: { messages?: number } };
+    totals = { ...o.object_totals, messages: o.queue_totals?.messages };
+    // Messages that mutated sessions left in queues of their own (damaged names): --purge does not reach them.
+    const q = await fetch(`http://127.0.0.1:${b.httpPort}/api/queues?columns=name,messages&sort=messages&sort_reverse=true&page=1&page_size=5`, { headers: auth });
+    held = ((await q.json()) as { items?: unknown }).items ?? null;
   } catch {
     totals = 'unavailable';
   }
@@ -524,6 +549,7 @@ async function main(): Promise<void> {
     rssMiB: { first: finite[0], last: finite[finite.length - 1], max: Math.max(...finite), samples: finite.length },
     queued,
     objectTotals: totals,
+    fullestQueues: held,
     corpus: corpus.map((c) => ({ name: c.name, bytes: c.bytes.length })),
     heapSnapshots: snapshots,
   };

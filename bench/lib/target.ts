@@ -150,7 +150,10 @@ export class WarrenTarget implements Target {
   }
 
   async #spawn(port: number): Promise<WarrenProc> {
+    // BENCH_WARREN_NODE_FLAGS: V8/Node flags for the broker alone (e.g. --max-semi-space-size=8).
+    const nodeFlags = (process.env['BENCH_WARREN_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
     const args = [
+      ...nodeFlags,
       this.opts.main ?? WARREN_MAIN,
       'start',
       '--host',
