@@ -12,6 +12,8 @@ import { propertiesToJson } from './properties.js';
 
 export const PEEK_MAX_LIMIT = 500;
 export const PEEK_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Payload bytes one page shows at most (500 x 1 MiB would be a 660 MB answer): past it the page ends early, never before its first item. */
+export const PEEK_MAX_PAGE_BYTES = 16 * 1024 * 1024;
 
 export interface PeekPage {
   queue: string;
@@ -56,13 +58,15 @@ function itemJson(position: number, e: QueueEntry, msg: Message | undefined, pay
 export function peekReady(q: Queue, offset: number, limit: number, payloadBytes: number): PeekPage {
   const items: Json[] = [];
   let position = 0;
+  let shown = 0;
   q.walkReady(null, (e) => {
     if (position < offset) {
       position++;
       return true;
     }
     items.push(itemJson(position++, e, q.messageOf(e), payloadBytes));
-    return items.length < limit;
+    shown += Math.min(e.size, payloadBytes);
+    return items.length < limit && shown < PEEK_MAX_PAGE_BYTES;
   });
   return { queue: q.name, vhost: q.vhost, state: 'ready', total: q.messageCount, offset, items };
 }
@@ -83,14 +87,20 @@ export function peekUnacked(broker: Broker, q: Queue, offset: number, limit: num
   }
   found.sort((a, b) => a.e.seq - b.e.seq);
   const now = Date.now();
-  const items = found.slice(offset, offset + limit).map((f, i) => ({
-    ...itemJson(offset + i, f.e, q.messageOf(f.e), payloadBytes),
-    consumer_tag: f.e.consumer?.tag ?? null,
-    channel: f.channel,
-    connection: f.connection,
-    delivery_tag: f.e.tag,
-    delivered_at: f.at,
-    age_ms: Math.max(0, now - f.at),
-  }));
+  const items: Json[] = [];
+  let shown = 0;
+  for (const f of found.slice(offset, offset + limit)) {
+    if (shown >= PEEK_MAX_PAGE_BYTES) break;
+    shown += Math.min(f.e.size, payloadBytes);
+    items.push({
+      ...itemJson(offset + items.length, f.e, q.messageOf(f.e), payloadBytes),
+      consumer_tag: f.e.consumer?.tag ?? null,
+      channel: f.channel,
+      connection: f.connection,
+      delivery_tag: f.e.tag,
+      delivered_at: f.at,
+      age_ms: Math.max(0, now - f.at),
+    });
+  }
   return { queue: q.name, vhost: q.vhost, state: 'unacked', total: found.length, offset, items };
 }

@@ -86,6 +86,20 @@ describe('GET /api/queues/{vhost}/{name}/messages', () => {
     expect((await t.api.get('/queues/nope/q/messages')).status).toBe(404);
   });
 
+  it('ends a page early once it shows 16 MiB of payloads (never before its first message)', async () => {
+    t = await adminBroker();
+    const c = await t.connect();
+    const ch = await c.createConfirmChannel();
+    await ch.assertQueue('large');
+    const mib = Buffer.alloc(1024 * 1024, 0x61);
+    for (let i = 0; i < 20; i++) ch.sendToQueue('large', mib);
+    await ch.waitForConfirms();
+    const p = await page(`/queues/%2F/large/messages?limit=500&payload_bytes=${1024 * 1024}`);
+    expect(p.total).toBe(20);
+    expect(p.items).toHaveLength(16);
+    expect((await page(`/queues/%2F/large/messages?offset=16&limit=500&payload_bytes=${1024 * 1024}`)).items).toHaveLength(4);
+  });
+
   it('lists unacknowledged messages with consumer, channel, delivery tag and age, and leaves them unacknowledged', async () => {
     t = await adminBroker();
     const c = await t.connect();
