@@ -14,7 +14,7 @@ export function connectionsPage(root) {
       { title: 'Name', value: (c) => c.name, sort: 'name' },
       { title: 'User', value: (c) => c.user, sort: 'user' },
       { title: 'Virtual host', value: (c) => c.vhost, sort: 'vhost' },
-      { title: 'Client', value: (c) => [c.client_properties?.product, c.client_properties?.version].filter(Boolean).join(' ') },
+      { title: 'Client', value: (c) => [c.client_properties?.connection_name, c.client_properties?.product, c.client_properties?.version].filter((v) => typeof v === 'string' && v !== '').join(' · ') },
       { title: 'State', value: (c) => c.state },
       { title: 'TLS', value: (c) => (c.ssl ? 'yes' : 'no') },
       { title: 'Channels', value: (c) => fmtNum(c.channels), sort: 'channels', num: true },
