@@ -65,8 +65,29 @@ export function queuesPage(root) {
 
 export function streamsPage(root) {
   // 'stream' sorts after 'quorum' and 'classic': streams come first in a reverse sort by type.
-  const list = pagedTable({ path: '/queues', columns: COLUMNS.filter((c) => c.title !== 'Features'), fields: FIELDS, sort: 'type', reverse: true, name: 'streams', keep: (q) => q.type === 'stream' });
-  root.append(h('h1', {}, 'Streams'), h('p', { class: 'muted' }, 'Queues of type stream (x-queue-type: stream).'), list.el);
+  const st = (q) => q.stream ?? {};
+  const list = pagedTable({
+    path: '/queues',
+    fields: `${FIELDS},stream`,
+    sort: 'type',
+    reverse: true,
+    name: 'streams',
+    keep: (q) => q.type === 'stream',
+    columns: [
+      { title: 'Virtual host', value: (q) => q.vhost },
+      { title: 'Name', value: (q) => h('a', { href: queueHref(q.vhost, q.name) }, q.name) },
+      { title: 'Messages', value: (q) => fmtNum(st(q).messages), num: true },
+      { title: 'Size', value: (q) => fmtBytes(st(q).bytes), num: true },
+      { title: 'Segments', value: (q) => fmtNum(st(q).segments), num: true },
+      { title: 'First offset', value: (q) => fmtNum(st(q).first_offset), num: true },
+      { title: 'Last offset', value: (q) => fmtNum(st(q).last_offset), num: true },
+      { title: 'Oldest message', value: (q) => st(q).first_timestamp ?? '' },
+      { title: 'Incoming', value: (q) => rate(q, 'publish'), num: true },
+      { title: 'Consumers', value: (q) => fmtNum(q.consumers), num: true },
+      { title: 'Arguments', value: (q) => fmtJson(q.arguments) },
+    ],
+  });
+  root.append(h('h1', {}, 'Streams'), h('p', { class: 'muted' }, 'Queues of type stream (x-queue-type: stream), from the first 500 queues by type.'), list.el);
   return { refresh: list.refresh };
 }
 

@@ -6,6 +6,7 @@
 
 import type { Queue } from '../queue/queue.js';
 import { fieldString } from '../codec/field-table.js';
+import { streamFigures } from '../stream/info.js';
 import type { Json } from './format.js';
 import { applyListQuery, byVhostAndName, nameMatcher, pageOf, sortByQuery, type ListQuery } from './query.js';
 import type { QueueRateKey, StatsSampler } from './stats.js';
@@ -26,10 +27,11 @@ const KEYS: ReadonlyMap<string, Read> = new Map<string, Read>([
   ['exclusive', (q) => q.exclusiveOwner !== null],
   ['type', (q) => fieldString(q.arguments.get('x-queue-type')) ?? 'classic'],
   ['consumers', (q) => q.consumerCount],
-  ['messages', (q) => q.messageCount + q.unacked],
-  ['messages_ready', (q) => q.messageCount],
+  // A stream's depth is its log (stream/info.ts), as queueJson shows it.
+  ['messages', (q) => streamFigures(q)?.messages ?? q.messageCount + q.unacked],
+  ['messages_ready', (q) => streamFigures(q)?.messages ?? q.messageCount],
   ['messages_unacknowledged', (q) => q.unacked],
-  ['message_bytes_ready', (q) => q.readyBytes],
+  ['message_bytes_ready', (q) => streamFigures(q)?.bytes ?? q.readyBytes],
   ['messages_details.rate', rate('messages')],
   ['messages_ready_details.rate', rate('messages_ready')],
   ['messages_unacknowledged_details.rate', rate('messages_unacknowledged')],
