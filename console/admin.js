@@ -141,7 +141,7 @@ function policyBlock(kind, title) {
 export function policiesPage(root) {
   const user = policyBlock('policies', 'Policy');
   const op = policyBlock('operator-policies', 'Operator policy');
-  root.append(h('h1', {}, 'Policies'), user.el, op.el);
+  root.append(h('h1', {}, 'Policies'), ...user.el, ...op.el);
   return { refresh: () => Promise.all([user.refresh(), op.refresh()]) };
 }
 
