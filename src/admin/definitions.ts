@@ -245,7 +245,14 @@ export function importDefinitions(broker: Broker, doc: unknown, vhost?: string):
   for (const p of permissions) broker.access.setPermissions(p);
   // Limits before queues: an import cannot declare past its vhost's max-queues.
   for (const l of vhostLimits) broker.limits.replace('vhost', l.vhost, l.limits);
-  for (const p of policies) broker.policies.put(p);
+  for (const p of policies) {
+    try {
+      broker.policies.put(p);
+    } catch (e) {
+      if (e instanceof PolicyError) throw badRequest(`definitions: policy '${p.name}' in vhost '${p.vhost}': ${e.message}`);
+      throw e;
+    }
+  }
   const at = (name: string) => broker.vhost(name)!;
   for (const x of exchanges) {
     if (x.name === '' || x.name.startsWith('amq.')) continue;

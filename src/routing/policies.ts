@@ -11,6 +11,7 @@ import type { PolicyKind, PolicyRecord, Store } from '../store/store.js';
 import { compileLinear, type LinearRegex } from '../util/linear-regex.js';
 import { fieldString } from '../codec/field-table.js';
 import type { Exchange } from './exchange.js';
+import { PolicyError } from './policy-validation.js';
 import type { VirtualHost } from './vhost.js';
 
 interface Compiled {
@@ -19,6 +20,12 @@ interface Compiled {
 }
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Policies of each kind per vhost (RabbitMQ has no cap): every policy change matches every
+ * pattern against every queue and exchange name of the vhost, so their number is bounded.
+ */
+export const MAX_POLICIES = 1000;
 
 export class PolicySet {
   readonly #byKind: Record<PolicyKind, Map<string, Compiled>> = { policy: new Map(), operator: new Map() };
@@ -45,6 +52,10 @@ export class PolicySet {
   /** The policies of one kind, by name. */
   list(kind: PolicyKind): PolicyRecord[] {
     return [...this.#byKind[kind].values()].map((c) => c.record).sort((a, b) => byName(a.name, b.name));
+  }
+
+  count(kind: PolicyKind): number {
+    return this.#byKind[kind].size;
   }
 
   get size(): number {
@@ -105,11 +116,17 @@ export class Policies {
     for (const v of this.#vhosts.values()) if (v.policies.size > 0) v.applyPolicies();
   }
 
-  /** Sets a policy (validated by parsePolicy) in an existing vhost and applies it at once; true when it is new. */
+  /**
+   * Sets a policy (validated by parsePolicy) in an existing vhost and applies it at once; true
+   * when it is new. PolicyError past MAX_POLICIES of a kind in the vhost.
+   */
   put(r: PolicyRecord): boolean {
     const v = this.#vhosts.get(r.vhost);
     if (v === undefined) throw new Error(`no vhost '${r.vhost}'`);
     const created = v.policies.get(r.kind, r.name) === undefined;
+    if (created && v.policies.count(r.kind) >= MAX_POLICIES) {
+      throw new PolicyError([`too many ${r.kind === 'policy' ? 'policies' : 'operator policies'} in vhost '${r.vhost}' (at most ${MAX_POLICIES})`]);
+    }
     v.policies.set(r);
     this.#store.savePolicy(r);
     v.applyPolicies();

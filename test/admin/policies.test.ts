@@ -99,6 +99,13 @@ describe('policies API', () => {
     expect((await t.api.put(P, { pattern: '^q', definition: { 'max-length': 1 }, priority: 1.5 })).status).toBe(204);
   });
 
+  it('refuses a policy past 1000 of a kind in a vhost (a bound RabbitMQ does not have); replacing one is fine', async () => {
+    for (let i = 0; i < 1000; i++) t.running.broker.policies.put({ kind: 'policy', vhost: '/', name: `p${i}`, pattern: `^p${i}$`, applyTo: 'all', priority: 0, definition: { 'max-length': 1 } });
+    expect(await reason('/policies/%2F/one-more', { pattern: '^x', definition: { 'max-length': 1 } })).toBe("Validation failed\n\ntoo many policies in vhost '/' (at most 1000)\n");
+    expect((await t.api.put('/policies/%2F/p7', { pattern: '^x', definition: { 'max-length': 2 } })).status).toBe(204);
+    expect((await t.api.put('/operator-policies/%2F/op', { pattern: '^x', definition: { 'max-length': 2 } })).status).toBe(201);
+  });
+
   it('operator policies take only the numeric limits, and their texts are not HTML-escaped', async () => {
     const O = '/operator-policies/%2F/op';
     for (const definition of [{ expires: 1000 }, { 'max-length': 1 }, { 'max-length-bytes': 1 }, { 'max-in-memory-length': 1 }, { 'max-in-memory-bytes': 1 }, { 'delivery-limit': 1 }]) {

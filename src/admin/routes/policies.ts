@@ -53,13 +53,14 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: AdminContext): v
       const { vhost, name } = req.params;
       if (!broker.vhosts.has(vhost)) throw new HttpError(404, 'not_found', 'vhost_not_found');
       let r: PolicyRecord;
+      let isNew: boolean;
       try {
         r = parsePolicy(kind, vhost, name, req.body);
+        isNew = broker.policies.put(r);
       } catch (e) {
         if (e instanceof PolicyError) throw policyRefused(kind, e);
         throw e;
       }
-      const isNew = broker.policies.put(r);
       ctx.log.info({ vhost, policy: name, kind, pattern: r.pattern, applyTo: r.applyTo, priority: r.priority, definition: r.definition, by: userOf(req).name }, `${kind === 'policy' ? 'policy' : 'operator policy'} set`);
       return reply.code(isNew ? 201 : 204).send();
     });
