@@ -22,6 +22,16 @@ import { VirtualHost, type VhostEvents } from './routing/vhost.js';
 import { Policies } from './routing/policies.js';
 import { peerCertificate, secureContextOptions, tlsServerOptions, type PeerCertificate, type TlsCredentials } from './tls/credentials.js';
 import type { Definitions, Store } from './store/store.js';
+import type { NodeView } from './nodes/node.js';
+
+/** What the API and metrics read of the nodes (nodes/node.ts). */
+export interface NodesView {
+  readonly name: string;
+  readonly epoch: number;
+  view(): Promise<NodeView[]>;
+  /** The view as last read (every second), for synchronous readers such as /metrics. */
+  lastView(): readonly NodeView[];
+}
 import { StreamCoordinator } from './stream/coordinator.js';
 import { StreamEnv } from './stream/env.js';
 import { StreamReaders } from './stream/readers.js';
@@ -44,6 +54,8 @@ export class Broker implements ConnectionContext {
   readonly store: Store;
   /** Streams' directory, write sequence and hooks. */
   readonly streams: StreamEnv;
+  /** Several nodes on one PostgreSQL store (--node-name): this node and the others; null: a single node. */
+  nodes: NodesView | null = null;
   /** Named stream readers and consumer groups (the streams' hooks). */
   readonly coordinator: StreamCoordinator;
   readonly log: Logger;

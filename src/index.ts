@@ -16,6 +16,7 @@ import { makeConfig, type BrokerConfig } from './config.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { MemoryStore } from './store/memory-store.js';
 import { loadTlsCredentials } from './tls/credentials.js';
+import type { Fence } from './store/postgres/apply.js';
 import { PgStore } from './store/postgres/pg-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -102,9 +103,10 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
 /**
  * The store a configuration asks for: PostgreSQL at `storeUrl`, SQLite in `dataDir`, or memory when there is neither.
  * `createDataDir` creates a missing directory (the default location) instead of refusing it.
+ * `fence`: the lease a node writes under (PostgreSQL, nodes).
  */
-export async function openStore(config: BrokerConfig, log: Logger, createDataDir = true, fatal?: (err: unknown, what: string) => void): Promise<Store> {
-  if (config.storeUrl !== null) return PgStore.open(config.storeUrl, log, fatal ? { fatal } : {});
+export async function openStore(config: BrokerConfig, log: Logger, createDataDir = true, fatal?: (err: unknown, what: string) => void, fence: Fence | null = null): Promise<Store> {
+  if (config.storeUrl !== null) return PgStore.open(config.storeUrl, log, { fence, leaseMs: config.leaseMs, ...(fatal ? { fatal } : {}) });
   if (config.dataDir === null) return new MemoryStore();
   return SqliteStore.open(config.dataDir, log, { createDir: createDataDir, maxBytes: config.maxStoreBytes, ...(fatal ? { fatal } : {}) });
 }

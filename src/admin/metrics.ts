@@ -128,6 +128,14 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
   queueFamily('rabbitmq_queue_messages_published_total', 'counter', 'Total number of messages published to queues', (q) => q.published);
 
   streamFamilies(e, broker);
+  if (broker.nodes !== null) {
+    // Several nodes (--node-name): as this node last read them (refreshed every second).
+    const nodes = broker.nodes.lastView();
+    e.family('warren_node_active', 'gauge', 'is 1 for the node holding the lease (the active one)', nodes.map((n) => ({ labels: { node: n.name, role: n.role }, value: n.role === 'active' ? 1 : 0 })));
+    e.family('warren_node_epoch', 'gauge', 'Lease epoch the node last reported', nodes.map((n) => ({ labels: { node: n.name }, value: n.epoch })));
+    e.family('warren_node_lag_seconds', 'gauge', 'Seconds since the node last reported itself', nodes.map((n) => ({ labels: { node: n.name }, value: n.lagMs / 1000 })));
+    e.one('warren_lease_age_seconds', 'gauge', 'Seconds since the active node last renewed its lease', Math.max(0, (nodes.find((n) => n.role === 'active')?.leaseAgeMs ?? 0) / 1000));
+  }
 
   e.one('rabbitmq_connection_incoming_bytes_total', 'counter', 'Total number of bytes received on a connection', recv);
   e.one('rabbitmq_connection_outgoing_bytes_total', 'counter', 'Total number of bytes sent on a connection', send);

@@ -161,8 +161,10 @@ export function registerCliCommands(program: Command, io: CliIo): void {
     const overview = await c.get<Row>('/overview');
     const nodes = await c.get<Row[]>('/nodes');
     const node = nodes[0] ?? {};
+    // Several nodes on one PostgreSQL store: each one's role, epoch, lease age and lag.
+    const members = await c.get<Row[]>('/warren/nodes').catch(() => [] as Row[]);
     if (f.json) {
-      io.out(JSON.stringify({ overview, node }, null, 2) + '\n');
+      io.out(JSON.stringify({ overview, node, nodes: members }, null, 2) + '\n');
       return;
     }
     const totals = (overview['object_totals'] ?? {}) as Record<string, number>;
@@ -185,6 +187,9 @@ export function registerCliCommands(program: Command, io: CliIo): void {
         ['deliver rate', rate(ms, 'deliver_get')],
         ['ack rate', rate(ms, 'ack')],
         ['memory', mib(node['mem_used'])],
+        ...(members.length > 1 || (members.length === 1 && members[0]!['role'] !== 'single')
+          ? [['nodes', members.map((m) => `${String(m['name'])} ${String(m['role'])} epoch ${String(m['epoch'])}${m['lease_age_ms'] === null ? '' : ` lease age ${String(m['lease_age_ms'])} ms`} lag ${String(m['lag_ms'])} ms`).join('; ')] as [string, string]]
+          : []),
       ]),
     );
   });

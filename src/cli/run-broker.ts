@@ -13,6 +13,9 @@ import { AdminServer } from '../admin/server.js';
 import { Broker } from '../broker.js';
 import type { BrokerConfig, ResolvedConfig } from '../config.js';
 import { openStore } from '../index.js';
+import { Node } from '../nodes/node.js';
+import type { Fence } from '../store/postgres/apply.js';
+import { redact } from '../store/postgres/pg-store.js';
 import { createLogger, type Logger } from '../logger.js';
 import { chooseLogFormat, useColour } from '../log-pretty.js';
 import { loadTlsCredentials, secureContextOptions, tlsServerOptions, TlsFileError, type TlsCredentials } from '../tls/credentials.js';
@@ -66,11 +69,25 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
       throw e;
     }
   }
-  if (config.nodeName !== null) fail('--node-name: running several nodes is not available in this build yet');
+  // Several nodes: serve as a standby (forwarding) until this node holds the lease, then open
+  // the store under its epoch on the ports the standby listened on.
+  let node: Node | null = null;
+  let fence: Fence | null = null;
+  if (config.nodeName !== null) {
+    if (config.storeUrl === null) fail('--node-name needs --store postgres://... (the nodes share that database)');
+    try {
+      node = await Node.start(config, config.storeUrl, log, (err, what) => die(log, err, what));
+    } catch (e) {
+      fail(`cannot reach the store at ${redact(config.storeUrl)}: ${(e as Error).message}`);
+    }
+    const won = await node.waitForLease();
+    fence = won.fence;
+    config = { ...config, port: won.port, httpPort: won.httpPort };
+  }
   let broker: Broker;
   try {
     // The default data directory is created on first start; one given explicitly must exist.
-    broker = new Broker(config, await openStore(config, log, origin.dataDir === 'default', (err, what) => die(log, err, what)), log, {
+    broker = new Broker(config, await openStore(config, log, origin.dataDir === 'default', (err, what) => die(log, err, what), fence), log, {
       fatal: (err, context) => die(log, err, 'internal error in a queue or exchange timer', context),
     });
   } catch (e) {
@@ -92,6 +109,7 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
       fail(listenError('AMQPS', config.host, config.tlsPort, '--tls-port', e));
     }
   }
+  if (node !== null) broker.nodes = node;
   const admin = await startAdmin(broker, config, origin.httpPort === 'default', address, tlsAddress, credentials, log);
 
   let stopping = false;
@@ -133,7 +151,7 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
   process.on('SIGINT', () => stop('SIGINT'));
   // Announced once the signal handlers are in place: whoever waits for this line may stop us.
   log.info(
-    { host: address.address, port: address.port, tlsPort: tlsAddress?.port ?? null, httpPort: admin?.address?.port ?? null, httpsPort: admin?.httpsAddress?.port ?? null, version: VERSION, dataDir: config.dataDir },
+    { host: address.address, port: address.port, tlsPort: tlsAddress?.port ?? null, httpPort: admin?.address?.port ?? null, httpsPort: admin?.httpsAddress?.port ?? null, version: VERSION, dataDir: config.dataDir, ...(node !== null ? { role: 'active', node: node.name, epoch: node.epoch } : {}) },
     'listening',
   );
   if (credentials !== null) log.info({ serial: credentials.serial, subject: credentials.subject, validTo: credentials.validTo }, 'TLS certificate loaded');

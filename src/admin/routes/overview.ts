@@ -129,6 +129,12 @@ export function registerOverviewRoutes(app: FastifyInstance, ctx: AdminContext):
   };
 
   app.get('/api/nodes', access('monitoring'), () => [node()]);
+  // warren's nodes on one PostgreSQL store: name, role (active, standby, gone), epoch, lease
+  // age and lag (ms since the node last reported itself). A single node: just this one.
+  app.get('/api/warren/nodes', access('monitoring'), async () => {
+    if (broker.nodes === null) return [{ name: NODE_NAME, role: 'single', address: null, epoch: 0, lease_age_ms: null, lag_ms: 0 }];
+    return (await broker.nodes.view()).map((n) => ({ name: n.name, role: n.role, address: n.address, epoch: n.epoch, lease_age_ms: n.leaseAgeMs < 0 ? null : n.leaseAgeMs, lag_ms: n.lagMs }));
+  });
   app.get<{ Params: { name: string } }>('/api/nodes/:name', access('monitoring'), (req) => {
     if (req.params.name !== NODE_NAME) throw notFound();
     return node();

@@ -24,6 +24,8 @@ export interface PgStoreOptions {
   readonly fatal?: (err: unknown, what: string) => void;
   /** The lease this node writes under (nodes); none: a single node. */
   readonly fence?: Fence | null;
+  /** The lease's length (ms): a session of ours idle inside a transaction longer is ended by PostgreSQL. */
+  readonly leaseMs?: number;
   /** Bound on one synchronous read (ms). */
   readonly readTimeoutMs?: number;
 }
@@ -61,7 +63,7 @@ export class PgStore extends BatchedStore {
     const flag = new SharedArrayBuffer(4);
     const { port1, port2 } = new MessageChannel();
     port1.unref();
-    const init: PgWorkerInit = { url, flag, port: port2, fence: options.fence ?? null };
+    const init: PgWorkerInit = { url, flag, port: port2, fence: options.fence ?? null, txIdleTimeoutMs: options.leaseMs ?? 2000 };
     const worker = new Worker(workerScript(), { workerData: init, transferList: [port2] });
     const ready = await new Promise<Extract<PgWorkerEvent, { t: 'ready' }>>((resolve, reject) => {
       worker.once('message', (m: PgWorkerEvent) => {

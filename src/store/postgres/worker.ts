@@ -17,6 +17,11 @@ export interface PgWorkerInit {
   readonly port: MessagePort;
   /** The lease this node writes under (null: a single node, no fencing). */
   readonly fence: Fence | null;
+  /**
+   * With a lease: PostgreSQL ends a session of ours left inside a transaction this long (ms), so
+   * a paused node cannot hold the lease row's lock and keep the next node from taking over.
+   */
+  readonly txIdleTimeoutMs: number;
 }
 
 /** Worker -> main, besides batch replies. */
@@ -39,6 +44,7 @@ async function connect(): Promise<pg.Client> {
   });
   await c.connect();
   await c.query('SET synchronous_commit TO on');
+  if (init.fence !== null) await c.query(`SET idle_in_transaction_session_timeout = ${Math.max(100, Math.floor(init.txIdleTimeoutMs))}`);
   return c;
 }
 

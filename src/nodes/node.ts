@@ -1,0 +1,161 @@
+// One warren node among several on one PostgreSQL store (--node-name). It starts as a standby:
+// its AMQP and HTTP ports forward every connection to the active node (forward.ts), and every
+// 250 ms it looks at the lease (lease.ts). Once the lease is free or expired it takes it (a new
+// epoch), closes the forwarders and returns, and `warren start` opens the store under that
+// epoch (loading definitions and messages; unacked deliveries come back redelivered) and
+// serves on the same ports. The active node renews the lease every second (a quarter of a
+// lease shorter than 4 s); a renewal finding
+// the lease gone, or no renewal for a whole lease period, stops the process: it may no longer
+// be the active node, and its writes are fenced anyway. Renewal runs on the event loop: a
+// start-up that blocks it longer than the lease (a huge backlog read synchronously) needs a
+// longer --lease.
+
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../config.js';
+import type { Fence } from '../store/postgres/apply.js';
+import { Forwarder } from './forward.js';
+import { LeaseClient, type LeaseHolder, type NodeRow } from './lease.js';
+
+const POLL_MS = 250;
+/** Renewal period: every second, or a quarter of a shorter-than-4 s lease (a 2 s lease: 500 ms), so a late timer on a loaded machine does not lose it. */
+const RENEW_MS = 1000;
+
+/** What the management API, /metrics and `warren status` show of the nodes. */
+export interface NodeView {
+  readonly name: string;
+  readonly role: string;
+  readonly address: string;
+  readonly epoch: number;
+  /** This node's view: ms since the lease was last renewed (-1: no lease). */
+  readonly leaseAgeMs: number;
+  /** ms since the node last reported itself. */
+  readonly lagMs: number;
+}
+
+export interface Won {
+  readonly fence: Fence;
+  readonly port: number;
+  readonly httpPort: number | null;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export class Node {
+  readonly #config: BrokerConfig;
+  readonly #log: Logger;
+  readonly #lease: LeaseClient;
+  readonly #fatal: (err: unknown, what: string) => void;
+  #fence: Fence | null = null;
+  #address = '';
+  #httpAddress = '';
+  #lastRenewed = 0;
+  #lastView: readonly NodeView[] = [];
+
+  private constructor(config: BrokerConfig, lease: LeaseClient, log: Logger, fatal: (err: unknown, what: string) => void) {
+    this.#config = config;
+    this.#lease = lease;
+    this.#log = log;
+    this.#fatal = fatal;
+  }
+
+  static async start(config: BrokerConfig, url: string, log: Logger, fatal: (err: unknown, what: string) => void): Promise<Node> {
+    const name = config.nodeName!;
+    const lease = new LeaseClient(url, name, config.leaseMs, log.child({ component: 'lease', node: name }));
+    await lease.prepare();
+    return new Node(config, lease, log.child({ component: 'node', node: name }), fatal);
+  }
+
+  get name(): string {
+    return this.#lease.name;
+  }
+
+  get epoch(): number {
+    return this.#fence?.epoch ?? 0;
+  }
+
+  /** Serves as a standby (forwarding) until this node holds the lease; the ports it listens on. */
+  async waitForLease(): Promise<Won> {
+    let active: LeaseHolder | null = null;
+    const amqp = new Forwarder(() => (active === null || active.expired ? null : active.address));
+    const http = this.#config.httpPort === null ? null : new Forwarder(() => (active === null || active.expired ? null : active.httpAddress));
+    const a = await amqp.listen(this.#config.host, this.#config.port);
+    const h = http === null ? null : await http.listen(this.#config.httpHost, this.#config.httpPort!);
+    this.#address = hostPort(this.#config.advertiseHost, a.port);
+    this.#httpAddress = h === null ? '' : hostPort(this.#config.advertiseHost, h.port);
+    this.#log.info({ host: a.address, port: a.port, httpPort: h?.port ?? null, role: 'standby', node: this.name }, 'listening');
+    let lastReport = 0;
+    let lastHolder = '';
+    for (;;) {
+      try {
+        active = await this.#lease.holder();
+        if (active === null || active.expired) {
+          const fence = await this.#lease.tryAcquire(this.#address, this.#httpAddress);
+          if (fence !== null) {
+            await amqp.close();
+            await http?.close();
+            this.#fence = fence;
+            this.#lastRenewed = Date.now();
+            this.#log.info({ epoch: fence.epoch, previous: active?.holder ?? null }, 'took the lease: this node is active');
+            // From now on, while the store loads: loading must not let the lease lapse.
+            this.#startRenewing();
+            return { fence, port: a.port, httpPort: h?.port ?? null };
+          }
+        } else if (active.holder !== lastHolder) {
+          lastHolder = active.holder;
+          this.#log.info({ active: active.holder, epoch: active.epoch, address: active.address }, 'standby: forwarding clients to the active node');
+        }
+        if (Date.now() - lastReport >= RENEW_MS) {
+          lastReport = Date.now();
+          await this.#lease.report('standby', this.#address, this.#httpAddress, active?.epoch ?? 0);
+        }
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'standby: cannot read the lease; retrying');
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  /** Renews the lease every second while active; losing it ends the process (fatal). */
+  #startRenewing(): void {
+    const fence = this.#fence!;
+    const every = Math.min(RENEW_MS, Math.floor(this.#config.leaseMs / 4));
+    const tick = async (): Promise<void> => {
+      try {
+        if (!(await this.#lease.renew(fence))) {
+          this.#fatal(new Error(`lease epoch ${fence.epoch} was taken over by another node`), 'this node lost its lease');
+          return;
+        }
+        this.#lastRenewed = Date.now();
+        await this.#lease.report('active', this.#address, this.#httpAddress, fence.epoch);
+        this.#lastView = await this.view();
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'cannot renew the lease; retrying');
+      }
+      if (Date.now() - this.#lastRenewed > this.#config.leaseMs) {
+        this.#fatal(new Error(`no renewal for ${Date.now() - this.#lastRenewed} ms (lease ${this.#config.leaseMs} ms)`), 'this node may have lost its lease');
+        return;
+      }
+      setTimeout(() => void tick(), every);
+    };
+    setTimeout(() => void tick(), every);
+  }
+
+  lastView(): readonly NodeView[] {
+    return this.#lastView;
+  }
+
+  /** Every node as the database knows it, with this node's view of the lease. */
+  async view(): Promise<NodeView[]> {
+    const [holder, rows] = await Promise.all([this.#lease.holder(), this.#lease.nodes()]);
+    return rows.map((n: NodeRow) => ({
+      name: n.name,
+      role: holder !== null && !holder.expired && holder.holder === n.name ? 'active' : n.lagMs > this.#config.leaseMs * 2 ? 'gone' : 'standby',
+      address: n.address,
+      epoch: holder !== null && holder.holder === n.name ? holder.epoch : n.epoch,
+      leaseAgeMs: holder !== null && holder.holder === n.name ? Math.round(holder.ageMs) : -1,
+      lagMs: Math.round(n.lagMs),
+    }));
+  }
+}
