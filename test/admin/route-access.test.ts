@@ -29,6 +29,8 @@ const RABBITMQ_CLASSES: Record<string, AccessClass> = {
   'GET /api/cluster-name': 'management',
   'GET /api/nodes': 'monitoring',
   'GET /api/nodes/:name': 'monitoring',
+  // warren's own: its nodes on one PostgreSQL store, in the class of /api/nodes.
+  'GET /api/warren/nodes': 'monitoring',
   'GET /api/health/checks/alarms': 'management',
   'GET /api/health/checks/virtual-hosts': 'management',
   'GET /api/aliveness-test/:vhost': 'vhost',
