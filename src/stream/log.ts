@@ -110,7 +110,6 @@ export class StreamLog {
   #flushQueued = false;
   #syncing = false;
   #batch: ExternalWrite | null = null;
-  #batchSeq = 0;
   #closed = false;
   #ageTimer: NodeJS.Timeout | null = null;
   /** Called when more records became durable (readers may go on). */
@@ -272,8 +271,9 @@ export class StreamLog {
     this.#next = offset + 1;
     if (this.dir !== null) {
       this.#batch ??= { done: false, failed: false };
-      // One number per batch, renewed when other writes were issued after it (see WriteJoin).
-      if (this.#join !== null && this.#join.writeSeq !== this.#batchSeq) this.#batchSeq = this.#join.issue(this.#batch);
+      // A number for every append: a publisher's confirm waits for a write numbered after the
+      // ones before its publish (see WriteJoin); all of a batch's numbers pass at its fsync.
+      if (this.#join !== null) this.#join.issue(this.#batch);
     }
     if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -323,7 +323,6 @@ export class StreamLog {
     if (this.#syncing || this.#batch === null) return;
     const batch = this.#batch;
     this.#batch = null;
-    this.#batchSeq = 0;
     const seg = this.segments.at(-1)!;
     const upTo = this.#next;
     const upToPos = seg.size;
@@ -331,6 +330,8 @@ export class StreamLog {
     fdatasync(seg.fd, (err) => {
       this.#syncing = false;
       batch.done = true;
+      // Closed or deleted meanwhile: close() synced what was written; a deleted stream is gone.
+      if (this.#closed) return;
       if (err) {
         batch.failed = true;
         this.onError(err);

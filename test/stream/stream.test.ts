@@ -205,3 +205,20 @@ describe('WriteJoin', () => {
     expect(heard.at(-1)).toBe(after);
   });
 });
+
+describe('confirms wait for the fsync', () => {
+  it('every append in a batch gets a write number that passes only after the batch is durable', async () => {
+    const join = new WriteJoin(new MemoryStore());
+    const log = new StreamLog(tmp(), settings, join);
+    log.open();
+    for (let i = 0; i < 3; i++) {
+      const before = join.writeSeq;
+      log.append(message('k', {}, `m${i}`), null);
+      expect(join.writeSeq).toBeGreaterThan(before); // a publisher would wait for it
+      expect(join.durableSeq).toBeLessThan(join.writeSeq);
+    }
+    await committed(log);
+    expect(join.durableSeq).toBe(join.writeSeq);
+    log.close();
+  });
+});
