@@ -18,7 +18,7 @@ import type { MigrationState } from './state.js';
 export interface MoveOptions {
   /** Messages asked for and not yet confirmed by warren, at most. */
   readonly window: number;
-  /** Body bytes in flight (asked for or unconfirmed), at most (one message may exceed it alone). */
+  /** No more gets while this many body bytes wait for warren's confirms (gets in flight are bounded by `window`). */
   readonly maxInFlightBytes: number;
   /** Move at most this many (null: all). */
   readonly limit: number | null;
