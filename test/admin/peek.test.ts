@@ -132,6 +132,21 @@ describe('GET /api/queues/{vhost}/{name}/messages', () => {
     await until(async () => (await queueInfo('jobs'))['messages_unacknowledged'] === 1, 'acks (and the fourth delivered)');
   });
 
+  it("may look at another connection's exclusive queue; move and redrive may not use one", async () => {
+    t = await adminBroker();
+    const c = await t.connect();
+    const ch = await c.createConfirmChannel();
+    const { queue } = await ch.assertQueue('', { exclusive: true });
+    await ch.assertQueue('shared');
+    ch.sendToQueue(queue, Buffer.from('reply'));
+    await ch.waitForConfirms();
+    const p = await page(`/queues/%2F/${encodeURIComponent(queue)}/messages`);
+    expect(p.items.map((i) => i.payload)).toEqual(['reply']);
+    expect((await t.api.post(`/queues/%2F/${encodeURIComponent(queue)}/move`, { to: 'shared' })).status).toBe(400);
+    expect((await t.api.post('/queues/%2F/shared/move', { to: queue })).status).toBe(400);
+    expect(p.total).toBe(1);
+  });
+
   it('needs read permission on the queue', async () => {
     t = await adminBroker();
     expect((await t.api.put('/users/peeker', { password: 'pw', tags: 'management' })).status).toBe(201);
