@@ -186,22 +186,26 @@ describe('durability', () => {
       new Promise((resolve, reject) =>
         ch.publish(x, 'k', Buffer.from(body), { persistent, headers: { 'x-delay': delay } }, (err) => (err ? reject(err) : resolve())),
       );
-    await publish('due-in-downtime', 300);
-    await publish('transient-too', 350, false);
-    await publish('due-later', 2500);
+    // Delays of seconds, not milliseconds: on a loaded machine three confirmed publishes can
+    // take longer than a few hundred ms, and then "nothing is due yet" would not hold.
+    const publishedAt = Date.now();
+    await publish('due-in-downtime', 3000);
+    await publish('transient-too', 3500, false);
+    await publish('due-later', 6000);
     // Confirmed: stored. Nothing is due yet.
     expect((await ch.checkQueue(q)).messageCount).toBe(0);
     await broker.kill('SIGKILL');
-    await sleep(500);
+    // Stay down until the first two are due.
+    await sleep(Math.max(0, publishedAt + 3600 - Date.now()));
     broker = await start(dir);
     c = await connect(broker.url);
     const ch2 = await c.createChannel();
     const got = await collect(ch2, q);
     await waitFor(() => got.length === 3, 'three deliveries after the restart', 20_000);
     expect(got.map((g) => [g.body, g.delay])).toEqual([
-      ['due-in-downtime', -300],
-      ['transient-too', -350],
-      ['due-later', -2500],
+      ['due-in-downtime', -3000],
+      ['transient-too', -3500],
+      ['due-later', -6000],
     ]);
     expect(broker.output()).toMatch(/"delayed":3/);
   });

@@ -167,12 +167,13 @@ describe('message TTL and expiration', () => {
   it('a message that expired while unacknowledged is dead-lettered, not redelivered, when requeued', async () => {
     const { dlx, dlq } = await dlxTarget();
     const q = await queue('expire-unacked', { 'x-dead-letter-exchange': dlx });
-    ch.sendToQueue(q, Buffer.from('short'), { expiration: '150' });
+    // Seconds, not ms: the get must come before the expiry even on a loaded machine.
+    ch.sendToQueue(q, Buffer.from('short'), { expiration: '1500' });
     ch.sendToQueue(q, Buffer.from('long'));
     const c = await clients.channel();
     const m = await c.get(q);
     expect(body(m)).toBe('short');
-    await sleep(400);
+    await sleep(2000);
     c.nack(m as Message, false, true);
     await sync(c);
     await waitForCount(ch, dlq, 1);
@@ -183,12 +184,12 @@ describe('message TTL and expiration', () => {
   });
 
   it('x-message-ttl counts from when the message entered the queue, also after a requeue', async () => {
-    const q = await queue('ttl-requeue', { 'x-message-ttl': 300 });
+    const q = await queue('ttl-requeue', { 'x-message-ttl': 1500 });
     ch.sendToQueue(q, Buffer.from('m'));
     const c = await clients.channel();
     const m = await c.get(q);
     expect(body(m)).toBe('m');
-    await sleep(500);
+    await sleep(2000);
     c.nack(m as Message, false, true);
     await sync(c);
     expect(await drain(q)).toEqual([]);
