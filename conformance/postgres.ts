@@ -1,5 +1,5 @@
-// A PostgreSQL for the PostgreSQL store's tests (unit and conformance): WARREN_TEST_POSTGRES (a server URL, as .ci/run
-// sets) or, when PostgreSQL's binaries are installed, a throwaway one started by
+// A PostgreSQL for the PostgreSQL store's tests (unit and conformance): WARREN_TEST_POSTGRES (the URL of a
+// running server) or, when PostgreSQL's binaries are installed, a throwaway one started by
 // conformance/postgres-temp.sh for this test file. Each test gets a database of its own.
 
 import { execFileSync } from 'node:child_process';
