@@ -27,7 +27,7 @@ interface Processed {
 async function consumer(url: string, superStream: string, name: string): Promise<void> {
   const conn = await amqp.connect(url);
   const ch = await conn.createChannel();
-  await ch.prefetch(20);
+  await ch.prefetch(50);
   const subscribe = async (stream: string): Promise<void> => {
     await ch.consume(
       stream,
@@ -39,7 +39,9 @@ async function consumer(url: string, superStream: string, name: string): Promise
         }
         const { customer, order } = JSON.parse(msg.content.toString()) as { customer: string; order: number };
         process.send!({ consumer: name, customer, order } satisfies Processed);
-        ch.ack(msg);
+        // Acknowledged a little after processing (as after a database write): a consumer
+        // killed in between leaves processed-but-unacked orders, which the next owner repeats.
+        setTimeout(() => ch.ack(msg), 50);
       },
       { arguments: { 'x-consumer-group': GROUP, 'x-stream-offset': 'first' } },
     );
@@ -82,15 +84,18 @@ async function main(urlArg: string | undefined): Promise<void> {
 
   const publish = async (from: number, to: number): Promise<void> => {
     for (let order = from; order < to; order++) {
+      await new Promise((r) => setTimeout(r, 20));
       for (let c = 0; c < CUSTOMERS; c++) {
         const customer = `customer-${c}`;
         pub.publish(superStream, customer, Buffer.from(JSON.stringify({ customer, order })));
       }
       await pub.waitForConfirms();
-      await new Promise((r) => setTimeout(r, 20));
     }
   };
   await publish(0, ORDERS / 2);
+  // Kill c2 right after it processed the last orders sent so far, before it acknowledged them.
+  const half = ORDERS / 2 - 1;
+  while (!processed.some((p) => p.consumer === 'c2' && p.order === half)) await new Promise((r) => setTimeout(r, 1));
   consumers.get('c2')!.kill('SIGKILL');
   console.log(`killed consumer c2 (SIGKILL) after ${processed.length} deliveries`);
   await publish(ORDERS / 2, ORDERS);
