@@ -202,6 +202,20 @@ describe('super streams', () => {
     expect((await api(w, 'POST', `/super-streams/%2F/${name}/partitions`, { partitions: 0 })).status).toBe(400);
     expect((await api(w, 'POST', `/super-streams/%2F/nope/partitions`, { partitions: 4 })).status).toBe(404);
   });
+
+  it('warren add-super-stream, add-partitions and super-streams', async () => {
+    const name = uid('cli');
+    const url = ['--url', `http://127.0.0.1:${w.httpPort}`];
+    const add = await runWarren(['add-super-stream', name, '--partitions', '2', ...url]);
+    expect([add.code, add.stdout]).toEqual([0, `declared super stream '${name}' with 2 partitions in vhost '/'\n`]);
+    const grow = await runWarren(['add-partitions', name, '--partitions', '3', ...url]);
+    expect([grow.code, grow.stdout]).toEqual([0, `super stream '${name}' has 3 partitions\n`]);
+    const list = JSON.parse((await runWarren(['super-streams', '--json', ...url])).stdout) as { name: string; partitions: string[] }[];
+    expect(list.find((s) => s.name === name)?.partitions).toEqual([0, 1, 2].map((i) => `${name}-${i}`));
+    const missing = await runWarren(['add-partitions', 'nope', '--partitions', '3', ...url]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("no super stream 'nope' in vhost '/'");
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
