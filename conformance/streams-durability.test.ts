@@ -157,6 +157,43 @@ describe.skipIf(external)('retention', () => {
     await conn.close();
   });
 
+  it("a policy's max-length-bytes bounds existing and new streams at once, the lower of argument and policy", async () => {
+    const api = (method: string, path: string, body?: unknown): Promise<Response> =>
+      fetch(`http://127.0.0.1:${w.httpPort}/api${path}`, {
+        method,
+        headers: { authorization: `Basic ${btoa('guest:guest')}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const stats = async (q: string): Promise<{ first_offset: number; bytes: number }> =>
+      ((await (await api('GET', `/queues/%2F/${q}`)).json()) as { stream: { first_offset: number; bytes: number } }).stream;
+    const conn = await amqp.connect(w.url);
+    const ch = await conn.createConfirmChannel();
+    const prefix = uid('pol-retain');
+    const body = Buffer.alloc(900, 'p');
+    const fill = async (q: string): Promise<void> => {
+      for (let i = 0; i < 60; i++) ch.sendToQueue(q, body);
+      await ch.waitForConfirms();
+    };
+    const existing = `${prefix}.a`;
+    await ch.assertQueue(existing, { durable: true, arguments: { 'x-queue-type': 'stream', 'x-stream-max-segment-size-bytes': 5_000 } });
+    await fill(existing);
+    expect((await stats(existing)).first_offset).toBe(0);
+    const put = await api('PUT', `/policies/%2F/${prefix}`, { pattern: `^${prefix.replace(/[.-]/g, '\\$&')}\\.`, definition: { 'max-length-bytes': 12_000 }, 'apply-to': 'queues' });
+    expect(put.status).toBe(201);
+    const a = await stats(existing);
+    expect(a.first_offset).toBeGreaterThan(0);
+    expect(a.bytes).toBeLessThanOrEqual(12_000 + 5_000);
+    // A new stream under the policy; its own lower argument wins over the policy's.
+    const fresh = `${prefix}.b`;
+    await ch.assertQueue(fresh, { durable: true, arguments: { 'x-queue-type': 'stream', 'x-stream-max-segment-size-bytes': 5_000, 'x-max-length-bytes': 8_000 } });
+    await fill(fresh);
+    const b = await stats(fresh);
+    expect(b.first_offset).toBeGreaterThan(0);
+    expect(b.bytes).toBeLessThanOrEqual(8_000 + 5_000);
+    expect((await api('DELETE', `/policies/%2F/${prefix}`)).status).toBe(204);
+    await conn.close();
+  });
+
   it('x-max-age removes segments older than the age', async () => {
     const conn = await amqp.connect(w.url);
     const ch = await conn.createConfirmChannel();

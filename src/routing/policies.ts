@@ -12,6 +12,7 @@ import { compileLinear, type LinearRegex } from '../util/linear-regex.js';
 import { fieldString } from '../codec/field-table.js';
 import type { Exchange } from './exchange.js';
 import { PolicyError } from './policy-validation.js';
+import type { StreamQueue } from '../stream/stream-queue.js';
 import type { VirtualHost } from './vhost.js';
 
 interface Compiled {
@@ -79,8 +80,9 @@ export class PolicySet {
     q.policy = p?.name ?? null;
     q.operatorPolicy = o?.name ?? null;
     q.policyDefinition = effectiveDefinition(p?.definition ?? null, o?.definition ?? null);
-    // Streams keep their retention arguments: a policy's max-age or max-length-bytes is shown, not applied.
-    if (q.baseSettings.queueType !== 'stream') q.applySettings(settingsWithPolicy(q.baseSettings, q.arguments, q.policyDefinition));
+    // A stream's settings are its retention: max-length-bytes and max-age, the lower of argument and policy.
+    if (q.baseSettings.queueType === 'stream') (q as StreamQueue).applyRetentionPolicy(q.policyDefinition);
+    else q.applySettings(settingsWithPolicy(q.baseSettings, q.arguments, q.policyDefinition));
   }
 
   /** Applies the matching policy to an exchange: its alternate exchange when no argument names one. */

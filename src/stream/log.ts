@@ -95,7 +95,9 @@ export interface LogStats {
 
 export class StreamLog {
   readonly dir: string | null;
-  readonly settings: LogSettings;
+  /** As the stream's arguments set them; a policy may lower the limits (setRetention). */
+  readonly baseSettings: LogSettings;
+  settings: LogSettings;
   readonly segments: Segment[] = [];
   #join: WriteJoin | null;
   /** Next offset to assign. */
@@ -119,6 +121,7 @@ export class StreamLog {
 
   constructor(dir: string | null, settings: LogSettings, join: WriteJoin | null) {
     this.dir = dir;
+    this.baseSettings = settings;
     this.settings = settings;
     this.#join = join;
   }
@@ -386,6 +389,17 @@ export class StreamLog {
       const cutoff = Date.now() - maxAgeMs;
       while (this.segments.length > 1 && this.segments[0]!.lastTs < cutoff) this.#removeOldest();
     }
+  }
+
+  /** New size and age limits (a policy changed): applied at once, the age timer re-armed. */
+  setRetention(maxBytes: number | null, maxAgeMs: number | null): void {
+    if (maxBytes === this.settings.maxBytes && maxAgeMs === this.settings.maxAgeMs) return;
+    this.settings = { ...this.settings, maxBytes, maxAgeMs };
+    if (this.#closed) return;
+    if (this.#ageTimer !== null) clearInterval(this.#ageTimer);
+    this.#ageTimer = null;
+    this.#armAgeTimer();
+    this.#applyRetention();
   }
 
   #removeOldest(): void {

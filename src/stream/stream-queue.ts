@@ -23,7 +23,7 @@ import { fieldInteger } from '../codec/field-table.js';
 import { ChannelError, ConnectionError } from '../errors.js';
 import type { Message } from '../message.js';
 import { type Consumer, Queue, QueueEntry, type QueueOptions } from '../queue/queue.js';
-import { parseFilter, parseStartSpec, type StartSpec } from './arguments.js';
+import { parseAge, parseFilter, parseStartSpec, type StartSpec } from './arguments.js';
 import type { StreamEnv } from './env.js';
 import { StreamLog } from './log.js';
 import { filterValueOf } from './record.js';
@@ -58,6 +58,20 @@ export class StreamQueue extends Queue {
     this.log = env.openLog(this, !restored);
     this.log.onCommitted = () => this.dispatch();
     this.log.onError = (err) => this.hooks?.error?.(this, err);
+  }
+
+  /**
+   * A policy's `max-length-bytes` and `max-age` bound the stream as RabbitMQ's do: the lower of
+   * argument and policy wins, applied at once to what the stream holds.
+   */
+  applyRetentionPolicy(def: Readonly<Record<string, unknown>>): void {
+    const base = this.log.baseSettings;
+    const bytes = def['max-length-bytes'];
+    const age = def['max-age'];
+    this.log.setRetention(
+      lower(base.maxBytes, typeof bytes === 'number' ? bytes : null),
+      lower(base.maxAgeMs, typeof age === 'string' ? policyAge(age) : null),
+    );
   }
 
   /** Messages in the stream (first to last offset kept). */
@@ -266,4 +280,18 @@ export function checkStreamSettle(entries: readonly QueueEntry[]): void {
 export function segmentBytes(args: FieldTable): number {
   const n = fieldInteger(args.get('x-stream-max-segment-size-bytes'));
   return n === undefined || n <= 0 ? DEFAULT_SEGMENT_BYTES : n;
+}
+
+function lower(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
+}
+
+/** A policy's max-age in ms; validation refused bad ones already, so a bad one means none. */
+function policyAge(s: string): number | null {
+  try {
+    return parseAge(s);
+  } catch {
+    return null;
+  }
 }

@@ -95,6 +95,22 @@ describe('StreamLog', () => {
     log.close();
   });
 
+  it('setRetention (a policy) applies a lower size limit at once, and lifting it keeps what is left', async () => {
+    const log = new StreamLog(tmp(), { maxSegmentBytes: 2000, maxBytes: null, maxAgeMs: null }, null);
+    log.open();
+    for (let i = 0; i < 200; i++) log.append(message('k', {}, 'x'.repeat(200)), null);
+    await committed(log);
+    expect(log.firstOffset).toBe(0);
+    log.setRetention(5000, null);
+    expect(log.bytes).toBeLessThanOrEqual(5000 + 2000);
+    expect(log.firstOffset).toBeGreaterThan(0);
+    const first = log.firstOffset;
+    log.setRetention(log.baseSettings.maxBytes, null);
+    expect(log.firstOffset).toBe(first);
+    expect(log.settings.maxBytes).toBeNull();
+    log.close();
+  });
+
   it('finds the first message at or after a time', async () => {
     const log = new StreamLog(null, settings, null);
     log.open();
