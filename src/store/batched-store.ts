@@ -3,7 +3,7 @@
 // Everything the broker asks for while one batch is being committed waits in `#pending`, and
 // goes out as the next batch, one transaction for all of it. An entry acknowledged before its
 // insert went out cancels both (no database work at all). The event loop only encodes batches
-// (sqlite/ops.ts, one transferable buffer); a writer off the event loop commits them and the
+// (ops.ts, one transferable buffer); a writer off the event loop commits them and the
 // subclass hands its reply to `handleReply`. Messages not yet committed are found in memory
 // first; a subclass reads the rest from its database.
 
@@ -55,7 +55,7 @@ import {
   OP_USER_PUT,
   OP_VHOST_DEL,
   OP_VHOST_PUT,
-} from './sqlite/batch.js';
+} from './batch.js';
 import {
   COMMITTED,
   DELIVERED_EARLY,
@@ -69,8 +69,8 @@ import {
   STATE_MASK,
   type DelayedOp,
   type Op,
-} from './sqlite/ops.js';
-import { ScheduledBook, type ScheduledReads } from './sqlite/scheduled.js';
+} from './ops.js';
+import { ScheduledBook, type ScheduledReads } from './scheduled.js';
 
 interface InFlight {
   readonly id: number;

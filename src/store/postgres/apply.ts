@@ -1,4 +1,4 @@
-// Applies one encoded batch (sqlite/ops.ts encodes it) to PostgreSQL in one transaction, with
+// Applies one encoded batch (store/ops.ts encodes it) to PostgreSQL in one transaction, with
 // multi-row statements: the hot ops (message and entry inserts, marks, deletes, scheduled
 // messages) are gathered into arrays and written a statement per kind; any other op (a
 // definition) first flushes what was gathered, so ops keep their order where it matters.
@@ -32,7 +32,7 @@ import {
   OP_USER_PUT,
   OP_VHOST_DEL,
   OP_VHOST_PUT,
-} from '../sqlite/batch.js';
+} from '../batch.js';
 
 /** Rows per multi-row INSERT with bytea parameters (6 parameters a row, under PostgreSQL's 65535). */
 const ROWS_PER_INSERT = 1000;

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { BatchReply } from '../batched-store.js';
-import { BatchReader } from '../sqlite/batch.js';
+import { BatchReader } from '../batch.js';
 import { applyBatch, FencedError, type Fence } from './apply.js';
 import { migrate } from './schema.js';
 import { SyncCall, type SyncReply } from './sync-call.js';

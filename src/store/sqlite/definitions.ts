@@ -3,7 +3,7 @@
 
 import type Database from 'better-sqlite3';
 import type { Definitions, PermissionRecord, PolicyRecord, ReaderOffsetRecord } from '../store.js';
-import { decodeTable } from './ops.js';
+import { decodeTable } from '../ops.js';
 
 export function readDefinitions(db: Database.Database): Definitions {
   const exchanges = (

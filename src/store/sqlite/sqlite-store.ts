@@ -16,7 +16,7 @@ import { BatchedStore, type BatchReply } from '../batched-store.js';
 import { DataDirLock, prepareDataDir, StoreOpenError } from '../data-dir.js';
 import type { Definitions, QueueKey, ReaderOffsetRecord, StoredEntry } from '../store.js';
 import { readDefinitions, readReaderOffsets } from './definitions.js';
-import type { ScheduledReads, ScheduledRow } from './scheduled.js';
+import type { ScheduledReads, ScheduledRow } from '../scheduled.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { WorkerInit } from './worker.js';
 

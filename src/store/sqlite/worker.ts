@@ -30,7 +30,7 @@ import {
   OP_USER_PUT,
   OP_VHOST_DEL,
   OP_VHOST_PUT,
-} from './batch.js';
+} from '../batch.js';
 import type { BatchReply } from '../batched-store.js';
 
 export interface WorkerInit {

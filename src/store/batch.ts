@@ -1,8 +1,8 @@
 // The wire format between the store's main-thread side and its writer thread: a batch of
 // write operations encoded into one transferable buffer (no per-message structured clone).
 
-import { BufferReader } from '../../codec/buffer-reader.js';
-import { BufferWriter } from '../../codec/buffer-writer.js';
+import { BufferReader } from '../codec/buffer-reader.js';
+import { BufferWriter } from '../codec/buffer-writer.js';
 
 export const OP_EXCHANGE_PUT = 1;
 export const OP_EXCHANGE_DEL = 2;

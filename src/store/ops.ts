@@ -2,11 +2,11 @@
 // (batch.ts has the op codes, worker.ts applies them). Also the entry and scheduled-message
 // states the encoder flips as ops go out: an op whose entry was cancelled meanwhile is skipped.
 
-import { BufferReader } from '../../codec/buffer-reader.js';
-import { BufferWriter } from '../../codec/buffer-writer.js';
-import type { FieldTable } from '../../codec/field-table.js';
-import type { Message } from '../../message.js';
-import { bindingRecordKey } from '../memory-store.js';
+import { BufferReader } from '../codec/buffer-reader.js';
+import { BufferWriter } from '../codec/buffer-writer.js';
+import type { FieldTable } from '../codec/field-table.js';
+import type { Message } from '../message.js';
+import { bindingRecordKey } from './memory-store.js';
 import {
   ENTRY_COMMITTED,
   ENTRY_ON_DISK,
@@ -22,7 +22,7 @@ import {
   type StoreEntry,
   type UserRecord,
   type VhostRecord,
-} from '../store.js';
+} from './store.js';
 import {
   BatchWriter,
   OP_BINDING_DEL,

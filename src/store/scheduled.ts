@@ -3,8 +3,8 @@
 // the two so a message is seen exactly once whatever the writer has done meanwhile. The table
 // is read through ScheduledReads (SQLite or PostgreSQL).
 
-import { Message } from '../../message.js';
-import type { ScheduledMessage, ScheduleKey } from '../store.js';
+import { Message } from '../message.js';
+import type { ScheduledMessage, ScheduleKey } from './store.js';
 import { OP_DELAYED_DEL, OP_DELAYED_PUT } from './batch.js';
 import { SCHED_CANCELLED, SCHED_PENDING, SCHED_SENT, type DelayedOp, type Scheduled } from './ops.js';
 
