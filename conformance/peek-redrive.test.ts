@@ -71,6 +71,55 @@ async function connect(url: string): Promise<ChannelModel> {
   return c;
 }
 
+/**
+ * Starts a transfer from `source` to `target` three times, killing warren with SIGKILL once it has
+ * visibly moved some messages, and checks after each restart that every message is in exactly
+ * one of the two queues. Returns the restarted broker and how often a kill came mid-transfer.
+ */
+async function killMidTransfer(w: WarrenProcess, dir: string, n: number, source: string, target: string, path: string, body: unknown): Promise<{ w: WarrenProcess; midMove: number }> {
+  let midMove = 0;
+  for (let round = 0; round < 3; round++) {
+    const before = await messages(w, target);
+    if (before === n) break;
+    const transfer = api(w, 'POST', path, body).catch(() => null);
+    await until(async () => (await messages(w, target)) >= Math.min(n, before + 3000), 'the transfer under way', 120_000);
+    await w.kill('SIGKILL');
+    await transfer;
+    w = await start(dir);
+    const inTarget = await messages(w, target);
+    const inSource = await messages(w, source);
+    expect(inTarget + inSource).toBe(n);
+    if (inTarget > before && inSource > 0) midMove++;
+  }
+  return { w, midMove };
+}
+
+/** Consumes both queues and checks that each of the n messages (`${id} ${pad}`) came exactly once, intact. */
+async function expectEachOnce(url: string, queues: string[], n: number, pad: string): Promise<void> {
+  const c = await connect(url);
+  const rd = await c.createChannel();
+  const seen = new Map<string, number>();
+  let bad = 0;
+  for (const q of queues) {
+    await rd.consume(
+      q,
+      (m) => {
+        if (m === null) return;
+        const id = m.properties.messageId as string;
+        if (m.content.toString() !== `${id} ${pad}`) bad++;
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+      },
+      { noAck: true },
+    );
+  }
+  await until(async () => [...seen.values()].reduce((a, b) => a + b, 0) >= n, 'every message consumed', 120_000);
+  await new Promise((r) => setTimeout(r, 200)); // a duplicate would arrive right behind
+  expect(bad).toBe(0);
+  expect(seen.size).toBe(n);
+  expect([...seen.values()].every((k) => k === 1)).toBe(true);
+  await c.close();
+}
+
 describe('peek and redrive with pika and the API', () => {
   it('pika rejects into a DLQ; peek shows the dead letters in place; redrive sends them back; pika consumes them', async () => {
     const w = await start(tempDir());
@@ -172,46 +221,11 @@ describe('a redrive killed with SIGKILL', () => {
     await ch.assertQueue('big', { durable: true });
     await c.close();
 
-    let midMove = 0;
-    for (let round = 0; round < 3; round++) {
-      const before = await messages(w, 'big');
-      if (before === N) break;
-      // Start the redrive and kill warren once it has visibly moved some (but not all) messages.
-      const redrive = api(w, 'POST', '/queues/%2F/big.dlq/redrive', {}).catch(() => null);
-      await until(async () => (await messages(w, 'big')) >= Math.min(N, before + 3000), 'the redrive under way', 120_000);
-      await w.kill('SIGKILL');
-      await redrive;
-      w = await start(dir);
-      const inBig = await messages(w, 'big');
-      const inDlq = await messages(w, 'big.dlq');
-      expect(inBig + inDlq).toBe(N);
-      if (inBig > before && inDlq > 0) midMove++;
-    }
-    expect(midMove).toBeGreaterThan(0);
-
+    const run = await killMidTransfer(w, dir, N, 'big.dlq', 'big', '/queues/%2F/big.dlq/redrive', {});
+    w = run.w;
+    expect(run.midMove).toBeGreaterThan(0);
     // Each message exactly once across both queues, intact.
-    const c2 = await connect(w.url);
-    const rd = await c2.createChannel();
-    const seen = new Map<string, number>();
-    let bad = 0;
-    for (const q of ['big', 'big.dlq']) {
-      await rd.consume(
-        q,
-        (m) => {
-          if (m === null) return;
-          const id = m.properties.messageId as string;
-          if (m.content.toString() !== `${id} ${pad}`) bad++;
-          seen.set(id, (seen.get(id) ?? 0) + 1);
-        },
-        { noAck: true },
-      );
-    }
-    await until(async () => [...seen.values()].reduce((a, b) => a + b, 0) >= N, 'every message consumed', 120_000);
-    await new Promise((r) => setTimeout(r, 200)); // a duplicate would arrive right behind
-    expect(bad).toBe(0);
-    expect(seen.size).toBe(N);
-    expect([...seen.values()].every((n) => n === 1)).toBe(true);
-    await c2.close();
+    await expectEachOnce(w.url, ['big', 'big.dlq'], N, pad);
   }, 600_000);
 });
 
@@ -232,43 +246,9 @@ describe('a move killed with SIGKILL', () => {
     await ch.waitForConfirms();
     await c.close();
 
-    let midMove = 0;
-    for (let round = 0; round < 3; round++) {
-      const before = await messages(w, 'move.dst');
-      if (before === N) break;
-      const move = api(w, 'POST', '/queues/%2F/move.src/move', { to: 'move.dst' }).catch(() => null);
-      await until(async () => (await messages(w, 'move.dst')) >= Math.min(N, before + 3000), 'the move under way', 120_000);
-      await w.kill('SIGKILL');
-      await move;
-      w = await start(dir);
-      const inDst = await messages(w, 'move.dst');
-      const inSrc = await messages(w, 'move.src');
-      expect(inDst + inSrc).toBe(N);
-      if (inDst > before && inSrc > 0) midMove++;
-    }
-    expect(midMove).toBeGreaterThan(0);
-
-    const c2 = await connect(w.url);
-    const rd = await c2.createChannel();
-    const seen = new Map<string, number>();
-    let bad = 0;
-    for (const q of ['move.src', 'move.dst']) {
-      await rd.consume(
-        q,
-        (m) => {
-          if (m === null) return;
-          const id = m.properties.messageId as string;
-          if (m.content.toString() !== `${id} ${pad}`) bad++;
-          seen.set(id, (seen.get(id) ?? 0) + 1);
-        },
-        { noAck: true },
-      );
-    }
-    await until(async () => [...seen.values()].reduce((a, b) => a + b, 0) >= N, 'every message consumed', 120_000);
-    await new Promise((r) => setTimeout(r, 200)); // a duplicate would arrive right behind
-    expect(bad).toBe(0);
-    expect(seen.size).toBe(N);
-    expect([...seen.values()].every((n) => n === 1)).toBe(true);
-    await c2.close();
+    const run = await killMidTransfer(w, dir, N, 'move.src', 'move.dst', '/queues/%2F/move.src/move', { to: 'move.dst' });
+    w = run.w;
+    expect(run.midMove).toBeGreaterThan(0);
+    await expectEachOnce(w.url, ['move.src', 'move.dst'], N, pad);
   }, 600_000);
 });
