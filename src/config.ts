@@ -6,6 +6,7 @@
 
 import type { LevelWithSilent } from 'pino';
 import { LOG_FORMATS, type LogFormatChoice } from './log-pretty.js';
+import { parsePgUrl, redactPgUrl } from './store/postgres/hosts.js';
 
 export interface UserConfig {
   readonly name: string;
@@ -296,7 +297,14 @@ const optionalName: Parser<string | null> = (v) => (v === null || v === 'none' ?
 /** "sqlite" (the default: SQLite in the data directory) or a postgres:// URL. */
 const storeLocation: Parser<string | null> = (v) => {
   if (v === null || v === 'sqlite') return null;
-  if (typeof v === 'string' && /^postgres(ql)?:\/\//.test(v)) return v;
+  if (typeof v === 'string' && /^postgres(ql)?:\/\//.test(v)) {
+    try {
+      parsePgUrl(v);
+    } catch (e) {
+      throw new ConfigError(`${(e as Error).message} in ${JSON.stringify(redactPgUrl(v))}`);
+    }
+    return v;
+  }
   throw new ConfigError(`must be "sqlite" or a postgres://user:password@host:port/database URL, got ${typeof v === 'string' ? JSON.stringify(v.replace(/:[^:@/]*@/, ':***@')) : show(v)}`);
 };
 
@@ -337,7 +345,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('httpHost', '--http-host <address>', 'WARREN_HTTP_HOST', 'interface for the management HTTP API and /metrics ("::", the default: every interface)', nonEmptyString),
   option('httpPort', '--http-port <port>', 'WARREN_HTTP_PORT', 'management HTTP API port (0 picks a free one, "off" disables it)', optionalPort),
   option('dataDir', '--data-dir <dir>', 'WARREN_DATA_DIR', 'directory for the database ("none": keep everything in memory)', dataDirectory),
-  option('storeUrl', '--store <url>', 'WARREN_STORE', 'where durable state lives: "sqlite" (the default, in --data-dir) or postgres://user:password@host:port/db', storeLocation),
+  option('storeUrl', '--store <url>', 'WARREN_STORE', 'where durable state lives: "sqlite" (the default, in --data-dir) or postgres://user:password@host:port/db (several hosts: host1:port1,host2:port2; the primary is used)', storeLocation),
   option('nodeName', '--node-name <name>', 'WARREN_NODE_NAME', 'run as one of several nodes on the --store PostgreSQL: one is active, the others forward clients to it (needs --store; "none": a single node)', optionalName),
   option('advertiseHost', '--advertise-host <host>', 'WARREN_ADVERTISE_HOST', 'host the other nodes forward clients to for this node (its --port and --http-port)', nonEmptyString),
   option('leaseMs', '--lease <ms>', 'WARREN_LEASE_MS', 'how long the active node keeps its lease without renewing it (renewed every second)', integer(1500, 600_000, 'a number of milliseconds (1500-600000)')),

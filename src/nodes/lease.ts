@@ -8,6 +8,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Fence } from '../store/postgres/apply.js';
+import { connectPrimary, isConnectionLoss, parsePgUrl, type PgTarget } from '../store/postgres/hosts.js';
 import { migrate } from '../store/postgres/schema.js';
 
 export const BROKER_SCOPE = 'broker';
@@ -32,14 +33,14 @@ export interface NodeRow {
 }
 
 export class LeaseClient {
-  readonly #url: string;
+  readonly #target: PgTarget;
   readonly #name: string;
   readonly #leaseMs: number;
   readonly #log: Logger;
   #client: pg.Client | null = null;
 
   constructor(url: string, name: string, leaseMs: number, log: Logger) {
-    this.#url = url;
+    this.#target = parsePgUrl(url);
     this.#name = name;
     this.#leaseMs = leaseMs;
     this.#log = log;
@@ -51,12 +52,12 @@ export class LeaseClient {
 
   async #c(): Promise<pg.Client> {
     if (this.#client !== null) return this.#client;
-    const c = new pg.Client({ connectionString: this.#url, application_name: `warren lease ${this.#name}` });
+    // The primary, when the URL lists several hosts (a Patroni cluster): the lease is written there.
+    const c = await connectPrimary(this.#target, { applicationName: `warren lease ${this.#name}` });
     c.on('error', (err) => {
       this.#log.warn({ err: err.message }, 'lease connection lost; reconnecting');
       if (this.#client === c) this.#client = null;
     });
-    await c.connect();
     // A takeover waits for a write transaction of the old holder (it holds the row FOR SHARE);
     // bounded, so a standby's poll never hangs: it tries again next time.
     await c.query("SET lock_timeout = '1s'");
@@ -70,7 +71,7 @@ export class LeaseClient {
     try {
       return await c.query<R>(text, values);
     } catch (e) {
-      if (typeof (e as { code?: unknown }).code !== 'string') {
+      if (isConnectionLoss(e)) {
         if (this.#client === c) this.#client = null;
         c.end().catch(() => {});
       }

@@ -55,6 +55,11 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ flags: { storeUrl: 'sqlite' } }).config.storeUrl).toBeNull();
     expect(() => resolveConfig({ flags: { storeUrl: 'mysql://x:pw@h/db' } })).toThrow(/must be "sqlite" or a postgres:\/\/.*mysql:\/\/x:\*\*\*@h/);
     expect(() => resolveConfig({ flags: { leaseMs: '100' } })).toThrow(ConfigError);
+    // A host list, as libpq takes it (a Patroni cluster): the password is masked there too.
+    const list = resolveConfig({ flags: { storeUrl: 'postgres://w:secret@h1:5432,h2:5433/warren?target_session_attrs=read-write' } }).config;
+    expect(list.storeUrl).toBe('postgres://w:secret@h1:5432,h2:5433/warren?target_session_attrs=read-write');
+    expect(printableConfig(list)).toContain('postgres://w:********@h1:5432,h2:5433/warren');
+    expect(() => resolveConfig({ flags: { storeUrl: 'postgres://w:secret@h1,,h2/warren' } })).toThrow(/bad host "" in the host list in "postgres:\/\/w@h1,,h2\/warren"/);
   });
 
   it('takes the connection and consumer caps as counts, or "infinity" (the default) for none', () => {

@@ -16,6 +16,7 @@ import type { Definitions, PolicyRecord, QueueKey, ReaderOffsetRecord, StoredEnt
 import { decodeTable } from '../ops.js';
 import type { ScheduledReads, ScheduledRow } from '../scheduled.js';
 import type { Fence } from './apply.js';
+import { redactPgUrl } from './hosts.js';
 import { SyncCall } from './sync-call.js';
 import type { PgWorkerEvent, PgWorkerInit } from './worker.js';
 
@@ -28,7 +29,12 @@ export interface PgStoreOptions {
   readonly leaseMs?: number;
   /** Bound on one synchronous read (ms). */
   readonly readTimeoutMs?: number;
+  /** How long a lost connection is sought again (the primary, over the host list) before a batch gives up (ms). */
+  readonly reconnectForMs?: number;
 }
+
+/** Long enough for Patroni to promote a standby after the primary's machine died (its ttl, 30 s by default). */
+export const RECONNECT_FOR_MS = 60_000;
 
 /** Entries read per round trip when a queue is loaded at start. */
 const ENTRY_PAGE = 10_000;
@@ -47,9 +53,18 @@ export class PgStore extends BatchedStore {
     this.#worker = worker;
     this.#sync = sync;
     worker.on('message', (reply: BatchReply | PgWorkerEvent | 'closed') => {
-      if (reply === 'closed' || 't' in reply) return;
+      if (reply === 'closed') return;
+      if ('t' in reply) {
+        if (reply.t === 'log') this.log[reply.level](reply.message);
+        return;
+      }
       if (!reply.ok && reply.code === 'FENCED') {
         this.fail(new Error(reply.message), 'this node lost its lease: another node is active; stopping so it never writes again');
+        return;
+      }
+      if (!reply.ok && reply.code === 'UNKNOWN') {
+        // Neither confirm nor nack is right for a batch that may or may not be in the database.
+        this.fail(new Error(reply.message), 'a store commit has an unknown outcome; stopping so that the state is loaded again from the database');
         return;
       }
       this.handleReply(reply);
@@ -63,13 +78,20 @@ export class PgStore extends BatchedStore {
     const flag = new SharedArrayBuffer(4);
     const { port1, port2 } = new MessageChannel();
     port1.unref();
-    const init: PgWorkerInit = { url, flag, port: port2, fence: options.fence ?? null, txIdleTimeoutMs: options.leaseMs ?? 2000 };
+    const init: PgWorkerInit = { url, flag, port: port2, fence: options.fence ?? null, txIdleTimeoutMs: options.leaseMs ?? 2000, reconnectForMs: options.reconnectForMs ?? RECONNECT_FOR_MS };
     const worker = new Worker(workerScript(), { workerData: init, transferList: [port2] });
+    const openLog = log.child({ component: 'store' });
     const ready = await new Promise<Extract<PgWorkerEvent, { t: 'ready' }>>((resolve, reject) => {
-      worker.once('message', (m: PgWorkerEvent) => {
+      const onMessage = (m: PgWorkerEvent): void => {
+        if (m.t === 'log') {
+          openLog[m.level](m.message);
+          return;
+        }
+        worker.off('message', onMessage);
         if (m.t === 'ready') resolve(m);
         else reject(new StoreOpenError(`cannot open the PostgreSQL store at ${location}: ${m.message}`));
-      });
+      };
+      worker.on('message', onMessage);
       worker.once('error', (e) => reject(new StoreOpenError(`cannot open the PostgreSQL store at ${location}: ${e.message}`)));
     }).catch(async (e: unknown) => {
       await worker.terminate();
@@ -175,16 +197,8 @@ function scheduledReads(sync: SyncCall, maxId: number): ScheduledReads {
   };
 }
 
-/** postgres://user:secret@host/db -> postgres://user@host/db */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
-}
+/** postgres://user:secret@host/db -> postgres://user@host/db (host lists too). */
+export const redact = redactPgUrl;
 
 /** The compiled worker script (tests run from sources, so fall back to the build output). */
 function workerScript(): string {

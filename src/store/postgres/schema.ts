@@ -5,11 +5,17 @@
 
 import type { ClientBase } from 'pg';
 
-/** 1: first version. A database from a newer warren is refused untouched. */
-export const PG_SCHEMA_VERSION = 1;
+/** 1: first version; 2: warren.commits. A database from a newer warren is refused untouched. */
+export const PG_SCHEMA_VERSION = 2;
 
-/** Upgrades from each older version, in order (none yet). */
-const MIGRATIONS: Readonly<Record<number, string>> = {};
+/**
+ * Each store writer's last committed batch id, written in the batch's own transaction: after a
+ * connection lost during COMMIT, it tells whether that COMMIT happened (worker.ts).
+ */
+const COMMITS = 'CREATE TABLE warren.commits (writer text PRIMARY KEY, batch bigint NOT NULL, at timestamptz NOT NULL);';
+
+/** Upgrades from each older version, in order: MIGRATIONS[v] goes from v to v + 1. */
+const MIGRATIONS: Readonly<Record<number, string>> = { 1: COMMITS };
 
 const SCHEMA = `
 CREATE TABLE warren.schema_version (version integer NOT NULL);
@@ -88,6 +94,7 @@ export async function migrate(client: ClientBase): Promise<void> {
     if (exists.rowCount === 0) {
       await client.query('CREATE SCHEMA warren');
       await client.query(SCHEMA);
+      await client.query(COMMITS);
       await client.query('INSERT INTO warren.schema_version (version) VALUES ($1)', [PG_SCHEMA_VERSION]);
     } else {
       const v = await client.query<{ version: number }>('SELECT version FROM warren.schema_version');

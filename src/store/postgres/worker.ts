@@ -1,13 +1,25 @@
 // The PostgreSQL store's worker thread: owns the connections. One commits each batch in one
 // transaction (synchronous_commit on, the lease epoch checked inside it) and replies
-// { id, ok }; another answers the main thread's synchronous reads (sync-call.ts). A lost
-// connection fails the batch in hand (its publishers are nacked) and is opened again for the next.
+// { id, ok }; another answers the main thread's synchronous reads (sync-call.ts).
+//
+// The URL may list several hosts (hosts.ts): connections go to the one that is the primary.
+// When a connection is lost mid-batch (the primary died, or was demoted), the worker finds the
+// primary again and settles the batch there; the publishers wait meanwhile. Each batch's
+// transaction also writes its id to this worker's row of warren.commits, in the same COMMIT, so
+// a COMMIT whose answer never came is not guessed at: on the new connection the row says
+// whether it committed. If it did, a small write transaction on that row waits for the
+// synchronous standby (as every commit does) before the batch counts as committed; if not, the
+// batch is applied again. Only then does the reply (and so any confirm) go out. A batch whose
+// fate is still unknown after RECONNECT_FOR_MS is reported as UNKNOWN: the node stops and its
+// state is loaded again from the database (by itself after a restart, or by a standby node).
 
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { BatchReply } from '../batched-store.js';
 import { BatchReader } from '../batch.js';
 import { applyBatch, FencedError, type Fence } from './apply.js';
+import { connectPrimary, isConnectionLoss, parsePgUrl } from './hosts.js';
 import { migrate } from './schema.js';
 import { SyncCall, type SyncReply } from './sync-call.js';
 
@@ -22,29 +34,43 @@ export interface PgWorkerInit {
    * a paused node cannot hold the lease row's lock and keep the next node from taking over.
    */
   readonly txIdleTimeoutMs: number;
+  /** How long a lost connection is sought again before a batch or read gives up (ms). */
+  readonly reconnectForMs: number;
 }
 
 /** Worker -> main, besides batch replies. */
 export type PgWorkerEvent =
   | { readonly t: 'ready'; readonly queues: { id: number; vhost: string; name: string }[]; readonly maxQueueId: number; readonly maxMessageId: number; readonly maxDelayedId: number }
-  | { readonly t: 'error'; readonly message: string };
+  | { readonly t: 'error'; readonly message: string }
+  | { readonly t: 'log'; readonly level: 'info' | 'warn'; readonly message: string };
 
 // int8 as numbers: ids, sequence numbers and times stay below 2^53.
 pg.types.setTypeParser(20, (v: string) => Number(v));
 
 const init = workerData as PgWorkerInit;
 const flag = new Int32Array(init.flag);
+const target = parsePgUrl(init.url);
+/** This worker's row in warren.commits (a fresh one per start; hex, safe inside SQL text). */
+const WRITER = randomUUID().replace(/-/g, '');
+
+function note(level: 'info' | 'warn', message: string): void {
+  const event: PgWorkerEvent = { t: 'log', level, message };
+  parentPort!.postMessage(event);
+}
 
 async function connect(): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: init.url, application_name: 'warren' });
+  const c = await connectPrimary(target, {
+    applicationName: 'warren',
+    onSkip: target.hosts.length > 1 ? (host, why) => note('info', `store: skipped ${host}: ${why}`) : undefined,
+  });
   // An idle connection that breaks reports here; the next use finds it gone and reconnects.
   c.on('error', () => {
     if (writer === c) writer = null;
     if (reader === c) reader = null;
   });
-  await c.connect();
   await c.query('SET synchronous_commit TO on');
   if (init.fence !== null) await c.query(`SET idle_in_transaction_session_timeout = ${Math.max(100, Math.floor(init.txIdleTimeoutMs))}`);
+  if (target.hosts.length > 1) note('info', `store: connected to the primary ${(c as unknown as { host: string }).host}:${(c as unknown as { port: number }).port}`);
   return c;
 }
 
@@ -59,35 +85,98 @@ function drop(c: pg.Client): void {
 
 const batchReader = new BatchReader(Buffer.alloc(0));
 
-async function commit(req: { id: number; buffer: ArrayBuffer; length: number }): Promise<BatchReply> {
-  let c: pg.Client | null = null;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Applies the batch and commits it together with its id in warren.commits (one round trip for both). */
+async function attempt(c: pg.Client, req: { id: number; buffer: ArrayBuffer; length: number }, state: { commitSent: boolean }): Promise<void> {
+  batchReader.reset(Buffer.from(req.buffer, 0, req.length), 0, req.length);
+  await c.query('BEGIN');
   try {
-    c = writer ??= await connect();
-    batchReader.reset(Buffer.from(req.buffer, 0, req.length), 0, req.length);
-    await c.query('BEGIN');
-    try {
-      await applyBatch(c, batchReader, init.fence);
-      await c.query('COMMIT');
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw e;
-    }
-    return { id: req.id, ok: true };
+    await applyBatch(c, batchReader, init.fence);
   } catch (e) {
-    const err = e as Error & { code?: string };
-    // A statement error leaves the connection usable; anything else (no SQLSTATE): start afresh.
-    if (c !== null && !(e instanceof FencedError) && typeof err.code !== 'string') drop(c);
-    return { id: req.id, ok: false, code: e instanceof FencedError ? 'FENCED' : (err.code ?? 'ERROR'), message: err.message };
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+  state.commitSent = true;
+  try {
+    await c.query(`UPDATE warren.commits SET batch = ${req.id}, at = now() WHERE writer = '${WRITER}'; COMMIT`);
+  } catch (e) {
+    // A statement error skipped the COMMIT: the transaction is still open, and aborted.
+    if (!isConnectionLoss(e)) await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * After a lost connection: did the batch commit? Its id in our warren.commits row says so. If
+ * it did, the row is written again in a transaction of its own, whose COMMIT, like every
+ * commit, returns once the synchronous standby has the WAL up to it, and so the batch too.
+ */
+async function committedBefore(c: pg.Client, id: number): Promise<boolean> {
+  await c.query('BEGIN');
+  try {
+    const r = await c.query<{ batch: number }>('SELECT batch FROM warren.commits WHERE writer = $1 FOR UPDATE', [WRITER]);
+    if (r.rows[0]?.batch !== id) {
+      await c.query('ROLLBACK');
+      return false;
+    }
+    await c.query('UPDATE warren.commits SET at = now() WHERE writer = $1', [WRITER]);
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+  await c.query('COMMIT');
+  return true;
+}
+
+async function commit(req: { id: number; buffer: ArrayBuffer; length: number }): Promise<BatchReply> {
+  const state = { commitSent: false };
+  let lost: Error | null = null;
+  const deadline = Date.now() + init.reconnectForMs;
+  for (let tries = 0; ; tries++) {
+    let c: pg.Client | null = null;
+    try {
+      c = writer ??= await connect();
+      if (lost !== null && state.commitSent && (await committedBefore(c, req.id))) {
+        note('info', `store: batch ${req.id} had committed before the connection was lost; confirmed now`);
+        return { id: req.id, ok: true };
+      }
+      state.commitSent = false;
+      await attempt(c, req, state);
+      if (lost !== null) note('info', `store: batch ${req.id} committed after reconnecting`);
+      return { id: req.id, ok: true };
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      if (e instanceof FencedError) return { id: req.id, ok: false, code: 'FENCED', message: err.message };
+      if (!isConnectionLoss(e)) return { id: req.id, ok: false, code: err.code ?? 'ERROR', message: err.message };
+      if (c !== null) drop(c);
+      if (lost === null) note('warn', `store: connection lost during a batch (${err.message}); finding the primary again, the batch waits`);
+      lost = err;
+      if (Date.now() >= deadline) {
+        // Known not committed: an ordinary failure (publishers nacked). Unknown: the node must stop.
+        return state.commitSent
+          ? { id: req.id, ok: false, code: 'UNKNOWN', message: `no primary reached within ${init.reconnectForMs} ms to learn whether a batch committed (${err.message})` }
+          : { id: req.id, ok: false, code: err.code ?? 'UNAVAILABLE', message: err.message };
+      }
+      await sleep(Math.min(1000, 100 * 2 ** Math.min(tries, 4)));
+    }
   }
 }
 
 async function read(req: { op: string; [k: string]: unknown }): Promise<unknown> {
-  const c = (reader ??= await connect());
-  try {
-    return await readWith(c, req);
-  } catch (e) {
-    if (typeof (e as { code?: unknown }).code !== 'string') drop(c);
-    throw e;
+  // Reads change nothing: after a lost connection they are simply asked again (bounded).
+  const deadline = Date.now() + Math.min(init.reconnectForMs, 20_000);
+  for (let tries = 0; ; tries++) {
+    let c: pg.Client | null = null;
+    try {
+      c = reader ??= await connect();
+      return await readWith(c, req);
+    } catch (e) {
+      if (!isConnectionLoss(e)) throw e;
+      if (c !== null) drop(c);
+      if (Date.now() >= deadline) throw e;
+      await sleep(Math.min(1000, 100 * 2 ** Math.min(tries, 4)));
+    }
   }
 }
 
@@ -151,6 +240,9 @@ async function start(): Promise<void> {
   try {
     const c = await connect();
     await migrate(c);
+    // Our row for commit outcomes (see the top); rows of writers gone for a day are removed.
+    await c.query("DELETE FROM warren.commits WHERE at < now() - interval '1 day'");
+    await c.query('INSERT INTO warren.commits (writer, batch, at) VALUES ($1, 0, now())', [WRITER]);
     const queues = (await c.query<{ id: number; vhost: Buffer; name: Buffer }>('SELECT id, vhost, name FROM warren.queues')).rows.map((q) => ({
       id: q.id,
       vhost: q.vhost.toString('utf8'),
