@@ -109,6 +109,8 @@ export class Broker implements ConnectionContext {
       log.warn({ user: record.user, vhost: record.vhost, error }, 'stored permission patterns are not valid for the linear-time engine; they grant nothing until set again');
     }
     this.#restore(defs);
+    const swept = this.streams.sweep();
+    if (swept.length > 0) log.info({ folders: swept }, 'removed stream folders left by a crash (deleted streams)');
     this.store.onDurable((durableSeq, failed) => {
       for (const c of this.connections) c.guard(() => c.runFlushHooks(durableSeq, failed));
     });

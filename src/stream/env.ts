@@ -2,10 +2,14 @@
 // data directory, one folder per stream named by a hash of vhost and name, with a stream.json
 // saying which), the write sequence their fsyncs join (WriteJoin), and the hooks (StreamHooks)
 // other features plug in. Without a data directory, logs are kept in memory.
+// A deleted stream's folder is renamed aside at once (`<folder>.deleted-<n>`, one atomic step)
+// and removed once the store has made the queue's deletion durable. A crash before that brings
+// the stream back with its folder; at start, sweep() removes what a crash left: renamed-aside
+// folders and folders of streams that no longer exist.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join as joinPath } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rm, rmSync, writeFileSync } from 'node:fs';
+import { basename, join as joinPath } from 'node:path';
 import { fieldInteger } from '../codec/field-table.js';
 import { fieldString } from '../codec/field-table.js';
 import { parseAge } from './arguments.js';
@@ -15,6 +19,8 @@ import type { WriteJoin } from './write-join.js';
 
 /** Segment size when x-max-length-bytes is set and x-stream-max-segment-size-bytes is not. */
 const MIN_SEGMENT = 1024 * 1024;
+/** A stream folder renamed aside on deletion, waiting for the deletion to be durable. */
+const DELETED = /^([0-9a-f]{32})\.deleted-\d{13}-\d{6}$/;
 
 export class StreamEnv {
   /** null: logs in memory. */
@@ -22,10 +28,14 @@ export class StreamEnv {
   readonly join: WriteJoin | null;
   hooks: StreamHooks = {};
   readonly #logs = new Map<StreamQueue, StreamLog>();
+  /** Folders renamed aside, each removed once the store's write `seq` (the queue's deletion) is durable. */
+  readonly #deleting: { path: string; seq: number }[] = [];
+  #deletedSeq = 0;
 
   constructor(dataDir: string | null, join: WriteJoin | null) {
     this.dir = dataDir === null ? null : joinPath(dataDir, 'streams');
     this.join = join;
+    join?.onDurable((durable) => this.#removeDeleted(durable));
   }
 
   get streams(): IterableIterator<StreamQueue> {
@@ -43,8 +53,10 @@ export class StreamEnv {
     const dir = this.folderOf(q.vhost, q.name);
     if (dir !== null) {
       if (fresh) rmSync(dir, { recursive: true, force: true });
+      // The store still has the stream, so its deletion never became durable: it comes back whole.
+      else if (!existsSync(dir)) this.#undelete(dir);
       mkdirSync(dir, { recursive: true });
-      if (fresh) writeFileSync(joinPath(dir, 'stream.json'), JSON.stringify({ vhost: q.vhost, name: q.name }) + '\n');
+      if (fresh || !existsSync(joinPath(dir, 'stream.json'))) writeFileSync(joinPath(dir, 'stream.json'), JSON.stringify({ vhost: q.vhost, name: q.name }) + '\n');
     }
     const args = q.arguments;
     const maxBytes = fieldInteger(args.get('x-max-length-bytes')) ?? null;
@@ -67,12 +79,53 @@ export class StreamEnv {
     return log;
   }
 
-  /** The stream was deleted: its files go. */
+  /** The stream was deleted (the store told already): its files go once that is durable. */
   dropLog(q: StreamQueue): void {
     const log = this.#logs.get(q);
     if (log === undefined) return;
     this.#logs.delete(q);
     log.destroy();
+    if (log.dir === null || !existsSync(log.dir)) return;
+    const aside = `${log.dir}.deleted-${Date.now()}-${String(++this.#deletedSeq % 1e6).padStart(6, '0')}`;
+    renameSync(log.dir, aside);
+    const seq = this.join?.writeSeq ?? 0;
+    this.#deleting.push({ path: aside, seq });
+    this.#removeDeleted(this.join?.durableSeq ?? seq);
+  }
+
+  #removeDeleted(durable: number): void {
+    while (this.#deleting.length > 0 && this.#deleting[0]!.seq <= durable) {
+      const { path } = this.#deleting.shift()!;
+      rm(path, { recursive: true, force: true }, () => {});
+    }
+  }
+
+  /** Renames the newest folder set aside for `dir` back. */
+  #undelete(dir: string): void {
+    const hash = basename(dir);
+    let newest: string | undefined;
+    for (const f of readdirSync(this.dir!)) {
+      const m = DELETED.exec(f);
+      if (m !== null && m[1] === hash && (newest === undefined || f > newest)) newest = f;
+    }
+    if (newest !== undefined) renameSync(joinPath(this.dir!, newest), dir);
+  }
+
+  /**
+   * At start, after every stream was restored: removes what a crash left in the streams folder
+   * (folders set aside by a deletion, folders of streams that no longer exist). Returns their names.
+   */
+  sweep(): string[] {
+    if (this.dir === null || !existsSync(this.dir)) return [];
+    const open = new Set<string>();
+    for (const log of this.#logs.values()) if (log.dir !== null) open.add(basename(log.dir));
+    const removed: string[] = [];
+    for (const f of readdirSync(this.dir)) {
+      if (open.has(f)) continue;
+      rmSync(joinPath(this.dir, f), { recursive: true, force: true });
+      removed.push(f);
+    }
+    return removed;
   }
 
   /** Shutdown: every log writes and fsyncs what it holds. */

@@ -5,11 +5,14 @@
 // see only durable records. Each segment keeps a sparse index (an entry every INDEX_EVERY
 // bytes: offset, position, timestamp) to find an offset or a time without reading it all.
 // Retention removes whole segments, oldest first, past x-max-length-bytes or x-max-age.
+// A sealed segment has a summary file beside it (stream/segment-index.ts), so a restart reads
+// only the summaries and, after a crash, the last segment (to cut off a torn tail).
 
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Message } from '../message.js';
 import { recordAt, recordOffset, recordSize, recordTimestamp, writeRecord } from './record.js';
+import { readSummary, SEGMENT_FILE, summaryPath, SUMMARY_FILE, writeSummary, type SegmentSummary } from './segment-index.js';
 import type { ExternalWrite, WriteJoin } from './write-join.js';
 
 const INDEX_EVERY = 64 * 1024;
@@ -69,6 +72,29 @@ export class Segment {
     this.size = pos + size;
   }
 
+  /** Takes count, timestamps and sparse index from a trusted summary instead of a scan. */
+  restore(s: SegmentSummary): void {
+    this.count = s.count;
+    this.size = s.size;
+    this.durableSize = s.size;
+    this.firstTs = s.firstTs;
+    this.lastTs = s.lastTs;
+    this.idxOffset = [...s.idxOffset];
+    this.idxPos = [...s.idxPos];
+    this.idxTs = [...s.idxTs];
+    this.#nextIndexAt = this.idxPos.length === 0 ? 0 : this.idxPos.at(-1)! + INDEX_EVERY;
+  }
+
+  /** Writes this segment's summary file (best effort: without it a restart scans the segment). */
+  saveSummary(): void {
+    if (this.path === null || this.count === 0) return;
+    try {
+      writeSummary(summaryPath(this.path), this);
+    } catch {
+      // A full disk, say: the next start reads the segment instead.
+    }
+  }
+
   /** Reads durable bytes [pos, pos+len) (views in memory mode). */
   read(pos: number, len: number): Buffer {
     const end = Math.min(pos + len, this.durableSize);
@@ -118,6 +144,8 @@ export class StreamLog {
   onCommitted: () => void = () => {};
   /** Called when a write or sync failed: the stream cannot go on safely. */
   onError: (err: unknown) => void = () => {};
+  /** How the last open() got its segments: from summaries, or by reading them (for tests and logs). */
+  readonly opened = { summaries: 0, scanned: 0 };
 
   constructor(dir: string | null, settings: LogSettings, join: WriteJoin | null) {
     this.dir = dir;
@@ -158,20 +186,37 @@ export class StreamLog {
 
   // ---- opening ---------------------------------------------------------------------------
 
-  /** Reads the segments back (a torn record at a segment's end is cut off), or starts empty. */
+  /**
+   * Reads the segments back, or starts empty. A segment whose summary matches its file is taken
+   * from the summary; any other is read through (a torn record at its end is cut off) and its
+   * summary written. Leftovers of a crash go: temporary files, summaries without a segment.
+   */
   open(): void {
     if (this.dir !== null) {
       mkdirSync(this.dir, { recursive: true });
-      const files = readdirSync(this.dir)
-        .filter((f) => /^\d{20}\.seg$/.test(f))
-        .sort();
+      const all = readdirSync(this.dir);
+      const files = all.filter((f) => SEGMENT_FILE.test(f)).sort();
+      const segs = new Set(files);
+      for (const f of all) {
+        const orphan = SUMMARY_FILE.test(f) && !segs.has(`${f.slice(0, 20)}.seg`);
+        if (orphan || f.endsWith('.tmp')) rmSync(join(this.dir, f), { force: true });
+      }
       for (const f of files) {
         const seg = new Segment(Number(f.slice(0, 20)), join(this.dir, f));
         seg.fd = openSync(seg.path!, 'r+');
-        this.#recover(seg);
+        const summary = readSummary(summaryPath(seg.path!));
+        if (summary !== null && summary.first === seg.first && summary.size === fstatSync(seg.fd).size) {
+          seg.restore(summary);
+          this.opened.summaries++;
+        } else {
+          this.#recover(seg);
+          this.opened.scanned++;
+          if (f !== files.at(-1)) seg.saveSummary();
+        }
         if (seg.count === 0 && this.segments.length > 0) {
           closeSync(seg.fd);
           unlinkSync(seg.path!);
+          rmSync(summaryPath(seg.path!), { force: true });
           continue;
         }
         this.segments.push(seg);
@@ -365,6 +410,7 @@ export class StreamLog {
     if (seg.mem === null) {
       this.#writeStaged();
       fdatasyncSync(seg.fd);
+      seg.saveSummary();
     } else {
       seg.mem = seg.mem.subarray(0, seg.size);
     }
@@ -408,7 +454,9 @@ export class StreamLog {
     if (seg.fd >= 0) {
       closeSync(seg.fd);
       seg.fd = -1;
+      // The segment first: a crash in between leaves a summary alone, which open() removes.
       unlinkSync(seg.path!);
+      rmSync(summaryPath(seg.path!), { force: true });
     }
     seg.mem = null;
   }
@@ -487,7 +535,11 @@ export class StreamLog {
     try {
       this.#writeStaged();
       const last = this.segments.at(-1);
-      if (last !== undefined && last.fd >= 0) fdatasyncSync(last.fd);
+      if (last !== undefined && last.fd >= 0) {
+        fdatasyncSync(last.fd);
+        // A clean restart then reads no segment at all.
+        last.saveSummary();
+      }
       if (this.#batch !== null) {
         this.#batch.done = true;
         this.#batch = null;
@@ -501,7 +553,7 @@ export class StreamLog {
     }
   }
 
-  /** The stream was deleted: its files go. */
+  /** The stream was deleted: its files close (StreamEnv.dropLog removes its folder). */
   destroy(): void {
     this.#closed = true;
     if (this.#ageTimer !== null) clearInterval(this.#ageTimer);
@@ -515,7 +567,6 @@ export class StreamLog {
       this.#batch.done = true;
       this.#join?.settled();
     }
-    if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
