@@ -14,8 +14,8 @@ import { Broker } from '../broker.js';
 import type { BrokerConfig, ResolvedConfig } from '../config.js';
 import { openStore } from '../index.js';
 import { Node } from '../nodes/node.js';
-import type { Fence } from '../store/postgres/apply.js';
-import { redact } from '../store/postgres/pg-store.js';
+import { PgStore, redact, type WarmPgStore } from '../store/postgres/pg-store.js';
+import type { Store } from '../store/store.js';
 import { createLogger, type Logger } from '../logger.js';
 import { chooseLogFormat, useColour } from '../log-pretty.js';
 import { loadTlsCredentials, secureContextOptions, tlsServerOptions, TlsFileError, type TlsCredentials } from '../tls/credentials.js';
@@ -72,27 +72,41 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
   // Several nodes: serve as a standby (forwarding) until this node holds the lease, then open
   // the store under its epoch on the ports the standby listened on.
   let node: Node | null = null;
-  let fence: Fence | null = null;
+  let store: Store | null = null;
+  // Takeover timings (ms since the lease was taken), logged once serving: where failover time goes.
+  let tookAt = 0;
+  const takeover: Record<string, number> = {};
   if (config.nodeName !== null) {
     if (config.storeUrl === null) fail('--node-name needs --store postgres://... (the nodes share that database)');
+    const fatal = (err: unknown, what: string): never => die(log, err, what);
+    let warm: WarmPgStore;
     try {
-      node = await Node.start(config, config.storeUrl, log, (err, what) => die(log, err, what));
+      node = await Node.start(config, config.storeUrl, log, fatal);
+      // Standing by with the store's thread, connections and schema check already done.
+      warm = await PgStore.warm(config.storeUrl, log, { leaseMs: config.leaseMs, fatal });
     } catch (e) {
       fail(`cannot reach the store at ${redact(config.storeUrl)}: ${(e as Error).message}`);
     }
     const won = await node.waitForLease();
-    fence = won.fence;
-    config = { ...config, port: won.port, httpPort: won.httpPort };
+    tookAt = performance.now();
+    config = { ...config, port: won.port, httpPort: won.httpPort, tlsPort: won.tlsPort };
+    try {
+      store = await warm.activate(won.fence);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    takeover['storeReadyMs'] = Math.round(performance.now() - tookAt);
   }
   let broker: Broker;
   try {
     // The default data directory is created on first start; one given explicitly must exist.
-    broker = new Broker(config, await openStore(config, log, origin.dataDir === 'default', (err, what) => die(log, err, what), fence), log, {
+    broker = new Broker(config, store ?? (await openStore(config, log, origin.dataDir === 'default', (err, what) => die(log, err, what))), log, {
       fatal: (err, context) => die(log, err, 'internal error in a queue or exchange timer', context),
     });
   } catch (e) {
     fail((e as Error).message);
   }
+  if (node !== null) takeover['loadedMs'] = Math.round(performance.now() - tookAt);
   let address: AddressInfo;
   try {
     address = await broker.listen();
@@ -109,6 +123,7 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
       fail(listenError('AMQPS', config.host, config.tlsPort, '--tls-port', e));
     }
   }
+  if (node !== null) takeover['listeningMs'] = Math.round(performance.now() - tookAt);
   if (node !== null) broker.nodes = node;
   const admin = await startAdmin(broker, config, origin.httpPort === 'default', address, tlsAddress, credentials, log);
 
@@ -151,7 +166,7 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
   process.on('SIGINT', () => stop('SIGINT'));
   // Announced once the signal handlers are in place: whoever waits for this line may stop us.
   log.info(
-    { host: address.address, port: address.port, tlsPort: tlsAddress?.port ?? null, httpPort: admin?.address?.port ?? null, httpsPort: admin?.httpsAddress?.port ?? null, version: VERSION, dataDir: config.dataDir, ...(node !== null ? { role: 'active', node: node.name, epoch: node.epoch } : {}) },
+    { host: address.address, port: address.port, tlsPort: tlsAddress?.port ?? null, httpPort: admin?.address?.port ?? null, httpsPort: admin?.httpsAddress?.port ?? null, version: VERSION, dataDir: config.dataDir, ...(node !== null ? { role: 'active', node: node.name, epoch: node.epoch, takeover } : {}) },
     'listening',
   );
   if (credentials !== null) log.info({ serial: credentials.serial, subject: credentials.subject, validTo: credentials.validTo }, 'TLS certificate loaded');

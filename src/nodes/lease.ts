@@ -19,6 +19,8 @@ export interface LeaseHolder {
   readonly address: string;
   readonly httpAddress: string;
   readonly ageMs: number;
+  /** ms until it expires (negative: expired that long ago), by the database's clock. */
+  readonly remainingMs: number;
   readonly expired: boolean;
 }
 
@@ -108,13 +110,14 @@ export class LeaseClient {
 
   /** Who holds the lease (null: nobody ever did). */
   async holder(): Promise<LeaseHolder | null> {
-    const r = await this.#query<{ holder: string; epoch: number; address: string; http_address: string; age_ms: number; expired: boolean }>(
-      'SELECT holder, epoch::float8 AS epoch, address, http_address, (extract(epoch FROM now() - renewed_at) * 1000)::float8 AS age_ms, expires_at < now() AS expired ' +
+    const r = await this.#query<{ holder: string; epoch: number; address: string; http_address: string; age_ms: number; remaining_ms: number; expired: boolean }>(
+      'SELECT holder, epoch::float8 AS epoch, address, http_address, (extract(epoch FROM now() - renewed_at) * 1000)::float8 AS age_ms, ' +
+        '(extract(epoch FROM expires_at - now()) * 1000)::float8 AS remaining_ms, expires_at < now() AS expired ' +
         'FROM warren.leases WHERE scope = $1',
       [BROKER_SCOPE],
     );
     const row = r.rows[0];
-    return row === undefined ? null : { holder: row.holder, epoch: row.epoch, address: row.address, httpAddress: row.http_address, ageMs: row.age_ms, expired: row.expired };
+    return row === undefined ? null : { holder: row.holder, epoch: row.epoch, address: row.address, httpAddress: row.http_address, ageMs: row.age_ms, remainingMs: row.remaining_ms, expired: row.expired };
   }
 
   /** Reports this node in `nodes`. */

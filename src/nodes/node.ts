@@ -17,6 +17,8 @@ import { Forwarder } from './forward.js';
 import { LeaseClient, type LeaseHolder, type NodeRow } from './lease.js';
 
 const POLL_MS = 250;
+/** Near the holder's expiry the standby looks again just after it (this much after), not up to POLL_MS later. */
+const EXPIRY_SLACK_MS = 5;
 /** Renewal period: every second, or a quarter of a shorter-than-4 s lease (a 2 s lease: 500 ms), so a late timer on a loaded machine does not lose it. */
 const RENEW_MS = 1000;
 
@@ -36,6 +38,7 @@ export interface Won {
   readonly fence: Fence;
   readonly port: number;
   readonly httpPort: number | null;
+  readonly tlsPort: number | null;
 }
 
 function hostPort(host: string, port: number): string {
@@ -88,6 +91,7 @@ export class Node {
     let lastReport = 0;
     let lastHolder = '';
     for (;;) {
+      let wait = POLL_MS;
       try {
         active = await this.#lease.holder();
         if (active === null || active.expired) {
@@ -97,15 +101,17 @@ export class Node {
             await http?.close();
             this.#fence = fence;
             this.#lastRenewed = Date.now();
-            this.#log.info({ epoch: fence.epoch, previous: active?.holder ?? null }, 'took the lease: this node is active');
+            // expiredForMs: how late after the expiry this node noticed (the database's clock).
+            this.#log.info({ epoch: fence.epoch, previous: active?.holder ?? null, expiredForMs: active === null ? null : Math.round(-active.remainingMs) }, 'took the lease: this node is active');
             // From now on, while the store loads: loading must not let the lease lapse.
             this.#startRenewing();
-            return { fence, port: a.port, httpPort: h?.port ?? null };
+            return { fence, port: a.port, httpPort: h?.port ?? null, tlsPort: this.#config.tlsPort };
           }
         } else if (active.holder !== lastHolder) {
           lastHolder = active.holder;
           this.#log.info({ active: active.holder, epoch: active.epoch, address: active.address }, 'standby: forwarding clients to the active node');
         }
+        if (active !== null && !active.expired) wait = Math.max(EXPIRY_SLACK_MS, Math.min(POLL_MS, active.remainingMs + EXPIRY_SLACK_MS));
         if (Date.now() - lastReport >= RENEW_MS) {
           lastReport = Date.now();
           await this.#lease.report('standby', this.#address, this.#httpAddress, active?.epoch ?? 0);
@@ -113,7 +119,7 @@ export class Node {
       } catch (err) {
         this.#log.warn({ err: (err as Error).message }, 'standby: cannot read the lease; retrying');
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 

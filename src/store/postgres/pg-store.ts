@@ -47,7 +47,8 @@ export class PgStore extends BatchedStore {
   readonly #worker: Worker;
   readonly #sync: SyncCall;
 
-  private constructor(location: string, worker: Worker, sync: SyncCall, ready: Extract<PgWorkerEvent, { t: 'ready' }>, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
+  /** Internal: open() and warm() make stores. */
+  constructor(location: string, worker: Worker, sync: SyncCall, ready: Extract<PgWorkerEvent, { t: 'ready' }>, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
     super({ queues: ready.queues, maxQueueId: ready.maxQueueId, maxMessageId: ready.maxMessageId }, scheduledReads(sync, ready.maxDelayedId), log, fatal);
     this.location = location;
     this.#worker = worker;
@@ -74,32 +75,29 @@ export class PgStore extends BatchedStore {
 
   /** Connects, creates or upgrades the schema, and learns the ids in use. */
   static async open(url: string, log: Logger, options: PgStoreOptions = {}): Promise<PgStore> {
-    const location = redact(url);
-    const flag = new SharedArrayBuffer(4);
-    const { port1, port2 } = new MessageChannel();
-    port1.unref();
-    const init: PgWorkerInit = { url, flag, port: port2, fence: options.fence ?? null, txIdleTimeoutMs: options.leaseMs ?? 2000, reconnectForMs: options.reconnectForMs ?? RECONNECT_FOR_MS };
-    const worker = new Worker(workerScript(), { workerData: init, transferList: [port2] });
-    const openLog = log.child({ component: 'store' });
-    const ready = await new Promise<Extract<PgWorkerEvent, { t: 'ready' }>>((resolve, reject) => {
-      const onMessage = (m: PgWorkerEvent): void => {
-        if (m.t === 'log') {
-          openLog[m.level](m.message);
-          return;
-        }
-        worker.off('message', onMessage);
-        if (m.t === 'ready') resolve(m);
-        else reject(new StoreOpenError(`cannot open the PostgreSQL store at ${location}: ${m.message}`));
-      };
-      worker.on('message', onMessage);
-      worker.once('error', (e) => reject(new StoreOpenError(`cannot open the PostgreSQL store at ${location}: ${e.message}`)));
-    }).catch(async (e: unknown) => {
-      await worker.terminate();
-      throw e;
-    });
-    worker.unref();
-    const sync = new SyncCall(port1, flag, options.readTimeoutMs ?? 30_000);
-    return new PgStore(location, worker, sync, ready, log.child({ component: 'store' }), options.fatal ?? null);
+    const s = spawnWorker(url, log, options, false);
+    const ready = await s.next<Extract<PgWorkerEvent, { t: 'ready' }>>('ready');
+    return s.finish(ready, log, options);
+  }
+
+  /**
+   * A standby's store, opened ahead of need: worker thread, connections and schema ready, nothing
+   * read. `activate(fence)` (once this node holds the lease) reads the ids in use and returns the
+   * store; `close()` if it is never needed.
+   */
+  static async warm(url: string, log: Logger, options: PgStoreOptions = {}): Promise<WarmPgStore> {
+    const s = spawnWorker(url, log, options, true);
+    await s.next('warm');
+    return {
+      activate: async (fence: Fence): Promise<PgStore> => {
+        const ready = s.next<Extract<PgWorkerEvent, { t: 'ready' }>>('ready');
+        s.worker.postMessage({ t: 'activate', fence });
+        return s.finish(await ready, log, { ...options, fence });
+      },
+      close: async (): Promise<void> => {
+        await s.worker.terminate();
+      },
+    };
   }
 
   loadDefinitions(): Definitions {
@@ -177,6 +175,57 @@ export class PgStore extends BatchedStore {
     });
     await this.#worker.terminate();
   }
+}
+
+export interface WarmPgStore {
+  activate(fence: Fence): Promise<PgStore>;
+  close(): Promise<void>;
+}
+
+interface Spawned {
+  readonly worker: Worker;
+  next<E extends PgWorkerEvent>(t: E['t']): Promise<E>;
+  finish(ready: Extract<PgWorkerEvent, { t: 'ready' }>, log: Logger, options: PgStoreOptions): PgStore;
+}
+
+function spawnWorker(url: string, log: Logger, options: PgStoreOptions, deferred: boolean): Spawned {
+  const openLog = log.child({ component: 'store' });
+  const location = redact(url);
+  const flag = new SharedArrayBuffer(4);
+  const { port1, port2 } = new MessageChannel();
+  port1.unref();
+  const init: PgWorkerInit = { url, flag, port: port2, fence: options.fence ?? null, txIdleTimeoutMs: options.leaseMs ?? 2000, reconnectForMs: options.reconnectForMs ?? RECONNECT_FOR_MS, deferred };
+  const worker = new Worker(workerScript(), { workerData: init, transferList: [port2] });
+  return {
+    worker,
+    next: <E extends PgWorkerEvent>(t: E['t']): Promise<E> =>
+      new Promise<E>((resolve, reject) => {
+        const onMessage = (m: PgWorkerEvent): void => {
+          if (m.t === 'log') {
+            openLog[m.level](m.message);
+            return;
+          }
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          if (m.t === t) resolve(m as E);
+          else reject(new StoreOpenError(`cannot open the PostgreSQL store at ${location}: ${m.t === 'error' ? m.message : `unexpected ${m.t}`}`));
+        };
+        const onError = (e: Error): void => {
+          worker.off('message', onMessage);
+          reject(new StoreOpenError(`cannot open the PostgreSQL store at ${location}: ${e.message}`));
+        };
+        worker.on('message', onMessage);
+        worker.once('error', onError);
+      }).catch(async (e: unknown) => {
+        await worker.terminate();
+        throw e;
+      }),
+    finish: (ready, log, opts) => {
+      worker.unref();
+      const sync = new SyncCall(port1, flag, opts.readTimeoutMs ?? 30_000);
+      return new PgStore(location, worker, sync, ready, log.child({ component: 'store' }), opts.fatal ?? null);
+    },
+  };
 }
 
 /** A bytea crossed the thread boundary as a Uint8Array: view it as a Buffer, no copy. */

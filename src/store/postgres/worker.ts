@@ -30,6 +30,12 @@ export interface PgWorkerInit {
   /** The lease this node writes under (null: a single node, no fencing). */
   readonly fence: Fence | null;
   /**
+   * A standby's store: connect, migrate and report 'warm', then wait for { t: 'activate', fence }
+   * before reading the ids in use (they change until this node holds the lease). Takeover then
+   * costs no thread start, no connection and no schema check.
+   */
+  readonly deferred?: boolean;
+  /**
    * With a lease: PostgreSQL ends a session of ours left inside a transaction this long (ms), so
    * a paused node cannot hold the lease row's lock and keep the next node from taking over.
    */
@@ -41,6 +47,7 @@ export interface PgWorkerInit {
 /** Worker -> main, besides batch replies. */
 export type PgWorkerEvent =
   | { readonly t: 'ready'; readonly queues: { id: number; vhost: string; name: string }[]; readonly maxQueueId: number; readonly maxMessageId: number; readonly maxDelayedId: number }
+  | { readonly t: 'warm' }
   | { readonly t: 'error'; readonly message: string }
   | { readonly t: 'log'; readonly level: 'info' | 'warn'; readonly message: string };
 
@@ -57,6 +64,9 @@ function note(level: 'info' | 'warn', message: string): void {
   const event: PgWorkerEvent = { t: 'log', level, message };
   parentPort!.postMessage(event);
 }
+/** Set at start, or on activation of a warm (deferred) store. */
+let fence: Fence | null = init.fence;
+const fenced = init.fence !== null || init.deferred === true;
 
 async function connect(): Promise<pg.Client> {
   const c = await connectPrimary(target, {
@@ -69,7 +79,7 @@ async function connect(): Promise<pg.Client> {
     if (reader === c) reader = null;
   });
   await c.query('SET synchronous_commit TO on');
-  if (init.fence !== null) await c.query(`SET idle_in_transaction_session_timeout = ${Math.max(100, Math.floor(init.txIdleTimeoutMs))}`);
+  if (fenced) await c.query(`SET idle_in_transaction_session_timeout = ${Math.max(100, Math.floor(init.txIdleTimeoutMs))}`);
   if (target.hosts.length > 1) note('info', `store: connected to the primary ${(c as unknown as { host: string }).host}:${(c as unknown as { port: number }).port}`);
   return c;
 }
@@ -92,7 +102,7 @@ async function attempt(c: pg.Client, req: { id: number; buffer: ArrayBuffer; len
   batchReader.reset(Buffer.from(req.buffer, 0, req.length), 0, req.length);
   await c.query('BEGIN');
   try {
-    await applyBatch(c, batchReader, init.fence);
+    await applyBatch(c, batchReader, fence);
   } catch (e) {
     await c.query('ROLLBACK').catch(() => {});
     throw e;
@@ -238,9 +248,23 @@ async function readWith(c: pg.Client, req: { op: string; [k: string]: unknown })
 
 async function start(): Promise<void> {
   try {
-    const c = await connect();
+    let c = await connect();
     await migrate(c);
-    // Our row for commit outcomes (see the top); rows of writers gone for a day are removed.
+    if (init.deferred === true) {
+      writer = c;
+      reader = await connect();
+      // A cheap round trip on each, so the first real ones are not the connections' first.
+      await Promise.all([writer.query('SELECT 1 FROM warren.leases LIMIT 1'), reader.query('SELECT 1 FROM warren.entries LIMIT 1')]);
+      parentPort!.postMessage({ t: 'warm' } satisfies PgWorkerEvent);
+      const f = await new Promise<Fence>((resolve) => {
+        activate = resolve;
+      });
+      fence = f;
+      // A connection lost while standing by (idle for hours) is opened again here.
+      c = writer ?? (writer = await connect());
+    }
+    // Our row for commit outcomes (see the top); rows of writers gone for a day are removed
+    // (after a standby's activation: a standby may wait longer than a day).
     await c.query("DELETE FROM warren.commits WHERE at < now() - interval '1 day'");
     await c.query('INSERT INTO warren.commits (writer, batch, at) VALUES ($1, 0, now())', [WRITER]);
     const queues = (await c.query<{ id: number; vhost: Buffer; name: Buffer }>('SELECT id, vhost, name FROM warren.queues')).rows.map((q) => ({
@@ -250,7 +274,7 @@ async function start(): Promise<void> {
     }));
     const max = (await rows(c, 'SELECT (SELECT coalesce(max(id), 0) FROM warren.queues), (SELECT coalesce(max(id), 0) FROM warren.messages), (SELECT coalesce(max(id), 0) FROM warren.delayed)'))[0]!;
     writer = c;
-    reader = await connect();
+    reader ??= await connect();
     const ready: PgWorkerEvent = { t: 'ready', queues, maxQueueId: Number(max[0]), maxMessageId: Number(max[1]), maxDelayedId: Number(max[2]) };
     parentPort!.postMessage(ready);
   } catch (e) {
@@ -259,8 +283,14 @@ async function start(): Promise<void> {
   }
 }
 
+let activate: ((f: Fence) => void) | null = null;
+
 // Batches arrive one at a time (the store sends the next after this one's reply).
-parentPort!.on('message', (req: { id: number; buffer: ArrayBuffer; length: number } | 'close') => {
+parentPort!.on('message', (req: { id: number; buffer: ArrayBuffer; length: number } | 'close' | { t: 'activate'; fence: Fence }) => {
+  if (typeof req === 'object' && 't' in req) {
+    activate?.(req.fence);
+    return;
+  }
   if (req === 'close') {
     void Promise.all([writer?.end(), reader?.end()]).finally(() => parentPort!.postMessage('closed'));
     return;
