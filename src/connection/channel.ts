@@ -386,15 +386,9 @@ export class Channel {
       this.#unacked.add(tag, entry, coarseClock.now);
       this.#prefetch.delivered(c);
     }
-    const d = this.#deliver;
     // Queues hand over only entries whose message is in memory.
     const msg = entry.msg!;
-    d.consumerTag = c.tag;
-    d.deliveryTag = tag;
-    d.redelivered = entry.redelivered;
-    d.exchange = msg.exchange;
-    d.routingKey = msg.routingKey;
-    this.#host.writer.content(this.id, d as BasicDeliver, msg.header, msg.body);
+    this.#host.writer.deliver(this.id, c.tag, tag, entry.redelivered, msg.exchange, msg.routingKey, msg.header, msg.body);
     if (c.noAck) entry.msg = null; // done with it (see #apply)
     this.stats.delivered++;
     this.#host.scheduleFlush();

@@ -386,3 +386,49 @@ describe('FrameWriter: slab rollover', () => {
     expect(hb.every((f) => f.type === FRAME_HEARTBEAT)).toBe(true);
   });
 });
+
+describe('FrameWriter.deliver (the basic.deliver frame copied from a template and patched)', () => {
+  it('writes the same bytes as content() with a BasicDeliver, whatever changes between calls', () => {
+    const header = contentHeader(5);
+    const body = patterned(5);
+    const cases: [number, string, number, boolean, string, string][] = [
+      [1, 'ctag', 1, false, 'ex', 'rk'],
+      [1, 'ctag', 2, true, 'ex', 'rk'],
+      [1, 'ctag', 2 ** 32 + 7, false, 'ex', 'rk'],
+      [1, 'ctag', Number.MAX_SAFE_INTEGER, true, 'ex', 'rk'],
+      [2, 'ctag', 9, false, 'ex', 'rk'],
+      [2, 'other-consumer-tag', 10, false, 'ex', 'rk'],
+      [2, 'other-consumer-tag', 11, false, '', 'rk'],
+      [2, 'other-consumer-tag', 12, false, '', 'another.key'],
+      [2, 'ünïcode-tag', 13, true, 'éx', 'ключ'],
+      [1, 'ctag', 14, false, 'ex', 'rk'],
+    ];
+    for (const [channel, consumerTag, deliveryTag, redelivered, exchange, routingKey] of cases) {
+      const a = new FrameWriter(131072);
+      const b = new FrameWriter(131072);
+      // Warm the template with other values first, so a stale one would show.
+      a.deliver(3, 'warm', 1, false, 'x', 'y', header, body);
+      flushFrames(a);
+      a.deliver(channel, consumerTag, deliveryTag, redelivered, exchange, routingKey, header, body);
+      b.content(channel, { id: BASIC_DELIVER, consumerTag, deliveryTag, redelivered, exchange, routingKey }, header, body);
+      const got = flushFrames(a).sink.bytes();
+      const want = flushFrames(b).sink.bytes();
+      expect(got.equals(want)).toBe(true);
+    }
+  });
+
+  it('reuses the template across deliveries and slab rollovers: every frame decodes to what was sent', () => {
+    const w = new FrameWriter(4096);
+    const sent: BasicDeliver[] = [];
+    for (let i = 1; i <= 600; i++) {
+      const m = deliver(i * 1_000_003, i % 50 === 0 ? `rk-${i}` : 'rk');
+      sent.push(m);
+      w.deliver(1, m.consumerTag, m.deliveryTag, m.redelivered, m.exchange, m.routingKey, contentHeader(700), patterned(700, i));
+    }
+    const { frames } = flushFrames(w, 4096);
+    const methods = frames.filter((f) => f.type === FRAME_METHOD).map(decodePayload);
+    expect(methods).toEqual(sent);
+    const bodies = frames.filter((f) => f.type === FRAME_BODY);
+    expect(bodies.map((f) => f.payload.equals(patterned(700, bodies.indexOf(f) + 1)))).toEqual(sent.map(() => true));
+  });
+});
