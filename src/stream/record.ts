@@ -172,13 +172,19 @@ let lastExchange = '';
 let lastKeyBytes: Buffer | null = null;
 let lastKey = '';
 
+/** Whether buf[at, at + b.length) holds b's bytes; a loop, as names are short and a native compare costs more. */
+function sameBytes(buf: Buffer, at: number, b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (buf[at + i] !== b[i]) return false;
+  return true;
+}
+
 /** The record at `at` (of `size` bytes) as a Message whose header and body are views of `buf`. */
 export function recordMessage(buf: Buffer, at: number, size: number): Message {
   let p = at + 20;
   const exLen = buf[p]!;
   // Most records of a stream came through the same exchange: reuse its string.
   let exchange: string;
-  if (lastExchangeBytes !== null && lastExchangeBytes.length === exLen && buf.compare(lastExchangeBytes, 0, exLen, p + 1, p + 1 + exLen) === 0) {
+  if (lastExchangeBytes !== null && lastExchangeBytes.length === exLen && sameBytes(buf, p + 1, lastExchangeBytes)) {
     exchange = lastExchange;
   } else {
     exchange = buf.toString('utf8', p + 1, p + 1 + exLen);
@@ -188,7 +194,7 @@ export function recordMessage(buf: Buffer, at: number, size: number): Message {
   p += 1 + exLen;
   const rkLen = buf[p]!;
   let routingKey: string;
-  if (lastKeyBytes !== null && lastKeyBytes.length === rkLen && buf.compare(lastKeyBytes, 0, rkLen, p + 1, p + 1 + rkLen) === 0) {
+  if (lastKeyBytes !== null && lastKeyBytes.length === rkLen && sameBytes(buf, p + 1, lastKeyBytes)) {
     routingKey = lastKey;
   } else {
     routingKey = buf.toString('utf8', p + 1, p + 1 + rkLen);
