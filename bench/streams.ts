@@ -6,7 +6,8 @@
 //   append-latency  N/10 more into another stream with LATENCY_WINDOW in flight (the confirm
 //            latency a publisher sees when it does not pile up hundreds of messages)
 //   replay   one consumer reads the N messages from `first` with prefetch 1000 (acks with
-//            multiple every 250): rate, broker RSS peak; the stream's size on disk against the payload
+//            multiple every 250): rate, broker RSS peak; the stream's size on disk against the payload;
+//            --replay-rounds R reads it R times, one line each
 //   fanout   100 consumers at once, consumer i starting at offset i*N/100 and reading N/100:
 //            total delivery rate, broker RSS peak
 //   retention a second stream with x-max-length-bytes = RETAIN bytes fed for RETAIN_S seconds:
@@ -23,7 +24,7 @@ import { connect, makeBody, type Channel } from './lib/amqp.js';
 import { rawConsume, rawPublish } from './lib/raw-amqp.js';
 import { appendJson } from './lib/report.js';
 import { RESULTS_DIR } from './lib/paths.js';
-import { RssSampler, dirSize } from './lib/proc.js';
+import { RssSampler, cpuSeconds, dirSize } from './lib/proc.js';
 import { now } from './lib/util.js';
 
 const { values: o } = parseArgs({
@@ -40,6 +41,7 @@ const { values: o } = parseArgs({
     retain: { type: 'string', default: String(1024 * 1024 * 1024) },
     'retain-s': { type: 'string', default: '120' },
     only: { type: 'string', default: 'append,replay,fanout,retention' },
+    'replay-rounds': { type: 'string', default: '1' },
   },
 });
 const N = Number(o.n);
@@ -57,6 +59,13 @@ function emit(scenario: string, fields: Record<string, unknown>): void {
   const line = JSON.stringify({ broker: o.label, scenario, n: N, size: SIZE, at: new Date().toISOString(), ...fields });
   process.stdout.write(line + '\n');
   appendJson(out, line);
+}
+
+/** Broker CPU seconds (user + system, all threads) so far: per-message cost, whatever the load. */
+function brokerCpu(): number {
+  let s = 0;
+  for (const p of PIDS) s += cpuSeconds(p);
+  return s;
 }
 
 function pct(sorted: Float64Array, p: number): number {
@@ -111,9 +120,12 @@ async function main(): Promise<void> {
   if (only.has('append') || only.has('replay') || only.has('fanout')) {
     await declare(ch, q);
     rss.phasePeakKb();
+    const cpu0 = brokerCpu();
     const r = await rawPublish(HOST, PORT, q, body, N, WINDOW);
+    const cpu = brokerCpu() - cpu0;
     const lat = Float64Array.from(r.confirmMs).sort();
     emit('append', {
+      broker_cpu_us_per_msg: +((cpu * 1e6) / N).toFixed(2),
       window: WINDOW,
       rate: Math.round((N / r.ms) * 1000),
       ms: Math.round(r.ms),
@@ -144,19 +156,28 @@ async function main(): Promise<void> {
   }
 
   if (only.has('replay')) {
-    rss.phasePeakKb();
-    const { ms } = await rawConsume(HOST, PORT, q, 'first', N, 1000);
-    const dir = streamDir(o['data-dir'], q);
-    const disk = dir === null ? null : dirSize(dir);
-    emit('replay', {
-      prefetch: 1000,
-      rate: Math.round((N / ms) * 1000),
-      ms: Math.round(ms),
-      rss_peak_mib: +(rss.phasePeakKb() / 1024).toFixed(1),
-      disk_bytes: disk?.bytes ?? null,
-      payload_bytes: N * SIZE,
-      disk_over_payload_per_msg: disk === null ? null : +((disk.bytes - N * SIZE) / N).toFixed(1),
-    });
+    // Rounds read the same stream again: the later ones from the page cache, like the first
+    // (the stream was just written).
+    const rounds = Number(o['replay-rounds']);
+    for (let round = 1; round <= rounds; round++) {
+      rss.phasePeakKb();
+      const cpu0 = brokerCpu();
+      const { ms } = await rawConsume(HOST, PORT, q, 'first', N, 1000);
+      const cpu = brokerCpu() - cpu0;
+      const dir = streamDir(o['data-dir'], q);
+      const disk = dir === null ? null : dirSize(dir);
+      emit('replay', {
+        round,
+        prefetch: 1000,
+        broker_cpu_us_per_msg: +((cpu * 1e6) / N).toFixed(2),
+        rate: Math.round((N / ms) * 1000),
+        ms: Math.round(ms),
+        rss_peak_mib: +(rss.phasePeakKb() / 1024).toFixed(1),
+        disk_bytes: disk?.bytes ?? null,
+        payload_bytes: N * SIZE,
+        disk_over_payload_per_msg: disk === null ? null : +((disk.bytes - N * SIZE) / N).toFixed(1),
+      });
+    }
   }
 
   if (only.has('fanout')) {
@@ -164,9 +185,10 @@ async function main(): Promise<void> {
     const per = Math.floor(N / k);
     rss.phasePeakKb();
     const t0 = now();
+    const cpu0 = brokerCpu();
     await Promise.all(Array.from({ length: k }, (_, i) => rawConsume(HOST, PORT, q, i * per, per, 100)));
     const ms = now() - t0;
-    emit('fanout', { consumers: k, per_consumer: per, rate: Math.round(((k * per) / ms) * 1000), ms: Math.round(ms), rss_peak_mib: +(rss.phasePeakKb() / 1024).toFixed(1) });
+    emit('fanout', { broker_cpu_us_per_msg: +(((brokerCpu() - cpu0) * 1e6) / (k * per)).toFixed(2), consumers: k, per_consumer: per, rate: Math.round(((k * per) / ms) * 1000), ms: Math.round(ms), rss_peak_mib: +(rss.phasePeakKb() / 1024).toFixed(1) });
   }
 
   if (only.has('append') || only.has('replay') || only.has('fanout')) await ch.deleteQueue(q);
