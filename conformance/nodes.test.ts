@@ -11,7 +11,7 @@ import amqp, { type ChannelModel, type ConsumeMessage, type GetMessage } from 'a
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, postgresAvailable, stopPostgres } from './postgres.js';
-import { startWarren, type WarrenProcess } from './warren-process.js';
+import { runWarren, startWarren, type WarrenProcess } from './warren-process.js';
 
 const dirs: string[] = [];
 const procs: WarrenProcess[] = [];
@@ -66,7 +66,71 @@ async function drain(c: ChannelModel, queue: string): Promise<{ body: string; re
   return out;
 }
 
+const AUTH = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` };
+
+interface ApiNode {
+  name: string;
+  role: string;
+  address: string;
+  epoch: number;
+  lease_age_ms: number | null;
+  lag_ms: number;
+}
+
+async function apiNodes(p: WarrenProcess): Promise<ApiNode[]> {
+  return (await (await fetch(`http://127.0.0.1:${p.httpPort}/api/warren/nodes`, { headers: AUTH })).json()) as ApiNode[];
+}
+
+async function metricLines(p: WarrenProcess): Promise<string[]> {
+  return (await (await fetch(`http://127.0.0.1:${p.httpPort}/metrics`)).text()).split('\n').filter((l) => l.startsWith('warren_node_') || l.startsWith('warren_lease_'));
+}
+
 describe.skipIf(!postgresAvailable)('nodes on one PostgreSQL store', () => {
+  it('the API, /metrics and warren status show each node with role, epoch, lease age and lag, through any node', async () => {
+    const url = await freshDatabase();
+    const a = await node(url, 'a');
+    await waitFor('a active', () => active(a));
+    const b = await node(url, 'b');
+    await waitFor('b standing by', () => b.output().includes('forwarding clients to the active node'));
+    // b's HTTP port forwards to a: both addresses answer with a's view of the two nodes.
+    for (const via of [a, b]) {
+      await waitFor('both nodes listed', async () => (await apiNodes(via)).length === 2);
+      const nodes = await apiNodes(via);
+      expect(nodes.map((n) => [n.name, n.role, n.epoch, n.address])).toEqual([
+        ['a', 'active', 1, `127.0.0.1:${a.port}`],
+        ['b', 'standby', 1, `127.0.0.1:${b.port}`],
+      ]);
+      expect(nodes[0]!.lease_age_ms).toBeGreaterThanOrEqual(0);
+      expect(nodes[1]!.lease_age_ms).toBeNull();
+      for (const n of nodes) expect(n.lag_ms).toBeGreaterThanOrEqual(0);
+    }
+    // /metrics: refreshed with each renewal, so wait until it lists both.
+    await waitFor('node metrics for both', async () => (await metricLines(b)).some((l) => l.startsWith('warren_node_active{node="b"')));
+    const m = await metricLines(b);
+    expect(m).toContain('warren_node_active{node="a",role="active"} 1');
+    expect(m).toContain('warren_node_active{node="b",role="standby"} 0');
+    expect(m).toContain('warren_node_epoch{node="a"} 1');
+    expect(m).toContain('warren_node_epoch{node="b"} 1');
+    expect(m.filter((l) => /^warren_node_lag_seconds\{node="[ab]"\} \d/.test(l))).toHaveLength(2);
+    expect(m.filter((l) => /^warren_lease_age_seconds \d/.test(l))).toHaveLength(1);
+    const st = await runWarren(['status', '--url', `http://127.0.0.1:${b.httpPort}`]);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/^nodes\s+a active epoch 1 lease age \d+ ms lag \d+ ms; b standby epoch 1 lag \d+ ms$/m);
+
+    // After kill -9 of a: b holds epoch 2, and a, silent for two lease periods, is gone.
+    await a.kill('SIGKILL');
+    await waitFor('b active', () => active(b), 30_000);
+    await waitFor('a gone', async () => (await apiNodes(b)).find((n) => n.name === 'a')?.role === 'gone', 30_000);
+    const after = await apiNodes(b);
+    expect(after.map((n) => [n.name, n.role])).toEqual([
+      ['a', 'gone'],
+      ['b', 'active'],
+    ]);
+    expect(after[1]!.epoch).toBe(2);
+    const st2 = await runWarren(['status', '--url', `http://127.0.0.1:${b.httpPort}`]);
+    expect(st2.stdout).toMatch(/^nodes\s+a gone epoch 1 lag \d+ ms; b active epoch 2 lease age \d+ ms lag \d+ ms$/m);
+  }, 120_000);
+
   it('a standby forwards AMQP and HTTP to the active node; a paused active node loses its lease and never writes again', async () => {
     const url = await freshDatabase();
     const a = await node(url, 'a');

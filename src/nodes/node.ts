@@ -155,13 +155,25 @@ export class Node {
   /** Every node as the database knows it, with this node's view of the lease. */
   async view(): Promise<NodeView[]> {
     const [holder, rows] = await Promise.all([this.#lease.holder(), this.#lease.nodes()]);
-    return rows.map((n: NodeRow) => ({
-      name: n.name,
-      role: holder !== null && !holder.expired && holder.holder === n.name ? 'active' : n.lagMs > this.#config.leaseMs * 2 ? 'gone' : 'standby',
-      address: n.address,
-      epoch: holder !== null && holder.holder === n.name ? holder.epoch : n.epoch,
-      leaseAgeMs: holder !== null && holder.holder === n.name ? Math.round(holder.ageMs) : -1,
-      lagMs: Math.round(n.lagMs),
-    }));
+    return nodeViews(holder, rows, this.#config.leaseMs);
   }
+}
+
+/**
+ * The nodes as shown: the lease's holder is `active` while its lease runs; another node is
+ * `standby` while it reports itself, `gone` once silent for two lease periods. Epoch and
+ * lease age are the lease's for its holder (age -1 for the others).
+ */
+export function nodeViews(holder: LeaseHolder | null, rows: readonly NodeRow[], leaseMs: number): NodeView[] {
+  return rows.map((n) => {
+    const holds = holder !== null && holder.holder === n.name;
+    return {
+      name: n.name,
+      role: holds && !holder.expired ? 'active' : n.lagMs > leaseMs * 2 ? 'gone' : 'standby',
+      address: n.address,
+      epoch: holds ? holder.epoch : n.epoch,
+      leaseAgeMs: holds ? Math.round(holder.ageMs) : -1,
+      lagMs: Math.round(n.lagMs),
+    };
+  });
 }
