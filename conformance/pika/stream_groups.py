@@ -2,6 +2,8 @@
 
 Commands (argv: url, command, args...):
   declare SUPER N                 declare a super stream of N partitions, print its partitions
+  delete SUPER N                  delete the super stream's exchange, then print for each partition
+                                  whether it is still there (a passive declare: 404 when gone)
   publish SUPER KEYS PER          publish PER messages for each of KEYS keys (routing key = key), confirmed
   read STREAM READER COUNT [OFF]  consume COUNT messages as named reader READER (starting at OFF when
                                   the reader is new), ack each, print them
@@ -14,6 +16,8 @@ import json
 import sys
 import time
 
+import pika
+
 from common import connect, emit, report_exception
 
 
@@ -24,6 +28,21 @@ def declare(url, name, n):
     for i in range(int(n)):
         ok = ch.queue_declare(f"{name}-{i}", passive=True)
         emit("partition", name=ok.method.queue)
+    conn.close()
+
+
+def delete(url, name, n):
+    conn = connect(url)
+    ch = conn.channel()
+    ch.exchange_delete(name)
+    emit("deleted", name=name)
+    for i in range(int(n)):
+        try:
+            ch.queue_declare(f"{name}-{i}", passive=True)
+            emit("partition", name=f"{name}-{i}", exists=True)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            emit("partition", name=f"{name}-{i}", exists=False, code=exc.reply_code)
+            ch = conn.channel()
     conn.close()
 
 
@@ -96,7 +115,7 @@ def member(url, name, n, group, ack_ms="0"):
 def main():
     url, cmd, *rest = sys.argv[1:]
     try:
-        {"declare": declare, "publish": publish, "read": read, "member": member}[cmd](url, *rest)
+        {"declare": declare, "delete": delete, "publish": publish, "read": read, "member": member}[cmd](url, *rest)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an event for the test
         report_exception(exc)
 

@@ -1,5 +1,5 @@
 // `warren readers STREAM` (named readers: committed offset, lag, in use), `warren reset-reader`
-// and `warren delete-reader`, `warren add-super-stream` / `add-partitions` / `super-streams`, and
+// and `warren delete-reader`, `warren add-super-stream` / `add-partitions` / `delete-super-stream` / `super-streams`, and
 // `warren consumer-groups`: warren's own stream features, through the HTTP API routes in
 // admin/routes/stream-readers.ts.
 
@@ -97,6 +97,19 @@ export function registerStreamReaderCommands(program: Command, io: CliIo): void 
   ).action(async (name: string, f: VhostFlags & { partitions: number }) => {
     const r = await client(f).post<{ partitions: number }>(`/super-streams/${seg(f.vhost)}/${seg(name)}/partitions`, { partitions: f.partitions }, { notFound: `no super stream '${name}' in vhost '${f.vhost}'` });
     io.out(`super stream '${name}' has ${r.partitions} partitions\n`);
+  });
+
+  withClientOptions(
+    vhostOption(
+      program
+        .command('delete-super-stream')
+        .description('Delete a super stream: its exchange and its partition streams NAME-0 .. NAME-(N-1), with their messages (as rabbitmq-streams delete_super_stream).')
+        .argument('<name>', 'super stream name'),
+    ).addHelpText('after', examples('warren delete-super-stream orders')),
+    false,
+  ).action(async (name: string, f: VhostFlags) => {
+    await client(f).delete(`/super-streams/${seg(f.vhost)}/${seg(name)}`, { notFound: `no super stream '${name}' in vhost '${f.vhost}'` });
+    io.out(`deleted super stream '${name}' and its partitions in vhost '${f.vhost}'\n`);
   });
 
   withClientOptions(vhostOption(program.command('super-streams').description('List super streams and their partitions.'))).action(async (f: VhostFlags) => {

@@ -27,6 +27,7 @@ import {
 import { ChannelError } from '../errors.js';
 import type { PermissionKind } from '../auth/access.js';
 import { fieldString } from '../codec/field-table.js';
+import { SuperStreamExchange } from '../routing/super-stream.js';
 import { checkQueueName, type VirtualHost } from '../routing/vhost.js';
 
 /** Prefix of direct reply-to addresses (see channel.ts). */
@@ -82,6 +83,8 @@ export function handleDefinitionMethod(ctx: DefinitionContext, m: Method): Metho
     }
     case EXCHANGE_DELETE:
       if (m.exchange !== '' && !m.exchange.startsWith('amq.')) ctx.checkPermission('configure', 'exchange', m.exchange);
+      // A super stream's partition streams are deleted with it: that takes configure on them too.
+      for (const q of superStreamPartitions(vhost, m.exchange)) ctx.checkPermission('configure', 'queue', q);
       vhost.deleteExchange(m.exchange, m.ifUnused);
       return m.nowait ? null : { id: EXCHANGE_DELETE_OK };
     case EXCHANGE_BIND:
@@ -152,4 +155,9 @@ export function handleDefinitionMethod(ctx: DefinitionContext, m: Method): Metho
     default:
       return undefined;
   }
+}
+
+function superStreamPartitions(vhost: VirtualHost, exchange: string): string[] {
+  const x = vhost.exchanges.get(exchange);
+  return x instanceof SuperStreamExchange ? x.ownPartitions() : [];
 }

@@ -4,7 +4,9 @@
 // chosen from the `x-partition-key` header (a string) or else the routing key by
 // stream/partition-key.ts, so one key always lands in one partition and keeps its order. The
 // number of partitions is the highest bound partition number + 1: adding partitions is binding
-// `<name>-N` with key `N` (VirtualHost.addPartitions does it).
+// `<name>-N` with key `N` (VirtualHost.addPartitions does it). Deleting the exchange deletes
+// the partition streams it made (`<name>-N` bound under `N`), as RabbitMQ's delete_super_stream
+// does; other queues bound to it only lose their binding.
 
 import type { FieldTable } from '../codec/field-table.js';
 import { fieldInteger, isIntegerField, RABBIT_TYPE_NAMES } from '../codec/field-table.js';
@@ -65,6 +67,13 @@ export class SuperStreamExchange extends Exchange {
   /** Which partition a queue is, or -1 when it is not bound here. */
   partitionOfQueue(queue: string): number {
     return this.#partitionOfQueue.get(queue) ?? -1;
+  }
+
+  /** The partition streams this super stream made: `<name>-N` bound under `N` (deleted with it). */
+  ownPartitions(): string[] {
+    const out: string[] = [];
+    for (const [queue, p] of this.#partitionOfQueue) if (queue === partitionName(this.name, p)) out.push(queue);
+    return out;
   }
 
   /** A binding key is a partition number. */

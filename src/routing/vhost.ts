@@ -237,7 +237,10 @@ export class VirtualHost {
     if (ifUnused && x.bindings.size > 0) {
       throw new ChannelError('PRECONDITION_FAILED', `exchange '${name}' in vhost '${this.name}' in use`);
     }
+    const partitions = x instanceof SuperStreamExchange ? x.ownPartitions() : [];
     this.#removeExchange(x);
+    // As RabbitMQ's delete_super_stream: the partition streams go with the super stream.
+    for (const p of partitions) if (this.queues.get(p) instanceof StreamQueue) this.removeQueue(this.queues.get(p)!);
   }
 
   // ---- queues ----------------------------------------------------------------------------

@@ -61,6 +61,8 @@ export class StreamCoordinator implements StreamHooks {
   readonly #readerOf = new Map<Consumer, Reader>();
   readonly #members = new Map<Consumer, Member>();
   readonly #groups = new Map<string, GroupState>();
+  /** HANDOVER_MS; tests shorten it. */
+  handoverMs = HANDOVER_MS;
 
   constructor(readers: StreamReaders, host: CoordinatorHost) {
     this.readers = readers;
@@ -224,7 +226,7 @@ export class StreamCoordinator implements StreamHooks {
         m.timer = null;
         if (m.state === 'draining') this.#finishHandover(m);
       },
-      this.#drained(m) ? 0 : HANDOVER_MS,
+      this.#drained(m) ? 0 : this.handoverMs,
     );
     m.timer.unref();
   }

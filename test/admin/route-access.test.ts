@@ -118,6 +118,7 @@ const RABBITMQ_CLASSES: Record<string, AccessClass> = {
   'DELETE /api/stream-readers/:vhost/:stream/:reader': 'vhost',
   'GET /api/super-streams/:vhost': 'vhost-visible',
   'POST /api/super-streams/:vhost/:name/partitions': 'vhost',
+  'DELETE /api/super-streams/:vhost/:name': 'vhost',
   'GET /api/consumer-groups/:vhost': 'vhost-visible',
 };
 

@@ -1,6 +1,7 @@
 // Super stream exchanges: declaration checks (direct, durable, x-partitions 1..1024), one
 // partition per message chosen by the x-partition-key header or else the routing key, the same
-// key always to the same partition, partition numbers as binding keys, growing by binding more.
+// key always to the same partition, partition numbers as binding keys, growing by binding more,
+// and which bound queues are its own partitions (deleted with it).
 import { describe, expect, it } from 'vitest';
 import { F, table } from '../../src/codec/field-table.js';
 import { checkSuperStreamDeclaration, isSuperStreamDeclaration, SuperStreamExchange } from '../../src/routing/super-stream.js';
@@ -87,5 +88,12 @@ describe('SuperStreamExchange routing', () => {
     }
     unbind(x, q2, '2');
     expect(x.partitionCount).toBe(2);
+  });
+
+  it('its own partitions are the NAME-N bound under N; another queue bound there is not', () => {
+    const x = superStream(3);
+    bind(x, queue('someone-elses'), '1');
+    bind(x, queue('orders-7'), '2'); // named like a partition, bound under another number
+    expect(x.ownPartitions().sort()).toEqual(['orders-0', 'orders-1', 'orders-2']);
   });
 });

@@ -7,16 +7,20 @@
 //   DELETE /api/stream-readers/{vhost}/{stream}/{reader}   forget a reader (409 while in use)
 //   GET    /api/super-streams/{vhost}                      super streams and their partitions
 //   POST   /api/super-streams/{vhost}/{name}/partitions    {"partitions": n}: grow to n partitions
+//   DELETE /api/super-streams/{vhost}/{name}               delete the exchange and its partition
+//          streams (as RabbitMQ's delete_super_stream; the same as deleting the exchange)
 //   GET    /api/consumer-groups/{vhost}                    groups, their members and assignment
 
 import type { FastifyInstance } from 'fastify';
+import { EXCHANGE_DELETE } from '../../codec/methods.generated.js';
+import { handleDefinitionMethod } from '../../connection/definition-methods.js';
 import { ChannelError } from '../../errors.js';
 import { MAX_PARTITIONS, partitionName, SuperStreamExchange } from '../../routing/super-stream.js';
 import type { VirtualHost } from '../../routing/vhost.js';
 import type { StartSpec } from '../../stream/arguments.js';
 import type { Reader } from '../../stream/readers.js';
 import { StreamQueue } from '../../stream/stream-queue.js';
-import { userOf, operableVhost, viewableVhost, type AdminContext } from '../context.js';
+import { definitionContext, userOf, operableVhost, viewableVhost, type AdminContext } from '../context.js';
 import type { Json } from '../format.js';
 import { amqpToHttp, badRequest, HttpError, notFound } from '../http-error.js';
 
@@ -125,6 +129,18 @@ export function registerStreamReaderRoutes(app: FastifyInstance, ctx: AdminConte
     const count = amqpToHttp(() => v.addPartitions(req.params.name, n));
     ctx.log.info({ vhost: v.name, superStream: req.params.name, partitions: count, by: userOf(req).name }, 'super stream partitions added');
     return { vhost: v.name, name: req.params.name, partitions: count };
+  });
+
+  app.delete<{ Params: { vhost: string; name: string } }>('/api/super-streams/:vhost/:name', { config: { access: 'vhost' } }, (req, reply) => {
+    const user = userOf(req);
+    const v = operableVhost(ctx, user, req.params.vhost);
+    const x = v.getExchange(req.params.name);
+    if (!(x instanceof SuperStreamExchange)) throw notFound();
+    const partitions = x.ownPartitions();
+    // The exchange.delete path: its permission checks (configure on the exchange and on each partition).
+    amqpToHttp(() => handleDefinitionMethod(definitionContext(ctx, user, v), { id: EXCHANGE_DELETE, ticket: 0, exchange: x.name, ifUnused: false, nowait: false }));
+    ctx.log.info({ vhost: v.name, superStream: x.name, partitions, by: user.name }, 'super stream deleted');
+    return reply.code(204).send();
   });
 
   app.get<{ Params: { vhost: string } }>('/api/consumer-groups/:vhost', { config: { access: 'vhost-visible' } }, (req) => {
