@@ -5,10 +5,12 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './rabbitmq-node.js';
+
+export { freePort };
 
 export function pgBin(): string | null {
   for (const d of ['/usr/lib/postgresql']) {
@@ -25,17 +27,6 @@ const asPostgres = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'
 function run(cmd: string, args: string[]): string {
   const all = [...asPostgres, cmd, ...args];
   return execFileSync(all[0]!, all.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 export interface Server {
