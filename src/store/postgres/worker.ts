@@ -246,6 +246,16 @@ async function readWith(c: pg.Client, req: { op: string; [k: string]: unknown })
   }
 }
 
+/** Whether a connection still reaches the primary (always true when any host will do). */
+async function stillPrimary(c: pg.Client): Promise<boolean> {
+  if (!target.primaryOnly) return true;
+  try {
+    return (await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]?.r === false;
+  } catch {
+    return false;
+  }
+}
+
 async function start(): Promise<void> {
   try {
     let c = await connect();
@@ -260,7 +270,10 @@ async function start(): Promise<void> {
         activate = resolve;
       });
       fence = f;
-      // A connection lost while standing by (idle for hours) is opened again here.
+      // A connection lost while standing by (idle for hours), or left on a server that has
+      // since become a standby (a PostgreSQL failover meanwhile), is opened again here.
+      if (writer !== null && !(await stillPrimary(writer))) drop(writer);
+      if (reader !== null && !(await stillPrimary(reader))) drop(reader);
       c = writer ?? (writer = await connect());
     }
     // Our row for commit outcomes (see the top); rows of writers gone for a day are removed
