@@ -2,8 +2,11 @@
 decodes it, acks as credit, filters, and the misuse refusals.
 
 usage: streams.py <url> <command> <queue> [args...]
+commands: declare_publish, consume, credit, misuse, declare (JSON options), fill (n messages of a
+size, extra JSON arguments), via_exchange (fanout/topic), after (next / no offset), two_readers
 """
 import datetime
+import json
 import sys
 import time
 
@@ -102,6 +105,10 @@ def misuse(url, queue, what):
         while not tags:
             conn.process_data_events(0.05)
         ch.basic_nack(tags[0], requeue=True)
+    elif what == "global_qos":
+        ch.basic_qos(prefetch_count=10)
+        ch.basic_qos(prefetch_count=10, global_qos=True)
+        ch.basic_consume(queue, lambda *a: None)
     elif what == "purge":
         ch.queue_purge(queue)
     conn.process_data_events(1)
@@ -109,7 +116,89 @@ def misuse(url, queue, what):
     conn.close()
 
 
-COMMANDS = {"declare_publish": declare_publish, "consume": consume, "credit": credit, "misuse": misuse}
+def declare(url, queue, opts):
+    """queue.declare with JSON options {durable, exclusive, auto_delete, arguments}."""
+    o = json.loads(opts)
+    conn = connect(url)
+    ch = conn.channel()
+    ok = ch.queue_declare(queue, durable=o.get("durable", True), exclusive=o.get("exclusive", False), auto_delete=o.get("auto_delete", False), arguments=o.get("arguments", {}))
+    emit("declare_ok", queue=ok.method.queue)
+    conn.close()
+
+
+def fill(url, queue, n, size, args="{}"):
+    """Declares a stream with extra JSON arguments and publishes n messages of `size` bytes, confirmed."""
+    conn = connect(url)
+    ch = conn.channel()
+    ch.queue_declare(queue, durable=True, arguments={**STREAM, **json.loads(args)})
+    ch.confirm_delivery()
+    for i in range(int(n)):
+        ch.basic_publish("", queue, (b"%d:" % i).ljust(int(size), b"x"))
+    emit("published", n=int(n))
+    conn.close()
+
+
+def via_exchange(url, queue, exchange, xtype, n):
+    """Declares a stream bound to a new fanout or topic exchange, publishes n through it (confirmed)."""
+    conn = connect(url)
+    ch = conn.channel()
+    ch.queue_declare(queue, durable=True, arguments=STREAM)
+    ch.exchange_declare(exchange, xtype, durable=False, auto_delete=True)
+    ch.queue_bind(queue, exchange, "orders.#" if xtype == "topic" else "")
+    ch.confirm_delivery()
+    for i in range(int(n)):
+        ch.basic_publish(exchange, "orders.eu.%d" % i, b"x%d" % i)
+    emit("published", n=int(n))
+    conn.close()
+
+
+def after(url, queue, mode, n):
+    """Consumes with x-stream-offset 'next' (mode next) or without one (mode none), then publishes
+    n messages on another channel: the consumer gets exactly those."""
+    conn = connect(url)
+    ch = conn.channel()
+    ch.basic_qos(prefetch_count=50)
+    got = []
+
+    def on_message(c, method, props, body):
+        got.append(body.decode())
+        c.basic_ack(method.delivery_tag)
+
+    ch.basic_consume(queue, on_message, arguments={"x-stream-offset": "next"} if mode == "next" else {})
+    conn.process_data_events(0.3)
+    pub = conn.channel()
+    pub.confirm_delivery()
+    for i in range(int(n)):
+        pub.basic_publish("", queue, b"new%d" % i)
+    deadline = time.time() + 10
+    while len(got) < int(n) and time.time() < deadline:
+        conn.process_data_events(0.05)
+    conn.process_data_events(0.3)
+    emit("got", bodies=got)
+    conn.close()
+
+
+def two_readers(url, queue, n):
+    """Two consumers on two channels, prefetch 1 and 7, each acking its own: each reads all n, in order."""
+    conn = connect(url)
+    got = {"slow": [], "fast": []}
+    for name, prefetch in (("slow", 1), ("fast", 7)):
+        ch = conn.channel()
+        ch.basic_qos(prefetch_count=prefetch)
+
+        def on_message(c, method, props, body, name=name):
+            got[name].append(props.headers["x-stream-offset"])
+            c.basic_ack(method.delivery_tag)
+
+        ch.basic_consume(queue, on_message, arguments={"x-stream-offset": "first"})
+    deadline = time.time() + 15
+    while (len(got["slow"]) < int(n) or len(got["fast"]) < int(n)) and time.time() < deadline:
+        conn.process_data_events(0.05)
+    emit("got", slow=got["slow"], fast=got["fast"])
+    conn.close()
+
+
+COMMANDS = {"declare_publish": declare_publish, "consume": consume, "credit": credit, "misuse": misuse, "declare": declare, "fill": fill, "via_exchange": via_exchange, "after": after, "two_readers": two_readers}
 
 if __name__ == "__main__":
     url, cmd, *rest = sys.argv[1:]
