@@ -1,5 +1,6 @@
 // A standby node's listeners: every connection is forwarded byte for byte to the active
-// node's advertised address (AMQP to its AMQP port, HTTP to its HTTP port), so clients may use
+// node's advertised address (AMQP to its AMQP port, AMQPS to its AMQPS port, TLS untouched:
+// it ends at the active node; HTTP to its HTTP port), so clients may use
 // any node's address. No target (no active node yet): the connection is closed at once and
 // the client retries. Backpressure is the sockets' own (pipe); a target that does not answer
 // within the connect timeout is given up.

@@ -18,6 +18,8 @@ export interface LeaseHolder {
   readonly epoch: number;
   readonly address: string;
   readonly httpAddress: string;
+  /** '' when the active node has no AMQPS port. */
+  readonly tlsAddress: string;
   readonly ageMs: number;
   /** ms until it expires (negative: expired that long ago), by the database's clock. */
   readonly remainingMs: number;
@@ -87,13 +89,13 @@ export class LeaseClient {
   }
 
   /** Takes the lease if it is free or expired; the new epoch, or null when another node holds it. */
-  async tryAcquire(address: string, httpAddress: string): Promise<Fence | null> {
+  async tryAcquire(address: string, httpAddress: string, tlsAddress = ''): Promise<Fence | null> {
     const r = await this.#query<{ epoch: number }>(
-      'INSERT INTO warren.leases AS l (scope, holder, epoch, renewed_at, expires_at, address, http_address) ' +
-        "VALUES ($1, $2, 1, now(), now() + $3 * interval '1 millisecond', $4, $5) " +
+      'INSERT INTO warren.leases AS l (scope, holder, epoch, renewed_at, expires_at, address, http_address, tls_address) ' +
+        "VALUES ($1, $2, 1, now(), now() + $3 * interval '1 millisecond', $4, $5, $6) " +
         "ON CONFLICT (scope) DO UPDATE SET holder = $2, epoch = l.epoch + 1, renewed_at = now(), expires_at = now() + $3 * interval '1 millisecond', " +
-        'address = $4, http_address = $5 WHERE l.expires_at < now() RETURNING epoch::float8 AS epoch',
-      [BROKER_SCOPE, this.#name, this.#leaseMs, address, httpAddress],
+        'address = $4, http_address = $5, tls_address = $6 WHERE l.expires_at < now() RETURNING epoch::float8 AS epoch',
+      [BROKER_SCOPE, this.#name, this.#leaseMs, address, httpAddress, tlsAddress],
     );
     const row = r.rows[0];
     return row === undefined ? null : { scope: BROKER_SCOPE, holder: this.#name, epoch: row.epoch };
@@ -110,14 +112,14 @@ export class LeaseClient {
 
   /** Who holds the lease (null: nobody ever did). */
   async holder(): Promise<LeaseHolder | null> {
-    const r = await this.#query<{ holder: string; epoch: number; address: string; http_address: string; age_ms: number; remaining_ms: number; expired: boolean }>(
-      'SELECT holder, epoch::float8 AS epoch, address, http_address, (extract(epoch FROM now() - renewed_at) * 1000)::float8 AS age_ms, ' +
+    const r = await this.#query<{ holder: string; epoch: number; address: string; http_address: string; tls_address: string; age_ms: number; remaining_ms: number; expired: boolean }>(
+      'SELECT holder, epoch::float8 AS epoch, address, http_address, tls_address, (extract(epoch FROM now() - renewed_at) * 1000)::float8 AS age_ms, ' +
         '(extract(epoch FROM expires_at - now()) * 1000)::float8 AS remaining_ms, expires_at < now() AS expired ' +
         'FROM warren.leases WHERE scope = $1',
       [BROKER_SCOPE],
     );
     const row = r.rows[0];
-    return row === undefined ? null : { holder: row.holder, epoch: row.epoch, address: row.address, httpAddress: row.http_address, ageMs: row.age_ms, remainingMs: row.remaining_ms, expired: row.expired };
+    return row === undefined ? null : { holder: row.holder, epoch: row.epoch, address: row.address, httpAddress: row.http_address, tlsAddress: row.tls_address, ageMs: row.age_ms, remainingMs: row.remaining_ms, expired: row.expired };
   }
 
   /** Reports this node in `nodes`. */

@@ -1,6 +1,6 @@
 // One warren node among several on one PostgreSQL store (--node-name). It starts as a standby:
-// its AMQP and HTTP ports forward every connection to the active node (forward.ts), and every
-// 250 ms it looks at the lease (lease.ts). Once the lease is free or expired it takes it (a new
+// its AMQP, AMQPS and HTTP ports forward every connection to the active node (forward.ts), and every
+// 250 ms (and just after the holder's expiry) it looks at the lease (lease.ts). Once the lease is free or expired it takes it (a new
 // epoch), closes the forwarders and returns, and `warren start` opens the store under that
 // epoch (loading definitions and messages; unacked deliveries come back redelivered) and
 // serves on the same ports. The active node renews the lease every second (a quarter of a
@@ -83,11 +83,16 @@ export class Node {
     let active: LeaseHolder | null = null;
     const amqp = new Forwarder(() => (active === null || active.expired ? null : active.address));
     const http = this.#config.httpPort === null ? null : new Forwarder(() => (active === null || active.expired ? null : active.httpAddress));
+    // AMQPS byte for byte too: TLS ends at the active node, so its certificate, its client-certificate
+    // checks (EXTERNAL) and its SIGHUP reloads hold for clients of any node; a standby holds no keys in use.
+    const tls = this.#config.tlsPort === null ? null : new Forwarder(() => (active === null || active.expired || active.tlsAddress === '' ? null : active.tlsAddress));
     const a = await amqp.listen(this.#config.host, this.#config.port);
     const h = http === null ? null : await http.listen(this.#config.httpHost, this.#config.httpPort!);
+    const t = tls === null ? null : await tls.listen(this.#config.host, this.#config.tlsPort!);
     this.#address = hostPort(this.#config.advertiseHost, a.port);
     this.#httpAddress = h === null ? '' : hostPort(this.#config.advertiseHost, h.port);
-    this.#log.info({ host: a.address, port: a.port, httpPort: h?.port ?? null, role: 'standby', node: this.name }, 'listening');
+    const tlsAddress = t === null ? '' : hostPort(this.#config.advertiseHost, t.port);
+    this.#log.info({ host: a.address, port: a.port, httpPort: h?.port ?? null, tlsPort: t?.port ?? null, role: 'standby', node: this.name }, 'listening');
     let lastReport = 0;
     let lastHolder = '';
     for (;;) {
@@ -95,17 +100,16 @@ export class Node {
       try {
         active = await this.#lease.holder();
         if (active === null || active.expired) {
-          const fence = await this.#lease.tryAcquire(this.#address, this.#httpAddress);
+          const fence = await this.#lease.tryAcquire(this.#address, this.#httpAddress, tlsAddress);
           if (fence !== null) {
-            await amqp.close();
-            await http?.close();
+            await Promise.all([amqp.close(), http?.close(), tls?.close()]);
             this.#fence = fence;
             this.#lastRenewed = Date.now();
             // expiredForMs: how late after the expiry this node noticed (the database's clock).
             this.#log.info({ epoch: fence.epoch, previous: active?.holder ?? null, expiredForMs: active === null ? null : Math.round(-active.remainingMs) }, 'took the lease: this node is active');
             // From now on, while the store loads: loading must not let the lease lapse.
             this.#startRenewing();
-            return { fence, port: a.port, httpPort: h?.port ?? null, tlsPort: this.#config.tlsPort };
+            return { fence, port: a.port, httpPort: h?.port ?? null, tlsPort: t?.port ?? null };
           }
         } else if (active.holder !== lastHolder) {
           lastHolder = active.holder;

@@ -32,10 +32,11 @@ describe.skipIf(!postgresAvailable)('lease and fencing', () => {
     expect(fa).toEqual({ scope: 'broker', holder: 'a', epoch: 1 });
     expect(await b.tryAcquire('127.0.0.1:3', '127.0.0.1:4')).toBeNull();
     expect(await a.renew(fa!)).toBe(true);
-    expect(await b.holder()).toMatchObject({ holder: 'a', epoch: 1, address: '127.0.0.1:1', httpAddress: '127.0.0.1:2', expired: false });
+    expect(await b.holder()).toMatchObject({ holder: 'a', epoch: 1, address: '127.0.0.1:1', httpAddress: '127.0.0.1:2', tlsAddress: '', expired: false });
     await sql(url, "UPDATE warren.leases SET expires_at = now() - interval '1 second'");
-    const fb = await b.tryAcquire('127.0.0.1:3', '127.0.0.1:4');
+    const fb = await b.tryAcquire('127.0.0.1:3', '127.0.0.1:4', '127.0.0.1:5');
     expect(fb).toEqual({ scope: 'broker', holder: 'b', epoch: 2 });
+    expect(await a.holder()).toMatchObject({ holder: 'b', tlsAddress: '127.0.0.1:5' });
     expect(await a.renew(fa!)).toBe(false);
     await a.report('standby', '127.0.0.1:1', '', 1);
     await b.report('active', '127.0.0.1:3', '', 2);
@@ -79,6 +80,48 @@ describe.skipIf(!postgresAvailable)('lease and fencing', () => {
     await next.whenIdle();
     expect((await sql(url, 'SELECT count(*)::int AS n FROM warren.exchanges')).rows[0]).toEqual({ n: 1 });
     await next.close();
+    await a.close();
+    await b.close();
+  });
+
+  it('a schema of version 2 is upgraded in place: leases gains tls_address, the lease row kept', async () => {
+    const url = await freshDatabase();
+    const a = new LeaseClient(url, 'a', 60_000, silentLogger);
+    await a.prepare();
+    await a.tryAcquire('h:1', 'h:2', 'h:3');
+    await a.close();
+    // As a version-2 warren left it.
+    await sql(url, 'ALTER TABLE warren.leases DROP COLUMN tls_address; UPDATE warren.schema_version SET version = 2');
+    const b = new LeaseClient(url, 'b', 60_000, silentLogger);
+    await b.prepare();
+    expect((await sql(url, 'SELECT version FROM warren.schema_version')).rows).toEqual([{ version: 3 }]);
+    expect(await b.holder()).toMatchObject({ holder: 'a', epoch: 1, address: 'h:1', tlsAddress: '' });
+    await b.close();
+  });
+
+  it('a warm store (a standby\'s) reads nothing until activated, then sees what the active node wrote meanwhile', async () => {
+    const url = await freshDatabase();
+    const a = new LeaseClient(url, 'a', 60_000, silentLogger);
+    await a.prepare();
+    const warm = await PgStore.warm(url, silentLogger);
+    const fa = (await a.tryAcquire('h:1', 'h:2'))!;
+    const active = await PgStore.open(url, silentLogger, { fence: fa });
+    active.saveQueue({ vhost: '/', name: 'written-while-warm', autoDelete: false, arguments: new Map() });
+    await active.whenIdle();
+    await active.close();
+    await sql(url, "UPDATE warren.leases SET expires_at = now() - interval '1 second'");
+    const b = new LeaseClient(url, 'b', 60_000, silentLogger);
+    const fb = (await b.tryAcquire('h:3', 'h:4'))!;
+    const store = await warm.activate(fb);
+    expect(store.loadDefinitions().queues.map((q) => q.name)).toEqual(['written-while-warm']);
+    // It writes under b's epoch (a queue id after the one a used).
+    store.saveQueue({ vhost: '/', name: 'after', autoDelete: false, arguments: new Map() });
+    await store.whenIdle();
+    expect((await sql(url, 'SELECT id::int, encode(name, \'escape\') AS name FROM warren.queues ORDER BY id')).rows).toEqual([
+      { id: 1, name: 'written-while-warm' },
+      { id: 2, name: 'after' },
+    ]);
+    await store.close();
     await a.close();
     await b.close();
   });

@@ -12,7 +12,7 @@ import { parsePrometheus } from '../admin/prometheus.js';
 const LEASE_MS = 2000;
 
 function holder(over: Partial<LeaseHolder> = {}): LeaseHolder {
-  return { holder: 'a', epoch: 7, address: '127.0.0.1:5672', httpAddress: '127.0.0.1:15672', ageMs: 312.4, remainingMs: 1687.6, expired: false, ...over };
+  return { holder: 'a', epoch: 7, address: '127.0.0.1:5672', httpAddress: '127.0.0.1:15672', tlsAddress: '', ageMs: 312.4, remainingMs: 1687.6, expired: false, ...over };
 }
 
 function row(name: string, lagMs: number, epoch = 7): NodeRow {

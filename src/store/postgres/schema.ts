@@ -5,8 +5,8 @@
 
 import type { ClientBase } from 'pg';
 
-/** 1: first version; 2: warren.commits. A database from a newer warren is refused untouched. */
-export const PG_SCHEMA_VERSION = 2;
+/** 1: first version; 2: warren.commits; 3: leases.tls_address. A database from a newer warren is refused untouched. */
+export const PG_SCHEMA_VERSION = 3;
 
 /**
  * Each store writer's last committed batch id, written in the batch's own transaction: after a
@@ -14,8 +14,11 @@ export const PG_SCHEMA_VERSION = 2;
  */
 const COMMITS = 'CREATE TABLE warren.commits (writer text PRIMARY KEY, batch bigint NOT NULL, at timestamptz NOT NULL);';
 
+/** The active node's advertised AMQPS address ('' when it has no TLS port): standbys forward their TLS port there. */
+const LEASE_TLS = "ALTER TABLE warren.leases ADD COLUMN tls_address text NOT NULL DEFAULT '';";
+
 /** Upgrades from each older version, in order: MIGRATIONS[v] goes from v to v + 1. */
-const MIGRATIONS: Readonly<Record<number, string>> = { 1: COMMITS };
+const MIGRATIONS: Readonly<Record<number, string>> = { 1: COMMITS, 2: LEASE_TLS };
 
 const SCHEMA = `
 CREATE TABLE warren.schema_version (version integer NOT NULL);
@@ -95,6 +98,7 @@ export async function migrate(client: ClientBase): Promise<void> {
       await client.query('CREATE SCHEMA warren');
       await client.query(SCHEMA);
       await client.query(COMMITS);
+      await client.query(LEASE_TLS);
       await client.query('INSERT INTO warren.schema_version (version) VALUES ($1)', [PG_SCHEMA_VERSION]);
     } else {
       const v = await client.query<{ version: number }>('SELECT version FROM warren.schema_version');
