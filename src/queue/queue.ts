@@ -69,6 +69,9 @@ export interface QueueHooks {
  */
 const FLOW_HIGH = 8192;
 const FLOW_LOW = 2048;
+/** The same in body bytes, so a backlog of large messages stays small (8192 x 1 MiB would be 8 GiB). */
+const FLOW_HIGH_BYTES = 16 * 1024 * 1024;
+const FLOW_LOW_BYTES = 4 * 1024 * 1024;
 
 export interface QueueOptions {
   readonly durable: boolean;
@@ -248,7 +251,7 @@ export class Queue implements QueueKey {
     }
     if (s.maxLength !== null || s.maxLengthBytes !== null) this.#dropOverLimit();
     const n = this.#ready.length;
-    if (n > FLOW_HIGH && !this.congested && (n & 1023) === 0) this.#checkCongestion();
+    if (!this.congested && ((n > FLOW_HIGH && (n & 1023) === 0) || this.#ready.bytes > FLOW_HIGH_BYTES)) this.#checkCongestion();
     // A long backlog keeps only its head in memory; the store holds the rest (and keeps this
     // message itself until it is on disk).
     if (stored && n > RESIDENT_LIMIT) entry.msg = null;
@@ -300,7 +303,7 @@ export class Queue implements QueueKey {
     } finally {
       this.#dispatching = false;
     }
-    if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();
+    if (this.congested && this.#ready.length < FLOW_LOW && this.#ready.bytes < FLOW_LOW_BYTES) this.#releaseFlow();
   }
 
   /** basic.get: takes the head message, if any (expired ones are dropped on the way). */
@@ -516,7 +519,7 @@ export class Queue implements QueueKey {
     }
     if (e.stored) this.#store!.removeMessage(this, e);
     e.msg = null; // a tombstone left in the ready list must not hold the body
-    if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();
+    if (this.congested && this.#ready.length < FLOW_LOW && this.#ready.bytes < FLOW_LOW_BYTES) this.#releaseFlow();
     return true;
   }
 
@@ -540,7 +543,7 @@ export class Queue implements QueueKey {
       head.msg = null; // the tombstone left in the ready list must not hold the body
     }
     this.#ttl.arm();
-    if (this.congested && this.#ready.length < FLOW_LOW) this.#releaseFlow();
+    if (this.congested && this.#ready.length < FLOW_LOW && this.#ready.bytes < FLOW_LOW_BYTES) this.#releaseFlow();
   }
 
   #expire(e: QueueEntry): void {
