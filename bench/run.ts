@@ -6,7 +6,8 @@
 // The same scenarios run against a RabbitMQ with --target rabbitmq (see bench/README.md).
 //
 // Scenarios: a b c d e f g h i j (the shared amqp-perf matrix; "throughput" = a b c), backlog,
-// steady, responsiveness, ttl, priority, delayed (bench/delayed.ts, when present).
+// steady, responsiveness, ttl, priority, delayed (bench/delayed.ts, when present), f-blast and
+// f-blast-1m (amqp-blast, large bodies).
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { envFlag, envInt, envStr, log, now } from './lib/util.js';
 import { sideBySide } from './compare-report.js';
 import { abuse } from './scenarios/abuse.js';
 import { backlog } from './scenarios/backlog.js';
+import { fBlast, fBlast1m } from './scenarios/blast.js';
 import type { Ctx, Scenario, Sizes } from './scenarios/context.js';
 import { externalScenario } from './scenarios/external.js';
 import { MATRIX_IDS, matrixScenario } from './scenarios/matrix.js';
@@ -36,14 +38,17 @@ const OWN: Record<string, Scenario> = {
   ttl,
   priority,
   abuse,
+  'f-blast': fBlast,
+  'f-blast-1m': fBlast1m,
   delayed: externalScenario('delayed', '100k delayed messages becoming due within one second (bench/delayed.ts)'),
 };
 
 const ALIASES: Record<string, string[]> = {
   throughput: ['a', 'b', 'c'],
   matrix: MATRIX_IDS,
+  large: ['f-blast', 'f-blast-1m'],
   default: ['a', 'b', 'c', 'backlog', 'steady', 'responsiveness', 'ttl', 'priority', 'delayed'],
-  all: [...MATRIX_IDS, 'backlog', 'steady', 'responsiveness', 'ttl', 'priority', 'delayed', 'abuse'],
+  all: [...MATRIX_IDS, 'backlog', 'steady', 'responsiveness', 'ttl', 'priority', 'delayed', 'abuse', 'f-blast', 'f-blast-1m'],
   dbsize: ['steady'],
   probe: ['responsiveness'],
   restart: ['backlog'],
@@ -60,6 +65,7 @@ scenarios (default: ${ALIASES['default']!.join(' ')}):
   priority              x-max-priority 10 under load: order, throughput, overtaking
   delayed               bench/delayed.ts (if present)
   abuse                 four attackers at once beside a publisher/consumer pair: broker RSS, the pair's rate
+  f-blast f-blast-1m    scenario f with amqp-blast: 64 KiB / 1 MiB bodies flat out, MiB/s, broker RSS each second (large = both)
   all                   everything above
 
 options:
