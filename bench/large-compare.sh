@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/large-compare.sh -- large messages (scenario f), warren vs RabbitMQ, interleaved rounds.
 #
-# Each round, under the measurement lock (one hold per round, a few minutes), runs on every
+# Each round, under the measurement lock (ROUNDS_PER_HOLD rounds per hold [1]), runs on every
 # broker in turn (the order rotates per round): amqp-blast 64 KiB and 1 MiB (the copy built by
 # bench/lib/blast.ts, bodies split at frame_max), amqp-perf 64 KiB and 1 MiB (-x 1 -y 1 -a).
 # warren is started fresh for each round (port 0, no data dir) pinned to BROKER_CPUS; RabbitMQ
@@ -10,7 +10,7 @@
 # Then, with RSS_SECONDS>0, one more lock hold: amqp-blast 64 KiB for RSS_SECONDS on each broker
 # (and 1 MiB on this warren), broker RSS every 5 s. JSON lines -> OUT; medians printed at the end.
 #
-# Environment: ROUNDS [5] SECS [10] WARMUP [2] RABBIT_PORT [5673] BEFORE [] RSS_SECONDS [60]
+# Environment: ROUNDS [5] ROUNDS_PER_HOLD [1] SECS [10] WARMUP [2] RABBIT_PORT [5673] BEFORE [] RSS_SECONDS [60]
 #   BROKER_CPUS [0] CLIENT_CPUS [1] OUT [bench/results/tmp/large-DATE.jsonl]
 #   LOCK [/work/wt/_quiet/measure.lock] ("" = no lock)
 set -uo pipefail
@@ -24,6 +24,11 @@ mkdir -p "$(dirname "$OUT")"
 [ -d ../shared/bench ] || export BENCH_SHARED_DIR=${BENCH_SHARED_DIR:-/work/shared/bench}
 BLAST=$(node -e "import('./dist/bench/lib/blast.js').then(m => { const b = m.buildBlast(); if (!b.bin) { console.error(b.reason); process.exit(1); } console.log(b.bin); })") || exit 1
 PERF=$(node -e "import('./dist/bench/lib/perf.js').then(m => { const b = m.buildPerf(); if (!b.bin) { console.error(b.reason); process.exit(1); } console.log(b.bin); })") || exit 1
+
+if [ "${1:-}" = "--rounds" ]; then
+  for r in $(seq "$2" "$3"); do "$0" --round "$r" || exit 1; done
+  exit 0
+fi
 
 if [ "${1:-}" = "--round" ]; then
   round=$2; shift 2
@@ -85,6 +90,7 @@ if [ "${1:-}" = "--rss" ]; then
     echo "{\"rss_run\":\"$1\",\"size\":$4,\"seconds\":$RSS_SECONDS,\"rss_kb_every_5s\":[$(IFS=,; echo "${samples[*]}")],\"client\":$(cat "$OUT.rss.tmp")}" >> "$OUT"
     tail -1 "$OUT" | cut -c1-200 >&2
   }
+  echo "rss runs (load $(cut -d' ' -f1 /proc/loadavg))" >&2
   brokers=(after rabbit); [ -n "$BEFORE" ] && brokers=(before after rabbit)
   for b in "${brokers[@]}"; do
     if [ "$b" = rabbit ]; then
@@ -108,9 +114,11 @@ if [ "${1:-}" = "--rss" ]; then
 fi
 
 locked() { if [ -n "$LOCK" ]; then WARREN_MEASURE=1 flock "$LOCK" "$@"; else WARREN_MEASURE=1 "$@"; fi; }
-for r in $(seq 1 "$ROUNDS"); do
-  echo "round $r/$ROUNDS (load $(cut -d' ' -f1 /proc/loadavg))" >&2
-  locked "$0" --round "$r"
+PER=${ROUNDS_PER_HOLD:-1}
+for ((r = 1; r <= ROUNDS; r += PER)); do
+  last=$((r + PER - 1)); [ $last -gt "$ROUNDS" ] && last=$ROUNDS
+  echo "rounds $r-$last of $ROUNDS (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  locked "$0" --rounds "$r" "$last"
 done
 [ "$RSS_SECONDS" -gt 0 ] && locked "$0" --rss
 node -e '
