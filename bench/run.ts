@@ -250,7 +250,8 @@ async function main(): Promise<number> {
       cpus: brokerCpus,
       logLevel: envStr('BENCH_LOG_LEVEL', 'info'),
       keepData: envFlag('BENCH_KEEP_DATA'),
-      extraArgs: [],
+      // BENCH_WARREN_ARGS: extra `warren start` options, e.g. "--max-connection-buffer 2MiB".
+      extraArgs: envStr('BENCH_WARREN_ARGS', '').split(' ').filter((a) => a !== ''),
     });
   } else {
     if (!args.url) throw new Error('--target rabbitmq needs --url');

@@ -106,7 +106,8 @@ export const abuse: Scenario = {
     const pair = await goodPair(url, window);
     const rateAlone = await rateOver(pair, 2, alone);
     rec.add('rate_alone', 'good pair alone', rateAlone, 'msg/s', 'hi');
-    rss.phasePeakKb();
+    const aloneKb = rss.phasePeakKb();
+    rec.add('alone_rss', 'broker RSS peak with the pair alone', aloneKb / 1024, 'MiB');
 
     // The attack.
     log(`abuse: attackers for ${seconds} s (${stalled} stalled sockets, tables ${depth} deep)`);
@@ -133,6 +134,7 @@ export const abuse: Scenario = {
     rec.add('peak_rss', 'broker RSS peak under attack', peakKb / 1024, 'MiB', 'lo');
     rec.add('peak_above_idle', 'peak above idle (goal < 64 MiB)', (peakKb - idleKb) / 1024, 'MiB', 'lo');
     rec.add('peak_above_backlog', 'peak above idle + backlog', (peakKb - setupKb) / 1024, 'MiB', 'lo');
+    rec.add('peak_above_alone', 'peak above the pair alone (the attack)', (peakKb - aloneKb) / 1024, 'MiB', 'lo');
     rec.add('end_rss', 'broker RSS when the attack ended', endKb / 1024, 'MiB');
     let counts: Record<string, unknown> = {};
     try {
