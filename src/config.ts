@@ -134,7 +134,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   channelMax: 2047,
   heartbeat: 60,
   maxMessageSize: 128 * 1024 * 1024,
-  maxConnectionBuffer: 8 * 1024 * 1024,
+  maxConnectionBuffer: 4 * 1024 * 1024,
   pausedOutputTimeout: 120,
   maxStoreBytes: 0,
   statsInterval: 5,

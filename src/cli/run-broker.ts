@@ -36,12 +36,13 @@ function listenError(what: string, host: string, port: number, flag: string, e: 
 /**
  * V8 lets the old generation grow to up to four times what survived the last full GC before
  * collecting again. A broker's live set is small (a long backlog is kept as numbers) but it
- * churns through message objects, so that slack would be most of its footprint. Doubling at
- * most keeps the 1M-message backlog benchmark near 250 MB instead of 330 MB; tighter (30%)
- * got it to 230 MB but cost 10% of persistent throughput and raised confirm-latency p99.
- * Only the daemon sets this; an embedding process keeps its own GC tuning.
+ * churns through message objects and socket buffers, so that slack would be most of its
+ * footprint. At 100 % (doubling at most) the 1M-message backlog benchmark stayed near 250 MB
+ * instead of 330 MB; 50 % also took 12 MiB off the peak under abuse (bench/scenarios/abuse.ts:
+ * 52 against 64 MiB above idle in one sitting, README "Under abuse"); 30 % had cost 10 % of
+ * persistent throughput. Only the daemon sets this; an embedding process keeps its own tuning.
  */
-const HEAP_GROWING_PERCENT = 100;
+const HEAP_GROWING_PERCENT = 50;
 
 /** Exit code after an error outside any connection (sysexits' EX_SOFTWARE). */
 export const EXIT_INTERNAL_ERROR = 70;
