@@ -2,7 +2,7 @@
 // data directory, one folder per stream named by a hash of vhost and name, with a stream.json
 // saying which), the write sequence their fsyncs join (WriteJoin), and the hooks (StreamHooks)
 // other features plug in. Without a data directory, logs are kept in memory.
-// A deleted stream's folder is renamed aside at once (`<folder>.deleted-<n>`, one atomic step)
+// A deleted stream's folder is renamed aside at once (`<folder>.deleted-<ms>-<n>`, one atomic step)
 // and removed once the store has made the queue's deletion durable. A crash before that brings
 // the stream back with its folder; at start, sweep() removes what a crash left: renamed-aside
 // folders and folders of streams that no longer exist.
@@ -87,7 +87,13 @@ export class StreamEnv {
     log.destroy();
     if (log.dir === null || !existsSync(log.dir)) return;
     const aside = `${log.dir}.deleted-${Date.now()}-${String(++this.#deletedSeq % 1e6).padStart(6, '0')}`;
-    renameSync(log.dir, aside);
+    try {
+      renameSync(log.dir, aside);
+    } catch {
+      // Cannot rename (permissions, say): remove it in place, as before the set-aside existed.
+      rm(log.dir, { recursive: true, force: true }, () => {});
+      return;
+    }
     const seq = this.join?.writeSeq ?? 0;
     this.#deleting.push({ path: aside, seq });
     this.#removeDeleted(this.join?.durableSeq ?? seq);
@@ -104,6 +110,7 @@ export class StreamEnv {
   #undelete(dir: string): void {
     const hash = basename(dir);
     let newest: string | undefined;
+    if (!existsSync(this.dir!)) return;
     for (const f of readdirSync(this.dir!)) {
       const m = DELETED.exec(f);
       if (m !== null && m[1] === hash && (newest === undefined || f > newest)) newest = f;

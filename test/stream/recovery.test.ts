@@ -241,4 +241,13 @@ describe('deleted streams on disk', () => {
     expect(env2.sweep()).toHaveLength(1);
     expect(readdirSync(join(data, 'streams'))).toEqual([]);
   });
+
+  it('a stream the store has but whose folder is missing (a new data directory) opens empty', () => {
+    const data = tmp();
+    const env = new StreamEnv(data, new WriteJoin(new MemoryStore()));
+    const q = streamQueue(env, 's', true);
+    expect(q.messageCount).toBe(0);
+    expect(env.sweep()).toEqual([]);
+    env.closeAll();
+  });
 });
