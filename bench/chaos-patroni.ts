@@ -2,14 +2,16 @@
 // (Debian etcd-server), three PostgreSQL instances under Patroni (Debian patroni) with
 // synchronous_mode, and two warren nodes whose --store lists the three PostgreSQL hosts (the
 // store follows the primary, src/store/postgres/hosts.ts). A publisher with confirms and a
-// consumer with manual acks (amqplib, reconnecting over both nodes' addresses) run throughout.
+// consumer with manual acks run throughout, reconnecting over both nodes' addresses, in amqplib
+// and in pika (bench/chaos-pika.py, Debian python3-pika), each pair on a queue of its own.
 // The PostgreSQL primary's member is killed with kill -9 (its Patroni agent and its postmaster
 // with its backends, as if the machine died) CHAOS_PG_KILLS times (default 2) mid-publish;
 // Patroni promotes the synchronous standby and warren reconnects to it. Each killed member is
 // restarted and rejoins as a replica before the next kill. Then the Jepsen checker's counters:
 // lost (confirmed, never delivered), unexpected (delivered, never published), duplicated
 // (delivered again without the redelivered flag), corrupted (body does not match its digest),
-// and per kill the time to the new Patroni leader, the first confirm and the first delivery.
+// per client library, and per kill the time to the new Patroni leader, the first confirm and
+// the first delivery.
 // Config files: bench/patroni/patroni.yml and bench/patroni/etcd.args (templates; every port
 // is a free one picked at run time, every directory temporary). Prints one JSON line; exit 1
 // if a counter is not 0.
@@ -28,7 +30,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { JepsenClients } from './lib/jepsen.js';
+import { AmqplibClients, pikaClient, settle, Tally } from './lib/jepsen.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
@@ -36,6 +38,7 @@ const TEMPLATES = join(ROOT, 'bench/patroni');
 const PG_KILLS = Number(process.env['CHAOS_PG_KILLS'] ?? 2);
 const LEASE_MS = Number(process.env['CHAOS_LEASE_MS'] ?? 45_000);
 const QUEUE = 'chaos-patroni';
+const PIKA_QUEUE = 'chaos-patroni-pika';
 const MEMBERS = ['pg1', 'pg2', 'pg3'];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -228,7 +231,10 @@ const isActive = (p: Proc): boolean => alive(p) && p.out.includes('"role":"activ
 const nodeExits: { node: string; code: number | null }[] = [];
 
 // ---- clients (the Jepsen checker's bookkeeping, bench/lib/jepsen.ts) ------------------------
-const clients = new JepsenClients(() => ['a', 'b'].map((n) => `amqp://guest:guest@127.0.0.1:${warrenPorts[n]}`), QUEUE);
+const js = new Tally();
+const py = new Tally();
+const jsClients = new AmqplibClients(js, () => ['a', 'b'].map((n) => `amqp://guest:guest@127.0.0.1:${warrenPorts[n]}`), QUEUE);
+const pikas: ChildProcess[] = [];
 let stop = false;
 
 /** A warren node that stopped (it lost its lease, or could not learn a commit's outcome) is started again. */
@@ -246,7 +252,11 @@ async function keepNodesUp(): Promise<void> {
 }
 
 // ---- the run ----------------------------------------------------------------------------------
-const kills: { member: string; new_leader: string; leader_ms: number; first_confirm_ms: number; first_delivery_ms: number }[] = [];
+interface PerClient {
+  amqplib: number | null;
+  pika: number | null;
+}
+const kills: { member: string; new_leader: string; leader_ms: number; first_confirm_ms: PerClient; first_delivery_ms: PerClient }[] = [];
 let exitCode = 1;
 try {
   log(`work directory ${work}`);
@@ -262,14 +272,15 @@ try {
   startNode('b');
   await sleep(1000);
   void keepNodesUp();
-  void clients.publisher();
-  void clients.consumer();
+  void jsClients.publisher();
+  void jsClients.consumer();
+  pikas.push(pikaClient('publish', PIKA_QUEUE, [warrenPorts['a']!, warrenPorts['b']!], py), pikaClient('consume', PIKA_QUEUE, [warrenPorts['a']!, warrenPorts['b']!], py));
   await sleep(5000);
   for (let k = 0; k < PG_KILLS; k++) {
     const before = await cluster();
     const leader = leaderOf(before)!;
     const victim = members.find((m) => m.name === leader)!;
-    log(`kill -9 of the PostgreSQL primary ${leader} (Patroni and postmaster); confirmed so far ${clients.confirmed.size}`);
+    log(`kill -9 of the PostgreSQL primary ${leader} (Patroni and postmaster); confirmed so far ${js.confirmed.size} (amqplib), ${py.confirmed.size} (pika)`);
     const killedAt = Date.now();
     killMember(victim);
     let newLeader = '';
@@ -280,9 +291,18 @@ try {
       return true;
     });
     const leaderMs = Date.now() - killedAt;
-    await until(`a confirm after kill ${k + 1}`, () => clients.lastConfirmAt > killedAt + leaderMs);
-    await until(`a delivery after kill ${k + 1}`, () => clients.lastDeliveryAt > killedAt + leaderMs);
-    const entry = { member: leader, new_leader: newLeader, leader_ms: leaderMs, first_confirm_ms: clients.lastConfirmAt - killedAt, first_delivery_ms: clients.lastDeliveryAt - killedAt };
+    const since = killedAt + leaderMs;
+    await until(`an amqplib confirm and delivery after kill ${k + 1}`, () => js.lastConfirmAt > since && js.lastDeliveryAt > since);
+    // pika too, given a little longer (its own reconnect loop).
+    await until(`a pika confirm and delivery after kill ${k + 1}`, () => py.lastConfirmAt > since && py.lastDeliveryAt > since, 15_000).catch(() => undefined);
+    const after = (t: number): number | null => (t > since ? t - killedAt : null);
+    const entry = {
+      member: leader,
+      new_leader: newLeader,
+      leader_ms: leaderMs,
+      first_confirm_ms: { amqplib: after(js.lastConfirmAt), pika: after(py.lastConfirmAt) },
+      first_delivery_ms: { amqplib: after(js.lastDeliveryAt), pika: after(py.lastDeliveryAt) },
+    };
     kills.push(entry);
     log(`recovered: ${JSON.stringify(entry)}`);
     startMember(victim);
@@ -293,9 +313,10 @@ try {
     await sleep(5000);
   }
   stop = true;
-  clients.stop = true;
-  await clients.settle(90_000);
-  const { lost, unexpected, duplicated, corrupted } = clients;
+  jsClients.stop = true;
+  pikas[0]!.stdin!.end();
+  // The consumers take what is left.
+  await settle([js, py], 90_000);
   // What the warren nodes' stores did (their logs; every run of a node counted).
   const logs = procs.filter((p) => p.name.startsWith('warren-')).map((p) => p.out).join('');
   const count = (text: string): number => logs.split(text).length - 1;
@@ -304,14 +325,8 @@ try {
     load_average_1m: Number(loadavg()[0]!.toFixed(1)),
     pg_kills: PG_KILLS,
     lease_ms: LEASE_MS,
-    published: clients.published.size,
-    confirmed: clients.confirmed.size,
-    delivered_distinct: clients.delivered.size,
-    lost,
-    unexpected,
-    duplicated,
-    corrupted,
-    redelivered_copies: clients.redeliveredCopies,
+    amqplib: js.summary(),
+    pika: py.summary(),
     warren_node_exits: nodeExits,
     store_batches_waiting_for_a_primary: count('connection lost during a batch'),
     store_batches_committed_after_reconnecting: count('committed after reconnecting'),
@@ -319,7 +334,8 @@ try {
     kills,
   };
   console.log(JSON.stringify(result));
-  exitCode = lost + unexpected + duplicated + corrupted === 0 ? 0 : 1;
+  const bad = (t: Tally): number => t.lost + t.unexpected + t.duplicated + t.corrupted;
+  exitCode = bad(js) + bad(py) === 0 && py.confirmed.size > 0 ? 0 : 1;
 } catch (e) {
   console.error((e as Error).message);
   console.error(`logs kept in ${work}`);
@@ -327,7 +343,8 @@ try {
   exitCode = 2;
 } finally {
   stop = true;
-  clients.stop = true;
+  jsClients.stop = true;
+  for (const p of pikas) p.kill('SIGKILL');
   for (const p of nodes.values()) p.child.kill('SIGKILL');
   for (const m of members) killMember(m);
   for (const p of procs) if (alive(p)) p.child.kill('SIGKILL');

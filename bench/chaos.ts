@@ -14,11 +14,10 @@
 //   npm run chaos            (builds first; about three minutes)
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import amqp from 'amqplib';
+import { AmqplibClients, pikaClient, settle, Tally } from './lib/jepsen.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
@@ -41,7 +40,6 @@ function freePort(): Promise<number> {
 const PORTS: Record<string, number> = { a: await freePort(), b: await freePort() };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const bodyFor = (id: number): Buffer => Buffer.from(`${id}|${createHash('sha256').update(String(id)).digest('hex')}`);
 
 const [pgUrl, pgDir] = execFileSync(join(ROOT, 'conformance/postgres-temp.sh'), ['start'], { encoding: 'utf8' }).trim().split(' ') as [string, string];
 
@@ -72,165 +70,10 @@ async function until(what: string, f: () => boolean, ms = 30_000): Promise<void>
   }
 }
 
-/** The Jepsen checker's counters for one client library's publisher and consumer. */
-class Tally {
-  readonly published = new Set<number>();
-  readonly confirmed = new Set<number>();
-  readonly delivered = new Map<number, number>();
-  duplicated = 0;
-  unexpected = 0;
-  corrupted = 0;
-  redeliveredCopies = 0;
-  lastDeliveryAt = 0;
-  /** When the consumer's current connection was opened: a delivery counts as the new node's only after a kill. */
-  connectedAt = 0;
-  lastDeliveryConnectedAt = 0;
-  /** The first delivery on the current connection (the new node's first, after a kill). */
-  firstOnConnectionAt = 0;
-  /**
-   * Deliveries of ids not yet known as published: pika's publisher and consumer report through
-   * two pipes, so a delivery's line can be read before its publish line. Judged at the end.
-   */
-  readonly early: [number, boolean][] = [];
-
-  deliver(content: Buffer, redelivered: boolean): void {
-    this.lastDeliveryAt = Date.now();
-    if (this.lastDeliveryConnectedAt !== this.connectedAt) this.firstOnConnectionAt = this.lastDeliveryAt;
-    this.lastDeliveryConnectedAt = this.connectedAt;
-    const id = Number(content.toString('latin1').split('|')[0]);
-    if (!Number.isInteger(id) || !bodyFor(id).equals(content)) this.corrupted++;
-    else if (!this.published.has(id)) this.early.push([id, redelivered]);
-    else this.count(id, redelivered);
-  }
-
-  /** The first delivery after `t` on a connection opened after `t` (so from a node that was alive then). */
-  deliveredSince(t: number): boolean {
-    return this.lastDeliveryConnectedAt > t;
-  }
-
-  #judgeEarly(): void {
-    for (const [id, redelivered] of this.early.splice(0)) {
-      if (this.published.has(id)) this.count(id, redelivered);
-      else this.unexpected++;
-    }
-  }
-
-  count(id: number, redelivered: boolean): void {
-    const seen = this.delivered.get(id) ?? 0;
-    if (seen > 0) {
-      if (redelivered) this.redeliveredCopies++;
-      else this.duplicated++;
-    }
-    this.delivered.set(id, seen + 1);
-  }
-
-  get lost(): number {
-    this.#judgeEarly();
-    return [...this.confirmed].filter((id) => !this.delivered.has(id)).length;
-  }
-
-  get settled(): boolean {
-    this.#judgeEarly();
-    return [...this.confirmed].every((id) => this.delivered.has(id));
-  }
-
-  summary(): Record<string, number> {
-    this.#judgeEarly();
-    return {
-      published: this.published.size,
-      confirmed: this.confirmed.size,
-      delivered_distinct: this.delivered.size,
-      lost: this.lost,
-      unexpected: this.unexpected,
-      duplicated: this.duplicated,
-      corrupted: this.corrupted,
-      redelivered_copies: this.redeliveredCopies,
-    };
-  }
-}
 const js = new Tally();
 const py = new Tally();
-let stop = false;
-let addr = 0;
-
-async function connectAny(): Promise<amqp.ChannelModel> {
-  for (;;) {
-    const name = addr++ % 2 === 0 ? 'a' : 'b';
-    try {
-      const c = await amqp.connect(`amqp://guest:guest@127.0.0.1:${PORTS[name]}`, { noDelay: true });
-      c.on('error', () => {});
-      return c;
-    } catch {
-      await sleep(100);
-    }
-  }
-}
-
-async function publisher(): Promise<void> {
-  let next = 1;
-  while (!stop) {
-    try {
-      const c = await connectAny();
-      const ch = await c.createConfirmChannel();
-      ch.on('error', () => {});
-      await ch.assertQueue(QUEUE, { durable: true });
-      const closed = new Promise<void>((r) => c.once('close', () => r()));
-      let open = true;
-      void closed.then(() => (open = false));
-      while (!stop && open) {
-        for (let i = 0; i < 20 && open; i++) {
-          const id = next++;
-          js.published.add(id);
-          ch.sendToQueue(QUEUE, bodyFor(id), { persistent: true }, (err) => {
-            if (!err) js.confirmed.add(id);
-          });
-        }
-        await Promise.race([ch.waitForConfirms().catch(() => undefined), closed]);
-      }
-      if (open) await c.close().catch(() => undefined);
-    } catch {
-      await sleep(100);
-    }
-  }
-}
-
-async function consumer(): Promise<void> {
-  while (!stop) {
-    try {
-      const c = await connectAny();
-      js.connectedAt = Date.now();
-      const ch = await c.createChannel();
-      ch.on('error', () => {});
-      await ch.assertQueue(QUEUE, { durable: true });
-      await ch.prefetch(50);
-      await ch.consume(QUEUE, (m) => {
-        if (m === null) return;
-        js.deliver(m.content, m.fields.redelivered);
-        ch.ack(m);
-      });
-      await new Promise<void>((r) => c.once('close', () => r()));
-    } catch {
-      await sleep(100);
-    }
-  }
-}
-
-/** pika's publisher or consumer (bench/chaos-pika.py), its report lines fed to the pika tally. */
-function pika(mode: 'publish' | 'consume'): ChildProcess {
-  const child = spawn('/usr/bin/python3', [join(ROOT, 'bench/chaos-pika.py'), mode, PIKA_QUEUE, String(PORTS['a']), String(PORTS['b'])], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let rest = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    const lines = (rest + d.toString('latin1')).split('\n');
-    rest = lines.pop()!;
-    for (const l of lines) {
-      if (l.startsWith('P ')) py.published.add(Number(l.slice(2)));
-      else if (l.startsWith('C ')) py.confirmed.add(Number(l.slice(2)));
-      else if (l === 'K') py.connectedAt = Date.now();
-      else if (l.startsWith('D ')) py.deliver(Buffer.from(l.slice(4), 'latin1'), l[2] === '1');
-    }
-  });
-  return child;
-}
+const jsClients = new AmqplibClients(js, () => ['a', 'b'].map((n) => `amqp://guest:guest@127.0.0.1:${PORTS[n]}`), QUEUE);
+const pika = (mode: 'publish' | 'consume'): ChildProcess => pikaClient(mode, PIKA_QUEUE, [PORTS['a']!, PORTS['b']!], py);
 
 /** Where one takeover's time went, from the killing to the first delivery (ms since the kill). */
 interface Breakdown {
@@ -275,8 +118,8 @@ try {
   await until('a active', () => isActive(nodes.get('a')!));
   startNode('b');
   await sleep(1000);
-  void publisher();
-  void consumer();
+  void jsClients.publisher();
+  void jsClients.consumer();
   pikas.push(pika('publish'), pika('consume'));
   await sleep(3000);
   for (let k = 0; k < KILLS; k++) {
@@ -304,15 +147,10 @@ try {
   const pausedExit = paused.child.exitCode;
   startNode(paused.name);
   await sleep(3000);
-  stop = true;
+  jsClients.stop = true;
   // Publishers stop (pika's on its stdin closing); the consumers take what is left.
   pikas[0]!.stdin!.end();
-  const settle = Date.now();
-  while (Date.now() - settle < 60_000) {
-    const before = js.lastDeliveryAt + py.lastDeliveryAt;
-    await sleep(3000);
-    if (js.lastDeliveryAt + py.lastDeliveryAt === before && js.settled && py.settled) break;
-  }
+  await settle([js, py], 60_000);
   const sorted = [...failoverMs].sort((x, y) => x - y);
   const part = (k: keyof Breakdown): number | null => {
     const xs = breakdowns.map((b) => b[k]).filter((x): x is number => x !== null);
@@ -337,7 +175,7 @@ try {
   const bad = (t: Tally): number => t.lost + t.unexpected + t.duplicated + t.corrupted;
   process.exitCode = bad(js) + bad(py) === 0 && py.confirmed.size > 0 ? 0 : 1;
 } finally {
-  stop = true;
+  jsClients.stop = true;
   for (const p of pikas) p.kill('SIGKILL');
   for (const n of nodes.values()) {
     n.child.kill('SIGCONT');
