@@ -1,9 +1,11 @@
 // A PostgreSQL primary switch under a running warren, through amqplib: warren's --store lists a
-// standby and its primary; a publisher with confirms keeps publishing while the primary is
-// stopped (immediate: as if killed) and the standby promoted. warren finds the new primary,
-// commits there what was waiting, and carries on on the same AMQP connection: every confirmed
-// message is then consumed exactly once, and nothing unpublished appears. Skipped, saying so,
-// without PostgreSQL's binaries (conformance/postgres-pair.ts).
+// synchronous standby and its primary (a COMMIT returns once the standby has it, as under
+// Patroni's synchronous_mode; with an asynchronous standby a promotion may lose the last
+// commits). A publisher with confirms keeps publishing while the primary is stopped
+// (immediate: as if killed) and the standby promoted. warren finds the new primary, commits
+// there what was waiting, and carries on on the same AMQP connection: every confirmed message
+// is then consumed exactly once, and nothing unpublished appears. Skipped, saying so, without
+// PostgreSQL's binaries (conformance/postgres-pair.ts).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +25,7 @@ afterAll(async () => {
 
 describe.skipIf(BIN === null)('warren on a PostgreSQL primary that fails over', () => {
   it('follows the promoted standby: confirmed messages are all there once, none invented', async () => {
-    const [primary, standby] = await primaryAndStandby();
+    const [primary, standby] = await primaryAndStandby(true);
     const d = mkdtempSync(join(tmpdir(), 'warren-pgf-'));
     dirs.push(d);
     const w = await startWarren(d, ['--store', `postgres://warren@127.0.0.1:${standby.port},127.0.0.1:${primary.port}/postgres?target_session_attrs=read-write`]);

@@ -58,8 +58,12 @@ async function newDir(): Promise<{ dir: string; port: number }> {
   return { dir, port: await freePort() };
 }
 
-/** A primary (initdb) and a streaming standby of it (pg_basebackup -R). */
-export async function primaryAndStandby(): Promise<[Server, Server]> {
+/**
+ * A primary and its streaming standby. `synchronous`: every COMMIT on the primary waits until
+ * the standby has flushed it (synchronous_standby_names = '*'), as under Patroni's
+ * synchronous_mode; without it, what the primary committed last may be missing after a promotion.
+ */
+export async function primaryAndStandby(synchronous = false): Promise<[Server, Server]> {
   const a = await newDir();
   run(join(BIN!, 'initdb'), ['-D', join(a.dir, 'data'), '-U', 'warren', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   const primary = { ...a, url: `postgres://warren@127.0.0.1:${a.port}/postgres` };
@@ -70,6 +74,11 @@ export async function primaryAndStandby(): Promise<[Server, Server]> {
   const standby = { ...b, url: `postgres://warren@127.0.0.1:${b.port}/postgres` };
   started.push(standby);
   startServer(standby);
+  if (synchronous) {
+    await sql(primary.url, "ALTER SYSTEM SET synchronous_standby_names = '*'");
+    await sql(primary.url, 'SELECT pg_reload_conf()');
+    await until('the standby to be synchronous', async () => (await sql(primary.url, "SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'")).length > 0);
+  }
   return [primary, standby];
 }
 
