@@ -5,22 +5,29 @@
 #   WARREN_MEASURE=1 flock /work/wt/_quiet/measure.lock bench/streams-compare.sh
 # Environment: N (1000000), WINDOW (500), RETAIN (1 GiB), RETAIN_S (90), CONSUMERS (100),
 # RABBIT_URL (amqp://guest:guest@127.0.0.1:5682), RABBIT_BASE (/tmp/warren-rabbitmq-ref-5682),
-# WARREN_PORT (5792). For the 10M replay: N=10000000 (about 11 GB on disk per broker).
+# WARREN_PORT (5792), ONLY (append,replay,fanout,retention), REPLAY_ROUNDS (1), BROKERS
+# (warren,rabbitmq: one alone for rounds of a long run). For the 10M replay: N=10000000 (about
+# 11 GB on disk per broker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${N:-1000000}"; WINDOW="${WINDOW:-500}"; RETAIN="${RETAIN:-1073741824}"; RETAIN_S="${RETAIN_S:-90}"
 CONSUMERS="${CONSUMERS:-100}"; RABBIT_URL="${RABBIT_URL:-amqp://guest:guest@127.0.0.1:5682}"
 RABBIT_BASE="${RABBIT_BASE:-/tmp/warren-rabbitmq-ref-5682}"; WARREN_PORT="${WARREN_PORT:-5792}"
 DATA="$(mktemp -d "${TMPDIR:-/tmp}/warren-streams-bench-XXXXXX")"
-common=(--n "$N" --window "$WINDOW" --retain "$RETAIN" --retain-s "$RETAIN_S" --consumers "$CONSUMERS")
+trap 'rm -rf "$DATA"' EXIT
+ONLY="${ONLY:-append,replay,fanout,retention}"; REPLAY_ROUNDS="${REPLAY_ROUNDS:-1}"; BROKERS="${BROKERS:-warren,rabbitmq}"
+common=(--n "$N" --window "$WINDOW" --retain "$RETAIN" --retain-s "$RETAIN_S" --consumers "$CONSUMERS" --only "$ONLY" --replay-rounds "$REPLAY_ROUNDS")
 echo "# $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), N=$N WINDOW=$WINDOW" >&2
 
+if [[ ",$BROKERS," == *,warren,* ]]; then
 taskset -c 0 node dist/src/main.js start --host 127.0.0.1 --port "$WARREN_PORT" --http-port off --data-dir "$DATA" --log-level warn &
 WPID=$!
 trap 'kill $WPID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 sleep 2
 taskset -c 1 node dist/bench/streams.js --url "amqp://guest:guest@127.0.0.1:$WARREN_PORT" --pid "$WPID" --data-dir "$DATA" --label warren "${common[@]}"
 kill "$WPID"; wait "$WPID" 2>/dev/null || true
+fi
+[[ ",$BROKERS," == *,rabbitmq,* ]] || exit 0
 
 RPID="$(cat "$RABBIT_BASE/rabbit.pid")"
 SAVED="$(taskset -p "$RPID" | awk '{print $NF}')"
