@@ -406,14 +406,18 @@ describe('FrameWriter.deliver (the basic.deliver frame copied from a template an
     for (const [channel, consumerTag, deliveryTag, redelivered, exchange, routingKey] of cases) {
       const a = new FrameWriter(131072);
       const b = new FrameWriter(131072);
-      // Warm the template with other values first, so a stale one would show.
+      // Warm the template with other values first (twice: it is built on a repeat), so a stale
+      // one would show; then the case once (encoded) and again (from its template).
       a.deliver(3, 'warm', 1, false, 'x', 'y', header, body);
+      a.deliver(3, 'warm', 2, false, 'x', 'y', header, body);
       flushFrames(a);
-      a.deliver(channel, consumerTag, deliveryTag, redelivered, exchange, routingKey, header, body);
-      b.content(channel, { id: BASIC_DELIVER, consumerTag, deliveryTag, redelivered, exchange, routingKey }, header, body);
-      const got = flushFrames(a).sink.bytes();
-      const want = flushFrames(b).sink.bytes();
-      expect(got.equals(want)).toBe(true);
+      for (let k = 0; k < 3; k++) {
+        a.deliver(channel, consumerTag, deliveryTag + k, redelivered, exchange, routingKey, header, body);
+        b.content(channel, { id: BASIC_DELIVER, consumerTag, deliveryTag: deliveryTag + k, redelivered, exchange, routingKey }, header, body);
+        const got = flushFrames(a).sink.bytes();
+        const want = flushFrames(b).sink.bytes();
+        expect(got.equals(want)).toBe(true);
+      }
     }
   });
 
@@ -421,7 +425,8 @@ describe('FrameWriter.deliver (the basic.deliver frame copied from a template an
     const w = new FrameWriter(4096);
     const sent: BasicDeliver[] = [];
     for (let i = 1; i <= 600; i++) {
-      const m = deliver(i * 1_000_003, i % 50 === 0 ? `rk-${i}` : 'rk');
+      // Mostly one routing key (the template), some runs of others, some alternating.
+      const m = deliver(i * 1_000_003, i % 50 === 0 ? `rk-${i}` : i > 500 && i % 2 === 0 ? 'other' : 'rk');
       sent.push(m);
       w.deliver(1, m.consumerTag, m.deliveryTag, m.redelivered, m.exchange, m.routingKey, contentHeader(700), patterned(700, i));
     }
