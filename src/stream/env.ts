@@ -70,9 +70,11 @@ export class StreamEnv {
       }
     }
     let segment = segmentBytes(args);
-    // Whole segments are removed: with the default 500 MB segments a 1 GiB limit could hold
-    // 1.5 GiB. Unless the client chose a size, a segment is a tenth of the limit.
-    if (maxBytes !== null && !args.has('x-stream-max-segment-size-bytes')) segment = Math.min(segment, Math.max(MIN_SEGMENT, Math.floor(maxBytes / 10)));
+    // Whole segments are removed, when one fills up: with the default 500 MB segments a 1 GiB
+    // limit could hold 1.5 GiB. Unless the client chose a size, a segment is a twentieth of the
+    // limit, so the stream holds at most 105 % of it (a tenth came to 1.1004 × 1 GiB with the
+    // summary files: bench/results/streams-20261204-b.md).
+    if (maxBytes !== null && !args.has('x-stream-max-segment-size-bytes')) segment = Math.min(segment, Math.max(MIN_SEGMENT, Math.floor(maxBytes / 20)));
     const log = new StreamLog(dir, { maxSegmentBytes: segment, maxBytes, maxAgeMs }, this.join);
     log.open();
     this.#logs.set(q, log);
