@@ -32,9 +32,13 @@ export const OP_POLICY_PUT = 24;
 
 /** A BufferWriter on its own ArrayBuffer, so the finished batch can be transferred, not copied. */
 export class BatchWriter extends BufferWriter {
-  constructor(size = 64 * 1024) {
+  /** `reuse`: a buffer a writer handed back (see BatchReply.buffer), taken when large enough. */
+  constructor(size = 64 * 1024, reuse: ArrayBuffer | null = null) {
     super(0);
-    this.buf = Buffer.allocUnsafeSlow(size);
+    // Powers of two, so that a handed-back buffer fits the next batch of about the same size.
+    let n = 64 * 1024;
+    while (n < size) n *= 2;
+    this.buf = reuse !== null && reuse.byteLength >= n ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(n);
   }
 
   protected override grow(n: number): void {

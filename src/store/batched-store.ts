@@ -83,8 +83,16 @@ interface InFlight {
   readonly delayed: DelayedOp[];
 }
 
-/** A writer's answer to one batch. */
-export type BatchReply = { readonly id: number; readonly ok: true } | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string };
+/**
+ * A writer's answer to one batch. `buffer`: the batch's buffer transferred back for the next
+ * batch, so a busy store does not allocate (and free) a buffer of a batch's size per commit.
+ */
+export type BatchReply =
+  | { readonly id: number; readonly ok: true; readonly buffer?: ArrayBuffer }
+  | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string; readonly buffer?: ArrayBuffer };
+
+/** A handed-back batch buffer larger than this is let go (one huge message must not stay pinned). */
+const SPARE_MAX = 16 * 1024 * 1024;
 
 /** What a store finds in its database when it opens. */
 export interface StoredIds {
@@ -105,6 +113,8 @@ export abstract class BatchedStore implements Store {
   #inflight: InFlight | null = null;
   #nextBatchId = 1;
   #sendScheduled = false;
+  /** The last batch's buffer, handed back by the writer for the next batch. */
+  #spare: ArrayBuffer | null = null;
   /** Messages whose insert failed: kept in memory (their publishers were nacked). */
   readonly #failed = new Map<number, Message>();
   readonly #listeners: ((durableSeq: number, failed: WriteRange | null) => void)[] = [];
@@ -347,7 +357,8 @@ export abstract class BatchedStore implements Store {
     this.#pending = [];
     const messages = new Map<number, Message>();
     const delayed: DelayedOp[] = [];
-    const w = new BatchWriter(estimateSize(ops));
+    const w = new BatchWriter(estimateSize(ops), this.#spare);
+    this.#spare = null;
     for (const op of ops) {
       if (op.k === OP_DELAYED_PUT || op.k === OP_DELAYED_DEL || op.k === OP_DELAYED_DROP) {
         if (encodeDelayedOp(w, op)) delayed.push(op);
@@ -373,6 +384,7 @@ export abstract class BatchedStore implements Store {
   #handleReply(reply: BatchReply): void {
     const batch = this.#inflight;
     if (batch === null || batch.id !== reply.id) return;
+    if (reply.buffer !== undefined && reply.buffer.byteLength <= SPARE_MAX) this.#spare = reply.buffer;
     this.#inflight = null;
     const from = this.#durableSeq;
     this.#durableSeq = batch.upTo;
