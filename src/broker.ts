@@ -16,6 +16,7 @@ import { F, table, type FieldTable } from './codec/field-table.js';
 import type { BrokerConfig } from './config.js';
 import { Connection } from './connection/connection.js';
 import type { ConnectionContext } from './connection/context.js';
+import { storeFlow } from './connection/store-flow.js';
 import { listenHost } from './util/address.js';
 import { ConnectionError } from './errors.js';
 import { VirtualHost, type VhostEvents } from './routing/vhost.js';
@@ -86,6 +87,7 @@ export class Broker implements ConnectionContext {
     this.streams = new StreamEnv(config.dataDir, joined);
     joined.beforeClose = async () => this.streams.closeAll();
     this.store = joined;
+    storeFlow(joined, config.storeWriteBuffer); // publishers pause while this much is unwritten
     this.log = log;
     this.coordinator = new StreamCoordinator(new StreamReaders(joined), {
       vhost: (name) => this.vhosts.get(name),

@@ -57,6 +57,12 @@ export interface BrokerConfig {
   readonly pausedOutputTimeout: number;
   /** Cap on the database size in bytes (0: none). Past it, persistent publishes are nacked. */
   readonly maxStoreBytes: number;
+  /**
+   * Bytes of persistent messages the store may hold in memory before they are committed; past
+   * it connections publishing persistent messages are not read until it is under a quarter of
+   * this (connection/store-flow.ts), so a publisher faster than the disk cannot grow memory.
+   */
+  readonly storeWriteBuffer: number;
   /** Seconds between samples for the message rates of the HTTP API (RabbitMQ: collect_statistics_interval 5 s). */
   readonly statsInterval: number;
   /** How long a delivery may stay unacknowledged, ms (RabbitMQ: consumer_timeout 30 min); 0: forever. */
@@ -137,6 +143,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   maxConnectionBuffer: 4 * 1024 * 1024,
   pausedOutputTimeout: 120,
   maxStoreBytes: 0,
+  storeWriteBuffer: 16 * 1024 * 1024,
   statsInterval: 5,
   consumerTimeout: 1_800_000,
   memoryHighWatermark: 0.4,
@@ -355,6 +362,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('channelMax', '--channel-max <n>', 'WARREN_CHANNEL_MAX', 'channels per connection proposed to clients', integer(1, 65535, 'an integer from 1 to 65535')),
   option('heartbeat', '--heartbeat <seconds>', 'WARREN_HEARTBEAT', 'heartbeat interval proposed to clients (0: none)', integer(0, 65535, 'a number of seconds (0-65535)')),
   option('maxMessageSize', '--max-message-size <bytes>', 'WARREN_MAX_MESSAGE_SIZE', 'largest message body accepted', byteSize),
+  option('storeWriteBuffer', '--store-write-buffer <bytes>', 'WARREN_STORE_WRITE_BUFFER', 'persistent message bytes waiting for their store commit; past it publishers of persistent messages are paused until a quarter of it is left', byteSizeAtLeast(64 * 1024)),
   option('maxConnectionBuffer', '--max-connection-buffer <bytes>', 'WARREN_MAX_CONNECTION_BUFFER', 'per connection: output waiting for a slow client (past it warren stops reading that client), and bodies being received on several channels at once', byteSizeAtLeast(64 * 1024)),
   option('pausedOutputTimeout', '--paused-output-timeout <seconds>', 'WARREN_PAUSED_OUTPUT_TIMEOUT', 'seconds a client that does not take its output (past --max-connection-buffer) may stay connected unread (0: no limit)', integer(0, 86400, 'a number of seconds (0-86400)')),
   option('maxStoreBytes', '--max-db-size <bytes>', 'WARREN_MAX_DB_SIZE', 'cap on the database size; past it persistent publishes are nacked (0: no cap)', byteSize),

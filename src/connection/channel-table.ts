@@ -4,7 +4,7 @@
 
 import { CHANNEL_OPEN, FRAME_METHOD } from '../codec/methods.generated.js';
 import { ConnectionError } from '../errors.js';
-import type { Queue } from '../queue/queue.js';
+import type { FlowSource } from '../queue/queue.js';
 import type { Channel } from './channel.js';
 
 export class ChannelTable {
@@ -66,7 +66,7 @@ export class ChannelTable {
   }
 
   /** True when a consumer on any channel reads `queue`. */
-  consumesFrom(queue: Queue): boolean {
+  consumesFrom(queue: FlowSource): boolean {
     for (const ch of this.byId.values()) {
       for (const c of ch.consumers.values()) if (c.queue === queue) return true;
     }

@@ -29,7 +29,7 @@ import type { PermissionKind } from '../auth/access.js';
 import { AmqpError, ConnectionError } from '../errors.js';
 import type { VirtualHost } from '../routing/vhost.js';
 import type { Store, WriteRange } from '../store/store.js';
-import type { FlowWaiter, Queue } from '../queue/queue.js';
+import type { FlowSource, FlowWaiter, Queue } from '../queue/queue.js';
 import { Channel, type ChannelHost } from './channel.js';
 import { ChannelTable } from './channel-table.js';
 import { checkPermission, type ConnectionContext } from './context.js';
@@ -254,11 +254,11 @@ export class Connection implements ChannelHost, FlowWaiter {
     }
   }
 
-  throttle(queue: Queue): void {
+  throttle(queue: FlowSource): void {
     this.#gate.throttle(queue);
   }
 
-  resumeFlow(queue: Queue): void {
+  resumeFlow(queue: FlowSource): void {
     this.#gate.resumeFlow(queue);
   }
 

@@ -4,7 +4,7 @@
 import type { PermissionKind } from '../auth/access.js';
 import type { FrameWriter } from '../codec/frame-writer.js';
 import type { ConnectionError } from '../errors.js';
-import type { Queue } from '../queue/queue.js';
+import type { FlowSource } from '../queue/queue.js';
 import type { VirtualHost } from '../routing/vhost.js';
 import type { Store } from '../store/store.js';
 import type { Channel } from './channel.js';
@@ -37,8 +37,8 @@ export interface ChannelHost {
   checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void;
   /** Changes whenever permissions change anywhere (invalidates cached checks). */
   readonly permissionEpoch: number;
-  /** Pause reading from the client until `queue` has drained (flow control). */
-  throttle(queue: Queue): void;
+  /** Pause reading from the client until `queue` has drained, or the store caught up (flow control). */
+  throttle(queue: FlowSource): void;
   /** A resource alarm is on: publishers are to be blocked (see blockForAlarm). */
   readonly alarmed: boolean;
   /** Stop reading from this publisher until the alarm clears (connection.blocked). */

@@ -5,7 +5,7 @@
 // The gate decides; the connection pauses, resumes and sends through InputGateHost.
 
 import type { Logger } from 'pino';
-import type { FlowWaiter, Queue } from '../queue/queue.js';
+import type { FlowSource, FlowWaiter } from '../queue/queue.js';
 
 export interface InputGateHost extends FlowWaiter {
   readonly log: Logger;
@@ -15,14 +15,14 @@ export interface InputGateHost extends FlowWaiter {
   sendBlocked(reason: string | null): void;
   pauseInput(): void;
   resumeInput(): void;
-  /** True when the connection consumes from `queue`. */
-  consumesFrom(queue: Queue): boolean;
+  /** True when the connection consumes from `source` (a queue). */
+  consumesFrom(source: FlowSource): boolean;
 }
 
 export class InputGate {
   readonly #host: InputGateHost;
-  /** Queues we wait on before reading again; null when not throttled. */
-  #throttledBy: Set<Queue> | null = null;
+  /** Queues (or the store) we wait on before reading again; null when not throttled. */
+  #throttledBy: Set<FlowSource> | null = null;
   #blockedByAlarm = false;
   #outputFull = false;
   /** When reading last stopped for output the client did not take (Date.now()). */
@@ -64,7 +64,7 @@ export class InputGate {
     this.#host.log.info('publisher unblocked');
   }
 
-  throttle(queue: Queue): void {
+  throttle(queue: FlowSource): void {
     if (this.#throttledBy?.has(queue) === true || !this.#host.isOpen()) return;
     // Never pause a client that consumes from the same queue: it may be waiting to write
     // before it reads again, and then neither side would move.
@@ -79,7 +79,7 @@ export class InputGate {
   }
 
   /** `queue` drained: read again unless something else still holds us. */
-  resumeFlow(queue: Queue): void {
+  resumeFlow(queue: FlowSource): void {
     const set = this.#throttledBy;
     if (set === null || !set.delete(queue) || set.size > 0) return;
     this.#throttledBy = null;

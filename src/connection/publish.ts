@@ -14,6 +14,7 @@ import type { Queue } from '../queue/queue.js';
 import type { Exchange } from '../routing/exchange.js';
 import type { ChannelHost } from './host.js';
 import { REPLY_PREFIX, REPLY_TO, replyTargetFor } from './reply-to.js';
+import { storeFlow, type StoreFlow } from './store-flow.js';
 
 /** Routing keys in a CC or BCC header: an array of strings (other elements are skipped). */
 function routingKeysIn(name: string, v: FieldValue | undefined): string[] {
@@ -26,6 +27,7 @@ export class Publisher {
   readonly #channel: number;
   readonly #host: ChannelHost;
   readonly #targets = new Set<Queue>();
+  readonly #storeFlow: StoreFlow;
   // The last exchange this channel may publish to, and the permission epoch it was checked in.
   #writableExchange: string | null = null;
   #writableEpoch = -1;
@@ -35,6 +37,7 @@ export class Publisher {
   constructor(channel: number, host: ChannelHost) {
     this.#channel = channel;
     this.#host = host;
+    this.#storeFlow = storeFlow(host.store);
   }
 
   /**
@@ -105,6 +108,8 @@ export class Publisher {
       if (!q.enqueue(msg)) accepted = false;
       if (q.congested) host.throttle(q);
     }
+    // Written to the store (storeId set) while the store is far behind: wait for it.
+    if (msg.storeId !== 0 && this.#storeFlow.over) host.throttle(this.#storeFlow);
     return accepted;
   }
 

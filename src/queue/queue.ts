@@ -49,7 +49,14 @@ export interface Consumer {
 
 /** A publisher paused because a queue it feeds is backing up (see Queue.congested). */
 export interface FlowWaiter {
-  resumeFlow(queue: Queue): void;
+  resumeFlow(source: FlowSource): void;
+}
+
+/** What a paused publisher waits on: a queue, or the store's unwritten bytes (connection/store-flow.ts). */
+export interface FlowSource {
+  readonly name: string;
+  addFlowWaiter(w: FlowWaiter): void;
+  removeFlowWaiter(w: FlowWaiter): void;
 }
 
 /** What the queue needs from its vhost. */

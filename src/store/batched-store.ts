@@ -110,6 +110,9 @@ export abstract class BatchedStore implements Store {
   #durableSeq = 0;
   #pending: Op[] = [];
   readonly #pendingMessages = new Map<number, Message>();
+  /** Body bytes of #pendingMessages and of the batch in flight (unsettledBytes). */
+  #pendingBytes = 0;
+  #inflightBytes = 0;
   #inflight: InFlight | null = null;
   #nextBatchId = 1;
   #sendScheduled = false;
@@ -238,6 +241,7 @@ export abstract class BatchedStore implements Store {
     if (msg.storeId === 0) {
       msg.storeId = this.#nextMessageId++;
       this.#pendingMessages.set(msg.storeId, msg);
+      this.#pendingBytes += msg.size;
       this.#push({ k: OP_MESSAGE_PUT, m: msg });
     }
     msg.storeRefs++;
@@ -252,7 +256,10 @@ export abstract class BatchedStore implements Store {
     if (state === PENDING_INSERT) {
       // Never went out: drop the insert (and the message's, if nothing else holds it).
       const m = this.#pendingMessages.get(entry.storeId);
-      if (m !== undefined && --m.storeRefs === 0) this.#pendingMessages.delete(entry.storeId);
+      if (m !== undefined && --m.storeRefs === 0) {
+        this.#pendingMessages.delete(entry.storeId);
+        this.#pendingBytes -= m.size;
+      }
       return;
     }
     if (state === FAILED) {
@@ -319,6 +326,10 @@ export abstract class BatchedStore implements Store {
     return this.#durableSeq;
   }
 
+  get unsettledBytes(): number {
+    return this.#pendingBytes + this.#inflightBytes;
+  }
+
   onDurable(listener: (durableSeq: number, failed: WriteRange | null) => void): void {
     this.#listeners.push(listener);
   }
@@ -365,6 +376,10 @@ export abstract class BatchedStore implements Store {
       } else encodeOp(w, op, messages);
     }
     this.#pendingMessages.clear();
+    this.#pendingBytes = 0;
+    let bytes = 0;
+    for (const m of messages.values()) bytes += m.size;
+    this.#inflightBytes = bytes;
     const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#writeSeq, messages, delayed };
     this.#inflight = batch;
     const { buffer, length } = w.finish();
@@ -386,6 +401,7 @@ export abstract class BatchedStore implements Store {
     if (batch === null || batch.id !== reply.id) return;
     if (reply.buffer !== undefined && reply.buffer.byteLength <= SPARE_MAX) this.#spare = reply.buffer;
     this.#inflight = null;
+    this.#inflightBytes = 0;
     const from = this.#durableSeq;
     this.#durableSeq = batch.upTo;
     let failed: WriteRange | null = null;

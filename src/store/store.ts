@@ -240,6 +240,12 @@ export interface Store {
   /** Highest write sequence known to be durable. */
   readonly durableSeq: number;
   /**
+   * Body bytes of messages written but not yet durable (held in memory until they are), for
+   * stores that commit in the background; publishers are paused while it is high
+   * (connection/store-flow.ts).
+   */
+  readonly unsettledBytes?: number;
+  /**
    * Called whenever durableSeq advances. `failed` names a range of writes that could not be
    * made durable (disk full): publishes that needed them are nacked.
    */

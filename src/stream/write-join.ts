@@ -124,6 +124,10 @@ export class WriteJoin implements Store {
     return this.#seq;
   }
 
+  get unsettledBytes(): number {
+    return this.inner.unsettledBytes ?? 0;
+  }
+
   get durableSeq(): number {
     this.#sync();
     // An inner write seen only now may be durable already; listeners hear of it next time.

@@ -517,6 +517,29 @@ describe('SqliteStore writer', () => {
     await s.close();
   });
 
+  it('counts the bytes of messages not yet committed (unsettledBytes): up while pending, down when cancelled or committed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
+    dirs.push(dir);
+    const s = SqliteStore.open(dir, silentLogger);
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    await s.whenIdle();
+    expect(s.unsettledBytes).toBe(0);
+    const a = message('a'.repeat(1000));
+    const b = message('b'.repeat(3000));
+    const ea = entry(1, a);
+    s.appendMessage(queue('q'), ea, a);
+    s.appendMessage(queue('q'), entry(2, b), b);
+    // A second queue holding the same message adds nothing: it is stored once.
+    s.saveQueue({ vhost: '/', name: 'q2', autoDelete: false, arguments: new Map() });
+    s.appendMessage(queue('q2'), entry(1, b), b);
+    expect(s.unsettledBytes).toBe(a.size + b.size);
+    s.removeMessage(queue('q'), ea); // acked before its insert went out
+    expect(s.unsettledBytes).toBe(b.size);
+    await s.whenIdle();
+    expect(s.unsettledBytes).toBe(0);
+    await s.close();
+  });
+
   it('checkpoints the WAL into the database file itself, after committing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'warren-store-'));
     dirs.push(dir);
