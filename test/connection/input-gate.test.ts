@@ -2,28 +2,9 @@
 // alarm, flow control on a queue, output the client does not take) and reads again only when
 // the last one is gone.
 
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { InputGate, type InputGateHost } from '../../src/connection/input-gate.js';
+import { gate } from './gate-host.js';
 import type { Queue } from '../../src/queue/queue.js';
-
-function gate(): { g: InputGate; host: InputGateHost & { paused: boolean } } {
-  const host = {
-    paused: false,
-    log: pino({ level: 'silent' }),
-    isOpen: () => true,
-    sendBlocked: () => undefined,
-    pauseInput(): void {
-      this.paused = true;
-    },
-    resumeInput(): void {
-      this.paused = false;
-    },
-    consumesFrom: () => false,
-    resumeFlow: () => undefined,
-  };
-  return { g: new InputGate(host), host };
-}
 
 const queue = (): Queue => ({ name: 'q', addFlowWaiter: () => undefined, removeFlowWaiter: () => undefined }) as unknown as Queue;
 

@@ -2,10 +2,9 @@
 // its high mark of unwritten bytes and resume once it is under a quarter of that, through the
 // same input gate as a congested queue.
 
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { InputGate, type InputGateHost } from '../../src/connection/input-gate.js';
 import { StoreFlow, storeFlow } from '../../src/connection/store-flow.js';
+import { gate as connection } from './gate-host.js';
 import type { FlowSource } from '../../src/queue/queue.js';
 import type { Store, WriteRange } from '../../src/store/store.js';
 
@@ -27,25 +26,6 @@ function fakeStore(): { store: Store; unsettled: number; commit(bytesLeft: numbe
     onDurable: (l: (d: number, f: WriteRange | null) => void) => listeners.push(l),
   } as unknown as Store;
   return fake;
-}
-
-function connection(): { g: InputGate; host: InputGateHost & { paused: boolean } } {
-  const host = {
-    paused: false,
-    log: pino({ level: 'silent' }),
-    isOpen: () => true,
-    sendBlocked: () => undefined,
-    pauseInput(): void {
-      this.paused = true;
-    },
-    resumeInput(): void {
-      this.paused = false;
-    },
-    consumesFrom: () => false,
-    resumeFlow: (s: FlowSource) => g.resumeFlow(s),
-  };
-  const g = new InputGate(host);
-  return { g, host };
 }
 
 describe('StoreFlow', () => {
