@@ -14,9 +14,11 @@ import { DEFAULT_SETTINGS, type QueueSettings } from './arguments.js';
 import { ConsumerRing } from './consumers.js';
 import { EntryFreezer, QueueEntry } from './entry.js';
 import { effectiveTtl, IdleTimer, TtlSchedule } from './expiry.js';
+import type { FlowWaiter } from './flow.js';
 import { ReadyList, type ReadyCursor } from './ready-list.js';
 
 export { QueueEntry } from './entry.js';
+export type { FlowSource, FlowWaiter } from './flow.js';
 export type { ReadyCursor } from './ready-list.js';
 
 /** Past this many ready messages, stored messages keep only their place in memory. */
@@ -45,18 +47,6 @@ export interface Consumer {
   readonly qosPrefetch?: number;
   /** Its channel's global prefetch (basic.qos global=true), 0 when none. */
   readonly globalPrefetch?: number;
-}
-
-/** A publisher paused because a queue it feeds is backing up (see Queue.congested). */
-export interface FlowWaiter {
-  resumeFlow(source: FlowSource): void;
-}
-
-/** What a paused publisher waits on: a queue, or the store's unwritten bytes (connection/store-flow.ts). */
-export interface FlowSource {
-  readonly name: string;
-  addFlowWaiter(w: FlowWaiter): void;
-  removeFlowWaiter(w: FlowWaiter): void;
 }
 
 /** What the queue needs from its vhost. */
