@@ -1,0 +1,84 @@
+// The SQLite writer's work for scenario c without the broker: batches of --per 1 KiB messages
+// inserted (messages + entries, the store's schema) together with the deletes of the previous
+// batch's messages (what acks produce), one transaction each, in WAL mode. Prints messages/s
+// and CPU per message (user, system) for a statement shape and a synchronous setting:
+//   --mode row (one statement a row, as the writer does) | multi (8-row inserts) | range (range deletes)
+//   --sync FULL | OFF     --per 18  --batches 3000  --dir /tmp/warren-sqlite-batches
+//
+//   npm run build && node dist/bench/sqlite-batches.js --mode row --sync FULL
+
+import Database from 'better-sqlite3';
+import { mkdirSync, rmSync } from 'node:fs';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+
+const dir = arg('dir', '/tmp/warren-sqlite-batches');
+const per = Number(arg('per', '18'));
+const batches = Number(arg('batches', '3000'));
+const mode = arg('mode', 'row');
+const sync = arg('sync', 'FULL');
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+const db = new Database(`${dir}/t.db`);
+db.pragma('auto_vacuum = INCREMENTAL');
+db.pragma('journal_mode = WAL');
+db.pragma(`synchronous = ${sync === 'OFF' ? 'OFF' : 'FULL'}`);
+db.exec(`CREATE TABLE messages (id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL, header BLOB NOT NULL, body BLOB NOT NULL);
+CREATE TABLE entries (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;`);
+const K = 8;
+const msgPut = db.prepare('INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES (?, ?, ?, ?, ?, ?)');
+const entryPut = db.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+const msgPutK = db.prepare(`INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES ${Array(K).fill('(?, ?, ?, ?, ?, ?)').join(',')}`);
+const entryPutK = db.prepare(`INSERT INTO entries VALUES ${Array(K).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(',')}`);
+const entryDel = db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq = ?');
+const msgDel = db.prepare('DELETE FROM messages WHERE id = ?');
+const entryDelRange = db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq >= ? AND seq <= ?');
+const msgDelRange = db.prepare('DELETE FROM messages WHERE id >= ? AND id <= ?');
+const body = Buffer.alloc(1024, 7);
+const header = Buffer.alloc(20, 1);
+let id = 1;
+const m: unknown[] = [];
+const e: unknown[] = [];
+const batch = db.transaction((from: number) => {
+  let i = 0;
+  if (mode !== 'row') {
+    for (; i + K <= per; i += K) {
+      m.length = 0;
+      e.length = 0;
+      for (let j = 0; j < K; j++, id++) {
+        m.push(id, 1, '', 'q', header, body);
+        e.push(1, id, id, 0, 1024, 0, 0, 0, 0);
+      }
+      msgPutK.run(m);
+      entryPutK.run(e);
+    }
+  }
+  for (; i < per; i++, id++) {
+    msgPut.run(id, 1, '', 'q', header, body);
+    entryPut.run(1, id, id, 0, 1024, 0, 0, 0, 0);
+  }
+  if (from <= 0) return;
+  if (mode === 'range') {
+    entryDelRange.run(1, from, from + per - 1);
+    msgDelRange.run(from, from + per - 1);
+  } else {
+    for (let k = from; k < from + per; k++) {
+      entryDel.run(1, k);
+      msgDel.run(k);
+    }
+  }
+});
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+for (let b = 0; b < batches; b++) batch(id - per);
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const n = per * batches;
+db.close();
+rmSync(dir, { recursive: true, force: true });
+console.log(
+  JSON.stringify({ per, batches, mode, sync, msgs_per_s: Math.round(n / seconds), cpu_us_per_msg: +((cpu.user + cpu.system) / n).toFixed(2), user_us: +(cpu.user / n).toFixed(2), system_us: +(cpu.system / n).toFixed(2) }),
+);
