@@ -55,6 +55,12 @@ export interface BrokerConfig {
    * where negotiated, drop such a client that also sends nothing after two intervals anyway.
    */
   readonly pausedOutputTimeout: number;
+  /**
+   * How far V8's old generation may grow past what the last full collection kept, in percent,
+   * before the next one (`warren start` only; an embedding process keeps its own GC tuning).
+   * Lower holds less garbage, higher collects less often; see README "Under abuse".
+   */
+  readonly heapGrowth: number;
   /** Cap on the database size in bytes (0: none). Past it, persistent publishes are nacked. */
   readonly maxStoreBytes: number;
   /**
@@ -142,6 +148,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   maxMessageSize: 128 * 1024 * 1024,
   maxConnectionBuffer: 4 * 1024 * 1024,
   pausedOutputTimeout: 120,
+  heapGrowth: 50,
   maxStoreBytes: 0,
   storeWriteBuffer: 16 * 1024 * 1024,
   statsInterval: 5,
@@ -364,6 +371,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('maxMessageSize', '--max-message-size <bytes>', 'WARREN_MAX_MESSAGE_SIZE', 'largest message body accepted', byteSize),
   option('storeWriteBuffer', '--store-write-buffer <bytes>', 'WARREN_STORE_WRITE_BUFFER', 'persistent message bytes waiting for their store commit; past it publishers of persistent messages are paused until a quarter of it is left', byteSizeAtLeast(64 * 1024)),
   option('maxConnectionBuffer', '--max-connection-buffer <bytes>', 'WARREN_MAX_CONNECTION_BUFFER', 'per connection: output waiting for a slow client (past it warren stops reading that client), and bodies being received on several channels at once', byteSizeAtLeast(64 * 1024)),
+  option('heapGrowth', '--heap-growth <percent>', 'WARREN_HEAP_GROWTH', "how far the JS heap may grow past the last full collection's survivors before the next one (lower: less memory, higher: more throughput)", integer(10, 400, 'a percentage (10-400)')),
   option('pausedOutputTimeout', '--paused-output-timeout <seconds>', 'WARREN_PAUSED_OUTPUT_TIMEOUT', 'seconds a client that does not take its output (past --max-connection-buffer) may stay connected unread (0: no limit)', integer(0, 86400, 'a number of seconds (0-86400)')),
   option('maxStoreBytes', '--max-db-size <bytes>', 'WARREN_MAX_DB_SIZE', 'cap on the database size; past it persistent publishes are nacked (0: no cap)', byteSize),
   option('statsInterval', '--stats-interval <seconds>', 'WARREN_STATS_INTERVAL', 'seconds between samples for the message rates of the HTTP API', integer(1, 3600, 'a number of seconds (1-3600)')),

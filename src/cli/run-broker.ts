@@ -33,16 +33,7 @@ function listenError(what: string, host: string, port: number, flag: string, e: 
   return `cannot listen on ${host}:${port}: ${err.message}`;
 }
 
-/**
- * V8 lets the old generation grow to up to four times what survived the last full GC before
- * collecting again. A broker's live set is small (a long backlog is kept as numbers) but it
- * churns through message objects and socket buffers, so that slack would be most of its
- * footprint. At 100 % (doubling at most) the 1M-message backlog benchmark stayed near 250 MB
- * instead of 330 MB; 50 % also took 12 MiB off the peak under abuse (bench/scenarios/abuse.ts:
- * 52 against 64 MiB above idle in one sitting, README "Under abuse"); 30 % had cost 10 % of
- * persistent throughput. Only the daemon sets this; an embedding process keeps its own tuning.
- */
-const HEAP_GROWING_PERCENT = 50;
+
 
 /** Exit code after an error outside any connection (sysexits' EX_SOFTWARE). */
 export const EXIT_INTERNAL_ERROR = 70;
@@ -54,7 +45,11 @@ function die(log: Logger, err: unknown, msg: string, context: Record<string, str
 }
 
 export async function runBroker({ config, origin }: ResolvedConfig): Promise<void> {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  // V8 would let the old generation grow to four times what survived the last full collection.
+  // A broker's live set is small but it churns through messages and socket buffers, so that
+  // slack would be most of its footprint; config.heapGrowth trades it against collections
+  // (figures in README "Under abuse").
+  setFlagsFromString(`--heap-growing-percent=${config.heapGrowth}`);
   const stdoutIsTty = process.stdout.isTTY === true;
   const log = createLogger(config.logLevel, undefined, { format: chooseLogFormat(config.logFormat, stdoutIsTty), colour: useColour(stdoutIsTty, process.env) });
   // From the start: a stray error while starting up is just as fatal.

@@ -72,6 +72,9 @@ describe('resolveConfig', () => {
   });
 
   it('takes the paused output timeout in seconds (0: no limit)', () => {
+    expect(resolveConfig({}).config.heapGrowth).toBe(50);
+    expect(resolveConfig({ env: { WARREN_HEAP_GROWTH: '100' } }).config.heapGrowth).toBe(100);
+    expect(() => resolveConfig({ flags: { heapGrowth: '5' } })).toThrow(/10-400/);
     expect(resolveConfig({}).config.pausedOutputTimeout).toBe(120);
     expect(resolveConfig({ env: { WARREN_PAUSED_OUTPUT_TIMEOUT: '0' } }).config.pausedOutputTimeout).toBe(0);
     expect(resolveConfig({ file: file('{"pausedOutputTimeout": 30}'), flags: { pausedOutputTimeout: '45' } }).config.pausedOutputTimeout).toBe(45);
