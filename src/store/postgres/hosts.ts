@@ -70,13 +70,14 @@ export function redactPgUrl(url: string): string {
 
 /**
  * An error that says the connection (or the server behind it) is gone or is no longer the
- * primary, so the work should go to a fresh connection to the current primary: no SQLSTATE (the
- * socket died), class 08 (connection exception), 57P01-57P03 (shut down, crashed, starting up)
- * and 25006 (a read-only transaction: the server was demoted to a standby).
+ * primary, so the work should go to a fresh connection to the current primary: anything that is
+ * not an error sent by the server (the socket died: ECONNRESET, EPIPE, "Connection terminated"),
+ * and of the server's, class 08 (connection exception), 57P01-57P03 (shut down, crashed,
+ * starting up) and 25006 (a read-only transaction: the server was demoted to a standby).
  */
 export function isConnectionLoss(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return true;
+  if (!(e instanceof pg.DatabaseError)) return true;
+  const code = e.code ?? '';
   return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '25006';
 }
 
