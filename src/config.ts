@@ -148,7 +148,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   maxMessageSize: 128 * 1024 * 1024,
   maxConnectionBuffer: 4 * 1024 * 1024,
   pausedOutputTimeout: 120,
-  heapGrowth: 50,
+  heapGrowth: 100,
   maxStoreBytes: 0,
   storeWriteBuffer: 16 * 1024 * 1024,
   statsInterval: 5,

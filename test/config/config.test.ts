@@ -72,8 +72,8 @@ describe('resolveConfig', () => {
   });
 
   it('takes the paused output timeout in seconds (0: no limit)', () => {
-    expect(resolveConfig({}).config.heapGrowth).toBe(50);
-    expect(resolveConfig({ env: { WARREN_HEAP_GROWTH: '100' } }).config.heapGrowth).toBe(100);
+    expect(resolveConfig({}).config.heapGrowth).toBe(100);
+    expect(resolveConfig({ env: { WARREN_HEAP_GROWTH: '50' } }).config.heapGrowth).toBe(50);
     expect(() => resolveConfig({ flags: { heapGrowth: '5' } })).toThrow(/10-400/);
     expect(resolveConfig({}).config.pausedOutputTimeout).toBe(120);
     expect(resolveConfig({ env: { WARREN_PAUSED_OUTPUT_TIMEOUT: '0' } }).config.pausedOutputTimeout).toBe(0);
