@@ -551,7 +551,7 @@ async function main(): Promise<void> {
     '',
     `## Curves after warm-up (${warm.length} samples)`,
     '',
-    `Window medians: one per ${windowSeconds / 60} minutes after warm-up; their spread (max over min) is the flatness figure (goal: within 10 %).`,
+    `Window medians: one per ${(windowSeconds / 60).toFixed(1)} minutes after warm-up; their spread (max over min) is the flatness figure (goal: within 10 %).`,
     '',
     '| figure | first | last | min | max | last vs first | max vs min | window medians | spread of window medians |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
