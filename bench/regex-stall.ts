@@ -22,6 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
+import { eachLine } from './lib/util.js';
 
 interface Options {
   a: number;
@@ -66,17 +67,10 @@ async function startWarren(main: string, dataDir: string): Promise<{ child: Chil
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolvePorts, reject) => {
-    let pending = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      pending += d.toString();
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        const rec = JSON.parse(line) as { msg?: string; port?: number; httpPort?: number };
-        if (rec.msg === 'listening' && typeof rec.port === 'number' && typeof rec.httpPort === 'number') resolvePorts({ child, port: rec.port, httpPort: rec.httpPort });
-      }
+    eachLine(child.stdout!, (line) => {
+      if (!line.startsWith('{')) return;
+      const rec = JSON.parse(line) as { msg?: string; port?: number; httpPort?: number };
+      if (rec.msg === 'listening' && typeof rec.port === 'number' && typeof rec.httpPort === 'number') resolvePorts({ child, port: rec.port, httpPort: rec.httpPort });
     });
     child.once('exit', (code) => reject(new Error(`warren exited (${code}) before listening`)));
   });

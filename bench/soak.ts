@@ -25,7 +25,7 @@ import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqp
 import { RESULTS_DIR, TMP_DIR } from './lib/paths.js';
 import { procStatus } from './lib/proc.js';
 import { snapshotBroker } from './lib/target.js';
-import { sleep } from './lib/util.js';
+import { eachLine, sleep } from './lib/util.js';
 
 interface Options {
   minutes: number;
@@ -100,20 +100,13 @@ async function startBroker(runDir: string, brokerCpus: string): Promise<Broker> 
   });
   const { port, httpPort } = await new Promise<{ port: number; httpPort: number }>((res, rej) => {
     const timer = setTimeout(() => rej(new Error('warren did not start within 30 s')), 30_000);
-    let pending = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      log.write(d);
-      pending += d.toString();
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        const rec = JSON.parse(line) as { msg?: string; port?: number; httpPort?: number };
-        if (rec.msg === 'listening' && typeof rec.port === 'number' && typeof rec.httpPort === 'number') {
-          clearTimeout(timer);
-          res({ port: rec.port, httpPort: rec.httpPort });
-        }
+    child.stdout!.on('data', (d: Buffer) => log.write(d));
+    eachLine(child.stdout!, (line) => {
+      if (!line.startsWith('{')) return;
+      const rec = JSON.parse(line) as { msg?: string; port?: number; httpPort?: number };
+      if (rec.msg === 'listening' && typeof rec.port === 'number' && typeof rec.httpPort === 'number') {
+        clearTimeout(timer);
+        res({ port: rec.port, httpPort: rec.httpPort });
       }
     });
   });

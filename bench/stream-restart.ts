@@ -13,6 +13,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import amqp from 'amqplib';
 import { dirSize } from './lib/proc.js';
+import { eachLine } from './lib/util.js';
 
 const STREAM = 'restart-bench';
 const MAIN = resolve('dist/src/main.js');
@@ -27,17 +28,10 @@ function start(main: string, data: string): Promise<Running> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [main, 'start', '--host', '127.0.0.1', '--port', '0', '--http-port', 'off', '--data-dir', data, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((ok, fail) => {
-    let pending = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      pending += d.toString();
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        const rec = JSON.parse(line) as { msg?: string; port?: number };
-        if (rec.msg === 'listening' && typeof rec.port === 'number') ok({ child, port: rec.port, ms: performance.now() - t0 });
-      }
+    eachLine(child.stdout!, (line) => {
+      if (!line.startsWith('{')) return;
+      const rec = JSON.parse(line) as { msg?: string; port?: number };
+      if (rec.msg === 'listening' && typeof rec.port === 'number') ok({ child, port: rec.port, ms: performance.now() - t0 });
     });
     child.once('exit', (code) => fail(new Error(`broker exited (${code}) before listening`)));
   });

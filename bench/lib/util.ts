@@ -108,3 +108,17 @@ export function log(msg: string): void {
 }
 
 export const MiB = 1024 * 1024;
+
+/** Calls `onLine` for every complete line of text that `stream` emits (a broker's JSON log). */
+export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let pending = '';
+  stream.on('data', (d: Buffer | string) => {
+    pending += d.toString();
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      onLine(line);
+    }
+  });
+}
