@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import amqp, { type ChannelModel, type ConfirmChannel, type ConsumeMessage, type GetMessage } from 'amqplib';
+import amqp, { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runWarren, startWarren, type WarrenProcess } from './warren-process.js';
+import { connect, drain } from './drain.js';
 
 const dirs: string[] = [];
 const procs: WarrenProcess[] = [];
@@ -30,26 +31,7 @@ async function start(dir: string, args: string[] = []): Promise<WarrenProcess> {
   return p;
 }
 
-async function connect(url: string): Promise<ChannelModel> {
-  // noDelay: a get after an ack would otherwise wait out Nagle against delayed ACKs (~40 ms each).
-  const c = await amqp.connect(url, { noDelay: true });
-  c.on('error', () => {});
-  return c;
-}
 
-/** Takes every ready message of a queue with basic.get, acking each; returns bodies and flags. */
-async function drain(c: ChannelModel, queue: string): Promise<{ body: string; redelivered: boolean }[]> {
-  const ch = await c.createChannel();
-  const out: { body: string; redelivered: boolean }[] = [];
-  for (;;) {
-    const m = (await ch.get(queue)) as GetMessage | false;
-    if (m === false) break;
-    out.push({ body: m.content.toString(), redelivered: m.fields.redelivered });
-    ch.ack(m);
-  }
-  await ch.close();
-  return out;
-}
 
 /** The body published for message `id`: the id plus a digest of it, so damage is detectable. */
 function bodyFor(id: string): string {

@@ -8,12 +8,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import amqp, { type ChannelModel, type ConsumeMessage, type GetMessage } from 'amqplib';
+import amqp, { type ChannelModel, type ConsumeMessage } from 'amqplib';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, postgresAvailable, stopPostgres } from './postgres.js';
 import { makeTestPki, type TestPki } from './tls-certs.js';
 import { runWarren, startWarren, type WarrenProcess } from './warren-process.js';
+import { connect, drain } from './drain.js';
 
 const dirs: string[] = [];
 const procs: WarrenProcess[] = [];
@@ -51,24 +52,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms
 /** The node serves AMQP itself (its "listening" line as the active node). */
 const active = (p: WarrenProcess): boolean => p.output().includes('"role":"active"');
 
-async function connect(url: string): Promise<ChannelModel> {
-  const c = await amqp.connect(url, { noDelay: true });
-  c.on('error', () => {});
-  return c;
-}
 
-async function drain(c: ChannelModel, queue: string): Promise<{ body: string; redelivered: boolean }[]> {
-  const ch = await c.createChannel();
-  const out: { body: string; redelivered: boolean }[] = [];
-  for (;;) {
-    const m = (await ch.get(queue)) as GetMessage | false;
-    if (m === false) break;
-    out.push({ body: m.content.toString(), redelivered: m.fields.redelivered });
-    ch.ack(m);
-  }
-  await ch.close();
-  return out;
-}
 
 const AUTH = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` };
 

@@ -7,10 +7,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import amqp, { type ChannelModel, type ConfirmChannel, type GetMessage } from 'amqplib';
+import type { ConfirmChannel, GetMessage } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, postgresAvailable, stopPostgres } from './postgres.js';
 import { startWarren, type WarrenProcess } from './warren-process.js';
+import { connect, drain } from './drain.js';
 
 const dirs: string[] = [];
 const procs: WarrenProcess[] = [];
@@ -29,24 +30,7 @@ async function start(url: string): Promise<WarrenProcess> {
   return p;
 }
 
-async function connect(url: string): Promise<ChannelModel> {
-  const c = await amqp.connect(url, { noDelay: true });
-  c.on('error', () => {});
-  return c;
-}
 
-async function drain(c: ChannelModel, queue: string): Promise<{ body: string; redelivered: boolean }[]> {
-  const ch = await c.createChannel();
-  const out: { body: string; redelivered: boolean }[] = [];
-  for (;;) {
-    const m = (await ch.get(queue)) as GetMessage | false;
-    if (m === false) break;
-    out.push({ body: m.content.toString(), redelivered: m.fields.redelivered });
-    ch.ack(m);
-  }
-  await ch.close();
-  return out;
-}
 
 function bodyFor(id: string): string {
   return `${id}|${createHash('sha256').update(id).digest('hex')}|${'x'.repeat(200)}`;
