@@ -46,8 +46,10 @@ async function channel(c: ChannelModel): Promise<Channel> {
   return ch;
 }
 
-async function api(method: string, path: string): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`http://127.0.0.1:${w.httpPort}/api${path}`, { method, headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } });
+async function api(method: string, path: string, body?: unknown, user = 'guest:guest'): Promise<{ status: number; json: unknown }> {
+  const headers: Record<string, string> = { authorization: `Basic ${Buffer.from(user).toString('base64')}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`http://127.0.0.1:${w.httpPort}/api${path}`, body === undefined ? { method, headers } : { method, headers, body: JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
 }
@@ -111,6 +113,27 @@ describe.skipIf(external)('deleting a super stream deletes its partitions', () =
     const missing = await runWarren(['delete-super-stream', b, ...url]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`no super stream '${b}' in vhost '/'`);
+  });
+
+  it('refused without configure permission on its partitions, over AMQP (403) and HTTP (401); nothing deleted', async () => {
+    const x = uid('perm');
+    await superStream(x, 2);
+    // carol may configure the exchange itself, not the partition streams behind it.
+    expect((await api('PUT', '/users/carol', { password: 'carol-secret', tags: 'management' })).status).toBeLessThan(300);
+    expect((await api('PUT', '/permissions/%2F/carol', { configure: `^${x}$`, write: '.*', read: '.*' })).status).toBeLessThan(300);
+    const c = await amqp.connect(w.url.replace('guest:guest', 'carol:carol-secret'));
+    c.on('error', () => {});
+    conns.push(c);
+    const ch = await c.createChannel();
+    const closed = new Promise<Error>((resolve) => ch.once('error', resolve));
+    await expect(ch.deleteExchange(x)).rejects.toThrow();
+    expect((await closed).message).toContain(`ACCESS_REFUSED - access to queue '${x}-0' in vhost '/' refused for user 'carol'`);
+    // The API answers a permission refusal as RabbitMQ's management plugin does: 401 not_authorised.
+    const refused = await api('DELETE', `/super-streams/%2F/${x}`, undefined, 'carol:carol-secret');
+    expect(refused.status).toBe(401);
+    expect(JSON.stringify(refused.json)).toContain(`access to queue '${x}-0' in vhost '/' refused for user 'carol'`);
+    expect(await exists(`${x}-0`)).toBe(true);
+    expect(await exists(`${x}-1`)).toBe(true);
   });
 
   it('exchange.delete from pika: its partitions are gone (404 on a passive declare)', async () => {

@@ -72,6 +72,8 @@ describe('resolveConfig', () => {
   });
 
   it('takes the paused output timeout in seconds (0: no limit)', () => {
+    expect(resolveConfig({ flags: { storeWriteBuffer: '32MiB' } }).config.storeWriteBuffer).toBe(32 * 1024 * 1024);
+    expect(() => resolveConfig({ flags: { storeWriteBuffer: '1KiB' } })).toThrow(/at least 65536 bytes/);
     expect(resolveConfig({}).config.heapGrowth).toBe(100);
     expect(resolveConfig({ env: { WARREN_HEAP_GROWTH: '50' } }).config.heapGrowth).toBe(50);
     expect(() => resolveConfig({ flags: { heapGrowth: '5' } })).toThrow(/10-400/);

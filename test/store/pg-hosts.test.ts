@@ -12,6 +12,12 @@ import { PgStore } from '../../src/store/postgres/pg-store.js';
 import type { WriteRange } from '../../src/store/store.js';
 
 describe('postgres:// host lists', () => {
+  it('refuses a host list longer than 64 hosts (every host may be tried at each reconnect)', () => {
+    const list = (n: number): string => Array.from({ length: n }, (_, i) => `h${i}:5432`).join(',');
+    expect(parsePgUrl(`postgres://u:p@${list(64)}/db`).hosts).toHaveLength(64);
+    expect(() => parsePgUrl(`postgres://u:p@${list(65)}/db`)).toThrow('more than 64 hosts in the host list');
+  });
+
   it('splits a libpq-style host list into one URL per host', () => {
     const t = parsePgUrl('postgres://u:p%40ss@h1:5432,h2:5433,[::1]:5434,h4/db?target_session_attrs=read-write&sslmode=disable');
     expect(t.hosts).toEqual([
