@@ -16,10 +16,7 @@ import {
   CHANNEL_OPEN_OK,
   CONNECTION_BLOCKED,
   CONNECTION_CLOSE,
-  CONNECTION_CLOSE_OK,
   CONNECTION_UNBLOCKED,
-  CONNECTION_UPDATE_SECRET,
-  CONNECTION_UPDATE_SECRET_OK,
   FRAME_HEARTBEAT,
   FRAME_METHOD,
   FRAME_MIN_SIZE,
@@ -33,6 +30,7 @@ import type { FlowSource, FlowWaiter, Queue } from '../queue/queue.js';
 import { Channel, type ChannelHost } from './channel.js';
 import { ChannelTable } from './channel-table.js';
 import { checkPermission, type ConnectionContext } from './context.js';
+import { closingConnectionMethod, openConnectionMethod, type ConnectionMethodHost } from './connection-methods.js';
 import { Handshake, type HandshakeHost } from './handshake.js';
 import type { TlsClient } from './sasl.js';
 import { InputGate } from './input-gate.js';
@@ -72,6 +70,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly #flushHooks = new Set<Channel>();
   #state = State.AwaitHeader;
   readonly #handshake: Handshake;
+  readonly #methodHost: ConnectionMethodHost;
   readonly #liveness = new Liveness();
   #writeBlocked = false;
   #flushScheduled = false;
@@ -129,6 +128,7 @@ export class Connection implements ChannelHost, FlowWaiter {
       consumesFrom: (queue) => this.#table.consumesFrom(queue),
       resumeFlow: (queue) => this.resumeFlow(queue),
     });
+    this.#methodHost = { log: this.log, send: (m) => this.#send(0, m), endSocket: (reason) => this.#endSocket(reason), destroy: () => this.#destroy() };
     this.#handshake = new Handshake(ctx, this.#handshakeHost(), this.log, { address: this.remoteAddress, port: this.remotePort }, tls);
     socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
@@ -423,34 +423,11 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   #connectionMethod(m: Method): void {
-    if (this.#state === State.Closing) {
-      if (m.id === CONNECTION_CLOSE_OK) this.#destroy();
-      else if (m.id === CONNECTION_CLOSE) {
-        this.#send(0, { id: CONNECTION_CLOSE_OK });
-        this.#endSocket();
-      }
-      return;
-    }
+    if (this.#state === State.Closing) return closingConnectionMethod(m, this.#methodHost);
     if (this.#state === State.AwaitStartOk) return this.#handshake.onMethod(m, 'starting');
     if (this.#state === State.AwaitTuneOk) return this.#handshake.onMethod(m, 'tuning');
     if (this.#state === State.AwaitOpen) return this.#handshake.onMethod(m, 'opening');
-    switch (m.id) {
-      case CONNECTION_CLOSE:
-        this.log.info({ code: m.replyCode, text: m.replyText }, 'client closed the connection');
-        this.#send(0, { id: CONNECTION_CLOSE_OK });
-        this.#endSocket('client closed the connection');
-        return;
-      case CONNECTION_CLOSE_OK:
-        return;
-      case CONNECTION_UPDATE_SECRET:
-        this.#send(0, { id: CONNECTION_UPDATE_SECRET_OK });
-        return;
-      case CONNECTION_BLOCKED:
-      case CONNECTION_UNBLOCKED:
-        return;
-      default:
-        throw new ConnectionError('CHANNEL_ERROR', 'unexpected method in connection state running');
-    }
+    openConnectionMethod(m, this.#methodHost);
   }
 
   // ---- liveness --------------------------------------------------------------------------

@@ -19,6 +19,11 @@ export interface ConnectionContext extends HandshakeContext {
   readonly alarms: ReadonlySet<string>;
   /** Flush this connection's output at the end of the event-loop turn. */
   scheduleFlush(conn: Connection): void;
+  /**
+   * The connection used up its input slice and paused reading: call its resumeAfterYield()
+   * after this turn's output is flushed (without this, it resumes on its own setImmediate).
+   */
+  yieldInput?(conn: Connection): void;
   connectionClosed(conn: Connection): void;
   /** Throws 530 when the user's max-channels limit is reached (channel.open). */
   admitChannel?(conn: Connection): void;
