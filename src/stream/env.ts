@@ -14,6 +14,7 @@ import { fieldInteger } from '../codec/field-table.js';
 import { fieldString } from '../codec/field-table.js';
 import { parseAge } from './arguments.js';
 import { StreamLog } from './log.js';
+import type { StreamLogApi } from './segment.js';
 import { segmentBytes, type StreamHooks, type StreamQueue } from './stream-queue.js';
 import type { WriteJoin } from './write-join.js';
 
@@ -27,7 +28,7 @@ export class StreamEnv {
   readonly dir: string | null;
   readonly join: WriteJoin | null;
   hooks: StreamHooks = {};
-  readonly #logs = new Map<StreamQueue, StreamLog>();
+  readonly #logs = new Map<StreamQueue, StreamLogApi>();
   /** Folders renamed aside, each removed once the store's write `seq` (the queue's deletion) is durable. */
   readonly #deleting: { path: string; seq: number }[] = [];
   #deletedSeq = 0;
@@ -49,7 +50,7 @@ export class StreamEnv {
   }
 
   /** Opens (restored) or creates (fresh: any leftover files go) the log of a stream. */
-  openLog(q: StreamQueue, fresh: boolean): StreamLog {
+  openLog(q: StreamQueue, fresh: boolean): StreamLogApi {
     const dir = this.folderOf(q.vhost, q.name);
     if (dir !== null) {
       if (fresh) rmSync(dir, { recursive: true, force: true });
@@ -87,7 +88,7 @@ export class StreamEnv {
     if (log === undefined) return;
     this.#logs.delete(q);
     log.destroy();
-    if (log.dir === null || !existsSync(log.dir)) return;
+    if (!(log instanceof StreamLog) || log.dir === null || !existsSync(log.dir)) return;
     const aside = `${log.dir}.deleted-${Date.now()}-${String(++this.#deletedSeq % 1e6).padStart(6, '0')}`;
     try {
       renameSync(log.dir, aside);
@@ -127,7 +128,7 @@ export class StreamEnv {
   sweep(): string[] {
     if (this.dir === null || !existsSync(this.dir)) return [];
     const open = new Set<string>();
-    for (const log of this.#logs.values()) if (log.dir !== null) open.add(basename(log.dir));
+    for (const log of this.#logs.values()) if (log instanceof StreamLog && log.dir !== null) open.add(basename(log.dir));
     const removed: string[] = [];
     for (const f of readdirSync(this.dir)) {
       if (open.has(f)) continue;

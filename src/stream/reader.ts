@@ -6,7 +6,7 @@
 import type { Message } from '../message.js';
 import { Deque } from '../util/deque.js';
 import type { FilterSpec } from './arguments.js';
-import type { Segment, StreamLog } from './log.js';
+import type { Segment, StreamLogApi } from './segment.js';
 import { recordAt, recordFilter, recordMessage, recordOffset } from './record.js';
 
 /** Bytes read from a segment at a time. */
@@ -31,7 +31,7 @@ export class StreamReader {
   /** What next() returns, reused: one allocation fewer per delivery. */
   readonly #rec: { msg: Message; offset: number } = { msg: null as unknown as Message, offset: 0 };
 
-  constructor(log: StreamLog, start: number, filter: FilterSpec | null) {
+  constructor(log: StreamLogApi, start: number, filter: FilterSpec | null) {
     this.filter = filter;
     this.#offset = start;
     this.#mark = start;
@@ -49,7 +49,7 @@ export class StreamReader {
   }
 
   /** Moves the cursor to `offset` (clamped to what the log holds). */
-  seek(log: StreamLog, offset: number): void {
+  seek(log: StreamLogApi, offset: number): void {
     this.#buf = null;
     this.#position(log, offset);
     this.#outstanding.clear();
@@ -57,7 +57,7 @@ export class StreamReader {
     this.#mark = this.#offset;
   }
 
-  #position(log: StreamLog, offset: number): void {
+  #position(log: StreamLogApi, offset: number): void {
     const first = log.firstOffset;
     if (offset < first) offset = first;
     if (offset >= log.nextOffset) {
@@ -88,7 +88,7 @@ export class StreamReader {
    * has looked at `budget.n` records (decremented) without finding one. The object returned
    * is the reader's own, overwritten by the next call.
    */
-  next(log: StreamLog, budget: { n: number }): { msg: Message; offset: number } | null {
+  next(log: StreamLogApi, budget: { n: number }): { msg: Message; offset: number } | null {
     if (this.#target !== null) {
       if (this.#target >= log.committedOffset) return null;
       this.#position(log, this.#target);

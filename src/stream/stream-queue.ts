@@ -25,7 +25,7 @@ import type { Message } from '../message.js';
 import { type Consumer, Queue, QueueEntry, type QueueOptions } from '../queue/queue.js';
 import { parseAge, parseFilter, parseStartSpec, type StartSpec } from './arguments.js';
 import type { StreamEnv } from './env.js';
-import { StreamLog } from './log.js';
+import type { StreamLogApi } from './segment.js';
 import { filterValueOf } from './record.js';
 import { StreamReader } from './reader.js';
 
@@ -41,7 +41,7 @@ const SCAN_BUDGET = 20_000;
 export const DEFAULT_SEGMENT_BYTES = 500_000_000;
 
 export class StreamQueue extends Queue {
-  readonly log: StreamLog;
+  readonly log: StreamLogApi;
   readonly env: StreamEnv;
   /** Consumers registered but given nothing (consumer-group standbys; see holdConsumer). */
   readonly #held = new Set<Consumer>();
