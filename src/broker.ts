@@ -76,6 +76,8 @@ export class Broker implements ConnectionContext {
   #server: Server | null = null;
   #tlsServer: TlsServer | null = null;
   #dirty: Connection[] = [];
+  /** Connections that used up their input slice this turn (connection/input-slice.ts). */
+  #yielded: Connection[] = [];
   #flushScheduled = false;
   readonly #ticker: NodeJS.Timeout;
   #closing = false;
@@ -199,6 +201,15 @@ export class Broker implements ConnectionContext {
 
   scheduleFlush(conn: Connection): void {
     this.#dirty.push(conn);
+    this.#scheduleTurnEnd();
+  }
+
+  yieldInput(conn: Connection): void {
+    this.#yielded.push(conn);
+    this.#scheduleTurnEnd();
+  }
+
+  #scheduleTurnEnd(): void {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(this.#flushAll);
@@ -223,6 +234,12 @@ export class Broker implements ConnectionContext {
     const dirty = this.#dirty;
     this.#dirty = [];
     for (const c of dirty) c.guard(() => c.flush());
+    // Then the connections that yielded read their next slice, in the order they yielded; what
+    // they write goes out at the end of the next turn, after other clients were read again.
+    const yielded = this.#yielded;
+    if (yielded.length === 0) return;
+    this.#yielded = [];
+    for (const c of yielded) c.guard(() => c.resumeAfterYield());
   };
 
   // ---- listeners -------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import { closingConnectionMethod, openConnectionMethod, type ConnectionMethodHos
 import { Handshake, type HandshakeHost } from './handshake.js';
 import type { TlsClient } from './sasl.js';
 import { InputGate } from './input-gate.js';
+import { InputSlice } from './input-slice.js';
 import { errorOutcome } from './error-outcome.js';
 import { Liveness } from './liveness.js';
 import { socketEnds } from '../util/address.js';
@@ -74,6 +75,9 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly #liveness = new Liveness();
   #writeBlocked = false;
   #flushScheduled = false;
+  readonly #slice = new InputSlice();
+  /** Reading paused at the end of an input slice, until resumeAfterYield(). */
+  #yielded = false;
   /** Negotiated in tune-ok. */
   #channelMax = 0;
   #closeTimer: NodeJS.Timeout | null = null;
@@ -244,14 +248,31 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   #resumeInput(): void {
-    if (this.#state === State.Closed) return;
+    if (this.#state === State.Closed || this.#yielded) return; // a yield resumes on its own
     this.#socket.resume();
     try {
       this.#reader.resume(this);
-      this.#table.inputHandled();
+      if (!this.#yielded) this.#table.inputHandled();
     } catch (e) {
       this.#onError(e);
     }
+  }
+
+  /** This client's input slice is used up: stop reading until others had their turn. */
+  #yieldInput(): void {
+    this.#yielded = true;
+    this.#reader.pause();
+    this.#socket.pause();
+    if (this.#ctx.yieldInput !== undefined) this.#ctx.yieldInput(this);
+    else setImmediate(() => this.resumeAfterYield());
+  }
+
+  /** A new slice: read again, unless a gate (flow, alarm, output) still holds the input. */
+  resumeAfterYield(): void {
+    if (!this.#yielded) return;
+    this.#yielded = false;
+    this.#slice.reset();
+    if (!this.#gate.paused) this.#resumeInput();
   }
 
   throttle(queue: FlowSource): void {
@@ -365,13 +386,15 @@ export class Connection implements ChannelHost, FlowWaiter {
         chunk = rest;
       }
       this.#reader.push(chunk, this);
-      this.#table.inputHandled();
+      // Frames read with a channel.close are handled before its close-ok, yield or not.
+      if (!this.#yielded) this.#table.inputHandled();
     } catch (e) {
       this.#onError(e);
     }
   };
 
   onFrame(type: number, channel: number, payload: Buffer): void {
+    if (this.#slice.count() && !this.#yielded) this.#yieldInput();
     if (this.amqp08 && type === FRAME_METHOD) payload = methodPayloadFrom08(payload);
     if (type === FRAME_HEARTBEAT) {
       if (channel !== 0) throw new ConnectionError('UNEXPECTED_FRAME', `type ${type}, ${octetsSnippet(payload)}`);
