@@ -1,9 +1,9 @@
 // Streams through amqplib and pika against a warren the test starts (and kills): deleting a
 // super stream deletes its partition streams and their files (exchange.delete from amqplib and
 // pika, DELETE /api/super-streams, `warren delete-super-stream`), as RabbitMQ's
-// `rabbitmq-streams delete_super_stream` does; the consumer-group handover timeout (an owner
-// that does not ack what it holds loses the partition after 5 s, and the new owner resumes at
-// the committed offset); and named readers whose consumer is killed mid-stream (amqplib socket
+// `rabbitmq-streams delete_super_stream` does; the consumer-group handover timeout through
+// amqplib and pika (an owner that does not ack what it holds loses the partition after 5 s, and
+// the new owner resumes at the committed offset); and named readers whose consumer is killed mid-stream (amqplib socket
 // dropped, pika process SIGKILLed): at-least-once, in order, nothing skipped. warren only:
 // RabbitMQ 3.10.8 has no super streams (3.11+, stream protocol), named readers or groups.
 
@@ -186,6 +186,35 @@ describe.skipIf(external)('consumer-group handover timeout', () => {
     expect(bGot.map((d) => d.offset)).toEqual(Array.from({ length: total - 3 }, (_, i) => i + 3));
     expect(new Set(bGot.map((d) => d.p))).toEqual(new Set([moved]));
   }, 60_000);
+
+  it('pika: an owner process holding unacked deliveries is cancelled (basic.cancel to pika) after the timeout; the new pika member resumes at the committed offset', async () => {
+    const x = uid('orders');
+    await runPika(w.url, 'stream_groups', ['declare', x, '2']);
+    await runPika(w.url, 'stream_groups', ['publish', x, '20', '10']);
+    // a holds both partitions: acks the first 3 deliveries of each, holds the next 10 (prefetch 10).
+    const a = new PikaProcess(w.url, 'stream_groups', ['holder', x, '2', 'g', '3']);
+    pikas.push(a);
+    const held = (p: number): number => a.events.filter((e) => e.event === 'delivery' && e.stream === `${x}-${p}`).length;
+    await a.waitForEvent(() => held(0) === 13 && held(1) === 13, 'a holds 10 unacked on each partition', 30_000);
+    const b = new PikaProcess(w.url, 'stream_groups', ['member', x, '2', 'g']);
+    pikas.push(b);
+    await b.waitForEvent((e) => e.event === 'ready', 'b ready', 30_000);
+    const row = (await api('GET', '/consumer-groups/%2F')).json as { super_stream: string; partitions: { partition: number; state: string }[] }[];
+    const pending = row.find((g) => g.super_stream === x)!.partitions.filter((p) => p.state === 'pending');
+    // One partition is promised to b and waits for a, which does not ack what it holds.
+    expect(pending).toHaveLength(1);
+    const moved = `${x}-${pending[0]!.partition}`;
+    await a.waitForEvent((e) => e.event === 'cancelled', 'a cancelled after the handover timeout', 20_000);
+    expect(a.events.filter((e) => e.event === 'cancelled')).toEqual([{ event: 'cancelled', stream: moved }]);
+    const total = ((await api('GET', `/queues/%2F/${moved}`)).json as { messages: number }).messages;
+    const processed = (): { stream: unknown; offset: number }[] => b.events.filter((e) => e.event === 'processed').map((e) => ({ stream: e.stream, offset: Number(e.offset) }));
+    await b.waitForEvent(() => processed().length === total - 3, 'b reads the moved partition from the committed offset', 30_000);
+    // a acked offsets 0..2 there: b starts at 3, gets a's 10 unacked deliveries again and the rest, in order.
+    expect(processed().map((d) => d.offset)).toEqual(Array.from({ length: total - 3 }, (_, i) => i + 3));
+    expect(new Set(processed().map((d) => d.stream))).toEqual(new Set([moved]));
+    // a kept the other partition and got nothing more there: still its 13.
+    expect(held(0) + held(1)).toBe(26);
+  }, 90_000);
 });
 
 describe.skipIf(external)('named readers: the consumer killed mid-stream', () => {

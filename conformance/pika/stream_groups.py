@@ -11,6 +11,9 @@ Commands (argv: url, command, args...):
                                   each delivery (key, seq, partition) once processed, and each
                                   basic.cancel from the server (a partition taken away), consuming
                                   again at once to stand by for it
+  holder SUPER N GROUP ACKS       consume every partition in GROUP with prefetch 10, ack only the first
+                                  ACKS deliveries of each and hold the rest unacked; print each delivery
+                                  and each basic.cancel from the server (not consuming again)
 """
 import json
 import sys
@@ -112,10 +115,35 @@ def member(url, name, n, group, ack_ms="0"):
     ch.start_consuming()
 
 
+def holder(url, name, n, group, acks):
+    conn = connect(url)
+    ch = conn.channel()
+    ch.basic_qos(prefetch_count=10)
+    partition_of = {}
+    seen = {}
+
+    def on_message(c, method, props, body):
+        stream = partition_of.get(method.consumer_tag)
+        seen[stream] = seen.get(stream, 0) + 1
+        emit("delivery", stream=stream, offset=props.headers["x-stream-offset"])
+        if seen[stream] <= int(acks):
+            c.basic_ack(method.delivery_tag)
+
+    def on_cancel(frame):
+        emit("cancelled", stream=partition_of.pop(frame.method.consumer_tag, None))
+
+    ch.add_on_cancel_callback(on_cancel)
+    for i in range(int(n)):
+        tag = ch.basic_consume(f"{name}-{i}", on_message, arguments={"x-consumer-group": group, "x-stream-offset": "first"})
+        partition_of[tag] = f"{name}-{i}"
+    emit("ready")
+    ch.start_consuming()
+
+
 def main():
     url, cmd, *rest = sys.argv[1:]
     try:
-        {"declare": declare, "delete": delete, "publish": publish, "read": read, "member": member}[cmd](url, *rest)
+        {"declare": declare, "delete": delete, "publish": publish, "read": read, "member": member, "holder": holder}[cmd](url, *rest)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an event for the test
         report_exception(exc)
 

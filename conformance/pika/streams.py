@@ -3,7 +3,8 @@ decodes it, acks as credit, filters, and the misuse refusals.
 
 usage: streams.py <url> <command> <queue> [args...]
 commands: declare_publish, consume, credit, misuse, declare (JSON options), fill (n messages of a
-size, extra JSON arguments), via_exchange (fanout/topic), after (next / no offset), two_readers
+size, extra JSON arguments), via_exchange (fanout/topic), after (next / no offset), two_readers,
+aged (x-max-age retention: old messages, a pause past the age, new ones)
 """
 import datetime
 import json
@@ -198,7 +199,24 @@ def two_readers(url, queue, n):
     conn.close()
 
 
-COMMANDS = {"declare_publish": declare_publish, "consume": consume, "credit": credit, "misuse": misuse, "declare": declare, "fill": fill, "via_exchange": via_exchange, "after": after, "two_readers": two_readers}
+def aged(url, queue, age, segment, n, size, pause):
+    """Declares a stream with x-max-age `age` and segments of `segment` bytes, publishes n messages
+    of `size` bytes ("old<i>:xxx", confirmed), waits `pause` seconds (past the age), then n more
+    ("new<i>:xxx"): retention may now remove the segments holding only old messages."""
+    conn = connect(url)
+    ch = conn.channel()
+    ch.queue_declare(queue, durable=True, arguments={**STREAM, "x-max-age": age, "x-stream-max-segment-size-bytes": int(segment)})
+    ch.confirm_delivery()
+    for i in range(int(n)):
+        ch.basic_publish("", queue, (b"old%d:" % i).ljust(int(size), b"o"))
+    time.sleep(float(pause))
+    for i in range(int(n)):
+        ch.basic_publish("", queue, (b"new%d:" % i).ljust(int(size), b"n"))
+    emit("published", n=2 * int(n))
+    conn.close()
+
+
+COMMANDS = {"declare_publish": declare_publish, "consume": consume, "credit": credit, "misuse": misuse, "declare": declare, "fill": fill, "via_exchange": via_exchange, "after": after, "two_readers": two_readers, "aged": aged}
 
 if __name__ == "__main__":
     url, cmd, *rest = sys.argv[1:]
