@@ -9,7 +9,9 @@
 import { BufferReader } from '../codec/buffer-reader.js';
 import { octetsSnippet } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
+import { PublishDecoder } from '../codec/publish-decoder.js';
 import {
+  BASIC_PUBLISH,
   CONTENT_METHODS,
   FRAME_BODY,
   FRAME_HEADER,
@@ -42,6 +44,7 @@ export class CommandAssembler {
   #acc: Buffer = EMPTY;
   #accLen = 0;
   readonly #reader = new BufferReader(EMPTY);
+  readonly #publish = new PublishDecoder();
 
   /** True while a content method waits for its header or body. */
   get inContent(): boolean {
@@ -55,7 +58,11 @@ export class CommandAssembler {
         if (type !== FRAME_METHOD) {
           throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
         }
-        const m = decodeMethodFrame(this.#reader, payload);
+        let m: Method | null = payload.length >= 9 && payload.readUInt32BE(0) === BASIC_PUBLISH ? this.#publish.decode(payload) : null;
+        if (m === null) {
+          m = decodeMethodFrame(this.#reader, payload);
+          if (m.id === BASIC_PUBLISH) this.#publish.learn(payload, m);
+        }
         this.method = m;
         if (!CONTENT_METHODS.has(m.id)) return true;
         this.bodySize = 0; // until its header says (the last message's size must not be checked again)
