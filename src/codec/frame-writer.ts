@@ -41,6 +41,22 @@ class Slab extends BufferWriter {
 }
 
 const slab = new Slab();
+
+/** basic.deliver templates kept per connection (see FrameWriter.deliver). */
+const TEMPLATES = 16;
+
+interface DeliverTemplate {
+  channel: number;
+  consumerTag: string;
+  exchange: string;
+  routingKey: string;
+  /** The frame with tag 0 and redelivered false; null until the fields repeat. */
+  tpl: Buffer | null;
+  /** Where the delivery tag sits in it (the redelivered octet follows). */
+  tagAt: number;
+  /** Delivered once with these fields (the next one builds the template). */
+  seen: boolean;
+}
 /** Encodes basic.deliver method frames for the template (not the slab: it outlives a slab). */
 const scratch = new BufferWriter(512);
 
@@ -60,18 +76,16 @@ export class FrameWriter {
   #runBuf: Buffer | null = null;
   #runStart = 0;
   #runEnd = 0;
-  // The last basic.deliver frame written, as bytes: a consumer reading one queue or stream
-  // sends the same frame again and again but for the delivery tag and redelivered bit, so it
-  // is copied and patched instead of encoded field by field (a large share of a replay's CPU).
-  // The template is built when a delivery repeats the one before (channel, consumer tag,
-  // exchange, routing key): consumers taking turns on one connection are encoded as before.
-  #tpl: Buffer | null = null;
-  #tplChannel = -1;
-  #tplConsumerTag = '';
-  #tplExchange = '';
-  #tplRoutingKey = '';
-  /** Where the delivery tag sits in the template (the redelivered octet follows it). */
-  #tplTagAt = 0;
+  // basic.deliver frames as bytes: a consumer reading one queue or stream sends the same frame
+  // again and again but for the delivery tag and redelivered bit, so it is copied from a
+  // template and patched instead of encoded field by field (a large share of a replay's CPU).
+  // A template is built when a delivery repeats an earlier one (channel, consumer tag,
+  // exchange, routing key); up to TEMPLATES of them are kept, so consumers taking turns on one
+  // connection (a fan-out to several queues) each have theirs.
+  readonly #templates: DeliverTemplate[] = [];
+  /** Where the last lookup hit: consumers taking turns are found on the first look after it. */
+  #lastTemplate = 0;
+  #nextEvict = 0;
   readonly #deliverMethod: { -readonly [K in keyof BasicDeliver]: BasicDeliver[K] } = {
     id: BASIC_DELIVER,
     consumerTag: '',
@@ -106,27 +120,27 @@ export class FrameWriter {
 
   /** basic.deliver with its content; same bytes as content() with a BasicDeliver. */
   deliver(channel: number, consumerTag: string, deliveryTag: number, redelivered: boolean, exchange: string, routingKey: string, header: Buffer, body: Buffer): void {
-    if (this.#tplChannel !== channel || this.#tplConsumerTag !== consumerTag || this.#tplExchange !== exchange || this.#tplRoutingKey !== routingKey) {
-      this.#tpl = null;
-      this.#tplChannel = channel;
-      this.#tplConsumerTag = consumerTag;
-      this.#tplExchange = exchange;
-      this.#tplRoutingKey = routingKey;
-      const m = this.#deliverMethod;
-      m.consumerTag = consumerTag;
-      m.deliveryTag = deliveryTag;
-      m.redelivered = redelivered;
-      m.exchange = exchange;
-      m.routingKey = routingKey;
-      this.content(channel, m as BasicDeliver, header, body);
-      return;
+    const t = this.#template(channel, consumerTag, exchange, routingKey);
+    if (t.tpl === null) {
+      if (t.seen) this.#deliverTemplate(t);
+      else {
+        t.seen = true;
+        const m = this.#deliverMethod;
+        m.consumerTag = consumerTag;
+        m.deliveryTag = deliveryTag;
+        m.redelivered = redelivered;
+        m.exchange = exchange;
+        m.routingKey = routingKey;
+        this.content(channel, m as BasicDeliver, header, body);
+        return;
+      }
     }
-    const tpl = this.#tpl ?? this.#deliverTemplate(channel, consumerTag, exchange, routingKey);
+    const tpl = t.tpl!;
     this.#begin(FRAME_METHOD, channel, tpl.length);
     const buf = slab.buf;
     const start = slab.frameStart;
     tpl.copy(buf, start);
-    const at = start + this.#tplTagAt;
+    const at = start + t.tagAt;
     const hi = Math.floor(deliveryTag / 0x1_0000_0000);
     buf.writeUInt32BE(hi >>> 0, at);
     buf.writeUInt32BE(deliveryTag - hi * 0x1_0000_0000, at + 4);
@@ -139,19 +153,51 @@ export class FrameWriter {
     this.body(channel, body);
   }
 
-  #deliverTemplate(channel: number, consumerTag: string, exchange: string, routingKey: string): Buffer {
+  /** The template entry for these fields: found, or a new one (replacing the oldest when full). */
+  #template(channel: number, consumerTag: string, exchange: string, routingKey: string): DeliverTemplate {
+    const list = this.#templates;
+    const n = list.length;
+    for (let k = 0, i = this.#lastTemplate + 1; k < n; k++, i++) {
+      if (i >= n) i = 0;
+      const t = list[i]!;
+      if (t.channel === channel && t.consumerTag === consumerTag && t.exchange === exchange && t.routingKey === routingKey) {
+        this.#lastTemplate = i;
+        return t;
+      }
+    }
+    let i = n;
+    let t: DeliverTemplate;
+    if (n < TEMPLATES) {
+      t = { channel, consumerTag, exchange, routingKey, tpl: null, tagAt: 0, seen: false };
+      list.push(t);
+    } else {
+      // Full: the oldest entry is overwritten in place (no allocation for keys that keep changing).
+      i = this.#nextEvict;
+      this.#nextEvict = (i + 1) % TEMPLATES;
+      t = list[i]!;
+      t.channel = channel;
+      t.consumerTag = consumerTag;
+      t.exchange = exchange;
+      t.routingKey = routingKey;
+      t.tpl = null;
+      t.seen = false;
+    }
+    this.#lastTemplate = i;
+    return t;
+  }
+
+  #deliverTemplate(t: DeliverTemplate): void {
     scratch.reset();
     scratch.u8(FRAME_METHOD);
-    scratch.u16(channel);
+    scratch.u16(t.channel);
     scratch.u32(0);
-    encodeMethod(scratch, { id: BASIC_DELIVER, consumerTag, deliveryTag: 0, redelivered: false, exchange, routingKey });
+    encodeMethod(scratch, { id: BASIC_DELIVER, consumerTag: t.consumerTag, deliveryTag: 0, redelivered: false, exchange: t.exchange, routingKey: t.routingKey });
     scratch.u8(FRAME_END);
     const tpl = scratch.toBuffer();
     tpl.writeUInt32BE(tpl.length - 8, 3);
-    this.#tpl = tpl;
+    t.tpl = tpl;
     // frame header 7, class and method 4, the consumer tag as a short string.
-    this.#tplTagAt = 7 + 4 + 1 + tpl[11]!;
-    return tpl;
+    t.tagAt = 7 + 4 + 1 + tpl[11]!;
   }
 
   body(channel: number, body: Buffer): void {

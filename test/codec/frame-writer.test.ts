@@ -421,6 +421,24 @@ describe('FrameWriter.deliver (the basic.deliver frame copied from a template an
     }
   });
 
+  it('consumers taking turns (a fan-out) and more keys than templates kept: the same bytes as content()', () => {
+    const a = new FrameWriter(131072);
+    const b = new FrameWriter(131072);
+    const header = contentHeader(16);
+    let tag = 0;
+    for (let round = 0; round < 6; round++) {
+      // 10 consumers in turn, then 20 in turn (more than the 16 templates kept).
+      const consumers = round < 3 ? 10 : 20;
+      for (let c = 0; c < consumers; c++) {
+        tag++;
+        const redelivered = tag % 7 === 0;
+        a.deliver(1 + (c % 2), `c${c}`, tag, redelivered, 'fan', '', header, patterned(16, tag));
+        b.content(1 + (c % 2), { id: BASIC_DELIVER, consumerTag: `c${c}`, deliveryTag: tag, redelivered, exchange: 'fan', routingKey: '' }, header, patterned(16, tag));
+      }
+    }
+    expect(flushFrames(a).sink.bytes().equals(flushFrames(b).sink.bytes())).toBe(true);
+  });
+
   it('reuses the template across deliveries and slab rollovers: every frame decodes to what was sent', () => {
     const w = new FrameWriter(4096);
     const sent: BasicDeliver[] = [];
