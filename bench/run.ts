@@ -22,7 +22,7 @@ import { envFlag, envInt, envStr, log, now } from './lib/util.js';
 import { sideBySide } from './compare-report.js';
 import { abuse } from './scenarios/abuse.js';
 import { backlog } from './scenarios/backlog.js';
-import { fBlast, fBlast1m } from './scenarios/blast.js';
+import { aBlast, bBlast, dBlast, fBlast, fBlast1m } from './scenarios/blast.js';
 import type { Ctx, Scenario, Sizes } from './scenarios/context.js';
 import { externalScenario } from './scenarios/external.js';
 import { MATRIX_IDS, matrixScenario } from './scenarios/matrix.js';
@@ -38,6 +38,9 @@ const OWN: Record<string, Scenario> = {
   ttl,
   priority,
   abuse,
+  'a-blast': aBlast,
+  'b-blast': bBlast,
+  'd-blast': dBlast,
   'f-blast': fBlast,
   'f-blast-1m': fBlast1m,
   delayed: externalScenario('delayed', '100k delayed messages becoming due within one second (bench/delayed.ts)'),
@@ -47,8 +50,9 @@ const ALIASES: Record<string, string[]> = {
   throughput: ['a', 'b', 'c'],
   matrix: MATRIX_IDS,
   large: ['f-blast', 'f-blast-1m'],
+  blast: ['a-blast', 'b-blast', 'd-blast', 'f-blast'],
   default: ['a', 'b', 'c', 'backlog', 'steady', 'responsiveness', 'ttl', 'priority', 'delayed'],
-  all: [...MATRIX_IDS, 'backlog', 'steady', 'responsiveness', 'ttl', 'priority', 'delayed', 'abuse', 'f-blast', 'f-blast-1m'],
+  all: [...MATRIX_IDS, 'backlog', 'steady', 'responsiveness', 'ttl', 'priority', 'delayed', 'abuse', 'a-blast', 'b-blast', 'd-blast', 'f-blast', 'f-blast-1m'],
   dbsize: ['steady'],
   probe: ['responsiveness'],
   restart: ['backlog'],
@@ -65,6 +69,7 @@ scenarios (default: ${ALIASES['default']!.join(' ')}):
   priority              x-max-priority 10 under load: order, throughput, overtaking
   delayed               bench/delayed.ts (if present)
   abuse                 four attackers at once beside a publisher/consumer pair: broker RSS, the pair's rate
+  a-blast b-blast d-blast  scenarios a (16 B), b (1 KiB), d (16 B fan-out to 10) with amqp-blast, flat out (blast = these and f-blast)
   f-blast f-blast-1m    scenario f with amqp-blast: 64 KiB / 1 MiB bodies flat out, MiB/s, broker RSS each second (large = both)
   all                   everything above
 

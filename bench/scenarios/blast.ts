@@ -1,5 +1,7 @@
-// Scenario f with the raw-socket load generator amqp-blast (../shared/bench): one publisher,
-// one no-ack consumer, transient bodies of 64 KiB (f-blast) or 1 MiB (f-blast-1m), flat out.
+// Scenarios a, b, d and f with the raw-socket load generator amqp-blast (../shared/bench): one
+// publisher, no-ack consumers, transient bodies flat out: 16 B (a-blast), 1 KiB (b-blast), 16 B
+// fanned out to 10 queues with a consumer each (d-blast: deliveries counted over all queues),
+// 64 KiB (f-blast) or 1 MiB (f-blast-1m).
 // Reports deliveries and bytes per second, the broker's CPU and its RSS sampled each second
 // (first, peak, last), so a backlog that grows during the run shows.
 
@@ -9,10 +11,10 @@ import type { Ctx, Scenario } from './context.js';
 
 const MIB = 1024 * 1024;
 
-function blastScenario(name: string, size: number, label: string): Scenario {
+function blastScenario(name: string, size: number, label: string, fanout = 1): Scenario {
   return {
     name,
-    title: `1p/1c ${label} transient, no-ack, flat out (amqp-blast)`,
+    title: fanout > 1 ? `1 publisher -> ${fanout} queues, ${fanout} consumers, ${label} transient, no-ack, flat out (amqp-blast)` : `1p/1c ${label} transient, no-ack, flat out (amqp-blast)`,
     async run(ctx: Ctx, rec: Recorder): Promise<void> {
       const build = buildBlast();
       if (build.bin === null) {
@@ -26,6 +28,7 @@ function blastScenario(name: string, size: number, label: string): Scenario {
         warmup: ctx.sizes.warmup,
         clientCpus: ctx.clientCpus,
         pids: ctx.target.pids(),
+        fanout,
       });
       const rss = r.rssKb.filter((k) => k > 0);
       rec.add('recv_rate', 'delivered msg/s', r.consumedPerS, 'msg/s', 'hi');
@@ -41,5 +44,8 @@ function blastScenario(name: string, size: number, label: string): Scenario {
   };
 }
 
+export const aBlast = blastScenario('a-blast', 16, '16 B');
+export const bBlast = blastScenario('b-blast', 1024, '1 KiB');
+export const dBlast = blastScenario('d-blast', 16, '16 B', 10);
 export const fBlast = blastScenario('f-blast', 64 * 1024, '64 KiB');
 export const fBlast1m = blastScenario('f-blast-1m', MIB, '1 MiB');
