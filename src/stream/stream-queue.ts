@@ -199,6 +199,11 @@ export class StreamQueue extends Queue {
           this.stats.delivered++;
           r.delivered(rec.offset);
           c.deliver(this, entry);
+          // Sent: its bytes were copied to the connection's output (or queued there by
+          // reference), and a stream entry needs only its offset until the ack. Dropped now,
+          // the message and its views die young instead of surviving to the ack in the heap,
+          // and the read block they point into is not kept alive by a window of unacked ones.
+          entry.msg = null;
           // deliver() may close the channel and remove the consumer.
           if (!this.#readers.has(c)) break;
         }

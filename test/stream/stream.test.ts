@@ -204,6 +204,30 @@ describe('StreamQueue hooks', () => {
   });
 });
 
+describe('StreamQueue delivery', () => {
+  it('hands the consumer the message, then keeps only the offset: unacked entries hold no message, and acks still move the mark', async () => {
+    const env = new StreamEnv(null, null);
+    const marks: number[] = [];
+    env.hooks = { acked: (_s, _c, mark) => marks.push(mark) };
+    const q = streamQueue(env);
+    for (let i = 0; i < 3; i++) q.enqueue(message('k', {}, `m${i}`));
+    await new Promise((r) => setImmediate(r));
+    const seen: string[] = [];
+    const c = new (class extends StreamConsumer {
+      override deliver(queue: Queue, e: QueueEntry): void {
+        seen.push(e.msg!.body.toString()); // what a channel writes out, during deliver()
+        super.deliver(queue, e);
+      }
+    })('c', [['x-stream-offset', F.str('first')]]);
+    q.addConsumer(c);
+    q.dispatch();
+    expect(seen).toEqual(['m0', 'm1', 'm2']);
+    expect(c.delivered.map((e) => [e.seq, e.msg])).toEqual([[0, null], [1, null], [2, null]]);
+    for (const e of c.delivered) q.settle(e, true);
+    expect(marks).toEqual([1, 2, 3]);
+  });
+});
+
 describe('WriteJoin', () => {
   it('durableSeq passes a stream batch only once its fsync returned', () => {
     const join = new WriteJoin(new MemoryStore());
