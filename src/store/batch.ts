@@ -29,6 +29,10 @@ export const OP_READER_PUT = 22;
 export const OP_READER_DEL = 23;
 /** A policy put (its JSON) or deleted (value ''). */
 export const OP_POLICY_PUT = 24;
+/** A stream chunk (PostgreSQL store only). */
+export const OP_STREAM_CHUNK = 25;
+/** A stream's chunks before a byte position removed (retention). */
+export const OP_STREAM_TRIM = 26;
 
 /** A BufferWriter on its own ArrayBuffer, so the finished batch can be transferred, not copied. */
 export class BatchWriter extends BufferWriter {

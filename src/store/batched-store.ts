@@ -28,6 +28,7 @@ import {
   type ScheduleKey,
   type StoredEntry,
   type StoreEntry,
+  type StreamChunkWrite,
   type WriteRange,
 } from './store.js';
 import {
@@ -51,6 +52,8 @@ import {
   OP_POLICY_PUT,
   OP_READER_DEL,
   OP_READER_PUT,
+  OP_STREAM_CHUNK,
+  OP_STREAM_TRIM,
   OP_USER_DEL,
   OP_USER_PUT,
   OP_VHOST_DEL,
@@ -233,6 +236,22 @@ export abstract class BatchedStore implements Store {
     this.#push({ k: OP_READER_DEL, vhost, stream, reader });
   }
 
+  // ---- stream chunks (used by stores that keep streams: see StreamChunkStore) ---------------
+
+  appendStreamChunk(w: StreamChunkWrite): void {
+    const q = this.queueId(w.queue);
+    if (q !== 0) this.#push({ k: OP_STREAM_CHUNK, q, w });
+  }
+
+  noteStreamBytes(n: number): void {
+    this.#pendingBytes += n;
+  }
+
+  trimStream(queue: QueueKey, below: number): void {
+    const q = this.queueId(queue);
+    if (q !== 0) this.#push({ k: OP_STREAM_TRIM, q, below });
+  }
+
   // ---- messages --------------------------------------------------------------------------
 
   appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void {
@@ -379,6 +398,7 @@ export abstract class BatchedStore implements Store {
     this.#pendingBytes = 0;
     let bytes = 0;
     for (const m of messages.values()) bytes += m.size;
+    for (const op of ops) if (op.k === OP_STREAM_CHUNK) bytes += op.w.seal()?.records.length ?? 0;
     this.#inflightBytes = bytes;
     const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#writeSeq, messages, delayed };
     this.#inflight = batch;
@@ -411,6 +431,7 @@ export abstract class BatchedStore implements Store {
     } else {
       for (const op of batch.ops) {
         if (op.k === OP_ENTRY_PUT && (op.e.storeState & STATE_MASK) === ON_DISK) op.e.storeState |= COMMITTED;
+        else if (op.k === OP_STREAM_CHUNK) op.w.settled(true);
       }
       if (batch.delayed.length > 0) this.#scheduled.settle(batch.delayed);
       if (this.#lastWriteError !== '') {
@@ -459,6 +480,12 @@ export abstract class BatchedStore implements Store {
           break;
         case OP_DELAYED_PUT:
           this.#scheduled.insertFailed(op.s);
+          break;
+        case OP_STREAM_CHUNK:
+          // Its offsets are taken (later chunks follow it): written again with the next batch,
+          // though its publishers are nacked now.
+          op.w.settled(false);
+          retry.push(op);
           break;
         default:
           retry.push(op);

@@ -20,6 +20,7 @@ import {
   type QueueRecord,
   type ScheduledMessage,
   type StoreEntry,
+  type StreamChunkWrite,
   type UserRecord,
   type VhostRecord,
 } from './store.js';
@@ -44,6 +45,8 @@ import {
   OP_POLICY_PUT,
   OP_READER_DEL,
   OP_READER_PUT,
+  OP_STREAM_CHUNK,
+  OP_STREAM_TRIM,
   OP_USER_DEL,
   OP_USER_PUT,
   OP_VHOST_DEL,
@@ -94,6 +97,8 @@ export type Op =
   | { readonly k: typeof OP_POLICY_PUT; readonly kind: PolicyKind; readonly vhost: string; readonly name: string; readonly r: PolicyRecord | null }
   | { readonly k: typeof OP_READER_PUT; readonly r: ReaderOffsetRecord }
   | { readonly k: typeof OP_READER_DEL; readonly vhost: string; readonly stream: string; readonly reader: string }
+  | { readonly k: typeof OP_STREAM_CHUNK; readonly q: number; readonly w: StreamChunkWrite }
+  | { readonly k: typeof OP_STREAM_TRIM; readonly q: number; readonly below: number }
   | { readonly k: typeof OP_DELAYED_PUT; readonly s: Scheduled }
   | { readonly k: typeof OP_DELAYED_DEL; readonly id: number }
   | { readonly k: typeof OP_DELAYED_DROP; readonly vhost: string; readonly exchange: string; readonly below: number };
@@ -304,6 +309,26 @@ export function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>)
       w.longstr(op.vhost);
       w.longstr(op.stream);
       w.longstr(op.reader);
+      return;
+    case OP_STREAM_CHUNK: {
+      // Sealed now: what the log appends from here on goes to its next chunk.
+      const c = op.w.seal();
+      if (c === null) return;
+      w.u8(OP_STREAM_CHUNK);
+      w.u32(op.q);
+      w.u64(c.pos);
+      w.u64(c.segment);
+      w.u64(c.firstOffset);
+      w.u64(c.lastOffset);
+      w.u64(c.firstTs);
+      w.u64(c.lastTs);
+      w.longstr(c.records);
+      return;
+    }
+    case OP_STREAM_TRIM:
+      w.u8(OP_STREAM_TRIM);
+      w.u32(op.q);
+      w.u64(op.below);
       return;
   }
 }

@@ -166,6 +166,64 @@ export interface WriteRange {
   readonly to: number;
 }
 
+/** A run of stream records as one row of a store that keeps streams (see StreamChunkStore). */
+export interface StreamChunk {
+  /** The chunk's byte position in its stream's log (a stream's chunks follow each other). */
+  readonly pos: number;
+  /** First offset of the segment it belongs to (retention removes whole segments). */
+  readonly segment: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  /** ms since the epoch. */
+  readonly firstTs: number;
+  readonly lastTs: number;
+  /** The records, as the stream's log lays them out (stream/record.ts). */
+  readonly records: Buffer;
+}
+
+/**
+ * A chunk handed to the store before it is complete: the log appends to it until the store
+ * takes its batch out (`seal`), so one chunk holds what one batch commits.
+ */
+export interface StreamChunkWrite {
+  readonly queue: QueueKey;
+  /** The chunk as it is written from now on (the same every call); null: nothing to write (the stream is gone). */
+  seal(): StreamChunk | null;
+  /** Its batch committed (true), or failed (false: it goes again with the next batch). */
+  settled(ok: boolean): void;
+}
+
+/** What a store that keeps streams' logs itself (PostgreSQL) finds of one stream at start. */
+export interface StreamLayout {
+  /** Per segment, in order: first offset, byte position of its start, bytes, records, first and last timestamp. */
+  readonly segments: readonly (readonly [segment: number, pos: number, bytes: number, count: number, firstTs: number, lastTs: number])[];
+  /** A sparse index, in order: the first chunk of every 64 KiB of each segment (segment, pos, first offset, first timestamp). */
+  readonly index: readonly (readonly [segment: number, pos: number, offset: number, ts: number])[];
+}
+
+/**
+ * A store that keeps streams' records (the PostgreSQL store): their chunks are written in the
+ * store's own batches (one transaction, fenced like every write), so a standby that takes
+ * over finds them. Other stores leave streams to segment files (stream/log.ts).
+ */
+export interface StreamChunkStore {
+  readonly keepsStreams: true;
+  /** Queues a chunk for the next batch; it counts as a write (writeSeq) from now. */
+  appendStreamChunk(w: StreamChunkWrite): void;
+  /** Bytes appended to a chunk not yet sealed (they count as unsettled, for flow control). */
+  noteStreamBytes(n: number): void;
+  /** Removes a stream's chunks before byte position `below` (retention). */
+  trimStream(queue: QueueKey, below: number): void;
+  /** The committed chunks overlapping [from, to), in order, from the one holding `from`. */
+  readStreamChunks(queue: QueueKey, from: number, to: number): { pos: number; records: Buffer }[];
+  loadStreamLayout(queue: QueueKey): StreamLayout;
+}
+
+/** Whether a store keeps streams' records itself. */
+export function keepsStreams(store: object): store is StreamChunkStore {
+  return (store as Partial<StreamChunkStore>).keepsStreams === true;
+}
+
 export interface Store {
   /** Durable definitions, at start. */
   loadDefinitions(): Definitions;

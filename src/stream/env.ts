@@ -1,7 +1,8 @@
 // What every stream of one broker shares: the directory their logs live in (`streams/` in the
 // data directory, one folder per stream named by a hash of vhost and name, with a stream.json
 // saying which), the write sequence their fsyncs join (WriteJoin), and the hooks (StreamHooks)
-// other features plug in. Without a data directory, logs are kept in memory.
+// other features plug in. Without a data directory, logs are kept in memory. With a store
+// that keeps streams itself (PostgreSQL), logs are chunks in it (pg-log.ts) and no folder is used.
 // A deleted stream's folder is renamed aside at once (`<folder>.deleted-<ms>-<n>`, one atomic step)
 // and removed once the store has made the queue's deletion durable. A crash before that brings
 // the stream back with its folder; at start, sweep() removes what a crash left: renamed-aside
@@ -13,7 +14,9 @@ import { basename, join as joinPath } from 'node:path';
 import { fieldInteger } from '../codec/field-table.js';
 import { fieldString } from '../codec/field-table.js';
 import { parseAge } from './arguments.js';
+import { keepsStreams, type StreamChunkStore } from '../store/store.js';
 import { StreamLog } from './log.js';
+import { PgStreamLog } from './pg-log.js';
 import type { StreamLogApi } from './segment.js';
 import { segmentBytes, type StreamHooks, type StreamQueue } from './stream-queue.js';
 import type { WriteJoin } from './write-join.js';
@@ -24,9 +27,11 @@ const MIN_SEGMENT = 1024 * 1024;
 const DELETED = /^([0-9a-f]{32})\.deleted-\d{13}-\d{6}$/;
 
 export class StreamEnv {
-  /** null: logs in memory. */
+  /** null: logs in memory, or in the store (`chunks`). */
   readonly dir: string | null;
   readonly join: WriteJoin | null;
+  /** The store, when it keeps streams' records (PostgreSQL). */
+  readonly chunks: StreamChunkStore | null;
   hooks: StreamHooks = {};
   readonly #logs = new Map<StreamQueue, StreamLogApi>();
   /** Folders renamed aside, each removed once the store's write `seq` (the queue's deletion) is durable. */
@@ -34,7 +39,8 @@ export class StreamEnv {
   #deletedSeq = 0;
 
   constructor(dataDir: string | null, join: WriteJoin | null) {
-    this.dir = dataDir === null ? null : joinPath(dataDir, 'streams');
+    this.chunks = join !== null && keepsStreams(join.inner) ? join.inner : null;
+    this.dir = dataDir === null || this.chunks !== null ? null : joinPath(dataDir, 'streams');
     this.join = join;
     join?.onDurable((durable) => this.#removeDeleted(durable));
   }
@@ -76,8 +82,16 @@ export class StreamEnv {
     // limit, so the stream holds at most 105 % of it (a tenth came to 1.1004 × 1 GiB with the
     // summary files: bench/results/streams-20261204-b.md).
     if (maxBytes !== null && !args.has('x-stream-max-segment-size-bytes')) segment = Math.min(segment, Math.max(MIN_SEGMENT, Math.floor(maxBytes / 20)));
-    const log = new StreamLog(dir, { maxSegmentBytes: segment, maxBytes, maxAgeMs }, this.join);
-    log.open();
+    const settings = { maxSegmentBytes: segment, maxBytes, maxAgeMs };
+    let log: StreamLogApi;
+    if (this.chunks !== null) {
+      const pg = new PgStreamLog(q, settings, this.chunks);
+      pg.open(fresh);
+      log = pg;
+    } else {
+      log = new StreamLog(dir, settings, this.join);
+      log.open();
+    }
     this.#logs.set(q, log);
     return log;
   }

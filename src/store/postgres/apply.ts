@@ -28,6 +28,8 @@ import {
   OP_QUEUE_PUT,
   OP_READER_DEL,
   OP_READER_PUT,
+  OP_STREAM_CHUNK,
+  OP_STREAM_TRIM,
   OP_USER_DEL,
   OP_USER_PUT,
   OP_VHOST_DEL,
@@ -72,9 +74,11 @@ class Gathered {
   delayedParams: unknown[] = [];
   delayedRows = 0;
   delayedDel: number[] = [];
+  chunkParams: unknown[] = [];
+  chunkRows = 0;
 
   get empty(): boolean {
-    return this.msgRows === 0 && this.entryQ.length === 0 && this.markQ.length === 0 && this.delQ.length === 0 && this.delayedRows === 0 && this.delayedDel.length === 0;
+    return this.chunkRows === 0 && this.msgRows === 0 && this.entryQ.length === 0 && this.markQ.length === 0 && this.delQ.length === 0 && this.delayedRows === 0 && this.delayedDel.length === 0;
   }
 }
 
@@ -133,6 +137,9 @@ async function flush(c: ClientBase, g: Gathered): Promise<void> {
   }
   if (g.delayedRows > 0) await insertRows(c, 'warren.delayed (id, vhost, exchange, due_at, message)', 5, g.delayedParams, g.delayedRows);
   if (g.delayedDel.length > 0) await c.query('DELETE FROM warren.delayed WHERE id = ANY($1::bigint[])', [g.delayedDel]);
+  if (g.chunkRows > 0) {
+    await insertRows(c, 'warren.stream_chunks (queue_id, pos, segment, first_offset, last_offset, first_ts, last_ts, bytes, records)', 9, g.chunkParams, g.chunkRows);
+  }
   Object.assign(g, new Gathered());
 }
 
@@ -189,6 +196,19 @@ export async function applyBatch(c: ClientBase, r: BatchReader, fence: Fence | n
       case OP_DELAYED_DEL:
         g.delayedDel.push(r.u64());
         continue;
+      case OP_STREAM_CHUNK: {
+        const q = r.u32();
+        const pos = r.u64();
+        const segment = r.u64();
+        const first = r.u64();
+        const last = r.u64();
+        const firstTs = r.u64();
+        const lastTs = r.u64();
+        const records = r.longstrBytes();
+        g.chunkParams.push(q, pos, segment, first, last, firstTs, lastTs, records.length, records);
+        g.chunkRows++;
+        continue;
+      }
     }
     await flush(c, g);
     switch (op) {
@@ -219,8 +239,12 @@ export async function applyBatch(c: ClientBase, r: BatchReader, fence: Fence | n
         await c.query('DELETE FROM warren.queues WHERE id = $1', [id]);
         await c.query("DELETE FROM warren.bindings WHERE vhost = $1 AND destination_kind = 'queue' AND destination = $2", [vhost, name]);
         await c.query('DELETE FROM warren.stream_readers WHERE vhost = $1 AND stream = $2', [vhost, name]);
+        await c.query('DELETE FROM warren.stream_chunks WHERE queue_id = $1', [id]);
         break;
       }
+      case OP_STREAM_TRIM:
+        await c.query('DELETE FROM warren.stream_chunks WHERE queue_id = $1 AND pos < $2', [r.u32(), r.u64()]);
+        break;
       case OP_QUEUE_PURGE:
         await dropQueueEntries(c, r.u32());
         break;

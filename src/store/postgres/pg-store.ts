@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { Message } from '../../message.js';
 import { BatchedStore, type BatchReply } from '../batched-store.js';
 import { StoreOpenError } from '../data-dir.js';
-import type { Definitions, PolicyRecord, QueueKey, ReaderOffsetRecord, StoredEntry } from '../store.js';
+import type { Definitions, PolicyRecord, QueueKey, ReaderOffsetRecord, StoredEntry, StreamChunkStore, StreamLayout } from '../store.js';
 import { decodeTable } from '../ops.js';
 import type { ScheduledReads, ScheduledRow } from '../scheduled.js';
 import type { Fence } from './apply.js';
@@ -41,7 +41,9 @@ const ENTRY_PAGE = 10_000;
 
 type Row = unknown[];
 
-export class PgStore extends BatchedStore {
+export class PgStore extends BatchedStore implements StreamChunkStore {
+  /** Streams' records are chunks in PostgreSQL (stream/pg-log.ts), so a node taking over has them. */
+  readonly keepsStreams = true;
   /** The URL without its password, for logs and status. */
   readonly location: string;
   readonly #worker: Worker;
@@ -156,6 +158,22 @@ export class PgStore extends BatchedStore {
   countMessages(queue: QueueKey): number {
     const q = this.queueId(queue);
     return q === 0 ? 0 : this.#sync.call<number>({ op: 'count', queue: q });
+  }
+
+  readStreamChunks(queue: QueueKey, from: number, to: number): { pos: number; records: Buffer }[] {
+    const q = this.queueId(queue);
+    if (q === 0) return [];
+    return this.#sync.call<Row[]>({ op: 'streamChunks', queue: q, from, to }).map((r) => ({ pos: r[0] as number, records: buf(r[1]) }));
+  }
+
+  loadStreamLayout(queue: QueueKey): StreamLayout {
+    const q = this.queueId(queue);
+    if (q === 0) return { segments: [], index: [] };
+    const r = this.#sync.call<{ segments: number[][]; index: number[][] }>({ op: 'streamLayout', queue: q });
+    return {
+      segments: r.segments.map((x) => [x[0]!, x[1]!, x[2]!, x[3]!, x[4]!, x[5]!] as const),
+      index: r.index.map((x) => [x[0]!, x[1]!, x[2]!, x[3]!] as const),
+    };
   }
 
   protected sendBatch(id: number, buffer: ArrayBuffer, length: number): void {

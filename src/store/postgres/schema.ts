@@ -5,8 +5,8 @@
 
 import type { ClientBase } from 'pg';
 
-/** 1: first version; 2: warren.commits; 3: leases.tls_address. A database from a newer warren is refused untouched. */
-export const PG_SCHEMA_VERSION = 3;
+/** 1: first version; 2: warren.commits; 3: leases.tls_address; 4: warren.stream_chunks. A database from a newer warren is refused untouched. */
+export const PG_SCHEMA_VERSION = 4;
 
 /**
  * Each store writer's last committed batch id, written in the batch's own transaction: after a
@@ -17,8 +17,23 @@ const COMMITS = 'CREATE TABLE warren.commits (writer text PRIMARY KEY, batch big
 /** The active node's advertised AMQPS address ('' when it has no TLS port): standbys forward their TLS port there. */
 const LEASE_TLS = "ALTER TABLE warren.leases ADD COLUMN tls_address text NOT NULL DEFAULT '';";
 
+/**
+ * Streams' records (stream/pg-log.ts): a row per chunk, the records one batch appended to a
+ * stream (or up to 1 MiB of them), laid out as in a segment file (stream/record.ts). `pos` is
+ * the chunk's byte position in the stream's log, `segment` the first offset of the segment it
+ * belongs to: retention deletes a segment's chunks at once (pos below the next segment's).
+ */
+const STREAM_CHUNKS = `
+CREATE TABLE warren.stream_chunks (
+  queue_id bigint NOT NULL, pos bigint NOT NULL, segment bigint NOT NULL,
+  first_offset bigint NOT NULL, last_offset bigint NOT NULL, first_ts bigint NOT NULL, last_ts bigint NOT NULL,
+  bytes integer NOT NULL, records bytea NOT NULL,
+  PRIMARY KEY (queue_id, pos)
+);
+ALTER TABLE warren.stream_chunks ALTER COLUMN records SET STORAGE EXTERNAL;`;
+
 /** Upgrades from each older version, in order: MIGRATIONS[v] goes from v to v + 1. */
-const MIGRATIONS: Readonly<Record<number, string>> = { 1: COMMITS, 2: LEASE_TLS };
+const MIGRATIONS: Readonly<Record<number, string>> = { 1: COMMITS, 2: LEASE_TLS, 3: STREAM_CHUNKS };
 
 const SCHEMA = `
 CREATE TABLE warren.schema_version (version integer NOT NULL);
@@ -99,6 +114,7 @@ export async function migrate(client: ClientBase): Promise<void> {
       await client.query(SCHEMA);
       await client.query(COMMITS);
       await client.query(LEASE_TLS);
+      await client.query(STREAM_CHUNKS);
       await client.query('INSERT INTO warren.schema_version (version) VALUES ($1)', [PG_SCHEMA_VERSION]);
     } else {
       const v = await client.query<{ version: number }>('SELECT version FROM warren.schema_version');

@@ -225,6 +225,32 @@ async function readWith(c: pg.Client, req: { op: string; [k: string]: unknown })
       return (await rows(c, 'SELECT exchange, routing_key, header, body FROM warren.messages WHERE id = $1', [req['storeId']]))[0] ?? null;
     case 'count':
       return (await rows(c, 'SELECT count(*) FROM warren.entries WHERE queue_id = $1', [req['queue']]))[0]![0];
+    case 'streamChunks':
+      // From the chunk holding `from` (the greatest pos at or below it) to those starting before `to`.
+      return rows(
+        c,
+        'SELECT pos, records FROM warren.stream_chunks WHERE queue_id = $1 AND pos < $3 AND ' +
+          'pos >= coalesce((SELECT max(pos) FROM warren.stream_chunks WHERE queue_id = $1 AND pos <= $2), 0) ORDER BY pos',
+        [req['queue'], req['from'], req['to']],
+      );
+    case 'streamLayout':
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        return {
+          segments: await rows(
+            c,
+            'SELECT segment, min(pos), sum(bytes)::bigint, sum(last_offset - first_offset + 1)::bigint, min(first_ts), max(last_ts) FROM warren.stream_chunks WHERE queue_id = $1 GROUP BY segment ORDER BY segment',
+            [req['queue']],
+          ),
+          index: await rows(
+            c,
+            'SELECT DISTINCT ON (segment, pos / 65536) segment, pos, first_offset, first_ts FROM warren.stream_chunks WHERE queue_id = $1 ORDER BY segment, pos / 65536, pos',
+            [req['queue']],
+          ),
+        };
+      } finally {
+        await c.query('COMMIT');
+      }
     case 'scheduledPage':
       return rows(
         c,
