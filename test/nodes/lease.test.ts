@@ -84,17 +84,18 @@ describe.skipIf(!postgresAvailable)('lease and fencing', () => {
     await b.close();
   });
 
-  it('a schema of version 2 is upgraded in place: leases gains tls_address, the lease row kept', async () => {
+  it('a schema of version 2 is upgraded in place: leases gains tls_address, stream_chunks is made (4), the lease row kept', async () => {
     const url = await freshDatabase();
     const a = new LeaseClient(url, 'a', 60_000, silentLogger);
     await a.prepare();
     await a.tryAcquire('h:1', 'h:2', 'h:3');
     await a.close();
     // As a version-2 warren left it.
-    await sql(url, 'ALTER TABLE warren.leases DROP COLUMN tls_address; UPDATE warren.schema_version SET version = 2');
+    await sql(url, 'ALTER TABLE warren.leases DROP COLUMN tls_address; DROP TABLE warren.stream_chunks; UPDATE warren.schema_version SET version = 2');
     const b = new LeaseClient(url, 'b', 60_000, silentLogger);
     await b.prepare();
-    expect((await sql(url, 'SELECT version FROM warren.schema_version')).rows).toEqual([{ version: 3 }]);
+    expect((await sql(url, 'SELECT version FROM warren.schema_version')).rows).toEqual([{ version: 4 }]);
+    expect((await sql(url, 'SELECT count(*)::int AS n FROM warren.stream_chunks')).rows).toEqual([{ n: 0 }]);
     expect(await b.holder()).toMatchObject({ holder: 'a', epoch: 1, address: 'h:1', tlsAddress: '' });
     await b.close();
   });
