@@ -2,7 +2,8 @@
 // --tls-port), the management HTTP API and /metrics on --http-port (and HTTPS on
 // --https-port). Logs go to stdout as JSON lines, or readable ones on a terminal
 // (--log-format) ("http listening", then "listening" with the ports); SIGTERM/SIGINT close
-// clients with 320 CONNECTION_FORCED and exit 0; SIGHUP re-reads the TLS files. A failure to start is a CliError with one line saying what to do (exit 1). An error
+// clients with 320 CONNECTION_FORCED and exit 0 (an active node of several gives its lease up
+// first, so a standby takes over at once); SIGHUP re-reads the TLS files. A failure to start is a CliError with one line saying what to do (exit 1). An error
 // outside any connection's handling is logged at fatal with its stack and the process exits
 // with EXIT_INTERNAL_ERROR, for the service manager to restart it: what is durable is safe on
 // disk, and carrying on in an unknown state is not. Errors inside a connection stay there.
@@ -130,6 +131,8 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
     log.info({ signal }, 'shutting down: closing client connections');
     Promise.resolve(admin?.close())
       .then(() => broker.close())
+      // Several nodes: with the store closed (nothing more to write), hand the lease over now.
+      .then(() => node?.release())
       .then(
         () => {
           log.info('stopped');

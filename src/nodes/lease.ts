@@ -57,7 +57,13 @@ export class LeaseClient {
   async #c(): Promise<pg.Client> {
     if (this.#client !== null) return this.#client;
     // The primary, when the URL lists several hosts (a Patroni cluster): the lease is written there.
-    const c = await connectPrimary(this.#target, { applicationName: `warren lease ${this.#name}` });
+    // Bounded, connecting and each answer: across a partition (a blackhole) neither fails by
+    // itself for minutes, and a standby must keep looking, an active node keep deciding.
+    const c = await connectPrimary(this.#target, {
+      applicationName: `warren lease ${this.#name}`,
+      connectTimeoutMs: Math.min(5000, this.#leaseMs),
+      queryTimeoutMs: this.#leaseMs,
+    });
     c.on('error', (err) => {
       this.#log.warn({ err: err.message }, 'lease connection lost; reconnecting');
       if (this.#client === c) this.#client = null;
@@ -106,6 +112,19 @@ export class LeaseClient {
     const r = await this.#query(
       "UPDATE warren.leases SET renewed_at = now(), expires_at = now() + $4 * interval '1 millisecond' WHERE scope = $1 AND holder = $2 AND epoch = $3",
       [fence.scope, fence.holder, fence.epoch, this.#leaseMs],
+    );
+    return r.rowCount === 1;
+  }
+
+  /**
+   * Gives the lease up (a planned stop): it expires now, so a standby takes it at its next look
+   * instead of after a whole lease. Only once this node has stopped writing: the next holder
+   * fences whatever it still sends.
+   */
+  async release(fence: Fence): Promise<boolean> {
+    const r = await this.#query(
+      "UPDATE warren.leases SET expires_at = now() - interval '1 millisecond' WHERE scope = $1 AND holder = $2 AND epoch = $3",
+      [fence.scope, fence.holder, fence.epoch],
     );
     return r.rowCount === 1;
   }

@@ -85,6 +85,11 @@ export interface ConnectOptions {
   readonly applicationName: string;
   /** Bound on connecting to one host (ms), so a dead host cannot hold up the others. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Bound on each query's answer (ms; none by default). A partitioned network (a blackhole, not a
+   * closed socket) would otherwise leave a query waiting for as long as TCP retransmits.
+   */
+  readonly queryTimeoutMs?: number;
   /** Called for each host tried and not kept, with why (logged by the caller). */
   readonly onSkip?: ((host: string, why: string) => void) | undefined;
 }
@@ -102,7 +107,12 @@ export async function connectPrimary(target: PgTarget, options: ConnectOptions):
   const reasons: string[] = [];
   for (let i = 0; i < target.urls.length; i++) {
     const where = `${target.hosts[i]!.host}:${target.hosts[i]!.port}`;
-    const c = new pg.Client({ connectionString: target.urls[i]!, application_name: options.applicationName, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000 });
+    const c = new pg.Client({
+      connectionString: target.urls[i]!,
+      application_name: options.applicationName,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
+    });
     // Until the caller installs its own: a connection that breaks must not crash the process.
     c.on('error', () => {});
     try {
