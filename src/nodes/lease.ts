@@ -12,6 +12,8 @@ import { connectPrimary, isConnectionLoss, parsePgUrl, type PgTarget } from '../
 import { migrate } from '../store/postgres/schema.js';
 
 export const BROKER_SCOPE = 'broker';
+/** The channel a node that gives its lease up notifies on (a standby LISTENs, so it need not wait for its next look). */
+const RELEASED = 'warren_lease_released';
 
 export interface LeaseHolder {
   readonly holder: string;
@@ -42,6 +44,7 @@ export class LeaseClient {
   readonly #leaseMs: number;
   readonly #log: Logger;
   #client: pg.Client | null = null;
+  #onReleased: (() => void) | null = null;
 
   constructor(url: string, name: string, leaseMs: number, log: Logger) {
     this.#target = parsePgUrl(url);
@@ -72,6 +75,7 @@ export class LeaseClient {
     // bounded, so a standby's poll never hangs: it tries again next time.
     await c.query("SET lock_timeout = '1s'");
     await c.query("SET statement_timeout = '5s'");
+    if (this.#onReleased !== null) await this.#listen(c);
     this.#client = c;
     return c;
   }
@@ -123,10 +127,24 @@ export class LeaseClient {
    */
   async release(fence: Fence): Promise<boolean> {
     const r = await this.#query(
-      "UPDATE warren.leases SET expires_at = now() - interval '1 millisecond' WHERE scope = $1 AND holder = $2 AND epoch = $3",
+      "WITH u AS (UPDATE warren.leases SET expires_at = now() - interval '1 millisecond' WHERE scope = $1 AND holder = $2 AND epoch = $3 RETURNING scope) " +
+        `SELECT pg_notify('${RELEASED}', scope) FROM u`,
       [fence.scope, fence.holder, fence.epoch],
     );
     return r.rowCount === 1;
+  }
+
+  /** Calls `wake` whenever a node gives the lease up. */
+  async onReleased(wake: () => void): Promise<void> {
+    this.#onReleased = wake;
+    if (this.#client !== null) await this.#listen(this.#client);
+  }
+
+  async #listen(c: pg.Client): Promise<void> {
+    c.on('notification', (n) => {
+      if (n.channel === RELEASED) this.#onReleased?.();
+    });
+    await c.query(`LISTEN ${RELEASED}`);
   }
 
   /** Who holds the lease (null: nobody ever did). */

@@ -113,6 +113,9 @@ export class Node {
     let lastReport = 0;
     let lastHolder = '';
     let probing = true;
+    // A node that gives the lease up (a planned stop) says so: look at once, not at the next tick.
+    let wake: (() => void) | null = null;
+    await this.#lease.onReleased(() => wake?.()).catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'standby: cannot listen for a lease given up; looking every 250 ms'));
     const probe = async (): Promise<void> => {
       while (probing) {
         const to = active === null || active.expired ? null : active.address;
@@ -162,7 +165,15 @@ export class Node {
       } catch (err) {
         this.#log.warn({ err: (err as Error).message }, 'standby: cannot read the lease; retrying');
       }
-      await new Promise((r) => setTimeout(r, wait));
+      await new Promise<void>((r) => {
+        const t = setTimeout(done, wait);
+        function done(): void {
+          clearTimeout(t);
+          wake = null;
+          r();
+        }
+        wake = done;
+      });
     }
   }
 
