@@ -12,6 +12,10 @@
 // (delivered again without the redelivered flag), corrupted (body does not match its digest),
 // per client library, and per kill the time to the new Patroni leader, the first confirm and
 // the first delivery.
+// Then, as a second phase, CHAOS_PG_SWITCHOVERS times (default 2) a planned switchover
+// mid-publish (`patronictl switchover --force` to the synchronous standby): the old primary is
+// demoted and restarted as a replica, warren's store follows the new primary; same counters, and
+// per switchover the same times.
 // Config files: bench/patroni/patroni.yml and bench/patroni/etcd.args (templates; every port
 // is a free one picked at run time, every directory temporary). Prints one JSON line; exit 1
 // if a counter is not 0.
@@ -36,6 +40,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
 const TEMPLATES = join(ROOT, 'bench/patroni');
 const PG_KILLS = Number(process.env['CHAOS_PG_KILLS'] ?? 2);
+const PG_SWITCHOVERS = Number(process.env['CHAOS_PG_SWITCHOVERS'] ?? 2);
 const LEASE_MS = Number(process.env['CHAOS_LEASE_MS'] ?? 45_000);
 const QUEUE = 'chaos-patroni';
 const PIKA_QUEUE = 'chaos-patroni-pika';
@@ -171,6 +176,7 @@ async function cluster(): Promise<ClusterMember[]> {
   return [];
 }
 const leaderOf = (c: ClusterMember[]): string | null => c.find((m) => m.role === 'leader' && m.state === 'running')?.name ?? null;
+const syncStandbyOf = (c: ClusterMember[]): string | null => c.find((m) => m.role === 'sync_standby' && (m.state === 'running' || m.state === 'streaming'))?.name ?? null;
 const hasSyncStandby = (c: ClusterMember[]): boolean => c.some((m) => m.role === 'sync_standby' && (m.state === 'running' || m.state === 'streaming'));
 
 /** kill -9 of a member's Patroni agent, its postmaster and the postmaster's children: the machine dies. */
@@ -257,6 +263,15 @@ interface PerClient {
   pika: number | null;
 }
 const kills: { member: string; new_leader: string; leader_ms: number; first_confirm_ms: PerClient; first_delivery_ms: PerClient }[] = [];
+const switchovers: typeof kills = [];
+
+/** Waits for an amqplib (and, given 15 s more at most, a pika) confirm and delivery after `since`; their times after `t0`. */
+async function recovered(t0: number, since: number, what: string): Promise<{ first_confirm_ms: PerClient; first_delivery_ms: PerClient }> {
+  await until(`an amqplib confirm and delivery after ${what}`, () => js.lastConfirmAt > since && js.lastDeliveryAt > since);
+  await until(`a pika confirm and delivery after ${what}`, () => py.lastConfirmAt > since && py.lastDeliveryAt > since, 15_000).catch(() => undefined);
+  const after = (t: number): number | null => (t > since ? t - t0 : null);
+  return { first_confirm_ms: { amqplib: after(js.lastConfirmAt), pika: after(py.lastConfirmAt) }, first_delivery_ms: { amqplib: after(js.lastDeliveryAt), pika: after(py.lastDeliveryAt) } };
+}
 let exitCode = 1;
 try {
   log(`work directory ${work}`);
@@ -312,6 +327,36 @@ try {
     }, 180_000);
     await sleep(5000);
   }
+  // Second phase: planned switchovers (patronictl) mid-publish.
+  for (let k = 0; k < PG_SWITCHOVERS; k++) {
+    const before = await cluster();
+    const leader = leaderOf(before)!;
+    const candidate = syncStandbyOf(before)!;
+    log(`switchover ${k + 1}: ${leader} -> ${candidate} (patronictl switchover --force); confirmed so far ${js.confirmed.size} (amqplib), ${py.confirmed.size} (pika)`);
+    const startedAt = Date.now();
+    const ctl = spawn('patronictl', ['-c', join(members.find((m) => m.name === leader)!.dir, 'patroni.yml'), 'switchover', '--force', '--leader', leader, '--candidate', candidate], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let ctlOut = '';
+    ctl.stdout!.on('data', (d: Buffer) => (ctlOut += d.toString()));
+    ctl.stderr!.on('data', (d: Buffer) => (ctlOut += d.toString()));
+    const ctlExit = new Promise<number | null>((r) => ctl.once('exit', (code) => r(code)));
+    let newLeader = '';
+    await until(`the new Patroni leader after switchover ${k + 1}`, async () => {
+      const l = leaderOf(await cluster());
+      if (l === null || l === leader) return false;
+      newLeader = l;
+      return true;
+    });
+    const leaderMs = Date.now() - startedAt;
+    log(`patronictl: exit ${await ctlExit}: ${ctlOut.trim().split('\n').slice(-3).join(' | ')}`);
+    const entry = { member: leader, new_leader: newLeader, leader_ms: leaderMs, ...(await recovered(startedAt, startedAt + leaderMs, `switchover ${k + 1}`)) };
+    switchovers.push(entry);
+    log(`switched over: ${JSON.stringify(entry)}`);
+    await until(`${leader} back as a replica and a synchronous standby`, async () => {
+      const c = await cluster();
+      return hasSyncStandby(c) && c.filter((m) => m.state === 'running' || m.state === 'streaming').length === MEMBERS.length;
+    }, 180_000);
+    await sleep(5000);
+  }
   stop = true;
   jsClients.stop = true;
   pikas[0]!.stdin!.end();
@@ -332,6 +377,7 @@ try {
     store_batches_committed_after_reconnecting: count('committed after reconnecting'),
     store_batches_found_committed_before_the_loss: count('had committed before the connection was lost'),
     kills,
+    switchovers,
   };
   console.log(JSON.stringify(result));
   const bad = (t: Tally): number => t.lost + t.unexpected + t.duplicated + t.corrupted;
