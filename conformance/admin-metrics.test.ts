@@ -101,4 +101,26 @@ describe('Prometheus scrape', () => {
     }
     expect(value(samples, 'nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(value(samples, 'nodejs_eventloop_lag_p50_seconds'));
   });
+
+  it("reports the store's group commit (warren_store_*): persistent messages confirmed through it are counted", async () => {
+    const before = await scrape('/metrics');
+    const conn = await amqp.connect(w.url);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('stats', { durable: true });
+    for (let i = 0; i < 50; i++) ch.sendToQueue('stats', Buffer.from(`s${i}`), { persistent: true });
+    await ch.waitForConfirms();
+    const { types, samples } = await scrape('/metrics');
+    const delta = (name: string): number => value(samples, name) - value(before.samples, name);
+    for (const name of ['batches', 'messages_written', 'inserts_cancelled', 'commit_seconds', 'writer_seconds']) {
+      expect(types.get(`warren_store_${name}_total`), name).toBe('counter');
+    }
+    expect(delta('warren_store_messages_written_total')).toBe(50);
+    // Confirmed messages went out in at least one batch, and no more batches than messages (plus the declare).
+    expect(delta('warren_store_batches_total')).toBeGreaterThanOrEqual(1);
+    expect(delta('warren_store_batches_total')).toBeLessThanOrEqual(51);
+    expect(delta('warren_store_commit_seconds_total')).toBeGreaterThan(0);
+    expect(value(samples, 'warren_store_writer_seconds_total')).toBeLessThanOrEqual(value(samples, 'warren_store_commit_seconds_total'));
+    await ch.purgeQueue('stats');
+    await conn.close();
+  });
 });

@@ -127,6 +127,17 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
   queueFamily('rabbitmq_queue_consumers', 'gauge', 'Consumers on a queue', (q) => q.consumers);
   queueFamily('rabbitmq_queue_messages_published_total', 'counter', 'Total number of messages published to queues', (q) => q.published);
 
+  const b = broker.store.batchStats;
+  if (b !== undefined) {
+    // The store's group commit: batches per second against messages per second says how many
+    // messages share one fsync; commit time per batch is the wait a confirm sees for its own.
+    e.one('warren_store_batches_total', 'counter', 'Store batches committed (one transaction and fsync each)', b.batches);
+    e.one('warren_store_messages_written_total', 'counter', 'Messages written to the store', b.messagesWritten);
+    e.one('warren_store_inserts_cancelled_total', 'counter', 'Queue entries acknowledged before their insert went out (never written)', b.insertsCancelled);
+    e.one('warren_store_commit_seconds_total', 'counter', 'Time from handing each batch to the store writer until its reply', b.commitSeconds);
+    e.one('warren_store_writer_seconds_total', 'counter', "The store writer's own time per batch (transaction and fsync), summed", b.writerSeconds);
+  }
+
   streamFamilies(e, broker);
   if (broker.nodes !== null) {
     // Several nodes (--node-name): as this node last read them (refreshed every second).

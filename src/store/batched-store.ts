@@ -25,6 +25,7 @@ import {
   type UserRecord,
   type VhostRecord,
   type ScheduledMessage,
+  type StoreBatchStats,
   type ScheduleKey,
   type StoredEntry,
   type StoreEntry,
@@ -91,8 +92,8 @@ interface InFlight {
  * batch, so a busy store does not allocate (and free) a buffer of a batch's size per commit.
  */
 export type BatchReply =
-  | { readonly id: number; readonly ok: true; readonly buffer?: ArrayBuffer }
-  | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string; readonly buffer?: ArrayBuffer };
+  | { readonly id: number; readonly ok: true; readonly buffer?: ArrayBuffer; readonly writerUs?: number }
+  | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string; readonly buffer?: ArrayBuffer; readonly writerUs?: number };
 
 /** A handed-back batch buffer larger than this is let go (one huge message must not stay pinned). */
 const SPARE_MAX = 16 * 1024 * 1024;
@@ -117,6 +118,9 @@ export abstract class BatchedStore implements Store {
   #pendingBytes = 0;
   #inflightBytes = 0;
   #inflight: InFlight | null = null;
+  /** When the batch in flight was handed to the writer (performance.now()). */
+  #sentAt = 0;
+  readonly #stats: StoreBatchStats = { batches: 0, messagesWritten: 0, insertsCancelled: 0, commitSeconds: 0, writerSeconds: 0 };
   #nextBatchId = 1;
   #sendScheduled = false;
   /** The last batch's buffer, handed back by the writer for the next batch. */
@@ -274,6 +278,7 @@ export abstract class BatchedStore implements Store {
     entry.storeState = 0;
     if (state === PENDING_INSERT) {
       // Never went out: drop the insert (and the message's, if nothing else holds it).
+      this.#stats.insertsCancelled++;
       const m = this.#pendingMessages.get(entry.storeId);
       if (m !== undefined && --m.storeRefs === 0) {
         this.#pendingMessages.delete(entry.storeId);
@@ -345,6 +350,10 @@ export abstract class BatchedStore implements Store {
     return this.#durableSeq;
   }
 
+  get batchStats(): Readonly<StoreBatchStats> {
+    return this.#stats;
+  }
+
   get unsettledBytes(): number {
     return this.#pendingBytes + this.#inflightBytes;
   }
@@ -402,6 +411,8 @@ export abstract class BatchedStore implements Store {
     this.#inflightBytes = bytes;
     const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#writeSeq, messages, delayed };
     this.#inflight = batch;
+    this.#stats.messagesWritten += messages.size;
+    this.#sentAt = performance.now();
     const { buffer, length } = w.finish();
     this.sendBatch(batch.id, buffer, length);
   };
@@ -422,6 +433,10 @@ export abstract class BatchedStore implements Store {
     if (reply.buffer !== undefined && reply.buffer.byteLength <= SPARE_MAX) this.#spare = reply.buffer;
     this.#inflight = null;
     this.#inflightBytes = 0;
+    const stats = this.#stats;
+    stats.batches++;
+    stats.commitSeconds += (performance.now() - this.#sentAt) / 1000;
+    if (reply.writerUs !== undefined) stats.writerSeconds += reply.writerUs / 1e6;
     const from = this.#durableSeq;
     this.#durableSeq = batch.upTo;
     let failed: WriteRange | null = null;

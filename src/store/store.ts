@@ -224,6 +224,20 @@ export function keepsStreams(store: object): store is StreamChunkStore {
   return (store as Partial<StreamChunkStore>).keepsStreams === true;
 }
 
+/** What a store that commits in batches has done since it opened (counters, for /metrics). */
+export interface StoreBatchStats {
+  /** Batches committed (or failed). */
+  batches: number;
+  /** Messages written (one per message, however many queues hold it). */
+  messagesWritten: number;
+  /** Queue entries whose insert was dropped because they were acked (or removed) before it went out. */
+  insertsCancelled: number;
+  /** Sum over batches of the time from handing the batch to the writer until its reply, seconds. */
+  commitSeconds: number;
+  /** Of which the writer's own time (transaction and fsync), seconds; 0 where the writer does not say. */
+  writerSeconds: number;
+}
+
 export interface Store {
   /** Durable definitions, at start. */
   loadDefinitions(): Definitions;
@@ -303,6 +317,8 @@ export interface Store {
    * (connection/store-flow.ts).
    */
   readonly unsettledBytes?: number;
+  /** Batch counters, for stores that commit in batches. */
+  readonly batchStats?: Readonly<StoreBatchStats> | undefined;
   /**
    * Called whenever durableSeq advances. `failed` names a range of writes that could not be
    * made durable (disk full): publishes that needed them are nacked.

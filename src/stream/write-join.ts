@@ -21,6 +21,7 @@ import type {
   ScheduleKey,
   Store,
   StoredEntry,
+  StoreBatchStats,
   StoreEntry,
   UserRecord,
   VhostRecord,
@@ -126,6 +127,10 @@ export class WriteJoin implements Store {
 
   get unsettledBytes(): number {
     return this.inner.unsettledBytes ?? 0;
+  }
+
+  get batchStats(): Readonly<StoreBatchStats> | undefined {
+    return this.inner.batchStats;
   }
 
   get durableSeq(): number {

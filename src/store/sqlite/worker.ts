@@ -260,10 +260,11 @@ parentPort!.on('message', (req: BatchRequest | 'close') => {
     return;
   }
   let reply: BatchReply;
+  const start = performance.now();
   try {
     reader.reset(Buffer.from(req.buffer, 0, req.length), 0, req.length);
     apply(reader);
-    reply = { id: req.id, ok: true, buffer: req.buffer };
+    reply = { id: req.id, ok: true, buffer: req.buffer, writerUs: Math.round((performance.now() - start) * 1000) };
   } catch (e) {
     const err = e as Error & { code?: string };
     reply = { id: req.id, ok: false, code: err.code ?? 'ERROR', message: err.message, buffer: req.buffer };
