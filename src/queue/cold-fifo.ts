@@ -113,6 +113,17 @@ export class ColdFifo {
     return this.#chunks[Math.floor(at / CHUNK)]!.count[at % CHUNK]!;
   }
 
+  /** Rewrites the record at index i in place (its seq stays). */
+  setAt(i: number, size: number, storeId: number, bits: number, count: number): void {
+    const at = this.#head + i;
+    const c = this.#chunks[Math.floor(at / CHUNK)]!;
+    const k = at % CHUNK;
+    c.size[k] = size;
+    c.storeId[k] = storeId;
+    c.bits[k] = bits;
+    c.count[k] = count;
+  }
+
   setBitsAt(i: number, bits: number): void {
     const at = this.#head + i;
     this.#chunks[Math.floor(at / CHUNK)]!.bits[at % CHUNK] = bits;

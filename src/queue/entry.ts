@@ -127,6 +127,10 @@ export class EntryFreezer implements Freezer<QueueEntry> {
     cold.push(e.seq, e.size, e.storeId, e.bits, e.deliveryCount);
   }
 
+  freezeAt(e: QueueEntry, cold: ColdFifo, i: number): void {
+    cold.setAt(i, e.size, e.storeId, e.bits, e.deliveryCount);
+  }
+
   thaw(seq: number, size: number, storeId: number, bits: number, count: number): QueueEntry {
     const e = new QueueEntry(this.#queue, null, seq, size, true, 0, 0);
     e.bits = bits;

@@ -37,6 +37,8 @@ export interface Freezer<T extends ReadyItem> {
   canFreeze(e: T): boolean;
   /** Appends e's record to cold. Its bits must not be PARKED. */
   freeze(e: T, cold: ColdFifo): void;
+  /** Writes e's record over cold's record at index i (a parked reference to e). */
+  freezeAt(e: T, cold: ColdFifo, i: number): void;
   /** Rebuilds an entry from the fields freeze() recorded. */
   thaw(seq: number, size: number, storeId: number, bits: number, count: number): T;
 }
@@ -121,7 +123,33 @@ export class ReadyList<T extends ReadyItem> {
         this.#parked.set(t.seq, t);
         this.#cold.push(t.seq, t.size, 0, PARKED, 0);
       } else {
-        return;
+        break;
+      }
+    }
+    if (this.#parked.size > 0) this.#freezeParked();
+  }
+
+  /**
+   * Parked entries whose writes have committed since become cold records where they sit, so a
+   * publisher that keeps ahead of the store does not leave every entry past TAIL_MAX as an
+   * object for the life of the backlog. Oldest first, stopping at the first one that still
+   * cannot be frozen (writes commit in order), so a push with nothing to do costs one check.
+   */
+  #freezeParked(): void {
+    const cold = this.#cold;
+    const freezer = this.#freezer!;
+    for (const [seq, e] of this.#parked) {
+      if (e.ready && !freezer.canFreeze(e)) return;
+      const i = cold.indexAfter(seq) - 1;
+      this.#parked.delete(seq);
+      if (i < 0 || cold.seqAt(i) !== seq || cold.bitsAt(i) !== PARKED) continue;
+      if (e.ready) {
+        freezer.freezeAt(e, cold, i);
+      } else {
+        // Removed while parked: its record is skipped when the head reaches it.
+        cold.setBitsAt(i, GONE);
+        this.#gone++;
+        this.#tombstones--;
       }
     }
   }

@@ -50,6 +50,7 @@ function coldList(hotLimit: number): { r: ReadyList<Item>; thawCount: () => numb
     freezer: {
       canFreeze: (e) => e.frozenOk,
       freeze: (e, cold) => cold.push(e.seq, e.size, 0, 1, 0),
+      freezeAt: (e, cold, i) => cold.setAt(i, e.size, 0, 1, 0),
       thaw: (seq, size) => {
         thawed++;
         return { seq, size, priority: 0, ready: true, frozenOk: true, thawed: true };
@@ -99,6 +100,29 @@ describe('ReadyList cold section', () => {
     expect(r.held).toBe(0);
   });
 
+  it('parked entries become numbers where they sit once they can be frozen (a publisher ahead of the store)', () => {
+    const { r, thawCount } = coldList(10);
+    // The store is behind: nothing can be frozen yet, so past the tail's limit entries are parked.
+    const items = Array.from({ length: 20_000 }, (_, i) => coldItem(i + 1, false));
+    for (const e of items) r.push(e);
+    expect(r.frozen).toBe(0);
+    // Their writes commit, oldest first; one removed meanwhile; the next push freezes them in place.
+    for (const e of items.slice(0, 15_000)) e.frozenOk = true;
+    r.remove(items[100]!);
+    r.push(coldItem(20_001, false));
+    // 10 hot at the head; the parked ones that committed, less the removed one, are now numbers.
+    const frozen = r.frozen;
+    expect(frozen).toBeGreaterThan(14_000);
+    expect(frozen).toBeLessThan(15_000);
+    expect(r.length).toBe(20_000);
+    const seqs = drain(r);
+    expect(seqs.length).toBe(20_000);
+    expect(seqs.includes(101)).toBe(false);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(thawCount()).toBe(frozen);
+    expect(r.held).toBe(0);
+  });
+
   it('keeps order when frozen and unfreezable entries alternate', () => {
     const { r } = coldList(5);
     for (let i = 1; i <= 30_000; i++) r.push(coldItem(i, i % 7 !== 0));
@@ -144,6 +168,9 @@ describe('ReadyList cold section', () => {
       freezer: {
         canFreeze: () => true,
         freeze: () => {
+          throw new Error('must not freeze');
+        },
+        freezeAt: () => {
           throw new Error('must not freeze');
         },
         thaw: () => {
