@@ -578,14 +578,17 @@ export class Queue implements QueueKey {
 
   /** Reads back the bodies of the next entries whose messages are only in the store. */
   #loadBodies(): void {
-    let loaded = 0;
+    const todo: QueueEntry[] = [];
     for (const e of this.#ready.iterateHead(LOAD_BATCH * 4)) {
-      if (loaded >= LOAD_BATCH) break;
-      if (e.msg !== null) continue;
-      const m = this.#store?.readMessage(e.storeId);
+      if (todo.length >= LOAD_BATCH) break;
+      if (e.msg === null) todo.push(e);
+    }
+    const msgs = this.#store?.readMessages(todo.map((e) => e.storeId)) ?? [];
+    for (let i = 0; i < todo.length; i++) {
+      const e = todo[i]!;
+      const m = msgs[i];
       if (m === undefined) throw new Error(`message ${e.storeId} of queue '${this.name}' is missing from the store`);
       e.msg = e.deliveryCount > 0 && this.countsDeliveries ? m.withHeader('x-delivery-count', F.long(e.deliveryCount)) : m;
-      loaded++;
     }
   }
 }

@@ -313,8 +313,31 @@ export abstract class BatchedStore implements Store {
   }
 
   readMessage(storeId: number): Message | undefined {
-    const m = this.#pendingMessages.get(storeId) ?? this.#inflight?.messages.get(storeId) ?? this.#failed.get(storeId);
-    return m ?? this.readStoredMessage(storeId);
+    return this.#inMemory(storeId) ?? this.readStoredMessage(storeId);
+  }
+
+  readMessages(storeIds: readonly number[]): (Message | undefined)[] {
+    const out: (Message | undefined)[] = new Array<Message | undefined>(storeIds.length);
+    const missing: number[] = [];
+    for (let i = 0; i < storeIds.length; i++) {
+      const m = this.#inMemory(storeIds[i]!);
+      out[i] = m;
+      if (m === undefined) missing.push(storeIds[i]!);
+    }
+    if (missing.length === 0) return out;
+    const read = this.readStoredMessages(missing);
+    for (let i = 0, k = 0; i < out.length; i++) if (out[i] === undefined) out[i] = read[k++];
+    return out;
+  }
+
+  /** A message not yet committed (or whose insert failed), from memory. */
+  #inMemory(storeId: number): Message | undefined {
+    return this.#pendingMessages.get(storeId) ?? this.#inflight?.messages.get(storeId) ?? this.#failed.get(storeId);
+  }
+
+  /** Several committed messages, in order; a subclass may read them in one query. */
+  protected readStoredMessages(storeIds: readonly number[]): (Message | undefined)[] {
+    return storeIds.map((id) => this.readStoredMessage(id));
   }
 
   // ---- scheduled messages ----------------------------------------------------------------

@@ -264,6 +264,10 @@ export class MemoryStore implements Store {
       }));
   }
 
+  readMessages(storeIds: readonly number[]): (Message | undefined)[] {
+    return storeIds.map((id) => this.readMessage(id));
+  }
+
   readMessage(storeId: number): Message | undefined {
     return this.#bodies.get(storeId)?.message;
   }

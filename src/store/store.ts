@@ -286,6 +286,11 @@ export interface Store {
   loadEntries(queue: QueueKey): Iterable<StoredEntry>;
   /** A stored message, for an entry whose body was dropped from memory. */
   readMessage(storeId: number): Message | undefined;
+  /**
+   * Several stored messages, in the order of `storeIds` (undefined where one is missing): the
+   * next bodies of a backlog, read together (a range read instead of a query each).
+   */
+  readMessages(storeIds: readonly number[]): (Message | undefined)[];
   /** Messages stored for a queue (inspection and tests). */
   countMessages(queue: QueueKey): number;
 

@@ -226,6 +226,9 @@ export class WriteJoin implements Store {
   readMessage(storeId: number): Message | undefined {
     return this.inner.readMessage(storeId);
   }
+  readMessages(storeIds: readonly number[]): (Message | undefined)[] {
+    return this.inner.readMessages(storeIds);
+  }
   countMessages(queue: QueueKey): number {
     return this.inner.countMessages(queue);
   }
