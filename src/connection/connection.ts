@@ -248,7 +248,8 @@ export class Connection implements ChannelHost, FlowWaiter {
   }
 
   #resumeInput(): void {
-    if (this.#state === State.Closed || this.#yielded) return; // a yield resumes on its own
+    // Refused and closed connections never read again; a yield resumes on its own.
+    if (this.#state >= State.Refused || this.#yielded) return;
     this.#socket.resume();
     try {
       this.#reader.resume(this);
