@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The persistent path, warren vs RabbitMQ (issue 14 item 2), interleaved rounds with amqp-perf:
+#   c  1 KiB persistent, durable queue, confirms 100 outstanding, prefetch 100, ack each
+#   h  a 200k x 1 KiB persistent backlog published with confirms (window 100), then drained
+# Each round runs every broker in turn (the order rotates by round): a fresh warren (data dir on
+# disk, removed after) from this checkout ("after") and optionally from BEFORE=<dir of another
+# built checkout>, and the RabbitMQ answering on RABBIT_PORT (queues deleted by amqp-perf). The
+# broker is pinned to BROKER_CPUS, amqp-perf to CLIENT_CPUS. ROUNDS_PER_HOLD rounds run in one
+# hold of the measurement lock (keep a hold under 5 minutes). JSON lines to OUT, medians on stdout.
+#
+#   npm run build && ROUNDS=5 ROUNDS_PER_HOLD=1 RABBIT_PORT=5696 BEFORE=/tmp/main bench/persistent-compare.sh
+#
+# Environment: ROUNDS [5] ROUNDS_PER_HOLD [1] SECS [10] WARMUP [3] H_N [200000] RABBIT_PORT [5673]
+#   BEFORE [] ONLY ["c h"] OUT [bench/results/tmp/persistent-<time>.jsonl] LOCK [/work/wt/_quiet/measure.lock]
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+ROUNDS=${ROUNDS:-5}; ROUNDS_PER_HOLD=${ROUNDS_PER_HOLD:-1}; SECS=${SECS:-10}; WARMUP=${WARMUP:-3}
+H_N=${H_N:-200000}; RABBIT_PORT=${RABBIT_PORT:-5673}; BEFORE=${BEFORE:-}; ONLY=${ONLY:-"c h"}
+BROKER_CPUS=${BROKER_CPUS:-0}; CLIENT_CPUS=${CLIENT_CPUS:-1}
+OUT=${OUT:-bench/results/tmp/persistent-$(date +%Y%m%d-%H%M%S).jsonl}
+LOCK=${LOCK-/work/wt/_quiet/measure.lock}
+mkdir -p "$(dirname "$OUT")"
+[ -d ../shared/bench ] || export BENCH_SHARED_DIR=${BENCH_SHARED_DIR:-/work/shared/bench}
+PERF=$(node -e "import('./dist/bench/lib/perf.js').then(m => { const b = m.buildPerf(); if (!b.bin) { console.error(b.reason); process.exit(1); } console.log(b.bin); })") || exit 1
+
+if [ "${1:-}" = "--round" ]; then
+  round=$2
+  WPID=""; WDIR=""
+  trap '[ -n "$WPID" ] && kill "$WPID" 2>/dev/null; [ -n "$WDIR" ] && rm -rf "$WDIR"' EXIT
+  start_warren() { # $1: checkout -> WPID, WPORT, WDIR
+    WDIR=$(mktemp -d "$root/bench/results/tmp/persistent-data-XXXXXX")
+    taskset -c "$BROKER_CPUS" node "$1/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$WDIR" --log-level warn > "$OUT.$round.log" 2>&1 &
+    WPID=$!; WPORT=""
+    for _ in $(seq 200); do WPORT=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$WPORT" ] && break; sleep 0.1; done
+  }
+  one() { # broker pid port scenario
+    local line
+    case $4 in
+      c) line=$(taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" -x 1 -y 1 -s 1024 -f -D -c 100 -q 100 -A 1 -z "$SECS" -w "$WARMUP" --quiet) ;;
+      h) line=$(taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" --mode backlog -n "$H_N" -s 1024 -f -D -c 100 -q 100 -A 1 --quiet) ;;
+    esac
+    echo "{\"broker\":\"$1\",\"round\":$round,\"scenario\":\"$4\",\"time\":\"$(date -u +%H:%M:%S)\",\"load\":$(cut -d' ' -f1 /proc/loadavg),\"perf\":${line:-null}}" >> "$OUT"
+    tail -1 "$OUT" | cut -c1-200 >&2
+  }
+  brokers=(after rabbit); [ -n "$BEFORE" ] && brokers=(before after rabbit)
+  n=${#brokers[@]}
+  for k in $(seq 0 $((n - 1))); do
+    b=${brokers[$(((k + round) % n))]}
+    if [ "$b" = rabbit ]; then
+      rpid=$(ss -ltnpH "sport = :$RABBIT_PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+      saved=$(taskset -p "$rpid" | awk '{print $NF}')
+      taskset -a -cp "$BROKER_CPUS" "$rpid" > /dev/null
+      for s in $ONLY; do one rabbit "$rpid" "$RABBIT_PORT" "$s"; done
+      taskset -a -p "$saved" "$rpid" > /dev/null
+    else
+      dir=$root; [ "$b" = before ] && dir=$BEFORE
+      for s in $ONLY; do
+        # A fresh broker and data dir per scenario, so h does not start on c's database.
+        start_warren "$dir"
+        one "$b" "$WPID" "$WPORT" "$s"
+        kill "$WPID"; wait "$WPID" 2>/dev/null; WPID=""; rm -rf "$WDIR"; WDIR=""
+      done
+    fi
+  done
+  exit 0
+fi
+
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+  last=$((r + ROUNDS_PER_HOLD - 1)); [ "$last" -gt "$ROUNDS" ] && last=$ROUNDS
+  echo "rounds $r-$last: waiting for the lock (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  if [ -n "$LOCK" ]; then
+    WARREN_MEASURE=1 flock "$LOCK" bash -c "for i in \$(seq $r $last); do '$0' --round \$i || exit 1; done" || exit 1
+  else
+    for i in $(seq "$r" "$last"); do "$0" --round "$i" || exit 1; done
+  fi
+  r=$((last + 1))
+done
+
+node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((j) => j.perf);
+  const med = (xs) => { const s = xs.filter((x) => x != null).sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : null; };
+  const brokers = [...new Set(lines.map((j) => j.broker))];
+  const rows = [
+    ["c: delivered msg/s", "c", (p) => p.recv_rate], ["c: latency p50 ms", "c", (p) => p.lat_us?.p50 / 1000], ["c: latency p99 ms", "c", (p) => p.lat_us?.p99 / 1000],
+    ["c: broker peak RSS MiB", "c", (p) => p.broker_rss_kb?.peak / 1024], ["c: broker CPU %", "c", (p) => p.broker_cpu_pct],
+    ["h: publish msg/s", "h", (p) => p.publish_rate], ["h: drain msg/s", "h", (p) => p.drain_rate], ["h: broker peak RSS MiB", "h", (p) => p.broker_rss_kb?.peak / 1024],
+  ];
+  console.log("| figure | " + brokers.join(" | ") + " |\n| --- |" + brokers.map(() => " ---: |").join(""));
+  for (const [name, s, f] of rows) {
+    const cells = brokers.map((b) => { const xs = lines.filter((j) => j.broker === b && j.scenario === s).map((j) => f(j.perf)); const m = med(xs); return m == null ? "" : `${m.toFixed(m < 100 ? 2 : 0)} [n=${xs.length}]`; });
+    console.log(`| ${name} | ${cells.join(" | ")} |`);
+  }
+' "$OUT"
