@@ -6,8 +6,9 @@
 # Environment: N (1000000), WINDOW (500), RETAIN (1 GiB), RETAIN_S (90), CONSUMERS (100),
 # RABBIT_URL (amqp://guest:guest@127.0.0.1:5682), RABBIT_BASE (/tmp/warren-rabbitmq-ref-5682),
 # WARREN_PORT (5792), ONLY (append,replay,fanout,retention), REPLAY_ROUNDS (1), BROKERS
-# (warren,rabbitmq: one alone for rounds of a long run). For the 10M replay: N=10000000 (about
-# 11 GB on disk per broker).
+# (warren,rabbitmq: one alone for rounds of a long run), OUT (results file; default
+# bench/results/streams-<date>.jsonl). For the 10M replay: N=10000000 (about 11 GB on disk per
+# broker; see bench/streams.ts --keep/--existing to split it over several lock holds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${N:-1000000}"; WINDOW="${WINDOW:-500}"; RETAIN="${RETAIN:-1073741824}"; RETAIN_S="${RETAIN_S:-90}"
@@ -16,7 +17,7 @@ RABBIT_BASE="${RABBIT_BASE:-/tmp/warren-rabbitmq-ref-5682}"; WARREN_PORT="${WARR
 DATA="$(mktemp -d "${TMPDIR:-/tmp}/warren-streams-bench-XXXXXX")"
 trap 'rm -rf "$DATA"' EXIT
 ONLY="${ONLY:-append,replay,fanout,retention}"; REPLAY_ROUNDS="${REPLAY_ROUNDS:-1}"; BROKERS="${BROKERS:-warren,rabbitmq}"
-common=(--n "$N" --window "$WINDOW" --retain "$RETAIN" --retain-s "$RETAIN_S" --consumers "$CONSUMERS" --only "$ONLY" --replay-rounds "$REPLAY_ROUNDS")
+common=(--n "$N" --window "$WINDOW" --retain "$RETAIN" --retain-s "$RETAIN_S" --consumers "$CONSUMERS" --only "$ONLY" --replay-rounds "$REPLAY_ROUNDS" --out "${OUT:-}")
 echo "# $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg), N=$N WINDOW=$WINDOW" >&2
 
 if [[ ",$BROKERS," == *,warren,* ]]; then

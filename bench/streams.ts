@@ -12,6 +12,9 @@
 //            total delivery rate, broker RSS peak
 //   retention a second stream with x-max-length-bytes = RETAIN bytes fed for RETAIN_S seconds:
 //            its largest size on disk (sampled every second)
+// A long run split over several lock holds (a 10M stream): --queue NAME --keep writes the stream
+// and leaves it; --queue NAME --existing then reads it (replay, fanout) without writing it again.
+// --out FILE: the results file (default bench/results/streams-<date>.jsonl).
 // Run it under the measure lock with the broker pinned to CPU 0 and this process to CPU 1:
 //   WARREN_MEASURE=1 flock /work/wt/_quiet/measure.lock taskset -c 1 node dist/bench/streams.js \
 //     --url amqp://guest:guest@127.0.0.1:5682 --pid <broker pid> --data-dir <its data dir> --label rabbitmq
@@ -42,6 +45,10 @@ const { values: o } = parseArgs({
     'retain-s': { type: 'string', default: '120' },
     only: { type: 'string', default: 'append,replay,fanout,retention' },
     'replay-rounds': { type: 'string', default: '1' },
+    queue: { type: 'string', default: '' },
+    existing: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    out: { type: 'string', default: '' },
   },
 });
 const N = Number(o.n);
@@ -50,13 +57,14 @@ const WINDOW = Number(o.window);
 const PIDS = o.pid === '0' ? [] : o.pid.split(',').map(Number);
 const only = new Set(o.only.split(','));
 const date = new Date().toISOString().slice(0, 10);
-const out = join(RESULTS_DIR, `streams-${date}.jsonl`);
+const out = o.out !== '' ? o.out : join(RESULTS_DIR, `streams-${date}.jsonl`);
 const target = new URL(o.url);
 const HOST = target.hostname;
 const PORT = Number(target.port || 5672);
 
 function emit(scenario: string, fields: Record<string, unknown>): void {
-  const line = JSON.stringify({ broker: o.label, scenario, n: N, size: SIZE, at: new Date().toISOString(), ...fields });
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+  const line = JSON.stringify({ broker: o.label, scenario, n: N, size: SIZE, at: new Date().toISOString(), load, ...fields });
   process.stdout.write(line + '\n');
   appendJson(out, line);
 }
@@ -113,11 +121,11 @@ async function declare(ch: Channel, name: string, args: Record<string, unknown> 
 async function main(): Promise<void> {
   const conn = await connect(o.url);
   const ch = await conn.model.createConfirmChannel();
-  const q = `bench-stream-${process.pid}-${Date.now()}`;
+  const q = o.queue !== '' ? o.queue : `bench-stream-${process.pid}-${Date.now()}`;
   const body = makeBody(SIZE);
   const rss = new RssSampler(() => PIDS, 100).start();
 
-  if (only.has('append') || only.has('replay') || only.has('fanout')) {
+  if (!o.existing && (only.has('append') || only.has('replay') || only.has('fanout'))) {
     await declare(ch, q);
     rss.phasePeakKb();
     const cpu0 = brokerCpu();
@@ -191,7 +199,7 @@ async function main(): Promise<void> {
     emit('fanout', { broker_cpu_us_per_msg: +(((brokerCpu() - cpu0) * 1e6) / (k * per)).toFixed(2), consumers: k, per_consumer: per, rate: Math.round(((k * per) / ms) * 1000), ms: Math.round(ms), rss_peak_mib: +(rss.phasePeakKb() / 1024).toFixed(1) });
   }
 
-  if (only.has('append') || only.has('replay') || only.has('fanout')) await ch.deleteQueue(q);
+  if (!o.keep && (only.has('append') || only.has('replay') || only.has('fanout'))) await ch.deleteQueue(q);
 
   if (only.has('retention')) {
     const r = `${q}-retention`;
