@@ -129,11 +129,14 @@ async function main(): Promise<void> {
     await declare(ch, q);
     rss.phasePeakKb();
     const cpu0 = brokerCpu();
+    const own0 = process.cpuUsage();
     const r = await rawPublish(HOST, PORT, q, body, N, WINDOW);
     const cpu = brokerCpu() - cpu0;
+    const own = process.cpuUsage(own0);
     const lat = Float64Array.from(r.confirmMs).sort();
     emit('append', {
       broker_cpu_us_per_msg: +((cpu * 1e6) / N).toFixed(2),
+      client_cpu_us_per_msg: +((own.user + own.system) / N).toFixed(2),
       window: WINDOW,
       rate: Math.round((N / r.ms) * 1000),
       ms: Math.round(r.ms),
@@ -170,14 +173,18 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       rss.phasePeakKb();
       const cpu0 = brokerCpu();
+      const own0 = process.cpuUsage();
       const { ms } = await rawConsume(HOST, PORT, q, 'first', N, 1000);
       const cpu = brokerCpu() - cpu0;
+      const own = process.cpuUsage(own0);
       const dir = streamDir(o['data-dir'], q);
       const disk = dir === null ? null : dirSize(dir);
       emit('replay', {
         round,
         prefetch: 1000,
         broker_cpu_us_per_msg: +((cpu * 1e6) / N).toFixed(2),
+        // The client's own CPU: whether it, not the broker, set the pace.
+        client_cpu_us_per_msg: +((own.user + own.system) / N).toFixed(2),
         rate: Math.round((N / ms) * 1000),
         ms: Math.round(ms),
         rss_peak_mib: +(rss.phasePeakKb() / 1024).toFixed(1),
