@@ -8,8 +8,10 @@
 // without the redelivered flag), corrupted (body does not match its digest); plus the time from
 // each kill -9 to the first delivery afterwards, with its breakdown from the new active node's
 // log (lease expiry noticed, store ready, state loaded, listening, then the clients' reconnect).
-// Counters per client library. Prints one JSON line. Exit 1 if lost,
-// unexpected, duplicated or corrupted is not 0.
+// Counters per client library. A stream (amqplib publisher with confirms, consumer resuming at
+// the offset after the last it saw: bench/lib/jepsen-stream.ts) goes through the same kills,
+// counted the same way plus order and offset checks. Prints one JSON line. Exit 1 if lost,
+// unexpected, duplicated or corrupted is not 0 (for the stream also reordered or offset gaps).
 //
 //   npm run chaos            (builds first; about three minutes)
 
@@ -18,6 +20,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AmqplibClients, pikaClient, settle, Tally } from './lib/jepsen.js';
+import { AmqplibStreamClients, StreamTally } from './lib/jepsen-stream.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
@@ -73,6 +76,8 @@ async function until(what: string, f: () => boolean, ms = 30_000): Promise<void>
 const js = new Tally();
 const py = new Tally();
 const jsClients = new AmqplibClients(js, () => ['a', 'b'].map((n) => `amqp://guest:guest@127.0.0.1:${PORTS[n]}`), QUEUE);
+const st = new StreamTally();
+const streamClients = new AmqplibStreamClients(st, () => ['a', 'b'].map((n) => `amqp://guest:guest@127.0.0.1:${PORTS[n]}`), 'chaos-stream');
 const pika = (mode: 'publish' | 'consume'): ChildProcess => pikaClient(mode, PIKA_QUEUE, [PORTS['a']!, PORTS['b']!], py);
 
 /** Where one takeover's time went, from the killing to the first delivery (ms since the kill). */
@@ -120,6 +125,8 @@ try {
   await sleep(1000);
   void jsClients.publisher();
   void jsClients.consumer();
+  void streamClients.publisher();
+  void streamClients.consumer();
   pikas.push(pika('publish'), pika('consume'));
   await sleep(3000);
   for (let k = 0; k < KILLS; k++) {
@@ -148,9 +155,10 @@ try {
   startNode(paused.name);
   await sleep(3000);
   jsClients.stop = true;
+  streamClients.stop = true;
   // Publishers stop (pika's on its stdin closing); the consumers take what is left.
   pikas[0]!.stdin!.end();
-  await settle([js, py], 60_000);
+  await settle([js, py, st], 60_000);
   const sorted = [...failoverMs].sort((x, y) => x - y);
   const part = (k: keyof Breakdown): number | null => {
     const xs = breakdowns.map((b) => b[k]).filter((x): x is number => x !== null);
@@ -162,6 +170,7 @@ try {
     lease_ms: LEASE_MS,
     amqplib: js.summary(),
     pika: py.summary(),
+    stream_amqplib: st.summary(),
     paused_node_exit_code: pausedExit,
     failover_ms: failoverMs,
     failover_ms_min: sorted[0],
@@ -173,9 +182,11 @@ try {
   };
   console.log(JSON.stringify(result));
   const bad = (t: Tally): number => t.lost + t.unexpected + t.duplicated + t.corrupted;
-  process.exitCode = bad(js) + bad(py) === 0 && py.confirmed.size > 0 ? 0 : 1;
+  const streamBad = bad(st) + st.reordered + st.offsetGaps + st.offsetBack;
+  process.exitCode = bad(js) + bad(py) + streamBad === 0 && py.confirmed.size > 0 && st.confirmed.size > 0 ? 0 : 1;
 } finally {
   jsClients.stop = true;
+  streamClients.stop = true;
   for (const p of pikas) p.kill('SIGKILL');
   for (const n of nodes.values()) {
     n.child.kill('SIGCONT');
