@@ -544,6 +544,12 @@ function queueKey(vhost: string, name: string): string {
 
 function estimateSize(ops: readonly Op[]): number {
   let n = 1024;
-  for (const op of ops) n += op.k === OP_MESSAGE_PUT ? op.m.size + 600 : op.k === OP_DELAYED_PUT ? op.s.message.size + 1200 : 64;
+  for (const op of ops) {
+    if (op.k === OP_MESSAGE_PUT) n += op.m.size + 600;
+    else if (op.k === OP_DELAYED_PUT) n += op.s.message.size + 1200;
+    // Sealed here, when the batch is taken out (as encoding would).
+    else if (op.k === OP_STREAM_CHUNK) n += (op.w.seal()?.records.length ?? 0) + 64;
+    else n += 64;
+  }
   return n;
 }

@@ -216,6 +216,8 @@ export interface StreamChunkStore {
   trimStream(queue: QueueKey, below: number): void;
   /** The committed chunks overlapping [from, to), in order, from the one holding `from`. */
   readStreamChunks(queue: QueueKey, from: number, to: number): { pos: number; records: Buffer }[];
+  /** The same read, started now and taken later (a read ahead): `take` waits for it, `drop` lets it go. */
+  readStreamChunksAhead(queue: QueueKey, from: number, to: number): { take(): { pos: number; records: Buffer }[]; drop(): void };
   loadStreamLayout(queue: QueueKey): StreamLayout;
 }
 

@@ -26,6 +26,8 @@ const CHUNK_INITIAL = 16 * 1024;
 const KEEP = 4 * 1024 * 1024;
 /** Bytes fetched from PostgreSQL per read at least (a reader's next blocks come with it). */
 const READ_BATCH = 512 * 1024;
+/** Ranges read ahead per log at most (one per reader far behind, the oldest dropped). */
+const AHEAD_MAX = 4;
 const EMPTY = Buffer.alloc(0);
 
 class PgSegment extends Segment {
@@ -124,6 +126,8 @@ export class PgStreamLog implements StreamLogApi {
   #recentHead = 0;
   #recentCommittedBytes = 0;
   #ageTimer: NodeJS.Timeout | null = null;
+  /** Reads ahead in flight, by the stream position they start at. */
+  readonly #ahead = new Map<number, { take(): { pos: number; records: Buffer }[]; drop(): void }>();
   destroyed = false;
   onCommitted: () => void = () => {};
   onError: (err: unknown) => void = () => {};
@@ -331,15 +335,24 @@ export class PgStreamLog implements StreamLogApi {
   /**
    * Durable bytes of `seg` from `pos`: a view of a chunk kept in memory (to its end at most),
    * or what one query fetches (at least READ_BATCH bytes, whole chunks, up to the durable end).
+   * A fetch starts reading the next range ahead (in the store's thread, while this one is
+   * delivered), which the reader's next read takes.
    */
   readAt(seg: PgSegment, pos: number, len: number): Buffer {
     const end = Math.min(pos + len, seg.durableSize);
     if (end <= pos) return EMPTY;
     const c = this.#recentAt(seg, pos);
     if (c !== null) return c.buf.subarray(pos - c.pos, Math.min(c.used, end - c.pos));
-    const upTo = seg.base + Math.min(seg.durableSize, Math.max(end, pos + READ_BATCH));
-    const rows = this.#store.readStreamChunks(this.#queue, seg.base + pos, upTo);
     const from = seg.base + pos;
+    const ahead = this.#ahead.get(from);
+    let rows: { pos: number; records: Buffer }[];
+    if (ahead !== undefined) {
+      this.#ahead.delete(from);
+      rows = ahead.take();
+    } else {
+      rows = this.#store.readStreamChunks(this.#queue, from, seg.base + Math.min(seg.durableSize, Math.max(end, pos + READ_BATCH)));
+    }
+    if (rows.length > 0) this.#readAhead(seg, rows.at(-1)!);
     if (rows.length === 0 || rows[0]!.pos > from) throw new Error(`stream '${this.#queue.name}' in vhost '${this.#queue.vhost}': no chunk in PostgreSQL holds byte ${from}`);
     const last = rows.at(-1)!;
     const stop = Math.min(last.pos + last.records.length, seg.base + seg.durableSize);
@@ -352,6 +365,21 @@ export class PgStreamLog implements StreamLogApi {
       if (b > a) w += r.records.copy(out, w, a, b);
     }
     return out.subarray(0, w);
+  }
+
+  /** Starts reading the range after `last` (a chunk just fetched) ahead, within the segment's durable bytes. */
+  #readAhead(seg: PgSegment, last: { pos: number; records: Buffer }): void {
+    const at = last.pos + last.records.length;
+    const end = seg.base + seg.durableSize;
+    if (at >= end || this.#ahead.has(at)) return;
+    // What is still in memory needs no query.
+    if (this.#recentAt(seg, at - seg.base) !== null) return;
+    if (this.#ahead.size >= AHEAD_MAX) {
+      const [oldest, r] = this.#ahead.entries().next().value!;
+      r.drop();
+      this.#ahead.delete(oldest);
+    }
+    this.#ahead.set(at, this.#store.readStreamChunksAhead(this.#queue, at, Math.min(end, at + READ_BATCH)));
   }
 
   /** The committed chunk in memory holding `pos` of `seg`, or null. */
@@ -377,6 +405,8 @@ export class PgStreamLog implements StreamLogApi {
   close(): void {
     if (this.#ageTimer !== null) clearInterval(this.#ageTimer);
     this.#ageTimer = null;
+    for (const r of this.#ahead.values()) r.drop();
+    this.#ahead.clear();
   }
 
   /** The stream was deleted: its chunks go with the queue's deletion (same transaction). */

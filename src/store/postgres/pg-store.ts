@@ -161,9 +161,17 @@ export class PgStore extends BatchedStore implements StreamChunkStore {
   }
 
   readStreamChunks(queue: QueueKey, from: number, to: number): { pos: number; records: Buffer }[] {
+    return this.readStreamChunksAhead(queue, from, to).take();
+  }
+
+  readStreamChunksAhead(queue: QueueKey, from: number, to: number): { take(): { pos: number; records: Buffer }[]; drop(): void } {
     const q = this.queueId(queue);
-    if (q === 0) return [];
-    return this.#sync.call<Row[]>({ op: 'streamChunks', queue: q, from, to }).map((r) => ({ pos: r[0] as number, records: buf(r[1]) }));
+    if (q === 0) return { take: () => [], drop: () => {} };
+    const id = this.#sync.post({ op: 'streamChunks', queue: q, from, to });
+    return {
+      take: () => this.#sync.wait<Row[]>(id, 'streamChunks').map((r) => ({ pos: r[0] as number, records: buf(r[1]) })),
+      drop: () => this.#sync.abandon(id),
+    };
   }
 
   loadStreamLayout(queue: QueueKey): StreamLayout {

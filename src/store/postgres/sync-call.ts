@@ -23,6 +23,9 @@ export class SyncCall {
   readonly #flag: Int32Array;
   readonly #timeoutMs: number;
   #nextId = 1;
+  /** Posted requests whose answers are still wanted, and answers taken off the port early. */
+  readonly #waiting = new Set<number>();
+  readonly #kept = new Map<number, SyncReply>();
 
   constructor(port: MessagePort, flag: SharedArrayBuffer, timeoutMs: number) {
     this.#port = port;
@@ -31,21 +34,55 @@ export class SyncCall {
   }
 
   call<T>(req: SyncRequest): T {
+    return this.wait<T>(this.post(req), req.op);
+  }
+
+  /**
+   * Sends a request without waiting (a read ahead): its answer is kept when another call takes
+   * it off the port, until `wait(id)` collects it or `abandon(id)` lets it go.
+   */
+  post(req: SyncRequest): number {
     const id = this.#nextId++;
+    this.#waiting.add(id);
     this.#port.postMessage({ ...req, id });
+    return id;
+  }
+
+  /** The answer was not needed after all: dropped when it comes. */
+  abandon(id: number): void {
+    this.#waiting.delete(id);
+    this.#kept.delete(id);
+  }
+
+  /** Blocks until the answer to `post`'s `id` is in (bounded by the timeout). */
+  wait<T>(id: number, op = 'read'): T {
     const deadline = Date.now() + this.#timeoutMs;
-    for (;;) {
-      const seen = Atomics.load(this.#flag, 0);
-      const got = receiveMessageOnPort(this.#port);
-      if (got !== undefined) {
-        const m = got.message as SyncReply;
-        if (m.id !== id) continue;
+    try {
+      for (;;) {
+        let m = this.#kept.get(id);
+        if (m === undefined) {
+          const seen = Atomics.load(this.#flag, 0);
+          const got = receiveMessageOnPort(this.#port);
+          if (got !== undefined) {
+            const r = got.message as SyncReply;
+            if (r.id !== id) {
+              // Another posted request's answer (a read ahead): kept for its wait.
+              if (this.#waiting.has(r.id)) this.#kept.set(r.id, r);
+              continue;
+            }
+            m = r;
+          } else {
+            const left = deadline - Date.now();
+            if (left <= 0) throw new SyncCallError(`store read '${op}' got no answer from PostgreSQL within ${this.#timeoutMs} ms`);
+            Atomics.wait(this.#flag, 0, seen, left);
+            continue;
+          }
+        }
         if (!m.ok) throw new SyncCallError(m.message);
         return m.value as T;
       }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new SyncCallError(`store read '${req.op}' got no answer from PostgreSQL within ${this.#timeoutMs} ms`);
-      Atomics.wait(this.#flag, 0, seen, left);
+    } finally {
+      this.abandon(id);
     }
   }
 
