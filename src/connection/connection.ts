@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { BufferReader } from '../codec/buffer-reader.js';
 import type { FieldTable } from '../codec/field-table.js';
-import { FrameReader, octetsSnippet } from '../codec/frame-reader.js';
+import { FrameReader } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
 import { FrameWriter } from '../codec/frame-writer.js';
 import { methodFrameTo08, methodPayloadFrom08 } from '../codec/amqp08.js';
@@ -17,7 +17,6 @@ import {
   CONNECTION_BLOCKED,
   CONNECTION_CLOSE,
   CONNECTION_UNBLOCKED,
-  FRAME_HEARTBEAT,
   FRAME_METHOD,
   FRAME_MIN_SIZE,
   type Method,
@@ -37,6 +36,7 @@ import { InputGate } from './input-gate.js';
 import { InputSlice } from './input-slice.js';
 import { errorOutcome } from './error-outcome.js';
 import { Liveness } from './liveness.js';
+import { Admit, admitFrame } from './frame-admission.js';
 import { socketEnds } from '../util/address.js';
 
 /** Output queued beyond this (or beyond the connection's buffer) stops deliveries until the socket drains. */
@@ -397,23 +397,14 @@ export class Connection implements ChannelHost, FlowWaiter {
   onFrame(type: number, channel: number, payload: Buffer): void {
     if (this.#slice.count() && !this.#yielded) this.#yieldInput();
     if (this.amqp08 && type === FRAME_METHOD) payload = methodPayloadFrom08(payload);
-    if (type === FRAME_HEARTBEAT) {
-      if (channel !== 0) throw new ConnectionError('UNEXPECTED_FRAME', `type ${type}, ${octetsSnippet(payload)}`);
+    const admit = admitFrame(type, channel, payload, this.#state < State.AwaitOpen, this.#state === State.AwaitOpen);
+    if (admit === Admit.Heartbeat) return;
+    if (admit === Admit.Refuse) {
+      this.log.warn({ type, channel }, 'frame before the handshake completed');
+      this.#refuse();
       return;
     }
-    if (this.#state < State.AwaitOpen) {
-      // Before tune-ok only the handshake's own methods may come; RabbitMQ drops anything else.
-      if (channel !== 0 || type !== FRAME_METHOD) {
-        this.log.warn({ type, channel }, 'frame before the handshake completed');
-        this.#refuse();
-        return;
-      }
-    } else if (channel !== 0 && this.#state === State.AwaitOpen) {
-      throw new ConnectionError('UNEXPECTED_FRAME', `type ${type}, ${octetsSnippet(payload)}`);
-    }
-    if (channel === 0) {
-      // RabbitMQ quotes the frame here; "expected method frame" is its text on other channels.
-      if (type !== FRAME_METHOD) throw new ConnectionError('UNEXPECTED_FRAME', `type ${type}, ${octetsSnippet(payload)}`);
+    if (admit === Admit.Connection) {
       this.#onConnectionMethod(decodeMethodFrame(this.#methodReader, payload));
       return;
     }
