@@ -1,6 +1,7 @@
 // Splits a TCP byte stream into AMQP frames. Frames that lie inside one chunk are handed out as
-// views of that chunk (no copy); only a frame split across chunks is copied, once, into a buffer
-// of exactly its size. Size is checked from the 7-byte header before anything is allocated; the
+// views of that chunk (no copy); only a frame split across chunks is copied, once: a body frame
+// into the place the handler gives for it (the message's body buffer, see bodyTarget), any
+// other into a buffer of exactly its size. Size is checked from the 7-byte header before anything is allocated; the
 // frame-end octet and then the type once the frame is complete, in RabbitMQ's order (so an unknown
 // type's error quotes its payload, and an oversized one is frame_too_large whatever its type).
 
@@ -9,6 +10,12 @@ import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } fr
 
 export interface FrameHandler {
   onFrame(type: number, channel: number, payload: Buffer): void;
+  /**
+   * A body frame of `size` bytes does not lie inside one chunk: where to copy its payload as
+   * it arrives (exactly `size` bytes), or null for a buffer of its own. The frame is still
+   * handed to onFrame whole, as that buffer, once its frame-end octet has been checked.
+   */
+  bodyTarget?(channel: number, size: number): Buffer | null;
 }
 
 const HEADER_SIZE = 7;
@@ -21,6 +28,11 @@ export class FrameReader {
   // A frame split across chunks: its bytes so far.
   #partial: Buffer | null = null;
   #partialLen = 0;
+  // A split body frame whose payload goes where the handler said (partial is null then); the
+  // frame-end octet follows once `intoLen` reaches its length.
+  #into: Buffer | null = null;
+  #intoLen = 0;
+  #intoChannel = 0;
   // A split 7-byte header, before its size is known.
   #head = Buffer.alloc(HEADER_SIZE);
   #headLen = 0;
@@ -63,9 +75,12 @@ export class FrameReader {
       pos = take;
       if (this.#headLen < HEADER_SIZE) return;
       this.#headLen = 0;
-      this.#startPartial(this.#head, 0);
+      this.#startPartial(this.#head, 0, handler);
     }
-    if (this.#partial !== null) {
+    if (this.#into !== null) {
+      pos = this.#fillInto(chunk, pos, handler);
+      if (pos < 0) return;
+    } else if (this.#partial !== null) {
       const frame = this.#partial;
       const take = Math.min(frame.length - this.#partialLen, end - pos);
       chunk.copy(frame, this.#partialLen, pos, pos + take);
@@ -92,25 +107,62 @@ export class FrameReader {
       if (end - pos < HEADER_SIZE) {
         chunk.copy(this.#head, 0, pos, end);
         this.#headLen = end - pos;
+      } else if (this.#startPartial(chunk, pos, handler)) {
+        this.#fillInto(chunk, pos + HEADER_SIZE, handler);
       } else {
-        this.#startPartial(chunk, pos);
         chunk.copy(this.#partial!, 0, pos, end);
         this.#partialLen = end - pos;
       }
     }
   }
 
-  /** True when no frame is half-read (used to check a clean end of stream). */
-  get idle(): boolean {
-    return this.#partial === null && this.#headLen === 0;
+  /**
+   * Copies what `chunk` holds from `pos` of the body frame being received into its target;
+   * when the frame is complete, checks its end octet and hands it out. Returns where the
+   * chunk goes on, or -1 when the chunk ended first.
+   */
+  #fillInto(chunk: Buffer, pos: number, handler: FrameHandler): number {
+    const into = this.#into!;
+    const end = chunk.length;
+    if (this.#intoLen < into.length) {
+      const take = Math.min(into.length - this.#intoLen, end - pos);
+      chunk.copy(into, this.#intoLen, pos, pos + take);
+      this.#intoLen += take;
+      pos += take;
+    }
+    if (pos >= end) return -1; // the payload or its frame-end octet is still to come
+    const marker = chunk[pos]!;
+    this.#into = null;
+    if (marker !== FRAME_END) {
+      throw new CodecError('FRAME_ERROR', `type ${FRAME_BODY}, ${octetsSnippet(into)}: {invalid_frame_end_marker,${marker}}`);
+    }
+    handler.onFrame(FRAME_BODY, this.#intoChannel, into);
+    return pos + 1;
   }
 
-  #startPartial(buf: Buffer, pos: number): void {
+  /** True when no frame is half-read (used to check a clean end of stream). */
+  get idle(): boolean {
+    return this.#partial === null && this.#into === null && this.#headLen === 0;
+  }
+
+  /** A frame starts at buf[pos] and does not end in it; true when its payload goes to a body target. */
+  #startPartial(buf: Buffer, pos: number, handler: FrameHandler): boolean {
     const size = this.#checkHeader(buf, pos);
+    if (buf[pos] === FRAME_BODY && size > 0 && handler.bodyTarget !== undefined) {
+      const channel = buf.readUInt16BE(pos + 1);
+      const into = handler.bodyTarget(channel, size);
+      if (into !== null && into.length === size) {
+        this.#into = into;
+        this.#intoLen = 0;
+        this.#intoChannel = channel;
+        return true;
+      }
+    }
     const frame = Buffer.allocUnsafe(HEADER_SIZE + size + 1);
     buf.copy(frame, 0, pos, pos + HEADER_SIZE);
     this.#partial = frame;
     this.#partialLen = HEADER_SIZE;
+    return false;
   }
 
   #checkHeader(buf: Buffer, pos: number): number {

@@ -33,6 +33,11 @@ export class ChannelTable {
     }
   }
 
+  /** Where a body frame split across reads goes: into the body being assembled on its channel. */
+  bodyTarget(channel: number, size: number): Buffer | null {
+    return this.byId.get(channel)?.assembler.bodyTarget(size) ?? null;
+  }
+
   /** `ch` closed: forget it, if it still holds its number, and keep its counts. */
   remove(ch: Channel): void {
     if (this.byId.get(ch.id) !== ch) return;

@@ -143,6 +143,11 @@ export class Channel {
 
   // ---- frames in -------------------------------------------------------------------------
 
+  /** Where split body frames go and whether a frame's payload was kept (discards bodies once closing). */
+  get assembler(): CommandAssembler {
+    return this.#assembler;
+  }
+
   handleFrame(type: number, payload: Buffer): void {
     if (this.#state !== OPEN) {
       this.#whileClosing(type, payload);

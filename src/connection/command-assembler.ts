@@ -4,7 +4,9 @@
 // ConnectionError (505) with RabbitMQ's texts; decoding errors surface as CodecError.
 // A body in one frame stays a view of the frame; a body in several frames is copied as it
 // arrives into one buffer of its own, so a half-received message pins no socket read chunks
-// and `buffered` says what it holds.
+// and `buffered` says what it holds. A body frame split across reads is copied by the frame
+// reader straight into that buffer (bodyTarget), and a large body's buffer can be allocated
+// once at its declared size (reserveBody): one copy per byte, no growth, no concatenation.
 
 import { BufferReader } from '../codec/buffer-reader.js';
 import { octetsSnippet } from '../codec/frame-reader.js';
@@ -25,6 +27,12 @@ const EXPECT_HEADER = 1;
 const EXPECT_BODY = 2;
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * A content header announcing a body this large is copied out of its read chunk: the body
+ * is copied anyway (it spans reads), and then nothing of the message pins the chunk, which
+ * the connection can then read into again (see retained).
+ */
+const COPY_HEADER_FROM = 32 * 1024;
 
 export class CommandAssembler {
   method: Method | null = null;
@@ -33,6 +41,11 @@ export class CommandAssembler {
   body: Buffer = EMPTY;
   /** Declared body size of the content being assembled (known once its header arrived). */
   bodySize = 0;
+  /**
+   * Whether the payload of the last frame pushed may be kept beyond the push (as a method's
+   * fields, the content header or the body): false when everything needed was copied out.
+   */
+  retained = true;
 
   #state = EXPECT_METHOD;
   #remaining = 0;
@@ -64,6 +77,8 @@ export class CommandAssembler {
           if (m.id === BASIC_PUBLISH) this.#publish.learn(payload, m);
         }
         this.method = m;
+        // basic.publish decodes to strings and bits: nothing of the payload is kept.
+        this.retained = m.id !== BASIC_PUBLISH;
         if (!CONTENT_METHODS.has(m.id)) return true;
         this.bodySize = 0; // until its header says (the last message's size must not be checked again)
         this.#state = EXPECT_HEADER;
@@ -83,7 +98,8 @@ export class CommandAssembler {
           throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got one for class ${headerClass} instead`, this.#ids());
         }
         const size = payload.readUInt32BE(4) * 0x1_0000_0000 + payload.readUInt32BE(8);
-        this.header = payload;
+        this.retained = size < COPY_HEADER_FROM;
+        this.header = this.retained ? payload : copyOf(payload);
         this.bodySize = size;
         if (size === 0) {
           this.body = EMPTY;
@@ -102,10 +118,13 @@ export class CommandAssembler {
         // never completes and the next non-body frame is the error.
         const before = this.#remaining;
         this.#remaining -= payload.length;
-        if (this.#remaining === 0 && this.#accLen === 0) {
-          this.body = this.#discarding || this.#discardOne ? EMPTY : payload; // the whole body in one frame: no copy
+        const dropped = this.#discarding || this.#discardOne;
+        if (this.#remaining === 0 && this.#accLen === 0 && this.#acc === EMPTY) {
+          this.body = dropped ? EMPTY : payload; // the whole body in one frame: no copy
+          this.retained = !dropped;
         } else {
-          if (before > 0 && !this.#discarding && !this.#discardOne) this.#append(payload);
+          this.retained = false;
+          if (before > 0 && !dropped) this.#append(payload);
           if (this.#remaining !== 0) return false;
           this.body = this.#acc.length === this.#accLen ? this.#acc : this.#acc.subarray(0, this.#accLen);
           this.#acc = EMPTY;
@@ -116,6 +135,28 @@ export class CommandAssembler {
         return true;
       }
     }
+  }
+
+  /**
+   * Where the frame reader may copy a body frame of `size` bytes that spans reads: the free
+   * part of the body buffer (allocated now, at the body's size, when this frame is the whole
+   * body). Null when the body is not kept, or a buffer growing by doubling has no room (the
+   * frame is then copied into a buffer of its own and from there, as before).
+   */
+  bodyTarget(size: number): Buffer | null {
+    if (this.#state !== EXPECT_BODY || this.#discarding || this.#discardOne || size > this.#remaining) return null;
+    if (this.#acc === EMPTY && size === this.#remaining) this.#acc = Buffer.allocUnsafeSlow(size);
+    if (this.#acc.length - this.#accLen < size) return null;
+    return this.#acc.subarray(this.#accLen, this.#accLen + size);
+  }
+
+  /**
+   * Allocates the whole body buffer now, at the declared size, so the body is copied once and
+   * never grown (the channel calls this when the connection's buffer allows for it).
+   */
+  reserveBody(): void {
+    if (this.#state !== EXPECT_BODY || this.#discarding || this.#discardOne || this.#accLen !== 0 || this.#acc.length >= this.bodySize) return;
+    this.#acc = Buffer.allocUnsafeSlow(this.bodySize);
   }
 
   /** The body of the content now arriving is read to its end but not kept (a message over the max size). */
@@ -137,6 +178,11 @@ export class CommandAssembler {
    */
   #append(part: Buffer): void {
     const need = this.#accLen + part.length;
+    // Copied in place by the frame reader (bodyTarget): only count it.
+    if (part.buffer === this.#acc.buffer && part.byteOffset === this.#acc.byteOffset + this.#accLen) {
+      this.#accLen = need;
+      return;
+    }
     if (need > this.#acc.length) {
       const size = Math.min(this.bodySize, Math.max(need, this.#acc.length * 2));
       const grown = Buffer.allocUnsafeSlow(Math.max(size, need)); // not from the pool: a slab of its own
@@ -165,4 +211,11 @@ export class CommandAssembler {
     this.header = EMPTY;
     this.body = EMPTY;
   }
+}
+
+/** A copy in a buffer of its own (not Node's pool, whose slab it would pin). */
+function copyOf(b: Buffer): Buffer {
+  const c = Buffer.allocUnsafeSlow(b.length);
+  b.copy(c);
+  return c;
 }

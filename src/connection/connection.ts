@@ -394,6 +394,11 @@ export class Connection implements ChannelHost, FlowWaiter {
     }
   };
 
+  /** Where a body frame split across reads goes (FrameHandler.bodyTarget). */
+  bodyTarget(channel: number, size: number): Buffer | null {
+    return this.#state === State.Open ? this.#table.bodyTarget(channel, size) : null;
+  }
+
   onFrame(type: number, channel: number, payload: Buffer): void {
     if (this.#slice.count() && !this.#yielded) this.#yieldInput();
     if (this.amqp08 && type === FRAME_METHOD) payload = methodPayloadFrom08(payload);

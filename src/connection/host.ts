@@ -18,6 +18,8 @@ export interface ChannelHost {
   readonly maxMessageSize: number;
   /** Consumers a channel may have (null: no cap). */
   readonly consumerMaxPerChannel: number | null;
+  /** The negotiated frame_max (header and end octet included; 0: no limit). */
+  readonly frameMax: number;
   /** Bytes messages arriving on several channels at once may hold together (one alone: maxMessageSize). */
   readonly maxConnectionBuffer: number;
   /** Body bytes held for messages still arriving on the connection's channels; each channel adds its share. */

@@ -6,6 +6,8 @@
 // may grow to the max message size; messages arriving on several channels at once must
 // together stay within the connection's buffer, or the one that goes over is refused with 406
 // (RabbitMQ has no such limit; without it one connection could hold channel_max x max size).
+// A body of several frames that fits in half of what the connection's buffer has left is
+// given its whole buffer when its header arrives, and counts at that size from then on.
 
 import { BASIC_PUBLISH } from '../codec/methods.generated.js';
 import { ChannelError } from '../errors.js';
@@ -32,6 +34,12 @@ export class IncomingContent {
       if (this.#oversize === 0) a.discardBody();
       this.#oversize = a.bodySize;
       return;
+    }
+    // A body in several frames gets its whole buffer at once if that takes at most half of what
+    // the connection's buffer has left (room stays for bodies arriving on other channels):
+    // copied once, never grown. Otherwise it grows with what arrives, as below.
+    if (a.buffered === 0 && host.frameMax > 8 && a.bodySize > host.frameMax - 8 && 2 * a.bodySize <= host.maxConnectionBuffer - host.contentHeld) {
+      a.reserveBody();
     }
     const bytes = a.buffered;
     if (bytes === this.held) return;
