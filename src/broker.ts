@@ -17,6 +17,8 @@ import type { BrokerConfig } from './config.js';
 import { Connection } from './connection/connection.js';
 import type { ConnectionContext } from './connection/context.js';
 import { storeFlow } from './connection/store-flow.js';
+import { ReadBuffers } from './connection/read-buffers.js';
+import { withOwnReadBuffers } from './util/read-socket.js';
 import { listenHost } from './util/address.js';
 import { ConnectionError } from './errors.js';
 import { VirtualHost, type VhostEvents } from './routing/vhost.js';
@@ -39,6 +41,9 @@ import { StreamReaders } from './stream/readers.js';
 import { WriteJoin } from './stream/write-join.js';
 import { tickClock } from './util/clock.js';
 import { VERSION } from './version.js';
+
+/** Output a socket takes before write() says to wait for 'drain' (and its read-side mark). */
+const SOCKET_HIGH_WATER_MARK = 256 * 1024;
 
 export interface BrokerHooks {
   /**
@@ -244,9 +249,12 @@ export class Broker implements ConnectionContext {
 
   // ---- listeners -------------------------------------------------------------------------
 
-  /** Serves one client over any duplex stream; `tls` for a stream that came through TLS. */
-  handle(socket: Duplex, tls: { readonly peer: PeerCertificate | null } | null = null): Connection {
-    const conn = new Connection(this.#nextConnectionId++, socket, this, tls);
+  /**
+   * Serves one client over any duplex stream; `tls` for a stream that came through TLS; `reads`
+   * when the stream reads into those buffers and hands each read to Connection.receive.
+   */
+  handle(socket: Duplex, tls: { readonly peer: PeerCertificate | null } | null = null, reads: ReadBuffers | null = null): Connection {
+    const conn = new Connection(this.#nextConnectionId++, socket, this, tls, reads);
     this.connections.add(conn);
     if (this.#closing) conn.forceClose();
     return conn;
@@ -254,9 +262,13 @@ export class Broker implements ConnectionContext {
 
   /** Listens for AMQP on the configured host and port (0 picks a free port). */
   listen(): Promise<AddressInfo> {
-    const server = createServer({ noDelay: true, highWaterMark: 256 * 1024 }, (socket) => {
-      this.log.debug({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'accepted connection');
-      this.handle(socket);
+    // Paused on connect: the socket is re-made to read into the connection's own buffers first.
+    const server = createServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER_MARK, pauseOnConnect: true }, (accepted) => {
+      this.log.debug({ remote: `${accepted.remoteAddress}:${accepted.remotePort}` }, 'accepted connection');
+      const reads = new ReadBuffers();
+      let conn: Connection | null = null;
+      const socket = withOwnReadBuffers(accepted, reads, (chunk) => conn?.receive(chunk), SOCKET_HIGH_WATER_MARK);
+      conn = this.handle(socket, null, socket === accepted ? null : reads);
     });
     this.#server = server;
     return this.#bind(server, this.config.port, 'listener');
@@ -268,7 +280,7 @@ export class Broker implements ConnectionContext {
    * is refused there (see tlsServerOptions), one that does is the identity for EXTERNAL.
    */
   listenTls(credentials: TlsCredentials): Promise<AddressInfo> {
-    const server = createTlsServer({ ...tlsServerOptions(this.config, credentials), noDelay: true, highWaterMark: 256 * 1024 }, (socket) => {
+    const server = createTlsServer({ ...tlsServerOptions(this.config, credentials), noDelay: true, highWaterMark: SOCKET_HIGH_WATER_MARK }, (socket) => {
       const remote = `${socket.remoteAddress}:${socket.remotePort}`;
       const peer = peerCertificate(socket);
       if (peer !== null && !peer.authorized) {

@@ -2,7 +2,7 @@
 // (the broker-wide totals of the HTTP API and /metrics include them). A channel number is free
 // again as soon as its channel is removed.
 
-import { CHANNEL_OPEN, FRAME_METHOD } from '../codec/methods.generated.js';
+import { CHANNEL_OPEN, FRAME_HEARTBEAT, FRAME_METHOD } from '../codec/methods.generated.js';
 import { ConnectionError } from '../errors.js';
 import type { FlowSource } from '../queue/queue.js';
 import type { Channel } from './channel.js';
@@ -36,6 +36,12 @@ export class ChannelTable {
   /** Where a body frame split across reads goes: into the body being assembled on its channel. */
   bodyTarget(channel: number, size: number): Buffer | null {
     return this.byId.get(channel)?.assembler.bodyTarget(size) ?? null;
+  }
+
+  /** Whether a frame's payload may still be referenced once handled (see ReadBuffers). */
+  keeps(type: number, channel: number): boolean {
+    if (type === FRAME_HEARTBEAT) return false;
+    return channel === 0 || this.byId.get(channel)?.assembler.retained !== false;
   }
 
   /** `ch` closed: forget it, if it still holds its number, and keep its counts. */

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { BufferReader } from '../codec/buffer-reader.js';
 import type { FieldTable } from '../codec/field-table.js';
-import { FrameReader } from '../codec/frame-reader.js';
+import { FrameReader, type FrameHandler } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
 import { FrameWriter } from '../codec/frame-writer.js';
 import { methodFrameTo08, methodPayloadFrom08 } from '../codec/amqp08.js';
@@ -37,6 +37,7 @@ import { InputSlice } from './input-slice.js';
 import { errorOutcome } from './error-outcome.js';
 import { Liveness } from './liveness.js';
 import { Admit, admitFrame } from './frame-admission.js';
+import { pinningHandler, type ReadBuffers } from './read-buffers.js';
 import { socketEnds } from '../util/address.js';
 
 /** Output queued beyond this (or beyond the connection's buffer) stops deliveries until the socket drains. */
@@ -65,6 +66,7 @@ export class Connection implements ChannelHost, FlowWaiter {
   readonly #socket: Duplex;
   readonly #ctx: ConnectionContext;
   readonly #reader: FrameReader;
+  readonly #frames: FrameHandler; // this, or a wrapper noting what pins the read buffer (ReadBuffers)
   readonly #methodReader = new BufferReader(Buffer.alloc(0));
   readonly #table = new ChannelTable();
   readonly #channels = this.#table.byId;
@@ -107,8 +109,8 @@ export class Connection implements ChannelHost, FlowWaiter {
   /** Bytes held for messages still arriving on this connection's channels (the channels keep it). */
   contentHeld = 0;
 
-  /** `tls`: the client came through the TLS listener (EXTERNAL is offered, with its certificate). */
-  constructor(id: number, socket: Duplex, ctx: ConnectionContext, tls: TlsClient | null = null) {
+  /** `tls`: the client came through the TLS listener (EXTERNAL is offered); `reads`: see receive(). */
+  constructor(id: number, socket: Duplex, ctx: ConnectionContext, tls: TlsClient | null = null, reads: ReadBuffers | null = null) {
     this.id = id;
     this.overTls = tls !== null;
     this.#socket = socket;
@@ -134,7 +136,8 @@ export class Connection implements ChannelHost, FlowWaiter {
     });
     this.#methodHost = { log: this.log, send: (m) => this.#send(0, m), endSocket: (reason) => this.#endSocket(reason), destroy: () => this.#destroy() };
     this.#handshake = new Handshake(ctx, this.#handshakeHost(), this.log, { address: this.remoteAddress, port: this.remotePort }, tls);
-    socket.on('data', this.#onData);
+    this.#frames = reads === null ? this : pinningHandler(this, reads, (type, channel) => this.#table.keeps(type, channel));
+    if (reads === null) socket.on('data', this.receive);
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onSocketError);
     socket.on('close', this.#onSocketClose);
@@ -252,7 +255,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (this.#state >= State.Refused || this.#yielded) return;
     this.#socket.resume();
     try {
-      this.#reader.resume(this);
+      this.#reader.resume(this.#frames);
       if (!this.#yielded) this.#table.inputHandled();
     } catch (e) {
       this.#onError(e);
@@ -376,7 +379,8 @@ export class Connection implements ChannelHost, FlowWaiter {
 
   // ---- input -----------------------------------------------------------------------------
 
-  readonly #onData = (chunk: Buffer): void => {
+  /** A read: from 'data', or from the socket's callback when it reads into ReadBuffers. */
+  readonly receive = (chunk: Buffer): void => {
     this.#liveness.readSinceCheck = true;
     this.stats.recvOct += chunk.length;
     if (this.#state >= State.Refused) return;
@@ -386,7 +390,7 @@ export class Connection implements ChannelHost, FlowWaiter {
         if (rest === null || rest.length === 0) return;
         chunk = rest;
       }
-      this.#reader.push(chunk, this);
+      this.#reader.push(chunk, this.#frames);
       // Frames read with a channel.close are handled before its close-ok, yield or not.
       if (!this.#yielded) this.#table.inputHandled();
     } catch (e) {

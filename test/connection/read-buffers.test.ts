@@ -1,0 +1,103 @@
+// ReadBuffers: a connection reads into an arena of its own, again from its start while nothing
+// handed out of it is kept, into its free rest while something is, and into a new arena (twice
+// the size while reads fill it, up to 64 KiB) once the rest is small. pinningHandler decides
+// "kept" per frame.
+
+import { describe, expect, it } from 'vitest';
+import type { FrameHandler } from '../../src/codec/frame-reader.js';
+import { FRAME_BODY } from '../../src/codec/methods.generated.js';
+import { pinningHandler, ReadBuffers } from '../../src/connection/read-buffers.js';
+
+describe('ReadBuffers', () => {
+  it('the first arena (the handshake) counts as pinned: never read into again from its start', () => {
+    const r = new ReadBuffers();
+    expect(r.pinned).toBe(true);
+    const b1 = r.first();
+    r.read(100, b1);
+    expect(r.next().byteOffset).toBe(b1.byteOffset + 100);
+  });
+
+  it('reads into the same memory again while nothing of it is kept', () => {
+    const r = new ReadBuffers();
+    r.pinned = false;
+    const b1 = r.first();
+    const got = r.read(100, b1);
+    expect(got.length).toBe(100);
+    expect(got.buffer).toBe(b1.buffer);
+    const b2 = r.next();
+    expect(b2.buffer).toBe(b1.buffer);
+    expect(b2.byteOffset).toBe(b1.byteOffset);
+  });
+
+  it('doubles the arena while reads fill it, up to 64 KiB', () => {
+    const r = new ReadBuffers();
+    r.pinned = false;
+    let b = r.first();
+    const sizes: number[] = [b.length];
+    for (let i = 0; i < 8; i++) {
+      r.read(b.length, b);
+      b = r.next();
+      sizes.push(b.length);
+    }
+    expect(sizes).toEqual([2048, 4096, 8192, 16384, 32768, 65536, 65536, 65536, 65536]);
+  });
+
+  it('while pinned, the next read goes after the kept bytes; a new arena once the rest is under 1 KiB', () => {
+    const r = new ReadBuffers();
+    const b1 = r.first();
+    const kept = r.read(500, b1);
+    kept.fill(0x4b);
+    r.pinned = true;
+    const b2 = r.next();
+    expect(b2.buffer).toBe(b1.buffer);
+    expect(b2.byteOffset).toBe(b1.byteOffset + 500);
+    expect(b2.length).toBe(2048 - 500);
+    r.read(600, b2);
+    const b3 = r.next(); // 948 left: too little
+    expect(b3.buffer).not.toBe(b1.buffer);
+    expect(r.pinned).toBe(false);
+    expect(r.current).toBe(b3.buffer);
+    r.read(b3.length, b3).fill(0);
+    expect(kept.every((x) => x === 0x4b)).toBe(true);
+  });
+});
+
+describe('pinningHandler', () => {
+  function setup(kept: boolean, throws = false): { r: ReadBuffers; h: FrameHandler; seen: Buffer[] } {
+    const r = new ReadBuffers();
+    r.pinned = false;
+    const seen: Buffer[] = [];
+    const inner: FrameHandler = {
+      onFrame(_t, _c, p) {
+        seen.push(p);
+        if (throws) throw new Error('boom');
+      },
+      bodyTarget: (_c, size) => Buffer.alloc(size),
+    };
+    return { r, h: pinningHandler(inner, r, () => kept), seen };
+  }
+
+  it('a frame of the arena that is not kept leaves it free; one that is kept pins it', () => {
+    const free = setup(false);
+    const chunk = free.r.read(100, free.r.first());
+    free.h.onFrame(FRAME_BODY, 1, chunk.subarray(7, 20));
+    expect(free.r.pinned).toBe(false);
+    expect(free.seen.length).toBe(1);
+    const kept = setup(true);
+    kept.h.onFrame(FRAME_BODY, 1, kept.r.read(100, kept.r.first()).subarray(7, 20));
+    expect(kept.r.pinned).toBe(true);
+  });
+
+  it('frames in other memory do not count; a handler that throws leaves the arena pinned', () => {
+    const s = setup(true);
+    s.h.onFrame(FRAME_BODY, 1, Buffer.alloc(10));
+    expect(s.r.pinned).toBe(false);
+    const t = setup(false, true);
+    expect(() => t.h.onFrame(FRAME_BODY, 1, t.r.read(50, t.r.first()).subarray(7, 20))).toThrow('boom');
+    expect(t.r.pinned).toBe(true);
+  });
+
+  it('passes bodyTarget on', () => {
+    expect(setup(false).h.bodyTarget!(1, 12)!.length).toBe(12);
+  });
+});
