@@ -3,6 +3,11 @@
 // socket in one corked write. A slab is never reused, only replaced when full, so a view stays
 // valid while the socket still holds it. Large bodies are not copied: their buffers are queued
 // between the frame header and the frame-end octet.
+//
+// A client that reads slowly holds its views in the socket's queue, and each view pins its whole
+// slab, mostly other connections' bytes. So once a socket already holds a slab's worth, flush
+// copies that connection's slab views into one buffer of its own: a slow reader then pins only
+// its own bytes, which maxConnectionBuffer bounds.
 
 import { BufferWriter } from './buffer-writer.js';
 import {
@@ -20,6 +25,8 @@ import {
 const SLAB_SIZE = 256 * 1024;
 /** Bodies at least this large are queued by reference instead of copied into the slab. */
 const BODY_BY_REFERENCE = 8 * 1024;
+/** Bytes a socket may already hold before new output is copied out of the shared slab. */
+export const COMPACT_AFTER = SLAB_SIZE;
 
 class Slab extends BufferWriter {
   /** Start of the frame being written; bytes from here move along if the slab is replaced. */
@@ -72,6 +79,8 @@ export class FrameWriter {
   /** Bytes encoded and not yet handed to the socket. */
   pendingBytes = 0;
   #chunks: Buffer[] = [];
+  /** Indexes in #chunks of bodies queued by reference (not slab views). */
+  #byReference: number[] = [];
   // The open run of this connection's bytes in the slab.
   #runBuf: Buffer | null = null;
   #runStart = 0;
@@ -210,6 +219,7 @@ export class FrameWriter {
         slab.buf.writeUInt32BE(part.length, slab.frameStart + 3);
         this.#extendRun(slab.frameStart);
         this.#closeRunAt(this.#runEnd);
+        this.#byReference.push(this.#chunks.length);
         this.#chunks.push(part);
         this.pendingBytes += part.length;
         slab.frameStart = slab.pos;
@@ -240,10 +250,13 @@ export class FrameWriter {
     this.#extendRun(slab.frameStart);
   }
 
-  /** Hands everything pending to the sink in one corked batch; returns the last write()'s result. */
-  flush(sink: FrameSink): boolean {
+  /**
+   * Hands everything pending to the sink in one corked batch; returns the last write()'s result.
+   * `sinkHolds` is what the sink has not written yet: past COMPACT_AFTER, slab views are copied.
+   */
+  flush(sink: FrameSink, sinkHolds = 0): boolean {
     this.#closeRunAt(this.#runEnd);
-    const chunks = this.#chunks;
+    const chunks = sinkHolds >= COMPACT_AFTER ? this.#compacted() : this.#chunks;
     let ok = true;
     if (chunks.length === 1) {
       ok = sink.write(chunks[0]!);
@@ -253,13 +266,29 @@ export class FrameWriter {
       sink.uncork();
     }
     this.#chunks = [];
+    this.#byReference.length = 0;
     this.pendingBytes = 0;
     return ok;
+  }
+
+  /** The pending chunks with each stretch of slab views copied into one private buffer. */
+  #compacted(): Buffer[] {
+    const chunks = this.#chunks;
+    const out: Buffer[] = [];
+    let from = 0;
+    for (const ref of this.#byReference) {
+      if (ref > from) out.push(Buffer.concat(chunks.slice(from, ref)));
+      out.push(chunks[ref]!);
+      from = ref + 1;
+    }
+    if (chunks.length > from) out.push(Buffer.concat(from === 0 ? chunks : chunks.slice(from)));
+    return out;
   }
 
   /** Drops anything pending (the socket is gone). */
   discard(): void {
     this.#chunks = [];
+    this.#byReference.length = 0;
     this.#runBuf = null;
     this.pendingBytes = 0;
   }

@@ -338,7 +338,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (!this.writer.hasPending) return;
     this.stats.sendOct += this.writer.pendingBytes;
     this.#liveness.wrote(this.writer.pendingBytes);
-    if (!this.writer.flush(this.#socket)) this.#writeBlocked = true;
+    if (!this.writer.flush(this.#socket, this.#socket.writableLength)) this.#writeBlocked = true;
     // Under the socket's own high-water mark there will be no 'drain': read again now.
     else this.#gate.drainOutput();
   }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { BufferReader } from '../../src/codec/buffer-reader.js';
 import { BufferWriter } from '../../src/codec/buffer-writer.js';
 import type { FieldTable, FieldValue } from '../../src/codec/field-table.js';
-import { FrameWriter } from '../../src/codec/frame-writer.js';
+import { COMPACT_AFTER, FrameWriter } from '../../src/codec/frame-writer.js';
 import {
   BASIC_DELIVER,
   CONNECTION_START,
@@ -323,6 +323,67 @@ describe('FrameWriter: several writers share the slab', () => {
     const fa = flushFrames(a, 16384).frames;
     expect(expectContent(fb, 5, deliver(7), hB, 4088).equals(bodyB)).toBe(true);
     expect(expectContent(fa, 1, deliver(1), hA, 16376).equals(bodyA)).toBe(true);
+  });
+});
+
+describe('FrameWriter: output for a socket that already holds a lot (a slow reader)', () => {
+  /** ArrayBuffers a set of chunks keeps alive. */
+  const pinned = (chunks: Buffer[]) => new Set(chunks.map((c) => c.buffer));
+
+  it('below COMPACT_AFTER the chunks are views of the shared slab', () => {
+    const a = new FrameWriter(131072);
+    const b = new FrameWriter(131072);
+    a.method(1, deliver(1));
+    b.method(2, deliver(2));
+    const sa = new FakeSink();
+    const sb = new FakeSink();
+    a.flush(sa, COMPACT_AFTER - 1);
+    b.flush(sb, 0);
+    // Both views sit in one slab: the slow reader's output pins the other connection's bytes.
+    expect(pinned(sa.chunks)).toEqual(pinned(sb.chunks));
+  });
+
+  it('at COMPACT_AFTER the slab views are copied into a buffer of their own, bytes unchanged', () => {
+    const slow = new FrameWriter(131072);
+    const other = new FrameWriter(131072);
+    const header = contentHeader(300);
+    for (let i = 1; i <= 20; i++) {
+      slow.content(1, deliver(i), header, patterned(300, i));
+      other.method(2, deliver(i, 'other'));
+    }
+    const expected = new FakeSink();
+    const copy = new FrameWriter(131072);
+    for (let i = 1; i <= 20; i++) copy.content(1, deliver(i), header, patterned(300, i));
+    copy.flush(expected);
+    const sink = new FakeSink();
+    const pending = slow.pendingBytes;
+    slow.flush(sink, COMPACT_AFTER);
+    const otherSink = new FakeSink();
+    other.flush(otherSink);
+    expect(sink.chunks.length).toBe(1);
+    expect(sink.chunks[0]!.length).toBe(pending);
+    expect(sink.bytes().equals(expected.bytes())).toBe(true);
+    // The slow reader no longer keeps the shared slab alive.
+    for (const buf of pinned(otherSink.chunks)) expect(pinned(sink.chunks).has(buf)).toBe(false);
+  });
+
+  it('bodies queued by reference stay by reference, the slab views around them are copied', () => {
+    const w = new FrameWriter(16384);
+    const big = patterned(40_000, 3);
+    const header = contentHeader(big.length);
+    w.content(1, deliver(1), header, big);
+    w.method(1, deliver(2));
+    const sink = new FakeSink();
+    w.flush(sink, COMPACT_AFTER * 4);
+    const frames = readFrames([sink.bytes()], 16384);
+    expect(expectContent(frames.slice(0, 5), 1, deliver(1), header, 16376).equals(big)).toBe(true);
+    expect(decodePayload(frames[5]!)).toEqual(deliver(2));
+    const views = sink.chunks.filter((c) => c.buffer === big.buffer);
+    expect(views.map((v) => v.length)).toEqual([16376, 16376]);
+    // Everything else went out as copies: nothing but the body and fresh buffers is referenced.
+    const others = sink.chunks.filter((c) => c.buffer !== big.buffer);
+    for (const c of others) expect(c.byteOffset === 0 || c.length < 4096).toBe(true);
+    expect(sink.corks).toBe(1);
   });
 });
 
