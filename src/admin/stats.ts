@@ -92,6 +92,7 @@ class RateTable<T extends object, K extends string> {
   readonly #keys: readonly K[];
   #prev = new WeakMap<T, { at: number; values: Numbers<K> }>();
   #rates = new WeakMap<T, Numbers<K>>();
+  #zero: { at: number; values: Numbers<K> } | null = null;
 
   constructor(keys: readonly K[]) {
     this.#keys = keys;
@@ -102,10 +103,23 @@ class RateTable<T extends object, K extends string> {
     if (prev !== undefined && at > prev.at) {
       const dt = (at - prev.at) / 1000;
       const rates = {} as Numbers<K>;
-      for (const k of this.#keys) rates[k] = roundRate((values[k] - prev.values[k]) / dt);
-      this.#rates.set(obj, rates);
+      let moved = false;
+      for (const k of this.#keys) moved = (rates[k] = roundRate((values[k] - prev.values[k]) / dt)) !== 0 || moved;
+      // All zero reads the same as no entry; idle objects (thousands of queues) keep none.
+      if (moved) this.#rates.set(obj, rates);
+      else this.#rates.delete(obj);
     }
-    this.#prev.set(obj, { at, values });
+    this.#prev.set(obj, this.#keys.every((k) => values[k] === 0) ? this.#zeroAt(at) : { at, values });
+  }
+
+  /** One shared sample of all zeros per time: what every idle object's previous sample is. */
+  #zeroAt(at: number): { at: number; values: Numbers<K> } {
+    if (this.#zero === null || this.#zero.at !== at) {
+      const values = {} as Numbers<K>;
+      for (const k of this.#keys) values[k] = 0;
+      this.#zero = { at, values };
+    }
+    return this.#zero;
   }
 
   /** Rates between the last two samples; 0 before there are two. */

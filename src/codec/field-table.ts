@@ -19,6 +19,17 @@ export type FieldValue =
 export type FieldTable = Map<string, FieldValue>;
 export type FieldType = FieldValue['type'];
 
+/** One empty table shared by everything declared without arguments (most queues): it refuses changes. */
+const EMPTY_TABLE: FieldTable = new Map();
+EMPTY_TABLE.set = EMPTY_TABLE.delete = EMPTY_TABLE.clear = (): never => {
+  throw new TypeError('the shared empty field table cannot be changed');
+};
+
+/** `t`, or the shared empty table when `t` is empty, so that idle objects keeping it cost less. */
+export function sharedIfEmpty(t: FieldTable): FieldTable {
+  return t.size === 0 ? EMPTY_TABLE : t;
+}
+
 /**
  * Deepest nesting of tables and arrays accepted anywhere (the outermost table is level 1), on
  * the wire (BufferReader) and from JSON (management API, definitions). RabbitMQ has no limit

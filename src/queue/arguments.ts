@@ -214,6 +214,7 @@ export function parseQueueArguments(
     if (flags.exclusive) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'exclusive-owner' for ${what}`);
     if (!flags.durable) throw new ChannelError('PRECONDITION_FAILED', `invalid property 'non-durable' for ${what}`);
   }
+  if (args.size === 0) return DEFAULT_SETTINGS; // shared: idle queues should cost little
   const int = (k: string): number | null => {
     const v = args.get(k);
     return v === undefined || !INTEGER_TYPES.has(v.type) ? null : intValue(v);

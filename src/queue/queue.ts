@@ -25,6 +25,8 @@ export type { ReadyCursor } from './ready-list.js';
 export const RESIDENT_LIMIT = 4096;
 /** How many bodies are read back from the store at a time. */
 const LOAD_BATCH = 512;
+/** policyDefinition of a queue no policy applies to (policies replace it, never change it). */
+const NO_POLICY: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
@@ -95,7 +97,7 @@ export class Queue implements QueueKey {
   /** Names of the policy and operator policy that apply (null: none), and their combined definition. */
   policy: string | null = null;
   operatorPolicy: string | null = null;
-  policyDefinition: Readonly<Record<string, unknown>> = {};
+  policyDefinition: Readonly<Record<string, unknown>> = NO_POLICY;
   /** Messages delivered and not yet acknowledged, over all channels. */
   unacked = 0;
   storeQueueId = 0;
@@ -113,8 +115,9 @@ export class Queue implements QueueKey {
   readonly #consumers = new ConsumerRing();
   #seq = 0;
   #dispatching = false;
-  readonly #ttl: TtlSchedule;
-  readonly #idle: IdleTimer;
+  // Made on first use: most queues never see a TTL or x-expires, and idle queues should cost little.
+  #ttl: TtlSchedule | null = null;
+  #idle: IdleTimer | null = null;
 
   constructor(vhost: string, name: string, options: QueueOptions, store: Store | null) {
     this.vhost = vhost;
@@ -130,21 +133,17 @@ export class Queue implements QueueKey {
       this.settings.maxPriority + 1,
       this.#store !== null ? { freezer: new EntryFreezer(this, this.#store), hotLimit: RESIDENT_LIMIT } : undefined,
     );
-    this.#ttl = new TtlSchedule(() => {
+    this.#armExpiry();
+  }
+
+  #ttlSchedule(): TtlSchedule {
+    return (this.#ttl ??= new TtlSchedule(() => {
       try {
         this.#expireDue();
       } catch (err) {
         this.hooks?.error?.(this, err);
       }
-    });
-    this.#idle = new IdleTimer(() => {
-      try {
-        if (!this.deleted && this.#consumers.length === 0) this.hooks?.remove(this, 'expired');
-      } catch (err) {
-        this.hooks?.error?.(this, err);
-      }
-    });
-    this.#armExpiry();
+    }));
   }
 
   get messageCount(): number {
@@ -183,7 +182,7 @@ export class Queue implements QueueKey {
     this.settings = s;
     if (this.deleted) return;
     if (s.expires !== before.expires) {
-      this.#idle.clear();
+      this.#idle?.clear();
       this.#armExpiry();
     }
     if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.#dropOverLimit();
@@ -202,10 +201,10 @@ export class Queue implements QueueKey {
       entry.storeState = ENTRY_RESTORED;
       entry.storeMulti = s.multi;
       this.#ready.push(entry);
-      if (entry.expiresAt !== 0) this.#ttl.track(entry);
+      if (entry.expiresAt !== 0) this.#ttlSchedule().track(entry);
       if (s.seq > this.#seq) this.#seq = s.seq;
     }
-    this.#ttl.arm();
+    this.#ttl?.arm();
   }
 
   /**
@@ -243,8 +242,9 @@ export class Queue implements QueueKey {
     msg.detach(); // kept: copied out of the socket chunk it arrived in
     this.#ready.push(entry);
     if (entry.expiresAt !== 0) {
-      this.#ttl.track(entry);
-      this.#ttl.arm();
+      const ttl = this.#ttlSchedule();
+      ttl.track(entry);
+      ttl.arm();
     }
     if (s.maxLength !== null || s.maxLengthBytes !== null) this.#dropOverLimit();
     const n = this.#ready.length;
@@ -380,8 +380,8 @@ export class Queue implements QueueKey {
       }
     }
     this.#ready.requeue(keep);
-    for (const e of keep) if (e.expiresAt !== 0) this.#ttl.track(e);
-    if (now !== 0) this.#ttl.arm();
+    for (const e of keep) if (e.expiresAt !== 0) this.#ttlSchedule().track(e);
+    if (now !== 0) this.#ttlSchedule().arm();
     if (this.settings.maxLength !== null || this.settings.maxLengthBytes !== null) this.#dropOverLimit();
     this.dispatch();
   }
@@ -391,7 +391,7 @@ export class Queue implements QueueKey {
   addConsumer(c: Consumer): void {
     this.#consumers.add(c, this.name, this.vhost);
     this.hadConsumers = true;
-    this.#idle.clear();
+    this.#idle?.clear();
   }
 
   /** Removes a consumer; an auto-delete queue that loses its last one deletes itself. */
@@ -450,14 +450,14 @@ export class Queue implements QueueKey {
 
   /** Counts as use for x-expires (declare, basic.get). */
   touch(): void {
-    if (this.#idle.armed) this.#armExpiry();
+    if (this.#idle?.armed === true) this.#armExpiry();
   }
 
   /** Drops every ready message; returns how many. Unacked messages are not touched. */
   purge(): number {
     const store = this.#store;
     const n = this.#ready.clear(store === null ? undefined : (e) => e.stored && store.removeMessage(this, e));
-    this.#ttl.clear();
+    this.#ttl?.clear();
     if (this.congested) this.#releaseFlow();
     return n;
   }
@@ -468,9 +468,9 @@ export class Queue implements QueueKey {
     this.deleted = true;
     const consumers = this.#consumers.clear();
     this.#ready.clear();
-    this.#ttl.clear();
-    this.#ttl.cancel();
-    this.#idle.clear();
+    this.#ttl?.clear();
+    this.#ttl?.cancel();
+    this.#idle?.clear();
     for (const c of consumers) c.queueDeleted(this);
     this.#releaseFlow();
     return n;
@@ -523,14 +523,20 @@ export class Queue implements QueueKey {
   #armExpiry(): void {
     const ms = this.settings.expires;
     if (ms === null || this.deleted || this.#consumers.length > 0) return;
-    this.#idle.arm(ms);
+    (this.#idle ??= new IdleTimer(() => {
+      try {
+        if (!this.deleted && this.#consumers.length === 0) this.hooks?.remove(this, 'expired');
+      } catch (err) {
+        this.hooks?.error?.(this, err);
+      }
+    })).arm(ms);
   }
 
   // ---- message expiry --------------------------------------------------------------------
 
   /** Expires every ready entry that is due, wherever it sits in the queue. */
   #expireDue(): void {
-    const ttl = this.#ttl;
+    const ttl = this.#ttlSchedule();
     ttl.fired();
     const now = Date.now();
     for (let head = ttl.popDue(now); head !== undefined; head = ttl.popDue(now)) {
@@ -539,7 +545,7 @@ export class Queue implements QueueKey {
       this.#expire(head);
       head.msg = null; // the tombstone left in the ready list must not hold the body
     }
-    this.#ttl.arm();
+    ttl.arm();
     if (this.congested && this.#ready.length < FLOW_LOW && this.#ready.bytes < FLOW_LOW_BYTES) this.#releaseFlow();
   }
 

@@ -30,6 +30,11 @@ const TAIL_MAX = 8192;
 const PARKED = 0xffffffff;
 /** Cold bits value of a record taken out where it sits (takeFrozen); skipped when thawed. */
 const GONE = 0xfffffffe;
+/** Shared by every list that has parked nothing (most never do): never written to. */
+const NOTHING_PARKED = new Map<number, never>();
+/** Cold section and tail of every list without a freezer: they stay empty. */
+const NO_COLD = new ColdFifo();
+const NO_TAIL = new Deque<never>();
 
 /** Turns entries into cold records and back (see ColdFifo). */
 export interface Freezer<T extends ReadyItem> {
@@ -63,16 +68,19 @@ export class ReadyList<T extends ReadyItem> {
   // The cold section (single level with a freezer only).
   readonly #freezer: Freezer<T> | null;
   readonly #hotLimit: number;
-  readonly #cold = new ColdFifo();
-  #tail = new Deque<T>();
-  /** Objects parked in cold, by seq. */
-  readonly #parked = new Map<number, T>();
+  // A list without a freezer never fills these: it shares two empty ones (idle queues cost less).
+  readonly #cold: ColdFifo;
+  #tail: Deque<T>;
+  /** Objects parked in cold, by seq (NOTHING_PARKED until the first is parked). */
+  #parked: Map<number, T> = NOTHING_PARKED;
   /** Cold records taken out in place (GONE). */
   #gone = 0;
 
   constructor(levels = 1, cold?: ColdOptions<T>) {
     this.#levels = Array.from({ length: Math.max(1, levels) }, () => new Deque<T>());
     this.#freezer = this.#levels.length === 1 && cold !== undefined ? cold.freezer : null;
+    this.#cold = this.#freezer === null ? NO_COLD : new ColdFifo();
+    this.#tail = this.#freezer === null ? NO_TAIL : new Deque<T>();
     this.#hotLimit = cold?.hotLimit ?? Infinity;
   }
 
@@ -120,6 +128,7 @@ export class ReadyList<T extends ReadyItem> {
         freezer.freeze(t, this.#cold);
       } else if (tail.length > TAIL_MAX) {
         tail.shift();
+        if (this.#parked === NOTHING_PARKED) this.#parked = new Map();
         this.#parked.set(t.seq, t);
         this.#cold.push(t.seq, t.size, 0, PARKED, 0);
       } else {

@@ -4,7 +4,7 @@
 // Errors are thrown as ChannelError with RabbitMQ's texts; the channel adds the method ids.
 
 import type { FieldTable } from '../codec/field-table.js';
-import { RABBIT_TYPE_NAMES } from '../codec/field-table.js';
+import { RABBIT_TYPE_NAMES, sharedIfEmpty } from '../codec/field-table.js';
 import { ChannelError, ConnectionError } from '../errors.js';
 import { assertArgsEquivalent, assertEquivalent } from './equivalence.js';
 import type { Message } from '../message.js';
@@ -21,6 +21,7 @@ import { bindingKey, Exchange, type Binding, type Destination, type ExchangeOpti
 import { FanoutExchange } from './fanout.js';
 import { HeadersExchange } from './headers.js';
 import { PolicySet } from './policies.js';
+import { QueueBindings } from './queue-bindings.js';
 import { checkSuperStreamDeclaration, createPartitions, isSuperStreamDeclaration, SuperStreamExchange } from './super-stream.js';
 import { TopicExchange } from './topic.js';
 
@@ -116,7 +117,7 @@ export class VirtualHost {
   /** Policies and operator policies; applied to each queue and exchange as it is added. */
   readonly policies = new PolicySet();
   readonly #store: Store;
-  readonly #queueBindings = new Map<Queue, Set<Binding>>();
+  readonly #queueBindings = new QueueBindings();
   readonly #events: VhostEvents;
   // Reused per publish so routing allocates nothing.
   readonly #routeScratch = new Set<Destination>();
@@ -284,7 +285,7 @@ export class VirtualHost {
     }
     validateDeadLetterExchangeType(name, this.name, d.arguments);
     const settings = parseQueueArguments(d.arguments, name, this.name, { durable: d.durable, exclusive: d.exclusive, autoDelete: d.autoDelete, serverNamed });
-    const options = { durable, exclusiveOwner: d.exclusive ? owner : null, autoDelete: d.autoDelete, arguments: d.arguments, settings };
+    const options = { durable, exclusiveOwner: d.exclusive ? owner : null, autoDelete: d.autoDelete, arguments: sharedIfEmpty(d.arguments), settings };
     const q = settings.queueType === 'stream' ? new StreamQueue(this.name, name, options, this.#streamEnv(), false) : new Queue(this.name, name, options, this.#store);
     this.#addQueue(q);
     if (durable) this.#store.saveQueue({ vhost: this.name, name, autoDelete: d.autoDelete, arguments: d.arguments });
@@ -311,9 +312,7 @@ export class VirtualHost {
   removeQueue(q: Queue): number {
     if (q.deleted || this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
-    const bindings = this.#queueBindings.get(q);
-    this.#queueBindings.delete(q);
-    if (bindings) for (const b of bindings) this.#dropBinding(b, false);
+    for (const b of this.#queueBindings.take(q)) this.#dropBinding(b, false);
     if (q.durable) this.#store.deleteQueue(this.name, q.name);
     const n = q.delete();
     this.#events.queueDeleted?.(q);
@@ -470,7 +469,7 @@ export class VirtualHost {
 
   restoreQueue(name: string, autoDelete: boolean, args: FieldTable): Queue {
     const settings = settingsOf(args, name, this.name);
-    const options = { durable: true, exclusiveOwner: null, autoDelete, arguments: args, settings };
+    const options = { durable: true, exclusiveOwner: null, autoDelete, arguments: sharedIfEmpty(args), settings };
     const q = settings.queueType === 'stream' ? new StreamQueue(this.name, name, options, this.#streamEnv(), true) : new Queue(this.name, name, options, this.#store);
     this.#addQueue(q);
     return q;
@@ -493,7 +492,6 @@ export class VirtualHost {
 
   #addQueue(q: Queue): void {
     this.queues.set(q.name, q);
-    this.#queueBindings.set(q, new Set());
     q.hooks = this.#queueHooks;
     this.policies.applyToQueue(q);
   }
@@ -525,7 +523,7 @@ export class VirtualHost {
   #link(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): Binding | null {
     const b: Binding = { source, destination, routingKey, arguments: args, key: bindingKey(destination, routingKey, args) };
     if (!source.bind(b)) return null;
-    if (destination.kind === 'queue') this.#queueBindings.get(destination)?.add(b);
+    if (destination.kind === 'queue') this.#queueBindings.add(destination, b);
     else destination.incoming.add(b);
     return b;
   }
@@ -533,7 +531,7 @@ export class VirtualHost {
   /** Removes a binding; an auto-delete source left without bindings goes too. */
   #dropBinding(b: Binding, fromStore: boolean): void {
     b.source.unbind(b.key);
-    if (b.destination.kind === 'queue') this.#queueBindings.get(b.destination)?.delete(b);
+    if (b.destination.kind === 'queue') this.#queueBindings.remove(b.destination, b);
     else b.destination.incoming.delete(b);
     if (fromStore && b.source.durable && b.destination.durable) this.#store.deleteBinding(bindingRecord(this.name, b));
     const x = b.source;

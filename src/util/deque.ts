@@ -1,13 +1,22 @@
 // A growable ring buffer: O(1) push/shift/unshift at both ends, indexed access, and insertion
 // in the middle (O(n), used only to put requeued messages back in their original place).
 
+/** Capacity once anything is stored; always a power of two (indexes are masked). */
+const MIN_CAPACITY = 16;
+
 export class Deque<T> {
   #items: (T | undefined)[];
   #head = 0;
   #length = 0;
 
-  constructor(capacity = 16) {
-    let c = 16;
+  /** Nothing is allocated for the items until the first push unless `capacity` is given:
+   * a broker holds many deques that stay empty (idle queues, channels). */
+  constructor(capacity = 0) {
+    if (capacity === 0) {
+      this.#items = [];
+      return;
+    }
+    let c = MIN_CAPACITY;
     while (c < capacity) c *= 2;
     this.#items = new Array<T | undefined>(c);
   }
@@ -92,7 +101,7 @@ export class Deque<T> {
   }
 
   clear(): void {
-    this.#items = new Array<T | undefined>(16);
+    this.#items = [];
     this.#head = 0;
     this.#length = 0;
   }
@@ -107,7 +116,7 @@ export class Deque<T> {
 
   #grow(): void {
     const old = this.#items;
-    const next = new Array<T | undefined>(old.length * 2);
+    const next = new Array<T | undefined>(Math.max(MIN_CAPACITY, old.length * 2));
     for (let i = 0; i < this.#length; i++) next[i] = old[(this.#head + i) & (old.length - 1)];
     this.#items = next;
     this.#head = 0;

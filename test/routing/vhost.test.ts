@@ -404,6 +404,41 @@ describe('queue.delete and queue.purge', () => {
     expect(route('x', 'k')).toEqual([]);
   });
 
+  it('deleting a queue drops all its bindings, whether it had one or several, unbound in between or not', () => {
+    declareX('x');
+    declareX('y', 'fanout');
+    for (const name of ['one', 'two', 'three']) declareQ(name);
+    vh.bindQueue('one', 'x', 'k1', noArgs(), A);
+    vh.bindQueue('two', 'x', 'k2', noArgs(), A);
+    vh.bindQueue('two', 'y', '', noArgs(), A);
+    for (const k of ['a', 'b', 'c']) vh.bindQueue('three', 'x', k, noArgs(), A);
+    vh.unbindQueue('three', 'x', 'b', noArgs(), A);
+    vh.unbindQueue('one', 'x', 'k1', noArgs(), A);
+    vh.bindQueue('one', 'x', 'k1', noArgs(), A);
+    expect(route('x', 'k1')).toEqual(['one']);
+    expect(route('x', 'c')).toEqual(['three']);
+    vh.deleteQueue('two', A, false, false);
+    vh.deleteQueue('three', A, false, false);
+    expect(route('y', '')).toEqual([]);
+    expect(route('x', 'a')).toEqual([]);
+    expect(vh.allBindings().map((b) => `${b.source.name}->${b.destination.name}:${b.routingKey}`)).toEqual(['x->one:k1']);
+    vh.deleteQueue('one', A, false, false);
+    expect(vh.allBindings()).toEqual([]);
+  });
+
+  it('queues declared without arguments share one empty table that refuses changes', () => {
+    const a = declareQ('a');
+    const b = declareQ('b');
+    expect(a.arguments).toBe(b.arguments);
+    expect(a.arguments.size).toBe(0);
+    expect(() => a.arguments.set('x-max-length', F.long(1))).toThrow(TypeError);
+    expect(b.arguments.size).toBe(0);
+    const c = declareQ('c', { arguments: new Map([['x-max-length', F.long(1)]]) });
+    expect(c.arguments.get('x-max-length')).toEqual(F.long(1));
+    expect(c.settings.maxLength).toBe(1);
+    expect(a.settings).toBe(b.settings);
+  });
+
   it('purge returns the ready count; purge of a missing queue is 404 (row 9)', () => {
     const q = declareQ('q');
     q.enqueue(message('1'));
