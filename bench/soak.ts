@@ -352,6 +352,9 @@ async function queueChurn(url: string): Promise<void> {
 const COLUMNS = [
   'elapsed_s',
   'rss_mib',
+  'heap_used_mib',
+  'heap_total_mib',
+  'external_mib',
   'open_fds',
   'eventloop_mean_ms',
   'eventloop_p99_ms',
@@ -374,9 +377,13 @@ async function sample(b: Broker, t0: number): Promise<Row> {
     return new Map<string, number>();
   });
   const ms = (name: string): number => Math.round((m.get(name) ?? NaN) * 1e6) / 1e3;
+  const mib = (bytes: number | undefined): number => Math.round(((bytes ?? NaN) / 1048576) * 10) / 10;
   return {
     elapsed_s: Math.round((Date.now() - t0) / 1000),
     rss_mib: Math.round(((procStatus(b.pid)?.rssKb ?? NaN) / 1024) * 10) / 10,
+    heap_used_mib: mib(m.get('warren_process_heap_used_bytes')),
+    heap_total_mib: mib(m.get('warren_process_heap_total_bytes')),
+    external_mib: mib(m.get('warren_process_external_bytes')),
     open_fds: openFds(b.pid),
     eventloop_mean_ms: ms('nodejs_eventloop_lag_mean_seconds'),
     eventloop_p99_ms: ms('nodejs_eventloop_lag_p99_seconds'),
@@ -521,7 +528,7 @@ async function main(): Promise<void> {
   const warm = rows.filter((r) => r.elapsed_s >= o.warmupMinutes * 60);
   // Six windows after warm-up at most, none shorter than a minute (10 minutes in a 60-minute run).
   const windowSeconds = Math.max(60, Math.ceil(((o.minutes - o.warmupMinutes) * 60) / 6));
-  const curves = (['rss_mib', 'open_fds', 'eventloop_mean_ms', 'eventloop_p99_ms', 'eventloop_max_ms', 'connections', 'queue_messages', 'loadavg1'] as const).map((c) => curve(warm, c, windowSeconds));
+  const curves = (['rss_mib', 'heap_used_mib', 'heap_total_mib', 'external_mib', 'open_fds', 'eventloop_mean_ms', 'eventloop_p99_ms', 'eventloop_max_ms', 'connections', 'queue_messages', 'loadavg1'] as const).map((c) => curve(warm, c, windowSeconds));
   const ok = missing.length === 0 && !crashed && counters.confirmed > 0;
   const lines = [
     `# Soak ${o.tag}`,

@@ -84,6 +84,13 @@ describe('Prometheus scrape', () => {
     expect(value(samples, 'rabbitmq_global_messages_delivered_total', { protocol: 'amqp091' })).toBe(1);
     expect(value(samples, 'rabbitmq_global_messages_acknowledged_total', { protocol: 'amqp091' })).toBe(1);
     expect(value(samples, 'rabbitmq_process_resident_memory_bytes')).toBeGreaterThan(0);
+    // The breakdown: a heap in use no larger than the heap reserved, both inside the RSS.
+    const heapUsed = value(samples, 'warren_process_heap_used_bytes');
+    const heapTotal = value(samples, 'warren_process_heap_total_bytes');
+    expect(heapUsed).toBeGreaterThan(0);
+    expect(heapUsed).toBeLessThanOrEqual(heapTotal);
+    expect(heapTotal).toBeLessThan(value(samples, 'rabbitmq_process_resident_memory_bytes'));
+    expect(value(samples, 'warren_process_external_bytes')).toBeGreaterThan(0);
 
     const per = await scrape('/metrics/per-object');
     expect(value(per.samples, 'rabbitmq_queue_messages_ready', { vhost: '/', queue: 'scraped' })).toBe(6);

@@ -103,7 +103,12 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
   e.one('rabbitmq_connections_closed_total', 'counter', 'Total number of connections closed or terminated', g.connectionsClosed);
   e.one('rabbitmq_channels_opened_total', 'counter', 'Total number of channels opened', g.channelsOpened);
   e.one('rabbitmq_channels_closed_total', 'counter', 'Total number of channels closed', g.channelsClosed);
-  e.one('rabbitmq_process_resident_memory_bytes', 'gauge', 'Memory used in bytes', process.memoryUsage().rss);
+  const mem = process.memoryUsage();
+  e.one('rabbitmq_process_resident_memory_bytes', 'gauge', 'Memory used in bytes', mem.rss);
+  // warren's own: where that memory is, so that a leak or a sizing question can be told apart.
+  e.one('warren_process_heap_used_bytes', 'gauge', 'JavaScript heap in use', mem.heapUsed);
+  e.one('warren_process_heap_total_bytes', 'gauge', 'JavaScript heap reserved, young generation included', mem.heapTotal);
+  e.one('warren_process_external_bytes', 'gauge', 'Buffers outside the JavaScript heap (message bodies, socket input and output)', mem.external);
   const fds = openFds();
   if (fds !== undefined) e.one('rabbitmq_process_open_fds', 'gauge', 'Open file descriptors', fds);
   try {

@@ -40,6 +40,9 @@ describe('/metrics', () => {
       rabbitmq_connections_closed_total: 'counter',
       rabbitmq_channels_opened_total: 'counter',
       rabbitmq_process_resident_memory_bytes: 'gauge',
+      warren_process_heap_used_bytes: 'gauge',
+      warren_process_heap_total_bytes: 'gauge',
+      warren_process_external_bytes: 'gauge',
       rabbitmq_build_info: 'untyped',
       rabbitmq_identity_info: 'untyped',
     };
