@@ -26,6 +26,7 @@ import { RESULTS_DIR, TMP_DIR } from './lib/paths.js';
 import { procStatus } from './lib/proc.js';
 import { snapshotBroker } from './lib/target.js';
 import { eachLine, sleep } from './lib/util.js';
+import { LAUNCH_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 interface Options {
   minutes: number;
@@ -84,7 +85,7 @@ async function startBroker(runDir: string, brokerCpus: string): Promise<Broker> 
   const dataDir = join(runDir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const log = createWriteStream(join(runDir, 'warren.log'));
-  const args = [main, 'start', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'info'];
+  const args = [...LAUNCH_NODE_FLAGS, main, 'start', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'info'];
   // taskset execs node, so the pid is the broker's.
   const child = spawn(brokerCpus === '' ? process.execPath : 'taskset', brokerCpus === '' ? args : ['-c', brokerCpus, process.execPath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],

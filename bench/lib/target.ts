@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { WARREN_MAIN } from './paths.js';
 import { canPin, dirSize, pidsListeningOn, pinAll, restoreAffinities, threadAffinities, type DirSize } from './proc.js';
 import { now, sleep, waitFor } from './util.js';
+import { LAUNCH_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 export interface RestartTiming {
   /** From the stop signal until the old process was gone. */
@@ -150,8 +151,9 @@ export class WarrenTarget implements Target {
   }
 
   async #spawn(port: number): Promise<WarrenProc> {
-    // BENCH_WARREN_NODE_FLAGS: V8/Node flags for the broker alone (e.g. --max-semi-space-size=8).
-    const nodeFlags = (process.env['BENCH_WARREN_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+    // BENCH_WARREN_NODE_FLAGS: V8/Node flags for the broker alone (e.g. --max-semi-space-size=8);
+    // unset: the flags warren's own launchers give it, so figures are those of `warren start`.
+    const nodeFlags = (process.env['BENCH_WARREN_NODE_FLAGS'] ?? LAUNCH_NODE_FLAGS.join(' ')).split(' ').filter((f) => f !== '');
     const args = [
       ...nodeFlags,
       this.opts.main ?? WARREN_MAIN,

@@ -1,0 +1,8 @@
+// V8 flags warren's launchers give Node: the `warren` command's #! line (src/main.ts) and
+// `npm start`. V8 sizes the young generation when it starts, so unlike --heap-growth
+// (setFlagsFromString in run-broker.ts) the broker cannot set this for itself. Capping the
+// semi-spaces at 4 MiB keeps the young generation at 8 MiB instead of up to 32 MiB, which was
+// most of what a busy broker held above idle, at no measured cost in throughput (README
+// "Under abuse"). The bench harness and the soak start the broker with the same list;
+// test/cli/node-flags.test.ts checks that the #! line and the npm script carry it.
+export const LAUNCH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
