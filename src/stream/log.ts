@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Message } from '../message.js';
 import { recordAt, recordOffset, recordSize, recordTimestamp, writeRecord } from './record.js';
 import { readSummary, SEGMENT_FILE, summaryPath, SUMMARY_FILE } from './segment-index.js';
-import { locate, locateTime, Segment, segmentOf, type Located, type LogSettings, type LogStats, type StreamLogApi } from './segment.js';
+import { locate, locateTime, logStats, Segment, segmentOf, segmentsBytes, type Located, type LogSettings, type LogStats, type StreamLogApi } from './segment.js';
 import type { ExternalWrite, WriteJoin } from './write-join.js';
 
 export { Segment, type LogSettings, type LogStats } from './segment.js';
@@ -71,21 +71,11 @@ export class StreamLog implements StreamLogApi {
   }
 
   get bytes(): number {
-    let n = 0;
-    for (const s of this.segments) n += s.size;
-    return n;
+    return segmentsBytes(this.segments);
   }
 
   stats(): LogStats {
-    const first = this.firstOffset;
-    return {
-      messages: this.#next - first,
-      bytes: this.bytes,
-      segments: this.segments.length,
-      firstOffset: first,
-      lastOffset: this.#next - 1,
-      firstTimestamp: this.segments[0]?.count ? this.segments[0].firstTs : 0,
-    };
+    return logStats(this.segments, this.#next);
   }
 
   // ---- opening ---------------------------------------------------------------------------

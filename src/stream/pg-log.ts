@@ -16,7 +16,7 @@
 import type { Message } from '../message.js';
 import type { QueueKey, StreamChunk, StreamChunkStore, StreamChunkWrite } from '../store/store.js';
 import { recordSize, writeRecord } from './record.js';
-import { locate, locateTime, Segment, segmentOf, type Located, type LogSettings, type LogStats, type StreamLogApi } from './segment.js';
+import { locate, locateTime, logStats, Segment, segmentOf, segmentsBytes, type Located, type LogSettings, type LogStats, type StreamLogApi } from './segment.js';
 
 /** A chunk is sealed at this size even before its batch goes (a row stays a bounded bytea). */
 const CHUNK_MAX = 1024 * 1024;
@@ -152,21 +152,11 @@ export class PgStreamLog implements StreamLogApi {
   }
 
   get bytes(): number {
-    let n = 0;
-    for (const s of this.segments) n += s.size;
-    return n;
+    return segmentsBytes(this.segments);
   }
 
   stats(): LogStats {
-    const first = this.firstOffset;
-    return {
-      messages: this.#next - first,
-      bytes: this.bytes,
-      segments: this.segments.length,
-      firstOffset: first,
-      lastOffset: this.#next - 1,
-      firstTimestamp: this.segments[0]?.count ? this.segments[0].firstTs : 0,
-    };
+    return logStats(this.segments, this.#next);
   }
 
   /** Reads the segments' summaries back from PostgreSQL (a stream declared just now has none). */

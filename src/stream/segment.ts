@@ -156,6 +156,26 @@ export interface StreamLogApi {
 }
 
 /** The segment holding `offset` (the first one if it was removed), or undefined past the end. */
+/** Bytes held by a log's segments. */
+export function segmentsBytes(segs: readonly Segment[]): number {
+  let n = 0;
+  for (const s of segs) n += s.size;
+  return n;
+}
+
+/** A log's figures, from its segments and the offset its next record will get (both logs share it). */
+export function logStats(segs: readonly Segment[], next: number): LogStats {
+  const first = segs[0]?.first ?? next;
+  return {
+    messages: next - first,
+    bytes: segmentsBytes(segs),
+    segments: segs.length,
+    firstOffset: first,
+    lastOffset: next - 1,
+    firstTimestamp: segs[0]?.count ? segs[0].firstTs : 0,
+  };
+}
+
 export function segmentOf(segs: readonly Segment[], offset: number): Segment | undefined {
   let lo = 0;
   let hi = segs.length - 1;
