@@ -9,21 +9,12 @@
 
 import type { Logger } from 'pino';
 import type { Message } from '../message.js';
-import { bindingRecordKey } from './memory-store.js';
 import {
-  type BindingRecord,
   type Definitions,
-  type ExchangeRecord,
-  type LimitsRecord,
-  type PolicyKind,
-  type PolicyRecord,
   type ReaderOffsetRecord,
   type QueueKey,
-  type PermissionRecord,
   type QueueRecord,
   type Store,
-  type UserRecord,
-  type VhostRecord,
   type ScheduledMessage,
   type StoreBatchStats,
   type ScheduleKey,
@@ -34,31 +25,17 @@ import {
 } from './store.js';
 import {
   BatchWriter,
-  OP_BINDING_DEL,
-  OP_BINDING_PUT,
   OP_DELAYED_DEL,
   OP_DELAYED_DROP,
   OP_DELAYED_PUT,
   OP_ENTRY_DEL,
   OP_ENTRY_MARK,
   OP_ENTRY_PUT,
-  OP_EXCHANGE_DEL,
-  OP_EXCHANGE_PUT,
   OP_MESSAGE_PUT,
   OP_QUEUE_DEL,
   OP_QUEUE_PUT,
-  OP_PERMISSION_DEL,
-  OP_PERMISSION_PUT,
-  OP_LIMITS_PUT,
-  OP_POLICY_PUT,
-  OP_READER_DEL,
-  OP_READER_PUT,
   OP_STREAM_CHUNK,
   OP_STREAM_TRIM,
-  OP_USER_DEL,
-  OP_USER_PUT,
-  OP_VHOST_DEL,
-  OP_VHOST_PUT,
 } from './batch.js';
 import {
   COMMITTED,
@@ -74,6 +51,7 @@ import {
   type DelayedOp,
   type Op,
 } from './ops.js';
+import { DefinitionWrites } from './definition-writes.js';
 import { ScheduledBook, type ScheduledReads } from './scheduled.js';
 
 interface InFlight {
@@ -105,7 +83,7 @@ export interface StoredIds {
   readonly maxMessageId: number;
 }
 
-export abstract class BatchedStore implements Store {
+export abstract class BatchedStore extends DefinitionWrites implements Store {
   protected readonly log: Logger;
   readonly #queueIds = new Map<string, number>();
   #nextQueueId = 1;
@@ -137,6 +115,7 @@ export abstract class BatchedStore implements Store {
   readonly #fatal: ((err: unknown, what: string) => void) | null;
 
   protected constructor(ids: StoredIds, scheduled: ScheduledReads, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
+    super();
     this.#fatal = fatal;
     this.log = log;
     this.#nextQueueId = ids.maxQueueId + 1;
@@ -162,14 +141,6 @@ export abstract class BatchedStore implements Store {
     else this.log.error({ err }, what);
   }
 
-  saveExchange(r: ExchangeRecord): void {
-    this.#push({ k: OP_EXCHANGE_PUT, r });
-  }
-
-  deleteExchange(vhost: string, name: string): void {
-    this.#push({ k: OP_EXCHANGE_DEL, vhost, name });
-  }
-
   saveQueue(r: QueueRecord): void {
     const key = queueKey(r.vhost, r.name);
     let id = this.#queueIds.get(key);
@@ -186,58 +157,6 @@ export abstract class BatchedStore implements Store {
     if (id === undefined) return;
     this.#queueIds.delete(key);
     this.#push({ k: OP_QUEUE_DEL, id, vhost, name });
-  }
-
-  saveBinding(r: BindingRecord): void {
-    this.#push({ k: OP_BINDING_PUT, r });
-  }
-
-  deleteBinding(r: BindingRecord): void {
-    this.#push({ k: OP_BINDING_DEL, key: bindingRecordKey(r) });
-  }
-
-  saveUser(r: UserRecord): void {
-    this.#push({ k: OP_USER_PUT, r });
-  }
-
-  deleteUser(name: string): void {
-    this.#push({ k: OP_USER_DEL, name });
-  }
-
-  saveVhost(r: VhostRecord): void {
-    this.#push({ k: OP_VHOST_PUT, r });
-  }
-
-  deleteVhost(name: string): void {
-    this.#push({ k: OP_VHOST_DEL, name });
-  }
-
-  savePermission(r: PermissionRecord): void {
-    this.#push({ k: OP_PERMISSION_PUT, r });
-  }
-
-  deletePermission(user: string, vhost: string): void {
-    this.#push({ k: OP_PERMISSION_DEL, user, vhost });
-  }
-
-  saveLimits(r: LimitsRecord): void {
-    this.#push({ k: OP_LIMITS_PUT, r });
-  }
-
-  savePolicy(r: PolicyRecord): void {
-    this.#push({ k: OP_POLICY_PUT, kind: r.kind, vhost: r.vhost, name: r.name, r });
-  }
-
-  deletePolicy(kind: PolicyKind, vhost: string, name: string): void {
-    this.#push({ k: OP_POLICY_PUT, kind, vhost, name, r: null });
-  }
-
-  saveReaderOffset(r: ReaderOffsetRecord): void {
-    this.#push({ k: OP_READER_PUT, r });
-  }
-
-  deleteReaderOffset(vhost: string, stream: string, reader: string): void {
-    this.#push({ k: OP_READER_DEL, vhost, stream, reader });
   }
 
   // ---- stream chunks (used by stores that keep streams: see StreamChunkStore) ---------------
@@ -401,6 +320,10 @@ export abstract class BatchedStore implements Store {
   protected queueId(queue: QueueKey): number {
     if (queue.storeQueueId === 0) queue.storeQueueId = this.#queueIds.get(queueKey(queue.vhost, queue.name)) ?? 0;
     return queue.storeQueueId;
+  }
+
+  protected pushOp(op: Op): void {
+    this.#push(op);
   }
 
   #push(op: Op): void {
