@@ -13,7 +13,9 @@
 # node of RABBIT_URL / RABBIT_BASE, pinned to CPU 0 only during a step. Environment: N (10000000),
 # REPLAY_ROUNDS (1), BIG_DIR (/tmp/warren-streams-big), RABBIT_URL
 # (amqp://guest:guest@127.0.0.1:5693), RABBIT_BASE (/tmp/warren-rabbitmq-ref-5693), OUT (results
-# file, default bench/results/streams-<date>.jsonl).
+# file, default bench/results/streams-<date>.jsonl), WARREN_NODE_FLAGS (Node flags for warren; default
+# warren's launch flags, src/cli/node-flags.ts). A second `fill` appends N more to the same stream
+# (so a 10M stream can be written in two holds of 5M: N=5000000 twice, then N=10000000 replay).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BROKER="$1"; STEP="$2"
@@ -48,7 +50,9 @@ if [[ "$BROKER" == warren ]]; then
     mkdir -p "$BIG_DIR/data"
     port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
     echo "$port" > "$BIG_DIR/port"
-    setsid taskset -c 0 node dist/src/main.js start --host 127.0.0.1 --port "$port" --http-port off --data-dir "$BIG_DIR/data" --log-level warn > "$BIG_DIR/log" 2>&1 < /dev/null &
+    flags="${WARREN_NODE_FLAGS-$(node --input-type=module -e "import('./dist/src/cli/node-flags.js').then((m) => console.log(m.LAUNCH_NODE_FLAGS.join(' ')))")}"
+    # shellcheck disable=SC2086
+    setsid taskset -c 0 node $flags dist/src/main.js start --host 127.0.0.1 --port "$port" --http-port off --data-dir "$BIG_DIR/data" --log-level warn > "$BIG_DIR/log" 2>&1 < /dev/null &
     echo $! > "$BIG_DIR/pid"
     for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
     exit 0

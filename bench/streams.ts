@@ -4,7 +4,8 @@
 //   append   publish N messages of SIZE bytes into a new stream with confirms (WINDOW in
 //            flight): rate and confirm latency percentiles
 //   append-latency  N/10 more into another stream with LATENCY_WINDOW in flight (the confirm
-//            latency a publisher sees when it does not pile up hundreds of messages)
+//            latency a publisher sees when it does not pile up hundreds of messages);
+//            --latency-window 50,100,250: one stream and one line per window
 //   replay   one consumer reads the N messages from `first` with prefetch 1000 (acks with
 //            multiple every 250): rate, broker RSS peak; the stream's size on disk against the payload;
 //            --replay-rounds R reads it R times, one line each
@@ -76,6 +77,33 @@ function brokerCpu(): number {
   return s;
 }
 
+/** Broker user and system CPU seconds so far, apart (the kernel's share: socket sends, reads). */
+function brokerCpuSplit(): { user: number; sys: number } {
+  let user = 0;
+  let sys = 0;
+  for (const p of PIDS) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      user += Number(f[11]) / 100;
+      sys += Number(f[12]) / 100;
+    } catch {
+      // gone
+    }
+  }
+  return { user, sys };
+}
+
+function over10ms(confirmMs: Float64Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < confirmMs.length; i += 10_000) {
+    let n = 0;
+    for (let j = i; j < Math.min(confirmMs.length, i + 10_000); j++) if (confirmMs[j]! > 10) n++;
+    out.push(n);
+  }
+  return out;
+}
+
 function pct(sorted: Float64Array, p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -142,28 +170,39 @@ async function main(): Promise<void> {
       ms: Math.round(r.ms),
       nacked: r.nacked,
       confirm_p50_ms: +pct(lat, 50).toFixed(2),
+      confirm_p90_ms: +pct(lat, 90).toFixed(2),
       confirm_p99_ms: +pct(lat, 99).toFixed(2),
       confirm_max_ms: +pct(lat, 100).toFixed(2),
+      // Confirms over 10 ms per 10,000 messages, in publish order: a tail spread evenly is
+      // queueing; one in clusters is stalls (a segment roll, a GC, a slow fsync).
+      over_10ms_per_10k: over10ms(r.confirmMs),
       rss_peak_mib: +(rss.phasePeakKb() / 1024).toFixed(1),
     });
   }
 
   if (only.has('append')) {
-    const lq = `${q}-latency`;
-    await declare(ch, lq);
-    const w = Number(o['latency-window']);
-    const n = Math.max(1000, Math.floor(N / 10));
-    const r = await rawPublish(HOST, PORT, lq, body, n, w);
-    const lat = Float64Array.from(r.confirmMs).sort();
-    emit('append-latency', {
-      window: w,
-      messages: n,
-      rate: Math.round((n / r.ms) * 1000),
-      confirm_p50_ms: +pct(lat, 50).toFixed(2),
-      confirm_p99_ms: +pct(lat, 99).toFixed(2),
-      confirm_max_ms: +pct(lat, 100).toFixed(2),
-    });
-    await ch.deleteQueue(lq);
+    // Each window of --latency-window (a list: 50,100,250) into a stream of its own, N/10 each.
+    for (const w of o['latency-window'].split(',').map(Number)) {
+      const lq = `${q}-latency-${w}`;
+      await declare(ch, lq);
+      const n = Math.max(1000, Math.floor(N / 10));
+      const cpu0 = brokerCpu();
+      const r = await rawPublish(HOST, PORT, lq, body, n, w);
+      const cpu = brokerCpu() - cpu0;
+      const lat = Float64Array.from(r.confirmMs).sort();
+      emit('append-latency', {
+        window: w,
+        messages: n,
+        broker_cpu_us_per_msg: +((cpu * 1e6) / n).toFixed(2),
+        rate: Math.round((n / r.ms) * 1000),
+        nacked: r.nacked,
+        confirm_p50_ms: +pct(lat, 50).toFixed(2),
+        confirm_p90_ms: +pct(lat, 90).toFixed(2),
+        confirm_p99_ms: +pct(lat, 99).toFixed(2),
+        confirm_max_ms: +pct(lat, 100).toFixed(2),
+      });
+      await ch.deleteQueue(lq);
+    }
   }
 
   if (only.has('replay')) {
@@ -173,9 +212,25 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       rss.phasePeakKb();
       const cpu0 = brokerCpu();
+      const split0 = brokerCpuSplit();
       const own0 = process.cpuUsage();
-      const { ms } = await rawConsume(HOST, PORT, q, 'first', N, 1000);
+      // Every second: messages read and the broker's CPU µs per message in it (does the cost
+      // change along a read?).
+      const progress = { got: 0 };
+      const perSecond: [number, number][] = [];
+      let lastGot = 0;
+      let lastCpu = cpu0;
+      const sampler = setInterval(() => {
+        const c = brokerCpu();
+        const got = progress.got - lastGot;
+        perSecond.push([got, got === 0 ? 0 : +(((c - lastCpu) * 1e6) / got).toFixed(2)]);
+        lastGot = progress.got;
+        lastCpu = c;
+      }, 1000);
+      const { ms } = await rawConsume(HOST, PORT, q, 'first', N, 1000, progress);
+      clearInterval(sampler);
       const cpu = brokerCpu() - cpu0;
+      const split = brokerCpuSplit();
       const own = process.cpuUsage(own0);
       const dir = streamDir(o['data-dir'], q);
       const disk = dir === null ? null : dirSize(dir);
@@ -183,6 +238,7 @@ async function main(): Promise<void> {
         round,
         prefetch: 1000,
         broker_cpu_us_per_msg: +((cpu * 1e6) / N).toFixed(2),
+        broker_sys_share: cpu > 0 ? +((split.sys - split0.sys) / cpu).toFixed(3) : null,
         // The client's own CPU: whether it, not the broker, set the pace.
         client_cpu_us_per_msg: +((own.user + own.system) / N).toFixed(2),
         rate: Math.round((N / ms) * 1000),
@@ -191,6 +247,7 @@ async function main(): Promise<void> {
         disk_bytes: disk?.bytes ?? null,
         payload_bytes: N * SIZE,
         disk_over_payload_per_msg: disk === null ? null : +((disk.bytes - N * SIZE) / N).toFixed(1),
+        per_second_msgs_and_cpu_us: perSecond,
       });
     }
   }

@@ -221,8 +221,11 @@ export async function rawPublish(host: string, port: number, queue: string, body
   return result;
 }
 
-/** Consumes `count` messages from a stream starting at `offset`; resolves with the time taken. */
-export async function rawConsume(host: string, port: number, queue: string, offset: string | number, count: number, prefetch: number): Promise<{ ms: number }> {
+/**
+ * Consumes `count` messages from a stream starting at `offset`; resolves with the time taken.
+ * `progress.got` follows the deliveries as they arrive (for sampling a long read).
+ */
+export async function rawConsume(host: string, port: number, queue: string, offset: string | number, count: number, prefetch: number, progress: { got: number } | null = null): Promise<{ ms: number }> {
   const c = await RawClient.open(host, port);
   await c.openChannel(1);
   await c.qos(1, prefetch);
@@ -235,6 +238,7 @@ export async function rawConsume(host: string, port: number, queue: string, offs
       if (classId !== 60 || methodId !== 60) return;
       tag++;
       got++;
+      if (progress !== null) progress.got = got;
       if (got % ackEvery === 0 || got === count) c.ack(1, tag, true);
       if (got === count) resolve({ ms: now() - t0 });
     };
