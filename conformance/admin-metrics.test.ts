@@ -118,7 +118,7 @@ describe('Prometheus scrape', () => {
     await ch.waitForConfirms();
     const { types, samples } = await scrape('/metrics');
     const delta = (name: string): number => value(samples, name) - value(before.samples, name);
-    for (const name of ['batches', 'messages_written', 'inserts_cancelled', 'commit_seconds', 'writer_seconds']) {
+    for (const name of ['batches', 'messages_written', 'inserts_cancelled', 'batches_empty', 'holds', 'holds_expired', 'commit_seconds', 'writer_seconds']) {
       expect(types.get(`warren_store_${name}_total`), name).toBe('counter');
     }
     expect(delta('warren_store_messages_written_total')).toBe(50);

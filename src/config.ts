@@ -69,6 +69,11 @@ export interface BrokerConfig {
    * this (connection/store-flow.ts), so a publisher faster than the disk cannot grow memory.
    */
   readonly storeWriteBuffer: number;
+  /**
+   * How long (ms) a store batch whose inserts were already delivered may wait for their acks, so
+   * that acked messages are never written (store/write-hold.ts); 0: write at once.
+   */
+  readonly storeAckWait: number;
   /** Seconds between samples for the message rates of the HTTP API (RabbitMQ: collect_statistics_interval 5 s). */
   readonly statsInterval: number;
   /** How long a delivery may stay unacknowledged, ms (RabbitMQ: consumer_timeout 30 min); 0: forever. */
@@ -151,6 +156,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   heapGrowth: 100,
   maxStoreBytes: 0,
   storeWriteBuffer: 16 * 1024 * 1024,
+  storeAckWait: 1,
   statsInterval: 5,
   consumerTimeout: 1_800_000,
   memoryHighWatermark: 0.4,
@@ -370,6 +376,7 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option('heartbeat', '--heartbeat <seconds>', 'WARREN_HEARTBEAT', 'heartbeat interval proposed to clients (0: none)', integer(0, 65535, 'a number of seconds (0-65535)')),
   option('maxMessageSize', '--max-message-size <bytes>', 'WARREN_MAX_MESSAGE_SIZE', 'largest message body accepted', byteSize),
   option('storeWriteBuffer', '--store-write-buffer <bytes>', 'WARREN_STORE_WRITE_BUFFER', 'persistent message bytes waiting for their store commit; past it publishers of persistent messages are paused until a quarter of it is left', byteSizeAtLeast(64 * 1024)),
+  option('storeAckWait', '--store-ack-wait <ms>', 'WARREN_STORE_ACK_WAIT', 'how long persistent messages already delivered to a consumer may wait for their acks before they are written (acked ones are never written; the rest are written and confirmed as usual; 0: write at once)', integer(0, 50, 'a number of milliseconds (0-50)')),
   option('maxConnectionBuffer', '--max-connection-buffer <bytes>', 'WARREN_MAX_CONNECTION_BUFFER', 'per connection: output waiting for a slow client (past it warren stops reading that client), and bodies being received on several channels at once', byteSizeAtLeast(64 * 1024)),
   option('heapGrowth', '--heap-growth <percent>', 'WARREN_HEAP_GROWTH', "how far the JS heap may grow past the last full collection's survivors before the next one (lower: less memory, higher: more throughput)", integer(10, 400, 'a percentage (10-400)')),
   option('pausedOutputTimeout', '--paused-output-timeout <seconds>', 'WARREN_PAUSED_OUTPUT_TIMEOUT', 'seconds a client that does not take its output (past --max-connection-buffer) may stay connected unread (0: no limit)', integer(0, 86400, 'a number of seconds (0-86400)')),

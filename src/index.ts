@@ -106,7 +106,7 @@ export async function startBroker(options: StartOptions = {}): Promise<RunningBr
  * `fence`: the lease a node writes under (PostgreSQL, nodes).
  */
 export async function openStore(config: BrokerConfig, log: Logger, createDataDir = true, fatal?: (err: unknown, what: string) => void, fence: Fence | null = null): Promise<Store> {
-  if (config.storeUrl !== null) return PgStore.open(config.storeUrl, log, { fence, leaseMs: config.leaseMs, ...(fatal ? { fatal } : {}) });
+  if (config.storeUrl !== null) return PgStore.open(config.storeUrl, log, { fence, leaseMs: config.leaseMs, ackWaitMs: config.storeAckWait, ...(fatal ? { fatal } : {}) });
   if (config.dataDir === null) return new MemoryStore();
-  return SqliteStore.open(config.dataDir, log, { createDir: createDataDir, maxBytes: config.maxStoreBytes, ...(fatal ? { fatal } : {}) });
+  return SqliteStore.open(config.dataDir, log, { createDir: createDataDir, maxBytes: config.maxStoreBytes, ackWaitMs: config.storeAckWait, ...(fatal ? { fatal } : {}) });
 }

@@ -53,6 +53,7 @@ import {
 } from './ops.js';
 import { DefinitionWrites } from './definition-writes.js';
 import { ScheduledBook, type ScheduledReads } from './scheduled.js';
+import { ACK_WAIT_MS, HELD, HOLD_MAX_BYTES, holdDelivered, unhold, WriteHold } from './write-hold.js';
 
 interface InFlight {
   readonly id: number;
@@ -92,15 +93,21 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   #durableSeq = 0;
   #pending: Op[] = [];
   readonly #pendingMessages = new Map<number, Message>();
-  /** Body bytes of #pendingMessages and of the batch in flight (unsettledBytes). */
+  /** Body bytes of #pendingMessages, and stream bytes not yet sealed (unsettledBytes). */
   #pendingBytes = 0;
+  #streamBytes = 0;
+  /** Writes up to this sequence may go out with the next batch; later ones are held or not looked at yet. */
+  #released = 0;
+  /** Writes up to this sequence were looked at (held or released). */
+  #seen = 0;
+  readonly #hold: WriteHold;
   #inflightBytes = 0;
   #inflight: InFlight | null = null;
   /** When the batch in flight was handed to the writer (performance.now()). */
   #sentAt = 0;
-  readonly #stats: StoreBatchStats = { batches: 0, messagesWritten: 0, insertsCancelled: 0, commitSeconds: 0, writerSeconds: 0 };
+  readonly #stats: StoreBatchStats = { batches: 0, messagesWritten: 0, insertsCancelled: 0, batchesEmpty: 0, holds: 0, holdsExpired: 0, commitSeconds: 0, writerSeconds: 0 };
   #nextBatchId = 1;
-  #sendScheduled = false;
+  #tickScheduled = false;
   /** The last batch's buffer, handed back by the writer for the next batch. */
   #spare: ArrayBuffer | null = null;
   /** Messages whose insert failed: kept in memory (their publishers were nacked). */
@@ -114,8 +121,13 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
 
   readonly #fatal: ((err: unknown, what: string) => void) | null;
 
-  protected constructor(ids: StoredIds, scheduled: ScheduledReads, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
+  /** `ackWaitMs`: how long a batch of delivered inserts may wait for their acks (write-hold.ts; 0: never). */
+  protected constructor(ids: StoredIds, scheduled: ScheduledReads, log: Logger, fatal: ((err: unknown, what: string) => void) | null, ackWaitMs = ACK_WAIT_MS) {
     super();
+    this.#hold = new WriteHold(ackWaitMs, () => {
+      this.#stats.holdsExpired++;
+      this.#endHold();
+    });
     this.#fatal = fatal;
     this.log = log;
     this.#nextQueueId = ids.maxQueueId + 1;
@@ -167,7 +179,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   }
 
   noteStreamBytes(n: number): void {
-    this.#pendingBytes += n;
+    this.#streamBytes += n;
   }
 
   trimStream(queue: QueueKey, below: number): void {
@@ -193,11 +205,14 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   }
 
   removeMessage(queue: QueueKey, entry: StoreEntry): void {
-    const state = entry.storeState & STATE_MASK;
+    const bits = entry.storeState;
+    const state = bits & STATE_MASK;
     entry.storeState = 0;
     if (state === PENDING_INSERT) {
       // Never went out: drop the insert (and the message's, if nothing else holds it).
       this.#stats.insertsCancelled++;
+      // The last ack a hold waited for: its batch may go now (likely with nothing to write).
+      if ((bits & HELD) !== 0 && --this.#hold.open === 0) this.#endHold();
       const m = this.#pendingMessages.get(entry.storeId);
       if (m !== undefined && --m.storeRefs === 0) {
         this.#pendingMessages.delete(entry.storeId);
@@ -297,7 +312,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   }
 
   get unsettledBytes(): number {
-    return this.#pendingBytes + this.#inflightBytes;
+    return this.#pendingBytes + this.#streamBytes + this.#inflightBytes;
   }
 
   onDurable(listener: (durableSeq: number, failed: WriteRange | null) => void): void {
@@ -311,6 +326,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   }
 
   close(): Promise<void> {
+    this.#endHold();
     this.#closing ??= this.whenIdle().then(() => this.release());
     return this.#closing;
   }
@@ -329,17 +345,62 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   #push(op: Op): void {
     this.#pending.push(op);
     this.#writeSeq++;
-    if (this.#inflight === null && !this.#sendScheduled) {
-      this.#sendScheduled = true;
-      setImmediate(this.#send);
+    this.#scheduleTick();
+  }
+
+  #scheduleTick(): void {
+    if (!this.#tickScheduled) {
+      this.#tickScheduled = true;
+      setImmediate(this.#tick);
     }
   }
 
-  readonly #send = (): void => {
-    this.#sendScheduled = false;
-    if (this.#inflight !== null || this.#pending.length === 0) return;
-    const ops = this.#pending;
-    this.#pending = [];
+  // Once a turn: decide about the writes queued since the last look, then send what may go.
+  readonly #tick = (): void => {
+    this.#tickScheduled = false;
+    this.#consider();
+    if (this.#inflight === null) this.#send();
+  };
+
+  /** Holds the writes not looked at yet if some are inserts already delivered, else releases them. */
+  #consider(): void {
+    const hold = this.#hold;
+    if (hold.until !== 0) {
+      if (this.#pendingBytes > HOLD_MAX_BYTES) this.#endHold();
+      return;
+    }
+    const upTo = this.#writeSeq;
+    if (this.#seen === upTo) return;
+    const pending = this.#pending;
+    const from = pending.length - (upTo - this.#seen);
+    this.#seen = upTo;
+    const open = hold.waitMs > 0 && this.#pendingBytes <= HOLD_MAX_BYTES ? holdDelivered(pending, from, pending.length) : 0;
+    if (open > 0) {
+      this.#stats.holds++;
+      hold.begin(upTo, open);
+    } else this.#released = upTo;
+  }
+
+  /** The hold is over (its acks came, its time ran out, or the store closes): its writes may go. */
+  #endHold(): void {
+    const hold = this.#hold;
+    if (hold.until === 0) return;
+    if (hold.open > 0) unhold(this.#pending, this.#pending.length - (this.#writeSeq - hold.until));
+    this.#released = hold.end();
+    this.#scheduleTick();
+  }
+
+  /** Sends the released writes as one batch; with nothing left to write, they are durable at once. */
+  #send(): void {
+    const pending = this.#pending;
+    const n = pending.length - (this.#writeSeq - this.#released);
+    if (n <= 0) return;
+    let ops = pending;
+    if (n === pending.length) this.#pending = [];
+    else {
+      ops = pending.slice(0, n);
+      this.#pending = pending.slice(n);
+    }
     const messages = new Map<number, Message>();
     const delayed: DelayedOp[] = [];
     const w = new BatchWriter(estimateSize(ops), this.#spare);
@@ -349,19 +410,37 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
         if (encodeDelayedOp(w, op)) delayed.push(op);
       } else encodeOp(w, op, messages);
     }
-    this.#pendingMessages.clear();
-    this.#pendingBytes = 0;
     let bytes = 0;
-    for (const m of messages.values()) bytes += m.size;
+    for (const m of messages.values()) {
+      bytes += m.size;
+      if (this.#pendingMessages.delete(m.storeId)) this.#pendingBytes -= m.size;
+    }
+    this.#streamBytes = 0;
     for (const op of ops) if (op.k === OP_STREAM_CHUNK) bytes += op.w.seal()?.records.length ?? 0;
+    const { buffer, length } = w.finish();
+    if (length === 0) {
+      // Every write was cancelled (acked before it went out): nothing to commit or wait for.
+      this.#spare = buffer;
+      this.#stats.batchesEmpty++;
+      this.#durableSeq = this.#released;
+      for (const l of this.#listeners) l(this.#durableSeq, null);
+      this.#checkIdle();
+      return;
+    }
     this.#inflightBytes = bytes;
-    const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#writeSeq, messages, delayed };
+    const batch: InFlight = { id: this.#nextBatchId++, ops, upTo: this.#released, messages, delayed };
     this.#inflight = batch;
     this.#stats.messagesWritten += messages.size;
     this.#sentAt = performance.now();
-    const { buffer, length } = w.finish();
     this.sendBatch(batch.id, buffer, length);
-  };
+  }
+
+  #checkIdle(): void {
+    if (this.#inflight !== null || this.#pending.length > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
 
   /** The writer's answer to a batch. */
   protected handleReply(reply: BatchReply): void {
@@ -401,12 +480,9 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
       }
     }
     for (const l of this.#listeners) l(this.#durableSeq, failed);
-    if (this.#pending.length > 0) this.#send();
-    else if (this.#inflight === null) {
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const w of waiters) w();
-    }
+    this.#consider();
+    if (this.#inflight === null) this.#send();
+    this.#checkIdle();
   }
 
   /**
@@ -452,6 +528,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
           retry.push(op);
       }
     }
+    // Ahead of every write sequence still pending, so they go with the next batch sent.
     this.#pending = retry.concat(this.#pending);
   }
 

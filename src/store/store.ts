@@ -234,6 +234,11 @@ export interface StoreBatchStats {
   messagesWritten: number;
   /** Queue entries whose insert was dropped because they were acked (or removed) before it went out. */
   insertsCancelled: number;
+  /** Batches with nothing left to write (every insert cancelled): durable without the writer. */
+  batchesEmpty: number;
+  /** Batches held for their deliveries' acks (store/write-hold.ts), and of those ended by the time limit. */
+  holds: number;
+  holdsExpired: number;
   /** Sum over batches of the time from handing the batch to the writer until its reply, seconds. */
   commitSeconds: number;
   /** Of which the writer's own time (transaction and fsync), seconds; 0 where the writer does not say. */

@@ -31,6 +31,8 @@ export interface PgStoreOptions {
   readonly readTimeoutMs?: number;
   /** How long a lost connection is sought again (the primary, over the host list) before a batch gives up (ms). */
   readonly reconnectForMs?: number;
+  /** --store-ack-wait: how long a batch of delivered inserts may wait for their acks (ms; 0: never). */
+  readonly ackWaitMs?: number;
 }
 
 /** Long enough for Patroni to promote a standby after the primary's machine died (its ttl, 30 s by default). */
@@ -50,8 +52,8 @@ export class PgStore extends BatchedStore implements StreamChunkStore {
   readonly #sync: SyncCall;
 
   /** Internal: open() and warm() make stores. */
-  constructor(location: string, worker: Worker, sync: SyncCall, ready: Extract<PgWorkerEvent, { t: 'ready' }>, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
-    super({ queues: ready.queues, maxQueueId: ready.maxQueueId, maxMessageId: ready.maxMessageId }, scheduledReads(sync, ready.maxDelayedId), log, fatal);
+  constructor(location: string, worker: Worker, sync: SyncCall, ready: Extract<PgWorkerEvent, { t: 'ready' }>, log: Logger, fatal: ((err: unknown, what: string) => void) | null, ackWaitMs?: number) {
+    super({ queues: ready.queues, maxQueueId: ready.maxQueueId, maxMessageId: ready.maxMessageId }, scheduledReads(sync, ready.maxDelayedId), log, fatal, ackWaitMs);
     this.location = location;
     this.#worker = worker;
     this.#sync = sync;
@@ -249,7 +251,7 @@ function spawnWorker(url: string, log: Logger, options: PgStoreOptions, deferred
     finish: (ready, log, opts) => {
       worker.unref();
       const sync = new SyncCall(port1, flag, opts.readTimeoutMs ?? 30_000);
-      return new PgStore(location, worker, sync, ready, log.child({ component: 'store' }), opts.fatal ?? null);
+      return new PgStore(location, worker, sync, ready, log.child({ component: 'store' }), opts.fatal ?? null, opts.ackWaitMs);
     },
   };
 }

@@ -30,6 +30,8 @@ export interface SqliteStoreOptions {
    * `warren start` exits on it (cli/run-broker.ts); without it the error is logged.
    */
   readonly fatal?: (err: unknown, what: string) => void;
+  /** --store-ack-wait: how long a batch of delivered inserts may wait for their acks (ms; 0: never). */
+  readonly ackWaitMs?: number;
 }
 
 const PAGE_SIZE = 4096;
@@ -49,11 +51,11 @@ export class SqliteStore extends BatchedStore {
   readonly #readMessage: Database.Statement;
   readonly #readRange: Database.Statement;
 
-  private constructor(path: string, db: Database.Database, lock: DataDirLock, worker: Worker, log: Logger, fatal: ((err: unknown, what: string) => void) | null) {
+  private constructor(path: string, db: Database.Database, lock: DataDirLock, worker: Worker, log: Logger, fatal: ((err: unknown, what: string) => void) | null, ackWaitMs?: number) {
     const maxQ = db.prepare('SELECT max(id) FROM queues').pluck().get() as number | null;
     const maxM = db.prepare('SELECT max(id) FROM messages').pluck().get() as number | null;
     const queues = db.prepare('SELECT id, vhost, name FROM queues').all() as { id: number; vhost: string; name: string }[];
-    super({ queues, maxQueueId: maxQ ?? 0, maxMessageId: maxM ?? 0 }, scheduledReads(db), log, fatal);
+    super({ queues, maxQueueId: maxQ ?? 0, maxMessageId: maxM ?? 0 }, scheduledReads(db), log, fatal, ackWaitMs);
     this.path = path;
     this.#db = db;
     this.#lock = lock;
@@ -76,7 +78,7 @@ export class SqliteStore extends BatchedStore {
       const init: WorkerInit = { path, maxPages: options.maxBytes ? Math.max(16, Math.floor(options.maxBytes / PAGE_SIZE)) : 0 };
       const worker = new Worker(workerScript(), { workerData: init });
       worker.unref();
-      return new SqliteStore(path, db, lock, worker, log.child({ component: 'store' }), options.fatal ?? null);
+      return new SqliteStore(path, db, lock, worker, log.child({ component: 'store' }), options.fatal ?? null, options.ackWaitMs);
     } catch (e) {
       lock.release();
       throw e;
