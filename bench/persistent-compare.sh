@@ -30,7 +30,8 @@ if [ "${1:-}" = "--round" ]; then
   trap '[ -n "$WPID" ] && kill "$WPID" 2>/dev/null; [ -n "$WDIR" ] && rm -rf "$WDIR"' EXIT
   start_warren() { # $1: checkout -> WPID, WPORT, WDIR
     WDIR=$(mktemp -d "$root/bench/results/tmp/persistent-data-XXXXXX")
-    taskset -c "$BROKER_CPUS" node "$1/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$WDIR" --log-level warn > "$OUT.$round.log" 2>&1 &
+    # Node's flags as `warren start` gives them (src/cli/node-flags.ts).
+    taskset -c "$BROKER_CPUS" node --max-semi-space-size=4 "$1/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$WDIR" --log-level warn > "$OUT.$round.log" 2>&1 &
     WPID=$!; WPORT=""
     for _ in $(seq 200); do WPORT=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$WPORT" ] && break; sleep 0.1; done
   }
