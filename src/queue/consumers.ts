@@ -5,8 +5,11 @@
 import { ChannelError } from '../errors.js';
 import type { Consumer } from './queue.js';
 
+/** The list of every queue that has never had a consumer (most idle queues): replaced on the first add. */
+const NO_CONSUMERS: Consumer[] = [];
+
 export class ConsumerRing {
-  readonly #list: Consumer[] = [];
+  #list: Consumer[] = NO_CONSUMERS;
   #next = 0;
   /** Consumers do not all have the same priority: turns go by priority groups. */
   #mixedPriorities = false;
@@ -27,6 +30,7 @@ export class ConsumerRing {
     }
     if (c.exclusive) this.#exclusive = c;
     // Highest priority first; equal priorities keep their arrival order.
+    if (this.#list === NO_CONSUMERS) this.#list = [];
     const list = this.#list;
     let i = list.length;
     while (i > 0 && list[i - 1]!.priority < c.priority) i--;

@@ -120,13 +120,31 @@ function typedValue(v: FieldValue): string {
   }
 }
 
+/** Shared by every DestinationCounts until it has two destinations; replaced, never written. */
+const NO_DESTINATIONS: Destination[] = [];
+
 /** A multiset of destinations: several bindings may lead to the same place. */
 export class DestinationCounts {
-  readonly #counts = new Map<Destination, number>();
+  // Most keys lead to one destination (a direct key bound to one queue): that one is kept as
+  // itself, and the Map and the array come only with a second distinct destination, so an
+  // idle binding costs one small object.
+  #one: Destination | null = null;
+  #oneCount = 0;
+  #counts: Map<Destination, number> | null = null;
   /** The distinct destinations, as an array: routing walks it without an iterator. */
-  #list: Destination[] = [];
+  #list: Destination[] = NO_DESTINATIONS;
 
   add(d: Destination): void {
+    if (this.#counts === null) {
+      if (this.#one === null || this.#one === d) {
+        this.#one = d;
+        this.#oneCount++;
+        return;
+      }
+      this.#counts = new Map([[this.#one, this.#oneCount]]);
+      this.#one = null;
+      this.#oneCount = 0;
+    }
     const n = this.#counts.get(d) ?? 0;
     this.#counts.set(d, n + 1);
     if (n === 0) this.#list = [...this.#counts.keys()];
@@ -134,6 +152,10 @@ export class DestinationCounts {
 
   /** Returns true when the set became empty. */
   remove(d: Destination): boolean {
+    if (this.#counts === null) {
+      if (this.#one === d && --this.#oneCount === 0) this.#one = null;
+      return this.#one === null;
+    }
     const n = (this.#counts.get(d) ?? 0) - 1;
     if (n <= 0) {
       this.#counts.delete(d);
@@ -143,11 +165,15 @@ export class DestinationCounts {
   }
 
   addAllTo(into: Set<Destination>): void {
+    if (this.#counts === null) {
+      if (this.#one !== null) into.add(this.#one);
+      return;
+    }
     const list = this.#list;
     for (let i = 0; i < list.length; i++) into.add(list[i]!);
   }
 
   get size(): number {
-    return this.#counts.size;
+    return this.#counts === null ? (this.#one === null ? 0 : 1) : this.#counts.size;
   }
 }

@@ -521,7 +521,9 @@ export class VirtualHost {
   }
 
   #link(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): Binding | null {
-    const b: Binding = { source, destination, routingKey, arguments: args, key: bindingKey(destination, routingKey, args) };
+    // Idle bindings cost less: no empty table of their own, and the queue's name when the key is it.
+    const key = routingKey === destination.name ? destination.name : routingKey;
+    const b: Binding = { source, destination, routingKey: key, arguments: sharedIfEmpty(args), key: bindingKey(destination, key, args) };
     if (!source.bind(b)) return null;
     if (destination.kind === 'queue') this.#queueBindings.add(destination, b);
     else destination.incoming.add(b);

@@ -4,6 +4,9 @@
 /** Capacity once anything is stored; always a power of two (indexes are masked). */
 const MIN_CAPACITY = 16;
 
+/** The items of every empty deque that has never held anything: push grows it before writing. */
+const NO_ITEMS: never[] = [];
+
 export class Deque<T> {
   #items: (T | undefined)[];
   #head = 0;
@@ -13,7 +16,7 @@ export class Deque<T> {
    * a broker holds many deques that stay empty (idle queues, channels). */
   constructor(capacity = 0) {
     if (capacity === 0) {
-      this.#items = [];
+      this.#items = NO_ITEMS;
       return;
     }
     let c = MIN_CAPACITY;
@@ -101,7 +104,7 @@ export class Deque<T> {
   }
 
   clear(): void {
-    this.#items = [];
+    this.#items = NO_ITEMS;
     this.#head = 0;
     this.#length = 0;
   }

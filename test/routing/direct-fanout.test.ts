@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FieldTable } from '../../src/codec/field-table.js';
 import { DirectExchange } from '../../src/routing/direct.js';
-import type { Destination } from '../../src/routing/exchange.js';
+import { DestinationCounts, type Destination } from '../../src/routing/exchange.js';
 import { FanoutExchange } from '../../src/routing/fanout.js';
 import { bind, message, queue, routed, unbind } from '../helpers/model.js';
 
@@ -149,5 +149,52 @@ describe('Exchange bookkeeping', () => {
     const into = new Set<Destination>();
     x.route(message(''), into);
     expect([...into]).toEqual([q]);
+  });
+});
+
+describe('DestinationCounts', () => {
+  // One destination is kept without a Map; these walk it into and out of the Map form.
+  const names = (c: DestinationCounts): string[] => {
+    const into = new Set<Destination>();
+    c.addAllTo(into);
+    return [...into].map((d) => d.name).sort();
+  };
+
+  it('counts one destination bound twice, then a second, then removes them in any order', () => {
+    const c = new DestinationCounts();
+    const [a, b] = [queue('a'), queue('b')];
+    expect(c.size).toBe(0);
+    expect(names(c)).toEqual([]);
+    c.add(a);
+    c.add(a);
+    expect([c.size, names(c)]).toEqual([1, ['a']]);
+    expect(c.remove(b)).toBe(false); // never added: nothing changes
+    expect(c.remove(a)).toBe(false); // one of the two bindings to a is left
+    expect(names(c)).toEqual(['a']);
+    c.add(b);
+    expect([c.size, names(c)]).toEqual([2, ['a', 'b']]);
+    expect(c.remove(a)).toBe(false);
+    expect([c.size, names(c)]).toEqual([1, ['b']]);
+    expect(c.remove(b)).toBe(true);
+    expect([c.size, names(c)]).toEqual([0, []]);
+    c.add(a);
+    expect(names(c)).toEqual(['a']);
+  });
+
+  it('a lone destination bound once goes with its one unbinding', () => {
+    const c = new DestinationCounts();
+    const a = queue('a');
+    c.add(a);
+    expect(c.remove(a)).toBe(true);
+    expect(c.size).toBe(0);
+    expect(names(c)).toEqual([]);
+  });
+
+  it('two sets never share their destinations', () => {
+    const [c1, c2] = [new DestinationCounts(), new DestinationCounts()];
+    c1.add(queue('a'));
+    c1.add(queue('b'));
+    c2.add(queue('c'));
+    expect([names(c1), names(c2)]).toEqual([['a', 'b'], ['c']]);
   });
 });

@@ -194,3 +194,19 @@ describe('Deque vs array model, randomised (fixed seeds)', () => {
     });
   }
 });
+
+describe('Deque: empty deques share nothing they write to', () => {
+  it('deques that were never pushed to, or were cleared, fill independently', () => {
+    const a = new Deque<number>();
+    const b = new Deque<number>();
+    a.push(1);
+    expect([a.toArray(), b.toArray()]).toEqual([[1], []]);
+    a.clear();
+    b.clear();
+    b.unshift(2);
+    a.push(3);
+    a.insert(0, 4);
+    expect([a.toArray(), b.toArray()]).toEqual([[4, 3], [2]]);
+    expect(new Deque<number>().toArray()).toEqual([]);
+  });
+});
