@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { RESULTS_DIR, TMP_DIR } from './lib/paths.js';
-import { procStatus } from './lib/proc.js';
+import { cpuSeconds, procStatus } from './lib/proc.js';
 import { snapshotBroker } from './lib/target.js';
 import { eachLine, sleep } from './lib/util.js';
 import { LAUNCH_NODE_FLAGS } from '../src/cli/node-flags.js';
@@ -360,6 +360,7 @@ const COLUMNS = [
   'eventloop_mean_ms',
   'eventloop_p99_ms',
   'eventloop_max_ms',
+  'broker_cpu_ms',
   'connections',
   'channels',
   'queue_messages',
@@ -371,6 +372,10 @@ const COLUMNS = [
   'loadavg1',
 ] as const;
 type Row = Record<(typeof COLUMNS)[number], number>;
+
+/** The broker's CPU time at the previous sample: each row gives the CPU it used since (its own
+ * work, whatever the machine does), beside the event-loop delay (which other load moves too). */
+let lastCpuSeconds = NaN;
 
 async function sample(b: Broker, t0: number): Promise<Row> {
   const m = await scrapeMetrics(b.httpPort).catch((e: unknown) => {
@@ -389,6 +394,7 @@ async function sample(b: Broker, t0: number): Promise<Row> {
     eventloop_mean_ms: ms('nodejs_eventloop_lag_mean_seconds'),
     eventloop_p99_ms: ms('nodejs_eventloop_lag_p99_seconds'),
     eventloop_max_ms: ms('nodejs_eventloop_lag_max_seconds'),
+    broker_cpu_ms: cpuSinceLastSample(b.pid),
     connections: m.get('rabbitmq_connections') ?? NaN,
     channels: m.get('rabbitmq_channels') ?? NaN,
     queue_messages: m.get('rabbitmq_queue_messages') ?? NaN,
@@ -399,6 +405,13 @@ async function sample(b: Broker, t0: number): Promise<Row> {
     connections_opened: counters.connectionsOpened,
     loadavg1: Math.round(loadavg()[0]! * 100) / 100,
   };
+}
+
+function cpuSinceLastSample(pid: number): number {
+  const now = cpuSeconds(pid);
+  const used = Math.round((now - lastCpuSeconds) * 1000);
+  lastCpuSeconds = now;
+  return used;
 }
 
 interface Curve {
@@ -529,7 +542,7 @@ async function main(): Promise<void> {
   const warm = rows.filter((r) => r.elapsed_s >= o.warmupMinutes * 60);
   // Six windows after warm-up at most, none shorter than a minute (10 minutes in a 60-minute run).
   const windowSeconds = Math.max(60, Math.ceil(((o.minutes - o.warmupMinutes) * 60) / 6));
-  const curves = (['rss_mib', 'heap_used_mib', 'heap_total_mib', 'external_mib', 'open_fds', 'eventloop_mean_ms', 'eventloop_p99_ms', 'eventloop_max_ms', 'connections', 'queue_messages', 'loadavg1'] as const).map((c) => curve(warm, c, windowSeconds));
+  const curves = (['rss_mib', 'heap_used_mib', 'heap_total_mib', 'external_mib', 'open_fds', 'eventloop_mean_ms', 'eventloop_p99_ms', 'eventloop_max_ms', 'broker_cpu_ms', 'connections', 'queue_messages', 'loadavg1'] as const).map((c) => curve(warm, c, windowSeconds));
   const ok = missing.length === 0 && !crashed && counters.confirmed > 0;
   const lines = [
     `# Soak ${o.tag}`,
