@@ -1,6 +1,8 @@
 // What the per-message shortcuts must not change, seen by amqplib: publishes whose exchange and
 // routing key repeat, change, or alternate (a channel reuses decoded names while their bytes
-// repeat) arrive with exactly their own names; a fan-out to 10 queues with 10 consumers on one
+// repeat) arrive with exactly their own names, and publishes to the default exchange (one
+// lookup by queue name, no target set) reach their queue, CC'd ones a second, unknown or
+// deleted names come back NO_ROUTE; a fan-out to 10 queues with 10 consumers on one
 // channel (basic.deliver frames copied from a template per consumer) gives each consumer every
 // message with its own tag, the exchange, the routing key and increasing delivery tags, and
 // requeued ones come back flagged redelivered.
@@ -67,6 +69,36 @@ describe('names on the publish fast path', () => {
       expect(direct.every((m) => m.key === q)).toBe(true);
     }
     expect(returned).toEqual(Array<string>(10).fill('nowhere'));
+  });
+
+  it('the default exchange: each queue by its name, CC keys too; unknown and deleted names come back with 312 NO_ROUTE', async () => {
+    const ch = await clients.channel();
+    const [qa, qb] = [uid('hp-da'), uid('hp-db')];
+    await ch.assertQueue(qa, { exclusive: true });
+    await ch.assertQueue(qb, { exclusive: true });
+    const returned: string[] = [];
+    ch.on('return', (m: ConsumeMessage) => {
+      const f = m.fields as unknown as { replyCode: number; replyText: string };
+      returned.push(`${f.replyCode} ${f.replyText} ${m.content.toString()}`);
+    });
+    for (let n = 0; n < 30; n++) ch.sendToQueue(n % 2 === 0 ? qa : qb, Buffer.from(`m${n}`), { mandatory: true });
+    ch.sendToQueue(qa, Buffer.from('cc'), { CC: [qb], mandatory: true });
+    ch.sendToQueue(uid('hp-none'), Buffer.from('nowhere'), { mandatory: true });
+    ch.sendToQueue(uid('hp-none'), Buffer.from('dropped'));
+    const bodies = async (q: string): Promise<string[]> => {
+      const out: string[] = [];
+      for (let m = await ch.get(q, { noAck: true }); m !== false; m = await ch.get(q, { noAck: true })) out.push(m.content.toString());
+      return out;
+    };
+    await waitFor(() => returned.length === 1, 'basic.return');
+    const evens = Array.from({ length: 15 }, (_, k) => `m${2 * k}`);
+    const odds = Array.from({ length: 15 }, (_, k) => `m${2 * k + 1}`);
+    expect(await bodies(qa)).toEqual([...evens, 'cc']);
+    expect(await bodies(qb)).toEqual([...odds, 'cc']);
+    await ch.deleteQueue(qb);
+    ch.sendToQueue(qb, Buffer.from('after delete'), { mandatory: true });
+    await waitFor(() => returned.length === 2, 'second basic.return');
+    expect(returned).toEqual(['312 NO_ROUTE nowhere', '312 NO_ROUTE after delete']);
   });
 });
 

@@ -89,11 +89,23 @@ export class Publisher {
   route(x: Exchange, msg: Message, mandatory: boolean): boolean {
     const host = this.#host;
     const vhost = host.vhost;
-    if (x === vhost.defaultExchange && msg.routingKey.startsWith(REPLY_PREFIX)) {
-      const to = replyTargetFor(vhost, msg.routingKey);
-      if (to !== undefined) to.deliverReply(msg);
-      else if (mandatory) this.#returnUnroutable(msg);
-      return true;
+    if (x === vhost.defaultExchange) {
+      if (msg.routingKey.startsWith(REPLY_PREFIX)) {
+        const to = replyTargetFor(vhost, msg.routingKey);
+        if (to !== undefined) to.deliverReply(msg);
+        else if (mandatory) this.#returnUnroutable(msg);
+        return true;
+      }
+      // The common case, a publish to a queue by its name: one lookup, no target set (what
+      // vhost.route would find too: the default exchange has no bindings to exchanges).
+      if (msg.ccKeys === null && x.alternate === null) {
+        const q = vhost.queues.get(msg.routingKey);
+        if (q === undefined) {
+          if (mandatory) this.#returnUnroutable(msg);
+          return true;
+        }
+        return this.#enqueue(q, msg);
+      }
     }
     const targets = this.#targets;
     targets.clear();
@@ -110,6 +122,14 @@ export class Publisher {
     }
     // Written to the store (storeId set) while the store is far behind: wait for it.
     if (msg.storeId !== 0 && this.#storeFlow.over) host.throttle(this.#storeFlow);
+    return accepted;
+  }
+
+  /** Enqueues into the one queue routed to (see route). */
+  #enqueue(q: Queue, msg: Message): boolean {
+    const accepted = q.enqueue(msg);
+    if (q.congested) this.#host.throttle(q);
+    if (msg.storeId !== 0 && this.#storeFlow.over) this.#host.throttle(this.#storeFlow);
     return accepted;
   }
 

@@ -114,6 +114,30 @@ describe('publish and consume', () => {
     expect(r.content.toString()).toBe('lost');
     expect(r.properties.messageId).toBe('r1');
   });
+
+  it('the default exchange routes by queue name: CC keys too, unknown and deleted names are returned (mandatory) or dropped', async () => {
+    const ch = await channel();
+    const [qa, qb] = [uid('dx-a'), uid('dx-b')];
+    await ch.assertQueue(qa);
+    await ch.assertQueue(qb);
+    const returned: AmqpMessage[] = [];
+    ch.on('return', (m: AmqpMessage) => returned.push(m));
+    ch.sendToQueue(qa, Buffer.from('a1'));
+    ch.sendToQueue(qa, Buffer.from('a+b'), { CC: [qb] });
+    ch.sendToQueue(qb, Buffer.from('b1'), { mandatory: true });
+    ch.sendToQueue(uid('dx-none'), Buffer.from('nowhere'), { mandatory: true });
+    ch.sendToQueue(uid('dx-none'), Buffer.from('dropped'));
+    await sync(ch);
+    await ch.deleteQueue(qb);
+    ch.sendToQueue(qb, Buffer.from('after delete'), { mandatory: true });
+    await sync(ch);
+    await waitFor(() => returned.length === 2, 'two basic.returns');
+    expect(returned.map((r) => r.content.toString())).toEqual(['nowhere', 'after delete']);
+    for (const r of returned) expect(r.fields).toMatchObject({ replyCode: 312, replyText: 'NO_ROUTE', exchange: '' });
+    const got: string[] = [];
+    for (let m = await ch.get(qa, { noAck: true }); m !== false; m = await ch.get(qa, { noAck: true })) got.push(m.content.toString());
+    expect(got).toEqual(['a1', 'a+b']);
+  });
 });
 
 describe('basic.get', () => {
