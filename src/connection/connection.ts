@@ -119,7 +119,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     // Until tune-ok, as RabbitMQ 3.10 (measured): frame payloads of at most FRAME_MIN_SIZE
     // bytes (4096; FrameReader's limit is frameMax less the 8 bytes of frame overhead).
     this.#reader = new FrameReader(FRAME_MIN_SIZE + 8);
-    this.writer = new FrameWriter(ctx.config.frameMax);
+    this.writer = new FrameWriter(ctx.config.frameMax, reads !== null); // a TCP socket of ours: its slabs may be reused
     this.maxConnectionBuffer = ctx.config.maxConnectionBuffer;
     ({ remoteAddress: this.remoteAddress, remotePort: this.remotePort, localAddress: this.localAddress, localPort: this.localPort } = socketEnds(socket));
     (socket as Duplex & { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);

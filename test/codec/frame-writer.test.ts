@@ -277,7 +277,7 @@ describe('FrameWriter: flushing', () => {
     expect(flushFrames(other).frames.map((f) => f.type)).toEqual([FRAME_HEARTBEAT]);
   });
 
-  it('flushed chunks stay valid after more writing (the slab is never reused)', () => {
+  it('flushed chunks stay valid after more writing (a writer that does not recycle: its slabs are never reused)', () => {
     const w = new FrameWriter(131072);
     w.method(1, deliver(1));
     const sink = new FakeSink();
@@ -514,5 +514,84 @@ describe('FrameWriter.deliver (the basic.deliver frame copied from a template an
     expect(methods).toEqual(sent);
     const bodies = frames.filter((f) => f.type === FRAME_BODY);
     expect(bodies.map((f) => f.payload.equals(patterned(700, bodies.indexOf(f) + 1)))).toEqual(sent.map(() => true));
+  });
+});
+
+/** A sink that copies what it is given, as a socket does, and says how much it still holds. */
+class CopyingSink extends FakeSink {
+  writableLength = 0;
+  override write(chunk: Buffer): boolean {
+    return super.write(Buffer.from(chunk));
+  }
+}
+
+describe('FrameWriter: full slabs written into again', () => {
+  /** Content frames of about `bytes` through `w`, flushed to `sink` every `per` messages; the slabs the flushes used. */
+  function run(w: FrameWriter, sink: FakeSink, bytes: number, per: number, seed: number): { slabs: Set<ArrayBufferLike>; sent: Buffer[] } {
+    const slabs = new Set<ArrayBufferLike>();
+    const sent: Buffer[] = [];
+    const spy: FakeSink = Object.assign(Object.create(sink) as FakeSink, {
+      write: (c: Buffer) => {
+        slabs.add(c.buffer);
+        return sink.write(c);
+      },
+    });
+    for (let i = 0, n = 0; n < bytes; i++) {
+      const body = patterned(1000 + (i % 300), seed + i);
+      w.content(1, deliver(i + 1), contentHeader(body.length), body);
+      sent.push(body);
+      n += body.length;
+      if ((i + 1) % per === 0) w.flush(spy);
+    }
+    w.flush(spy);
+    return { slabs, sent };
+  }
+
+  function bodiesIn(sink: FakeSink): Buffer[] {
+    return readFrames([sink.bytes()], 131072)
+      .filter((f) => f.type === FRAME_BODY)
+      .map((f) => f.payload);
+  }
+
+  it('a writer whose sink copies and holds nothing reuses the same few slabs, every byte as written', () => {
+    const w = new FrameWriter(131072, true);
+    const sink = new CopyingSink();
+    const { slabs, sent } = run(w, sink, 3 * 1024 * 1024, 50, 1); // 3 MiB: 12 slabs' worth
+    expect(slabs.size).toBeLessThanOrEqual(3);
+    const got = bodiesIn(sink);
+    expect(got.length).toBe(sent.length);
+    sent.forEach((b, i) => expect(got[i]!.equals(b)).toBe(true));
+  });
+
+  it('a slab whose bytes a sink still holds (writableLength > 0) is not written into again', () => {
+    const held = new FrameWriter(131072, true);
+    const heldSink = new FakeSink(); // keeps the views themselves, as a socket's queue does
+    const holding = Object.assign(heldSink, { writableLength: 1 });
+    held.content(1, deliver(1), contentHeader(5), Buffer.from('keep!'));
+    held.flush(holding);
+    const snapshot = Buffer.from(heldSink.bytes());
+    const w = new FrameWriter(131072, true);
+    run(w, new CopyingSink(), 3 * 1024 * 1024, 50, 2);
+    expect(Buffer.concat(heldSink.chunks).equals(snapshot)).toBe(true);
+  });
+
+  it('a writer that does not recycle keeps the slabs it flushed from being reused', () => {
+    const plain = new FrameWriter(131072);
+    const sink = new FakeSink();
+    plain.content(1, deliver(1), contentHeader(5), Buffer.from('plain'));
+    plain.flush(sink);
+    const snapshot = Buffer.from(sink.bytes());
+    run(new FrameWriter(131072, true), new CopyingSink(), 3 * 1024 * 1024, 50, 3);
+    expect(Buffer.concat(sink.chunks).equals(snapshot)).toBe(true);
+  });
+
+  it('unflushed bytes of another writer in a full slab keep it from being reused until they are flushed', () => {
+    const other = new FrameWriter(131072, true);
+    other.content(1, deliver(1), contentHeader(6), Buffer.from('later!'));
+    const w = new FrameWriter(131072, true);
+    run(w, new CopyingSink(), 3 * 1024 * 1024, 50, 4);
+    const sink = new CopyingSink();
+    other.flush(sink);
+    expect(bodiesIn(sink).map((b) => b.toString())).toEqual(['later!']);
   });
 });
