@@ -10,12 +10,15 @@
 #
 # Environment: ROUNDS [5] ROUNDS_PER_HOLD [2] SCENARIOS ["a-blast b-blast d-blast"]
 #   RABBIT_PORT [5673] BEFORE [] AFTER [this repository] OUTDIR [bench/results/tmp/small-DATE] LOCK [/work/wt/_quiet/measure.lock]
+#   NODE_FLAGS [--max-semi-space-size=4: warren's launch flags]
 #   Anything run.js reads (BENCH_DURATION, BENCH_WARMUP, BENCH_PROBE_S, BENCH_PROBE_LOAD ...).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
 ROUNDS=${ROUNDS:-5}; PER=${ROUNDS_PER_HOLD:-2}; SCENARIOS=${SCENARIOS:-a-blast b-blast d-blast}
 RABBIT_PORT=${RABBIT_PORT:-5673}; BEFORE=${BEFORE:-}; AFTER=${AFTER:-$root}
+# As the warren command's #! line starts it (src/cli/node-flags.ts).
+NODE_FLAGS=${NODE_FLAGS:---max-semi-space-size=4}
 OUTDIR=${OUTDIR:-bench/results/tmp/small-$(date +%Y%m%d-%H%M%S)}
 LOCK=${LOCK-/work/wt/_quiet/measure.lock}
 mkdir -p "$OUTDIR" "$root/bench/results/tmp"
@@ -35,7 +38,8 @@ if [ "${1:-}" = "--rounds" ]; then
       else
         dir=$AFTER; [ "$b" = before ] && dir=$BEFORE
         data=$(mktemp -d "$root/bench/results/tmp/small-data-XXXXXX")
-        node "$dir/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$data" --log-level warn > "$OUTDIR/$b-r$round.log" 2>&1 &
+        # shellcheck disable=SC2086
+        node $NODE_FLAGS "$dir/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$data" --log-level warn > "$OUTDIR/$b-r$round.log" 2>&1 &
         WPID=$!; port=""
         for _ in $(seq 100); do port=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$port" ] && break; sleep 0.1; done
       fi
@@ -47,7 +51,8 @@ if [ "${1:-}" = "--rounds" ]; then
   exit 0
 fi
 
-locked() { if [ -n "$LOCK" ]; then WARREN_MEASURE=1 flock "$LOCK" "$@"; else WARREN_MEASURE=1 "$@"; fi; }
+# -o: the lock's fd is closed before exec, so no broker started inside holds it.
+locked() { if [ -n "$LOCK" ]; then WARREN_MEASURE=1 WARREN_RESERVED=1 flock -o "$LOCK" "$@"; else WARREN_MEASURE=1 WARREN_RESERVED=1 "$@"; fi; }
 for ((r = 1; r <= ROUNDS; r += PER)); do
   last=$((r + PER - 1)); [ $last -gt "$ROUNDS" ] && last=$ROUNDS
   echo "rounds $r-$last of $ROUNDS ($(date -u +%H:%M:%S) UTC, load $(cut -d' ' -f1 /proc/loadavg))" >&2
