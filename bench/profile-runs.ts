@@ -7,23 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-}
+import type { CallFrame, Profile } from './flamegraph.js';
 
 interface Run {
   kind: string;
