@@ -338,8 +338,8 @@ export class Connection implements ChannelHost, FlowWaiter {
     if (!this.writer.hasPending) return;
     this.stats.sendOct += this.writer.pendingBytes;
     this.#liveness.wrote(this.writer.pendingBytes);
-    if (!this.writer.flush(this.#socket, this.#socket.writableLength)) this.#writeBlocked = true;
-    // Under the socket's own high-water mark there will be no 'drain': read again now.
+    // write() says false past the high-water mark even when the kernel took it all: blocked only while bytes wait.
+    if (!this.writer.flush(this.#socket, this.#socket.writableLength) && this.#socket.writableLength > 0) this.#writeBlocked = true;
     else this.#gate.drainOutput();
   }
 

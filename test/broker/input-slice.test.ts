@@ -1,6 +1,7 @@
 // One client's input is handled in slices (src/connection/input-slice.ts): a single read
 // holding thousands of publishes is not handled in one go, another connection's request is
-// answered between slices, and nothing is lost or reordered by the pauses. Driven through
+// answered between slices, nothing is lost or reordered by the pauses, and a consumer whose
+// socket takes its output keeps getting messages straight from the publish. Driven through
 // in-process streams, so each client's bytes arrive as one chunk exactly as written.
 
 import { Duplex } from 'node:stream';
@@ -93,10 +94,10 @@ class StreamClient {
 
 const method = (channel: number, m: Method): Buffer => frame(FRAME_METHOD, channel, methodPayload(m));
 
-function publishes(queue: string, n: number): Buffer {
+function publishes(queue: string, n: number, size = 16): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i < n; i++) {
-    const body = Buffer.alloc(16);
+    const body = Buffer.alloc(size);
     body.writeUInt32BE(i, 0);
     parts.push(
       method(1, { id: BASIC_PUBLISH, ticket: 0, exchange: '', routingKey: queue, mandatory: false, immediate: false }),
@@ -168,5 +169,46 @@ describe('input slices', () => {
     expect(seq).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(consumer.got.filter((g) => g.method?.id === BASIC_DELIVER)).toHaveLength(n);
     expect(publisher.conn.isOpen).toBe(true);
+  });
+
+  it('a consumer whose socket takes everything gets each message straight from its publish, though a turn writes past the high-water mark', async () => {
+    // A slice's deliveries (1 KiB each: over 16 KiB a slice) pass the stream's high-water mark, so
+    // write() says false though the sink took them all at once. Were that taken for
+    // backpressure, the next slice (handled in the same turn, before 'drain') would queue.
+    const q = uid('straight');
+    const n = 6000;
+    const consumer = new StreamClient();
+    await consumer.open();
+    consumer.send(Buffer.concat([method(1, { id: CHANNEL_OPEN, outOfBand: '' }), declare(1, q, false)]));
+    await consumer.waitFor(QUEUE_DECLARE_OK);
+    consumer.send(method(1, { id: BASIC_CONSUME, ticket: 0, queue: q, consumerTag: 'c', noLocal: false, noAck: true, exclusive: false, nowait: false, arguments: new Map() }));
+    await consumer.waitFor(BASIC_CONSUME_OK);
+    const publisher = new StreamClient();
+    await publisher.open();
+    const queue = broker.broker.vhosts.get('/')!.queues.get(q)!;
+    let mostReady = 0;
+    let yields = 0;
+    const enqueue = queue.enqueue.bind(queue);
+    queue.enqueue = (msg) => {
+      const r = enqueue(msg);
+      mostReady = Math.max(mostReady, queue.messageCount);
+      return r;
+    };
+    const b = broker.broker as unknown as { yieldInput(c: Connection): void };
+    const original = b.yieldInput.bind(b);
+    b.yieldInput = (c) => {
+      if (c === publisher.conn) yields++;
+      original(c);
+    };
+    try {
+      publisher.send(Buffer.concat([method(1, { id: CHANNEL_OPEN, outOfBand: '' }), publishes(q, n, 1024)]));
+      await waitFor(() => consumer.got.filter((g) => g.body !== null).length === n, `${n} deliveries`);
+    } finally {
+      b.yieldInput = original;
+    }
+    expect(yields).toBeGreaterThanOrEqual(3); // several slices, each flushed before the next
+    expect(mostReady).toBe(0);
+    const seq = consumer.got.filter((g) => g.body !== null).map((g) => g.body!.readUInt32BE(0));
+    expect(seq).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 });
