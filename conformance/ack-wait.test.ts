@@ -1,7 +1,7 @@
 // The store's write hold (--store-ack-wait) through amqplib against the built broker: persistent
 // messages a consumer acks while their batch waits are confirmed without being written, and a
 // confirmed message that nobody acked is on disk, redelivered after kill -9. The hold is 50 ms
-// here (1 ms by default) so that the acks of a loaded test machine still come within it.
+// here (2 ms by default) so that the acks of a loaded test machine still come within it.
 
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

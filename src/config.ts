@@ -156,7 +156,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   heapGrowth: 100,
   maxStoreBytes: 0,
   storeWriteBuffer: 16 * 1024 * 1024,
-  storeAckWait: 1,
+  storeAckWait: 2,
   statsInterval: 5,
   consumerTimeout: 1_800_000,
   memoryHighWatermark: 0.4,

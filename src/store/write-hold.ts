@@ -1,5 +1,5 @@
 // The write hold: a batch whose inserts were already delivered to a consumer waits briefly
-// (--store-ack-wait, 1 ms; and never past HOLD_MAX_BYTES) before it goes to the writer, so that
+// (--store-ack-wait, 2 ms; and never past HOLD_MAX_BYTES) before it goes to the writer, so that
 // acks arriving meanwhile cancel those inserts and the batch often needs no disk write at all.
 // An entry still unacknowledged when the hold ends is written and confirmed after its fsync as
 // before, so a confirmed message that nobody acknowledged is on disk. RabbitMQ's message store
@@ -14,7 +14,7 @@ import { DELIVERED_EARLY, PENDING_INSERT, STATE_MASK, type Op } from './ops.js';
 export const HELD = 128;
 
 /** Default --store-ack-wait, ms. */
-export const ACK_WAIT_MS = 1;
+export const ACK_WAIT_MS = 2;
 
 /** A hold ends early once the messages waiting for it exceed this many bytes. */
 export const HOLD_MAX_BYTES = 4 * 1024 * 1024;

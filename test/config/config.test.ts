@@ -74,7 +74,7 @@ describe('resolveConfig', () => {
   it('takes the paused output timeout in seconds (0: no limit)', () => {
     expect(resolveConfig({ flags: { storeWriteBuffer: '32MiB' } }).config.storeWriteBuffer).toBe(32 * 1024 * 1024);
     expect(() => resolveConfig({ flags: { storeWriteBuffer: '1KiB' } })).toThrow(/at least 65536 bytes/);
-    expect(resolveConfig({}).config.storeAckWait).toBe(1);
+    expect(resolveConfig({}).config.storeAckWait).toBe(2);
     expect(resolveConfig({ env: { WARREN_STORE_ACK_WAIT: '0' } }).config.storeAckWait).toBe(0);
     expect(() => resolveConfig({ flags: { storeAckWait: '51' } })).toThrow(/0-50/);
     expect(resolveConfig({}).config.heapGrowth).toBe(100);
