@@ -4,33 +4,14 @@
 // here (2 ms by default) so that the acks of a loaded test machine still come within it.
 
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ConsumeMessage } from 'amqplib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect, drain } from './drain.js';
 import { waitFor } from './harness.js';
-import { startWarren, type WarrenProcess } from './warren-process.js';
+import { type WarrenProcess } from './warren-process.js';
+import { warrenFixture } from './warren-fixture.js';
 
-const dirs: string[] = [];
-const procs: WarrenProcess[] = [];
-afterAll(async () => {
-  for (const p of procs) await p.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function start(dir: string): Promise<WarrenProcess> {
-  const p = await startWarren(dir, ['--store-ack-wait', '50']);
-  procs.push(p);
-  return p;
-}
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'warren-ackwait-'));
-  dirs.push(d);
-  return d;
-}
+const { tempDir, start } = warrenFixture('ackwait', ['--store-ack-wait', '50']);
 
 function bodyFor(i: number): string {
   return `${i}|${createHash('sha256').update(String(i)).digest('hex')}`;

@@ -3,33 +3,16 @@
 // start and kill warren themselves, so they always run against warren.
 
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp, { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runWarren, startWarren, type WarrenProcess } from './warren-process.js';
+import { describe, expect, it } from 'vitest';
+import { runWarren, type WarrenProcess } from './warren-process.js';
+import { warrenFixture } from './warren-fixture.js';
 import { connect, drain } from './drain.js';
 
-const dirs: string[] = [];
-const procs: WarrenProcess[] = [];
-afterAll(async () => {
-  for (const p of procs) await p.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'warren-durable-'));
-  dirs.push(d);
-  return d;
-}
-
-async function start(dir: string, args: string[] = []): Promise<WarrenProcess> {
-  const p = await startWarren(dir, args);
-  procs.push(p);
-  return p;
-}
+const { tempDir, start } = warrenFixture('durable');
 
 
 

@@ -5,33 +5,14 @@
 // exactly one of the two queues. These tests start warren themselves (RabbitMQ has no such
 // routes), so they always run against warren.
 
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import amqp, { type ChannelModel } from 'amqplib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runPika } from './harness.js';
-import { runWarren, startWarren, type WarrenProcess } from './warren-process.js';
+import { runWarren, type WarrenProcess } from './warren-process.js';
+import { warrenFixture } from './warren-fixture.js';
 
-const dirs: string[] = [];
-const procs: WarrenProcess[] = [];
-afterAll(async () => {
-  for (const p of procs) await p.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function start(dir: string): Promise<WarrenProcess> {
-  const p = await startWarren(dir);
-  procs.push(p);
-  return p;
-}
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'warren-peek-'));
-  dirs.push(d);
-  return d;
-}
+const { tempDir, start } = warrenFixture('peek');
 
 type Json = Record<string, unknown>;
 
