@@ -17,7 +17,7 @@
 // confirmed id must have been seen by a consumer.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import amqp from 'amqplib';
@@ -26,6 +26,7 @@ import { RESULTS_DIR, TMP_DIR } from './lib/paths.js';
 import { cpuSeconds, procStatus } from './lib/proc.js';
 import { snapshotBroker } from './lib/target.js';
 import { eachLine, sleep } from './lib/util.js';
+import { COLUMNS, curvesTable, judge, parseCsv, show, toCsvLine, windowSecondsFor, type Row } from './lib/soak-report.js';
 import { LAUNCH_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 interface Options {
@@ -37,10 +38,14 @@ interface Options {
   sampleSeconds: number;
   /** CPUs to pin the broker to (taskset -c), e.g. "0"; empty: not pinned. */
   brokerCpus: string;
+  /** Minutes of sampling the fresh broker with no client before the load: the machine's floor. */
+  idleMinutes: number;
+  /** Judge an earlier run's CSV again instead of running. */
+  reportOnly: string;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { minutes: 5, warmupMinutes: -1, rate: 200, tag: '', out: RESULTS_DIR, sampleSeconds: 10, brokerCpus: '' };
+  const o: Options = { minutes: 5, warmupMinutes: -1, rate: 200, tag: '', out: RESULTS_DIR, sampleSeconds: 10, brokerCpus: '', idleMinutes: 0, reportOnly: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -55,13 +60,17 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--out') o.out = resolve(next());
     else if (a === '--sample-seconds') o.sampleSeconds = Number(next());
     else if (a === '--broker-cpus') o.brokerCpus = next();
+    else if (a === '--idle-minutes') o.idleMinutes = Number(next());
+    else if (a === '--report-only') o.reportOnly = resolve(next());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run soak -- [--minutes 5] [--warmup-minutes min(5, minutes/6)] [--rate 200] [--tag name] [--out dir] [--sample-seconds 10] [--broker-cpus 0]');
+      console.log('usage: npm run soak -- [--minutes 5] [--warmup-minutes min(5, minutes/6)] [--rate 200] [--tag name] [--out dir] [--sample-seconds 10] [--broker-cpus 0] [--idle-minutes 0] | --report-only FILE.csv [--warmup-minutes 5]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   if (!(o.minutes > 0)) throw new Error('--minutes must be > 0');
-  if (o.warmupMinutes < 0) o.warmupMinutes = Math.min(5, o.minutes / 6);
+  if (!(o.idleMinutes >= 0)) throw new Error('--idle-minutes must be >= 0');
+  // A report of an earlier run takes its warm-up default from that run's length.
+  if (o.warmupMinutes < 0 && o.reportOnly === '') o.warmupMinutes = Math.min(5, o.minutes / 6);
   if (o.tag === '') o.tag = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   return o;
 }
@@ -350,28 +359,6 @@ async function queueChurn(url: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Sampling and the report
 
-const COLUMNS = [
-  'elapsed_s',
-  'rss_mib',
-  'heap_used_mib',
-  'heap_total_mib',
-  'external_mib',
-  'open_fds',
-  'eventloop_mean_ms',
-  'eventloop_p99_ms',
-  'eventloop_max_ms',
-  'broker_cpu_ms',
-  'connections',
-  'channels',
-  'queue_messages',
-  'published',
-  'confirmed',
-  'consumed_work',
-  'consumed_dead',
-  'connections_opened',
-  'loadavg1',
-] as const;
-type Row = Record<(typeof COLUMNS)[number], number>;
 
 /** The broker's CPU time at the previous sample: each row gives the CPU it used since (its own
  * work, whatever the machine does), beside the event-loop delay (which other load moves too). */
@@ -392,6 +379,7 @@ async function sample(b: Broker, t0: number): Promise<Row> {
     external_mib: mib(m.get('warren_process_external_bytes')),
     open_fds: openFds(b.pid),
     eventloop_mean_ms: ms('nodejs_eventloop_lag_mean_seconds'),
+    eventloop_p50_ms: ms('nodejs_eventloop_lag_p50_seconds'),
     eventloop_p99_ms: ms('nodejs_eventloop_lag_p99_seconds'),
     eventloop_max_ms: ms('nodejs_eventloop_lag_max_seconds'),
     broker_cpu_ms: cpuSinceLastSample(b.pid),
@@ -414,52 +402,11 @@ function cpuSinceLastSample(pid: number): number {
   return used;
 }
 
-interface Curve {
-  readonly column: string;
-  readonly first: number;
-  readonly last: number;
-  readonly min: number;
-  readonly max: number;
-  readonly changePct: number;
-  readonly spreadPct: number;
-  readonly medians: readonly number[];
-  readonly medianSpreadPct: number;
-}
-
-function median(v: readonly number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/**
- * A curve after warm-up. Single samples catch V8 handing memory back or one busy moment of a
- * shared machine, so flatness is also judged on the medians of equal windows (10 minutes in a
- * 60-minute run): their spread, max over min, is the figure held against the 10 % goal.
- */
-function curve(rows: readonly Row[], column: keyof Row, windowSeconds: number): Curve {
-  const v = rows.map((r) => r[column]).filter((x) => Number.isFinite(x));
-  const first = v[0] ?? NaN;
-  const last = v[v.length - 1] ?? NaN;
-  const min = Math.min(...v);
-  const max = Math.max(...v);
-  const pct = (a: number, b: number): number => Math.round(((a - b) / b) * 1000) / 10;
-  const start = rows[0]?.elapsed_s ?? 0;
-  const windows: number[][] = [];
-  for (const r of rows) {
-    const x = r[column];
-    if (!Number.isFinite(x)) continue;
-    const i = Math.floor((r.elapsed_s - start) / windowSeconds);
-    (windows[i] ??= []).push(x);
-  }
-  const medians = windows.filter((w) => w.length > 0).map((w) => Math.round(median(w) * 100) / 100);
-  return { column, first, last, min, max, changePct: pct(last, first), spreadPct: pct(max, min), medians, medianSpreadPct: pct(Math.max(...medians), Math.min(...medians)) };
-}
-
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.reportOnly !== '') return reportOnly(o);
   const runDir = join(TMP_DIR, `soak-${o.tag}`);
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
@@ -479,6 +426,7 @@ async function main(): Promise<void> {
   })();
   const b = await startBroker(runDir, o.brokerCpus);
   say(`warren pid ${b.pid} at ${b.url.replace(/\/\/[^@]*@/, '//')}, metrics on :${b.httpPort}`);
+  const idleRows = o.idleMinutes > 0 ? await sampleIdle(b, o, join(o.out, `soak-${o.tag}-idle.csv`)) : [];
   await setup(b.url);
   const consumers = [await steadyConsumer(b.url, 'soak.work', false), await steadyConsumer(b.url, 'soak.dead', true)];
   const t0 = Date.now();
@@ -494,7 +442,7 @@ async function main(): Promise<void> {
   while (Date.now() < endAt && b.exit === null) {
     const row = await sample(b, t0);
     rows.push(row);
-    csv.write(COLUMNS.map((c) => row[c]).join(',') + '\n');
+    csv.write(toCsvLine(row) + '\n');
     say(`t=${row.elapsed_s}s rss=${row.rss_mib}MiB fds=${row.open_fds} el_p99=${row.eventloop_p99_ms}ms el_max=${row.eventloop_max_ms}ms conns=${row.connections} queued=${row.queue_messages} confirmed=${row.confirmed} errors=${counters.errors}`);
     nextSample += o.sampleSeconds * 1000;
     await sleep(Math.max(0, Math.min(nextSample, endAt) - Date.now()));
@@ -540,9 +488,8 @@ async function main(): Promise<void> {
   await new Promise((r) => (b.exit !== null ? r(null) : b.child.once('exit', r)));
 
   const warm = rows.filter((r) => r.elapsed_s >= o.warmupMinutes * 60);
-  // Six windows after warm-up at most, none shorter than a minute (10 minutes in a 60-minute run).
-  const windowSeconds = Math.max(60, Math.ceil(((o.minutes - o.warmupMinutes) * 60) / 6));
-  const curves = (['rss_mib', 'heap_used_mib', 'heap_total_mib', 'external_mib', 'open_fds', 'eventloop_mean_ms', 'eventloop_p99_ms', 'eventloop_max_ms', 'broker_cpu_ms', 'connections', 'queue_messages', 'loadavg1'] as const).map((c) => curve(warm, c, windowSeconds));
+  const windowSeconds = windowSecondsFor(o.minutes, o.warmupMinutes);
+  const curves = judge(rows, o.warmupMinutes * 60, windowSeconds);
   const ok = missing.length === 0 && !crashed && counters.confirmed > 0;
   const lines = [
     `# Soak ${o.tag}`,
@@ -567,10 +514,9 @@ async function main(): Promise<void> {
     '',
     `Window medians: one per ${(windowSeconds / 60).toFixed(1)} minutes after warm-up; their spread (max over min) is the flatness figure (goal: within 10 %).`,
     '',
-    '| figure | first | last | min | max | last vs first | max vs min | window medians | spread of window medians |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
-    ...curves.map((c) => `| ${c.column} | ${c.first} | ${c.last} | ${c.min} | ${c.max} | ${c.changePct} % | ${c.spreadPct} % | ${c.medians.join(', ')} | ${c.medianSpreadPct} % |`),
+    ...curvesTable(curves),
     '',
+    ...idleSection(idleRows, o),
     `Final sample after the drain: ${last ? `rss ${last.rss_mib} MiB, fds ${last.open_fds}, connections ${last.connections}, queued ${last.queue_messages}` : 'not taken'}.`,
     '',
   ];
@@ -584,6 +530,64 @@ async function main(): Promise<void> {
     for (let id = 0; id < nextId; id++) if (confirmed.has(id) && !seen.has(id)) return false;
     return true;
   }
+}
+
+/**
+ * Samples the fresh broker before any client connects. What it shows is the machine's floor:
+ * an idle broker's event-loop delay is the lateness of libuv's 10 ms sampling timer (timer slack,
+ * the VM's wake-ups), which the loaded curves cannot be flatter than.
+ */
+async function sampleIdle(b: Broker, o: Options, csvPath: string): Promise<Row[]> {
+  say(`idle phase: ${o.idleMinutes} min with no client; CSV ${csvPath}`);
+  const csv = createWriteStream(csvPath);
+  csv.write(COLUMNS.join(',') + '\n');
+  const rows: Row[] = [];
+  const t0 = Date.now();
+  const endAt = t0 + o.idleMinutes * 60_000;
+  await sample(b, t0); // resets the broker's histogram and the CPU baseline
+  let nextSample = t0 + o.sampleSeconds * 1000;
+  while (b.exit === null) {
+    await sleep(Math.max(0, nextSample - Date.now()));
+    const row = await sample(b, t0);
+    rows.push(row);
+    csv.write(toCsvLine(row) + '\n');
+    say(`idle t=${row.elapsed_s}s el_mean=${row.eventloop_mean_ms}ms el_p50=${row.eventloop_p50_ms}ms el_p99=${row.eventloop_p99_ms}ms cpu=${row.broker_cpu_ms}ms`);
+    nextSample += o.sampleSeconds * 1000;
+    if (nextSample > endAt) break;
+  }
+  await new Promise((r) => csv.end(r));
+  return rows;
+}
+
+function idleSection(rows: readonly Row[], o: Options): string[] {
+  if (rows.length === 0) return [];
+  // Five windows over the idle phase, to show how much the floor itself moves between windows.
+  const curves = judge(rows, 0, Math.max(o.sampleSeconds, Math.ceil((o.idleMinutes * 60) / 5)));
+  return [
+    `## Idle floor: the same broker with no client, ${o.idleMinutes} min before the load (${rows.length} samples)`,
+    '',
+    ...curvesTable(curves.filter((c) => ['rss_mib', 'open_fds', 'eventloop_mean_ms', 'eventloop_p50_ms', 'eventloop_p99_ms', 'eventloop_max_ms', 'broker_cpu_ms', 'loadavg1'].includes(c.column))),
+    '',
+  ];
+}
+
+/** Judges an earlier run's CSV with today's code: the figures, the windows and the table. */
+function reportOnly(o: Options): void {
+  const rows = parseCsv(readFileSync(o.reportOnly, 'utf8'));
+  const minutes = (rows[rows.length - 1]?.elapsed_s ?? 0) / 60;
+  const warmupMinutes = o.warmupMinutes >= 0 ? o.warmupMinutes : Math.min(5, minutes / 6);
+  const windowSeconds = windowSecondsFor(Math.round(minutes), warmupMinutes);
+  const curves = judge(rows, warmupMinutes * 60, windowSeconds);
+  console.log(
+    [
+      `# ${o.reportOnly.replace(resolve(RESULTS_DIR, '..', '..') + '/', '')}, judged again`,
+      '',
+      `${rows.length} samples over ${show(minutes)} min; warm-up ${show(warmupMinutes)} min excluded; window medians one per ${show(windowSeconds / 60)} minutes, spread computed from unrounded medians.`,
+      '',
+      ...curvesTable(curves),
+      '',
+    ].join('\n'),
+  );
 }
 
 main().catch((e: unknown) => {
