@@ -104,7 +104,9 @@ export class Publisher {
           if (mandatory) this.#returnUnroutable(msg);
           return true;
         }
-        return this.#enqueue(q, msg);
+        const accepted = this.#enqueueInto(q, msg);
+        this.#waitForStoreIfBehind(msg);
+        return accepted;
       }
     }
     const targets = this.#targets;
@@ -116,21 +118,21 @@ export class Publisher {
       return true;
     }
     let accepted = true;
-    for (const q of targets) {
-      if (!q.enqueue(msg)) accepted = false;
-      if (q.congested) host.throttle(q);
-    }
-    // Written to the store (storeId set) while the store is far behind: wait for it.
-    if (msg.storeId !== 0 && this.#storeFlow.over) host.throttle(this.#storeFlow);
+    for (const q of targets) if (!this.#enqueueInto(q, msg)) accepted = false;
+    this.#waitForStoreIfBehind(msg);
     return accepted;
   }
 
-  /** Enqueues into the one queue routed to (see route). */
-  #enqueue(q: Queue, msg: Message): boolean {
+  /** Enqueues into one routed queue; a queue over its limits stops this connection's reads. */
+  #enqueueInto(q: Queue, msg: Message): boolean {
     const accepted = q.enqueue(msg);
     if (q.congested) this.#host.throttle(q);
-    if (msg.storeId !== 0 && this.#storeFlow.over) this.#host.throttle(this.#storeFlow);
     return accepted;
+  }
+
+  /** Written to the store (storeId set) while the store is far behind: wait for it. */
+  #waitForStoreIfBehind(msg: Message): void {
+    if (msg.storeId !== 0 && this.#storeFlow.over) this.#host.throttle(this.#storeFlow);
   }
 
   #returnUnroutable(msg: Message): void {
