@@ -2,95 +2,22 @@
 // kill -9, what does not, and how warren refuses a data directory it must not use. These tests
 // start and kill warren themselves, so they always run against warren.
 
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import amqp, { type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import amqp, { type ConsumeMessage } from 'amqplib';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { runWarren, type WarrenProcess } from './warren-process.js';
+import { runWarren } from './warren-process.js';
 import { warrenFixture } from './warren-fixture.js';
 import { connect, drain } from './drain.js';
+import { bodyFor, killWhilePublishing } from './kill9-publishing.js';
 
 const { tempDir, start } = warrenFixture('durable');
-
-
-
-/** The body published for message `id`: the id plus a digest of it, so damage is detectable. */
-function bodyFor(id: string): string {
-  return `${id}|${createHash('sha256').update(id).digest('hex')}|${'x'.repeat(200)}`;
-}
-
-function checkBody(body: string): string {
-  const id = body.split('|')[0]!;
-  expect(body).toBe(bodyFor(id));
-  return id;
-}
 
 describe('kill -9 while publishing persistent messages with confirms', () => {
   it('keeps every confirmed message and invents none, over several kills in a row', async () => {
     const dir = tempDir();
-    const everPublished = new Set<string>();
-    const acked = new Set<string>(); // consumed and acked in an earlier round: must never come back
-    for (let round = 1; round <= 4; round++) {
-      let broker = await start(dir);
-      const c = await connect(broker.url);
-      const ch: ConfirmChannel = await c.createConfirmChannel();
-      ch.on('error', () => {});
-      await ch.assertQueue('dur-a', { durable: true });
-      await ch.assertQueue('dur-b', { durable: true });
-      await ch.assertExchange('dur-fan', 'fanout', { durable: true });
-      await ch.bindQueue('dur-a', 'dur-fan', '');
-      await ch.bindQueue('dur-b', 'dur-fan', '');
-      const confirmedA = new Set<string>();
-      const confirmedB = new Set<string>();
-      let stop = false;
-      // Outstanding confirms never settle once the broker is gone; stop waiting when the connection drops.
-      const dropped = new Promise<void>((resolve) => c.once('close', () => resolve()));
-      const publishing = (async () => {
-        for (let i = 0; !stop; i++) {
-          // Fan-out to both queues, and every third message straight to dur-a.
-          const fan = i % 3 !== 0;
-          const id = `r${round}-${i}-${fan ? 'fan' : 'a'}`;
-          everPublished.add(id);
-          const done = (err: unknown): void => {
-            if (err) return;
-            confirmedA.add(id);
-            if (fan) confirmedB.add(id);
-          };
-          try {
-            if (fan) ch.publish('dur-fan', '', Buffer.from(bodyFor(id)), { persistent: true }, done);
-            else ch.sendToQueue('dur-a', Buffer.from(bodyFor(id)), { persistent: true }, done);
-          } catch {
-            return;
-          }
-          if (i % 50 === 49) await Promise.race([ch.waitForConfirms().catch(() => undefined), dropped]);
-        }
-      })();
-      // Let it run for a random moment, then pull the plug.
-      await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 900)));
-      await broker.kill('SIGKILL');
-      stop = true;
-      await publishing;
-      expect(confirmedA.size).toBeGreaterThan(0);
-
-      broker = await start(dir);
-      const c2 = await connect(broker.url);
-      const gotA = await drain(c2, 'dur-a');
-      const gotB = await drain(c2, 'dur-b');
-      const idsA = new Set(gotA.map((m) => checkBody(m.body)));
-      const idsB = new Set(gotB.map((m) => checkBody(m.body)));
-      for (const id of confirmedA) expect(idsA.has(id), `confirmed ${id} missing from dur-a`).toBe(true);
-      for (const id of confirmedB) expect(idsB.has(id), `confirmed ${id} missing from dur-b`).toBe(true);
-      for (const id of [...idsA, ...idsB]) {
-        expect(everPublished.has(id), `${id} was never published`).toBe(true);
-        expect(acked.has(id), `${id} was acked in an earlier round and came back`).toBe(false);
-      }
-      for (const id of idsB) expect(id.endsWith('-fan'), `${id} reached dur-b without going through the fanout`).toBe(true);
-      for (const id of [...idsA, ...idsB]) acked.add(id);
-      await c2.close();
-      await broker.kill('SIGTERM');
-    }
+    await killWhilePublishing({ start: () => start(dir), rounds: 4, prefix: 'dur', minRunMs: 300 });
   }, 120_000);
 });
 

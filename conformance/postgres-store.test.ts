@@ -3,104 +3,27 @@
 // longer than the in-memory window and delivered-but-unacked messages come back after kill -9.
 // Skipped, saying so, when no PostgreSQL is available (conformance/postgres.ts).
 
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ConfirmChannel, GetMessage } from 'amqplib';
+import type { GetMessage } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, postgresAvailable, stopPostgres } from './postgres.js';
-import { startWarren, type WarrenProcess } from './warren-process.js';
+import type { WarrenProcess } from './warren-process.js';
+import { warrenFixture } from './warren-fixture.js';
 import { connect, drain } from './drain.js';
+import { killWhilePublishing } from './kill9-publishing.js';
 
-const dirs: string[] = [];
-const procs: WarrenProcess[] = [];
-afterAll(async () => {
-  for (const p of procs) await p.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  stopPostgres();
-});
+// Registered first, so it runs after the fixture's brokers are killed (vitest runs afterAll hooks last-in, first-out).
+afterAll(() => stopPostgres());
+const warren = warrenFixture('pg');
 
-async function start(url: string): Promise<WarrenProcess> {
-  // The data directory is unused with --store postgres://; it is given so nothing lands in ./data.
-  const d = mkdtempSync(join(tmpdir(), 'warren-pg-'));
-  dirs.push(d);
-  const p = await startWarren(d, ['--store', url]);
-  procs.push(p);
-  return p;
-}
-
-
-
-function bodyFor(id: string): string {
-  return `${id}|${createHash('sha256').update(id).digest('hex')}|${'x'.repeat(200)}`;
-}
-
-function checkBody(body: string): string {
-  const id = body.split('|')[0]!;
-  expect(body).toBe(bodyFor(id));
-  return id;
+/** The data directory is unused with --store postgres://; it is given so nothing lands in ./data. */
+function start(url: string): Promise<WarrenProcess> {
+  return warren.start(warren.tempDir(), ['--store', url]);
 }
 
 describe.skipIf(!postgresAvailable)('PostgreSQL store: kill -9 while publishing persistent messages with confirms', () => {
   it('keeps every confirmed message and invents none, over several kills in a row', async () => {
     const url = await freshDatabase();
-    const everPublished = new Set<string>();
-    const acked = new Set<string>();
-    for (let round = 1; round <= 3; round++) {
-      let broker = await start(url);
-      const c = await connect(broker.url);
-      const ch: ConfirmChannel = await c.createConfirmChannel();
-      ch.on('error', () => {});
-      await ch.assertQueue('pg-a', { durable: true });
-      await ch.assertQueue('pg-b', { durable: true });
-      await ch.assertExchange('pg-fan', 'fanout', { durable: true });
-      await ch.bindQueue('pg-a', 'pg-fan', '');
-      await ch.bindQueue('pg-b', 'pg-fan', '');
-      const confirmedA = new Set<string>();
-      const confirmedB = new Set<string>();
-      let stop = false;
-      const dropped = new Promise<void>((resolve) => c.once('close', () => resolve()));
-      const publishing = (async () => {
-        for (let i = 0; !stop; i++) {
-          const fan = i % 3 !== 0;
-          const id = `r${round}-${i}-${fan ? 'fan' : 'a'}`;
-          everPublished.add(id);
-          const done = (err: unknown): void => {
-            if (err) return;
-            confirmedA.add(id);
-            if (fan) confirmedB.add(id);
-          };
-          try {
-            if (fan) ch.publish('pg-fan', '', Buffer.from(bodyFor(id)), { persistent: true }, done);
-            else ch.sendToQueue('pg-a', Buffer.from(bodyFor(id)), { persistent: true }, done);
-          } catch {
-            return;
-          }
-          if (i % 50 === 49) await Promise.race([ch.waitForConfirms().catch(() => undefined), dropped]);
-        }
-      })();
-      await new Promise((r) => setTimeout(r, 500 + Math.floor(Math.random() * 900)));
-      await broker.kill('SIGKILL');
-      stop = true;
-      await publishing;
-      expect(confirmedA.size).toBeGreaterThan(0);
-
-      broker = await start(url);
-      const c2 = await connect(broker.url);
-      const idsA = new Set((await drain(c2, 'pg-a')).map((m) => checkBody(m.body)));
-      const idsB = new Set((await drain(c2, 'pg-b')).map((m) => checkBody(m.body)));
-      for (const id of confirmedA) expect(idsA.has(id), `confirmed ${id} missing from pg-a`).toBe(true);
-      for (const id of confirmedB) expect(idsB.has(id), `confirmed ${id} missing from pg-b`).toBe(true);
-      for (const id of [...idsA, ...idsB]) {
-        expect(everPublished.has(id), `${id} was never published`).toBe(true);
-        expect(acked.has(id), `${id} was acked in an earlier round and came back`).toBe(false);
-      }
-      for (const id of idsB) expect(id.endsWith('-fan')).toBe(true);
-      for (const id of [...idsA, ...idsB]) acked.add(id);
-      await c2.close();
-      await broker.kill('SIGTERM');
-    }
+    await killWhilePublishing({ start: () => start(url), rounds: 3, prefix: 'pg', minRunMs: 500 });
   }, 180_000);
 });
 
