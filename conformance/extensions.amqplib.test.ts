@@ -520,10 +520,12 @@ describe('queue expiry (x-expires)', () => {
 
   it('a queue with a consumer does not expire; after the consumer leaves it does', async () => {
     const q = uid('exp-consumer');
-    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 150 } });
+    // The expiry leaves room for opening a channel and consuming on a loaded machine (at 150 ms
+    // the queue sometimes expired before the consumer came); the wait is 2.5 expiries.
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 600 } });
     const c = await clients.channel();
     const { consumerTag } = await c.consume(q, () => {}, { noAck: true });
-    await sleep(450);
+    await sleep(1500);
     expect(await gone(q)).toBe(false);
     await c.cancel(consumerTag);
     await waitFor(() => gone(q), 'queue expiry', 10_000, 100);
