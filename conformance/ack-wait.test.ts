@@ -56,6 +56,8 @@ describe('persistent messages acked while their write waits (--store-ack-wait)',
     const d = (k: string): number => after[k]! - before[k]!;
     expect(d('holds')).toBeGreaterThan(0);
     expect(d('inserts_cancelled')).toBeGreaterThan(0);
+    // Acks in order make the front of a hold durable before its last ack: confirms stream out.
+    expect(d('writes_acked_early')).toBeGreaterThan(0);
     // Each of the 300 was either written or cancelled by its ack; the marker was written.
     expect(d('messages_written') - 1 + d('inserts_cancelled')).toBe(300);
     await w.kill('SIGKILL');

@@ -142,6 +142,7 @@ export function renderMetrics(broker: Broker, http: HttpCounters, perObject: boo
     e.one('warren_store_batches_empty_total', 'counter', 'Batches whose every write was cancelled by an ack: durable without a commit', b.batchesEmpty);
     e.one('warren_store_holds_total', 'counter', 'Batches of delivered inserts held for their acks (--store-ack-wait)', b.holds);
     e.one('warren_store_holds_expired_total', 'counter', 'Held batches sent because --store-ack-wait ran out before every ack came', b.holdsExpired);
+    e.one('warren_store_writes_acked_early_total', 'counter', 'Held writes made durable before their hold ended, their entries acked first (confirms sent at once)', b.writesAckedEarly);
     e.one('warren_store_commit_seconds_total', 'counter', 'Time from handing each batch to the store writer until its reply', b.commitSeconds);
     e.one('warren_store_writer_seconds_total', 'counter', "The store writer's own time per batch (transaction and fsync), summed", b.writerSeconds);
   }

@@ -105,7 +105,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   #inflight: InFlight | null = null;
   /** When the batch in flight was handed to the writer (performance.now()). */
   #sentAt = 0;
-  readonly #stats: StoreBatchStats = { batches: 0, messagesWritten: 0, insertsCancelled: 0, batchesEmpty: 0, holds: 0, holdsExpired: 0, commitSeconds: 0, writerSeconds: 0 };
+  readonly #stats: StoreBatchStats = { batches: 0, messagesWritten: 0, insertsCancelled: 0, batchesEmpty: 0, holds: 0, holdsExpired: 0, writesAckedEarly: 0, commitSeconds: 0, writerSeconds: 0 };
   #nextBatchId = 1;
   #tickScheduled = false;
   /** The last batch's buffer, handed back by the writer for the next batch. */
@@ -211,8 +211,12 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
     if (state === PENDING_INSERT) {
       // Never went out: drop the insert (and the message's, if nothing else holds it).
       this.#stats.insertsCancelled++;
-      // The last ack a hold waited for: its batch may go now (likely with nothing to write).
-      if ((bits & HELD) !== 0 && --this.#hold.open === 0) this.#endHold();
+      if ((bits & HELD) !== 0) {
+        // The last ack a hold waited for: its batch may go now (likely with nothing to write).
+        if (--this.#hold.open === 0) this.#endHold();
+        // Else the acked front of the hold may be durable already (#releaseAcked, next turn).
+        else this.#scheduleTick();
+      }
       const m = this.#pendingMessages.get(entry.storeId);
       if (m !== undefined && --m.storeRefs === 0) {
         this.#pendingMessages.delete(entry.storeId);
@@ -359,8 +363,35 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   readonly #tick = (): void => {
     this.#tickScheduled = false;
     this.#consider();
-    if (this.#inflight === null) this.#send();
+    if (this.#inflight === null) {
+      this.#releaseAcked();
+      this.#send();
+    }
   };
+
+  /**
+   * During a hold, with nothing in flight: the writes at the front of the queue whose entries
+   * were all acknowledged (cancelled: nothing left to write) are durable now, so the confirms
+   * waiting for them go out at once rather than when the hold's last ack comes. With acks in
+   * order, confirms then follow the consumer's acks one turn later instead of in one burst per
+   * hold. Once a turn (the tick), so listeners run at most once a turn.
+   */
+  #releaseAcked(): void {
+    const hold = this.#hold;
+    if (hold.until === 0) return;
+    const pending = this.#pending;
+    const held = pending.length - (this.#writeSeq - hold.until);
+    let k = 0;
+    while (k < held && cancelled(pending[k]!)) k++;
+    if (k === 0) return;
+    pending.splice(0, k);
+    const durable = this.#writeSeq - pending.length;
+    if (durable <= this.#durableSeq) return;
+    if (this.#released < durable) this.#released = durable;
+    this.#durableSeq = durable;
+    this.#stats.writesAckedEarly += k;
+    for (const l of this.#listeners) l(durable, null);
+  }
 
   /** Holds the writes not looked at yet if some are inserts already delivered, else releases them. */
   #consider(): void {
@@ -536,6 +567,13 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
     const m = this.#failed.get(storeId);
     if (m !== undefined && --m.storeRefs <= 0) this.#failed.delete(storeId);
   }
+}
+
+/** A queued insert with nothing left to write: its entry (or every entry of its message) was removed. */
+function cancelled(op: Op): boolean {
+  if (op.k === OP_ENTRY_PUT) return (op.e.storeState & STATE_MASK) !== PENDING_INSERT;
+  if (op.k === OP_MESSAGE_PUT) return op.m.storeRefs <= 0;
+  return false;
 }
 
 function queueKey(vhost: string, name: string): string {

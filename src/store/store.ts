@@ -239,6 +239,8 @@ export interface StoreBatchStats {
   /** Batches held for their deliveries' acks (store/write-hold.ts), and of those ended by the time limit. */
   holds: number;
   holdsExpired: number;
+  /** Held writes made durable before their hold ended, because every entry they were for was acked first. */
+  writesAckedEarly: number;
   /** Sum over batches of the time from handing the batch to the writer until its reply, seconds. */
   commitSeconds: number;
   /** Of which the writer's own time (transaction and fsync), seconds; 0 where the writer does not say. */

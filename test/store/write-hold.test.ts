@@ -166,6 +166,60 @@ describe('the write hold', () => {
     expect([...again.loadEntries(key('q'))].map((x) => [x.seq, x.delivered])).toEqual([[3, false]]);
   });
 
+  it('the acked front of a hold is durable at the next turn, before the rest of the hold is acked', async () => {
+    const { s, dir, seqs } = await openStore(200);
+    const msgs = ['a', 'b', 'c'].map(message);
+    const es = msgs.map((m, i) => entry(i + 1, m));
+    const after: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      s.appendMessage(key('q'), es[i]!, msgs[i]!);
+      s.markDelivered(key('q'), es[i]!);
+      after.push(s.writeSeq);
+    }
+    await nextTurn();
+    expect(s.batchStats.holds).toBe(1);
+    expect(s.durableSeq).toBeLessThan(after[0]!);
+    // The second ack first: nothing at the front is done yet.
+    s.removeMessage(key('q'), es[1]!);
+    await nextTurn();
+    expect(s.durableSeq).toBeLessThan(after[0]!);
+    // Then the first: a and b are durable (acked), c is still held.
+    s.removeMessage(key('q'), es[0]!);
+    await nextTurn();
+    expect(s.durableSeq).toBe(after[1]);
+    expect(seqs.at(-1)).toBe(after[1]);
+    expect(s.batchStats.writesAckedEarly).toBe(4);
+    expect(s.batchStats.holdsExpired).toBe(0);
+    // c is never acked: the hold runs out and c goes to disk, as delivered, before it is durable.
+    await s.whenIdle();
+    expect(s.batchStats.holdsExpired).toBe(1);
+    expect(s.batchStats.messagesWritten).toBe(1);
+    expect(seqs.at(-1)).toBe(after[2]);
+    const again = await reopen(s, dir);
+    expect([...again.loadEntries(key('q'))].map((x) => [x.seq, x.delivered])).toEqual([[3, true]]);
+  });
+
+  it('a message in two queues acked in one only does not make the front of a hold durable', async () => {
+    const { s } = await openStore(100);
+    const m = message('shared');
+    const a = entry(1, m);
+    const b = entry(1, m);
+    s.appendMessage(key('q'), a, m);
+    s.appendMessage(key('q2'), b, m);
+    s.markDelivered(key('q'), a);
+    s.markDelivered(key('q2'), b);
+    const seq = s.writeSeq;
+    await nextTurn();
+    s.removeMessage(key('q'), a);
+    await nextTurn();
+    expect(s.durableSeq).toBeLessThan(seq);
+    expect(s.batchStats.writesAckedEarly).toBe(0);
+    s.removeMessage(key('q2'), b);
+    await s.whenIdle();
+    expect(s.durableSeq).toBe(seq);
+    expect(s.batchStats.messagesWritten).toBe(0);
+  });
+
   it('a requeued delivery (never acked) is kept; closing the store ends a hold and writes it', async () => {
     const { s, dir, seqs } = await openStore(50);
     const m = message('requeued');
