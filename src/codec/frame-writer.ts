@@ -29,7 +29,7 @@ import {
 
 const SLAB_SIZE = 256 * 1024;
 /** Bodies at least this large are queued by reference instead of copied into the slab. */
-const BODY_BY_REFERENCE = 8 * 1024;
+export const BODY_BY_REFERENCE = 8 * 1024;
 /** Bytes a socket may already hold before new output is copied out of the shared slab. */
 export const COMPACT_AFTER = SLAB_SIZE;
 

@@ -3,12 +3,14 @@
 // out through the channel.
 
 import { fieldInteger, RABBIT_TYPE_NAMES, type FieldTable } from '../codec/field-table.js';
+import { BODY_BY_REFERENCE } from '../codec/frame-writer.js';
 import type { BasicConsume } from '../codec/methods.generated.js';
 import { ChannelError } from '../errors.js';
-import type { Consumer, Queue, QueueEntry } from '../queue/queue.js';
+import type { Queue, QueueEntry } from '../queue/queue.js';
+import type { CopyingConsumer } from '../stream/stream-queue.js';
 import type { Channel } from './channel.js';
 
-export class ChannelConsumer implements Consumer {
+export class ChannelConsumer implements CopyingConsumer {
   readonly channel: Channel;
   readonly queue: Queue;
   readonly tag: string;
@@ -18,6 +20,8 @@ export class ChannelConsumer implements Consumer {
   readonly arguments: FieldTable;
   readonly priority: number;
   readonly qosPrefetch: number;
+  /** deliver() copies smaller bodies (and the header) into the connection's output: see FrameWriter.body. */
+  readonly copiesBodiesBelow = BODY_BY_REFERENCE;
   unacked = 0;
 
   constructor(channel: Channel, queue: Queue, m: BasicConsume, tag: string, prefetch: number) {

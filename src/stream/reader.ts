@@ -2,6 +2,14 @@
 // block of segment bytes it reads records out of (messages are views into it: no copy), its
 // exact filter, and its acknowledgement mark: the offset below which every delivery to it has
 // been acked (what a named reader commits; see stream-queue.ts, StreamHooks).
+//
+// The block is read into again once every record handed out of it was declared copied
+// (copied(): its delivery copied the bytes to the connection's output and nothing keeps the
+// message). A replay otherwise allocated a new 256 KiB block outside the JS heap for every
+// 256 KiB read (about 1 KiB per 1 KiB message), and those allocations drove V8 to a full
+// collection every few MB (README "Streams: targets, measured"). A record not declared copied
+// (a large body queued by reference, a caller that keeps messages) leaves the block to the
+// collector and the next read gets a new one.
 
 import type { Message } from '../message.js';
 import { Deque } from '../util/deque.js';
@@ -11,6 +19,8 @@ import { recordAt, recordFilter, recordMessage, recordOffset } from './record.js
 
 /** Bytes read from a segment at a time. */
 const READ_BLOCK = 256 * 1024;
+/** The smallest block a reader allocates (one near the end of the log reads little at a time). */
+const MIN_BLOCK = 16 * 1024;
 
 export class StreamReader {
   readonly filter: FilterSpec | null;
@@ -22,6 +32,12 @@ export class StreamReader {
   #target: number | null = null;
   #buf: Buffer | null = null;
   #bufAt = 0;
+  /** The reader's own block (file segments are read into it), reused while nothing handed out of it is kept. */
+  #block: Buffer | null = null;
+  /** A record handed out of #block may still be referenced: the block is not read into again. */
+  #blockKept = false;
+  /** The last record handed out was not declared copied (yet). */
+  #handedOut = false;
   /** Delivered offsets not yet acked, ascending; acked ones out of order wait in #ackedEarly. */
   readonly #outstanding = new Deque<number>();
   #ackedEarly: Set<number> | null = null;
@@ -50,6 +66,7 @@ export class StreamReader {
 
   /** Moves the cursor to `offset` (clamped to what the log holds). */
   seek(log: StreamLogApi, offset: number): void {
+    this.#settleHandedOut();
     this.#buf = null;
     this.#position(log, offset);
     this.#outstanding.clear();
@@ -89,6 +106,7 @@ export class StreamReader {
    * is the reader's own, overwritten by the next call.
    */
   next(log: StreamLogApi, budget: { n: number }): { msg: Message; offset: number } | null {
+    this.#settleHandedOut();
     if (this.#target !== null) {
       if (this.#target >= log.committedOffset) return null;
       this.#position(log, this.#target);
@@ -117,14 +135,16 @@ export class StreamReader {
       let n = buf === null || p < 0 || p >= buf.length ? -1 : recordAt(buf, p, buf.length);
       if (n === -1) {
         const want = buf !== null && p >= 0 && buf.length - p >= 4 ? buf.readUInt32BE(p) + 4 : 0;
-        buf = seg.read(this.#pos, Math.max(READ_BLOCK, want));
+        const len = Math.max(READ_BLOCK, want);
+        buf = seg.read(this.#pos, len, this.#blockFor(seg, len));
         this.#buf = buf;
         this.#bufAt = this.#pos;
         p = 0;
         n = recordAt(buf, 0, buf.length);
         if (n === -1 && buf.length >= 4) {
           // A record larger than the block.
-          buf = seg.read(this.#pos, buf.readUInt32BE(0) + 4);
+          const whole = buf.readUInt32BE(0) + 4;
+          buf = seg.read(this.#pos, whole, this.#blockFor(seg, whole));
           this.#buf = buf;
           n = recordAt(buf, 0, buf.length);
         }
@@ -142,11 +162,44 @@ export class StreamReader {
         }
       }
       this.lastOffset = offset;
+      this.#handedOut = true;
       const rec = this.#rec;
       rec.msg = recordMessage(buf!, p, n);
       rec.offset = offset;
       return rec;
     }
+  }
+
+  /**
+   * The record next() returned last was copied out and its message is not kept: the block it
+   * is a view of may be read into again (unless another record of it is kept).
+   */
+  copied(): void {
+    this.#handedOut = false;
+  }
+
+  /** A record handed out and not declared copied keeps its block from being read into again. */
+  #settleHandedOut(): void {
+    if (!this.#handedOut) return;
+    this.#handedOut = false;
+    const buf = this.#buf;
+    if (buf !== null && this.#block !== null && buf.buffer === this.#block.buffer) this.#blockKept = true;
+  }
+
+  /** The buffer to read up to `len` bytes of `seg` into: the reader's block, or a new one; null when `seg` does not read into buffers. */
+  #blockFor(seg: Segment, len: number): Buffer | null {
+    if (!seg.fillsBuffers) return null;
+    const need = Math.min(len, Math.max(0, seg.durableSize - this.#pos));
+    const b = this.#block;
+    if (b !== null && !this.#blockKept && b.length >= need) return b;
+    // Kept (left to the collector) or too small: a new one, at least twice the old (a tailing
+    // reader's reads grow as it falls behind), at most what this read needs beyond a block.
+    let size = Math.max(MIN_BLOCK, b === null || this.#blockKept ? 0 : b.length * 2);
+    while (size < need) size *= 2;
+    size = Math.min(size, Math.max(READ_BLOCK, need));
+    this.#block = Buffer.allocUnsafeSlow(size);
+    this.#blockKept = false;
+    return this.#block;
   }
 
   /** The record at `offset` went to the consumer. */

@@ -86,15 +86,22 @@ export class Segment {
     }
   }
 
+  /** Whether read() fills the buffer it is given (a file), not views (memory) or buffers of its own (PostgreSQL). */
+  get fillsBuffers(): boolean {
+    return this.mem === null && this.fd >= 0;
+  }
+
   /**
    * Reads durable bytes from `pos`: at most `len` (views in memory mode; a subclass may return
    * fewer, up to where a record ends, or more, up to the durable end). Callers read on from
-   * where the records they found end.
+   * where the records they found end. `into`: a buffer to read into when it is large enough
+   * (files only: see fillsBuffers), so a reader can reuse its block.
    */
-  read(pos: number, len: number): Buffer {
+  read(pos: number, len: number, into: Buffer | null = null): Buffer {
     const end = Math.min(pos + len, this.durableSize);
     if (this.mem !== null) return this.mem.subarray(pos, end);
-    const buf = Buffer.allocUnsafeSlow(Math.max(0, end - pos));
+    const n = Math.max(0, end - pos);
+    const buf = into !== null && into.length >= n ? into.subarray(0, n) : Buffer.allocUnsafeSlow(n);
     let got = 0;
     while (got < buf.length) {
       const n = readSync(this.fd, buf, got, buf.length - got, pos + got);

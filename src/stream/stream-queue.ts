@@ -29,6 +29,16 @@ import type { StreamLogApi } from './segment.js';
 import { filterValueOf } from './record.js';
 import { StreamReader } from './reader.js';
 
+/**
+ * A consumer whose deliver() copies what it sends (the content header, the names, and bodies
+ * shorter than copiesBodiesBelow) and keeps no reference to the message: a reader's block may
+ * then be read into again (StreamReader.copied). ChannelConsumer is one (FrameWriter copies
+ * bodies below BODY_BY_REFERENCE into its slab).
+ */
+export interface CopyingConsumer extends Consumer {
+  readonly copiesBodiesBelow?: number;
+}
+
 export interface StreamHooks {
   start?(stream: StreamQueue, consumer: Consumer, requested: StartSpec): StartSpec | undefined;
   acked?(stream: StreamQueue, consumer: Consumer, mark: number): void;
@@ -199,6 +209,7 @@ export class StreamQueue extends Queue {
           this.stats.delivered++;
           r.delivered(rec.offset);
           c.deliver(this, entry);
+          if (rec.msg.body.length < ((c as CopyingConsumer).copiesBodiesBelow ?? 0)) r.copied();
           // Sent: its bytes were copied to the connection's output (or queued there by
           // reference), and a stream entry needs only its offset until the ack. Dropped now,
           // the message and its views die young instead of surviving to the ack in the heap,
