@@ -6,8 +6,9 @@ import { CHANNEL_OPEN, FRAME_HEARTBEAT, FRAME_METHOD } from '../codec/methods.ge
 import { ConnectionError } from '../errors.js';
 import type { FlowSource } from '../queue/queue.js';
 import type { Channel } from './channel.js';
+import { KEPT, KEPT_UNTIL_COMPLETE, NOT_KEPT, type FrameKeepers, type Kept } from './read-buffers.js';
 
-export class ChannelTable {
+export class ChannelTable implements FrameKeepers {
   readonly byId = new Map<number, Channel>();
   /** Counts of the channels that have closed (open ones keep theirs in Channel.stats). */
   readonly closedStats = { channels: 0, published: 0, delivered: 0, acked: 0 };
@@ -39,9 +40,19 @@ export class ChannelTable {
   }
 
   /** Whether a frame's payload may still be referenced once handled (see ReadBuffers). */
-  keeps(type: number, channel: number): boolean {
-    if (type === FRAME_HEARTBEAT) return false;
-    return channel === 0 || this.byId.get(channel)?.assembler.retained !== false;
+  keeps(type: number, channel: number): Kept {
+    if (type === FRAME_HEARTBEAT) return NOT_KEPT;
+    const a = channel === 0 ? undefined : this.byId.get(channel)?.assembler;
+    if (a === undefined || a.retained) return KEPT;
+    return a.holdsView ? KEPT_UNTIL_COMPLETE : NOT_KEPT;
+  }
+
+  /** The read ended inside a content on `channel`: its header is copied out of the read buffer. */
+  detachHeader(channel: number): boolean {
+    const a = this.byId.get(channel)?.assembler;
+    if (a === undefined) return false;
+    a.detachHeader();
+    return true;
   }
 
   /** `ch` closed: forget it, if it still holds its number, and keep its counts. */

@@ -292,13 +292,13 @@ export class Channel {
       return;
     }
     if (this.#confirms === null) {
-      publisher.route(x, msg, m.mandatory);
+      publisher.route(x, msg, m.mandatory, this.#assembler);
       return;
     }
     const seq = this.#confirms.nextSeq();
     const store = this.#host.store;
     const before = store.writeSeq;
-    const accepted = publisher.route(x, msg, m.mandatory);
+    const accepted = publisher.route(x, msg, m.mandatory, this.#assembler);
     this.#confirms.settle(seq, store.writeSeq > before ? store.writeSeq : 0, store.durableSeq, !accepted);
     this.#host.wantsFlushHook(this);
   }

@@ -46,6 +46,8 @@ export class CommandAssembler {
    * fields, the content header or the body): false when everything needed was copied out.
    */
   retained = true;
+  /** The content being assembled holds a view of its header frame's payload (until it completes). */
+  #headerView = false;
 
   #state = EXPECT_METHOD;
   #remaining = 0;
@@ -58,6 +60,28 @@ export class CommandAssembler {
   #accLen = 0;
   readonly #reader = new BufferReader(EMPTY);
   readonly #publish = new PublishDecoder();
+
+  /** A content not yet complete holds a view of a frame pushed earlier (its header): see ReadBuffers. */
+  get holdsView(): boolean {
+    return this.#headerView;
+  }
+
+  /** The incomplete content's header, a view of a frame, is copied into a buffer of its own. */
+  detachHeader(): void {
+    if (!this.#headerView) return;
+    this.header = copyOf(this.header);
+    this.#headerView = false;
+  }
+
+  /**
+   * The command just completed was copied out wherever it went (a publish routed only to
+   * streams, say): nothing of its frames is kept, so its read buffer may be read into again.
+   */
+  release(): void {
+    this.retained = false;
+    this.header = EMPTY;
+    this.body = EMPTY;
+  }
 
   /** True while a content method waits for its header or body. */
   get inContent(): boolean {
@@ -98,14 +122,18 @@ export class CommandAssembler {
           throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got one for class ${headerClass} instead`, this.#ids());
         }
         const size = payload.readUInt32BE(4) * 0x1_0000_0000 + payload.readUInt32BE(8);
-        this.retained = size < COPY_HEADER_FROM;
-        this.header = this.retained ? payload : copyOf(payload);
+        const view = size < COPY_HEADER_FROM;
+        this.header = view ? payload : copyOf(payload);
         this.bodySize = size;
         if (size === 0) {
+          this.retained = view;
           this.body = EMPTY;
           this.#state = EXPECT_METHOD;
           return true;
         }
+        // Held only until the content completes (holdsView): the command may be copied out then.
+        this.retained = false;
+        this.#headerView = view;
         this.#remaining = size;
         this.#state = EXPECT_BODY;
         return false;
@@ -121,7 +149,7 @@ export class CommandAssembler {
         const dropped = this.#discarding || this.#discardOne;
         if (this.#remaining === 0 && this.#accLen === 0 && this.#acc === EMPTY) {
           this.body = dropped ? EMPTY : payload; // the whole body in one frame: no copy
-          this.retained = !dropped;
+          this.retained = !dropped || this.#headerView;
         } else {
           this.retained = false;
           if (before > 0 && !dropped) this.#append(payload);
@@ -129,7 +157,9 @@ export class CommandAssembler {
           this.body = this.#acc.length === this.#accLen ? this.#acc : this.#acc.subarray(0, this.#accLen);
           this.#acc = EMPTY;
           this.#accLen = 0;
+          this.retained = this.#headerView;
         }
+        this.#headerView = false;
         this.#discardOne = false;
         this.#state = EXPECT_METHOD;
         return true;

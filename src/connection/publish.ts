@@ -6,12 +6,15 @@
 
 import { CodecError } from '../codec/codec-error.js';
 import { fieldString, RABBIT_TYPE_NAMES, type FieldValue } from '../codec/field-table.js';
+import { BODY_BY_REFERENCE } from '../codec/frame-writer.js';
 import { BASIC_PROPERTY_FLAGS, BASIC_RETURN, type BasicPublish } from '../codec/methods.generated.js';
 import { ChannelError, ConnectionError } from '../errors.js';
 import { Message } from '../message.js';
 import { parseExpiration } from '../queue/arguments.js';
 import type { Queue } from '../queue/queue.js';
 import type { Exchange } from '../routing/exchange.js';
+import { StreamQueue } from '../stream/stream-queue.js';
+import type { CommandAssembler } from './command-assembler.js';
 import type { ChannelHost } from './host.js';
 import { REPLY_PREFIX, REPLY_TO, replyTargetFor } from './reply-to.js';
 import { storeFlow, type StoreFlow } from './store-flow.js';
@@ -33,6 +36,8 @@ export class Publisher {
   #writableEpoch = -1;
   /** The exchange of the message the last accept() returned. */
   exchange: Exchange | null = null;
+  /** The last route() left no reference to the message: every place it went copied it. */
+  #copied = false;
 
   constructor(channel: number, host: ChannelHost) {
     this.#channel = channel;
@@ -86,14 +91,25 @@ export class Publisher {
    * Routes and enqueues; an unroutable mandatory message goes back as basic.return. Returns
    * false when a queue refused it (x-overflow reject-publish): confirms nack it.
    */
-  route(x: Exchange, msg: Message, mandatory: boolean): boolean {
+  route(x: Exchange, msg: Message, mandatory: boolean, from: CommandAssembler | null = null): boolean {
+    this.#copied = false;
+    const accepted = this.#route(x, msg, mandatory);
+    // Its frames (views of the connection's read buffer) are then not kept: see ReadBuffers.
+    if (from !== null && this.#copied) from.release();
+    return accepted;
+  }
+
+  #route(x: Exchange, msg: Message, mandatory: boolean): boolean {
     const host = this.#host;
     const vhost = host.vhost;
+    // A reply, a basic.return: written out at once, copied but for a body FrameWriter queues by reference.
+    const sentCopied = msg.body.length < BODY_BY_REFERENCE;
     if (x === vhost.defaultExchange) {
       if (msg.routingKey.startsWith(REPLY_PREFIX)) {
         const to = replyTargetFor(vhost, msg.routingKey);
         if (to !== undefined) to.deliverReply(msg);
         else if (mandatory) this.#returnUnroutable(msg);
+        this.#copied = sentCopied;
         return true;
       }
       // The common case, a publish to a queue by its name: one lookup, no target set (what
@@ -102,8 +118,11 @@ export class Publisher {
         const q = vhost.queues.get(msg.routingKey);
         if (q === undefined) {
           if (mandatory) this.#returnUnroutable(msg);
+          this.#copied = sentCopied;
           return true;
         }
+        // A stream appends a copy of the message; other queues keep it.
+        this.#copied = q instanceof StreamQueue;
         const accepted = this.#enqueueInto(q, msg);
         this.#waitForStoreIfBehind(msg);
         return accepted;
@@ -115,10 +134,16 @@ export class Publisher {
     if (targets.size === 0) {
       // A delayed exchange holding the message has not failed to route it (yet).
       if (mandatory && !vhost.lastRouteDeferred) this.#returnUnroutable(msg);
+      this.#copied = sentCopied && !vhost.lastRouteDeferred;
       return true;
     }
     let accepted = true;
-    for (const q of targets) if (!this.#enqueueInto(q, msg)) accepted = false;
+    let copied = !vhost.lastRouteDeferred;
+    for (const q of targets) {
+      if (!this.#enqueueInto(q, msg)) accepted = false;
+      if (!(q instanceof StreamQueue)) copied = false;
+    }
+    this.#copied = copied;
     this.#waitForStoreIfBehind(msg);
     return accepted;
   }

@@ -9,6 +9,13 @@
 // is small. Frames are still views of the reads (zero-copy for small messages, which pin the
 // arena as they pinned Node's read buffer). An arena starts small (an idle connection holds
 // only that) and doubles while reads fill it, up to 64 KiB, Node's own read size.
+//
+// A message being assembled holds its header frame's view only until it completes (`held`,
+// per channel): a publish that went only where it is copied (streams append a copy) then pins
+// nothing, and a read that ends inside a message (most do) has that message's header copied
+// out (a few dozen bytes) instead of keeping the arena. So a publisher to a stream reads into
+// one arena again and again instead of filling a new 64 KiB one every 60 messages of 1 KiB,
+// which drove V8's full collections (README "Streams: targets, measured").
 
 import type { FrameHandler } from '../codec/frame-reader.js';
 import type { ReadBufferSource } from '../util/read-socket.js';
@@ -18,12 +25,31 @@ const MAX_ARENA = 64 * 1024;
 /** A pinned arena's rest is read into while at least this much of it is free. */
 const MIN_READ = 1024;
 
+/** What a frame's handling left referenced (see pinningHandler's `kept`). */
+export const NOT_KEPT = 0;
+/** Its content is not complete and holds the frame (a header) until it is. */
+export const KEPT_UNTIL_COMPLETE = 1;
+export const KEPT = 2;
+export type Kept = typeof NOT_KEPT | typeof KEPT_UNTIL_COMPLETE | typeof KEPT;
+
+/** What the connection tells about its frames (ChannelTable). */
+export interface FrameKeepers {
+  /** What a frame's handling left referenced. */
+  keeps(type: number, channel: number): Kept;
+  /** Copies out the header view channel `channel`'s incomplete content holds; false when it cannot. */
+  detachHeader(channel: number): boolean;
+}
+
 export class ReadBuffers implements ReadBufferSource {
   /**
    * Something handed out of the current arena may still be referenced: it is never read into
    * again. The first arena counts as pinned (the handshake's reads are not tracked).
    */
   pinned = true;
+  /** Channels whose incomplete content holds a frame of the current arena. */
+  readonly held = new Set<number>();
+  /** Set by pinningHandler: who can let go of what `held` holds. */
+  keepers: FrameKeepers | null = null;
   #arena = Buffer.allocUnsafeSlow(MIN_ARENA);
   /** Where the last read started and ended in the arena. */
   #start = 0;
@@ -50,9 +76,15 @@ export class ReadBuffers implements ReadBufferSource {
   next(): Buffer {
     const arena = this.#arena;
     const filled = this.#end - this.#start >= arena.length / 2;
-    if (this.pinned) {
+    if (!this.pinned && this.held.size > 0 && this.keepers !== null) {
+      // The read ended inside messages: their headers are copied out, and the arena is free.
+      for (const ch of this.held) if (!this.keepers.detachHeader(ch)) this.pinned = true;
+      if (!this.pinned) this.held.clear();
+    }
+    if (this.pinned || this.held.size > 0) {
       if (arena.length - this.#end >= MIN_READ) return arena.subarray(this.#end);
       this.pinned = false;
+      this.held.clear();
       this.#arena = Buffer.allocUnsafeSlow(filled ? Math.min(arena.length * 2, MAX_ARENA) : arena.length);
     } else if (filled && arena.length < MAX_ARENA) {
       this.#arena = Buffer.allocUnsafeSlow(arena.length * 2);
@@ -64,19 +96,25 @@ export class ReadBuffers implements ReadBufferSource {
 
 /**
  * Hands frames on to `inner`, and notes whether a frame that is a view of the current arena
- * is still referenced once handled (`kept`); until that is known, and if handling throws, the
- * arena counts as pinned.
+ * is still referenced once handled (`kept`), or held until its content completes (then the
+ * completing frame, wherever it was read, says whether the content is kept); until that is
+ * known, and if handling throws, the arena counts as pinned.
  */
-export function pinningHandler(inner: FrameHandler, reads: ReadBuffers, kept: (type: number, channel: number) => boolean): FrameHandler {
+export function pinningHandler(inner: FrameHandler, reads: ReadBuffers, keepers: FrameKeepers): FrameHandler {
+  const held = reads.held;
+  reads.keepers = keepers;
   return {
     onFrame(type: number, channel: number, payload: Buffer): void {
-      if (reads.pinned || payload.buffer !== reads.current) {
+      if (reads.pinned || (payload.buffer !== reads.current && !(held.size > 0 && held.has(channel)))) {
         inner.onFrame(type, channel, payload);
         return;
       }
       reads.pinned = true;
       inner.onFrame(type, channel, payload);
-      reads.pinned = kept(type, channel);
+      const k = keepers.keeps(type, channel);
+      reads.pinned = k === KEPT;
+      if (k === KEPT_UNTIL_COMPLETE) held.add(channel);
+      else if (held.size > 0) held.delete(channel);
     },
     bodyTarget: (channel: number, size: number): Buffer | null => inner.bodyTarget?.(channel, size) ?? null,
   };

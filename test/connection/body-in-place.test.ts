@@ -36,7 +36,7 @@ describe('a body assembled in place', () => {
     expect(a.push(FRAME_BODY, target)).toBe(true);
     expect(a.body.buffer).toBe(target.buffer);
     expect(a.body.equals(pattern(100))).toBe(true);
-    expect(a.retained).toBe(false);
+    expect(a.retained).toBe(true); // the body is its own, the header still a view of its frame
   });
 
   it('reserved at the declared size: frames, in place or views, fill one buffer that never grows', () => {
@@ -93,24 +93,26 @@ describe('which payloads stay referenced', () => {
     expect(b.retained).toBe(true);
   });
 
-  it('a content header is a view for small bodies and a copy from 32 KiB', () => {
+  it('a content header is a view for small bodies (held until the content completes) and a copy from 32 KiB', () => {
     const small = new CommandAssembler();
     small.push(FRAME_METHOD, methodPayload(publish));
     const h1 = headerPayload(32 * 1024 - 1);
     small.push(FRAME_HEADER, h1);
-    expect(small.retained).toBe(true);
+    expect(small.retained).toBe(false);
+    expect(small.holdsView).toBe(true);
     expect(small.header).toBe(h1);
     const large = new CommandAssembler();
     large.push(FRAME_METHOD, methodPayload(publish));
     const h2 = headerPayload(32 * 1024);
     large.push(FRAME_HEADER, h2);
     expect(large.retained).toBe(false);
+    expect(large.holdsView).toBe(false);
     expect(large.header.equals(h2)).toBe(true);
     h2.fill(0);
     expect(large.header.readUInt32BE(8)).toBe(32 * 1024);
   });
 
-  it('a body in one frame is the frame (kept); a body in several is copied (not kept)', () => {
+  it('a body in one frame is the frame (kept); a body in several is copied, the header view still kept until detached', () => {
     const one = started(5);
     const p = Buffer.from('hello');
     one.push(FRAME_BODY, p);
@@ -119,9 +121,29 @@ describe('which payloads stay referenced', () => {
     const two = started(5);
     two.push(FRAME_BODY, Buffer.from('he'));
     expect(two.retained).toBe(false);
+    expect(two.holdsView).toBe(true);
     two.push(FRAME_BODY, Buffer.from('llo'));
-    expect(two.retained).toBe(false);
+    expect(two.retained).toBe(true); // the message holds the header frame
+    expect(two.holdsView).toBe(false);
     expect(two.body.toString()).toBe('hello');
+    const three = started(5);
+    const h = three.header;
+    three.push(FRAME_BODY, Buffer.from('he'));
+    three.detachHeader(); // the read ended here: the header is copied out
+    expect(three.holdsView).toBe(false);
+    expect(three.header).not.toBe(h);
+    expect(three.header.equals(h)).toBe(true);
+    three.push(FRAME_BODY, Buffer.from('llo'));
+    expect(three.retained).toBe(false);
+  });
+
+  it('release(): a completed command copied out wherever it went keeps nothing', () => {
+    const one = started(5);
+    one.push(FRAME_BODY, Buffer.from('hello'));
+    expect(one.retained).toBe(true);
+    one.release();
+    expect(one.retained).toBe(false);
+    expect(one.header.length + one.body.length).toBe(0);
   });
 });
 

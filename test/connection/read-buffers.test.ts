@@ -5,8 +5,8 @@
 
 import { describe, expect, it } from 'vitest';
 import type { FrameHandler } from '../../src/codec/frame-reader.js';
-import { FRAME_BODY } from '../../src/codec/methods.generated.js';
-import { pinningHandler, ReadBuffers } from '../../src/connection/read-buffers.js';
+import { FRAME_BODY, FRAME_HEADER } from '../../src/codec/methods.generated.js';
+import { KEPT, KEPT_UNTIL_COMPLETE, NOT_KEPT, pinningHandler, ReadBuffers, type Kept } from '../../src/connection/read-buffers.js';
 
 describe('ReadBuffers', () => {
   it('the first arena (the handshake) counts as pinned: never read into again from its start', () => {
@@ -63,7 +63,7 @@ describe('ReadBuffers', () => {
 });
 
 describe('pinningHandler', () => {
-  function setup(kept: boolean, throws = false): { r: ReadBuffers; h: FrameHandler; seen: Buffer[] } {
+  function setup(kept: boolean | Kept, throws = false, detached: number[] = [], canDetach = true): { r: ReadBuffers; h: FrameHandler; seen: Buffer[] } {
     const r = new ReadBuffers();
     r.pinned = false;
     const seen: Buffer[] = [];
@@ -74,7 +74,12 @@ describe('pinningHandler', () => {
       },
       bodyTarget: (_c, size) => Buffer.alloc(size),
     };
-    return { r, h: pinningHandler(inner, r, () => kept), seen };
+    const keeps = (): Kept => (kept === true ? KEPT : kept === false ? NOT_KEPT : kept);
+    const detachHeader = (ch: number): boolean => {
+      detached.push(ch);
+      return canDetach;
+    };
+    return { r, h: pinningHandler(inner, r, { keeps, detachHeader }), seen };
   }
 
   it('a frame of the arena that is not kept leaves it free; one that is kept pins it', () => {
@@ -95,6 +100,51 @@ describe('pinningHandler', () => {
     const t = setup(false, true);
     expect(() => t.h.onFrame(FRAME_BODY, 1, t.r.read(50, t.r.first()).subarray(7, 20))).toThrow('boom');
     expect(t.r.pinned).toBe(true);
+  });
+
+  it('a content held until complete: the read ending inside it copies its header out and the arena is read into again', () => {
+    const detached: number[] = [];
+    const s = setup(KEPT_UNTIL_COMPLETE, false, detached);
+    const b1 = s.r.first();
+    s.h.onFrame(FRAME_HEADER, 3, s.r.read(100, b1).subarray(7, 40));
+    expect(s.r.pinned).toBe(false);
+    expect([...s.r.held]).toEqual([3]);
+    const b2 = s.r.next();
+    expect(detached).toEqual([3]);
+    expect(s.r.held.size).toBe(0);
+    expect(b2.buffer).toBe(b1.buffer);
+    expect(b2.byteOffset).toBe(b1.byteOffset);
+  });
+
+  it('a held header that cannot be copied out pins the arena; a held content completing as kept pins it, in other memory too', () => {
+    const s = setup(KEPT_UNTIL_COMPLETE, false, [], false);
+    const b1 = s.r.first();
+    s.h.onFrame(FRAME_HEADER, 3, s.r.read(100, b1).subarray(7, 40));
+    expect(s.r.next().byteOffset).toBe(b1.byteOffset + 100);
+    let k: Kept = KEPT_UNTIL_COMPLETE;
+    const r = new ReadBuffers();
+    r.pinned = false;
+    const h = pinningHandler({ onFrame() {} }, r, { keeps: () => k, detachHeader: () => true });
+    h.onFrame(FRAME_HEADER, 5, r.read(100, r.first()).subarray(7, 40));
+    k = KEPT;
+    h.onFrame(FRAME_BODY, 5, Buffer.alloc(10)); // its body, copied elsewhere: the message holds the header
+    expect(r.pinned).toBe(true);
+    expect(r.held.size).toBe(0);
+  });
+
+  it('a held content completing copied out (a publish to a stream) leaves the arena free', () => {
+    let k: Kept = KEPT_UNTIL_COMPLETE;
+    const r = new ReadBuffers();
+    r.pinned = false;
+    const h = pinningHandler({ onFrame() {} }, r, { keeps: () => k, detachHeader: () => true });
+    const b1 = r.first();
+    const chunk = r.read(200, b1);
+    h.onFrame(FRAME_HEADER, 5, chunk.subarray(7, 40));
+    k = NOT_KEPT;
+    h.onFrame(FRAME_BODY, 5, chunk.subarray(48, 150));
+    expect(r.pinned).toBe(false);
+    expect(r.held.size).toBe(0);
+    expect(r.next().byteOffset).toBe(b1.byteOffset);
   });
 
   it('passes bodyTarget on', () => {
