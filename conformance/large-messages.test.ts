@@ -1,9 +1,11 @@
 // Large bodies through real clients: 64 KiB, 1 MiB and 3 MiB messages arrive byte for byte and in
-// order, also over a connection whose frame_max (4096) cuts them into hundreds of frames. Against
+// order, also over a connection whose frame_max (4096) cuts them into hundreds of frames, and
+// fanned out to slow, fast, requeueing and durable queues at once. Against
 // warren, a publisher flooding 64 KiB messages into a queue whose consumer does not read is
 // paused by flow control once about 16 MiB are ready (the limit counts bytes, not only 8192
 // messages); RabbitMQ (no management plugin on the reference node) runs the portable part only.
 
+import type { ConsumeMessage } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Clients, enc, raw, RawClient, rawConnect, startBroker, uid, waitFor, type BrokerUnderTest } from './harness.js';
 
@@ -99,6 +101,75 @@ describe('large messages', () => {
     await waitFor(() => got.length === sent.length, `${sent.length} deliveries`, 30_000);
     for (let i = 0; i < sent.length; i++) expect(got[i]!.equals(sent[i]!), `message ${i} (${sent[i]!.length} bytes) intact`).toBe(true);
   });
+
+  it('one large body fanned out to slow, fast, requeueing and durable queues arrives byte for byte everywhere', async () => {
+    // warren gives a large body's buffer back for later messages once every queue is done with
+    // it and every socket it went out on has written it. A consumer that stops reading holds its
+    // deliveries in the broker's output while the others finish theirs and more are published:
+    // a buffer given back too early would reach it overwritten by a later message.
+    const fastConn = await clients.connect();
+    const pub = await clients.channel();
+    const x = uid('fan-large');
+    await pub.assertExchange(x, 'fanout', { autoDelete: true });
+    const qs = { slow: uid('slow'), fast: uid('fast'), requeue: uid('requeue'), durable: uid('durable') };
+    for (const [k, q] of Object.entries(qs)) {
+      await pub.assertQueue(q, { durable: k === 'durable', autoDelete: false });
+      await pub.bindQueue(q, x, '');
+    }
+    const got: Record<string, Map<number, Buffer>> = { slow: new Map(), fast: new Map(), requeue: new Map(), durable: new Map() };
+    const keep = (name: string, m: ConsumeMessage): void => {
+      got[name]!.set(m.properties.headers!['i'] as number, m.content);
+    };
+    // The slow consumer (no-ack) stops reading: deliveries pile up in the kernel, then in the
+    // broker's output.
+    const slow = await rawConnect(broker);
+    raws.push(slow);
+    await slow.openChannel(1);
+    slow.sendMethod(1, 60, 20, Buffer.concat([enc.u16(0), enc.shortstr(qs.slow), enc.shortstr('slow'), enc.bits(false, true, false, false), enc.table({})]));
+    await slow.nextFrame(); // consume-ok
+    slow.socket.pause();
+    const fast = await clients.channel(fastConn);
+    await fast.prefetch(3);
+    await fast.consume(qs.fast, (m) => m && (keep('fast', m), fast.ack(m)));
+    const rq = await clients.channel(fastConn);
+    await rq.prefetch(2);
+    await rq.consume(qs.requeue, (m) => {
+      if (m === null) return;
+      if (!m.fields.redelivered) return rq.nack(m, false, true);
+      keep('requeue', m);
+      rq.ack(m);
+    });
+    const dur = await clients.channel(fastConn);
+    await dur.consume(qs.durable, (m) => m && (keep('durable', m), dur.ack(m)));
+    // Mostly one size, so that the buffers of finished messages are soon taken again.
+    const sizes = [64 * KIB, 64 * KIB, 64 * KIB, 256 * KIB, 64 * KIB, 64 * KIB, 100_003, 40 * KIB];
+    const n = 160; // about 14 MiB per queue, more than the slow consumer's socket takes
+    const sent = Array.from({ length: n }, (_, i) => pattern(sizes[i % sizes.length]!, i));
+    for (let i = 0; i < n; i++) {
+      pub.publish(x, '', sent[i]!, { headers: { i }, persistent: i % 4 === 0 });
+      if (i % 8 === 7) await waitFor(() => got['fast']!.size > i - 8, 'the fast consumer to keep up', 30_000);
+    }
+    await waitFor(() => ['fast', 'requeue', 'durable'].every((k) => got[k]!.size === n), 'fast, requeue and durable deliveries', 60_000);
+    slow.socket.resume();
+    // Its deliveries in order (a no-ack consumer of one queue): method, header, body frames.
+    const slowBodies = (): Buffer[] => {
+      const bodies: Buffer[][] = [];
+      for (const f of slow.allFrames) {
+        if (f.channel !== 1) continue;
+        if (f.type === 1 && f.classId === 60 && f.methodId === 60) bodies.push([]);
+        else if (f.type === 3) bodies[bodies.length - 1]!.push(f.payload);
+      }
+      return bodies.map((parts) => Buffer.concat(parts));
+    };
+    await waitFor(() => slowBodies().filter((b, i) => b.length === sizes[i % sizes.length]).length === n, 'the slow consumer, once it reads', 60_000);
+    slowBodies().forEach((b, i) => got['slow']!.set(i, b));
+    for (const q of Object.values(qs)) await pub.deleteQueue(q);
+    for (const [name, byIndex] of Object.entries(got)) {
+      for (let i = 0; i < n; i++) {
+        expect(byIndex.get(i)?.equals(sent[i]!), `${name}: message ${i} intact`).toBe(true);
+      }
+    }
+  }, 60_000);
 
   it('a flood of 64 KiB publishes behind a consumer that does not read: paused at about 16 MiB ready', async () => {
     if (broker.external) return; // needs the management API

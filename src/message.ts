@@ -5,6 +5,7 @@
 import { BufferReader } from './codec/buffer-reader.js';
 import type { FieldTable, FieldValue } from './codec/field-table.js';
 import { BufferWriter } from './codec/buffer-writer.js';
+import { giveBody, type BodyLease } from './util/body-pool.js';
 import {
   BASIC_PROPERTY_FLAGS,
   CLASS_IDS,
@@ -17,6 +18,7 @@ import {
 /** Offset of the property flags in a content header payload (class, weight, body size). */
 const FLAGS_OFFSET = 12;
 const checkReader = new BufferReader(Buffer.alloc(0));
+const EMPTY_BODY = Buffer.alloc(0);
 
 export class Message {
   readonly exchange: string;
@@ -33,6 +35,11 @@ export class Message {
   ttl = -1;
   /** Routing keys from the CC and BCC headers, routed besides routingKey (null: none). */
   ccKeys: readonly string[] | null = null;
+  /**
+   * The body's pooled buffer and its holders, while every holder is known (see publish.ts
+   * route); null when the body is not pooled, or went somewhere that cannot say when it is done.
+   */
+  pool: BodyLease | null = null;
   #properties: BasicProperties | undefined;
 
   constructor(exchange: string, routingKey: string, header: Buffer, body: Buffer) {
@@ -70,6 +77,19 @@ export class Message {
     const own = Buffer.allocUnsafeSlow(h + (copyBody ? body.length : 0));
     if (copyHeader) this.header = own.subarray(0, header.copy(own, 0));
     if (copyBody) this.body = own.subarray(h, h + body.copy(own, h));
+  }
+
+  /**
+   * One holder of a pooled body is done with it (the output path calls this once the socket
+   * took the bytes: FrameWriter.afterWrite). The last gives the buffer back; this message then
+   * has an empty body, so a stray reader sees nothing rather than another message's bytes.
+   */
+  written(): void {
+    const p = this.pool;
+    if (p === null || --p.holds > 0) return;
+    this.pool = null;
+    this.body = EMPTY_BODY;
+    giveBody(p.buf);
   }
 
   /**

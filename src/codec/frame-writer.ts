@@ -102,6 +102,11 @@ interface DeliverTemplate {
 /** Encodes basic.deliver method frames for the template (not the slab: it outlives a slab). */
 const scratch = new BufferWriter(512);
 
+/** Something to tell once the sink has taken every byte queued so far (see afterWrite). */
+export interface WriteWaiter {
+  written(): void;
+}
+
 export interface FrameSink {
   write(chunk: Buffer): boolean;
   cork(): void;
@@ -146,10 +151,48 @@ export class FrameWriter {
   #sink: FrameSink | null = null;
   /** The slab generation this writer last joined slabWriters in. */
   #generation = -1;
+  /** Bytes handed to the sink so far; less what it still holds, the bytes it has written. */
+  #handed = 0;
+  // Waiters (afterWrite), oldest first, each with the byte count the sink must have written.
+  #waiters: WriteWaiter[] = [];
+  #waitMarks: number[] = [];
+  #waitHead = 0;
 
   constructor(frameMax: number, recycle = false) {
     this.frameMax = frameMax;
     this.#recycle = recycle;
+  }
+
+  /**
+   * Tells `w` once the sink has written every byte queued so far (flushed or still pending
+   * here): a body delivered or acked then is no longer read by the output path. Only for a sink
+   * that copies what it is given (a socket); otherwise `w` is never told, which is safe.
+   */
+  afterWrite(w: WriteWaiter): void {
+    if (!this.#recycle) return;
+    this.#waiters.push(w);
+    this.#waitMarks.push(this.#handed + this.pendingBytes);
+    this.#tellWritten();
+  }
+
+  /** Tells the waiters whose bytes the sink has written. */
+  #tellWritten(): void {
+    const sink = this.#sink;
+    const done = sink === null ? 0 : this.#handed - (sink.writableLength ?? Infinity);
+    const waiters = this.#waiters;
+    const marks = this.#waitMarks;
+    let i = this.#waitHead;
+    while (i < waiters.length && marks[i]! <= done) waiters[i++]!.written();
+    if (i === waiters.length) {
+      waiters.length = 0;
+      marks.length = 0;
+      i = 0;
+    } else if (i > 1024 && i * 2 > waiters.length) {
+      waiters.splice(0, i);
+      marks.splice(0, i);
+      i = 0;
+    }
+    this.#waitHead = i;
   }
 
   /** Whether nothing `buf` (a full slab) holds for this writer can still be read. */
@@ -312,6 +355,7 @@ export class FrameWriter {
     this.#sink = sink;
     const chunks = sinkHolds >= COMPACT_AFTER ? this.#compacted() : this.#chunks;
     let ok = true;
+    this.#handed += this.pendingBytes;
     if (chunks.length === 1) {
       ok = sink.write(chunks[0]!);
     } else if (chunks.length > 1) {
@@ -322,6 +366,7 @@ export class FrameWriter {
     this.#chunks = [];
     this.#byReference.length = 0;
     this.pendingBytes = 0;
+    if (this.#waiters.length > 0) this.#tellWritten();
     return ok;
   }
 
@@ -339,8 +384,11 @@ export class FrameWriter {
     return out;
   }
 
-  /** Drops anything pending (the socket is gone). */
+  /** Drops anything pending (the socket is gone); waiters are not told (their bytes may still be read). */
   discard(): void {
+    this.#waiters = [];
+    this.#waitMarks = [];
+    this.#waitHead = 0;
     this.#chunks = [];
     this.#byReference.length = 0;
     this.#runBuf = null;

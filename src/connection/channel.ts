@@ -168,7 +168,7 @@ export class Channel {
     if (this.#incoming.held !== 0) this.#incoming.done();
     try {
       this.#incoming.completed();
-      if (m.id === BASIC_PUBLISH) this.#publish(m, a.header, a.body);
+      if (m.id === BASIC_PUBLISH) this.#publish(m, a.header, a.body, a.bodyBuffer);
       else this.#handleMethod(m);
     } catch (e) {
       this.#onError(e, m.id);
@@ -282,9 +282,9 @@ export class Channel {
 
   // ---- publishing ------------------------------------------------------------------------
 
-  #publish(m: BasicPublish, header: Buffer, body: Buffer): void {
+  #publish(m: BasicPublish, header: Buffer, body: Buffer, bodyBuffer: Buffer | null): void {
     const publisher = this.#publisher;
-    const msg = publisher.accept(m, header, body, this.#replyConsumer?.address ?? null);
+    const msg = publisher.accept(m, header, body, this.#replyConsumer?.address ?? null, bodyBuffer);
     const x = publisher.exchange!;
     this.stats.published++;
     if (this.#tx !== null) {
@@ -395,6 +395,7 @@ export class Channel {
     const msg = entry.msg!;
     this.#host.writer.deliver(this.id, c.tag, tag, entry.redelivered, msg.exchange, msg.routingKey, msg.header, msg.body);
     if (c.noAck) entry.msg = null; // done with it (see #apply)
+    if (c.noAck) this.#host.writer.afterWrite(msg); // a pooled body goes back once the socket took it
     this.stats.delivered++;
     this.#host.scheduleFlush();
   }
@@ -456,9 +457,8 @@ export class Channel {
       this.#released(e);
       if (kind === 'ack') e.queue.settle(e, true);
       else e.queue.reject(e);
-      // The entry may be old (a long backlog): left pointing at its message, it would keep
-      // a young body alive until the next full GC.
-      e.msg = null;
+      if (kind === 'ack' && e.msg !== null) this.#host.writer.afterWrite(e.msg); // a pooled body goes back once written
+      e.msg = null; // an old entry (a long backlog) pointing at its message would keep a young body alive until the next full GC
     }
     if (kind === 'ack') this.stats.acked += entries.length;
     this.resume();

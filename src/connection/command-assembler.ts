@@ -21,6 +21,7 @@ import {
   type Method,
 } from '../codec/methods.generated.js';
 import { ConnectionError } from '../errors.js';
+import { isPooled, takeBody } from '../util/body-pool.js';
 
 const EXPECT_METHOD = 0;
 const EXPECT_HEADER = 1;
@@ -39,6 +40,8 @@ export class CommandAssembler {
   /** Content header payload as received (class, weight, body size, flags, properties). */
   header: Buffer = EMPTY;
   body: Buffer = EMPTY;
+  /** The pooled buffer `body` is a view of (util/body-pool.ts), or null. */
+  bodyBuffer: Buffer | null = null;
   /** Declared body size of the content being assembled (known once its header arrived). */
   bodySize = 0;
   /**
@@ -58,6 +61,8 @@ export class CommandAssembler {
   // Body bytes of a content arriving in several frames, and how many are filled.
   #acc: Buffer = EMPTY;
   #accLen = 0;
+  /** #acc came from the body pool (takeBody): it may be longer than the body. */
+  #accPooled = false;
   readonly #reader = new BufferReader(EMPTY);
   readonly #publish = new PublishDecoder();
 
@@ -149,12 +154,15 @@ export class CommandAssembler {
         const dropped = this.#discarding || this.#discardOne;
         if (this.#remaining === 0 && this.#accLen === 0 && this.#acc === EMPTY) {
           this.body = dropped ? EMPTY : payload; // the whole body in one frame: no copy
+          this.bodyBuffer = null;
           this.retained = !dropped || this.#headerView;
         } else {
           this.retained = false;
           if (before > 0 && !dropped) this.#append(payload);
           if (this.#remaining !== 0) return false;
           this.body = this.#acc.length === this.#accLen ? this.#acc : this.#acc.subarray(0, this.#accLen);
+          this.bodyBuffer = this.#accPooled ? this.#acc : null;
+          this.#accPooled = false;
           this.#acc = EMPTY;
           this.#accLen = 0;
           this.retained = this.#headerView;
@@ -175,7 +183,7 @@ export class CommandAssembler {
    */
   bodyTarget(size: number): Buffer | null {
     if (this.#state !== EXPECT_BODY || this.#discarding || this.#discardOne || size > this.#remaining) return null;
-    if (this.#acc === EMPTY && size === this.#remaining) this.#acc = Buffer.allocUnsafeSlow(size);
+    if (this.#acc === EMPTY && size === this.#remaining) this.#takeAcc(size);
     if (this.#acc.length - this.#accLen < size) return null;
     return this.#acc.subarray(this.#accLen, this.#accLen + size);
   }
@@ -186,7 +194,13 @@ export class CommandAssembler {
    */
   reserveBody(): void {
     if (this.#state !== EXPECT_BODY || this.#discarding || this.#discardOne || this.#accLen !== 0 || this.#acc.length >= this.bodySize) return;
-    this.#acc = Buffer.allocUnsafeSlow(this.bodySize);
+    this.#takeAcc(this.bodySize);
+  }
+
+  /** The body buffer at its full size, from the body pool. */
+  #takeAcc(size: number): void {
+    this.#acc = takeBody(size);
+    this.#accPooled = isPooled(this.#acc);
   }
 
   /** The body of the content now arriving is read to its end but not kept (a message over the max size). */
@@ -194,11 +208,12 @@ export class CommandAssembler {
     this.#discardOne = true;
     this.#acc = EMPTY;
     this.#accLen = 0;
+    this.#accPooled = false;
   }
 
   /** Bytes held for a body that has not arrived whole (what a half-received message costs). */
   get buffered(): number {
-    return this.#acc.length;
+    return this.#accPooled ? this.bodySize : this.#acc.length; // a pooled buffer's rounding is the pool's
   }
 
   /**
@@ -218,6 +233,7 @@ export class CommandAssembler {
       const grown = Buffer.allocUnsafeSlow(Math.max(size, need)); // not from the pool: a slab of its own
       this.#acc.copy(grown, 0, 0, this.#accLen);
       this.#acc = grown;
+      this.#accPooled = false;
     }
     part.copy(this.#acc, this.#accLen);
     this.#accLen = need;
@@ -238,6 +254,7 @@ export class CommandAssembler {
     this.#discarding = true;
     this.#acc = EMPTY;
     this.#accLen = 0;
+    this.#accPooled = false;
     this.header = EMPTY;
     this.body = EMPTY;
   }

@@ -11,6 +11,7 @@ import { BASIC_PROPERTY_FLAGS, BASIC_RETURN, type BasicPublish } from '../codec/
 import { ChannelError, ConnectionError } from '../errors.js';
 import { Message } from '../message.js';
 import { parseExpiration } from '../queue/arguments.js';
+import { BodyLease } from '../util/body-pool.js';
 import type { Queue } from '../queue/queue.js';
 import type { Exchange } from '../routing/exchange.js';
 import { StreamQueue } from '../stream/stream-queue.js';
@@ -47,9 +48,10 @@ export class Publisher {
 
   /**
    * Checks a publish and builds its message (its exchange in `this.exchange`). `replyAddress`:
-   * the channel's direct reply-to address, null without a reply consumer.
+   * the channel's direct reply-to address, null without a reply consumer. `bodyBuffer`: the
+   * pooled buffer the body is a view of (CommandAssembler.bodyBuffer), or null.
    */
-  accept(m: BasicPublish, header: Buffer, body: Buffer, replyAddress: string | null): Message {
+  accept(m: BasicPublish, header: Buffer, body: Buffer, replyAddress: string | null, bodyBuffer: Buffer | null = null): Message {
     if (m.immediate) throw new ConnectionError('NOT_IMPLEMENTED', 'immediate=true');
     const host = this.#host;
     if (body.length > host.maxMessageSize) {
@@ -83,6 +85,7 @@ export class Publisher {
     if ((flags & BASIC_PROPERTY_FLAGS.expiration) !== 0) msg.ttl = parseExpiration(msg.expiration!);
     // Headers are decoded here only when CC or BCC is among them.
     if (ccOrBcc || (flags & BASIC_PROPERTY_FLAGS.replyTo) !== 0) msg = rewrite(msg, replyAddress);
+    if (bodyBuffer !== null) msg.pool = new BodyLease(bodyBuffer); // held by this publish until routed
     this.exchange = x;
     return msg;
   }
@@ -90,12 +93,22 @@ export class Publisher {
   /**
    * Routes and enqueues; an unroutable mandatory message goes back as basic.return. Returns
    * false when a queue refused it (x-overflow reject-publish): confirms nack it.
+   *
+   * A pooled body (Message.pool) gets one hold per queue that keeps it in memory (released
+   * when its consumer is done: Channel.deliver, Channel's acks), then the publish lets go of
+   * its own. Anywhere else it goes (a stream, the store, a delayed exchange, direct reply-to,
+   * basic.return, a refusing queue's dead-lettering) cannot say when it is done: the body then
+   * leaves the pool for good (pool = null) and the collector frees it, as any other.
    */
   route(x: Exchange, msg: Message, mandatory: boolean, from: CommandAssembler | null = null): boolean {
     this.#copied = false;
     const accepted = this.#route(x, msg, mandatory);
     // Its frames (views of the connection's read buffer) are then not kept: see ReadBuffers.
     if (from !== null && this.#copied) from.release();
+    const p = msg.pool;
+    // Held by a queue besides this publish: let go. Held by nothing else: not pooled after all.
+    if (p !== null && p.holds > 1) p.holds--;
+    else msg.pool = null;
     return accepted;
   }
 
@@ -150,7 +163,9 @@ export class Publisher {
 
   /** Enqueues into one routed queue; a queue over its limits stops this connection's reads. */
   #enqueueInto(q: Queue, msg: Message): boolean {
+    if (msg.pool !== null) holdFor(q, msg);
     const accepted = q.enqueue(msg);
+    if (!accepted) msg.pool = null;
     if (q.congested) this.#host.throttle(q);
     return accepted;
   }
@@ -161,6 +176,7 @@ export class Publisher {
   }
 
   #returnUnroutable(msg: Message): void {
+    msg.pool = null; // written out without a hold
     this.#host.writer.content(
       this.#channel,
       { id: BASIC_RETURN, replyCode: 312, replyText: 'NO_ROUTE', exchange: msg.exchange, routingKey: msg.routingKey },
@@ -169,6 +185,15 @@ export class Publisher {
     );
     this.#host.scheduleFlush();
   }
+}
+
+/**
+ * A queue that keeps a pooled body in memory until its consumer is done holds it; a stream
+ * (its log) or the store (a persistent message in a durable queue) may still read it later.
+ */
+function holdFor(q: Queue, msg: Message): void {
+  if (q instanceof StreamQueue || (q.durable && msg.persistent)) msg.pool = null;
+  else msg.pool!.holds++;
 }
 
 /**

@@ -595,3 +595,68 @@ describe('FrameWriter: full slabs written into again', () => {
     expect(bodiesIn(sink).map((b) => b.toString())).toEqual(['later!']);
   });
 });
+
+describe('FrameWriter.afterWrite', () => {
+  /** A sink that holds what it is given until told to write some of it (a socket's queue). */
+  class HoldingSink extends FakeSink {
+    writableLength = 0;
+    override write(chunk: Buffer): boolean {
+      super.write(chunk);
+      this.writableLength += chunk.length;
+      return true;
+    }
+    /** The kernel took n more bytes. */
+    took(n: number): void {
+      this.writableLength -= n;
+    }
+  }
+
+  function waiter(log: string[], name: string): { written(): void } {
+    return { written: () => log.push(name) };
+  }
+
+  it('tells a waiter once the sink has written every byte queued before it, in order', () => {
+    const w = new FrameWriter(131072, true);
+    const sink = new HoldingSink();
+    const log: string[] = [];
+    const body = patterned(64 * 1024);
+    w.deliver(1, 'c', 1, false, '', 'q', contentHeader(body.length), body);
+    w.afterWrite(waiter(log, 'a'));
+    const first = w.pendingBytes;
+    w.flush(sink);
+    expect(sink.bytes().length).toBe(first); // pendingBytes counted every byte handed over
+    expect(log).toEqual([]);
+    w.deliver(1, 'c', 2, false, '', 'q', contentHeader(body.length), body);
+    w.afterWrite(waiter(log, 'b'));
+    w.flush(sink);
+    sink.took(first - 1);
+    w.afterWrite(waiter(log, 'c')); // checks again, but nothing is due
+    expect(log).toEqual([]);
+    sink.took(1);
+    w.heartbeat();
+    w.flush(sink);
+    expect(log).toEqual(['a']);
+    sink.took(sink.writableLength);
+    w.afterWrite(waiter(log, 'd')); // everything written and nothing pending: told at once
+    expect(log).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('never tells when the sink keeps what it is given, or once the output is discarded', () => {
+    const log: string[] = [];
+    const kept = new FrameWriter(131072, false);
+    kept.heartbeat();
+    kept.afterWrite(waiter(log, 'kept'));
+    kept.flush(new HoldingSink());
+    kept.afterWrite(waiter(log, 'kept2'));
+    const w = new FrameWriter(131072, true);
+    const sink = new HoldingSink();
+    w.heartbeat();
+    w.afterWrite(waiter(log, 'gone'));
+    w.flush(sink);
+    w.discard();
+    sink.took(sink.writableLength);
+    w.heartbeat();
+    w.flush(sink);
+    expect(log).toEqual([]);
+  });
+});
