@@ -1,7 +1,8 @@
 // Splits a TCP byte stream into AMQP frames. Frames that lie inside one chunk are handed out as
 // views of that chunk (no copy); only a frame split across chunks is copied, once: a body frame
 // into the place the handler gives for it (the message's body buffer, see bodyTarget), any
-// other into a buffer of exactly its size. Size is checked from the 7-byte header before anything is allocated; the
+// other into a buffer of exactly its size (and a read may go straight into a body target: see
+// bodyRest). Size is checked from the 7-byte header before anything is allocated; the
 // frame-end octet and then the type once the frame is complete, in RabbitMQ's order (so an unknown
 // type's error quotes its payload, and an oversized one is frame_too_large whatever its type).
 
@@ -126,7 +127,8 @@ export class FrameReader {
     const end = chunk.length;
     if (this.#intoLen < into.length) {
       const take = Math.min(into.length - this.#intoLen, end - pos);
-      chunk.copy(into, this.#intoLen, pos, pos + take);
+      // Read straight into place (bodyRest): nothing to copy.
+      if (chunk.buffer !== into.buffer || chunk.byteOffset + pos !== into.byteOffset + this.#intoLen) chunk.copy(into, this.#intoLen, pos, pos + take);
       this.#intoLen += take;
       pos += take;
     }
@@ -138,6 +140,17 @@ export class FrameReader {
     }
     handler.onFrame(FRAME_BODY, this.#intoChannel, into);
     return pos + 1;
+  }
+
+  /**
+   * The rest of the body frame being received into its target (bodyTarget), when that is at
+   * least `min` bytes and nothing read earlier waits to be handled: the next read may go
+   * straight there (then pushed as it is, it is not copied). Null otherwise.
+   */
+  bodyRest(min: number): Buffer | null {
+    const into = this.#into;
+    if (into === null || this.#paused || this.#held.length > 0 || into.length - this.#intoLen < min) return null;
+    return into.subarray(this.#intoLen);
   }
 
   /** True when no frame is half-read (used to check a clean end of stream). */

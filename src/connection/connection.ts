@@ -136,7 +136,7 @@ export class Connection implements ChannelHost, FlowWaiter {
     });
     this.#methodHost = { log: this.log, send: (m) => this.#send(0, m), endSocket: (reason) => this.#endSocket(reason), destroy: () => this.#destroy() };
     this.#handshake = new Handshake(ctx, this.#handshakeHost(), this.log, { address: this.remoteAddress, port: this.remotePort }, tls);
-    this.#frames = reads === null ? this : pinningHandler(this, reads, this.#table);
+    this.#frames = reads === null ? this : pinningHandler(this, reads, this.#table, this.#reader);
     if (reads === null) socket.on('data', this.receive);
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onSocketError);

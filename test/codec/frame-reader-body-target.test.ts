@@ -98,3 +98,43 @@ describe('FrameReader: body frames copied where the handler says', () => {
     expect(r.inPlace).toBe(1);
   });
 });
+
+describe('FrameReader.bodyRest: reading straight into a body target', () => {
+  it('offers the rest of the frame being received, and takes a chunk read there without copying it', () => {
+    const payload = Buffer.alloc(40_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+    const stream = Buffer.concat([rawFrame(FRAME_BODY, 1, payload), rawFrame(FRAME_HEARTBEAT, 0, Buffer.alloc(0))]);
+    const reader = new FrameReader(131072);
+    const got: Frame[] = [];
+    let target: Buffer | null = null;
+    const h: FrameHandler = {
+      onFrame: (type, channel, p) => got.push({ type, channel, payload: Buffer.from(p) }),
+      bodyTarget: (_channel, size) => (target = Buffer.alloc(size)),
+    };
+    expect(reader.bodyRest(1)).toBe(null); // nothing being received
+    reader.push(stream.subarray(0, 7 + 1000), h);
+    const rest = reader.bodyRest(16 * 1024)!;
+    expect(rest.buffer).toBe(target!.buffer);
+    expect(rest.length).toBe(payload.length - 1000);
+    expect(reader.bodyRest(payload.length)).toBe(null); // less than asked for
+    // A read straight into it: the socket wrote the bytes there; the chunk pushed is that memory.
+    stream.copy(rest, 0, 7 + 1000, 7 + 31_000);
+    reader.push(rest.subarray(0, 30_000), h);
+    expect(reader.bodyRest(1)!.byteOffset).toBe(rest.byteOffset + 30_000);
+    reader.push(stream.subarray(7 + 31_000), h); // the rest, its frame end and a heartbeat, copied as before
+    expect(got).toEqual([
+      { type: FRAME_BODY, channel: 1, payload },
+      { type: FRAME_HEARTBEAT, channel: 0, payload: Buffer.alloc(0) },
+    ]);
+    expect(reader.bodyRest(1)).toBe(null);
+  });
+
+  it('offers nothing while earlier bytes wait (paused)', () => {
+    const reader = new FrameReader(131072);
+    const h: FrameHandler = { onFrame: () => reader.pause(), bodyTarget: (_c, size) => Buffer.alloc(size) };
+    const stream = Buffer.concat([rawFrame(FRAME_HEARTBEAT, 0, Buffer.alloc(0)), rawFrame(FRAME_BODY, 1, Buffer.alloc(40_000))]);
+    reader.push(stream.subarray(0, 100), h);
+    expect(reader.paused).toBe(true);
+    expect(reader.bodyRest(1)).toBe(null);
+  });
+});

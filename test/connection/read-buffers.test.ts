@@ -151,3 +151,28 @@ describe('pinningHandler', () => {
     expect(setup(false).h.bodyTarget!(1, 12)!.length).toBe(12);
   });
 });
+
+describe('ReadBuffers: reads straight into a body', () => {
+  it('reads into the body frame rest the reader offers (from 16 KiB), leaving the arena as it was', () => {
+    const r = new ReadBuffers();
+    r.pinned = false;
+    const body = Buffer.alloc(100_000);
+    let rest: Buffer | null = null;
+    r.reader = { bodyRest: (min) => (rest !== null && rest.length >= min ? rest : null) };
+    const a = r.first();
+    r.read(100, a);
+    const b = r.next();
+    expect(b.buffer).toBe(a.buffer); // nothing offered: the arena
+    rest = body.subarray(1000);
+    const d = r.next();
+    expect(d).toBe(rest);
+    const got = r.read(5000, d);
+    expect(got.buffer).toBe(body.buffer);
+    expect(got.byteOffset).toBe(body.byteOffset + 1000);
+    expect(got.length).toBe(5000);
+    rest = body.subarray(90_000); // 10,000 bytes: below 16 KiB, read into the arena
+    const e = r.next();
+    expect(e.buffer).toBe(a.buffer);
+    expect(e.byteOffset).toBe(a.byteOffset);
+  });
+});
