@@ -113,7 +113,7 @@ if [ "${1:-}" = "--rss" ]; then
   exit 0
 fi
 
-locked() { if [ -n "$LOCK" ]; then WARREN_MEASURE=1 flock "$LOCK" "$@"; else WARREN_MEASURE=1 "$@"; fi; }
+locked() { if [ -n "$LOCK" ]; then WARREN_MEASURE=1 WARREN_RESERVED=1 flock -o "$LOCK" "$@"; else WARREN_MEASURE=1 WARREN_RESERVED=1 "$@"; fi; }
 PER=${ROUNDS_PER_HOLD:-1}
 for ((r = 1; r <= ROUNDS; r += PER)); do
   last=$((r + PER - 1)); [ $last -gt "$ROUNDS" ] && last=$ROUNDS
