@@ -28,10 +28,14 @@ if [ "${1:-}" = "--round" ]; then
   round=$2
   WPID=""; WDIR=""
   trap '[ -n "$WPID" ] && kill "$WPID" 2>/dev/null; [ -n "$WDIR" ] && rm -rf "$WDIR"' EXIT
+  launch_flags() { # $1: checkout; its LAUNCH_NODE_FLAGS (older checkouts: the semi-space cap only)
+    (cd "$1" && node --input-type=module -e "import('./dist/src/cli/node-flags.js').then((m) => console.log(m.LAUNCH_NODE_FLAGS.join(' ')), () => console.log('--max-semi-space-size=4'))")
+  }
   start_warren() { # $1: checkout -> WPID, WPORT, WDIR
     WDIR=$(mktemp -d "$root/bench/results/tmp/persistent-data-XXXXXX")
-    # Node's flags as `warren start` gives them (src/cli/node-flags.ts).
-    taskset -c "$BROKER_CPUS" node --max-semi-space-size=4 "$1/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$WDIR" --log-level warn > "$OUT.$round.log" 2>&1 &
+    # Node's flags as `warren start` gives them (src/cli/node-flags.ts of that checkout).
+    # shellcheck disable=SC2046
+    taskset -c "$BROKER_CPUS" node $(launch_flags "$1") "$1/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$WDIR" --log-level warn > "$OUT.$round.log" 2>&1 &
     WPID=$!; WPORT=""
     for _ in $(seq 200); do WPORT=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$WPORT" ] && break; sleep 0.1; done
   }
@@ -72,7 +76,8 @@ while [ "$r" -le "$ROUNDS" ]; do
   last=$((r + ROUNDS_PER_HOLD - 1)); [ "$last" -gt "$ROUNDS" ] && last=$ROUNDS
   echo "rounds $r-$last: waiting for the lock (load $(cut -d' ' -f1 /proc/loadavg))" >&2
   if [ -n "$LOCK" ]; then
-    WARREN_MEASURE=1 flock "$LOCK" bash -c "for i in \$(seq $r $last); do '$0' --round \$i || exit 1; done" || exit 1
+    # -o: brokers started inside must not hold the lock's descriptor.
+    WARREN_MEASURE=1 WARREN_RESERVED=1 flock -o "$LOCK" bash -c "for i in \$(seq $r $last); do '$0' --round \$i || exit 1; done" || exit 1
   else
     for i in $(seq "$r" "$last"); do "$0" --round "$i" || exit 1; done
   fi

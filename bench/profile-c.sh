@@ -17,8 +17,9 @@ PERF=$(node -e "import('./dist/bench/lib/perf.js').then(m => { const b = m.build
 work=$(mktemp -d /tmp/warren-profile-c-XXXXXX); mkdir "$work/data"
 trap '[ -n "${WPID:-}" ] && kill "$WPID" 2>/dev/null; rm -rf "$work"' EXIT
 # Node's flags as `warren start` gives them (src/cli/node-flags.ts), plus the profiler.
+flags=$(node --input-type=module -e "import('./dist/src/cli/node-flags.js').then((m) => console.log(m.LAUNCH_NODE_FLAGS.join(' ')))")
 # shellcheck disable=SC2086
-taskset -c "$BROKER_CPUS" node --max-semi-space-size=4 --cpu-prof --cpu-prof-dir="$work/prof" dist/src/main.js start \
+taskset -c "$BROKER_CPUS" node $flags --cpu-prof --cpu-prof-dir="$work/prof" dist/src/main.js start \
   --host 127.0.0.1 --port 0 --http-port off --data-dir "$work/data" --log-level warn ${BROKER_ARGS:-} > "$work/log" 2>&1 &
 WPID=$!; port=""
 for _ in $(seq 200); do port=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$port" ] && break; sleep 0.1; done
