@@ -171,6 +171,56 @@ describe('large messages', () => {
     }
   }, 60_000);
 
+  it("deliveries still in a slow consumer's socket when it closes its channel arrive intact, though another consumer took and acked them", async () => {
+    // The closed channel's unacked messages go back to the queue while its deliveries may
+    // still wait in the broker's output to that client; another consumer then takes and acks
+    // them. Their buffers must not be used for later messages before that output is written.
+    const pub = await clients.channel();
+    const q = uid('requeued-large');
+    await pub.assertQueue(q, { autoDelete: false });
+    const body = (i: number): Buffer => {
+      const b = pattern(64 * KIB, i);
+      b.writeUInt32BE(i, 0);
+      return b;
+    };
+    const slow = await rawConnect(broker);
+    raws.push(slow);
+    await slow.openChannel(1);
+    slow.sendMethod(1, 60, 20, Buffer.concat([enc.u16(0), enc.shortstr(q), enc.shortstr('slow'), enc.bits(false, false, false, false), enc.table({})]));
+    await slow.nextFrame(); // consume-ok
+    slow.socket.pause();
+    const n = 160; // 10 MiB, more than the slow consumer's socket takes
+    for (let i = 0; i < n; i++) pub.sendToQueue(q, body(i));
+    await waitFor(async () => (await pub.checkQueue(q)).messageCount < n, 'deliveries to the slow consumer', 30_000);
+    slow.sendMethod(1, 20, 40, Buffer.concat([enc.u16(200), enc.shortstr('bye'), enc.u16(0), enc.u16(0)]));
+    const fast = await clients.channel();
+    await fast.prefetch(8);
+    const seen = new Set<number>();
+    await fast.consume(q, (m) => {
+      if (m === null) return;
+      seen.add(m.content.readUInt32BE(0));
+      fast.ack(m);
+    });
+    await waitFor(() => seen.size === n, 'every message to the fast consumer', 30_000);
+    // More of the same size, into buffers the acked ones gave back (or not, while held).
+    for (let i = n; i < 2 * n; i++) pub.sendToQueue(q, body(i));
+    await waitFor(() => seen.size === 2 * n, 'the later messages', 30_000);
+    slow.socket.resume();
+    await waitFor(() => slow.allFrames.some((f) => f.type === 1 && f.classId === 20 && f.methodId === 41), 'close-ok', 30_000);
+    const bodies: Buffer[][] = [];
+    for (const f of slow.allFrames) {
+      if (f.channel !== 1) continue;
+      if (f.type === 1 && f.classId === 60 && f.methodId === 60) bodies.push([]);
+      else if (f.type === 3) bodies[bodies.length - 1]!.push(f.payload);
+    }
+    expect(bodies.length).toBeGreaterThan(0);
+    for (const [k, parts] of bodies.entries()) {
+      const b = Buffer.concat(parts);
+      expect(b.equals(body(k)), `slow delivery ${k} intact`).toBe(true);
+    }
+    await pub.deleteQueue(q);
+  }, 60_000);
+
   it('a flood of 64 KiB publishes behind a consumer that does not read: paused at about 16 MiB ready', async () => {
     if (broker.external) return; // needs the management API
     const setup = await clients.channel();

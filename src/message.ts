@@ -5,6 +5,7 @@
 import { BufferReader } from './codec/buffer-reader.js';
 import type { FieldTable, FieldValue } from './codec/field-table.js';
 import { BufferWriter } from './codec/buffer-writer.js';
+import type { WriteWaiter } from './codec/frame-writer.js';
 import { giveBody, type BodyLease } from './util/body-pool.js';
 import {
   BASIC_PROPERTY_FLAGS,
@@ -90,6 +91,17 @@ export class Message {
     this.pool = null;
     this.body = EMPTY_BODY;
     giveBody(p.buf);
+  }
+
+  /**
+   * One more holder of a pooled body until `writer`'s socket has written what is queued there
+   * now: a delivery requeued (or settled) may still sit in that socket's queue while another
+   * consumer takes and acks the message.
+   */
+  holdUntilWritten(writer: { afterWrite(w: WriteWaiter): void }): void {
+    if (this.pool === null) return;
+    this.pool.holds++;
+    writer.afterWrite(this);
   }
 
   /**

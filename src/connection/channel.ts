@@ -468,6 +468,7 @@ export class Channel {
   #released(e: QueueEntry): void {
     const c = e.consumer as ChannelConsumer | null;
     if (c !== null) this.#prefetch.released(c);
+    e.msg?.holdUntilWritten(this.#host.writer); // its delivery may still be in the socket's queue
   }
 
   /** Returns entries to their queues (original position, redelivered). */
