@@ -144,6 +144,7 @@ export class Publisher {
     const targets = this.#targets;
     targets.clear();
     vhost.route(x, msg, targets);
+    if (vhost.lastRouteDeferred) msg.pool = null; // a delayed exchange keeps a copy sharing the body
     if (targets.size === 0) {
       // A delayed exchange holding the message has not failed to route it (yet).
       if (mandatory && !vhost.lastRouteDeferred) this.#returnUnroutable(msg);

@@ -89,4 +89,33 @@ describe('pooled large bodies', () => {
     }
     expect(bodyPoolStats.reused).toBeGreaterThan(reusedBefore);
   });
+
+  it('a body a delayed exchange also holds (through an exchange-to-exchange binding) is not reused when the queue is done with it', async () => {
+    const conn = await clients.connect();
+    const ch = await conn.channel();
+    const x = uid('direct');
+    const dx = uid('delayed');
+    const now = uid('now');
+    const later = uid('later');
+    await ch.assertExchange(x, 'direct', { autoDelete: true });
+    await ch.assertExchange(dx, 'x-delayed-message', { autoDelete: true, arguments: { 'x-delayed-type': 'direct' } });
+    await ch.assertQueue(now, { autoDelete: true });
+    await ch.assertQueue(later, { autoDelete: true });
+    await ch.bindQueue(now, x, 'k');
+    await ch.bindExchange(dx, x, 'k');
+    await ch.bindQueue(later, dx, 'k');
+    const n = 20;
+    const sent = Array.from({ length: 2 * n }, (_, i) => pattern(64 * 1024, 1000 + i));
+    const gotNow: Buffer[] = [];
+    const gotLater: Buffer[] = [];
+    await ch.consume(now, (m) => m && (gotNow.push(m.content), ch.ack(m)));
+    await ch.consume(later, (m) => m && (gotLater.push(m.content), ch.ack(m)));
+    // The first n go to both queues, the second straight to `now` (into buffers the first gave back, if any).
+    for (let i = 0; i < n; i++) ch.publish(x, 'k', sent[i]!, { headers: { 'x-delay': 400 } });
+    await waitFor(() => gotNow.length === n, 'the direct deliveries', 30_000);
+    for (let i = n; i < 2 * n; i++) ch.sendToQueue(now, sent[i]!);
+    await waitFor(() => gotNow.length === 2 * n && gotLater.length === n, 'every delivery', 30_000);
+    for (let i = 0; i < 2 * n; i++) expect(gotNow[i]!.equals(sent[i]!), `direct ${i} intact`).toBe(true);
+    for (let i = 0; i < n; i++) expect(gotLater[i]!.equals(sent[i]!), `delayed ${i} intact`).toBe(true);
+  });
 });
