@@ -88,16 +88,21 @@ export async function startRabbitNode(timeoutMs = 120_000): Promise<RabbitNode> 
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const stop = async (): Promise<void> => {
     if (!dead) {
-      try {
-        ctl('stop');
-      } catch {
+      // SIGTERM stops the node as `rabbitmqctl stop` does, without starting a second Erlang VM
+      // for rabbitmqctl (which took over a minute on a loaded machine); SIGKILL if it lingers.
+      const signal = (sig: NodeJS.Signals): void => {
         try {
-          process.kill(-child.pid!, 'SIGTERM');
+          process.kill(-child.pid!, sig);
         } catch {
           // already gone
         }
+      };
+      signal('SIGTERM');
+      const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);
+      if (!stopped) {
+        signal('SIGKILL');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
       }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
     }
     rmSync(base, { recursive: true, force: true });
   };

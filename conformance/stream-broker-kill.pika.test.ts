@@ -66,7 +66,7 @@ describe.skipIf(external)('pika across kill -9 of the broker', () => {
     expect(seen1).toEqual(seen1.map((_, i) => i));
     expect(seen2).toEqual(seen2.map((_, i) => resumeAt + i));
     expect(seen2.at(-1)).toBe(total - 1);
-  }, 90_000);
+  }, 180_000);
 
   it('a consumer group of two pika members: after the restart one member finishes every key in order, none skipped', async () => {
     let { w, dir } = await start();
