@@ -8,7 +8,8 @@
 # WARREN_PORT (5792), LATENCY_WINDOWS (50: windows of the append-latency runs, e.g. 50,100,250),
 # WARREN_NODE_FLAGS (Node flags for warren; default warren's launch flags, src/cli/node-flags.ts,
 # as the `warren` command runs it), ONLY (append,replay,fanout,retention), REPLAY_ROUNDS (1), BROKERS
-# (warren,rabbitmq: one alone for rounds of a long run), OUT (results file; default
+# (warren,rabbitmq: one alone for rounds of a long run), WARREN_LABEL (warren: the label of warren's
+# lines), WARREN_MAIN (dist/src/main.js: another build's, for a before/after), OUT (results file; default
 # bench/results/streams-<date>.jsonl). For the 10M replay: N=10000000 (about 11 GB on disk per
 # broker; see bench/streams.ts --keep/--existing to split it over several lock holds).
 set -euo pipefail
@@ -26,11 +27,11 @@ echo "# $(date -u +%FT%TZ) $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg),
 
 if [[ ",$BROKERS," == *,warren,* ]]; then
 # shellcheck disable=SC2086
-taskset -c 0 node $NODE_FLAGS dist/src/main.js start --host 127.0.0.1 --port "$WARREN_PORT" --http-port off --data-dir "$DATA" --log-level warn &
+taskset -c 0 node $NODE_FLAGS "${WARREN_MAIN:-dist/src/main.js}" start --host 127.0.0.1 --port "$WARREN_PORT" --http-port off --data-dir "$DATA" --log-level warn &
 WPID=$!
 trap 'kill $WPID 2>/dev/null || true; rm -rf "$DATA"' EXIT
 sleep 2
-taskset -c 1 node dist/bench/streams.js --url "amqp://guest:guest@127.0.0.1:$WARREN_PORT" --pid "$WPID" --data-dir "$DATA" --label warren "${common[@]}"
+taskset -c 1 node dist/bench/streams.js --url "amqp://guest:guest@127.0.0.1:$WARREN_PORT" --pid "$WPID" --data-dir "$DATA" --label "${WARREN_LABEL:-warren}" "${common[@]}"
 kill "$WPID"; wait "$WPID" 2>/dev/null || true
 fi
 [[ ",$BROKERS," == *,rabbitmq,* ]] || exit 0
