@@ -46,6 +46,18 @@ async function openStore(ackWaitMs = 50, dir = mkdtempSync(join(tmpdir(), 'warre
   return { s, dir, seqs };
 }
 
+/** One message in queues q and q2, delivered from both: its two entries. */
+function deliverSharedToTwoQueues(s: SqliteStore): { a: StoreEntry; b: StoreEntry } {
+  const m = message('shared');
+  const a = entry(1, m);
+  const b = entry(1, m);
+  s.appendMessage(key('q'), a, m);
+  s.appendMessage(key('q2'), b, m);
+  s.markDelivered(key('q'), a);
+  s.markDelivered(key('q2'), b);
+  return { a, b };
+}
+
 async function reopen(s: SqliteStore, dir: string): Promise<SqliteStore> {
   await s.close();
   open.splice(open.indexOf(s), 1);
@@ -118,13 +130,7 @@ describe('the write hold', () => {
 
   it('a message in two queues acked in one only is written once, with the other queue\'s entry', async () => {
     const { s, dir } = await openStore();
-    const m = message('shared');
-    const a = entry(1, m);
-    const b = entry(1, m);
-    s.appendMessage(key('q'), a, m);
-    s.appendMessage(key('q2'), b, m);
-    s.markDelivered(key('q'), a);
-    s.markDelivered(key('q2'), b);
+    const { a } = deliverSharedToTwoQueues(s);
     await nextTurn();
     s.removeMessage(key('q'), a);
     // b's ack never comes: the hold runs out and b goes to disk.
@@ -201,13 +207,7 @@ describe('the write hold', () => {
 
   it('a message in two queues acked in one only does not make the front of a hold durable', async () => {
     const { s } = await openStore(100);
-    const m = message('shared');
-    const a = entry(1, m);
-    const b = entry(1, m);
-    s.appendMessage(key('q'), a, m);
-    s.appendMessage(key('q2'), b, m);
-    s.markDelivered(key('q'), a);
-    s.markDelivered(key('q2'), b);
+    const { a, b } = deliverSharedToTwoQueues(s);
     const seq = s.writeSeq;
     await nextTurn();
     s.removeMessage(key('q'), a);
