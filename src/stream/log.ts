@@ -15,6 +15,7 @@ import { recordAt, recordOffset, recordSize, recordTimestamp, writeRecord } from
 import { readSummary, SEGMENT_FILE, summaryPath, SUMMARY_FILE } from './segment-index.js';
 import { locate, locateTime, logStats, Segment, segmentOf, segmentsBytes, type Located, type LogSettings, type LogStats, type StreamLogApi } from './segment.js';
 import type { ExternalWrite, WriteJoin } from './write-join.js';
+import { ageCheckIntervalMs, segmentsPastRetention } from './retention.js';
 
 export { Segment, type LogSettings, type LogStats } from './segment.js';
 
@@ -317,17 +318,8 @@ export class StreamLog implements StreamLogApi {
 
   /** Removes whole segments, oldest first, past the size or age limit (the last one stays). */
   #applyRetention(): void {
-    const { maxBytes, maxAgeMs } = this.settings;
-    if (maxBytes !== null) {
-      let total = this.bytes;
-      while (this.segments.length > 1 && total > maxBytes) {
-        total -= this.segments[0]!.size;
-        this.#removeOldest();
-      }
-    }
-    if (maxAgeMs !== null) {
-      const cutoff = Date.now() - maxAgeMs;
-      while (this.segments.length > 1 && this.segments[0]!.lastTs < cutoff) this.#removeOldest();
+    for (let n = segmentsPastRetention(this.segments, this.bytes, this.settings, Date.now()); n > 0; n--) {
+      this.#removeOldest();
     }
   }
 
@@ -359,7 +351,7 @@ export class StreamLog implements StreamLogApi {
     const age = this.settings.maxAgeMs;
     if (age === null) return;
     // Age is checked on each roll and on this coarse timer (a quiet stream ages too).
-    this.#ageTimer = setInterval(() => this.#applyRetention(), Math.min(Math.max(age / 10, 1000), 60_000));
+    this.#ageTimer = setInterval(() => this.#applyRetention(), ageCheckIntervalMs(age));
     this.#ageTimer.unref();
   }
 

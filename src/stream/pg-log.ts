@@ -17,6 +17,7 @@ import type { Message } from '../message.js';
 import type { QueueKey, StreamChunk, StreamChunkStore, StreamChunkWrite } from '../store/store.js';
 import { recordSize, writeRecord } from './record.js';
 import { locate, locateTime, logStats, Segment, segmentOf, segmentsBytes, type Located, type LogSettings, type LogStats, type StreamLogApi } from './segment.js';
+import { ageCheckIntervalMs, segmentsPastRetention } from './retention.js';
 
 /** A chunk is sealed at this size even before its batch goes (a row stays a bounded bytea). */
 const CHUNK_MAX = 1024 * 1024;
@@ -270,17 +271,8 @@ export class PgStreamLog implements StreamLogApi {
   // ---- retention -------------------------------------------------------------------------
 
   #applyRetention(): void {
-    const { maxBytes, maxAgeMs } = this.settings;
-    if (maxBytes !== null) {
-      let total = this.bytes;
-      while (this.segments.length > 1 && total > maxBytes) {
-        total -= this.segments[0]!.size;
-        this.#removeOldest();
-      }
-    }
-    if (maxAgeMs !== null) {
-      const cutoff = Date.now() - maxAgeMs;
-      while (this.segments.length > 1 && this.segments[0]!.lastTs < cutoff) this.#removeOldest();
+    for (let n = segmentsPastRetention(this.segments, this.bytes, this.settings, Date.now()); n > 0; n--) {
+      this.#removeOldest();
     }
   }
 
@@ -304,7 +296,7 @@ export class PgStreamLog implements StreamLogApi {
   #armAgeTimer(): void {
     const age = this.settings.maxAgeMs;
     if (age === null) return;
-    this.#ageTimer = setInterval(() => this.#applyRetention(), Math.min(Math.max(age / 10, 1000), 60_000));
+    this.#ageTimer = setInterval(() => this.#applyRetention(), ageCheckIntervalMs(age));
     this.#ageTimer.unref();
   }
 
