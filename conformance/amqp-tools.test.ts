@@ -1,33 +1,13 @@
 // The amqp-tools CLI (librabbitmq-c based): amqp-declare-queue, amqp-publish, amqp-consume, amqp-get,
 // amqp-delete-queue. A third, C-implemented client that nobody here wrote.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  amqpTool,
-  body,
-  type BrokerUnderTest,
-  Clients,
-  failure,
-  sleep,
-  startBroker,
-  uid,
-  waitForCount,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { amqpTool, body, failure, sleep, uid, waitForCount } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 function urlWith(user: string, password: string, vhost?: string): string {
-  const u = new URL(broker.url);
+  const u = new URL(shared.broker.url);
   u.username = user;
   u.password = password;
   if (vhost !== undefined) u.pathname = `/${encodeURIComponent(vhost)}`;
@@ -37,10 +17,10 @@ function urlWith(user: string, password: string, vhost?: string): string {
 describe('amqp-tools', () => {
   it('amqp-declare-queue declares (durable with -d) and prints the queue name', async () => {
     const q = uid('tools-decl');
-    const r = await amqpTool(broker.url, 'amqp-declare-queue', ['-q', q, '-d']);
+    const r = await amqpTool(shared.broker.url, 'amqp-declare-queue', ['-q', q, '-d']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(q);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const ok = await ch.checkQueue(q);
     expect(ok).toMatchObject({ queue: q, messageCount: 0, consumerCount: 0 });
     // It really is durable: a non-durable redeclare is refused.
@@ -49,29 +29,29 @@ describe('amqp-tools', () => {
     expect(f.replyText).toBe(
       `PRECONDITION_FAILED - inequivalent arg 'durable' for queue '${q}' in vhost '/': received 'false' but current is 'true'`,
     );
-    const del = await amqpTool(broker.url, 'amqp-delete-queue', ['-q', q]);
+    const del = await amqpTool(shared.broker.url, 'amqp-delete-queue', ['-q', q]);
     expect(del.code).toBe(0);
     expect(del.stdout.trim()).toBe('0');
   });
 
   it('hello world: amqp-publish then amqp-consume -c 1', async () => {
     const q = uid('tools-hello');
-    expect((await amqpTool(broker.url, 'amqp-declare-queue', ['-q', q])).code).toBe(0);
-    const pub = await amqpTool(broker.url, 'amqp-publish', ['-r', q, '-b', 'Hello World!']);
+    expect((await amqpTool(shared.broker.url, 'amqp-declare-queue', ['-q', q])).code).toBe(0);
+    const pub = await amqpTool(shared.broker.url, 'amqp-publish', ['-r', q, '-b', 'Hello World!']);
     expect(pub.code).toBe(0);
-    const con = await amqpTool(broker.url, 'amqp-consume', ['-q', q, '-c', '1', 'cat'], { timeoutMs: 15_000 });
+    const con = await amqpTool(shared.broker.url, 'amqp-consume', ['-q', q, '-c', '1', 'cat'], { timeoutMs: 15_000 });
     expect(con.code).toBe(0);
     expect(con.stdout).toBe('Hello World!');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await waitForCount(ch, q, 0);
     await ch.deleteQueue(q);
   });
 
   it('work queue: amqp-publish -l (one message per line), amqp-consume -p 1 acks each', async () => {
     const q = uid('tools-work');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.assertQueue(q, { durable: true });
-    const pub = await amqpTool(broker.url, 'amqp-publish', ['-r', q, '-p', '-l'], { input: 'task1\ntask2\ntask3\n' });
+    const pub = await amqpTool(shared.broker.url, 'amqp-publish', ['-r', q, '-p', '-l'], { input: 'task1\ntask2\ntask3\n' });
     expect(pub.code).toBe(0);
     await waitForCount(ch, q, 3);
     // Peek at one with amqplib to check persistence, then put it back.
@@ -82,7 +62,7 @@ describe('amqp-tools', () => {
     // a synchronous round trip on the same channel: the requeue has happened before amqp-consume starts
     expect((await ch.checkQueue(q)).messageCount).toBe(3);
     const con = await amqpTool(
-      broker.url,
+      shared.broker.url,
       'amqp-consume',
       ['-q', q, '-p', '1', '-c', '3', 'cat'],
       { timeoutMs: 15_000 },
@@ -95,16 +75,16 @@ describe('amqp-tools', () => {
 
   it('amqp-get fetches one message per call and exits 2 on an empty queue', async () => {
     const q = uid('tools-get');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.assertQueue(q);
     ch.sendToQueue(q, Buffer.from('first'));
     ch.sendToQueue(q, Buffer.from('second'));
     await ch.checkQueue(q);
-    const a = await amqpTool(broker.url, 'amqp-get', ['-q', q]);
+    const a = await amqpTool(shared.broker.url, 'amqp-get', ['-q', q]);
     expect(a).toMatchObject({ code: 0, stdout: 'first' });
-    const b = await amqpTool(broker.url, 'amqp-get', ['-q', q]);
+    const b = await amqpTool(shared.broker.url, 'amqp-get', ['-q', q]);
     expect(b).toMatchObject({ code: 0, stdout: 'second' });
-    const c = await amqpTool(broker.url, 'amqp-get', ['-q', q]);
+    const c = await amqpTool(shared.broker.url, 'amqp-get', ['-q', q]);
     expect(c.code).toBe(2);
     expect(c.stdout).toBe('');
     await ch.deleteQueue(q);
@@ -112,13 +92,13 @@ describe('amqp-tools', () => {
 
   it('amqplib publishes with properties, amqp-consume receives; amqp-publish properties reach amqplib', async () => {
     const q = uid('tools-props');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.assertQueue(q);
     ch.sendToQueue(q, Buffer.from('from amqplib'));
-    const con = await amqpTool(broker.url, 'amqp-consume', ['-q', q, '-c', '1', '-A', 'cat'], { timeoutMs: 15_000 });
+    const con = await amqpTool(shared.broker.url, 'amqp-consume', ['-q', q, '-c', '1', '-A', 'cat'], { timeoutMs: 15_000 });
     expect(con).toMatchObject({ code: 0, stdout: 'from amqplib' });
 
-    const pub = await amqpTool(broker.url, 'amqp-publish', [
+    const pub = await amqpTool(shared.broker.url, 'amqp-publish', [
       '-r',
       q,
       '-C',
@@ -147,11 +127,11 @@ describe('amqp-tools', () => {
   it('amqp-consume -x -e binds its exclusive queue to an exchange', async () => {
     const q = uid('tools-bound');
     const key = uid('key');
-    const consumer = amqpTool(broker.url, 'amqp-consume', ['-q', q, '-x', '-e', 'amq.direct', '-r', key, '-c', '1', 'cat'], {
+    const consumer = amqpTool(shared.broker.url, 'amqp-consume', ['-q', q, '-x', '-e', 'amq.direct', '-r', key, '-c', '1', 'cat'], {
       timeoutMs: 20_000,
     });
     // Publish (mandatory, confirmed) until the binding exists: exactly one message gets routed.
-    const pub = await clients.confirmChannel();
+    const pub = await shared.clients.confirmChannel();
     let returned = 0;
     pub.on('return', () => {
       returned++;
@@ -169,23 +149,23 @@ describe('amqp-tools', () => {
 
   it('reports the server errors verbatim: 404, 406, 403 wrong password, 530 unknown vhost', async () => {
     const missing = uid('tools-missing');
-    const get = await amqpTool(broker.url, 'amqp-get', ['-q', missing]);
+    const get = await amqpTool(shared.broker.url, 'amqp-get', ['-q', missing]);
     expect(get.code).toBe(1);
     expect(get.stderr).toContain(`server channel error 404, message: NOT_FOUND - no queue '${missing}' in vhost '/'`);
 
     const ex = uid('tools-noex');
-    const pub = await amqpTool(broker.url, 'amqp-publish', ['-e', ex, '-r', 'k', '-b', 'x']);
+    const pub = await amqpTool(shared.broker.url, 'amqp-publish', ['-e', ex, '-r', 'k', '-b', 'x']);
     expect(pub.code).toBe(1);
     expect(pub.stderr).toContain(`server channel error 404, message: NOT_FOUND - no exchange '${ex}' in vhost '/'`);
 
     const q = uid('tools-406');
-    expect((await amqpTool(broker.url, 'amqp-declare-queue', ['-q', q])).code).toBe(0);
-    const redecl = await amqpTool(broker.url, 'amqp-declare-queue', ['-q', q, '-d']);
+    expect((await amqpTool(shared.broker.url, 'amqp-declare-queue', ['-q', q])).code).toBe(0);
+    const redecl = await amqpTool(shared.broker.url, 'amqp-declare-queue', ['-q', q, '-d']);
     expect(redecl.code).toBe(1);
     expect(redecl.stderr).toContain(
       `server channel error 406, message: PRECONDITION_FAILED - inequivalent arg 'durable' for queue '${q}' in vhost '/': received 'true' but current is 'false'`,
     );
-    await amqpTool(broker.url, 'amqp-delete-queue', ['-q', q]);
+    await amqpTool(shared.broker.url, 'amqp-delete-queue', ['-q', q]);
 
     const bad = await amqpTool(urlWith('guest', 'wrong-password'), 'amqp-publish', ['-r', 'x', '-b', 'y']);
     expect(bad.code).toBe(1);

@@ -9,10 +9,8 @@
 // `broker.external`, warren's otherwise):
 //  - x-delivery-limit on a classic queue: RabbitMQ 406 "... of queue type rabbit_classic_queue";
 //    warren accepts it (it works as on quorum queues).
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  type BrokerUnderTest,
-  Clients,
   enc,
   failure,
   type FieldValue,
@@ -23,28 +21,17 @@ import {
   type RawClient,
   raw,
   rawConnect,
-  startBroker,
   uid,
 } from './harness.js';
+import { useBroker } from './shared-broker.js';
 import { INTEGER_TYPES, MAX_EXPIRY_MS, rawDeclare, rawQueueDelete, typed, WRONG_TYPES } from './extensions-helpers.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 let rc: RawClient;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
 
 // a raw connection per test, so that one test's surprise cannot leave the next one a broken channel
 beforeEach(async () => {
-  rc = await rawConnect(broker);
+  rc = await rawConnect(shared.broker);
 });
 
 afterEach(() => {
@@ -323,7 +310,7 @@ describe('arguments classic queues refuse', () => {
   it('x-delivery-limit (RabbitMQ: refused on classic queues; warren: accepted)', async () => {
     const q = uid('arg-dl');
     const outcome = await declare(q, { 'x-delivery-limit': 3 });
-    if (broker.external) expect(outcome).toBe(notForType('x-delivery-limit', q, 'rabbit_classic_queue'));
+    if (shared.broker.external) expect(outcome).toBe(notForType('x-delivery-limit', q, 'rabbit_classic_queue'));
     else expect(outcome).toBe('ok');
   });
 });
@@ -473,11 +460,11 @@ describe('quorum queues', () => {
 
 describe('redeclaring with another x-queue-type', () => {
   it('classic stays classic; implicit and explicit classic are equivalent; quorum is not', async () => {
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const classic = uid('qt-classic');
     await c.assertQueue(classic, { durable: true });
     await c.assertQueue(classic, { durable: true, arguments: { 'x-queue-type': 'classic' } });
-    const f1 = await failure((await clients.channel()).assertQueue(classic, { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
+    const f1 = await failure((await shared.clients.channel()).assertQueue(classic, { durable: true, arguments: { 'x-queue-type': 'quorum' } }));
     expect([f1.code, f1.replyText]).toEqual([
       406,
       `PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue '${classic}' in vhost '/': received the value 'quorum' of type 'longstr' but current is none`,
@@ -486,24 +473,24 @@ describe('redeclaring with another x-queue-type', () => {
 
     const quorum = uid('qt-quorum');
     await c.assertQueue(quorum, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-    const f2 = await failure((await clients.channel()).assertQueue(quorum, { durable: true }));
+    const f2 = await failure((await shared.clients.channel()).assertQueue(quorum, { durable: true }));
     expect([f2.code, f2.replyText]).toEqual([
       406,
       `PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue '${quorum}' in vhost '/': received none but current is the value 'quorum' of type 'longstr'`,
     ]);
-    const f3 = await failure((await clients.channel()).assertQueue(quorum, { durable: true, arguments: { 'x-queue-type': 'classic' } }));
+    const f3 = await failure((await shared.clients.channel()).assertQueue(quorum, { durable: true, arguments: { 'x-queue-type': 'classic' } }));
     expect([f3.code, f3.replyText]).toEqual([
       406,
       `PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue '${quorum}' in vhost '/': received 'classic' but current is 'quorum'`,
     ]);
-    expect(await (await clients.channel()).checkQueue(quorum)).toEqual({ queue: quorum, messageCount: 0, consumerCount: 0 });
+    expect(await (await shared.clients.channel()).checkQueue(quorum)).toEqual({ queue: quorum, messageCount: 0, consumerCount: 0 });
     await c.deleteQueue(quorum);
   });
 });
 
 describe('through amqplib (its own value types)', () => {
   it('406 with class/method ids 50/10, the channel closed, the connection not', async () => {
-    const conn = await clients.connect();
+    const conn = await shared.clients.connect();
     const cases: Array<[Record<string, unknown>, { durable?: boolean }, (q: string) => string]> = [
       [{ 'x-overflow': 'explode' }, {}, (q) => `PRECONDITION_FAILED - invalid arg 'x-overflow' for queue '${q}' in vhost '/': invalid_overflow`],
       [{ 'x-queue-type': 'quorum' }, { durable: false }, (q) => `PRECONDITION_FAILED - invalid property 'non-durable' for queue '${q}' in vhost '/'`],
@@ -512,14 +499,14 @@ describe('through amqplib (its own value types)', () => {
       [{ 'x-single-active-consumer': 1 }, {}, (q) => `PRECONDITION_FAILED - invalid arg 'x-single-active-consumer' for queue '${q}' in vhost '/': {unacceptable_type,byte}`],
     ];
     for (const [args, flags, text] of cases) {
-      const c = await clients.channel(conn);
+      const c = await shared.clients.channel(conn);
       const q = uid('arg-amqplib');
       const f = await failure(c.assertQueue(q, { durable: flags.durable ?? false, arguments: args }));
       expect({ code: f.code, text: f.replyText, classId: f.classId, methodId: f.methodId }).toEqual({ code: 406, text: text(q), classId: 50, methodId: 10 });
-      await clients.channelState(c).whenClosed;
+      await shared.clients.channelState(c).whenClosed;
     }
-    expect(clients.tracked(conn).closed).toBe(false);
-    const ok = await clients.channel(conn);
+    expect(shared.clients.tracked(conn).closed).toBe(false);
+    const ok = await shared.clients.channel(conn);
     const q = uid('arg-lazy');
     expect(await ok.assertQueue(q, { durable: false, arguments: { 'x-queue-mode': 'lazy' } })).toMatchObject({ queue: q });
     await ok.deleteQueue(q);
@@ -593,7 +580,7 @@ describe('alternate-exchange', () => {
         }, [40, 11]),
       ]);
       wanted.push([name, name === 'longstr' ? 'ok' : `406 40/10 PRECONDITION_FAILED - invalid type '${name}' for arg 'alternate-exchange' in exchange '${x}' in vhost '/'`]);
-      if (name === 'longstr') await (await clients.channel()).deleteExchange(x);
+      if (name === 'longstr') await (await shared.clients.channel()).deleteExchange(x);
     }
     expect(actual).toEqual(wanted);
   });
@@ -601,7 +588,7 @@ describe('alternate-exchange', () => {
 
 describe('consumer x-priority', () => {
   it('any integer (negative and long too); any other type refused (60/20)', async () => {
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const q = uid('arg-cprio');
     await c.assertQueue(q, { durable: false });
     const consume = (v: FieldValue): void =>

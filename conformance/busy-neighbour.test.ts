@@ -6,25 +6,26 @@
 // amqplib client beside the burst gets every reply and every message of its own.
 
 import type { Channel } from 'amqplib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Clients, enc, FRAME_BODY, FRAME_HEADER, FRAME_METHOD, raw, RawClient, rawConnect, startBroker, uid, waitForCount, type BrokerUnderTest } from './harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  enc,
+  FRAME_BODY,
+  FRAME_HEADER,
+  FRAME_METHOD,
+  raw,
+  RawClient,
+  rawConnect,
+  uid,
+  waitForCount,
+} from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 const raws: RawClient[] = [];
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
 
 afterEach(async () => {
   for (const r of raws.splice(0)) r.destroy();
-  await clients.closeAll();
-});
-
-afterAll(async () => {
-  await broker.stop();
+  await shared.clients.closeAll();
 });
 
 /** `n` publishes of `size`-byte bodies numbered from 0 (delivery_mode 2 when persistent), then channel.close. */
@@ -65,10 +66,10 @@ async function drainInOrder(ch: Channel, queue: string, n: number): Promise<void
 }
 
 async function burstThenClose(n: number, size: number, persistent: boolean): Promise<void> {
-  const ch = await clients.channel();
+  const ch = await shared.clients.channel();
   const q = uid(persistent ? 'burst-durable' : 'burst');
   await ch.assertQueue(q, { durable: persistent, autoDelete: false });
-  const r = await rawConnect(broker);
+  const r = await rawConnect(shared.broker);
   raws.push(r);
   await r.openChannel(1);
   r.write(burst(q, n, size, persistent));
@@ -90,13 +91,13 @@ describe('a burst of publishes in one write', () => {
 
   it('an amqplib client beside the burst gets every RPC reply and every one of its messages', async () => {
     const q = uid('burst-side');
-    const setup = await clients.channel();
+    const setup = await shared.clients.channel();
     await setup.assertQueue(q, { autoDelete: false });
-    const r = await rawConnect(broker);
+    const r = await rawConnect(shared.broker);
     raws.push(r);
     await r.openChannel(1);
 
-    const probe = await clients.channel();
+    const probe = await shared.clients.channel();
     const pq = uid('probe');
     await probe.assertQueue(pq, { exclusive: true });
     const seen: number[] = [];

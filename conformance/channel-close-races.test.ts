@@ -6,10 +6,8 @@
 // other method, content included; its frames are still assembled, so a framing mistake is
 // still a connection error. A close-ok, in either direction, frees the number at once. A frame
 // on a number nobody holds opens a channel that takes only channel.open.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type BrokerUnderTest,
-  Clients,
   enc,
   FRAME_BODY,
   FRAME_HEADER,
@@ -19,22 +17,11 @@ import {
   type RawFrame,
   raw,
   rawConnect,
-  startBroker,
   uid,
 } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 const closeArgs = (code: number, text: string): Buffer => Buffer.concat([enc.u16(code), enc.shortstr(text), enc.u16(0), enc.u16(0)]);
 const qos = (count: number): Buffer => Buffer.concat([enc.u32(0), enc.u16(count), enc.bits(false)]);
@@ -65,7 +52,7 @@ const names = (frames: RawFrame[]): string[] =>
 
 describe('frames racing a channel close', () => {
   it('a channel.close crossing the server’s channel.close gets close-ok; the number is free after the client’s close-ok', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       await c.openChannel(2);
@@ -88,7 +75,7 @@ describe('frames racing a channel close', () => {
   });
 
   it('while the server’s channel.close waits for close-ok, methods and content on that channel are dropped silently', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       await c.openChannel(2);
@@ -123,7 +110,7 @@ describe('frames racing a channel close', () => {
   });
 
   it('while the server’s channel.close waits for close-ok, a framing mistake on that channel still closes the connection', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       publishToMissing(c, 1);
@@ -137,7 +124,7 @@ describe('frames racing a channel close', () => {
   });
 
   it('channel.open on a channel the server is closing is still the second channel.open (504)', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       publishToMissing(c, 1);
@@ -151,7 +138,7 @@ describe('frames racing a channel close', () => {
   });
 
   it('a client-initiated close frees the number when close-ok is sent', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(3);
       c.sendMethod(3, 20, 40, closeArgs(200, 'done'));
@@ -182,7 +169,7 @@ describe('frames racing a channel close', () => {
       ['basic.qos: dropped; one close-ok', 60, 10, qos(1), ['1:20/41']],
       ['channel.close: close-ok for each', 20, 40, closeArgs(200, 'again'), ['1:20/41', '1:20/41']],
     ] as const)('%s', async (_what, classId, methodId, args, expected) => {
-      const c = await rawConnect(broker);
+      const c = await rawConnect(shared.broker);
       try {
         await c.openChannel(1);
         c.write(closeAnd(classId, methodId, args));
@@ -197,7 +184,7 @@ describe('frames racing a channel close', () => {
     });
 
     it('channel.close-ok: the number is free at once and no close-ok is sent', async () => {
-      const c = await rawConnect(broker);
+      const c = await rawConnect(shared.broker);
       try {
         await c.openChannel(1);
         c.write(closeAnd(20, 41));
@@ -209,7 +196,7 @@ describe('frames racing a channel close', () => {
     });
 
     it('channel.open: the second channel.open (504)', async () => {
-      const c = await rawConnect(broker);
+      const c = await rawConnect(shared.broker);
       try {
         await c.openChannel(1);
         c.write(closeAnd(20, 10, enc.shortstr('')));
@@ -223,7 +210,7 @@ describe('frames racing a channel close', () => {
   });
 
   it('channel.close-ok on an open channel is 503 unimplemented method', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 20, 41);
@@ -235,7 +222,7 @@ describe('frames racing a channel close', () => {
   });
 
   it('a content frame on a channel that was never opened is 505, not 504', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       c.sendFrame(FRAME_HEADER, 9, RawClient.contentHeader(1));
       const res = await c.waitForConnectionClose(10_000);

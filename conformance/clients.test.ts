@@ -5,8 +5,9 @@
 // it back; a test is skipped only when its package is not installed.
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerUnderTest, Clients, CONFORMANCE_DIR, PYTHON, runProcess, startBroker, uid, waitFor } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { CONFORMANCE_DIR, PYTHON, runProcess, uid, waitFor } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
 const DIR = path.join(CONFORMANCE_DIR, 'clients');
 
@@ -30,18 +31,7 @@ const have = {
   phpamqplib: await works('php', ['-r', "require '/usr/share/php/PhpAmqpLib/autoload.php';"]),
 };
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 interface ScriptResult {
   code: number | null;
@@ -71,7 +61,7 @@ function expectDone(r: ScriptResult): void {
 
 describe('py-amqp (python3-amqp)', () => {
   it.skipIf(!have.pyamqp)("headers with integers beyond 32 bits ('L') round-trip, confirmed, through get, consume and a headers exchange", async () => {
-    const r = await runScript(PYTHON, 'pyamqp_roundtrip.py', [broker.url, uid('pyamqp')]);
+    const r = await runScript(PYTHON, 'pyamqp_roundtrip.py', [shared.broker.url, uid('pyamqp')]);
     event(r, 'confirmed');
     expect(event(r, 'get')).toEqual({ event: 'get', body: 'hello', headers: HEADERS, content_type: 'text/plain' });
     expect(event(r, 'consumed')).toEqual({ event: 'consumed', body: 'again', headers: HEADERS });
@@ -82,7 +72,7 @@ describe('py-amqp (python3-amqp)', () => {
 
 describe('kombu (python3-kombu)', () => {
   it.skipIf(!have.kombu)('produce with confirms and consume: JSON body and headers', async () => {
-    const r = await runScript(PYTHON, 'kombu_roundtrip.py', [broker.url, uid('kombu')]);
+    const r = await runScript(PYTHON, 'kombu_roundtrip.py', [shared.broker.url, uid('kombu')]);
     event(r, 'published');
     expect(event(r, 'consumed')).toEqual({ event: 'consumed', body: { n: 1, big: 2 ** 40 }, headers: HEADERS });
     expect(event(r, 'simple')).toEqual({ event: 'simple', body: { hello: 'world' }, headers: { big: 2 ** 40 } });
@@ -93,7 +83,7 @@ describe('kombu (python3-kombu)', () => {
 describe('Celery (python3-celery)', () => {
   it.skipIf(!have.celery)('a worker runs tasks from warren and returns their results over rpc://', { timeout: 90_000 }, async () => {
     const queue = uid('celery');
-    const env = { WARREN_URL: broker.url, WARREN_CELERY_QUEUE: queue, PYTHONPATH: DIR };
+    const env = { WARREN_URL: shared.broker.url, WARREN_CELERY_QUEUE: queue, PYTHONPATH: DIR };
     const worker = spawn(
       PYTHON,
       ['-m', 'celery', '-A', 'celery_app', 'worker', '-P', 'solo', '-c', '1', '--without-gossip', '--without-mingle', '--without-heartbeat', '-n', `${queue}@localhost`, '--loglevel=INFO'],
@@ -116,7 +106,7 @@ describe('Celery (python3-celery)', () => {
       worker.kill('SIGTERM');
       const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
       if (!stopped) worker.kill('SIGKILL');
-      const ch = await clients.channel();
+      const ch = await shared.clients.channel();
       await ch.deleteQueue(queue);
     }
   });
@@ -124,7 +114,7 @@ describe('Celery (python3-celery)', () => {
 
 describe('aio-pika (python3-aio-pika)', () => {
   it.skipIf(!have.aiopika)('publish with confirms, get and consume with a header table', async () => {
-    const r = await runScript(PYTHON, 'aiopika_roundtrip.py', [broker.url, uid('aiopika')]);
+    const r = await runScript(PYTHON, 'aiopika_roundtrip.py', [shared.broker.url, uid('aiopika')]);
     expect(event(r, 'confirmed')['kind']).toBe('Ack');
     expect(event(r, 'get')).toEqual({ event: 'get', body: 'hello', headers: HEADERS, content_type: 'text/plain' });
     expect(event(r, 'consumed')).toEqual({ event: 'consumed', body: 'again', headers: HEADERS });
@@ -134,7 +124,7 @@ describe('aio-pika (python3-aio-pika)', () => {
 
 describe('Bunny (ruby-bunny)', () => {
   it.skipIf(!have.bunny)('publish with confirms, pop and subscribe with a header table', async () => {
-    const r = await runScript('ruby', 'bunny_roundtrip.rb', [broker.url, uid('bunny')]);
+    const r = await runScript('ruby', 'bunny_roundtrip.rb', [shared.broker.url, uid('bunny')]);
     expect(event(r, 'confirmed')).toEqual({ event: 'confirmed', ok: true, nacked: [] });
     expect(event(r, 'get')).toEqual({ event: 'get', body: 'hello', headers: HEADERS, content_type: 'text/plain' });
     expect(event(r, 'consumed')).toEqual({ event: 'consumed', body: 'again', headers: HEADERS });
@@ -144,7 +134,7 @@ describe('Bunny (ruby-bunny)', () => {
 
 describe('php-amqplib (php-amqplib)', () => {
   it.skipIf(!have.phpamqplib)('publish with confirms, basic_get and basic_consume with a header table', async () => {
-    const r = await runScript('php', 'phpamqplib_roundtrip.php', [broker.url, uid('php')]);
+    const r = await runScript('php', 'phpamqplib_roundtrip.php', [shared.broker.url, uid('php')]);
     expect(event(r, 'confirmed')).toEqual({ event: 'confirmed', acks: 1, nacks: 0 });
     expect(event(r, 'get')).toEqual({ event: 'get', body: 'hello', headers: HEADERS, content_type: 'text/plain' });
     expect(event(r, 'consumed')).toEqual({ event: 'consumed', body: 'again', headers: HEADERS });

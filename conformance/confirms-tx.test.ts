@@ -1,9 +1,7 @@
 // Publisher confirms (amqplib ConfirmChannel, raw frames) and transactions (pika, raw frames).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Message } from 'amqplib';
 import {
-  type BrokerUnderTest,
-  Clients,
   enc,
   FRAME_BODY,
   FRAME_HEADER,
@@ -13,23 +11,12 @@ import {
   raw,
   rawConnect,
   runPika,
-  startBroker,
   sync,
   uid,
 } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 /** Expand a sequence of basic.ack/nack (tag, multiple) into the set of confirmed tags, checking no tag is confirmed twice. */
 function expandConfirms(events: Array<{ deliveryTag: number; multiple: boolean }>): number[] {
@@ -62,7 +49,7 @@ function describeFrame(f: RawFrame): string {
 
 describe('publisher confirms', () => {
   it('every publish is confirmed exactly once, tags 1..N', async () => {
-    const ch = await clients.confirmChannel();
+    const ch = await shared.clients.confirmChannel();
     const q = (await ch.assertQueue('', { exclusive: true })).queue;
     const acks: Array<{ deliveryTag: number; multiple: boolean }> = [];
     const nacks: unknown[] = [];
@@ -85,7 +72,7 @@ describe('publisher confirms', () => {
   });
 
   it('raw: confirm.select-ok, then basic.ack tags count publishes on the channel; multiple covers earlier tags', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 50, 10, raw.queueDeclare('', { exclusive: true }));
@@ -107,7 +94,7 @@ describe('publisher confirms', () => {
   });
 
   it('unroutable messages are confirmed too; for mandatory ones basic.return comes before the ack', async () => {
-    const ch = await clients.confirmChannel();
+    const ch = await shared.clients.confirmChannel();
     const order: string[] = [];
     ch.on('return', (m: Message) => order.push(`return:${m.content.toString()}`));
     const ex = uid('confirm-unroutable');
@@ -131,7 +118,7 @@ describe('publisher confirms', () => {
   });
 
   it('raw: the frame order is basic.return, header, body, then basic.ack', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 85, 10, enc.bits(false));
@@ -150,7 +137,7 @@ describe('publisher confirms', () => {
   });
 
   it('a queue with x-overflow=reject-publish nacks publishes that do not fit', async () => {
-    const ch = await clients.confirmChannel();
+    const ch = await shared.clients.confirmChannel();
     const q = uid('reject-publish');
     await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } });
     const results: string[] = [];
@@ -168,7 +155,7 @@ describe('publisher confirms', () => {
   });
 
   it('confirm.select is idempotent on a confirm channel', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 85, 10, enc.bits(false));
@@ -186,7 +173,7 @@ describe('publisher confirms', () => {
 
 describe('transactions (pika)', () => {
   it('published messages appear only on commit; the channel stays transactional', async () => {
-    const r = await runPika(broker.url, 'tx', ['publish_commit', uid('tx-pub')]);
+    const r = await runPika(shared.broker.url, 'tx', ['publish_commit', uid('tx-pub')]);
     expect(r.events).toEqual([
       { event: 'tx_select_ok' },
       { event: 'before_commit', count: 0 },
@@ -199,7 +186,7 @@ describe('transactions (pika)', () => {
   });
 
   it('rollback discards uncommitted publishes', async () => {
-    const r = await runPika(broker.url, 'tx', ['publish_rollback', uid('tx-rb')]);
+    const r = await runPika(shared.broker.url, 'tx', ['publish_rollback', uid('tx-rb')]);
     expect(r.events).toEqual([
       { event: 'after_rollback', count: 0 },
       { event: 'after_commit', count: 1 },
@@ -209,7 +196,7 @@ describe('transactions (pika)', () => {
   });
 
   it('acks take effect on commit', async () => {
-    const r = await runPika(broker.url, 'tx', ['ack_commit', uid('tx-ack')]);
+    const r = await runPika(shared.broker.url, 'tx', ['ack_commit', uid('tx-ack')]);
     expect(r.events).toEqual([
       { event: 'committed', ready: 1 },
       { event: 'after_close', ready: 1 },
@@ -218,7 +205,7 @@ describe('transactions (pika)', () => {
   });
 
   it('rolled-back acks leave the messages unacked; they are requeued (redelivered) when the channel closes', async () => {
-    const r = await runPika(broker.url, 'tx', ['ack_rollback', uid('tx-ackrb')]);
+    const r = await runPika(shared.broker.url, 'tx', ['ack_rollback', uid('tx-ackrb')]);
     expect(r.events).toEqual([
       { event: 'rolled_back', ready: 1 },
       { event: 'after_close', ready: 3 },
@@ -235,7 +222,7 @@ describe('transactions (pika)', () => {
   });
 
   it('reject/nack are transactional too', async () => {
-    const r = await runPika(broker.url, 'tx', ['reject_commit', uid('tx-rej')]);
+    const r = await runPika(shared.broker.url, 'tx', ['reject_commit', uid('tx-rej')]);
     expect(r.events).toEqual([
       { event: 'before_commit', ready: 0 },
       { event: 'after_commit', ready: 1 },
@@ -246,7 +233,7 @@ describe('transactions (pika)', () => {
 
 describe('transactions (raw)', () => {
   it('basic.return for an unroutable mandatory publish arrives before tx.commit-ok', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 90, 10);
@@ -262,7 +249,7 @@ describe('transactions (raw)', () => {
   });
 
   it('tx.select is idempotent and commit/rollback with nothing pending succeed', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 90, 10);
@@ -280,9 +267,9 @@ describe('transactions (raw)', () => {
 
   it('uncommitted publishes are discarded when the channel closes', async () => {
     const q = uid('tx-close');
-    const admin = await clients.channel();
+    const admin = await shared.clients.channel();
     await admin.assertQueue(q, { durable: false });
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 90, 10);

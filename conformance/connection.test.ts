@@ -1,31 +1,10 @@
 // Connection-level properties: connection.start server properties and capabilities, tune values,
 // many channels on one connection, many connections.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type BrokerUnderTest,
-  Clients,
-  FRAME_BODY,
-  FRAME_HEADER,
-  raw,
-  rawConnect,
-  RawClient,
-  runPika,
-  startBroker,
-  uid,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { FRAME_BODY, FRAME_HEADER, raw, rawConnect, RawClient, runPika, uid } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 const REQUIRED_CAPABILITIES = [
   'publisher_confirms',
@@ -39,7 +18,7 @@ const REQUIRED_CAPABILITIES = [
 
 describe('connection.start', () => {
   it('server properties carry a capabilities table with every capability clients look for (raw)', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       const hs = await c.handshake();
       const props = hs.serverProperties;
@@ -57,21 +36,21 @@ describe('connection.start', () => {
   });
 
   it('amqplib sees the same capabilities in connection.serverProperties', async () => {
-    const conn = await clients.connect();
+    const conn = await shared.clients.connect();
     const caps = (conn.connection.serverProperties as unknown as { capabilities: Record<string, unknown> }).capabilities;
     for (const cap of REQUIRED_CAPABILITIES) expect({ cap, value: caps[cap] }).toEqual({ cap, value: true });
     await conn.close();
   });
 
   it('pika sees them too', async () => {
-    const r = await runPika(broker.url, 'ops', ['server_properties']);
+    const r = await runPika(shared.broker.url, 'ops', ['server_properties']);
     const ev = r.events.find((e) => e['event'] === 'server_properties');
     const caps = ev?.['capabilities'] as Record<string, unknown>;
     for (const cap of REQUIRED_CAPABILITIES) expect({ cap, value: caps[cap] }).toEqual({ cap, value: true });
   });
 
   it('the client tune-ok frame_max wins when lower than the server proposal', async () => {
-    const c = await rawConnect(broker, { channelMax: 10, frameMax: 8192, heartbeat: 0 });
+    const c = await rawConnect(shared.broker, { channelMax: 10, frameMax: 8192, heartbeat: 0 });
     try {
       await c.openChannel(1);
       c.sendMethod(1, 50, 10, raw.queueDeclare('', { exclusive: true }));
@@ -102,20 +81,20 @@ describe('connection.start', () => {
 
 describe('channels and connections', () => {
   it('one connection can carry many channels at once', async () => {
-    const conn = await clients.connect();
-    const chans = await Promise.all(Array.from({ length: 50 }, () => clients.channel(conn)));
+    const conn = await shared.clients.connect();
+    const chans = await Promise.all(Array.from({ length: 50 }, () => shared.clients.channel(conn)));
     const results = await Promise.all(chans.map((ch) => ch.assertQueue('', { exclusive: true })));
     expect(new Set(results.map((r) => r.queue)).size).toBe(50);
     await Promise.all(chans.slice(0, 25).map((ch) => ch.close()));
-    const more = await Promise.all(Array.from({ length: 10 }, () => clients.channel(conn)));
+    const more = await Promise.all(Array.from({ length: 10 }, () => shared.clients.channel(conn)));
     for (const ch of more) await ch.checkExchange('amq.direct');
     await conn.close();
   });
 
   it('many connections at once', async () => {
-    const conns = await Promise.all(Array.from({ length: 20 }, () => clients.connect()));
+    const conns = await Promise.all(Array.from({ length: 20 }, () => shared.clients.connect()));
     const q = uid('many-conns');
-    const admin = await clients.channel(conns[0]);
+    const admin = await shared.clients.channel(conns[0]);
     await admin.assertQueue(q, { durable: false });
     await Promise.all(
       conns.map(async (conn, i) => {
@@ -130,9 +109,9 @@ describe('channels and connections', () => {
   });
 
   it('closing a channel with an unacked consumer delivery does not affect other channels', async () => {
-    const conn = await clients.connect();
-    const a = await clients.channel(conn);
-    const b = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const a = await shared.clients.channel(conn);
+    const b = await shared.clients.channel(conn);
     const { queue } = await a.assertQueue('', { exclusive: true });
     a.sendToQueue(queue, Buffer.from('x'));
     const m = await a.get(queue, { noAck: false });

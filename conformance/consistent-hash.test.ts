@@ -6,22 +6,12 @@
 //   rabbitmq-plugins -n <node> enable rabbitmq_consistent_hash_exchange
 // (with conformance/rabbitmq-ref.sh's environment). Only behaviour both brokers share is asserted:
 // which queue a given key lands on differs (RabbitMQ hashes with erlang:phash2).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Channel, ConfirmChannel } from 'amqplib';
-import { type BrokerUnderTest, Clients, failure, startBroker, uid } from './harness.js';
+import { failure, uid } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 /** An exchange with one exclusive queue per weight; returns the exchange and the queue names. */
 async function setup(ch: Channel, weights: number[], args: Record<string, unknown> = {}): Promise<{ x: string; qs: string[] }> {
@@ -61,8 +51,8 @@ async function publishAll(ch: ConfirmChannel, x: string, n: number, key: (i: num
 
 describe('binding keys are weights', () => {
   it('accepts positive integers, refuses the rest with the plugin texts', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const { x } = await setup(ch, []);
     const { queue } = await ch.assertQueue('', { exclusive: true });
     for (const k of ['1', '+5', '007']) await ch.bindQueue(queue, x, k);
@@ -71,12 +61,12 @@ describe('binding keys are weights', () => {
       ['', '<<>>'],
       ['1.5', '<<"1.5">>'],
     ] as const) {
-      const c = await clients.channel(conn);
+      const c = await shared.clients.channel(conn);
       const f = await failure(c.bindQueue(queue, x, k));
       expect([f.code, f.replyText]).toEqual([406, `PRECONDITION_FAILED - The binding key must be an integer: ${shown}`]);
     }
     for (const k of ['0', '-3']) {
-      const c = await clients.channel(conn);
+      const c = await shared.clients.channel(conn);
       const f = await failure(c.bindQueue(queue, x, k));
       expect([f.code, f.replyText]).toEqual([406, 'PRECONDITION_FAILED - The binding key must be greater than 0']);
     }
@@ -86,16 +76,16 @@ describe('binding keys are weights', () => {
 
 describe('exchange arguments', () => {
   it('refuses an unknown hash-property, and hash-header with hash-property', async () => {
-    let ch = await clients.channel();
+    let ch = await shared.clients.channel();
     let f = await failure(ch.assertExchange(uid('chx'), 'x-consistent-hash', { durable: false, arguments: { 'hash-property': 'app_id' } }));
     expect([f.code, f.replyText]).toEqual([406, 'PRECONDITION_FAILED - Unsupported property: app_id']);
-    ch = await clients.channel();
+    ch = await shared.clients.channel();
     f = await failure(ch.assertExchange(uid('chx'), 'x-consistent-hash', { durable: false, arguments: { 'hash-property': 'message_id', 'hash-header': 'h' } }));
     expect([f.code, f.replyText]).toEqual([406, 'PRECONDITION_FAILED - hash-header and hash-property are mutually exclusive']);
   });
 
   it('a hash-header that is not a string closes the connection with 541', async () => {
-    const conn = await clients.connectTracked();
+    const conn = await shared.clients.connectTracked();
     const ch = await conn.model.createChannel();
     ch.on('error', () => {});
     await failure(ch.assertExchange(uid('chx'), 'x-consistent-hash', { durable: false, arguments: { 'hash-header': 5 } }));
@@ -106,7 +96,7 @@ describe('exchange arguments', () => {
 
 describe('routing', () => {
   it('one queue per message; the same key always to the same queue; shares follow the weights', async () => {
-    const ch = await clients.confirmChannel();
+    const ch = await shared.clients.confirmChannel();
     const { x, qs } = await setup(ch, [1, 2, 3]);
     const n = 3000;
     const key = (i: number): string => `key-${i % 1500}`;
@@ -124,7 +114,7 @@ describe('routing', () => {
   });
 
   it('adding a queue moves only a share of the keys, all of them to the new queue', async () => {
-    const ch = await clients.confirmChannel();
+    const ch = await shared.clients.confirmChannel();
     const { x, qs } = await setup(ch, [1, 1, 1]);
     const n = 2000;
     await publishAll(ch, x, n, (i) => `key-${i}`);
@@ -144,7 +134,7 @@ describe('routing', () => {
   });
 
   it('hash-header hashes the header (messages without it all go to one queue)', async () => {
-    const ch = await clients.confirmChannel();
+    const ch = await shared.clients.confirmChannel();
     const { x, qs } = await setup(ch, [1, 1, 1], { 'hash-header': 'tenant' });
     await publishAll(ch, x, 600, (i) => `rk-${i}`, (i) => ({ headers: { tenant: `t${i % 200}` } }));
     const where = await whereTheyWent(ch, qs);
@@ -159,7 +149,7 @@ describe('routing', () => {
   });
 
   it('hash-property message_id hashes the message id', async () => {
-    const ch = await clients.confirmChannel();
+    const ch = await shared.clients.confirmChannel();
     const { x, qs } = await setup(ch, [1, 1, 1], { 'hash-property': 'message_id' });
     // Same message id, different routing keys: one queue each time.
     for (let i = 0; i < 100; i++) ch.publish(x, `rk-a-${i}`, Buffer.from('x'), { messageId: `id-${i}`, correlationId: 'a' });
@@ -184,7 +174,7 @@ describe('routing', () => {
   });
 
   it('CC keys take no part: one copy, where the routing key hashes', async () => {
-    const ch = await clients.confirmChannel();
+    const ch = await shared.clients.confirmChannel();
     const { x, qs } = await setup(ch, [1, 1, 1, 1]);
     await publishAll(ch, x, 40, () => 'same-key', (i) => ({ CC: [`cc-a-${i}`, `cc-b-${i}`, `cc-c-${i}`] }));
     const where = await whereTheyWent(ch, qs);
@@ -194,7 +184,7 @@ describe('routing', () => {
   });
 
   it('without bindings a mandatory message comes back as 312 NO_ROUTE', async () => {
-    const ch = await clients.confirmChannel();
+    const ch = await shared.clients.confirmChannel();
     const { x } = await setup(ch, []);
     const returned = new Promise<string>((resolve) => ch.once('return', (m) => resolve(`${m.fields.replyCode} ${m.fields.replyText}`)));
     ch.publish(x, 'k', Buffer.from('x'), { mandatory: true });

@@ -2,14 +2,12 @@
 // client exposes them) class/method ids. Soft errors must close only the channel (a sibling channel
 // on the same connection keeps working); hard errors must close the connection. In every case an
 // unrelated connection must carry on working.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, ChannelModel } from 'amqplib';
 import * as amqplib from 'amqplib';
 import {
   type AmqpFailure,
   body,
-  type BrokerUnderTest,
-  Clients,
   enc,
   failure,
   FRAME_HEADER,
@@ -19,28 +17,20 @@ import {
   raw,
   rawConnect,
   runPika,
-  startBroker,
   sync,
   toFailure,
   uid,
   withTimeout,
 } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 let bystander: Channel;
 let bystanderQueue: string;
 
 beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-  bystander = await clients.channel();
+  bystander = await shared.clients.channel();
   bystanderQueue = (await bystander.assertQueue('', { exclusive: true })).queue;
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
 });
 
 /** The unrelated connection opened in beforeAll still works end to end. */
@@ -53,8 +43,8 @@ async function bystanderWorks(): Promise<void> {
 
 /** A brand-new connection can be opened and used. */
 async function freshConnectionWorks(): Promise<void> {
-  const conn = await clients.connect();
-  const ch = await clients.channel(conn);
+  const conn = await shared.clients.connect();
+  const ch = await shared.clients.channel(conn);
   await ch.assertQueue('', { exclusive: true });
   await conn.close();
 }
@@ -77,11 +67,11 @@ async function expectSoftError(
   expected: Expected,
   setup?: (ch: Channel, conn: ChannelModel) => Promise<void>,
 ): Promise<AmqpFailure> {
-  const conn = await clients.connect();
-  const victim = await clients.channel(conn);
-  const sibling = await clients.channel(conn);
+  const conn = await shared.clients.connect();
+  const victim = await shared.clients.channel(conn);
+  const sibling = await shared.clients.channel(conn);
   if (setup) await setup(victim, conn);
-  const state = clients.channelState(victim);
+  const state = shared.clients.channelState(victim);
   let f: AmqpFailure;
   try {
     await withTimeout(op(victim, conn), 10_000, 'operation');
@@ -99,7 +89,7 @@ async function expectSoftError(
   await withTimeout(state.whenClosed, 10_000, 'victim channel closed');
   // soft: the sibling channel on the same connection is unaffected
   await sibling.checkExchange('amq.direct');
-  expect(clients.tracked(conn).closed).toBe(false);
+  expect(shared.clients.tracked(conn).closed).toBe(false);
   await bystanderWorks();
   await conn.close();
   return f;
@@ -117,10 +107,10 @@ const CODE_NAMES: Record<number, string> = {
 
 /** Run `op`; the server must close the whole connection with `expected`. */
 async function expectHardError(op: (ch: Channel, conn: ChannelModel) => Promise<unknown>, expected: Expected): Promise<void> {
-  const t = await clients.connectTracked();
-  const victim = await clients.channel(t.model);
-  const sibling = await clients.channel(t.model);
-  const siblingState = clients.channelState(sibling);
+  const t = await shared.clients.connectTracked();
+  const victim = await shared.clients.channel(t.model);
+  const sibling = await shared.clients.channel(t.model);
+  const siblingState = shared.clients.channelState(sibling);
   await withTimeout(op(victim, t.model), 10_000, 'operation').catch(() => {
     // the pending operation is rejected with "Channel ended"/"Connection closed": expected
   });
@@ -139,7 +129,7 @@ async function expectRawConnectionClose(
   send: (c: RawClient) => Promise<void> | void,
   expected: Required<Expected>,
 ): Promise<void> {
-  const c = await rawConnect(broker);
+  const c = await rawConnect(shared.broker);
   try {
     await c.openChannel(1);
     await send(c);
@@ -203,7 +193,7 @@ describe('406 PRECONDITION_FAILED: inequivalent declarations', () => {
   });
 
   it('queue x-argument added, raw: the type name follows the field-table tag (I, l, S)', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       const q = uid('ineq-raw');
       await c.openChannel(1);
@@ -261,7 +251,7 @@ describe('406 PRECONDITION_FAILED: inequivalent declarations', () => {
 
 describe('405 RESOURCE_LOCKED', () => {
   it("declaring another connection's exclusive queue", async () => {
-    const owner = await clients.channel();
+    const owner = await shared.clients.channel();
     const q = uid('locked');
     await owner.assertQueue(q, { exclusive: true });
     await expectSoftError((ch) => ch.assertQueue(q, { exclusive: true }), {
@@ -351,7 +341,7 @@ describe('403 ACCESS_REFUSED', () => {
   it('consuming from a queue with an exclusive consumer, and exclusive-consuming a queue with consumers', async () => {
     const q = uid('excl-cons');
     await bystander.assertQueue(q);
-    const holder = await clients.channel();
+    const holder = await shared.clients.channel();
     const { consumerTag } = await holder.consume(q, () => {}, { exclusive: true });
     const text = `ACCESS_REFUSED - queue '${q}' in vhost '/' in exclusive use`;
     await expectSoftError((ch) => ch.consume(q, () => {}), { code: 403, text, classId: 60, methodId: 20 });
@@ -411,7 +401,7 @@ describe('404 NOT_FOUND', () => {
   });
 
   it('an empty queue name refers to the last queue declared on the channel', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     await ch.bindQueue('', 'amq.direct', queue);
     ch.publish('amq.direct', queue, Buffer.from('via empty name'));
@@ -472,16 +462,16 @@ describe('406 PRECONDITION_FAILED: acknowledgements', () => {
   });
 
   it('ack with multiple=true and tag 0 acks everything outstanding (no error)', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     for (let i = 0; i < 3; i++) ch.sendToQueue(queue, Buffer.from(`m${i}`));
     for (let i = 0; i < 3; i++) await ch.get(queue, { noAck: false });
     ch.ackAll();
     await sync(ch);
     await ch.close();
-    const again = await clients.channel();
+    const again = await shared.clients.channel();
     // an exclusive queue of this connection is gone only with the connection; the acks stuck:
-    expect(clients.channelState(ch).errors).toEqual([]);
+    expect(shared.clients.channelState(ch).errors).toEqual([]);
     await again.checkExchange('amq.direct');
   });
 });
@@ -504,7 +494,7 @@ describe('406 PRECONDITION_FAILED: delete conditions', () => {
   it('queue.delete if-unused on a queue with a consumer', async () => {
     const q = uid('ifunused');
     await bystander.assertQueue(q);
-    const holder = await clients.channel();
+    const holder = await shared.clients.channel();
     await holder.consume(q, () => {});
     await expectSoftError((ch) => ch.deleteQueue(q, { ifUnused: true }), {
       code: 406,
@@ -569,7 +559,7 @@ describe('406 PRECONDITION_FAILED: queue arguments and message properties', () =
   });
 
   it('user_id equal to the authenticated user is accepted and delivered', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     ch.sendToQueue(queue, Buffer.from('x'), { userId: 'guest' });
     const m = await ch.get(queue, { noAck: true });
@@ -597,7 +587,7 @@ describe('406 PRECONDITION_FAILED: direct reply-to misuse', () => {
 
 describe('transactions and confirms misuse (pika)', () => {
   it('tx.commit without tx.select: 406 on the channel only', async () => {
-    const r = await runPika(broker.url, 'ops', ['tx_commit_without_select']);
+    const r = await runPika(shared.broker.url, 'ops', ['tx_commit_without_select']);
     expect(r.events).toContainEqual({
       event: 'channel_closed',
       code: 406,
@@ -608,7 +598,7 @@ describe('transactions and confirms misuse (pika)', () => {
   });
 
   it('tx.rollback without tx.select', async () => {
-    const r = await runPika(broker.url, 'ops', ['tx_rollback_without_select']);
+    const r = await runPika(shared.broker.url, 'ops', ['tx_rollback_without_select']);
     expect(r.events).toContainEqual({
       event: 'channel_closed',
       code: 406,
@@ -617,14 +607,14 @@ describe('transactions and confirms misuse (pika)', () => {
   });
 
   it('confirm.select on a transactional channel and tx.select on a confirm channel', async () => {
-    const a = await runPika(broker.url, 'ops', ['tx_then_confirm']);
+    const a = await runPika(shared.broker.url, 'ops', ['tx_then_confirm']);
     expect(a.events).toContainEqual({ event: 'tx_select_ok' });
     expect(a.events).toContainEqual({
       event: 'channel_closed',
       code: 406,
       text: 'PRECONDITION_FAILED - cannot switch from tx to confirm mode',
     });
-    const b = await runPika(broker.url, 'ops', ['confirm_then_tx']);
+    const b = await runPika(shared.broker.url, 'ops', ['confirm_then_tx']);
     expect(b.events).toContainEqual({ event: 'confirm_ok' });
     expect(b.events).toContainEqual({
       event: 'channel_closed',
@@ -635,7 +625,7 @@ describe('transactions and confirms misuse (pika)', () => {
   });
 
   it('the same with raw frames: class/method ids 85/10 and 90/10', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 90, 10); // tx.select
@@ -714,7 +704,7 @@ describe('hard errors: the connection is closed', () => {
   });
 
   it('540 basic.qos prefetch_size != 0 (pika and raw)', async () => {
-    const r = await runPika(broker.url, 'ops', ['qos_prefetch_size', '1000']);
+    const r = await runPika(shared.broker.url, 'ops', ['qos_prefetch_size', '1000']);
     expect(r.events).toContainEqual({ event: 'connection_closed', code: 540, text: 'NOT_IMPLEMENTED - prefetch_size!=0 (1000)' });
     await expectRawConnectionClose((c) => {
       c.sendMethod(1, 60, 10, Buffer.concat([enc.u32(4096), enc.u16(10), enc.bits(false)]));
@@ -722,7 +712,7 @@ describe('hard errors: the connection is closed', () => {
   });
 
   it('540 basic.recover requeue=false (pika and raw)', async () => {
-    const r = await runPika(broker.url, 'ops', ['recover_no_requeue']);
+    const r = await runPika(shared.broker.url, 'ops', ['recover_no_requeue']);
     expect(r.events).toContainEqual({ event: 'connection_closed', code: 540, text: 'NOT_IMPLEMENTED - requeue=false' });
     await expectRawConnectionClose((c) => {
       c.sendMethod(1, 60, 110, enc.bits(false));
@@ -730,9 +720,9 @@ describe('hard errors: the connection is closed', () => {
   });
 
   it('540 channel.flow active=false (pika and raw); active=true is fine', async () => {
-    const ok = await runPika(broker.url, 'ops', ['flow_true']);
+    const ok = await runPika(shared.broker.url, 'ops', ['flow_true']);
     expect(ok.events).toContainEqual({ event: 'flow_ok', active: true });
-    const r = await runPika(broker.url, 'ops', ['flow_false']);
+    const r = await runPika(shared.broker.url, 'ops', ['flow_false']);
     expect(r.events).toContainEqual({ event: 'connection_closed', code: 540, text: 'NOT_IMPLEMENTED - active=false' });
     await expectRawConnectionClose((c) => {
       c.sendMethod(1, 20, 20, enc.bits(false));
@@ -740,7 +730,7 @@ describe('hard errors: the connection is closed', () => {
   });
 
   it('530 opening more channels than the negotiated channel_max (raw)', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await c.handshake({ channelMax: 3 });
       for (const n of [1, 2, 3]) await c.openChannel(n);
@@ -759,7 +749,7 @@ describe('hard errors: the connection is closed', () => {
   });
 
   it('channel_max counts open channels, not channel numbers', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await c.handshake({ channelMax: 3 });
       await c.openChannel(100);
@@ -779,7 +769,7 @@ describe('hard errors: the connection is closed', () => {
 
 describe('connection-level refusals at handshake', () => {
   it('403 wrong password (amqplib, pika)', async () => {
-    const u = new URL(broker.url);
+    const u = new URL(shared.broker.url);
     u.password = 'definitely-wrong';
     const f = await failure(amqplib.connect(u.toString()));
     expect(f.message).toBe(
@@ -796,7 +786,7 @@ describe('connection-level refusals at handshake', () => {
   });
 
   it('403 wrong password (raw): connection.close 403 0/0 for a client with authentication_failure_close', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await c.handshake({ password: 'wrong', stopAfterStartOk: true });
       const res = await c.waitForConnectionClose(10_000);
@@ -813,7 +803,7 @@ describe('connection-level refusals at handshake', () => {
   });
 
   it('530 unknown vhost (amqplib, pika, raw with ids 10/40)', async () => {
-    const u = new URL(broker.url);
+    const u = new URL(shared.broker.url);
     u.pathname = '/no-such-vhost';
     // amqplib does not surface the reply text here, only that the handshake got connection.close
     const f = await failure(amqplib.connect(u.toString()));
@@ -824,7 +814,7 @@ describe('connection-level refusals at handshake', () => {
       event: 'access_denied',
       text: "ConnectionClosedByBroker: (530) 'NOT_ALLOWED - vhost no-such-vhost not found'",
     });
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await expect(c.handshake({ vhost: 'other-missing' })).rejects.toThrow(/expected method 10\/41/);
       const closeFrame = c.allFrames.find((fr) => fr.type === 1 && fr.classId === 10 && fr.methodId === 50);

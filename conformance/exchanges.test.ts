@@ -1,30 +1,11 @@
 // Exchange types and routing: headers (x-match variants), exchange-to-exchange bindings, the default
 // exchange, the predeclared amq.* exchanges, mandatory/basic.return, internal and auto-delete exchanges.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Channel, Message } from 'amqplib';
-import {
-  body,
-  type BrokerUnderTest,
-  Clients,
-  failure,
-  Inbox,
-  startBroker,
-  sync,
-  uid,
-} from './harness.js';
+import { body, failure, Inbox, sync, uid } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 /** Drain a queue with basic.get (noAck), returning the bodies in order. */
 async function drain(ch: Channel, q: string): Promise<string[]> {
@@ -38,7 +19,7 @@ async function drain(ch: Channel, q: string): Promise<string[]> {
 
 describe('headers exchange', () => {
   it('x-match all (explicit and default), any, all-with-x, any-with-x', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const ex = uid('hdrs');
     await ch.assertExchange(ex, 'headers', { durable: false });
     const bindings: Record<string, Record<string, unknown>> = {
@@ -85,7 +66,7 @@ describe('headers exchange', () => {
   });
 
   it('matches on header values of other types (numbers, booleans) and not on absent headers', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const ex = uid('hdrs-types');
     await ch.assertExchange(ex, 'headers', { durable: false });
     const { queue } = await ch.assertQueue('', { exclusive: true });
@@ -99,10 +80,10 @@ describe('headers exchange', () => {
   });
 
   it('rejects a bad x-match value with 406 on queue.bind', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const { queue } = await ch.assertQueue('', { exclusive: true });
-    const ch2 = await clients.channel(conn);
+    const ch2 = await shared.clients.channel(conn);
     const f = await failure(ch2.bindQueue(queue, 'amq.headers', '', { 'x-match': 'foo' }));
     expect(f).toMatchObject({ code: 406, classId: 50, methodId: 20 });
     expect(f.replyText).toBe(
@@ -115,7 +96,7 @@ describe('headers exchange', () => {
 
 describe('exchange-to-exchange bindings', () => {
   it('routes through a chain of exchanges and honours each hop\'s routing', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const src = uid('e2e-src');
     const mid = uid('e2e-mid');
     const dst = uid('e2e-dst');
@@ -143,7 +124,7 @@ describe('exchange-to-exchange bindings', () => {
   });
 
   it('delivers one copy to a queue reachable by several paths, and survives a binding cycle', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const a = uid('e2e-a');
     const b = uid('e2e-b');
     await ch.assertExchange(a, 'fanout', { durable: false });
@@ -161,8 +142,8 @@ describe('exchange-to-exchange bindings', () => {
   });
 
   it('an internal exchange cannot be published to directly but routes what other exchanges send it', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const front = uid('front');
     const internal = uid('internal');
     await ch.assertExchange(front, 'fanout', { durable: false });
@@ -173,7 +154,7 @@ describe('exchange-to-exchange bindings', () => {
     ch.publish(front, '', Buffer.from('via front'));
     expect(await drain(ch, q)).toEqual(['via front']);
 
-    const other = await clients.channel(conn);
+    const other = await shared.clients.channel(conn);
     other.publish(internal, '', Buffer.from('direct'));
     const f = await failure(sync(other));
     expect(f).toMatchObject({ code: 403, classId: 60, methodId: 40 });
@@ -186,7 +167,7 @@ describe('exchange-to-exchange bindings', () => {
 
 describe('default exchange and amq.* exchanges', () => {
   it('the default exchange routes by queue name to every queue', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q1 = (await ch.assertQueue('', { exclusive: true })).queue;
     const q2 = uid('dflt');
     await ch.assertQueue(q2, { autoDelete: false });
@@ -200,7 +181,7 @@ describe('default exchange and amq.* exchanges', () => {
   });
 
   it('the predeclared amq.* exchanges exist with their types and can be redeclared equivalently', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const types: Record<string, string> = {
       'amq.direct': 'direct',
       'amq.fanout': 'fanout',
@@ -223,8 +204,8 @@ describe('default exchange and amq.* exchanges', () => {
   });
 
   it('redeclaring amq.direct with another type or durability is 406', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const f = await failure(ch.assertExchange('amq.direct', 'fanout', { durable: true }));
     expect(f).toMatchObject({ code: 406, classId: 40, methodId: 10 });
     expect(f.replyText).toBe(
@@ -235,7 +216,7 @@ describe('default exchange and amq.* exchanges', () => {
 
 describe('mandatory and basic.return', () => {
   it('returns an unroutable mandatory message with 312 NO_ROUTE and its properties', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const returned: Message[] = [];
     ch.on('return', (m: Message) => returned.push(m));
     const ex = uid('mand');
@@ -265,7 +246,7 @@ describe('mandatory and basic.return', () => {
   });
 
   it('a fanout exchange with no bindings returns mandatory messages', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const returned: Message[] = [];
     ch.on('return', (m: Message) => returned.push(m));
     const ex = uid('mand-fan');
@@ -280,7 +261,7 @@ describe('mandatory and basic.return', () => {
 
 describe('exchange lifecycle', () => {
   it('deleting an exchange removes its bindings; re-creating it does not restore them', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const ex = uid('lifecycle');
     await ch.assertExchange(ex, 'fanout', { durable: false });
     const q = (await ch.assertQueue('', { exclusive: true })).queue;
@@ -293,7 +274,7 @@ describe('exchange lifecycle', () => {
   });
 
   it('deleting a queue removes its bindings', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const returned: Message[] = [];
     ch.on('return', (m: Message) => returned.push(m));
     const ex = uid('qdel');
@@ -309,8 +290,8 @@ describe('exchange lifecycle', () => {
   });
 
   it('an auto-delete exchange goes away when its last binding is removed, not before it had one', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const ex = uid('autodel-ex');
     await ch.assertExchange(ex, 'direct', { durable: false, autoDelete: true });
     await ch.checkExchange(ex);
@@ -326,7 +307,7 @@ describe('exchange lifecycle', () => {
   });
 
   it('deletes and unbinds of things that do not exist succeed (idempotent)', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const missing = uid('missing');
     await ch.deleteExchange(missing);
     expect(await ch.deleteQueue(missing)).toEqual({ messageCount: 0 });
@@ -340,13 +321,13 @@ describe('exchange lifecycle', () => {
   });
 
   it('exchange.delete if-unused refuses while bindings exist, then succeeds', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const ex = uid('ifunused');
     await ch.assertExchange(ex, 'direct', { durable: false });
     const q = (await ch.assertQueue('', { exclusive: true })).queue;
     await ch.bindQueue(q, ex, 'k');
-    const ch2 = await clients.channel(conn);
+    const ch2 = await shared.clients.channel(conn);
     const f = await failure(ch2.deleteExchange(ex, { ifUnused: true }));
     expect(f).toMatchObject({ code: 406, classId: 40, methodId: 20 });
     expect(f.replyText).toBe(`PRECONDITION_FAILED - exchange '${ex}' in vhost '/' in use`);
@@ -356,8 +337,8 @@ describe('exchange lifecycle', () => {
   });
 
   it('an exchange used only as an e2e source counts as in use', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const src = uid('e2e-inuse-src');
     const dst = uid('e2e-inuse-dst');
     await ch.assertExchange(src, 'fanout', { durable: false });
@@ -366,7 +347,7 @@ describe('exchange lifecycle', () => {
     const f = await failure(ch.deleteExchange(src, { ifUnused: true }));
     expect(f.code).toBe(406);
     expect(f.replyText).toBe(`PRECONDITION_FAILED - exchange '${src}' in vhost '/' in use`);
-    const ch2 = await clients.channel(conn);
+    const ch2 = await shared.clients.channel(conn);
     await ch2.deleteExchange(src);
     await ch2.deleteExchange(dst);
   });
@@ -374,7 +355,7 @@ describe('exchange lifecycle', () => {
 
 describe('consumers see deliveries with correct fields', () => {
   it('delivery fields: exchange, routing key, consumer tag, increasing delivery tags', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = (await ch.assertQueue('', { exclusive: true })).queue;
     await ch.bindQueue(q, 'amq.direct', q);
     const inbox = new Inbox();

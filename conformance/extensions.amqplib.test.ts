@@ -17,45 +17,38 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
 import {
   body,
-  type BrokerUnderTest,
-  Clients,
   failure,
   Inbox,
   type RawClient,
   rawConnect,
   sleep,
-  startBroker,
   sync,
   uid,
   waitFor,
   waitForCount,
 } from './harness.js';
+import { useBroker } from './shared-broker.js';
 import { lookup, plain, rawGet, shape, type TaggedTable, xDeathEntryShape } from './extensions-helpers.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 let ch: Channel;
 let rc: RawClient;
 const queues: string[] = [];
 const exchanges: string[] = [];
 
 beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-  ch = await clients.channel();
-  rc = await rawConnect(broker);
+  ch = await shared.clients.channel();
+  rc = await rawConnect(shared.broker);
   await rc.openChannel(1);
 });
 
 afterAll(async () => {
-  if (clients) {
-    const c = await clients.channel().catch(() => undefined);
+  if (shared.clients) {
+    const c = await shared.clients.channel().catch(() => undefined);
     for (const q of queues) await c?.deleteQueue(q).catch(() => undefined);
     for (const x of exchanges) await c?.deleteExchange(x).catch(() => undefined);
   }
   rc?.destroy();
-  await clients?.closeAll();
-  await broker?.stop();
 });
 
 /** A queue deleted after the file (non-exclusive, so the raw connection can read it too). */
@@ -141,7 +134,7 @@ describe('message TTL and expiration', () => {
     ch.sendToQueue(q, Buffer.from('E'), { expiration: '600000' });
     await sync(ch);
     await sleep(400);
-    if (broker.external) {
+    if (shared.broker.external) {
       // RabbitMQ: B and D still sit in the queue (and count) until they reach the head.
       expect((await ch.checkQueue(q)).messageCount).toBe(5);
       expect((await ch.checkQueue(dlq)).messageCount).toBe(0);
@@ -150,7 +143,7 @@ describe('message TTL and expiration', () => {
       await waitForCount(ch, dlq, 2);
       expect((await ch.checkQueue(q)).messageCount).toBe(3);
     }
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const inbox = new Inbox();
     await c.consume(q, inbox.push, { noAck: true });
     expect((await inbox.take(3)).map(body)).toEqual(['A', 'C', 'E']);
@@ -170,7 +163,7 @@ describe('message TTL and expiration', () => {
     // Seconds, not ms: the get must come before the expiry even on a loaded machine.
     ch.sendToQueue(q, Buffer.from('short'), { expiration: '1500' });
     ch.sendToQueue(q, Buffer.from('long'));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const m = await c.get(q);
     expect(body(m)).toBe('short');
     await sleep(2000);
@@ -186,7 +179,7 @@ describe('message TTL and expiration', () => {
   it('x-message-ttl counts from when the message entered the queue, also after a requeue', async () => {
     const q = await queue('ttl-requeue', { 'x-message-ttl': 1500 });
     ch.sendToQueue(q, Buffer.from('m'));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const m = await c.get(q);
     expect(body(m)).toBe('m');
     await sleep(2000);
@@ -253,7 +246,7 @@ describe('dead-lettering: x-death and x-first-death-*', () => {
     const q = await queue('dl-cc', { 'x-dead-letter-exchange': dlx });
     for (const k of ['rk', 'cc1', 'bcc1']) await ch.bindQueue(q, src, k);
     ch.publish(src, 'rk', Buffer.from('m'), { headers: { CC: ['cc1'], BCC: ['bcc1'] } });
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await waitForCount(c, q, 1);
     const m = await c.get(q);
     expect(headerOf(m, 'CC')).toEqual(['cc1']);
@@ -278,7 +271,7 @@ describe('dead-lettering: x-death and x-first-death-*', () => {
     await ch.bindQueue(cc, dlx, 'cc1');
     const q = await queue('dl-rk', { 'x-dead-letter-exchange': dlx, 'x-dead-letter-routing-key': 'dead' });
     ch.sendToQueue(q, Buffer.from('m'), { headers: { CC: ['cc1'], other: 'x' } });
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await waitForCount(c, q, 1);
     const m = await c.get(q);
     c.nack(m as Message, false, false);
@@ -298,7 +291,7 @@ describe('dead-lettering: x-death and x-first-death-*', () => {
     await ch.assertQueue(q2, { durable: false, arguments: { 'x-message-ttl': 50, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': q1 } });
     queues.push(q1, q2);
     ch.sendToQueue(q1, Buffer.from('loop'));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     for (let round = 0; round < 2; round++) {
       // rejected from q1 into q2, where it expires back into q1 (a rejection in the loop: no cycle)
       await waitForCount(c, q1, 1);
@@ -323,7 +316,7 @@ describe('dead-lettering: x-death and x-first-death-*', () => {
     await ch.assertQueue(q, { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': q } });
     queues.push(q);
     ch.sendToQueue(q, Buffer.from('again'));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     for (let i = 0; i < 3; i++) {
       await waitForCount(c, q, 1);
       const m = await c.get(q);
@@ -383,20 +376,20 @@ describe('dead-lettering: x-death and x-first-death-*', () => {
   it('a missing dead-letter exchange drops the message without an error', async () => {
     const q = await queue('dl-missing', { 'x-dead-letter-exchange': uid('no-such-dlx') });
     ch.sendToQueue(q, Buffer.from('m'));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await waitForCount(c, q, 1);
     const m = await c.get(q);
     c.reject(m as Message, false);
     await sync(c);
     expect((await c.checkQueue(q)).messageCount).toBe(0);
-    expect(clients.channelState(c).errors).toEqual([]);
+    expect(shared.clients.channelState(c).errors).toEqual([]);
   });
 
   it('nack multiple with requeue=false dead-letters every message, in order', async () => {
     const { dlx, dlq } = await dlxTarget();
     const q = await queue('dl-multi', { 'x-dead-letter-exchange': dlx });
     for (const t of ['a', 'b', 'c']) ch.sendToQueue(q, Buffer.from(t));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await waitForCount(c, q, 3);
     await c.get(q);
     await c.get(q);
@@ -419,7 +412,7 @@ describe('dead-lettering: x-death and x-first-death-*', () => {
 
 describe('length limits and overflow', () => {
   it('reject-publish: overflowing publishes are nacked, the others acked', async () => {
-    const c = await clients.confirmChannel();
+    const c = await shared.clients.confirmChannel();
     const q = await queue('rp-nack', { 'x-max-length': 2, 'x-overflow': 'reject-publish' });
     const res = [];
     for (const t of ['m0', 'm1', 'm2', 'm3']) res.push(await publishConfirmed(c, '', q, t));
@@ -429,7 +422,7 @@ describe('length limits and overflow', () => {
   });
 
   it('reject-publish in one of several queues nacks the publish, the other queues still get it', async () => {
-    const c = await clients.confirmChannel();
+    const c = await shared.clients.confirmChannel();
     const x = await exchange('rp-fan', 'fanout');
     const full = await queue('rp-full', { 'x-max-length': 0, 'x-overflow': 'reject-publish' });
     const free = await queue('rp-free');
@@ -441,7 +434,7 @@ describe('length limits and overflow', () => {
   });
 
   it('reject-publish-dlx: nacked and dead-lettered with reason maxlen; the queue keeps its head', async () => {
-    const c = await clients.confirmChannel();
+    const c = await shared.clients.confirmChannel();
     const { dlx, dlq } = await dlxTarget();
     const q = await queue('rp-dlx', { 'x-max-length': 1, 'x-overflow': 'reject-publish-dlx', 'x-dead-letter-exchange': dlx });
     expect(await publishConfirmed(c, '', q, 'first')).toBe('ack');
@@ -466,11 +459,11 @@ describe('length limits and overflow', () => {
   });
 
   it('only ready messages count towards x-max-length (unacknowledged ones do not)', async () => {
-    const c = await clients.confirmChannel();
+    const c = await shared.clients.confirmChannel();
     const q = await queue('len-unacked', { 'x-max-length': 2, 'x-overflow': 'reject-publish' });
     await publishConfirmed(c, '', q, 'a');
     await publishConfirmed(c, '', q, 'b');
-    const getter = await clients.channel();
+    const getter = await shared.clients.channel();
     expect(body(await getter.get(q))).toBe('a');
     expect(body(await getter.get(q))).toBe('b');
     expect(await publishConfirmed(c, '', q, 'c')).toBe('ack');
@@ -481,7 +474,7 @@ describe('length limits and overflow', () => {
   it('drop-head applies when unacknowledged messages are requeued', async () => {
     const q = await queue('dh-requeue', { 'x-max-length': 1 });
     ch.sendToQueue(q, Buffer.from('a'));
-    const getter = await clients.channel();
+    const getter = await shared.clients.channel();
     await waitForCount(getter, q, 1);
     const a = await getter.get(q);
     ch.sendToQueue(q, Buffer.from('b'));
@@ -507,7 +500,7 @@ describe('length limits and overflow', () => {
 describe('queue expiry (x-expires)', () => {
   /** Mandatory-publish probe: true once the default exchange no longer routes to `q`. */
   async function gone(q: string): Promise<boolean> {
-    const probe = await clients.confirmChannel();
+    const probe = await shared.clients.confirmChannel();
     let returned = false;
     probe.on('return', () => {
       returned = true;
@@ -523,7 +516,7 @@ describe('queue expiry (x-expires)', () => {
     // The expiry leaves room for opening a channel and consuming on a loaded machine (at 150 ms
     // the queue sometimes expired before the consumer came); the wait is 2.5 expiries.
     await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 600 } });
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const { consumerTag } = await c.consume(q, () => {}, { noAck: true });
     await sleep(1500);
     expect(await gone(q)).toBe(false);
@@ -590,7 +583,7 @@ describe('priority queues', () => {
       ['high-a', 5],
       ['high-b', 5],
     ]);
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const a = await c.get(q);
     expect(body(a)).toBe('high-a');
     c.nack(a as Message, false, true);
@@ -610,7 +603,7 @@ describe('priority queues', () => {
       ['p10', 10],
       ['p7b', 7],
     ]);
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const inbox = new Inbox();
     await c.consume(q, inbox.push, { noAck: true });
     expect((await inbox.take(5)).map(body)).toEqual(['p10', 'p7', 'p7b', 'p2', 'p0']);
@@ -630,8 +623,8 @@ describe('priority queues', () => {
 describe('single active consumer', () => {
   it('only the first consumer receives; once it has cancelled and its channel closed, the next one gets everything', async () => {
     const q = await queue('sac-cancel', { 'x-single-active-consumer': true });
-    const c1 = await clients.channel();
-    const c2 = await clients.channel();
+    const c1 = await shared.clients.channel();
+    const c2 = await shared.clients.channel();
     await c1.prefetch(2);
     const in1 = new Inbox();
     const in2 = new Inbox();
@@ -663,12 +656,12 @@ describe('single active consumer', () => {
     const q = await queue('sac-close', { 'x-single-active-consumer': true });
     for (let i = 0; i < 4; i++) ch.sendToQueue(q, Buffer.from(`m${i}`));
     await sync(ch);
-    const c1 = await clients.channel();
+    const c1 = await shared.clients.channel();
     await c1.prefetch(2);
     const in1 = new Inbox();
     await c1.consume(q, in1.push);
     expect((await in1.take(2)).map(body)).toEqual(['m0', 'm1']);
-    const c2 = await clients.channel();
+    const c2 = await shared.clients.channel();
     const in2 = new Inbox();
     await c2.consume(q, in2.push, { noAck: true });
     await sync(c2);
@@ -685,7 +678,7 @@ describe('single active consumer', () => {
 
   it('waiting consumers take over in registration order; a cancelled waiting consumer is skipped', async () => {
     const q = await queue('sac-order', { 'x-single-active-consumer': true });
-    const chans = [await clients.channel(), await clients.channel(), await clients.channel()];
+    const chans = [await shared.clients.channel(), await shared.clients.channel(), await shared.clients.channel()];
     const inboxes = [new Inbox(), new Inbox(), new Inbox()];
     const tags: string[] = [];
     for (let i = 0; i < 3; i++) tags.push((await chans[i]!.consume(q, inboxes[i]!.push, { noAck: true })).consumerTag);
@@ -702,9 +695,9 @@ describe('single active consumer', () => {
 describe('consumer priorities (x-priority)', () => {
   it('the highest-priority consumer with capacity gets each message; lower ones get the overflow', async () => {
     const q = await queue('cprio');
-    const lo = await clients.channel();
-    const hi = await clients.channel();
-    const neg = await clients.channel();
+    const lo = await shared.clients.channel();
+    const hi = await shared.clients.channel();
+    const neg = await shared.clients.channel();
     await lo.prefetch(1);
     await hi.prefetch(2);
     await neg.prefetch(10);
@@ -731,8 +724,8 @@ describe('consumer priorities (x-priority)', () => {
 
   it('consumers of equal priority share round-robin', async () => {
     const q = await queue('cprio-rr');
-    const a = await clients.channel();
-    const b = await clients.channel();
+    const a = await shared.clients.channel();
+    const b = await shared.clients.channel();
     const inA = new Inbox();
     const inB = new Inbox();
     await a.consume(q, inA.push, { noAck: true, arguments: { 'x-priority': 3 } });
@@ -751,7 +744,7 @@ describe('quorum queues and x-delivery-limit', () => {
   it('quorum queue: redeliveries carry x-delivery-count (a long), first consumer delivery has none', async () => {
     const q = await quorum('qq-count');
     ch.sendToQueue(q, Buffer.from('m'), { headers: { app: 1 } });
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await c.prefetch(1);
     const inbox = new Inbox();
     await c.consume(q, (m) => {
@@ -774,7 +767,7 @@ describe('quorum queues and x-delivery-limit', () => {
   it('quorum queue: basic.get reports x-delivery-count 0 on the first delivery', async () => {
     const q = await quorum('qq-get');
     ch.sendToQueue(q, Buffer.from('m'));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await waitForCount(c, q, 1);
     const m1 = await c.get(q);
     expect(headerOf(m1, 'x-delivery-count')).toBe(0);
@@ -788,7 +781,7 @@ describe('quorum queues and x-delivery-limit', () => {
     const { dlx, dlq } = await dlxTarget();
     const q = await quorum('qq-limit', { 'x-delivery-limit': 2, 'x-dead-letter-exchange': dlx });
     ch.sendToQueue(q, Buffer.from('poison'), { headers: { app: 'kept' } });
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const inbox = new Inbox();
     await c.consume(q, (m) => {
       inbox.push(m);
@@ -813,7 +806,7 @@ describe('quorum queues and x-delivery-limit', () => {
     await waitForCount(ch, q, 1);
     const seen: unknown[] = [];
     for (let i = 0; i < 2; i++) {
-      const c = await clients.channel();
+      const c = await shared.clients.channel();
       await waitForCount(c, q, 1);
       const m = await c.get(q);
       seen.push(headerOf(m, 'x-delivery-count'));
@@ -830,7 +823,7 @@ describe('quorum queues and x-delivery-limit', () => {
     const { dlx, dlq } = await dlxTarget();
     const q = await quorum('qq-reject', { 'x-dead-letter-exchange': dlx });
     ch.sendToQueue(q, Buffer.from('m'));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await waitForCount(c, q, 1);
     const m1 = await c.get(q);
     c.nack(m1 as Message, false, true);
@@ -848,8 +841,8 @@ describe('quorum queues and x-delivery-limit', () => {
     for (const t of ['a', 'b', 'c']) ch.sendToQueue(q, Buffer.from(t));
     await sync(ch);
     await waitForCount(ch, q, 2);
-    const c1 = await clients.channel();
-    const c2 = await clients.channel();
+    const c1 = await shared.clients.channel();
+    const c2 = await shared.clients.channel();
     const in1 = new Inbox();
     const in2 = new Inbox();
     await c1.consume(q, in1.push, { noAck: true });
@@ -861,8 +854,8 @@ describe('quorum queues and x-delivery-limit', () => {
 
   it('x-delivery-limit on a classic queue (warren: works as on quorum queues; RabbitMQ: 406)', async () => {
     const q = uid('classic-limit');
-    if (broker.external) {
-      const c = await clients.channel();
+    if (shared.broker.external) {
+      const c = await shared.clients.channel();
       const f = await failure(c.assertQueue(q, { durable: false, arguments: { 'x-delivery-limit': 1 } }));
       expect(f.replyText).toBe(
         `PRECONDITION_FAILED - invalid arg 'x-delivery-limit' for queue '${q}' in vhost '/' of queue type rabbit_classic_queue`,
@@ -873,7 +866,7 @@ describe('quorum queues and x-delivery-limit', () => {
     await ch.assertQueue(q, { durable: false, arguments: { 'x-delivery-limit': 1, 'x-dead-letter-exchange': dlx } });
     queues.push(q);
     ch.sendToQueue(q, Buffer.from('poison'));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const inbox = new Inbox();
     await c.consume(q, (m) => {
       inbox.push(m);
@@ -921,7 +914,7 @@ describe('alternate exchanges', () => {
     const x = await exchange('ae-chain', 'direct', { arguments: { 'alternate-exchange': ae1 } });
     const q = await queue('ae-chain-q');
     await ch.bindQueue(q, ae2, 'k');
-    const c = await clients.confirmChannel();
+    const c = await shared.clients.confirmChannel();
     const returned: Message[] = [];
     c.on('return', (m: Message) => returned.push(m));
     c.publish(x, 'k', Buffer.from('caught'), { mandatory: true });
@@ -940,7 +933,7 @@ describe('alternate exchanges', () => {
     await ch.assertExchange(xa, 'direct', { durable: false, arguments: { 'alternate-exchange': xb } });
     await ch.assertExchange(xb, 'direct', { durable: false, arguments: { 'alternate-exchange': xa } });
     exchanges.push(xa, xb);
-    const c = await clients.confirmChannel();
+    const c = await shared.clients.confirmChannel();
     const returned: string[] = [];
     c.on('return', (m: Message) => returned.push(body(m)));
     c.publish(missing, 'k', Buffer.from('missing'), { mandatory: true });
@@ -948,7 +941,7 @@ describe('alternate exchanges', () => {
     c.publish(xa, 'k', Buffer.from('cycle-silent'));
     await c.waitForConfirms();
     expect(returned).toEqual(['missing', 'cycle']);
-    expect(clients.channelState(c).errors).toEqual([]);
+    expect(shared.clients.channelState(c).errors).toEqual([]);
   });
 
   it('an alternate exchange may be internal', async () => {
@@ -991,7 +984,7 @@ describe('sender-selected distribution (CC and BCC)', () => {
     const x = await exchange('cc-topic', 'topic');
     const q = await queue('cc-topic-q');
     await ch.bindQueue(q, x, 'audit.#');
-    const c = await clients.confirmChannel();
+    const c = await shared.clients.confirmChannel();
     const returned: string[] = [];
     c.on('return', (m: Message) => returned.push(body(m)));
     c.publish(x, 'orders.created', Buffer.from('cc'), { mandatory: true, headers: { CC: ['audit.orders'] } });
@@ -1014,7 +1007,7 @@ describe('sender-selected distribution (CC and BCC)', () => {
 
 describe('direct reply-to', () => {
   async function rpcServer(): Promise<{ queue: string; seen: ConsumeMessage[] }> {
-    const server = await clients.channel();
+    const server = await shared.clients.channel();
     const q = (await server.assertQueue('', { exclusive: true })).queue;
     const seen: ConsumeMessage[] = [];
     await server.consume(q, (m) => m && seen.push(m), { noAck: true });
@@ -1023,9 +1016,9 @@ describe('direct reply-to', () => {
 
   it('reply_to is rewritten per channel; replies reach only that channel, through the default exchange', async () => {
     const server = await rpcServer();
-    const conn = await clients.connect();
-    const a = await clients.channel(conn);
-    const b = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const a = await shared.clients.channel(conn);
+    const b = await shared.clients.channel(conn);
     const inA = new Inbox();
     const inB = new Inbox();
     const { consumerTag: tagA } = await a.consume('amq.rabbitmq.reply-to', inA.push, { noAck: true });
@@ -1042,7 +1035,7 @@ describe('direct reply-to', () => {
     expect(addr['from-b']).toMatch(/^amq\.rabbitmq\.reply-to\.\S+$/);
     expect(addr['from-b']).not.toBe(addr['from-a-1']);
 
-    const replier = await clients.channel();
+    const replier = await shared.clients.channel();
     replier.publish('amq.direct', addr['from-a-1']!, Buffer.from('wrong exchange'));
     replier.sendToQueue(addr['from-a-1']!, Buffer.from('reply-a'), { correlationId: 'a1', headers: { h: 'v' }, contentType: 'text/plain' });
     replier.sendToQueue(addr['from-b']!, Buffer.from('reply-b'), { correlationId: 'b' });
@@ -1060,30 +1053,30 @@ describe('direct reply-to', () => {
 
   it('queue.declare of a live reply address succeeds (0 messages, 1 consumer); a stale one is 404', async () => {
     const server = await rpcServer();
-    const a = await clients.channel();
+    const a = await shared.clients.channel();
     await a.consume('amq.rabbitmq.reply-to', () => {}, { noAck: true });
     a.sendToQueue(server.queue, Buffer.from('q'), { replyTo: 'amq.rabbitmq.reply-to' });
     await waitFor(() => server.seen.length === 1, 'request');
     const address = server.seen[0]!.properties.replyTo as string;
-    const probe = await clients.channel();
+    const probe = await shared.clients.channel();
     expect(await probe.checkQueue(address)).toEqual({ queue: address, messageCount: 0, consumerCount: 1 });
     expect(await probe.checkQueue('amq.rabbitmq.reply-to')).toEqual({ queue: 'amq.rabbitmq.reply-to', messageCount: 0, consumerCount: 1 });
     await a.close();
-    const f = await failure((await clients.channel()).checkQueue(address));
+    const f = await failure((await shared.clients.channel()).checkQueue(address));
     expect([f.code, f.replyText]).toEqual([404, `NOT_FOUND - no queue '${address}' in vhost '/'`]);
-    const g = await failure((await clients.channel()).checkQueue('amq.rabbitmq.reply-to.bogus'));
+    const g = await failure((await shared.clients.channel()).checkQueue('amq.rabbitmq.reply-to.bogus'));
     expect([g.code, g.replyText]).toEqual([404, "NOT_FOUND - no queue 'amq.rabbitmq.reply-to.bogus' in vhost '/'"]);
   });
 
   it('a reply to a requester that has gone is dropped (returned if mandatory); the replier carries on', async () => {
     const server = await rpcServer();
-    const a = await clients.channel();
+    const a = await shared.clients.channel();
     await a.consume('amq.rabbitmq.reply-to', () => {}, { noAck: true });
     a.sendToQueue(server.queue, Buffer.from('q'), { replyTo: 'amq.rabbitmq.reply-to' });
     await waitFor(() => server.seen.length === 1, 'request');
     const address = server.seen[0]!.properties.replyTo as string;
     await a.close();
-    const replier = await clients.confirmChannel();
+    const replier = await shared.clients.confirmChannel();
     const returned: Message[] = [];
     replier.on('return', (m: Message) => returned.push(m));
     replier.sendToQueue(address, Buffer.from('late'), { mandatory: true });
@@ -1094,20 +1087,20 @@ describe('direct reply-to', () => {
       ['late', 312, 'NO_ROUTE', '', address],
       ['bogus', 312, 'NO_ROUTE', '', 'amq.rabbitmq.reply-to.bogus'],
     ]);
-    expect(clients.channelState(replier).errors).toEqual([]);
+    expect(shared.clients.channelState(replier).errors).toEqual([]);
   });
 
   it('misuse: a second reply consumer on the channel, basic.get, publishing after the reply consumer was cancelled', async () => {
-    const c1 = await clients.channel();
+    const c1 = await shared.clients.channel();
     await c1.consume('amq.rabbitmq.reply-to', () => {}, { noAck: true });
     const f1 = await failure(c1.consume('amq.rabbitmq.reply-to', () => {}, { noAck: true }));
     expect([f1.code, f1.replyText, f1.classId, f1.methodId]).toEqual([406, 'PRECONDITION_FAILED - reply consumer already set', 60, 20]);
 
-    const c2 = await clients.channel();
+    const c2 = await shared.clients.channel();
     const f2 = await failure(c2.get('amq.rabbitmq.reply-to'));
     expect([f2.code, f2.replyText, f2.classId, f2.methodId]).toEqual([404, "NOT_FOUND - no queue 'amq.rabbitmq.reply-to' in vhost '/'", 60, 70]);
 
-    const c3 = await clients.channel();
+    const c3 = await shared.clients.channel();
     const { consumerTag } = await c3.consume('amq.rabbitmq.reply-to', () => {}, { noAck: true });
     await c3.cancel(consumerTag);
     const target = await queue('drt-target');
@@ -1119,7 +1112,7 @@ describe('direct reply-to', () => {
 
   it('a reply_to that only starts with amq.rabbitmq.reply-to. is passed through unchanged; custom consumer tags are kept', async () => {
     const server = await rpcServer();
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const { consumerTag } = await c.consume('amq.rabbitmq.reply-to', () => {}, { noAck: true, consumerTag: 'my-reply-tag' });
     expect(consumerTag).toBe('my-reply-tag');
     c.sendToQueue(server.queue, Buffer.from('q'), { replyTo: 'amq.rabbitmq.reply-to.custom' });

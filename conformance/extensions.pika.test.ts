@@ -8,21 +8,11 @@
 //  1. An expired message behind an unexpired head is dropped when it expires (RabbitMQ: it counts in
 //     message_count until it reaches the head). Neither delivers it.
 //  2. x-delivery-limit works on classic queues (RabbitMQ: 406 for rabbit_classic_queue).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { body, type BrokerUnderTest, Clients, Inbox, PikaProcess, runPika, startBroker, uid, waitForCount } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { body, Inbox, PikaProcess, runPika, uid, waitForCount } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 type Ev = Record<string, unknown>;
 interface Typed {
@@ -31,7 +21,7 @@ interface Typed {
 }
 
 async function pika(cmd: string, ...args: string[]): Promise<Ev[]> {
-  const r = await runPika(broker.url, 'extensions', [cmd, ...args]);
+  const r = await runPika(shared.broker.url, 'extensions', [cmd, ...args]);
   if (!r.events.some((e) => e['event'] === 'done')) {
     throw new Error(`pika ${cmd} did not finish: ${JSON.stringify(r.events)}\n${r.stderr}`);
   }
@@ -125,8 +115,8 @@ describe('dead-lettering seen by pika', () => {
 
   it('x-delivery-limit on a classic queue (warren: as on quorum queues; RabbitMQ: 406)', async () => {
     const q = uid('pk-classic-dl');
-    if (broker.external) {
-      const r = await runPika(broker.url, 'extensions', ['delivery_limit', q, uid('pk-dlx'), uid('pk-dlq'), 'classic', '1']);
+    if (shared.broker.external) {
+      const r = await runPika(shared.broker.url, 'extensions', ['delivery_limit', q, uid('pk-dlx'), uid('pk-dlq'), 'classic', '1']);
       expect(r.events).toContainEqual({
         event: 'channel_closed',
         code: 406,
@@ -183,7 +173,7 @@ describe('overflow with publisher confirms (pika raises NackError)', () => {
 describe('TTL through pika', () => {
   it('an expired message behind an unexpired head is not delivered (count differs: RabbitMQ 3, warren 2)', async () => {
     const events = await pika('deep_expiry', uid('pk-deep'));
-    expect(one(events, 'count')['message_count']).toBe(broker.external ? 3 : 2);
+    expect(one(events, 'count')['message_count']).toBe(shared.broker.external ? 3 : 2);
     expect(one(events, 'consumed')['bodies']).toEqual(['A', 'C']);
   });
 });
@@ -208,7 +198,7 @@ describe('priorities and consumers through pika', () => {
 
 describe('exchanges through pika', () => {
   it('CC and BCC from pika, read by amqplib: all three queues get it, BCC stripped', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const x = uid('pk-cc');
     await ch.assertExchange(x, 'direct', { durable: false });
     const qs: string[] = [];
@@ -240,7 +230,7 @@ describe('exchanges through pika', () => {
 
 describe('direct reply-to with pika', () => {
   it('pika requester, amqplib replier', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const rpc = (await ch.assertQueue('', { exclusive: true })).queue;
     const seen: string[] = [];
     await ch.consume(
@@ -269,10 +259,10 @@ describe('direct reply-to with pika', () => {
 
   it('amqplib requester, pika replier', async () => {
     const rpc = uid('pk-rpc');
-    const srv = new PikaProcess(broker.url, 'extensions', ['reply_to_server', rpc]);
+    const srv = new PikaProcess(shared.broker.url, 'extensions', ['reply_to_server', rpc]);
     try {
       await srv.waitForEvent((e) => e['event'] === 'ready', 'pika server ready');
-      const ch = await clients.channel();
+      const ch = await shared.clients.channel();
       const replies = new Inbox();
       await ch.consume('amq.rabbitmq.reply-to', replies.push, { noAck: true });
       ch.sendToQueue(rpc, Buffer.from('ping'), { replyTo: 'amq.rabbitmq.reply-to', correlationId: 'js-1' });

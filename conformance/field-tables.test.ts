@@ -3,10 +3,8 @@
 // as the bytes the publisher sent, and the nesting-depth bound (warren's own limit, 100 levels:
 // RabbitMQ accepts any depth a frame can hold, so the RabbitMQ branch, `broker.external`,
 // documents that).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type BrokerUnderTest,
-  Clients,
   enc,
   FRAME_BODY,
   FRAME_HEADER,
@@ -17,26 +15,15 @@ import {
   raw,
   rawConnect,
   Reader,
-  startBroker,
   uid,
 } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 const MAX_DEPTH = 100;
 
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
-
 async function othersStillWork(): Promise<void> {
-  const ch = await clients.channel();
+  const ch = await shared.clients.channel();
   const { queue } = await ch.assertQueue('', { exclusive: true });
   ch.sendToQueue(queue, Buffer.from('ok'), { headers: { n: 1 } });
   const m = await ch.get(queue, { noAck: true });
@@ -99,7 +86,7 @@ async function expectEnd(c: RawClient, close: { code: number; text: string; clas
 }
 
 async function withChannel(fn: (c: RawClient) => Promise<void>): Promise<void> {
-  const c = await rawConnect(broker);
+  const c = await rawConnect(shared.broker);
   try {
     await c.openChannel(1);
     await fn(c);
@@ -114,7 +101,7 @@ async function declareQueue(c: RawClient, name: string): Promise<void> {
 }
 
 async function deleteQueue(name: string): Promise<void> {
-  const ch = await clients.channel();
+  const ch = await shared.clients.channel();
   await ch.deleteQueue(name);
 }
 
@@ -218,7 +205,7 @@ describe("method arguments and client properties: 'L' accepted, unknown tags dro
       c.sendMethod(1, 40, 30, Buffer.concat([enc.u16(0), enc.shortstr(x), enc.shortstr('amq.headers'), enc.shortstr(''), enc.bits(false), enc.table({ n: L(1n << 40n) })]));
       await c.expectMethod(1, 40, 31);
     });
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.deleteExchange(x);
     await ch.deleteQueue(q);
   });
@@ -236,7 +223,7 @@ describe("method arguments and client properties: 'L' accepted, unknown tags dro
       [4096, true],
       [4097, false],
     ] as const) {
-      const c = await RawClient.connect(broker.host, broker.port);
+      const c = await RawClient.connect(shared.broker.host, shared.broker.port);
       try {
         c.sendProtocolHeader();
         await c.expectMethod(0, 10, 10);
@@ -254,7 +241,7 @@ describe("method arguments and client properties: 'L' accepted, unknown tags dro
   });
 
   it("'L' in client properties is accepted", async () => {
-    const c = await rawConnect(broker, { capabilities: { big: L(1n << 40n) } });
+    const c = await rawConnect(shared.broker, { capabilities: { big: L(1n << 40n) } });
     try {
       await c.openChannel(1);
     } finally {
@@ -263,7 +250,7 @@ describe("method arguments and client properties: 'L' accepted, unknown tags dro
   });
 
   it('an unknown tag in client properties drops the socket during the handshake', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await expect(c.handshake({ capabilities: { z: { $type: 'Z', raw: Buffer.from([1]) } } })).rejects.toThrow(/socket closed/);
       expect(c.allFrames.filter((f) => f.classId === 10 && f.methodId === 50)).toEqual([]);
@@ -285,7 +272,7 @@ const LOGIN = enc.table({ LOGIN: 'guest', PASSWORD: 'guest' }).subarray(4);
 
 describe('the AMQPLAIN response table', () => {
   it("'L' beside LOGIN and PASSWORD: logged in", async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await amqplain(c, Buffer.concat([LOGIN, enc.shortstr('n'), enc.fieldValue(L(1n << 40n))]));
       await c.expectMethod(0, 10, 30);
@@ -301,7 +288,7 @@ describe('the AMQPLAIN response table', () => {
   ] as const) {
     // RabbitMQ closes the socket about 3 s later, warren at once (README: "a bad frame before the handshake ends").
     it(`${what}: the socket is closed without connection.close`, async () => {
-      const c = await RawClient.connect(broker.host, broker.port);
+      const c = await RawClient.connect(shared.broker.host, shared.broker.port);
       try {
         await amqplain(c, response);
         await expectEnd(c, undefined);
@@ -334,7 +321,7 @@ describe(`nesting depth (warren: at most ${MAX_DEPTH} levels, then 501; RabbitMQ
     it(`queue.declare arguments: ${what}`, async () => {
       await withChannel(async (c) => {
         c.sendMethod(1, 50, 10, queueDeclareArgs(uid('d'), deepTable(levels, tag)));
-        if (broker.external) await c.expectMethod(1, 50, 11);
+        if (shared.broker.external) await c.expectMethod(1, 50, 11);
         else await expectEnd(c, { ...tooDeep, classId: 50, methodId: 10 });
       });
       await othersStillWork();
@@ -343,10 +330,10 @@ describe(`nesting depth (warren: at most ${MAX_DEPTH} levels, then 501; RabbitMQ
 
   it('client properties nested too deep: connection.close during the handshake', async () => {
     // Client properties travel before tuning, in a frame RabbitMQ caps at 4096 bytes: 500 levels fit.
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       const hs = c.handshake({ capabilities: { deep: { $type: 'F', raw: deepTable(500) } } });
-      if (broker.external) {
+      if (shared.broker.external) {
         await hs;
         await c.openChannel(1);
       } else {
@@ -365,10 +352,10 @@ describe(`nesting depth (warren: at most ${MAX_DEPTH} levels, then 501; RabbitMQ
   });
 
   it('the AMQPLAIN response nested too deep: 501 naming connection.start-ok', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await amqplain(c, Buffer.concat([LOGIN, enc.shortstr('d'), Buffer.from('F'), deepTable(MAX_DEPTH)]));
-      if (broker.external) await c.expectMethod(0, 10, 30);
+      if (shared.broker.external) await c.expectMethod(0, 10, 30);
       else await expectEnd(c, { ...tooDeep, classId: 10, methodId: 11 });
     } finally {
       c.destroy();
@@ -395,7 +382,7 @@ describe(`nesting depth (warren: at most ${MAX_DEPTH} levels, then 501; RabbitMQ
             await c.expectMethod(1, 50, 21);
           }
           publish(c, via.startsWith('a headers') ? x : '', via.startsWith('a headers') ? '' : q, headers);
-          if (broker.external || levels <= MAX_DEPTH) {
+          if (shared.broker.external || levels <= MAX_DEPTH) {
             // Not matched by the binding (a is a table), or delivered byte for byte.
             const got = await getHeaderProps(c, q);
             if (via.startsWith('a headers')) expect(got).toBeNull();

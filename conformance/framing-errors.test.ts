@@ -1,11 +1,9 @@
 // Protocol-level errors that no client library will produce, driven through a raw socket:
 // protocol header negotiation, handshake order, 504 channel errors, 505 content framing errors,
 // 501 frame errors, malformed method frames, unknown classes/methods/field types.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AMQP_HEADER,
-  type BrokerUnderTest,
-  Clients,
   type CloseInfo,
   enc,
   FRAME_BODY,
@@ -16,26 +14,15 @@ import {
   raw,
   rawConnect,
   sleep,
-  startBroker,
   uid,
 } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 /** Another connection works end to end. */
 async function othersStillWork(): Promise<void> {
-  const ch = await clients.channel();
+  const ch = await shared.clients.channel();
   const { queue } = await ch.assertQueue('', { exclusive: true });
   ch.sendToQueue(queue, Buffer.from('ok'));
   const m = await ch.get(queue, { noAck: true });
@@ -47,7 +34,7 @@ async function othersStillWork(): Promise<void> {
  * (we answer close-ok) and the socket to be closed by the server.
  */
 async function expectClose(send: (c: RawClient) => Promise<void> | void, expected: CloseInfo): Promise<void> {
-  const c = await rawConnect(broker);
+  const c = await rawConnect(shared.broker);
   try {
     await c.openChannel(1);
     await send(c);
@@ -78,7 +65,7 @@ describe('protocol header', () => {
     ['HTTP', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1')],
   ] as const) {
     it(`answers a bad header (${name}) with AMQP 0-9-1's header and closes`, async () => {
-      const c = await RawClient.connect(broker.host, broker.port);
+      const c = await RawClient.connect(shared.broker.host, shared.broker.port);
       try {
         c.write(header);
         expect(await c.waitClosed(10_000)).toBe(true);
@@ -91,7 +78,7 @@ describe('protocol header', () => {
   }
 
   it('answers a correct header with connection.start 0-9, PLAIN and AMQPLAIN, en_US', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       const hs = await c.handshake();
       expect(c.allFrames[0]!.payload.subarray(0, 6)).toEqual(Buffer.from([0, 10, 0, 10, 0, 9]));
@@ -127,7 +114,7 @@ describe.concurrent('handshake order', () => {
   const open = Buffer.concat([enc.shortstr('/'), enc.shortstr(''), enc.u8(0)]);
 
   it('a method frame before tune-ok: the socket is dropped without connection.close', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await startOk(c);
       await c.expectMethod(0, 10, 30);
@@ -140,7 +127,7 @@ describe.concurrent('handshake order', () => {
   });
 
   it('connection.open before tune-ok: dropped without connection.close', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await startOk(c);
       await c.expectMethod(0, 10, 30);
@@ -152,7 +139,7 @@ describe.concurrent('handshake order', () => {
   });
 
   it('a heartbeat before tune-ok is accepted', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await startOk(c);
       await c.expectMethod(0, 10, 30);
@@ -166,7 +153,7 @@ describe.concurrent('handshake order', () => {
   });
 
   it('channel.open after tune-ok but before connection.open: 505', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await startOk(c);
       await c.expectMethod(0, 10, 30);
@@ -191,7 +178,7 @@ describe.concurrent('handshake order', () => {
     ['channel_max 0 ("no limit")', tuneOk(0, 131072, 0)],
   ] as const) {
     it(`tune-ok with ${name}: dropped without connection.close`, async () => {
-      const c = await RawClient.connect(broker.host, broker.port);
+      const c = await RawClient.connect(shared.broker.host, shared.broker.port);
       try {
         await startOk(c);
         await c.expectMethod(0, 10, 30);
@@ -205,7 +192,7 @@ describe.concurrent('handshake order', () => {
   }
 
   it('an unknown SASL mechanism: dropped without connection.close', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       await startOk(c, 'FOO');
       await expectDropWithoutClose(c);
@@ -215,7 +202,7 @@ describe.concurrent('handshake order', () => {
   });
 
   it('AMQPLAIN login works', async () => {
-    const c = await RawClient.connect(broker.host, broker.port);
+    const c = await RawClient.connect(shared.broker.host, shared.broker.port);
     try {
       c.sendProtocolHeader();
       await c.expectMethod(0, 10, 10);
@@ -238,7 +225,7 @@ describe.concurrent('handshake order', () => {
   });
 
   it('client-initiated connection.close gets close-ok', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       c.sendMethod(0, 10, 50, Buffer.concat([enc.u16(200), enc.shortstr('bye'), enc.u16(0), enc.u16(0)]));
       await c.expectMethod(0, 10, 51);
@@ -296,7 +283,7 @@ describe('504 CHANNEL_ERROR', () => {
   });
 
   it('after the server closes a channel, methods are ignored until close-ok; then the channel is closed', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 50, 10, raw.queueDeclare(uid('missing'), { passive: true }));
@@ -315,7 +302,7 @@ describe('504 CHANNEL_ERROR', () => {
   });
 
   it('a closed channel number can be opened again', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 20, 40, Buffer.concat([enc.u16(200), enc.shortstr('done'), enc.u16(0), enc.u16(0)]));
@@ -456,7 +443,7 @@ describe('505 UNEXPECTED_FRAME', () => {
 
 describe('content that is fine', () => {
   it('empty body frames are accepted; bodies split across frames are joined', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       const q = uid('split');
@@ -470,7 +457,7 @@ describe('content that is fine', () => {
       c.sendFrame(FRAME_BODY, 1, Buffer.from('ef'));
       c.sendMethod(1, 60, 40, raw.basicPublish('', q));
       c.sendFrame(FRAME_HEADER, 1, RawClient.contentHeader(0));
-      const ch = await clients.channel();
+      const ch = await shared.clients.channel();
       const { messageCount } = await ch.checkQueue(q);
       expect(messageCount).toBe(2);
       const m1 = await ch.get(q, { noAck: true });
@@ -668,7 +655,7 @@ describe.concurrent('more malformed input', () => {
 
 describe('connection dropped without connection.close', () => {
   it('an unknown class id', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 99, 10);
@@ -680,7 +667,7 @@ describe('connection dropped without connection.close', () => {
   });
 
   it('an unknown method id', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 50, 99);
@@ -691,7 +678,7 @@ describe('connection dropped without connection.close', () => {
   });
 
   it('an unknown field-table type tag', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 50, 10, raw.queueDeclare(uid('tt'), {}, { 'x-foo': { $type: 'Z', raw: Buffer.from([1, 2, 3, 4]) } }));

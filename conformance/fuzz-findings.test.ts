@@ -8,26 +8,16 @@
 // properties, which RabbitMQ keeps as raw bytes, the ones that would not fit are refused at
 // publish (541, as for other undecodable properties); RabbitMQ takes those (the `external` branch).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerUnderTest, Clients, enc, FRAME_BODY, FRAME_HEADER, RawClient, raw, rawConnect, startBroker, uid } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { enc, FRAME_BODY, FRAME_HEADER, RawClient, raw, rawConnect, uid } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 const NOT_UTF8 = Buffer.alloc(100, 0xff);
 
 async function othersStillWork(): Promise<void> {
-  const ch = await clients.channel();
+  const ch = await shared.clients.channel();
   const { queue } = await ch.assertQueue('', { exclusive: true });
   ch.sendToQueue(queue, Buffer.from('ok'));
   const m = await ch.get(queue, { noAck: true });
@@ -40,7 +30,7 @@ describe('short strings that are not UTF-8', () => {
     ['one stray continuation byte', Buffer.from([0x71, 0x80])],
   ] as const) {
     it(`a queue name of ${what}: 501 "Malformed UTF-8 in shortstr", no queue is created`, async () => {
-      const c = await rawConnect(broker);
+      const c = await rawConnect(shared.broker);
       try {
         await c.openChannel(1);
         c.sendMethod(1, 50, 10, Buffer.concat([enc.u16(0), enc.shortstr(name), enc.bits(false, false, false, false, false), enc.table({})]));
@@ -55,10 +45,10 @@ describe('short strings that are not UTF-8', () => {
   }
 
   it('a routing key that is not UTF-8 at publish is taken, as RabbitMQ takes it (publish is not checked)', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     await ch.bindQueue(queue, 'amq.fanout', '');
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 60, 40, Buffer.concat([enc.u16(0), enc.shortstr('amq.fanout'), enc.shortstr(Buffer.from([0x71, 0xff])), enc.bits(false, false)]));
@@ -71,14 +61,14 @@ describe('short strings that are not UTF-8', () => {
       }
       expect(m && m.content.toString()).toBe('hi');
       // RabbitMQ hands the key back byte for byte; warren as decoded (the bad byte as U+FFFD).
-      expect(m && m.fields.routingKey).toBe(broker.external ? Buffer.from([0x71, 0xff]).toString('utf8') : 'q\uFFFD');
+      expect(m && m.fields.routingKey).toBe(shared.broker.external ? Buffer.from([0x71, 0xff]).toString('utf8') : 'q\uFFFD');
     } finally {
       c.destroy();
     }
   });
 
   it('a queue name with a real U+FFFD is valid UTF-8 and accepted', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 50, 10, Buffer.concat([enc.u16(0), enc.shortstr('q\uFFFD'), enc.bits(false, false, true, false, false), enc.table({})]));
@@ -89,12 +79,12 @@ describe('short strings that are not UTF-8', () => {
   });
 
   it('a header key of 100 bytes 0xff into a TTL queue that dead-letters: refused at publish, nothing half-done', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const dead = uid('dead');
     const ttl = uid('ttl');
     await ch.assertQueue(dead, { exclusive: true });
     await ch.assertQueue(ttl, { exclusive: false, autoDelete: false, arguments: { 'x-message-ttl': 10, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dead } });
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 60, 40, raw.basicPublish('', ttl));
@@ -103,7 +93,7 @@ describe('short strings that are not UTF-8', () => {
       const props = Buffer.concat([enc.u32(headers.length), headers]);
       c.sendFrame(FRAME_HEADER, 1, RawClient.contentHeader(2, 1 << 13, props));
       c.sendFrame(FRAME_BODY, 1, Buffer.from('hi'));
-      if (broker.external) {
+      if (shared.broker.external) {
         // RabbitMQ takes it; after the TTL it is dead-lettered with the key intact.
         let m: Awaited<ReturnType<typeof ch.get>> = false;
         for (let i = 0; i < 100 && m === false; i++) {

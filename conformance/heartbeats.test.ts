@@ -1,36 +1,18 @@
 // Heartbeats: a silent client is disconnected, a client that sends heartbeats stays connected, the
 // server sends heartbeats to an idle client, heartbeat 0 disables them. Timeouts here are generous
 // hang guards; pass/fail never depends on how fast something happened.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type BrokerUnderTest,
-  Clients,
-  FRAME_HEARTBEAT,
-  raw,
-  rawConnect,
-  sleep,
-  startBroker,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { FRAME_HEARTBEAT, raw, rawConnect, sleep } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 /** Long enough for several missed 1 s heartbeats (RabbitMQ gives up after about two). */
 const QUIET_PERIOD_MS = 4_500;
 
 describe.concurrent('heartbeats', () => {
   it('a client that negotiates a 1 s heartbeat and then stays silent is disconnected', async () => {
-    const c = await rawConnect(broker, { heartbeat: 1 });
+    const c = await rawConnect(shared.broker, { heartbeat: 1 });
     try {
       await c.openChannel(1);
       const res = await c.waitForConnectionClose(20_000);
@@ -45,7 +27,7 @@ describe.concurrent('heartbeats', () => {
   });
 
   it('a client that sends heartbeats stays connected, and the server sends heartbeats to it', async () => {
-    const c = await rawConnect(broker, { heartbeat: 1 });
+    const c = await rawConnect(shared.broker, { heartbeat: 1 });
     try {
       const timer = setInterval(() => c.sendHeartbeat(), 400);
       await sleep(QUIET_PERIOD_MS);
@@ -64,7 +46,7 @@ describe.concurrent('heartbeats', () => {
   });
 
   it('any traffic from the client counts as a heartbeat', async () => {
-    const c = await rawConnect(broker, { heartbeat: 1 });
+    const c = await rawConnect(shared.broker, { heartbeat: 1 });
     try {
       await c.openChannel(1);
       const timer = setInterval(() => c.sendMethod(1, 50, 10, raw.queueDeclare('', { exclusive: true, noWait: true })), 400);
@@ -77,7 +59,7 @@ describe.concurrent('heartbeats', () => {
   });
 
   it('heartbeat 0 disables heartbeats: a silent client stays connected and gets none', async () => {
-    const c = await rawConnect(broker, { heartbeat: 0 });
+    const c = await rawConnect(shared.broker, { heartbeat: 0 });
     try {
       await sleep(QUIET_PERIOD_MS);
       expect(c.closed).toBe(false);
@@ -89,8 +71,8 @@ describe.concurrent('heartbeats', () => {
   });
 
   it('amqplib with heartbeat=1 stays connected while idle', async () => {
-    const t = await clients.connectTracked({ heartbeat: 1 });
-    const ch = await clients.channel(t.model);
+    const t = await shared.clients.connectTracked({ heartbeat: 1 });
+    const ch = await shared.clients.channel(t.model);
     await sleep(QUIET_PERIOD_MS);
     expect(t.closed).toBe(false);
     const { queue } = await ch.assertQueue('', { exclusive: true });

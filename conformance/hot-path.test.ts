@@ -8,28 +8,19 @@
 // requeued ones come back flagged redelivered.
 
 import type { ConsumeMessage } from 'amqplib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Clients, startBroker, uid, waitFor, type BrokerUnderTest } from './harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { uid, waitFor } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
+const shared = useBroker();
 
 afterEach(async () => {
-  await clients.closeAll();
-});
-
-afterAll(async () => {
-  await broker.stop();
+  await shared.clients.closeAll();
 });
 
 describe('names on the publish fast path', () => {
   it('repeating, changing and alternating exchange and routing key (UTF-8 too): each message routed by its own', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const x = uid('hp-direct');
     await ch.assertExchange(x, 'direct', { autoDelete: true });
     const keys = ['a', 'b', 'ключ', 'a.longer.key'];
@@ -72,7 +63,7 @@ describe('names on the publish fast path', () => {
   });
 
   it('the default exchange: each queue by its name, CC keys too; unknown and deleted names come back with 312 NO_ROUTE', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const [qa, qb] = [uid('hp-da'), uid('hp-db')];
     await ch.assertQueue(qa, { exclusive: true });
     await ch.assertQueue(qb, { exclusive: true });
@@ -104,8 +95,8 @@ describe('names on the publish fast path', () => {
 
 describe('a fan-out to 10 consumers on one channel', () => {
   it('every consumer gets every message with its own tag, the exchange and key, increasing delivery tags; requeued ones come back redelivered', async () => {
-    const pub = await clients.channel();
-    const ch = await clients.channel();
+    const pub = await shared.clients.channel();
+    const ch = await shared.clients.channel();
     const x = uid('hp-fan');
     await ch.assertExchange(x, 'fanout', { autoDelete: true });
     const got = new Map<string, ConsumeMessage[]>();

@@ -3,30 +3,20 @@
 // basic.publish, the rest of the body is discarded, and the same connection stays usable: a new
 // channel publishes and reads a message. (RabbitMQ answers once the whole body has arrived,
 // warren as soon as the content header declares the size; the client sees the same frames.)
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerUnderTest, Clients, startBroker, toFailure, waitFor, withTimeout } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { toFailure, waitFor, withTimeout } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 const MAX = 128 * 1024 * 1024;
 
 describe('max message size', () => {
   it('one byte over: 406 on that channel, the body is discarded, the connection carries on', async () => {
-    const t = await clients.connectTracked();
-    const ch = await clients.channel(t.model);
+    const t = await shared.clients.connectTracked();
+    const ch = await shared.clients.channel(t.model);
     ch.publish('', 'nowhere', Buffer.alloc(MAX + 1, 0x78));
-    const state = clients.channelState(ch);
+    const state = shared.clients.channelState(ch);
     await withTimeout(state.whenClosed, 60_000, 'the channel to close');
     const f = toFailure(state.errors[0]);
     expect([f.code, f.replyText, f.classId, f.methodId]).toEqual([
@@ -35,7 +25,7 @@ describe('max message size', () => {
       60,
       40,
     ]);
-    const ch2 = await clients.channel(t.model);
+    const ch2 = await shared.clients.channel(t.model);
     const { queue } = await ch2.assertQueue('', { exclusive: true });
     ch2.sendToQueue(queue, Buffer.from('after the big one'));
     const m = await waitFor(async () => (await ch2.get(queue, { noAck: true })) || null, 'the next message');

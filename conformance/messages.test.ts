@@ -1,10 +1,8 @@
 // Message content survives the broker unchanged: every basic property, header tables with all the
 // field types clients use, empty / binary / multi-frame bodies, long names; across clients too.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   body,
-  type BrokerUnderTest,
-  Clients,
   enc,
   FRAME_BODY,
   FRAME_HEADER,
@@ -14,27 +12,16 @@ import {
   RawClient,
   Reader,
   runPika,
-  startBroker,
   sync,
   uid,
 } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 describe('message properties', () => {
   it('all basic properties round-trip through a queue (amqplib to amqplib)', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     const props = {
       contentType: 'application/json',
@@ -82,7 +69,7 @@ describe('message properties', () => {
   });
 
   it('a message without properties arrives without properties', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     ch.sendToQueue(queue, Buffer.from('bare'));
     const m = await ch.get(queue, { noAck: true });
@@ -97,7 +84,7 @@ describe('message properties', () => {
 
   it('headers typed by the publisher keep their wire types (raw in, raw out)', async () => {
     const q = uid('typed');
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       c.sendMethod(1, 50, 10, raw.queueDeclare(q, { autoDelete: false }));
@@ -156,7 +143,7 @@ describe('message properties', () => {
 
   it('amqplib properties and headers are read back by pika', async () => {
     const q = uid('props-pika');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.assertQueue(q, { durable: false });
     ch.sendToQueue(q, Buffer.from('{"n":1}'), {
       contentType: 'application/json',
@@ -166,7 +153,7 @@ describe('message properties', () => {
       headers: { who: 'amqplib', n: 3, nested: { k: 'v' } },
     });
     await sync(ch);
-    const r = await runPika(broker.url, 'messages', ['get_props', q]);
+    const r = await runPika(shared.broker.url, 'messages', ['get_props', q]);
     const ev = r.events.find((e) => e['event'] === 'message');
     expect(ev).toEqual({
       event: 'message',
@@ -183,7 +170,7 @@ describe('message properties', () => {
 
 describe('bodies', () => {
   it('empty body', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     ch.sendToQueue(queue, Buffer.alloc(0));
     const m = await ch.get(queue, { noAck: true });
@@ -191,7 +178,7 @@ describe('bodies', () => {
   });
 
   it('binary body with every byte value', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     const data = Buffer.from(Array.from({ length: 1024 }, (_, i) => i % 256));
     ch.sendToQueue(queue, data);
@@ -200,7 +187,7 @@ describe('bodies', () => {
   });
 
   it('a 3 MiB body spanning many frames, delivered to a consumer intact', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     const data = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i < data.length; i += 4) data.writeUInt32BE(i, i);
@@ -216,9 +203,9 @@ describe('bodies', () => {
 
   it('a large body published by pika is received by amqplib', async () => {
     const q = uid('big-pika');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.assertQueue(q, { durable: false });
-    const r = await runPika(broker.url, 'messages', ['publish_big', q, String(500_000)]);
+    const r = await runPika(shared.broker.url, 'messages', ['publish_big', q, String(500_000)]);
     expect(r.events).toContainEqual({ event: 'published', size: 500_000 });
     const m = await ch.get(q, { noAck: true });
     expect(m && m.content.length).toBe(500_000);
@@ -227,7 +214,7 @@ describe('bodies', () => {
   });
 
   it('255-byte queue, exchange and routing key names and UTF-8 names work', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = `q-${'x'.repeat(253)}`.slice(0, 255);
     const x = `x-${'y'.repeat(253)}`.slice(0, 255);
     const key = 'k'.repeat(255);
@@ -251,7 +238,7 @@ describe('bodies', () => {
 
 describe('ordering', () => {
   it('messages from one publisher channel arrive in publish order', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     for (let i = 0; i < 500; i++) ch.sendToQueue(queue, Buffer.from(String(i)));
     const inbox = new Inbox();

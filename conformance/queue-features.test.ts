@@ -1,32 +1,15 @@
 // Classic-queue features driven by x-arguments and message properties: TTL, dead-lettering,
 // max-length, priorities, queue expiry. (Not in the tutorials, but every RabbitMQ app leans on them.)
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Channel } from 'amqplib';
-import {
-  body,
-  type BrokerUnderTest,
-  Clients,
-  Inbox,
-  startBroker,
-  sync,
-  uid,
-  waitFor,
-  waitForCount,
-} from './harness.js';
+import { body, Inbox, sync, uid, waitFor, waitForCount } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 let ch: Channel;
 
 beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-  ch = await clients.channel();
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
+  ch = await shared.clients.channel();
 });
 
 async function drain(q: string): Promise<string[]> {
@@ -61,7 +44,7 @@ describe('TTL', () => {
     const q = uid('ttl0-consumer');
     await ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 0 } });
     const inbox = new Inbox();
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await c.consume(q, inbox.push, { noAck: true });
     ch.sendToQueue(q, Buffer.from('caught'));
     expect(body(await inbox.next())).toBe('caught');
@@ -139,7 +122,7 @@ describe('dead-lettering', () => {
     ch.sendToQueue(q, Buffer.from('nacked'));
     ch.sendToQueue(q, Buffer.from('rejected'));
     ch.sendToQueue(q, Buffer.from('requeued'));
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const a = await c.get(q, { noAck: false });
     const b = await c.get(q, { noAck: false });
     const r = await c.get(q, { noAck: false });
@@ -232,7 +215,7 @@ describe('queue expiry', () => {
     await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 100 } });
     // Probe with mandatory publishes (a passive declare would count as use and reset the timer):
     // once the queue is gone, the default exchange returns the message as unroutable.
-    const probe = await clients.confirmChannel();
+    const probe = await shared.clients.confirmChannel();
     let returned = 0;
     probe.on('return', () => {
       returned++;
@@ -242,7 +225,7 @@ describe('queue expiry', () => {
       await probe.waitForConfirms();
       return returned > 0;
     }, 'queue expiry', 10_000, 100);
-    const f = await clients.channel();
+    const f = await shared.clients.channel();
     await expect(f.checkQueue(q)).rejects.toThrow(`NOT_FOUND - no queue '${q}' in vhost '/'`);
   });
 });

@@ -1,36 +1,12 @@
 // Queues and consumers: server-named queues, passive declares, declare-ok counts, purge/delete,
 // basic.get, round-robin, basic.qos (per consumer vs per channel), basic.cancel, consumer tags,
 // exclusive consumers, exclusive and auto-delete queues, consumer cancel notification.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Channel } from 'amqplib';
-import {
-  body,
-  type BrokerUnderTest,
-  Clients,
-  enc,
-  failure,
-  Inbox,
-  raw,
-  rawConnect,
-  runPika,
-  startBroker,
-  sync,
-  uid,
-  waitFor,
-} from './harness.js';
+import { body, enc, failure, Inbox, raw, rawConnect, runPika, sync, uid, waitFor } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 const locked = (q: string): string =>
   `RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '${q}' in vhost '/'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`;
@@ -42,7 +18,7 @@ async function publishN(ch: Channel, q: string, n: number, prefix = 'm'): Promis
 
 describe('declare', () => {
   it('server-named queues are amq.gen-… and unique', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const a = await ch.assertQueue('', { exclusive: true });
     const b = await ch.assertQueue('', { exclusive: true });
     expect(a.queue).toMatch(/^amq\.gen-[A-Za-z0-9_-]{22}$/);
@@ -52,11 +28,11 @@ describe('declare', () => {
   });
 
   it('declare-ok reports ready messages (not unacked ones) and consumers', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('counts');
     await ch.assertQueue(q);
     await publishN(ch, q, 3);
-    const consumerCh = await clients.channel();
+    const consumerCh = await shared.clients.channel();
     await consumerCh.prefetch(1);
     const inbox = new Inbox();
     await consumerCh.consume(q, inbox.push);
@@ -69,26 +45,26 @@ describe('declare', () => {
   });
 
   it('passive declare ignores flags and arguments (pika sends them)', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('passive');
     await ch.assertQueue(q, { durable: true, arguments: { 'x-max-length': 10 } });
     ch.sendToQueue(q, Buffer.from('x'));
     await sync(ch);
-    const r = await runPika(broker.url, 'ops', ['passive_declare_with_flags', q]);
+    const r = await runPika(shared.broker.url, 'ops', ['passive_declare_with_flags', q]);
     expect(r.events).toContainEqual({ event: 'declare_ok', queue: q, message_count: 1, consumer_count: 0 });
     await ch.deleteQueue(q);
   });
 
   it('passive declare of a missing queue is 404 on queue.declare', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const q = uid('nope');
     const f = await failure(ch.checkQueue(q));
     expect(f).toMatchObject({ code: 404, classId: 50, methodId: 10, replyText: `NOT_FOUND - no queue '${q}' in vhost '/'` });
   });
 
   it('redeclaring with identical properties and arguments is fine', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('same');
     const opts = { durable: true, arguments: { 'x-message-ttl': 60000, 'x-max-length': 5 } };
     await ch.assertQueue(q, opts);
@@ -99,7 +75,7 @@ describe('declare', () => {
 
 describe('purge and delete', () => {
   it('purge removes ready messages, not unacked ones, and returns the count', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('purge');
     await ch.assertQueue(q);
     await publishN(ch, q, 4);
@@ -116,7 +92,7 @@ describe('purge and delete', () => {
   });
 
   it('delete returns the message count; if-empty / if-unused succeed when the condition holds', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q1 = uid('del1');
     await ch.assertQueue(q1);
     await publishN(ch, q1, 2);
@@ -124,23 +100,23 @@ describe('purge and delete', () => {
     const q2 = uid('del2');
     await ch.assertQueue(q2);
     expect(await ch.deleteQueue(q2, { ifEmpty: true, ifUnused: true })).toEqual({ messageCount: 0 });
-    const f = await failure((await clients.channel()).checkQueue(q2));
+    const f = await failure((await shared.clients.channel()).checkQueue(q2));
     expect(f.code).toBe(404);
   });
 
   it('queue.delete if-empty / if-unused refuse with 406 and keep the queue', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const q = uid('del-refused');
     await ch.assertQueue(q);
     await publishN(ch, q, 1);
-    const c1 = await clients.channel(conn);
+    const c1 = await shared.clients.channel(conn);
     const f1 = await failure(c1.deleteQueue(q, { ifEmpty: true }));
     expect(f1).toMatchObject({ code: 406, classId: 50, methodId: 40 });
     expect(f1.replyText).toBe(`PRECONDITION_FAILED - queue '${q}' in vhost '/' not empty`);
     await ch.purgeQueue(q);
     await ch.consume(q, () => {});
-    const c2 = await clients.channel(conn);
+    const c2 = await shared.clients.channel(conn);
     const f2 = await failure(c2.deleteQueue(q, { ifUnused: true }));
     expect(f2).toMatchObject({ code: 406, classId: 50, methodId: 40 });
     expect(f2.replyText).toBe(`PRECONDITION_FAILED - queue '${q}' in vhost '/' in use`);
@@ -151,7 +127,7 @@ describe('purge and delete', () => {
 
 describe('basic.get', () => {
   it('get-ok carries the remaining message count; get-empty when drained', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('get');
     await ch.assertQueue(q);
     await publishN(ch, q, 3);
@@ -170,7 +146,7 @@ describe('basic.get', () => {
   });
 
   it('basic.get and consumers share the same delivery tag sequence on a channel', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('tags');
     await ch.assertQueue(q);
     await publishN(ch, q, 3);
@@ -187,7 +163,7 @@ describe('basic.get', () => {
 
 describe('consumers', () => {
   it('server-generated consumer tags are amq.ctag-…; client tags are kept', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = (await ch.assertQueue('', { exclusive: true })).queue;
     const a = await ch.consume(q, () => {});
     const b = await ch.consume(q, () => {}, { consumerTag: 'my-tag' });
@@ -197,13 +173,13 @@ describe('consumers', () => {
   });
 
   it('round-robins between consumers', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('rr');
     await ch.assertQueue(q);
     const inboxes = [new Inbox(), new Inbox(), new Inbox()];
     const tags: string[] = [];
     for (const inbox of inboxes) {
-      const c = await clients.channel();
+      const c = await shared.clients.channel();
       tags.push((await c.consume(q, inbox.push, { noAck: true })).consumerTag);
     }
     await publishN(ch, q, 9);
@@ -219,11 +195,11 @@ describe('consumers', () => {
   });
 
   it('basic.qos global=false limits each consumer separately', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('qos-consumer');
     await ch.assertQueue(q);
     await publishN(ch, q, 10);
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await c.prefetch(2, false);
     const i1 = new Inbox();
     const i2 = new Inbox();
@@ -242,11 +218,11 @@ describe('consumers', () => {
   });
 
   it('basic.qos global=true limits the whole channel', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('qos-channel');
     await ch.assertQueue(q);
     await publishN(ch, q, 10);
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await c.prefetch(3, true);
     const i1 = new Inbox();
     const i2 = new Inbox();
@@ -267,14 +243,14 @@ describe('consumers', () => {
   // limit there (rabbit_channel unlimits the prefetch), so it delivers 2 + 2. warren enforces
   // both in either order (README, Compatibility): a deliberate difference, asserted for warren only.
   it.each(['per-consumer first', 'global first'])('basic.qos global 3 and per-consumer 2 on one channel (%s): 2 + 1 unacked over two consumers', async (order) => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q1 = uid('qos-both-a');
     const q2 = uid('qos-both-b');
     await ch.assertQueue(q1);
     await ch.assertQueue(q2);
     await publishN(ch, q1, 5);
     await publishN(ch, q2, 5);
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     if (order === 'per-consumer first') {
       await c.prefetch(2, false);
       await c.prefetch(3, true);
@@ -286,7 +262,7 @@ describe('consumers', () => {
     const i2 = new Inbox();
     await c.consume(q1, i1.push);
     await c.consume(q2, i2.push);
-    const second = broker.external && order === 'global first' ? 2 : 1;
+    const second = shared.broker.external && order === 'global first' ? 2 : 1;
     await waitFor(() => i1.count === 2 && i2.count === second, `2 + ${second} deliveries`);
     await sync(c);
     expect([i1.count, i2.count]).toEqual([2, second]);
@@ -298,7 +274,7 @@ describe('consumers', () => {
   });
 
   it('basic.cancel stops deliveries; messages already delivered can still be acked', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('cancel');
     await ch.assertQueue(q);
     const inbox = new Inbox();
@@ -316,20 +292,20 @@ describe('consumers', () => {
   });
 
   it('exclusive consumer: others are refused with 403 while it lives, allowed after cancel', async () => {
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const q = uid('excl-consumer');
     await ch.assertQueue(q);
     const { consumerTag } = await ch.consume(q, () => {}, { exclusive: true });
-    const other = await clients.channel();
+    const other = await shared.clients.channel();
     const f = await failure(other.consume(q, () => {}));
     expect(f).toMatchObject({ code: 403, classId: 60, methodId: 20 });
     expect(f.replyText).toBe(`ACCESS_REFUSED - queue '${q}' in vhost '/' in exclusive use`);
     await ch.cancel(consumerTag);
-    const third = await clients.channel();
+    const third = await shared.clients.channel();
     await third.consume(q, () => {});
     // and an exclusive consume is refused while a normal consumer exists
-    const fourth = await clients.channel();
+    const fourth = await shared.clients.channel();
     const f2 = await failure(fourth.consume(q, () => {}, { exclusive: true }));
     expect(f2.code).toBe(403);
     expect(f2.replyText).toBe(`ACCESS_REFUSED - queue '${q}' in vhost '/' in exclusive use`);
@@ -337,25 +313,25 @@ describe('consumers', () => {
   });
 
   it('consumer cancel notification: deleting the queue sends basic.cancel (amqplib delivers null)', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('cancel-notify');
     await ch.assertQueue(q);
     const inbox = new Inbox();
     const cancels: string[] = [];
     ch.on('cancel', (f: { consumerTag: string }) => cancels.push(f.consumerTag));
     const { consumerTag } = await ch.consume(q, inbox.push);
-    const other = await clients.channel();
+    const other = await shared.clients.channel();
     await other.deleteQueue(q);
     expect(await inbox.next()).toBeNull();
     expect(cancels).toEqual([consumerTag]);
     // The channel stays open and usable.
     await sync(ch);
-    expect(clients.channelState(ch).closed).toBe(false);
+    expect(shared.clients.channelState(ch).closed).toBe(false);
   });
 
   it('consumer cancel notification reaches pika too', async () => {
     const q = uid('cancel-notify-pika');
-    const r = await runPika(broker.url, 'ops', ['cancel_notify', q]);
+    const r = await runPika(shared.broker.url, 'ops', ['cancel_notify', q]);
     expect(r.events.map((e) => e['event'])).toContain('consumer_cancelled');
     expect(r.events).toContainEqual({ event: 'channel_still_open', is_open: true });
   });
@@ -363,23 +339,23 @@ describe('consumers', () => {
 
 describe('exclusive queues', () => {
   it('are deleted when the declaring connection closes', async () => {
-    const owner = await clients.connect();
-    const ch = await clients.channel(owner);
+    const owner = await shared.clients.connect();
+    const ch = await shared.clients.channel(owner);
     const q = uid('excl-q');
     await ch.assertQueue(q, { exclusive: true });
-    const other = await clients.channel();
+    const other = await shared.clients.channel();
     expect((await failure(other.checkQueue(q))).code).toBe(405);
     await owner.close();
-    const probe = await clients.channel();
+    const probe = await shared.clients.channel();
     const f = await failure(probe.checkQueue(q));
     expect(f.code).toBe(404);
     expect(f.replyText).toBe(`NOT_FOUND - no queue '${q}' in vhost '/'`);
   });
 
   it('are usable from every channel of the owning connection', async () => {
-    const owner = await clients.connect();
-    const a = await clients.channel(owner);
-    const b = await clients.channel(owner);
+    const owner = await shared.clients.connect();
+    const a = await shared.clients.channel(owner);
+    const b = await shared.clients.channel(owner);
     const q = uid('excl-shared');
     await a.assertQueue(q, { exclusive: true });
     b.sendToQueue(q, Buffer.from('x'));
@@ -392,13 +368,13 @@ describe('exclusive queues', () => {
   });
 
   it('give 405 RESOURCE_LOCKED to other connections for declare, passive, bind, unbind, purge, delete, consume, get', async () => {
-    const owner = await clients.connect();
-    const och = await clients.channel(owner);
+    const owner = await shared.clients.connect();
+    const och = await shared.clients.channel(owner);
     const q = uid('excl-locked');
     await och.assertQueue(q, { exclusive: true });
     // RabbitMQ only checks exclusivity on unbind when the binding exists (a missing one is unbind-ok).
     await och.bindQueue(q, 'amq.direct', 'k');
-    const other = await clients.connect();
+    const other = await shared.clients.connect();
     const ops: Array<[string, (c: Channel) => Promise<unknown>, number, number]> = [
       ['declare', (c) => c.assertQueue(q, { exclusive: true }), 50, 10],
       ['declare non-exclusive', (c) => c.assertQueue(q), 50, 10],
@@ -411,7 +387,7 @@ describe('exclusive queues', () => {
       ['get', (c) => c.get(q), 60, 70],
     ];
     for (const [name, op, classId, methodId] of ops) {
-      const c = await clients.channel(other);
+      const c = await shared.clients.channel(other);
       const f = await failure(op(c));
       expect({ name, code: f.code, classId: f.classId, methodId: f.methodId, text: f.replyText }).toEqual({
         name,
@@ -422,18 +398,18 @@ describe('exclusive queues', () => {
       });
     }
     // Soft errors: the other connection is still fine, and the owner can still use its queue.
-    const c = await clients.channel(other);
+    const c = await shared.clients.channel(other);
     await c.checkExchange('amq.direct');
     expect((await och.checkQueue(q)).queue).toBe(q);
     await owner.close();
   });
 
   it('the owner redeclaring without exclusive gets 405 too', async () => {
-    const owner = await clients.connect();
-    const a = await clients.channel(owner);
+    const owner = await shared.clients.connect();
+    const a = await shared.clients.channel(owner);
     const q = uid('excl-flip');
     await a.assertQueue(q, { exclusive: true });
-    const b = await clients.channel(owner);
+    const b = await shared.clients.channel(owner);
     const f = await failure(b.assertQueue(q, { exclusive: false }));
     expect(f).toMatchObject({ code: 405, classId: 50, methodId: 10, replyText: locked(q) });
     await owner.close();
@@ -442,14 +418,14 @@ describe('exclusive queues', () => {
 
 describe('auto-delete queues', () => {
   it('survive until they had a consumer, then go when the last consumer cancels', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('autodel');
     await ch.assertQueue(q, { autoDelete: true });
     await publishN(ch, q, 1);
     // never had a consumer: still there
     expect(await ch.checkQueue(q)).toMatchObject({ messageCount: 1, consumerCount: 0 });
-    const c1 = await clients.channel();
-    const c2 = await clients.channel();
+    const c1 = await shared.clients.channel();
+    const c2 = await shared.clients.channel();
     const t1 = (await c1.consume(q, () => {}, { noAck: true })).consumerTag;
     const t2 = (await c2.consume(q, () => {}, { noAck: true })).consumerTag;
     await c1.cancel(t1);
@@ -461,21 +437,21 @@ describe('auto-delete queues', () => {
   });
 
   it('go when the consuming channel closes', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('autodel-close');
     await ch.assertQueue(q, { autoDelete: true });
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await c.consume(q, () => {});
     await c.close();
     expect((await failure(ch.checkQueue(q))).code).toBe(404);
   });
 
   it('go when the consuming connection drops', async () => {
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const q = uid('autodel-drop');
     await ch.assertQueue(q, { autoDelete: true });
-    const conn = await clients.connect();
-    const c = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const c = await shared.clients.channel(conn);
     await c.consume(q, () => {});
     await conn.close();
     expect((await failure(ch.checkQueue(q))).code).toBe(404);
@@ -484,7 +460,7 @@ describe('auto-delete queues', () => {
 
 describe('raw queue.declare', () => {
   it('nowait declare gets no reply, the queue exists afterwards', async () => {
-    const c = await rawConnect(broker);
+    const c = await rawConnect(shared.broker);
     try {
       await c.openChannel(1);
       const q = uid('nowait');

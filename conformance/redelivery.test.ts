@@ -1,33 +1,16 @@
 // Redelivery: unacknowledged messages come back with redelivered=true, at their original position,
 // when a channel closes, when the connection drops, on nack/reject with requeue and on basic.recover;
 // nack/reject without requeue drops them.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, GetMessage } from 'amqplib';
-import {
-  body,
-  type BrokerUnderTest,
-  Clients,
-  Inbox,
-  runPika,
-  startBroker,
-  sync,
-  uid,
-  waitFor,
-} from './harness.js';
+import { body, Inbox, runPika, sync, uid, waitFor } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 let admin: Channel;
 
 beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-  admin = await clients.channel();
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
+  admin = await shared.clients.channel();
 });
 
 async function queueWith(n: number, prefix = 'm'): Promise<string> {
@@ -61,7 +44,7 @@ async function getN(ch: Channel, q: string, n: number): Promise<GetMessage[]> {
 describe('requeue on channel close and connection loss', () => {
   it('unacked deliveries return to their original position with redelivered=true when the channel closes', async () => {
     const q = await queueWith(5);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.prefetch(2);
     const inbox = new Inbox();
     await ch.consume(q, inbox.push);
@@ -75,7 +58,7 @@ describe('requeue on channel close and connection loss', () => {
 
   it('messages fetched with basic.get (ack mode) are requeued too; no-ack ones are gone', async () => {
     const q = await queueWith(4);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const a = await ch.get(q, { noAck: true });
     const b = await ch.get(q, { noAck: false });
     expect([body(a), body(b)]).toEqual(['m0', 'm1']);
@@ -86,13 +69,13 @@ describe('requeue on channel close and connection loss', () => {
 
   it('unacked deliveries are requeued when the TCP connection is dropped without a close', async () => {
     const q = await queueWith(4);
-    const conn = await clients.connect();
-    const ch = await clients.channel(conn);
+    const conn = await shared.clients.connect();
+    const ch = await shared.clients.channel(conn);
     const inbox = new Inbox();
     await ch.prefetch(3);
     await ch.consume(q, inbox.push);
     await inbox.take(3);
-    clients.drop(conn);
+    shared.clients.drop(conn);
     await waitFor(async () => (await admin.checkQueue(q)).messageCount === 4, 'requeue after socket drop');
     expect(await drain(q)).toEqual(['m0*', 'm1*', 'm2*', 'm3']);
     await admin.deleteQueue(q);
@@ -100,11 +83,11 @@ describe('requeue on channel close and connection loss', () => {
 
   it('a redelivered message goes to another consumer (pika sees redelivered=true)', async () => {
     const q = await queueWith(2);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const first = await ch.get(q, { noAck: false });
     expect(body(first)).toBe('m0');
     await ch.close();
-    const r = await runPika(broker.url, 'tutorials', ['receive', q, '2']);
+    const r = await runPika(shared.broker.url, 'tutorials', ['receive', q, '2']);
     const msgs = r.events.filter((e) => e['event'] === 'message');
     expect(msgs.map((e) => [e['body'], e['redelivered']])).toEqual([
       ['m0', true],
@@ -117,7 +100,7 @@ describe('requeue on channel close and connection loss', () => {
 describe('nack / reject', () => {
   it('reject with requeue puts the message back at its position, flagged redelivered', async () => {
     const q = await queueWith(4);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const [m0, m1, m2] = await getN(ch, q, 3);
     ch.reject(m1!, true);
     ch.reject(m0!, true);
@@ -129,7 +112,7 @@ describe('nack / reject', () => {
 
   it('nack multiple with requeue requeues everything up to the tag', async () => {
     const q = await queueWith(5);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const got = await getN(ch, q, 4);
     ch.nack(got[2]!, true, true); // m0..m2
     await sync(ch);
@@ -142,7 +125,7 @@ describe('nack / reject', () => {
 
   it('nack and reject without requeue drop the message', async () => {
     const q = await queueWith(4);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const [m0, m1, m2] = await getN(ch, q, 3);
     ch.reject(m0!, false);
     ch.nack(m1!, false, false);
@@ -156,7 +139,7 @@ describe('nack / reject', () => {
 
   it('nackAll without requeue drops all outstanding deliveries', async () => {
     const q = await queueWith(3);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await getN(ch, q, 3);
     ch.nackAll(false);
     await ch.close();
@@ -166,7 +149,7 @@ describe('nack / reject', () => {
 
   it('a requeued message is redelivered to a consumer with redelivered=true and a new delivery tag', async () => {
     const q = await queueWith(1);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const inbox = new Inbox();
     await ch.consume(q, inbox.push);
     const first = await inbox.next();
@@ -186,7 +169,7 @@ describe('nack / reject', () => {
 describe('basic.recover', () => {
   it('recover (requeue=true) redelivers all unacked messages with redelivered=true', async () => {
     const q = await queueWith(3);
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     const inbox = new Inbox();
     await ch.consume(q, inbox.push);
     const first = await inbox.take(3);

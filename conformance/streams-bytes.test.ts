@@ -8,21 +8,11 @@
 // body is then compared byte for byte, in the stream (read twice), and in the classic queue.
 // Run against RabbitMQ with WARREN_CONFORMANCE_URL.
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerUnderTest, Clients, Inbox, startBroker, uid } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { Inbox, uid } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 const SIZES = [1000, 1000, 1000, 100, 9000, 1000, 40_000, 1000];
 
@@ -41,7 +31,7 @@ function wrong(ms: ConsumeMessage[]): number[] {
 
 describe('bodies stay byte for byte while read buffers are reused', () => {
   it('a stream replayed while it is appended, and a classic queue fed from the same reads', async () => {
-    const ch: ConfirmChannel = await clients.confirmChannel();
+    const ch: ConfirmChannel = await shared.clients.confirmChannel();
     const stream = uid('bytes-stream');
     const classic = uid('bytes-classic');
     const fanout = uid('bytes-fanout');
@@ -51,7 +41,7 @@ describe('bodies stay byte for byte while read buffers are reused', () => {
     await ch.bindQueue(stream, fanout, '');
     await ch.bindQueue(classic, fanout, '');
 
-    const reader = await clients.channel();
+    const reader = await shared.clients.channel();
     await reader.prefetch(1000);
     const live = new Inbox();
     await reader.consume(stream, (m) => {
@@ -81,7 +71,7 @@ describe('bodies stay byte for byte while read buffers are reused', () => {
 
     // Read again from the start, now that every record is on disk.
     const again = new Inbox();
-    const second = await clients.channel();
+    const second = await shared.clients.channel();
     await second.prefetch(1000);
     await second.consume(stream, (m) => {
       again.push(m);
@@ -91,7 +81,7 @@ describe('bodies stay byte for byte while read buffers are reused', () => {
     expect(wrong(reread)).toEqual([]);
 
     const fromClassic = new Inbox();
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await c.consume(classic, fromClassic.push, { noAck: true });
     const kept = await fromClassic.take(toClassic.length, 30_000);
     expect(kept.map((m) => Number(m.properties.headers?.['i']))).toEqual(toClassic);

@@ -7,23 +7,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerUnderTest, Clients, runPika, startBroker, uid } from './harness.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runPika, uid } from './harness.js';
+import { useBroker } from './shared-broker.js';
 import { startWarren } from './warren-process.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 const created: string[] = [];
 
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
 afterAll(async () => {
-  const ch = await clients.channel();
+  const ch = await shared.clients.channel();
   for (const q of created) await ch.deleteQueue(q).catch(() => undefined);
-  await clients.closeAll();
-  await broker?.stop();
 });
 
 type Ev = Record<string, unknown>;
@@ -39,7 +33,7 @@ function name(prefix: string): string {
 describe('declaring a stream through pika', () => {
   it('declares one with x-max-age, x-max-length-bytes and x-stream-max-segment-size-bytes', async () => {
     const q = name('pika-decl');
-    const r = await runPika(broker.url, 'streams', ['declare', q, JSON.stringify({ arguments: { ...STREAM, 'x-max-age': '7D', 'x-max-length-bytes': 1_000_000, 'x-stream-max-segment-size-bytes': 100_000 } })]);
+    const r = await runPika(shared.broker.url, 'streams', ['declare', q, JSON.stringify({ arguments: { ...STREAM, 'x-max-age': '7D', 'x-max-length-bytes': 1_000_000, 'x-stream-max-segment-size-bytes': 100_000 } })]);
     expect(r.events[0]).toEqual({ event: 'declare_ok', queue: q });
   });
 
@@ -53,7 +47,7 @@ describe('declaring a stream through pika', () => {
   ])('refuses %s with 406 and RabbitMQ\'s text', async (what, opts, text) => {
     const q = name('pika-bad');
     const o = opts as { arguments?: Record<string, unknown> };
-    const r = await runPika(broker.url, 'streams', ['declare', q, JSON.stringify({ ...opts, arguments: { ...STREAM, ...(o.arguments ?? {}) } })]);
+    const r = await runPika(shared.broker.url, 'streams', ['declare', q, JSON.stringify({ ...opts, arguments: { ...STREAM, ...(o.arguments ?? {}) } })]);
     const ev = r.events.at(-1)!;
     expect(ev['event']).toBe('channel_closed');
     expect(ev['code']).toBe(406);
@@ -67,8 +61,8 @@ describe('declaring a stream through pika', () => {
 
   it('global qos besides the consumer prefetch: 540', async () => {
     const q = name('pika-qos');
-    await runPika(broker.url, 'streams', ['declare_publish', q, '1']);
-    const r = await runPika(broker.url, 'streams', ['misuse', q, 'global_qos']);
+    await runPika(shared.broker.url, 'streams', ['declare_publish', q, '1']);
+    const r = await runPika(shared.broker.url, 'streams', ['misuse', q, 'global_qos']);
     expect(r.events.at(-1)).toEqual({ event: 'connection_closed', code: 540, text: `NOT_IMPLEMENTED - queue '${q}' in vhost '/' does not support global qos` });
   });
 });
@@ -76,38 +70,38 @@ describe('declaring a stream through pika', () => {
 describe('publishing and consuming through pika', () => {
   it.each([['fanout'], ['topic']])('a %s exchange appends to the stream (confirmed)', async (xtype) => {
     const q = name('pika-via');
-    const r = await runPika(broker.url, 'streams', ['via_exchange', q, uid('x'), xtype, '5']);
+    const r = await runPika(shared.broker.url, 'streams', ['via_exchange', q, uid('x'), xtype, '5']);
     expect(r.events).toContainEqual({ event: 'published', n: 5 });
-    const got = messages((await runPika(broker.url, 'streams', ['consume', q, 'first', '5'])).events);
+    const got = messages((await runPika(shared.broker.url, 'streams', ['consume', q, 'first', '5'])).events);
     expect(got.map((m) => [m['body'], m['offset']])).toEqual([0, 1, 2, 3, 4].map((i) => [`x${i}`, i]));
   });
 
   it.each([['next'], ['none']])('x-stream-offset %s: only what is published after the consume', async (mode) => {
     const q = name('pika-next');
-    await runPika(broker.url, 'streams', ['declare_publish', q, '4']);
-    const r = await runPika(broker.url, 'streams', ['after', q, mode, '3']);
+    await runPika(shared.broker.url, 'streams', ['declare_publish', q, '4']);
+    const r = await runPika(shared.broker.url, 'streams', ['after', q, mode, '3']);
     expect(r.events.find((e) => e['event'] === 'got')).toEqual({ event: 'got', bodies: ['new0', 'new1', 'new2'] });
   });
 
   it('an interval ("1h"): the messages of the last hour', async () => {
     const q = name('pika-1h');
-    await runPika(broker.url, 'streams', ['declare_publish', q, '3']);
-    const got = messages((await runPika(broker.url, 'streams', ['consume', q, '1h', '3'])).events);
+    await runPika(shared.broker.url, 'streams', ['declare_publish', q, '3']);
+    const got = messages((await runPika(shared.broker.url, 'streams', ['consume', q, '1h', '3'])).events);
     expect(got.map((m) => m['offset'])).toEqual([0, 1, 2]);
   });
 
   it('two consumers read the same stream independently, each in order, at their own pace', async () => {
     const q = name('pika-two');
-    await runPika(broker.url, 'streams', ['declare_publish', q, '40']);
-    const r = await runPika(broker.url, 'streams', ['two_readers', q, '40']);
+    await runPika(shared.broker.url, 'streams', ['declare_publish', q, '40']);
+    const r = await runPika(shared.broker.url, 'streams', ['two_readers', q, '40']);
     const all = [...Array(40).keys()];
     expect(r.events.find((e) => e['event'] === 'got')).toEqual({ event: 'got', slow: all, fast: all });
   });
 
   it('retention by x-max-length-bytes removes the oldest segments; reading from first starts at the oldest left', async () => {
     const q = name('pika-retention');
-    await runPika(broker.url, 'streams', ['fill', q, '400', '500', JSON.stringify({ 'x-max-length-bytes': 20_000, 'x-stream-max-segment-size-bytes': 5_000 })], 60_000);
-    const got = messages((await runPika(broker.url, 'streams', ['consume', q, 'first', '400', '100'], 60_000)).events);
+    await runPika(shared.broker.url, 'streams', ['fill', q, '400', '500', JSON.stringify({ 'x-max-length-bytes': 20_000, 'x-stream-max-segment-size-bytes': 5_000 })], 60_000);
+    const got = messages((await runPika(shared.broker.url, 'streams', ['consume', q, 'first', '400', '100'], 60_000)).events);
     const seqs = got.map((m) => Number(String(m['body']).split(':')[0]));
     const offsets = got.map((m) => Number(m['offset']));
     expect(seqs[0]).toBeGreaterThan(0); // the first messages are gone
@@ -117,7 +111,7 @@ describe('publishing and consuming through pika', () => {
     expect(seqs.length * 500).toBeLessThan(40_000);
     // warren numbers messages only; RabbitMQ 3.10.8 also gives an offset to the tracking
     // snapshot at the start of each segment, so its offsets skip one per segment.
-    if (broker.external) expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
+    if (shared.broker.external) expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
     else expect(offsets).toEqual(seqs);
   });
 
@@ -125,9 +119,9 @@ describe('publishing and consuming through pika', () => {
     const q = name('pika-age');
     // 10 old messages, a pause past the 1 s age, 10 new ones (500 bytes, segments of 2,000: 3 to
     // a segment in both brokers); the new ones roll segments, and retention goes at each roll.
-    const r = await runPika(broker.url, 'streams', ['aged', q, '1s', '2000', '10', '500', '1.5'], 60_000);
+    const r = await runPika(shared.broker.url, 'streams', ['aged', q, '1s', '2000', '10', '500', '1.5'], 60_000);
     expect(r.events).toContainEqual({ event: 'published', n: 20 });
-    const got = messages((await runPika(broker.url, 'streams', ['consume', q, 'first', '20'], 60_000)).events);
+    const got = messages((await runPika(shared.broker.url, 'streams', ['consume', q, 'first', '20'], 60_000)).events);
     // old<i> is message i, new<i> message 10 + i.
     const seqs = got.map((m) => { const [, kind, i] = /^(old|new)(\d+):/.exec(String(m['body']))!; return (kind === 'new' ? 10 : 0) + Number(i); });
     // Whole segments go: the old messages in segments of their own are gone (those sharing the
@@ -138,7 +132,7 @@ describe('publishing and consuming through pika', () => {
     expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
     expect(seqs.at(-1)).toBe(19);
     const offsets = got.map((m) => Number(m['offset']));
-    if (broker.external) expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
+    if (shared.broker.external) expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
     else expect(offsets).toEqual(seqs);
   });
 });

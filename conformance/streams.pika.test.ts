@@ -3,22 +3,16 @@
 // as credit, the misuse refusals; and filtering (x-stream-filter, x-stream-match-unfiltered),
 // which RabbitMQ 3.10 does not have (it ignores the arguments and delivers everything;
 // 3.13 filters by chunk with false positives; warren filters exactly).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerUnderTest, Clients, runPika, startBroker, uid } from './harness.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runPika, uid } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 const created: string[] = [];
 
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
 afterAll(async () => {
-  const ch = await clients.channel();
+  const ch = await shared.clients.channel();
   for (const q of created) await ch.deleteQueue(q).catch(() => undefined);
-  await clients.closeAll();
-  await broker?.stop();
 });
 
 type Ev = Record<string, unknown>;
@@ -27,7 +21,7 @@ const messages = (events: Ev[]): Ev[] => events.filter((e) => e['event'] === 'me
 async function streamWith(n: number, filters = ''): Promise<string> {
   const q = uid('pika-stream');
   created.push(q);
-  const r = await runPika(broker.url, 'streams', ['declare_publish', q, String(n), filters]);
+  const r = await runPika(shared.broker.url, 'streams', ['declare_publish', q, String(n), filters]);
   expect(r.events.at(-1)).toEqual({ event: 'done' });
   return q;
 }
@@ -35,18 +29,18 @@ async function streamWith(n: number, filters = ''): Promise<string> {
 describe('streams through pika', () => {
   it('first, a numeric offset, last and a timestamp; x-stream-offset decodes as a long', async () => {
     const q = await streamWith(5);
-    const first = messages((await runPika(broker.url, 'streams', ['consume', q, 'first', '5'])).events);
+    const first = messages((await runPika(shared.broker.url, 'streams', ['consume', q, 'first', '5'])).events);
     expect(first.map((m) => m['body'])).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(first.map((m) => m['offset'])).toEqual([0, 1, 2, 3, 4]);
     expect(first[0]).toMatchObject({ offset_type: 'long', redelivered: false });
-    expect(messages((await runPika(broker.url, 'streams', ['consume', q, '3', '2'])).events).map((m) => m['offset'])).toEqual([3, 4]);
-    expect(messages((await runPika(broker.url, 'streams', ['consume', q, 'last', '1'])).events).map((m) => m['offset'])).toEqual([4]);
-    expect(messages((await runPika(broker.url, 'streams', ['consume', q, 'ts:1577836800', '5'])).events)).toHaveLength(5);
+    expect(messages((await runPika(shared.broker.url, 'streams', ['consume', q, '3', '2'])).events).map((m) => m['offset'])).toEqual([3, 4]);
+    expect(messages((await runPika(shared.broker.url, 'streams', ['consume', q, 'last', '1'])).events).map((m) => m['offset'])).toEqual([4]);
+    expect(messages((await runPika(shared.broker.url, 'streams', ['consume', q, 'ts:1577836800', '5'])).events)).toHaveLength(5);
   });
 
   it('an ack only returns credit', async () => {
     const q = await streamWith(6);
-    const r = await runPika(broker.url, 'streams', ['credit', q]);
+    const r = await runPika(shared.broker.url, 'streams', ['credit', q]);
     expect(r.events.find((e) => e['event'] === 'before_ack')).toEqual({ event: 'before_ack', offsets: [0, 1] });
     expect(r.events.find((e) => e['event'] === 'after_ack')).toEqual({ event: 'after_ack', offsets: [0, 1, 2, 3] });
   });
@@ -58,27 +52,27 @@ describe('streams through pika', () => {
     ['purge', 540, 'NOT_IMPLEMENTED - queue.purge not supported by stream queues'],
   ])('%s: closed with %i', async (what, code, text) => {
     const q = await streamWith(1);
-    const r = await runPika(broker.url, 'streams', ['misuse', q, what]);
+    const r = await runPika(shared.broker.url, 'streams', ['misuse', q, what]);
     expect(r.events.at(-1)).toEqual({ event: 'connection_closed', code, text: `${text} queue '${q}' in vhost '/'` });
   });
 
   it('consume without a prefetch: 406', async () => {
     const q = await streamWith(1);
-    const r = await runPika(broker.url, 'streams', ['misuse', q, 'no_prefetch']);
+    const r = await runPika(shared.broker.url, 'streams', ['misuse', q, 'no_prefetch']);
     expect(r.events.at(-1)).toEqual({ event: 'channel_closed', code: 406, text: `PRECONDITION_FAILED - consumer prefetch count is not set for 'queue '${q}' in vhost '/''` });
   });
 
   it('filters: exactly the values asked for (RabbitMQ 3.10: no filtering)', async () => {
     const q = await streamWith(12, 'red,blue,-');
-    const red = messages((await runPika(broker.url, 'streams', ['consume', q, 'first', '12', '10', 'red'])).events).map((m) => m['body']);
-    const both = messages((await runPika(broker.url, 'streams', ['consume', q, 'first', '12', '10', 'red,blue', '1'])).events).map((m) => m['body']);
-    if (broker.external) {
+    const red = messages((await runPika(shared.broker.url, 'streams', ['consume', q, 'first', '12', '10', 'red'])).events).map((m) => m['body']);
+    const both = messages((await runPika(shared.broker.url, 'streams', ['consume', q, 'first', '12', '10', 'red,blue', '1'])).events).map((m) => m['body']);
+    if (shared.broker.external) {
       expect(red).toHaveLength(12);
       return;
     }
     expect(red).toEqual(['m0', 'm3', 'm6', 'm9']);
     expect(both).toHaveLength(12);
-    const blueOrPlain = messages((await runPika(broker.url, 'streams', ['consume', q, 'first', '8', '10', 'blue', '1'])).events).map((m) => m['body']);
+    const blueOrPlain = messages((await runPika(shared.broker.url, 'streams', ['consume', q, 'first', '8', '10', 'blue', '1'])).events).map((m) => m['body']);
     expect(blueOrPlain).toEqual(['m1', 'm2', 'm4', 'm5', 'm7', 'm8', 'm10', 'm11']);
   });
 });

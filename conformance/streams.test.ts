@@ -4,28 +4,24 @@
 // refusal with RabbitMQ's code and text. Run against RabbitMQ with WARREN_CONFORMANCE_URL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { type BrokerUnderTest, Clients, failure, Inbox, sleep, startBroker, sync, uid } from './harness.js';
+import { failure, Inbox, sleep, sync, uid } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
+const shared = useBroker();
 let ch: ConfirmChannel;
 const created: string[] = [];
 
 beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-  ch = await clients.confirmChannel();
+  ch = await shared.clients.confirmChannel();
 });
 
 afterAll(async () => {
   try {
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     for (const q of created) await c.deleteQueue(q);
   } catch {
     // best effort: a long-lived RabbitMQ keeps what is left
   }
-  await clients?.closeAll();
-  await broker?.stop();
 });
 
 const STREAM = { 'x-queue-type': 'stream' };
@@ -46,7 +42,7 @@ async function publish(q: string, bodies: string[], headers?: Record<string, unk
 }
 
 async function consumer(q: string, args: Record<string, unknown>, prefetch = 10): Promise<{ c: Channel; inbox: Inbox; tag: string }> {
-  const c = await clients.channel();
+  const c = await shared.clients.channel();
   await c.prefetch(prefetch);
   const inbox = new Inbox();
   const { consumerTag } = await c.consume(q, inbox.push, { arguments: args });
@@ -68,7 +64,7 @@ describe('declaring a stream', () => {
     ['exclusive', { durable: true, exclusive: true }, "invalid property 'exclusive-owner'"],
     ['auto-delete', { durable: true, autoDelete: true }, "invalid property 'auto-delete'"],
   ])('refuses a %s stream (406)', async (_what, opts, text) => {
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const q = uid('bad');
     const f = await failure(c.assertQueue(q, { ...opts, arguments: STREAM }));
     expect(f.code).toBe(406);
@@ -76,7 +72,7 @@ describe('declaring a stream', () => {
   });
 
   it('refuses a server-named stream', async () => {
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const f = await failure(c.assertQueue('', { durable: true, arguments: STREAM }));
     expect(f.replyText).toBe('PRECONDITION_FAILED - Cannot declare a server-named queue for type rabbit_stream_queue');
   });
@@ -85,7 +81,7 @@ describe('declaring a stream', () => {
     'refuses %s for a stream',
     async (arg) => {
       const values: Record<string, unknown> = { 'x-overflow': 'drop-head', 'x-single-active-consumer': true, 'x-queue-mode': 'lazy' };
-      const c = await clients.channel();
+      const c = await shared.clients.channel();
       const q = uid('bad');
       const f = await failure(c.assertQueue(q, { durable: true, arguments: { ...STREAM, [arg]: values[arg] ?? 10 } }));
       expect(f.code).toBe(406);
@@ -102,7 +98,7 @@ describe('declaring a stream', () => {
     ['x-max-length-bytes', 'x', '"expected integer, got longstr"'],
     ['x-stream-max-segment-size-bytes', -5, '{value_negative,-5}'],
   ])('refuses %s = %j', async (arg, value, problem) => {
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const q = uid('bad');
     const f = await failure(c.assertQueue(q, { durable: true, arguments: { ...STREAM, [arg]: value } }));
     expect(f.code).toBe(406);
@@ -110,7 +106,7 @@ describe('declaring a stream', () => {
   });
 
   it('an x-max-age without digits closes the connection with a bare 541, as RabbitMQ', async () => {
-    const conn = await clients.connectTracked();
+    const conn = await shared.clients.connectTracked();
     const c = await conn.model.createChannel();
     c.on('error', () => {});
     await failure(c.assertQueue(uid('bad'), { durable: true, arguments: { ...STREAM, 'x-max-age': 'h' } }));
@@ -121,7 +117,7 @@ describe('declaring a stream', () => {
 
   it('re-declaring with other arguments is refused (inequivalent arg)', async () => {
     const q = await stream();
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const f = await failure(c.assertQueue(q, { durable: true, arguments: { ...STREAM, 'x-max-age': '1h' } }));
     expect(f.replyText).toBe(
       `PRECONDITION_FAILED - inequivalent arg 'x-max-age' for queue '${q}' in vhost '/': received the value '1h' of type 'longstr' but current is none`,
@@ -208,7 +204,7 @@ describe('misuse refused with RabbitMQ codes and texts', () => {
   const what = (): string => `queue '${q}' in vhost '/'`;
 
   it('basic.get: 540, connection closed', async () => {
-    const conn = await clients.connectTracked();
+    const conn = await shared.clients.connectTracked();
     const c = await conn.model.createChannel();
     c.on('error', () => {});
     await failure(c.get(q));
@@ -217,14 +213,14 @@ describe('misuse refused with RabbitMQ codes and texts', () => {
   });
 
   it('consume without prefetch: 406', async () => {
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     const f = await failure(c.consume(q, () => {}, { arguments: { 'x-stream-offset': 'first' } }));
     expect(f.code).toBe(406);
     expect(f.replyText).toBe(`PRECONDITION_FAILED - consumer prefetch count is not set for '${what()}'`);
   });
 
   it('no-ack consume with a prefetch: 540, connection closed', async () => {
-    const conn = await clients.connectTracked();
+    const conn = await shared.clients.connectTracked();
     const c = await conn.model.createChannel();
     c.on('error', () => {});
     await c.prefetch(10);
@@ -234,7 +230,7 @@ describe('misuse refused with RabbitMQ codes and texts', () => {
   });
 
   it('global qos besides the consumer prefetch: 540', async () => {
-    const conn = await clients.connectTracked();
+    const conn = await shared.clients.connectTracked();
     const c = await conn.model.createChannel();
     c.on('error', () => {});
     await c.prefetch(10);
@@ -246,7 +242,7 @@ describe('misuse refused with RabbitMQ codes and texts', () => {
 
   it('basic.nack and basic.reject: 540', async () => {
     for (const settle of ['nack', 'reject'] as const) {
-      const conn = await clients.connectTracked();
+      const conn = await shared.clients.connectTracked();
       const c = await conn.model.createChannel();
       c.on('error', () => {});
       await c.prefetch(10);
@@ -261,7 +257,7 @@ describe('misuse refused with RabbitMQ codes and texts', () => {
   });
 
   it('queue.purge: 540', async () => {
-    const conn = await clients.connectTracked();
+    const conn = await shared.clients.connectTracked();
     const c = await conn.model.createChannel();
     c.on('error', () => {});
     await failure(c.purgeQueue(q));
@@ -270,21 +266,21 @@ describe('misuse refused with RabbitMQ codes and texts', () => {
   });
 
   it('x-priority on the consumer: 406', async () => {
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await c.prefetch(10);
     const f = await failure(c.consume(q, () => {}, { arguments: { 'x-priority': 3 } }));
     expect(f.replyText).toBe(`PRECONDITION_FAILED - invalid arg 'x-priority' for ${what()} of queue type rabbit_stream_queue`);
   });
 
   it.each(['1x', '0s'])('an invalid interval %j: 406 naming it', async (v) => {
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await c.prefetch(10);
     const f = await failure(c.consume(q, () => {}, { arguments: { 'x-stream-offset': v } }));
     expect(f.replyText).toBe(`PRECONDITION_FAILED - invalid arg 'x-stream-offset' for ${what()}: {invalid_stream_offset_arg,{longstr,<<"${v}">>}}`);
   });
 
   it.each(['bogus', 'FIRST', ''])('an offset string %j without digits: a bare 541, as RabbitMQ', async (v) => {
-    const conn = await clients.connectTracked();
+    const conn = await shared.clients.connectTracked();
     const c = await conn.model.createChannel();
     c.on('error', () => {});
     await c.prefetch(10);
@@ -324,7 +320,7 @@ describe('filtering (RabbitMQ 3.10.8 has none: it ignores the arguments and deli
     expect(bodies(await all.inbox.take(6))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
     const red = await consumer(q, { 'x-stream-offset': 'first', 'x-stream-filter': 'red' });
     const list = await consumer(q, { 'x-stream-offset': 'first', 'x-stream-filter': ['blue', 'green'], 'x-stream-match-unfiltered': true });
-    if (broker.external) {
+    if (shared.broker.external) {
       expect(bodies(await red.inbox.take(6))).toHaveLength(6);
       return;
     }
@@ -339,7 +335,7 @@ describe('filtering (RabbitMQ 3.10.8 has none: it ignores the arguments and deli
 
   it.skipIf(!!process.env['WARREN_CONFORMANCE_URL'])('a filter of the wrong type: 406 naming it', async () => {
     const q = await stream();
-    const c = await clients.channel();
+    const c = await shared.clients.channel();
     await c.prefetch(10);
     const f = await failure(c.consume(q, () => {}, { arguments: { 'x-stream-filter': 5 } }));
     expect(f.replyText).toBe(`PRECONDITION_FAILED - invalid arg 'x-stream-filter' for queue '${q}' in vhost '/': {unacceptable_type,byte}`);

@@ -1,28 +1,18 @@
 // The six RabbitMQ tutorials, written with amqplib the way the official JavaScript tutorials do.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { body, type BrokerUnderTest, Clients, Inbox, startBroker, sync, uid, waitFor } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { body, Inbox, sync, uid, waitFor } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 describe('tutorial 1: hello world', () => {
   it('sends to a named queue through the default exchange and a consumer receives it', async () => {
     const q = uid('hello');
-    const sender = await clients.channel();
+    const sender = await shared.clients.channel();
     await sender.assertQueue(q, { durable: false });
     sender.sendToQueue(q, Buffer.from('Hello World!'));
 
-    const receiver = await clients.channel();
+    const receiver = await shared.clients.channel();
     await receiver.assertQueue(q, { durable: false });
     const inbox = new Inbox();
     await receiver.consume(q, inbox.push, { noAck: true });
@@ -38,16 +28,16 @@ describe('tutorial 1: hello world', () => {
 describe('tutorial 2: work queues', () => {
   it('durable queue, persistent messages, prefetch 1 and manual acks: a busy worker gets no more work', async () => {
     const q = uid('task_queue');
-    const producer = await clients.channel();
+    const producer = await shared.clients.channel();
     await producer.assertQueue(q, { durable: true });
 
     // Worker A takes one task and never finishes it (does not ack).
-    const a = await clients.channel();
+    const a = await shared.clients.channel();
     await a.prefetch(1);
     const inboxA = new Inbox();
     await a.consume(q, inboxA.push, { noAck: false });
     // Worker B acks everything it gets.
-    const b = await clients.channel();
+    const b = await shared.clients.channel();
     await b.prefetch(1);
     const inboxB = new Inbox();
     await b.consume(
@@ -83,11 +73,11 @@ describe('tutorial 2: work queues', () => {
 
   it('with prefetch 1, two workers that have not acked yet each hold exactly one task', async () => {
     const q = uid('task_fair');
-    const producer = await clients.channel();
+    const producer = await shared.clients.channel();
     await producer.assertQueue(q, { durable: true });
     const inboxes = [new Inbox(), new Inbox()];
     for (const inbox of inboxes) {
-      const ch = await clients.channel();
+      const ch = await shared.clients.channel();
       await ch.prefetch(1);
       await ch.consume(q, inbox.push, { noAck: false });
     }
@@ -105,12 +95,12 @@ describe('tutorial 2: work queues', () => {
 describe('tutorial 3: publish/subscribe (fanout)', () => {
   it('every bound server-named exclusive queue gets a copy, routing key ignored', async () => {
     const ex = uid('logs');
-    const pub = await clients.channel();
+    const pub = await shared.clients.channel();
     await pub.assertExchange(ex, 'fanout', { durable: false });
 
     const inboxes: Inbox[] = [];
     for (let i = 0; i < 2; i++) {
-      const ch = await clients.channel();
+      const ch = await shared.clients.channel();
       await ch.assertExchange(ex, 'fanout', { durable: false });
       const { queue } = await ch.assertQueue('', { exclusive: true });
       expect(queue).toMatch(/^amq\.gen-/);
@@ -134,7 +124,7 @@ describe('tutorial 3: publish/subscribe (fanout)', () => {
 describe('tutorial 4: routing (direct)', () => {
   it('routes by exact key; one queue may have several bindings', async () => {
     const ex = uid('direct_logs');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.assertExchange(ex, 'direct', { durable: false });
     const errorsOnly = (await ch.assertQueue('', { exclusive: true })).queue;
     const all = (await ch.assertQueue('', { exclusive: true })).queue;
@@ -165,7 +155,7 @@ describe('tutorial 4: routing (direct)', () => {
 describe('tutorial 5: topics', () => {
   it('matches * (one word) and # (zero or more words) like the tutorial', async () => {
     const ex = uid('topic_logs');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.assertExchange(ex, 'topic', { durable: false });
     const q1 = (await ch.assertQueue('', { exclusive: true })).queue;
     const q2 = (await ch.assertQueue('', { exclusive: true })).queue;
@@ -213,7 +203,7 @@ describe('tutorial 5: topics', () => {
 
   it('handles empty words and "#" in the middle of a pattern', async () => {
     const ex = uid('topic_edge');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.assertExchange(ex, 'topic', { durable: false });
     const q = (await ch.assertQueue('', { exclusive: true })).queue;
     await ch.bindQueue(q, ex, 'a.#.z');
@@ -242,7 +232,7 @@ describe('tutorial 6: RPC', () => {
 
   it('reply_to + correlation_id round trip through an exclusive callback queue', async () => {
     const rpcQueue = uid('rpc_queue');
-    const server = await clients.channel();
+    const server = await shared.clients.channel();
     await server.assertQueue(rpcQueue, { durable: false });
     await server.prefetch(1);
     await server.consume(rpcQueue, (msg) => {
@@ -254,7 +244,7 @@ describe('tutorial 6: RPC', () => {
       server.ack(msg);
     });
 
-    const client = await clients.channel();
+    const client = await shared.clients.channel();
     const { queue: callback } = await client.assertQueue('', { exclusive: true });
     const replies = new Inbox();
     await client.consume(callback, replies.push, { noAck: true });
@@ -276,7 +266,7 @@ describe('tutorial 6: RPC', () => {
 describe('RPC with direct reply-to (amq.rabbitmq.reply-to)', () => {
   it('the server sees a generated reply-to name and its reply reaches the pseudo-queue consumer', async () => {
     const rpcQueue = uid('rpc_direct');
-    const server = await clients.channel();
+    const server = await shared.clients.channel();
     await server.assertQueue(rpcQueue, { durable: false });
     const seen: string[] = [];
     await server.consume(rpcQueue, (msg) => {
@@ -287,7 +277,7 @@ describe('RPC with direct reply-to (amq.rabbitmq.reply-to)', () => {
       });
       server.ack(msg);
     });
-    const client = await clients.channel();
+    const client = await shared.clients.channel();
     const replies = new Inbox();
     const { consumerTag } = await client.consume('amq.rabbitmq.reply-to', replies.push, { noAck: true });
     client.sendToQueue(rpcQueue, Buffer.from('ping'), { replyTo: 'amq.rabbitmq.reply-to', correlationId: 'c1' });

@@ -1,30 +1,10 @@
 // The main RabbitMQ tutorials with pika (Debian's python3-pika), mixed with amqplib on the other side
 // so that two independent client implementations have to agree through the broker.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  body,
-  type BrokerUnderTest,
-  Clients,
-  Inbox,
-  PikaProcess,
-  runPika,
-  startBroker,
-  uid,
-  waitForCount,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { body, Inbox, PikaProcess, runPika, uid, waitForCount } from './harness.js';
+import { useBroker } from './shared-broker.js';
 
-let broker: BrokerUnderTest;
-let clients: Clients;
-
-beforeAll(async () => {
-  broker = await startBroker();
-  clients = new Clients(broker.url);
-});
-
-afterAll(async () => {
-  await clients?.closeAll();
-  await broker?.stop();
-});
+const shared = useBroker();
 
 function messages(events: Record<string, unknown>[]): Record<string, unknown>[] {
   return events.filter((e) => e['event'] === 'message');
@@ -33,26 +13,26 @@ function messages(events: Record<string, unknown>[]): Record<string, unknown>[] 
 describe('pika tutorials', () => {
   it('hello world: pika sends, pika receives', async () => {
     const q = uid('pk-hello');
-    const sent = await runPika(broker.url, 'tutorials', ['send', q, 'Hello World!', 'second']);
+    const sent = await runPika(shared.broker.url, 'tutorials', ['send', q, 'Hello World!', 'second']);
     expect(sent.events).toContainEqual({ event: 'sent', count: 2 });
-    const got = await runPika(broker.url, 'tutorials', ['receive', q, '2']);
+    const got = await runPika(shared.broker.url, 'tutorials', ['receive', q, '2']);
     expect(messages(got.events).map((e) => e['body'])).toEqual(['Hello World!', 'second']);
     expect(messages(got.events).every((e) => e['redelivered'] === false && e['routing_key'] === q)).toBe(true);
     expect(got.events.at(-1)).toEqual({ event: 'done' });
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await waitForCount(ch, q, 0);
     await ch.deleteQueue(q);
   });
 
   it('hello world: amqplib sends, pika receives (and the reverse)', async () => {
     const q = uid('pk-hello-x');
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await ch.assertQueue(q, { durable: false });
     ch.sendToQueue(q, Buffer.from('from amqplib'));
-    const got = await runPika(broker.url, 'tutorials', ['receive', q, '1']);
+    const got = await runPika(shared.broker.url, 'tutorials', ['receive', q, '1']);
     expect(messages(got.events).map((e) => e['body'])).toEqual(['from amqplib']);
 
-    await runPika(broker.url, 'tutorials', ['send', q, 'from pika']);
+    await runPika(shared.broker.url, 'tutorials', ['send', q, 'from pika']);
     const m = await ch.get(q, { noAck: true });
     expect(body(m)).toBe('from pika');
     await ch.deleteQueue(q);
@@ -61,11 +41,11 @@ describe('pika tutorials', () => {
   it('work queues: pika producer with persistent messages, pika worker with prefetch 1 and acks', async () => {
     const q = uid('pk-task');
     const tasks = ['one.', 'two..', 'three...'];
-    const sent = await runPika(broker.url, 'tutorials', ['new_task', q, ...tasks]);
+    const sent = await runPika(shared.broker.url, 'tutorials', ['new_task', q, ...tasks]);
     expect(sent.events).toContainEqual({ event: 'sent', count: 3 });
-    const ch = await clients.channel();
+    const ch = await shared.clients.channel();
     await waitForCount(ch, q, 3);
-    const got = await runPika(broker.url, 'tutorials', ['worker', q, '3']);
+    const got = await runPika(shared.broker.url, 'tutorials', ['worker', q, '3']);
     const msgs = messages(got.events);
     expect(msgs.map((e) => e['body'])).toEqual(tasks);
     expect(msgs.every((e) => e['delivery_mode'] === 2)).toBe(true);
@@ -76,11 +56,11 @@ describe('pika tutorials', () => {
 
   it('publish/subscribe: pika subscribers on a fanout exchange, amqplib publisher', async () => {
     const ex = uid('pk-logs');
-    const subs = [0, 1].map(() => new PikaProcess(broker.url, 'tutorials', ['subscribe', ex, 'fanout', '2']));
+    const subs = [0, 1].map(() => new PikaProcess(shared.broker.url, 'tutorials', ['subscribe', ex, 'fanout', '2']));
     try {
       const readies = await Promise.all(subs.map((s) => s.waitForEvent((e) => e['event'] === 'ready', 'ready')));
       for (const r of readies) expect(String(r['queue'])).toMatch(/^amq\.gen-/);
-      const ch = await clients.channel();
+      const ch = await shared.clients.channel();
       ch.publish(ex, '', Buffer.from('log 1'));
       ch.publish(ex, 'anything', Buffer.from('log 2'));
       for (const s of subs) {
@@ -96,7 +76,7 @@ describe('pika tutorials', () => {
 
   it('routing: pika subscriber bound with two severities, pika emitter', async () => {
     const ex = uid('pk-direct');
-    const sub = new PikaProcess(broker.url, 'tutorials', ['subscribe', ex, 'direct', '2', 'warning', 'error']);
+    const sub = new PikaProcess(shared.broker.url, 'tutorials', ['subscribe', ex, 'direct', '2', 'warning', 'error']);
     try {
       await sub.waitForEvent((e) => e['event'] === 'ready', 'ready');
       for (const [sev, text] of [
@@ -105,7 +85,7 @@ describe('pika tutorials', () => {
         ['debug', 'nope'],
         ['error', 'disk full'],
       ] as const) {
-        const r = await runPika(broker.url, 'tutorials', ['emit_log', ex, 'direct', sev, text]);
+        const r = await runPika(shared.broker.url, 'tutorials', ['emit_log', ex, 'direct', sev, text]);
         expect(r.events).toContainEqual({ event: 'sent', count: 1 });
       }
       expect(await sub.exited).toBe(0);
@@ -113,7 +93,7 @@ describe('pika tutorials', () => {
         'warning:disk 80%',
         'error:disk full',
       ]);
-      const ch = await clients.channel();
+      const ch = await shared.clients.channel();
       await ch.deleteExchange(ex);
     } finally {
       sub.kill();
@@ -122,10 +102,10 @@ describe('pika tutorials', () => {
 
   it('topics: pika subscriber with * and # patterns', async () => {
     const ex = uid('pk-topic');
-    const sub = new PikaProcess(broker.url, 'tutorials', ['subscribe', ex, 'topic', '3', '*.critical', 'kern.#']);
+    const sub = new PikaProcess(shared.broker.url, 'tutorials', ['subscribe', ex, 'topic', '3', '*.critical', 'kern.#']);
     try {
       await sub.waitForEvent((e) => e['event'] === 'ready', 'ready');
-      const ch = await clients.channel();
+      const ch = await shared.clients.channel();
       await ch.assertExchange(ex, 'topic', { durable: false });
       for (const k of ['kern.critical', 'anonymous.info', 'cron.critical', 'kern', 'a.b.critical', 'kern.x.y']) {
         ch.publish(ex, k, Buffer.from(k));
@@ -140,7 +120,7 @@ describe('pika tutorials', () => {
 
   it('RPC: pika client, amqplib server', async () => {
     const rpcQueue = uid('pk-rpc');
-    const server = await clients.channel();
+    const server = await shared.clients.channel();
     await server.assertQueue(rpcQueue, { durable: false });
     const requests = new Inbox();
     await server.consume(rpcQueue, (msg) => {
@@ -152,7 +132,7 @@ describe('pika tutorials', () => {
       });
       server.ack(msg);
     });
-    const r = await runPika(broker.url, 'tutorials', ['rpc_client', rpcQueue, '3', '12']);
+    const r = await runPika(shared.broker.url, 'tutorials', ['rpc_client', rpcQueue, '3', '12']);
     const replies = r.events.filter((e) => e['event'] === 'reply');
     expect(replies.map((e) => [e['n'], e['result']])).toEqual([
       [3, 9],
@@ -167,10 +147,10 @@ describe('pika tutorials', () => {
 
   it('RPC: pika server, amqplib client', async () => {
     const rpcQueue = uid('pk-rpc-srv');
-    const srv = new PikaProcess(broker.url, 'tutorials', ['rpc_server', rpcQueue, '2']);
+    const srv = new PikaProcess(shared.broker.url, 'tutorials', ['rpc_server', rpcQueue, '2']);
     try {
       await srv.waitForEvent((e) => e['event'] === 'ready', 'ready');
-      const client = await clients.channel();
+      const client = await shared.clients.channel();
       const { queue: callback } = await client.assertQueue('', { exclusive: true });
       const replies = new Inbox();
       await client.consume(callback, replies.push, { noAck: true });
