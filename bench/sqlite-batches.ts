@@ -4,6 +4,8 @@
 // and CPU per message (user, system) for a statement shape and a synchronous setting:
 //   --mode row (one statement a row, as the writer does) | multi (8-row inserts) | range (range deletes)
 //   --sync FULL | OFF     --per 18  --batches 3000  --dir /tmp/warren-sqlite-batches
+//   --page-size 4096 (a new database's page size)   --deletes prev | none (inserts only: (h)'s publish)
+//   --layout two (messages + entries) | one (the message's columns inline in its entry row)
 //
 //   npm run build && node dist/bench/sqlite-batches.js --mode row --sync FULL
 
@@ -20,19 +22,26 @@ const per = Number(arg('per', '18'));
 const batches = Number(arg('batches', '3000'));
 const mode = arg('mode', 'row');
 const sync = arg('sync', 'FULL');
+const pageSize = Number(arg('page-size', '4096'));
+const deletes = arg('deletes', 'prev');
+const layout = arg('layout', 'two');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const db = new Database(`${dir}/t.db`);
+db.pragma(`page_size = ${pageSize}`);
 db.pragma('auto_vacuum = INCREMENTAL');
 db.pragma('journal_mode = WAL');
 db.pragma(`synchronous = ${sync === 'OFF' ? 'OFF' : 'FULL'}`);
 db.exec(`CREATE TABLE messages (id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL, header BLOB NOT NULL, body BLOB NOT NULL);
+CREATE TABLE one (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL, header BLOB NOT NULL, body BLOB NOT NULL, PRIMARY KEY (queue_id, seq));
 CREATE TABLE entries (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;`);
 const K = 8;
 const msgPut = db.prepare('INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES (?, ?, ?, ?, ?, ?)');
 const entryPut = db.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
 const msgPutK = db.prepare(`INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES ${Array(K).fill('(?, ?, ?, ?, ?, ?)').join(',')}`);
 const entryPutK = db.prepare(`INSERT INTO entries VALUES ${Array(K).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(',')}`);
+const onePut = db.prepare('INSERT INTO one VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+const oneDel = db.prepare('DELETE FROM one WHERE queue_id = ? AND seq = ?');
 const entryDel = db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq = ?');
 const msgDel = db.prepare('DELETE FROM messages WHERE id = ?');
 const entryDelRange = db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq >= ? AND seq <= ?');
@@ -57,10 +66,18 @@ const batch = db.transaction((from: number) => {
     }
   }
   for (; i < per; i++, id++) {
+    if (layout === 'one') {
+      onePut.run(1, id, id, 0, 1024, 0, 0, 0, 0, '', 'q', header, body);
+      continue;
+    }
     msgPut.run(id, 1, '', 'q', header, body);
     entryPut.run(1, id, id, 0, 1024, 0, 0, 0, 0);
   }
-  if (from <= 0) return;
+  if (from <= 0 || deletes === 'none') return;
+  if (layout === 'one') {
+    for (let k = from; k < from + per; k++) oneDel.run(1, k);
+    return;
+  }
   if (mode === 'range') {
     entryDelRange.run(1, from, from + per - 1);
     msgDelRange.run(from, from + per - 1);
@@ -80,5 +97,5 @@ const n = per * batches;
 db.close();
 rmSync(dir, { recursive: true, force: true });
 console.log(
-  JSON.stringify({ per, batches, mode, sync, msgs_per_s: Math.round(n / seconds), cpu_us_per_msg: +((cpu.user + cpu.system) / n).toFixed(2), user_us: +(cpu.user / n).toFixed(2), system_us: +(cpu.system / n).toFixed(2) }),
+  JSON.stringify({ per, batches, mode, sync, pageSize, deletes, layout, msgs_per_s: Math.round(n / seconds), cpu_us_per_msg: +((cpu.user + cpu.system) / n).toFixed(2), user_us: +(cpu.user / n).toFixed(2), system_us: +(cpu.system / n).toFixed(2) }),
 );
