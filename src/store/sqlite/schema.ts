@@ -8,6 +8,8 @@ import { StoreOpenError } from '../data-dir.js';
 /** 2: the limits table; 3: stream_readers; 4: policies. An older file is upgraded in place when opened. */
 export const SCHEMA_VERSION = 4;
 export const DB_FILE = 'warren.db';
+/** The page size of a database created by this version. */
+export const NEW_PAGE_SIZE = 16384;
 
 // Limits of a vhost or user (scope 'vhost' or 'user'): a JSON object of RabbitMQ's limit names.
 const LIMITS_TABLE = `
@@ -87,10 +89,16 @@ const SQLITE_MAGIC = Buffer.from('SQLite format 3\u0000', 'latin1');
  * and the file is left as it was.
  */
 export function openDatabase(path: string): Database.Database {
-  if (existsSync(path) && statSync(path).size > 0) validateExisting(path);
+  const existing = existsSync(path) && statSync(path).size > 0;
+  if (existing) validateExisting(path);
   let db: Database.Database;
   try {
     db = new Database(path);
+    // A new database only (an existing one keeps the size it was made with): a 1 KiB message
+    // spans a quarter of a 4 KiB page, so a batch dirtied many pages and each carried its own
+    // header and WAL frame. 16 KiB pages cost the writer about a fifth less CPU per message
+    // (bench/sqlite-batches.ts, 50 a batch: 6.2-6.5 against 7.8-8.1 us).
+    if (!existing) db.pragma(`page_size = ${NEW_PAGE_SIZE}`);
     // WAL: readers (this thread) never block the writer (the store's worker), and a commit
     // is one sequential append plus fsync. auto_vacuum must be chosen before the first table.
     db.pragma('auto_vacuum = INCREMENTAL');

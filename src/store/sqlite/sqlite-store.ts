@@ -34,7 +34,6 @@ export interface SqliteStoreOptions {
   readonly ackWaitMs?: number;
 }
 
-const PAGE_SIZE = 4096;
 /** A range read may pass over up to this many other rows per message wanted. */
 const RANGE_SPAN = 4;
 
@@ -75,7 +74,7 @@ export class SqliteStore extends BatchedStore {
     try {
       const path = join(dir, DB_FILE);
       const db = openDatabase(path);
-      const init: WorkerInit = { path, maxPages: options.maxBytes ? Math.max(16, Math.floor(options.maxBytes / PAGE_SIZE)) : 0 };
+      const init: WorkerInit = { path, maxBytes: options.maxBytes ?? 0 };
       const worker = new Worker(workerScript(), { workerData: init });
       worker.unref();
       return new SqliteStore(path, db, lock, worker, log.child({ component: 'store' }), options.fatal ?? null, options.ackWaitMs);
