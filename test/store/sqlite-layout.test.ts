@@ -1,5 +1,6 @@
 // The SQLite file itself: the page size a new database gets (an older one keeps its own and
-// works as before), and the space a drained backlog leaves, given back once the writer is idle.
+// works as before), the space a drained backlog leaves, given back once the writer is idle, and
+// runs of deletes (a backlog acked in order) written as range deletes.
 
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -93,4 +94,34 @@ describe('SqliteStore file layout', () => {
     expect(pragma(dir, 'page_count')).toBeLessThan(full);
     await s.close();
   }, 60_000);
+
+  it('deletes a run of consecutive entries as ranges, and only them: shared messages and the rest stay', async () => {
+    const dir = tempDir();
+    let s = SqliteStore.open(dir, silentLogger);
+    const q2: QueueKey = { vhost: '/', name: 'q2', storeQueueId: 0 };
+    s.saveQueue({ vhost: '/', name: 'q', autoDelete: false, arguments: new Map() });
+    s.saveQueue({ vhost: '/', name: 'q2', autoDelete: false, arguments: new Map() });
+    const msgs: Message[] = [];
+    const entries: StoreEntry[] = [];
+    for (let i = 1; i <= 12; i++) {
+      const m = Message.fromProperties('', 'q', { deliveryMode: 2 }, Buffer.from(`m${i}`));
+      const e = entry(i, m);
+      msgs.push(m);
+      entries.push(e);
+      s.appendMessage(q, e, m);
+      // Message 6 is in q2 as well: its delete in q only drops a reference.
+      if (i === 6) s.appendMessage(q2, entry(1, m), m);
+    }
+    await s.whenIdle();
+    // 2-5 a run, 6 shared (breaks it), 7-8 a run, 10 alone, 12 then 11 (not ascending).
+    for (const i of [2, 3, 4, 5, 6, 7, 8, 10, 12, 11]) s.removeMessage(q, entries[i - 1]!);
+    await s.whenIdle();
+    await s.close();
+    s = SqliteStore.open(dir, silentLogger);
+    expect([...s.loadEntries({ vhost: '/', name: 'q', storeQueueId: 0 })].map((e) => e.seq)).toEqual([1, 9]);
+    expect([...s.loadEntries({ vhost: '/', name: 'q2', storeQueueId: 0 })].map((e) => e.storeId)).toEqual([msgs[5]!.storeId]);
+    const bodies = s.readMessages(msgs.map((m) => m.storeId)).map((m) => m?.body.toString() ?? null);
+    expect(bodies).toEqual(['m1', null, null, null, null, 'm6', null, null, 'm9', null, null, null]);
+    await s.close();
+  });
 });
