@@ -48,34 +48,16 @@ import {
   ON_DISK,
   PENDING_INSERT,
   STATE_MASK,
+  cancelled,
   type DelayedOp,
   type Op,
 } from './ops.js';
 import { DefinitionWrites } from './definition-writes.js';
 import { ScheduledBook, type ScheduledReads } from './scheduled.js';
 import { ACK_WAIT_MS, HELD, HOLD_MAX_BYTES, holdDelivered, unhold, WriteHold } from './write-hold.js';
+import { estimateSize, SPARE_MAX, type BatchReply, type InFlight } from './in-flight.js';
 
-interface InFlight {
-  readonly id: number;
-  readonly ops: Op[];
-  /** writeSeq covered by this batch. */
-  readonly upTo: number;
-  /** Messages in this batch by id, still readable until committed. */
-  readonly messages: Map<number, Message>;
-  /** Scheduled-message ops in this batch, to settle their bookkeeping once committed. */
-  readonly delayed: DelayedOp[];
-}
-
-/**
- * A writer's answer to one batch. `buffer`: the batch's buffer transferred back for the next
- * batch, so a busy store does not allocate (and free) a buffer of a batch's size per commit.
- */
-export type BatchReply =
-  | { readonly id: number; readonly ok: true; readonly buffer?: ArrayBuffer; readonly writerUs?: number }
-  | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string; readonly buffer?: ArrayBuffer; readonly writerUs?: number };
-
-/** A handed-back batch buffer larger than this is let go (one huge message must not stay pinned). */
-const SPARE_MAX = 16 * 1024 * 1024;
+export type { BatchReply } from './in-flight.js';
 
 /** What a store finds in its database when it opens. */
 export interface StoredIds {
@@ -569,25 +551,6 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   }
 }
 
-/** A queued insert with nothing left to write: its entry (or every entry of its message) was removed. */
-function cancelled(op: Op): boolean {
-  if (op.k === OP_ENTRY_PUT) return (op.e.storeState & STATE_MASK) !== PENDING_INSERT;
-  if (op.k === OP_MESSAGE_PUT) return op.m.storeRefs <= 0;
-  return false;
-}
-
 function queueKey(vhost: string, name: string): string {
   return `${vhost}\u0000${name}`;
-}
-
-function estimateSize(ops: readonly Op[]): number {
-  let n = 1024;
-  for (const op of ops) {
-    if (op.k === OP_MESSAGE_PUT) n += op.m.size + 600;
-    else if (op.k === OP_DELAYED_PUT) n += op.s.message.size + 1200;
-    // Sealed here, when the batch is taken out (as encoding would).
-    else if (op.k === OP_STREAM_CHUNK) n += (op.w.seal()?.records.length ?? 0) + 64;
-    else n += 64;
-  }
-  return n;
 }

@@ -332,3 +332,10 @@ export function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>)
       return;
   }
 }
+
+/** A queued insert with nothing left to write: its entry (or every entry of its message) was removed. */
+export function cancelled(op: Op): boolean {
+  if (op.k === OP_ENTRY_PUT) return (op.e.storeState & STATE_MASK) !== PENDING_INSERT;
+  if (op.k === OP_MESSAGE_PUT) return op.m.storeRefs <= 0;
+  return false;
+}
