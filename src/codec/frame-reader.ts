@@ -2,9 +2,11 @@
 // views of that chunk (no copy); only a frame split across chunks is copied, once: a body frame
 // into the place the handler gives for it (the message's body buffer, see bodyTarget), any
 // other into a buffer of exactly its size (and a read may go straight into a body target: see
-// bodyRest). Size is checked from the 7-byte header before anything is allocated; the
-// frame-end octet and then the type once the frame is complete, in RabbitMQ's order (so an unknown
-// type's error quotes its payload, and an oversized one is frame_too_large whatever its type).
+// bodyRest; and a read may stop where the next large body frame's payload should start, so that
+// payload too is read straight into its body: see readLimit). Size is checked from the 7-byte
+// header before anything is allocated; the frame-end octet and then the type once the frame is
+// complete, in RabbitMQ's order (so an unknown type's error quotes its payload, and an oversized
+// one is frame_too_large whatever its type).
 
 import { CodecError } from './codec-error.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './methods.generated.js';
@@ -20,6 +22,10 @@ export interface FrameHandler {
 }
 
 const HEADER_SIZE = 7;
+/** Body frames this large that span reads teach the reader where the next one starts (readLimit). */
+const GAP_LEARN_MIN = 16 * 1024;
+/** Largest distance between such frames that a read is limited to (a method and a content header). */
+const MAX_GAP = 4096;
 /** A content header holds at least class, weight, body size and property flags. */
 const MIN_HEADER_PAYLOAD = 14;
 
@@ -34,6 +40,17 @@ export class FrameReader {
   #into: Buffer | null = null;
   #intoLen = 0;
   #intoChannel = 0;
+  /** The target is at least GAP_LEARN_MIN long: its end and the next one's start are noted. */
+  #intoLarge = false;
+  // Stream offsets (bytes pushed and handled so far): of the next byte to come, of the current
+  // chunk's first byte, of the end of the last large target's payload (-1: none yet). `gap` is
+  // the distance seen from the end of one large target's payload to the start of the next (0:
+  // unknown or too far); `gapEnd` where the next one should start by it (see readLimit).
+  #next = 0;
+  #base = 0;
+  #lastIntoEnd = -1;
+  #gap = 0;
+  #gapEnd = -1;
   // A split 7-byte header, before its size is known.
   #head = Buffer.alloc(HEADER_SIZE);
   #headLen = 0;
@@ -68,6 +85,8 @@ export class FrameReader {
     }
     let pos = 0;
     const end = chunk.length;
+    this.#base = this.#next;
+    this.#next += end;
 
     if (this.#headLen > 0) {
       const take = Math.min(HEADER_SIZE - this.#headLen, end);
@@ -76,7 +95,7 @@ export class FrameReader {
       pos = take;
       if (this.#headLen < HEADER_SIZE) return;
       this.#headLen = 0;
-      this.#startPartial(this.#head, 0, handler);
+      this.#startPartial(this.#head, 0, this.#base + pos, handler);
     }
     if (this.#into !== null) {
       pos = this.#fillInto(chunk, pos, handler);
@@ -95,6 +114,7 @@ export class FrameReader {
     while (end - pos >= HEADER_SIZE) {
       if (this.#paused) {
         this.#held.unshift(chunk.subarray(pos));
+        this.#next -= end - pos; // pushed again on resume
         return;
       }
       const size = this.#checkHeader(chunk, pos);
@@ -108,7 +128,7 @@ export class FrameReader {
       if (end - pos < HEADER_SIZE) {
         chunk.copy(this.#head, 0, pos, end);
         this.#headLen = end - pos;
-      } else if (this.#startPartial(chunk, pos, handler)) {
+      } else if (this.#startPartial(chunk, pos, this.#base + pos + HEADER_SIZE, handler)) {
         this.#fillInto(chunk, pos + HEADER_SIZE, handler);
       } else {
         chunk.copy(this.#partial!, 0, pos, end);
@@ -131,6 +151,10 @@ export class FrameReader {
       if (chunk.buffer !== into.buffer || chunk.byteOffset + pos !== into.byteOffset + this.#intoLen) chunk.copy(into, this.#intoLen, pos, pos + take);
       this.#intoLen += take;
       pos += take;
+      if (this.#intoLarge && this.#intoLen === into.length) {
+        this.#lastIntoEnd = this.#base + pos;
+        this.#gapEnd = this.#gap > 0 ? this.#lastIntoEnd + this.#gap : -1;
+      }
     }
     if (pos >= end) return -1; // the payload or its frame-end octet is still to come
     const marker = chunk[pos]!;
@@ -153,13 +177,32 @@ export class FrameReader {
     return into.subarray(this.#intoLen);
   }
 
+  /**
+   * At most how many bytes the next read should take (0: no limit). Large body frames spanning
+   * reads that come at a regular distance (the frame-end octet and the next frame's header, or
+   * the next message's method and content header: a publisher sends the same ones again and
+   * again) make a read stop where the next one's payload should start; that payload then goes
+   * straight into its body (bodyRest) instead of being read into the arena and copied from it.
+   * Where the guess is wrong, a frame is split elsewhere and handled as any other.
+   */
+  readLimit(): number {
+    if (this.#gap === 0 || this.#paused || this.#held.length > 0) return 0;
+    const into = this.#into;
+    if (into !== null) return this.#intoLarge ? into.length - this.#intoLen + this.#gap : 0;
+    const n = this.#gapEnd - this.#next;
+    return n > 0 ? n : 0;
+  }
+
   /** True when no frame is half-read (used to check a clean end of stream). */
   get idle(): boolean {
     return this.#partial === null && this.#into === null && this.#headLen === 0;
   }
 
-  /** A frame starts at buf[pos] and does not end in it; true when its payload goes to a body target. */
-  #startPartial(buf: Buffer, pos: number, handler: FrameHandler): boolean {
+  /**
+   * A frame starts at buf[pos] and does not end in it, its payload at stream offset `payloadAt`;
+   * true when its payload goes to a body target.
+   */
+  #startPartial(buf: Buffer, pos: number, payloadAt: number, handler: FrameHandler): boolean {
     const size = this.#checkHeader(buf, pos);
     if (buf[pos] === FRAME_BODY && size > 0 && handler.bodyTarget !== undefined) {
       const channel = buf.readUInt16BE(pos + 1);
@@ -168,6 +211,11 @@ export class FrameReader {
         this.#into = into;
         this.#intoLen = 0;
         this.#intoChannel = channel;
+        this.#intoLarge = size >= GAP_LEARN_MIN;
+        if (this.#intoLarge) {
+          const gap = payloadAt - this.#lastIntoEnd;
+          this.#gap = this.#lastIntoEnd >= 0 && gap <= MAX_GAP ? gap : 0;
+        }
         return true;
       }
     }

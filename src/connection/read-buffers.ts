@@ -10,6 +10,10 @@
 // arena as they pinned Node's read buffer). An arena starts small (an idle connection holds
 // only that) and doubles while reads fill it, up to 64 KiB, Node's own read size.
 //
+// Large bodies skip the arena: the rest of a body frame spanning reads is read straight into
+// the body (FrameReader.bodyRest), and a read into the arena may be cut short where the next
+// large body frame's payload should start (FrameReader.readLimit), so that it goes there too.
+//
 // A message being assembled holds its header frame's view only until it completes (`held`,
 // per channel): a publish that went only where it is copied (streams append a copy) then pins
 // nothing, and a read that ends inside a message (most do) has that message's header copied
@@ -45,6 +49,8 @@ export interface FrameKeepers {
 /** The connection's frame reader, as far as reads straight into a body go (FrameReader.bodyRest). */
 export interface BodyReader {
   bodyRest(min: number): Buffer | null;
+  /** At most how many bytes the next read into the arena should take (0: no limit). */
+  readLimit?(): number;
 }
 
 export class ReadBuffers implements ReadBufferSource {
@@ -98,7 +104,7 @@ export class ReadBuffers implements ReadBufferSource {
       if (!this.pinned) this.held.clear();
     }
     if (this.pinned || this.held.size > 0) {
-      if (arena.length - this.#end >= MIN_READ) return arena.subarray(this.#end);
+      if (arena.length - this.#end >= MIN_READ) return this.#limited(arena.subarray(this.#end));
       this.pinned = false;
       this.held.clear();
       this.#arena = Buffer.allocUnsafeSlow(filled ? Math.min(arena.length * 2, MAX_ARENA) : arena.length);
@@ -106,7 +112,13 @@ export class ReadBuffers implements ReadBufferSource {
       this.#arena = Buffer.allocUnsafeSlow(arena.length * 2);
     }
     this.#start = this.#end = 0;
-    return this.#arena;
+    return this.#limited(this.#arena);
+  }
+
+  /** `buf`, or as much of it as the reader asks for (see FrameReader.readLimit). */
+  #limited(buf: Buffer): Buffer {
+    const limit = this.reader?.readLimit?.() ?? 0;
+    return limit > 0 && limit < buf.length ? buf.subarray(0, limit) : buf;
   }
 }
 
