@@ -5,7 +5,10 @@
 // the broker sends are timed. This runs twice: with the broker idle, then while another client
 // publishes persistent 1 KiB messages with confirms as fast as the broker confirms them (and a
 // consumer acks them), so the store commits batch after batch. The probe's own timer lateness
-// is reported too: client-side delays show there, not as broker stalls.
+// is reported too: client-side delays show there, not as broker stalls. The probe runs in its
+// own process at real-time priority on the client CPU (BENCH_PROBE_PROC=rt|plain|inline, see
+// bench/lib/probe.ts): beside a flat-out load generator on the same CPU it otherwise measures
+// its own wait for that CPU.
 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -13,81 +16,11 @@ import { connect, qname, type Conn } from '../lib/amqp.js';
 import { HeartbeatProbe } from '../lib/heartbeat-probe.js';
 import { BENCH_DIST } from '../lib/paths.js';
 import { runPerf } from '../lib/perf.js';
+import { runProbe, type ProbeMode } from '../lib/probe.js';
 import { canPin, cpuSeconds } from '../lib/proc.js';
 import type { Recorder } from '../lib/report.js';
 import { envInt, envStr, now, sleep, summarize, type Summary } from '../lib/util.js';
 import type { Ctx, Scenario } from './context.js';
-
-interface ProbeSamples {
-  readonly deliver: number[];
-  readonly rpc: number[];
-  readonly late: number[];
-  lost: number;
-}
-
-/** Probes every `everyMs` for `ms`; resolves with the round trips measured. */
-async function probe(conn: Conn, queue: string, ms: number, everyMs: number): Promise<ProbeSamples> {
-  const ch = await conn.model.createChannel();
-  await ch.assertQueue(queue, { durable: false, autoDelete: true });
-  const rpcCh = await conn.model.createChannel();
-  const pending = new Map<number, number>();
-  const out: ProbeSamples = { deliver: [], rpc: [], late: [], lost: 0 };
-  const { consumerTag } = await ch.consume(
-    queue,
-    (m) => {
-      if (!m) return;
-      const seq = m.content.readUInt32LE(0);
-      const t0 = pending.get(seq);
-      if (t0 !== undefined) {
-        out.deliver.push(now() - t0);
-        pending.delete(seq);
-      }
-    },
-    { noAck: true },
-  );
-  let seq = 0;
-  let rpcBusy = false;
-  const start = now();
-  let k = 0;
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const t = now();
-      out.late.push(Math.max(0, t - (start + k * everyMs)));
-      seq++;
-      const b = Buffer.alloc(16);
-      b.writeUInt32LE(seq, 0);
-      pending.set(seq, t);
-      ch.sendToQueue(queue, b);
-      if (!rpcBusy) {
-        rpcBusy = true;
-        const r0 = now();
-        rpcCh.checkQueue(queue).then(
-          () => {
-            out.rpc.push(now() - r0);
-            rpcBusy = false;
-          },
-          () => (rpcBusy = false),
-        );
-      }
-      k++;
-      const next = start + k * everyMs;
-      if (next - start >= ms) {
-        resolve();
-        return;
-      }
-      setTimeout(tick, Math.max(0, next - now()));
-    };
-    tick();
-  });
-  // let the last probes come back
-  const deadline = now() + 5000;
-  while ((pending.size > 0 || rpcBusy) && now() < deadline) await sleep(10);
-  out.lost = pending.size;
-  await ch.cancel(consumerTag);
-  await ch.close();
-  await rpcCh.close();
-  return out;
-}
 
 function addSummary(rec: Recorder, key: string, label: string, s: Summary): void {
   rec.add(`${key}_p50_ms`, `${label} p50`, s.p50, 'ms', 'lo');
@@ -140,7 +73,9 @@ export const responsiveness: Scenario = {
     const { target } = ctx;
     const seconds = ctx.sizes.probeS;
     const everyMs = 10;
-    const conn = await connect(target.url);
+    const mode = envStr('BENCH_PROBE_PROC', 'rt') as ProbeMode;
+    if (mode !== 'rt' && mode !== 'plain' && mode !== 'inline') throw new Error(`BENCH_PROBE_PROC: rt, plain or inline, not ${String(mode)}`);
+    const conn: Conn | null = mode === 'inline' ? await connect(target.url) : null;
     const hb = await HeartbeatProbe.open(target.url, 1);
     try {
       await sleep(1500);
@@ -164,7 +99,7 @@ export const responsiveness: Scenario = {
         }
         const from = now();
         const c0 = cpu();
-        const s = await probe(conn, pq, seconds * 1000, everyMs);
+        const { samples: s, how } = await runProbe(mode, target.url, conn, pq, seconds * 1000, everyMs, ctx.clientCpus);
         const brokerCpu = (cpu() - c0) / ((now() - from) / 1000);
         const to = now();
         const loadResult = load ? await load.done : null;
@@ -185,12 +120,13 @@ export const responsiveness: Scenario = {
           rec.raw(`${name}_load`, r);
         }
         if (load) rec.note(`${name} (${what}): ${load.kind}`);
+        rec.note(`${name}: probe ran ${how}`);
       }
       rec.note(`probe every ${everyMs} ms for ${seconds} s per phase; heartbeat negotiated at 1 s on an idle raw connection`);
       if (hb.error) rec.note(`heartbeat probe connection: ${hb.error}`);
     } finally {
       hb.close();
-      await conn.close();
+      await conn?.close();
     }
   },
 };
