@@ -33,6 +33,7 @@ import {
   OP_VHOST_PUT,
 } from '../batch.js';
 import type { BatchReply } from '../batched-store.js';
+import { writerToBatchPolicy } from './writer-sched.js';
 
 export interface WorkerInit {
   readonly path: string;
@@ -48,6 +49,8 @@ export interface BatchRequest {
 
 
 const init = workerData as WorkerInit;
+// Not preempting the event loop when a batch arrives (writer-sched.ts); a failure is harmless.
+writerToBatchPolicy();
 const db = new Database(init.path);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
