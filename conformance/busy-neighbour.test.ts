@@ -3,7 +3,8 @@
 // tests check that the slicing costs nothing in correctness: a burst written in one go,
 // followed by channel.close in the same write, is wholly routed before close-ok (frames read
 // with a close are handled first, as in RabbitMQ), transient and persistent, in order; and an
-// amqplib client beside the burst gets every reply and every message of its own.
+// amqplib client beside the burst, or beside a publisher of persistent messages with confirms
+// going flat out, gets every reply and every message of its own.
 
 import type { Channel } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -121,4 +122,63 @@ describe('a burst of publishes in one write', () => {
     expect(seen).toEqual(Array.from({ length: k }, (_, i) => i));
     await setup.deleteQueue(q);
   }, 120_000);
+
+  it('an amqplib client beside a flat-out persistent publisher with confirms gets every RPC reply and every one of its messages', async () => {
+    // The publisher keeps 500 persistent 1 KiB messages unconfirmed for as long as the probe runs,
+    // so the store commits batch after batch (its writer thread runs beside the event loop).
+    const q = uid('flatout-durable');
+    const pub = await shared.clients.confirmChannel();
+    await pub.assertQueue(q, { durable: true, autoDelete: false });
+    const body = Buffer.alloc(1024, 0x62);
+    let published = 0;
+    let confirmed = 0;
+    let nacked = 0;
+    let stop = false;
+    const publisher = new Promise<void>((resolve) => {
+      const more = (): void => {
+        while (!stop && published - confirmed - nacked < 500) {
+          published++;
+          pub.sendToQueue(q, body, { persistent: true }, (err) => {
+            if (err) nacked++;
+            else confirmed++;
+            if (stop && confirmed + nacked === published) resolve();
+            else if (!stop) more();
+          });
+        }
+        if (stop && confirmed + nacked === published) resolve();
+      };
+      more();
+    });
+
+    const probe = await shared.clients.channel();
+    const pq = uid('probe');
+    await probe.assertQueue(pq, { exclusive: true });
+    const seen: number[] = [];
+    await probe.consume(pq, (m) => m && seen.push(m.content.readUInt32BE(0)), { noAck: true });
+    // wait until the load is under way
+    while (confirmed < 1000) await new Promise((r) => setTimeout(r, 5));
+    const atStart = confirmed;
+    const k = 200;
+    let rpcs = 0;
+    for (let i = 0; i < k; i++) {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(i);
+      probe.sendToQueue(pq, b);
+      await probe.checkQueue(pq);
+      rpcs++;
+    }
+    const duringProbe = confirmed - atStart;
+    stop = true;
+    await publisher;
+    await waitForCount(probe, pq, 0, 10_000);
+    expect(rpcs).toBe(k);
+    expect(seen).toEqual(Array.from({ length: k }, (_, i) => i));
+    // the publisher was confirmed while the probe ran, every message, and all of them are queued
+    expect(duringProbe).toBeGreaterThan(0);
+    expect(nacked).toBe(0);
+    expect(confirmed).toBe(published);
+    await waitForCount(pub, q, published, 30_000);
+    await pub.deleteQueue(q);
+  }, 120_000);
 });
+
