@@ -10,15 +10,21 @@
 #
 # Environment: ROUNDS [5] ROUNDS_PER_HOLD [2] SCENARIOS ["a-blast b-blast d-blast"]
 #   RABBIT_PORT [5673] BEFORE [] AFTER [this repository] OUTDIR [bench/results/tmp/small-DATE] LOCK [/work/wt/_quiet/measure.lock]
-#   NODE_FLAGS [--max-semi-space-size=4: warren's launch flags]
+#   NODE_FLAGS [each build's own launch flags, LAUNCH_NODE_FLAGS in dist/src/cli/node-flags.js]
 #   Anything run.js reads (BENCH_DURATION, BENCH_WARMUP, BENCH_PROBE_S, BENCH_PROBE_LOAD ...).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
 ROUNDS=${ROUNDS:-5}; PER=${ROUNDS_PER_HOLD:-2}; SCENARIOS=${SCENARIOS:-a-blast b-blast d-blast}
 RABBIT_PORT=${RABBIT_PORT:-5673}; BEFORE=${BEFORE:-}; AFTER=${AFTER:-$root}
-# As the warren command's #! line starts it (src/cli/node-flags.ts).
-NODE_FLAGS=${NODE_FLAGS:---max-semi-space-size=4}
+# As the warren command's #! line starts it (src/cli/node-flags.ts), read from each build: a
+# fixed list here fell behind (it lacked --initial-old-space-size=32, and the persistent probe
+# beside it saw the collector's mark-compacts that warren start no longer runs into).
+NODE_FLAGS=${NODE_FLAGS:-}
+launch_flags() {
+  if [ -n "$NODE_FLAGS" ]; then echo "$NODE_FLAGS"; return; fi
+  node --input-type=module -e "import('$1/dist/src/cli/node-flags.js').then((m) => console.log(m.LAUNCH_NODE_FLAGS.join(' ')), () => console.log('--max-semi-space-size=4'))"
+}
 OUTDIR=${OUTDIR:-bench/results/tmp/small-$(date +%Y%m%d-%H%M%S)}
 LOCK=${LOCK-/work/wt/_quiet/measure.lock}
 mkdir -p "$OUTDIR" "$root/bench/results/tmp"
@@ -39,7 +45,8 @@ if [ "${1:-}" = "--rounds" ]; then
         dir=$AFTER; [ "$b" = before ] && dir=$BEFORE
         data=$(mktemp -d "$root/bench/results/tmp/small-data-XXXXXX")
         # shellcheck disable=SC2086
-        node $NODE_FLAGS "$dir/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$data" --log-level warn > "$OUTDIR/$b-r$round.log" 2>&1 &
+        flags=$(launch_flags "$dir"); echo "round $round: $b node $flags" >&2
+        node $flags "$dir/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$data" --log-level warn > "$OUTDIR/$b-r$round.log" 2>&1 &
         WPID=$!; port=""
         for _ in $(seq 100); do port=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$port" ] && break; sleep 0.1; done
       fi
