@@ -58,6 +58,8 @@ const publishS = (performance.now() - t0) / 1000;
 const publishPeak = Math.max(peak, rssKiB());
 const dbAfterPublish = dataDir ? dirBytes(dataDir) : 0;
 peak = 0;
+// Where the phases meet, for samplers of the broker's memory running beside this tool.
+console.error(JSON.stringify({ phase: 'drain', t: Date.now() }));
 
 const sub = await conn.createChannel();
 await sub.prefetch(100);

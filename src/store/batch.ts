@@ -34,15 +34,24 @@ export const OP_STREAM_CHUNK = 25;
 /** A stream's chunks before a byte position removed (retention). */
 export const OP_STREAM_TRIM = 26;
 
+/** A handed-back buffer up to this many times the next batch's size is reused (see BatchWriter). */
+export const REUSE_SLACK = 4;
+
 /** A BufferWriter on its own ArrayBuffer, so the finished batch can be transferred, not copied. */
 export class BatchWriter extends BufferWriter {
-  /** `reuse`: a buffer a writer handed back (see BatchReply.buffer), taken when large enough. */
+  /**
+   * `reuse`: a buffer a writer handed back (see BatchReply.buffer), taken when large enough and
+   * not more than REUSE_SLACK times the size wanted: a backlog published flat out leaves a
+   * spare of up to 16 MiB that the small batches of its drain (acks) would otherwise keep
+   * resident for the life of the process; let go, the next batch's own buffer becomes the spare.
+   */
   constructor(size = 64 * 1024, reuse: ArrayBuffer | null = null) {
     super(0);
     // Powers of two, so that a handed-back buffer fits the next batch of about the same size.
     let n = 64 * 1024;
     while (n < size) n *= 2;
-    this.buf = reuse !== null && reuse.byteLength >= n ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(n);
+    const fits = reuse !== null && reuse.byteLength >= n && reuse.byteLength <= n * REUSE_SLACK;
+    this.buf = fits ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(n);
   }
 
   protected override grow(n: number): void {
