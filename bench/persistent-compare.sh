@@ -31,11 +31,14 @@ if [ "${1:-}" = "--round" ]; then
   launch_flags() { # $1: checkout; its LAUNCH_NODE_FLAGS (older checkouts: the semi-space cap only)
     (cd "$1" && node --input-type=module -e "import('./dist/src/cli/node-flags.js').then((m) => console.log(m.LAUNCH_NODE_FLAGS.join(' ')), () => console.log('--max-semi-space-size=4'))")
   }
+  launch_env() { # $1: checkout; its LAUNCH_ENV as NAME=value words (older checkouts: none)
+    (cd "$1" && node --input-type=module -e "import('./dist/src/cli/node-flags.js').then((m) => console.log(Object.entries(m.LAUNCH_ENV ?? {}).map(([k, v]) => k + '=' + v).join(' ')), () => console.log(''))")
+  }
   start_warren() { # $1: checkout -> WPID, WPORT, WDIR
     WDIR=$(mktemp -d "$root/bench/results/tmp/persistent-data-XXXXXX")
-    # Node's flags as `warren start` gives them (src/cli/node-flags.ts of that checkout).
+    # Node's flags and environment as `warren start` gives them (src/cli/node-flags.ts of that checkout).
     # shellcheck disable=SC2046
-    taskset -c "$BROKER_CPUS" node $(launch_flags "$1") "$1/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$WDIR" --log-level warn > "$OUT.$round.log" 2>&1 &
+    env $(launch_env "$1") taskset -c "$BROKER_CPUS" node $(launch_flags "$1") "$1/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$WDIR" --log-level warn > "$OUT.$round.log" 2>&1 &
     WPID=$!; WPORT=""
     for _ in $(seq 200); do WPORT=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$WPORT" ] && break; sleep 0.1; done
   }

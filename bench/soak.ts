@@ -27,7 +27,7 @@ import { cpuSeconds, procStatus } from './lib/proc.js';
 import { snapshotBroker } from './lib/target.js';
 import { eachLine, sleep } from './lib/util.js';
 import { COLUMNS, curvesTable, judge, parseCsv, show, toCsvLine, windowSecondsFor, type Row } from './lib/soak-report.js';
-import { LAUNCH_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { LAUNCH_ENV, LAUNCH_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 interface Options {
   minutes: number;
@@ -98,6 +98,7 @@ async function startBroker(runDir: string, brokerCpus: string): Promise<Broker> 
   // taskset execs node, so the pid is the broker's.
   const child = spawn(brokerCpus === '' ? process.execPath : 'taskset', brokerCpus === '' ? args : ['-c', brokerCpus, process.execPath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...LAUNCH_ENV },
   });
   child.stderr!.pipe(log);
   const broker: Broker = { child, pid: child.pid!, url: '', httpPort: 0, dataDir, exit: null };

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --initial-old-space-size=32
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=4194304 node --max-semi-space-size=4 --initial-old-space-size=32
 // The `warren` command: `warren start` runs the daemon (cli/start.ts); the other commands talk
 // to a running broker's HTTP API (cli/commands.ts). Exit codes: 0 done, 1 the broker refused or
 // failed (or the configuration is bad), 2 usage error, 3 no broker answering.

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { WARREN_MAIN } from './paths.js';
 import { canPin, dirSize, pidsListeningOn, pinAll, restoreAffinities, threadAffinities, type DirSize } from './proc.js';
 import { now, sleep, waitFor } from './util.js';
-import { LAUNCH_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { LAUNCH_ENV, LAUNCH_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 export interface RestartTiming {
   /** From the stop signal until the old process was gone. */
@@ -174,7 +174,9 @@ export class WarrenTarget implements Target {
     const cmd = pin ? 'taskset' : process.execPath;
     const argv = pin ? ['-c', this.opts.cpus, process.execPath, ...args] : args;
     const spawnedAt = now();
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The launchers' environment too (glibc settings), unless BENCH_WARREN_NODE_FLAGS overrides the launch.
+    const env = process.env['BENCH_WARREN_NODE_FLAGS'] === undefined ? { ...process.env, ...LAUNCH_ENV } : process.env;
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
     children.add(child);
     const log = this.#log;
     let proc: WarrenProc | null = null;

@@ -12,3 +12,18 @@
 // broker with the same list; test/cli/node-flags.test.ts checks that the #! line and the npm
 // script carry it.
 export const LAUNCH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--initial-old-space-size=32'];
+
+// Environment the same launchers set before node starts (glibc reads it once, at start-up).
+// MALLOC_MMAP_THRESHOLD_: allocations of 4 MiB and more (the store's batch buffers, up to
+// 16 MiB while a backlog is published flat out) always get their own mapping, returned to the
+// system when freed. By default glibc raises its threshold to the size of the largest mapped
+// block freed (up to 32 MiB), after which such buffers came from the main heap, and that heap
+// is only ever given back from its top: a 1M x 1 KiB backlog left it 20 MiB larger for the
+// rest of the run (README "Persistent path", memory of a 1M backlog). Setting it also fixes
+// glibc's trim threshold at its default (128 KiB) instead of letting it grow with the first.
+export const LAUNCH_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '4194304' };
+
+/** LAUNCH_ENV as shell assignments (`NAME=value ...`), as the #! line and npm start give them. */
+export function launchEnvWords(): string[] {
+  return Object.entries(LAUNCH_ENV).map(([k, v]) => `${k}=${v}`);
+}
