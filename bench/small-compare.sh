@@ -25,6 +25,10 @@ launch_flags() {
   if [ -n "$NODE_FLAGS" ]; then echo "$NODE_FLAGS"; return; fi
   node --input-type=module -e "import('$1/dist/src/cli/node-flags.js').then((m) => console.log(m.LAUNCH_NODE_FLAGS.join(' ')), () => console.log('--max-semi-space-size=4'))"
 }
+launch_env() { # NAME=value words of the build's LAUNCH_ENV (glibc settings; older builds: none)
+  if [ -n "$NODE_FLAGS" ]; then return; fi
+  node --input-type=module -e "import('$1/dist/src/cli/node-flags.js').then((m) => console.log(Object.entries(m.LAUNCH_ENV ?? {}).map(([k, v]) => k + '=' + v).join(' ')), () => console.log(''))"
+}
 OUTDIR=${OUTDIR:-bench/results/tmp/small-$(date +%Y%m%d-%H%M%S)}
 LOCK=${LOCK-/work/wt/_quiet/measure.lock}
 mkdir -p "$OUTDIR" "$root/bench/results/tmp"
@@ -46,7 +50,7 @@ if [ "${1:-}" = "--rounds" ]; then
         data=$(mktemp -d "$root/bench/results/tmp/small-data-XXXXXX")
         # shellcheck disable=SC2086
         flags=$(launch_flags "$dir"); echo "round $round: $b node $flags" >&2
-        node $flags "$dir/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$data" --log-level warn > "$OUTDIR/$b-r$round.log" 2>&1 &
+        env $(launch_env "$dir") node $flags "$dir/dist/src/main.js" start --host 127.0.0.1 --port 0 --http-port off --data-dir "$data" --log-level warn > "$OUTDIR/$b-r$round.log" 2>&1 &
         WPID=$!; port=""
         for _ in $(seq 100); do port=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$port" ] && break; sleep 0.1; done
       fi
