@@ -11,7 +11,7 @@
 #   npm run build && ROUNDS=5 ROUNDS_PER_HOLD=1 RABBIT_PORT=5696 BEFORE=/tmp/main bench/persistent-compare.sh
 #
 # Environment: ROUNDS [5] ROUNDS_PER_HOLD [1] SECS [10] WARMUP [3] H_N [200000] RABBIT_PORT [5673]
-#   BEFORE [] ONLY ["c h"] OUT [bench/results/tmp/persistent-<time>.jsonl] LOCK [/work/wt/_quiet/measure.lock]
+#   (RABBIT_PORT=off: no RabbitMQ) BEFORE [] ONLY ["c h"] OUT [bench/results/tmp/persistent-<time>.jsonl] LOCK [/work/wt/_quiet/measure.lock]
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -52,6 +52,8 @@ if [ "${1:-}" = "--round" ]; then
     tail -1 "$OUT" | cut -c1-200 >&2
   }
   brokers=(after rabbit); [ -n "$BEFORE" ] && brokers=(before after rabbit)
+  # RABBIT_PORT=off: warren only (before/after rounds that need no RabbitMQ, shorter holds).
+  if [ "$RABBIT_PORT" = off ]; then brokers=(after); [ -n "$BEFORE" ] && brokers=(before after); fi
   n=${#brokers[@]}
   for k in $(seq 0 $((n - 1))); do
     b=${brokers[$(((k + round) % n))]}
