@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { Message } from '../../src/message.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { DB_FILE, NEW_PAGE_SIZE } from '../../src/store/sqlite/schema.js';
+import { CACHE_KIB, DB_FILE, NEW_PAGE_SIZE, openDatabase, tuneConnection } from '../../src/store/sqlite/schema.js';
 import type { QueueKey, StoreEntry } from '../../src/store/store.js';
 
 const dirs: string[] = [];
@@ -37,6 +37,26 @@ function pragma(dir: string, name: string): number {
 }
 
 describe('SqliteStore file layout', () => {
+  it("every connection gets SQLite's own 2 MiB page cache, not better-sqlite3's 16 MB", () => {
+    const dir = tempDir();
+    const bare = new Database(join(dir, 'bare.db'));
+    const cacheOf = (db: Database.Database): number => db.pragma('cache_size', { simple: true }) as number;
+    try {
+      expect(cacheOf(bare)).not.toBe(-CACHE_KIB); // the build's default, which tuneConnection overrides
+      tuneConnection(bare);
+      expect(cacheOf(bare)).toBe(-CACHE_KIB);
+      expect(bare.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      bare.close();
+    }
+    const main = openDatabase(join(dir, DB_FILE));
+    try {
+      expect(cacheOf(main)).toBe(-CACHE_KIB);
+    } finally {
+      main.close();
+    }
+  });
+
   it('creates a new database with 16 KiB pages', async () => {
     const dir = tempDir();
     const s = SqliteStore.open(dir, silentLogger);

@@ -33,6 +33,7 @@ import {
   OP_VHOST_PUT,
 } from '../batch.js';
 import type { BatchReply } from '../batched-store.js';
+import { tuneConnection } from './schema.js';
 import { writerToBatchPolicy } from './writer-sched.js';
 
 export interface WorkerInit {
@@ -52,8 +53,7 @@ const init = workerData as WorkerInit;
 // Not preempting the event loop when a batch arrives (writer-sched.ts); a failure is harmless.
 writerToBatchPolicy();
 const db = new Database(init.path);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = FULL');
+tuneConnection(db);
 db.pragma('journal_size_limit = 67108864');
 db.pragma('busy_timeout = 5000');
 // SQLite's automatic checkpoint runs inside the COMMIT that crosses 1000 WAL pages, so one
