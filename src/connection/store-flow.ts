@@ -22,7 +22,9 @@ export class StoreFlow implements FlowSource {
     this.#store = store;
     this.#high = high;
     this.#low = low;
-    store.onDurable(() => this.#check());
+    // onSettled where there is one: onDurable may stay silent through commits (see Store.onSettled).
+    if (store.onSettled !== undefined) store.onSettled(() => this.#check());
+    else store.onDurable(() => this.#check());
   }
 
   /** Publishers should pause: the store holds more unwritten bytes than the high mark. */

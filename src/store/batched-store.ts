@@ -305,6 +305,11 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
     this.#listeners.push(listener);
   }
 
+  /** The listeners above run after every commit (and every batch found empty), so: the same. */
+  onSettled(listener: () => void): void {
+    this.#listeners.push(() => listener());
+  }
+
   /** Resolves once everything written so far is committed (or failed). */
   whenIdle(): Promise<void> {
     if (this.#inflight === null && this.#pending.length === 0) return Promise.resolve();

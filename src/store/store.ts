@@ -338,6 +338,13 @@ export interface Store {
    * made durable (disk full): publishes that needed them are nacked.
    */
   onDurable(listener: (durableSeq: number, failed: WriteRange | null) => void): void;
+  /**
+   * For stores that commit in the background: called after each commit, whether or not it made
+   * a write that someone numbered (writeSeq) durable, since unsettledBytes may have dropped.
+   * Publishers paused by the store's flow control wait for this, not for onDurable: a write
+   * nobody read writeSeq for (a publish without confirms) moves no sequence a wrapper sees.
+   */
+  onSettled?(listener: () => void): void;
 
   /** Waits for every write issued to be durable, then releases the store. */
   close(): Promise<void> | void;

@@ -144,6 +144,15 @@ export class WriteJoin implements Store {
     this.#listeners.push(listener);
   }
 
+  /**
+   * Straight from the inner store: this join's own listeners hear only of writes it numbered
+   * (writeSeq read after them), so a publish without confirms would never wake a paused publisher.
+   */
+  onSettled(listener: () => void): void {
+    if (this.inner.onSettled !== undefined) this.inner.onSettled(listener);
+    else this.inner.onDurable(() => listener());
+  }
+
   async close(): Promise<void> {
     if (this.beforeClose !== null) await this.beforeClose();
     await this.inner.close();

@@ -7,6 +7,7 @@ import { StoreFlow, storeFlow } from '../../src/connection/store-flow.js';
 import { gate as connection } from './gate-host.js';
 import type { FlowSource } from '../../src/queue/queue.js';
 import type { Store, WriteRange } from '../../src/store/store.js';
+import { WriteJoin } from '../../src/stream/write-join.js';
 
 /** Just what StoreFlow reads of a store: unsettledBytes and onDurable. */
 function fakeStore(): { store: Store; unsettled: number; commit(bytesLeft: number): void } {
@@ -88,3 +89,52 @@ describe('StoreFlow', () => {
     expect(storeFlow(s.store).over).toBe(true);
   });
 });
+
+describe('StoreFlow behind the broker\'s WriteJoin', () => {
+  /** An inner store committing in the background: writes numbered, commits reported. */
+  function innerStore(): { store: Store; unsettled: number; write(bytes: number): void; commitAll(): void } {
+    const listeners: ((d: number, f: WriteRange | null) => void)[] = [];
+    const inner = {
+      unsettled: 0,
+      writeSeq: 0,
+      durableSeq: 0,
+      store: null as unknown as Store,
+      write(bytes: number): void {
+        inner.writeSeq++;
+        inner.unsettled += bytes;
+      },
+      commitAll(): void {
+        inner.durableSeq = inner.writeSeq;
+        inner.unsettled = 0;
+        for (const l of listeners) l(inner.durableSeq, null);
+      },
+    };
+    inner.store = {
+      get writeSeq() {
+        return inner.writeSeq;
+      },
+      get durableSeq() {
+        return inner.durableSeq;
+      },
+      get unsettledBytes() {
+        return inner.unsettled;
+      },
+      onDurable: (l: (d: number, f: WriteRange | null) => void) => listeners.push(l),
+    } as unknown as Store;
+    return inner;
+  }
+
+  it('a publisher without confirms (nobody reads writeSeq) is resumed by the commit', () => {
+    const inner = innerStore();
+    const join = new WriteJoin(inner.store);
+    const flow = new StoreFlow(join, 1000, 250);
+    const c = connection();
+    inner.write(5000); // persistent publishes, no confirms: the join never numbers them
+    expect(flow.over).toBe(true);
+    c.g.throttle(flow);
+    expect(c.host.paused).toBe(true);
+    inner.commitAll();
+    expect(c.host.paused).toBe(false);
+  });
+});
+
