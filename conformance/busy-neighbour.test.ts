@@ -81,6 +81,29 @@ async function burstThenClose(n: number, size: number, persistent: boolean): Pro
   await ch.deleteQueue(q);
 }
 
+/** An amqplib channel consuming its own queue, and the numbers it has received, in order. */
+async function probeChannel(): Promise<{ probe: Channel; pq: string; seen: number[] }> {
+  const probe = await shared.clients.channel();
+  const pq = uid('probe');
+  await probe.assertQueue(pq, { exclusive: true });
+  const seen: number[] = [];
+  await probe.consume(pq, (m) => m && seen.push(m.content.readUInt32BE(0)), { noAck: true });
+  return { probe, pq, seen };
+}
+
+/** `k` round trips on the probe, one after the other: publish i to its queue, then check the queue (an RPC). */
+async function probeRpcs(probe: Channel, pq: string, k: number): Promise<number> {
+  let rpcs = 0;
+  for (let i = 0; i < k; i++) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(i);
+    probe.sendToQueue(pq, b);
+    await probe.checkQueue(pq);
+    rpcs++;
+  }
+  return rpcs;
+}
+
 describe('a burst of publishes in one write', () => {
   it('transient 16 B x 50,000 then channel.close: close-ok after all of them, all queued in order', async () => {
     await burstThenClose(50_000, 16, false);
@@ -98,23 +121,12 @@ describe('a burst of publishes in one write', () => {
     raws.push(r);
     await r.openChannel(1);
 
-    const probe = await shared.clients.channel();
-    const pq = uid('probe');
-    await probe.assertQueue(pq, { exclusive: true });
-    const seen: number[] = [];
-    await probe.consume(pq, (m) => m && seen.push(m.content.readUInt32BE(0)), { noAck: true });
+    const { probe, pq, seen } = await probeChannel();
 
     const n = 50_000;
     r.write(burst(q, n, 16, false));
     const k = 200;
-    let rpcs = 0;
-    for (let i = 0; i < k; i++) {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE(i);
-      probe.sendToQueue(pq, b);
-      await probe.checkQueue(pq);
-      rpcs++;
-    }
+    const rpcs = await probeRpcs(probe, pq, k);
     await r.expectMethod(1, 20, 41, 60_000);
     await waitForCount(setup, q, n, 30_000);
     await waitForCount(probe, pq, 0, 10_000);
@@ -150,23 +162,12 @@ describe('a burst of publishes in one write', () => {
       more();
     });
 
-    const probe = await shared.clients.channel();
-    const pq = uid('probe');
-    await probe.assertQueue(pq, { exclusive: true });
-    const seen: number[] = [];
-    await probe.consume(pq, (m) => m && seen.push(m.content.readUInt32BE(0)), { noAck: true });
+    const { probe, pq, seen } = await probeChannel();
     // wait until the load is under way
     while (confirmed < 1000) await new Promise((r) => setTimeout(r, 5));
     const atStart = confirmed;
     const k = 200;
-    let rpcs = 0;
-    for (let i = 0; i < k; i++) {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE(i);
-      probe.sendToQueue(pq, b);
-      await probe.checkQueue(pq);
-      rpcs++;
-    }
+    const rpcs = await probeRpcs(probe, pq, k);
     const duringProbe = confirmed - atStart;
     stop = true;
     await publisher;

@@ -9,18 +9,35 @@ import type { FlowSource } from '../../src/queue/queue.js';
 import type { Store, WriteRange } from '../../src/store/store.js';
 import { WriteJoin } from '../../src/stream/write-join.js';
 
-/** Just what StoreFlow reads of a store: unsettledBytes and onDurable. */
-function fakeStore(): { store: Store; unsettled: number; commit(bytesLeft: number): void } {
+/**
+ * What StoreFlow reads of a store (unsettledBytes, onDurable), plus numbered writes, as the
+ * broker's WriteJoin reads them of the store it wraps. `commit(bytesLeft)`: everything written is
+ * durable, `bytesLeft` still unsettled (the next batch), and the listeners hear of it.
+ */
+function fakeStore(): { store: Store; unsettled: number; write(bytes: number): void; commit(bytesLeft: number): void } {
   const listeners: ((d: number, f: WriteRange | null) => void)[] = [];
+  let writeSeq = 0;
+  let durableSeq = 0;
   const fake = {
     unsettled: 0,
     store: null as unknown as Store,
+    write(bytes: number): void {
+      writeSeq++;
+      fake.unsettled += bytes;
+    },
     commit(bytesLeft: number): void {
+      durableSeq = writeSeq;
       fake.unsettled = bytesLeft;
-      for (const l of listeners) l(0, null);
+      for (const l of listeners) l(durableSeq, null);
     },
   };
   fake.store = {
+    get writeSeq() {
+      return writeSeq;
+    },
+    get durableSeq() {
+      return durableSeq;
+    },
     get unsettledBytes() {
       return fake.unsettled;
     },
@@ -91,41 +108,8 @@ describe('StoreFlow', () => {
 });
 
 describe('StoreFlow behind the broker\'s WriteJoin', () => {
-  /** An inner store committing in the background: writes numbered, commits reported. */
-  function innerStore(): { store: Store; unsettled: number; write(bytes: number): void; commitAll(): void } {
-    const listeners: ((d: number, f: WriteRange | null) => void)[] = [];
-    const inner = {
-      unsettled: 0,
-      writeSeq: 0,
-      durableSeq: 0,
-      store: null as unknown as Store,
-      write(bytes: number): void {
-        inner.writeSeq++;
-        inner.unsettled += bytes;
-      },
-      commitAll(): void {
-        inner.durableSeq = inner.writeSeq;
-        inner.unsettled = 0;
-        for (const l of listeners) l(inner.durableSeq, null);
-      },
-    };
-    inner.store = {
-      get writeSeq() {
-        return inner.writeSeq;
-      },
-      get durableSeq() {
-        return inner.durableSeq;
-      },
-      get unsettledBytes() {
-        return inner.unsettled;
-      },
-      onDurable: (l: (d: number, f: WriteRange | null) => void) => listeners.push(l),
-    } as unknown as Store;
-    return inner;
-  }
-
   it('a publisher without confirms (nobody reads writeSeq) is resumed by the commit', () => {
-    const inner = innerStore();
+    const inner = fakeStore();
     const join = new WriteJoin(inner.store);
     const flow = new StoreFlow(join, 1000, 250);
     const c = connection();
@@ -133,7 +117,7 @@ describe('StoreFlow behind the broker\'s WriteJoin', () => {
     expect(flow.over).toBe(true);
     c.g.throttle(flow);
     expect(c.host.paused).toBe(true);
-    inner.commitAll();
+    inner.commit(0);
     expect(c.host.paused).toBe(false);
   });
 });

@@ -60,8 +60,9 @@ db.pragma('busy_timeout = 5000');
 // batch in every few dozen waited for the database file to be written and fsynced before its
 // confirms could go out. checkpoint() does the same work after replying instead.
 db.pragma('wal_autocheckpoint = 0');
-// In pages of this database's own size (16 KiB when created by this version, 4 KiB before).
-if (init.maxBytes > 0) db.pragma(`max_page_count = ${Math.max(16, Math.floor(init.maxBytes / (db.pragma('page_size', { simple: true }) as number)))}`);
+// This database's own page size: 16 KiB when created by this version, 4 KiB before.
+const pageSize = db.pragma('page_size', { simple: true }) as number;
+if (init.maxBytes > 0) db.pragma(`max_page_count = ${Math.max(16, Math.floor(init.maxBytes / pageSize))}`);
 
 const st = {
   exchangePut: db.prepare('INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -264,8 +265,6 @@ const apply = db.transaction((r: BatchReader) => {
   }
 });
 
-const pageSize = db.pragma('page_size', { simple: true }) as number;
-
 /**
  * After draining a big backlog the file is mostly free pages: give them back a little at a
  * time (32 MiB free and a quarter of the file at least; 16 MiB a step). True if it did a step.
@@ -299,7 +298,7 @@ function reclaimWhenIdle(): void {
       setImmediate(reclaimWhenIdle);
     }
   } catch {
-    // Retried when the writer is next idle; nothing is lost (see the reply handler).
+    // Retried when the writer is next idle; nothing is lost (committed pages stay in the WAL).
   }
 }
 
@@ -347,8 +346,9 @@ parentPort!.on('message', (req: BatchRequest | 'close') => {
     try {
       checkpoint();
     } catch {
-      // Checkpointing and reclaiming are retried after the next batch; a failure here (disk
-      // full) loses nothing: committed pages stay in the WAL until a checkpoint copies them.
+      // Checkpointing is retried after the next batch (reclaiming when the writer is next
+      // idle); a failure here (disk full) loses nothing: committed pages stay in the WAL until
+      // a checkpoint copies them.
     }
   }
 });
