@@ -6,45 +6,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiClient, seg, UsageError } from './client.js';
+import { client, examples, withClientOptions, type ClientFlags, type CliIo } from './command-kit.js';
 import { registerLimitCommands } from './limits.js';
 import { registerMessageCommands } from './messages.js';
 import { registerPolicyCommands } from './policies.js';
 import { registerStreamReaderCommands } from './stream-readers.js';
 import { checkColumns, chooseColumns, formatPairs, formatTable, pick, type Row } from './table.js';
 
-/** Where commands write; tests capture it. */
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  readStdin(): Promise<string>;
-}
-
-export interface ClientFlags {
-  url: string;
-  user: string;
-  password: string;
-  json?: boolean;
-}
-
 interface ListFlags extends ClientFlags {
   columns?: string;
   vhost?: string;
-}
-
-export const DEFAULT_URL = 'http://127.0.0.1:15672';
-
-/** Adds the options every command that talks to the broker takes. */
-export function withClientOptions(cmd: Command, json = true): Command {
-  cmd
-    .addOption(new Option('--url <url>', "base URL of the broker's HTTP API").env('WARREN_URL').default(DEFAULT_URL))
-    .addOption(new Option('--user <name>', 'user for the HTTP API').env('WARREN_USER').default('guest'))
-    .addOption(new Option('--password <password>', 'password for the HTTP API').env('WARREN_PASSWORD').default('guest'));
-  if (json) cmd.option('--json', 'print JSON (for scripts)');
-  return cmd;
-}
-
-export function client(f: ClientFlags): ApiClient {
-  return new ApiClient({ url: f.url, user: f.user, password: f.password });
 }
 
 function parseJsonOption(name: string): (v: string) => Record<string, unknown> {
@@ -64,10 +35,6 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1.');
   return n;
-}
-
-export function examples(...lines: string[]): string {
-  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
 interface ListSpec {

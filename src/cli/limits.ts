@@ -5,7 +5,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { seg } from './client.js';
-import { client, examples, withClientOptions, type ClientFlags, type CliIo } from './commands.js';
+import { client, examples, withClientOptions, type ClientFlags, type CliIo } from './command-kit.js';
 import { formatTable, type Row } from './table.js';
 
 function wholeNumber(v: string): number {

@@ -5,7 +5,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { ApiClient, seg } from './client.js';
-import { examples, withClientOptions, type ClientFlags, type CliIo } from './commands.js';
+import { examples, withClientOptions, type ClientFlags, type CliIo } from './command-kit.js';
 import { formatTable, type Row } from './table.js';
 
 const MOVE_TIMEOUT_MS = 3_600_000;

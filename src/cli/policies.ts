@@ -5,7 +5,7 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError, CliError, EXIT_BROKER_ERROR, seg } from './client.js';
-import { client, examples, withClientOptions, type ClientFlags, type CliIo } from './commands.js';
+import { client, examples, withClientOptions, type ClientFlags, type CliIo } from './command-kit.js';
 import { formatTable } from './table.js';
 
 interface PolicyJson {

@@ -3,7 +3,8 @@
 
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_USAGE } from './client.js';
-import { registerCliCommands, type CliIo } from './commands.js';
+import type { CliIo } from './command-kit.js';
+import { registerCliCommands } from './commands.js';
 import { registerMigrateCommand } from './migrate/command.js';
 import { registerStartCommand } from './start.js';
 import { VERSION } from '../version.js';

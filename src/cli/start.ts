@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { CONFIG_OPTIONS, ConfigError, DEFAULT_CONFIG, flagName, printableConfig, resolveConfig, type BrokerConfig, type ResolvedConfig } from '../config.js';
 import { CliError, EXIT_BROKER_ERROR } from './client.js';
-import type { CliIo } from './commands.js';
+import type { CliIo } from './command-kit.js';
 
 /** Flag values as commander hands them over (camelCase of the flag). */
 type StartFlags = Record<string, string | boolean | undefined>;

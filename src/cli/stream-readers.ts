@@ -5,7 +5,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { seg, UsageError } from './client.js';
-import { client, examples, withClientOptions, type ClientFlags, type CliIo } from './commands.js';
+import { client, examples, withClientOptions, type ClientFlags, type CliIo } from './command-kit.js';
 import { formatTable, type Row } from './table.js';
 
 interface VhostFlags extends ClientFlags {

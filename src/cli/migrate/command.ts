@@ -7,25 +7,10 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, UsageError } from '../client.js';
-import { DEFAULT_URL, examples, type CliIo } from '../commands.js';
+import { DEFAULT_URL, examples, type CliIo } from '../command-kit.js';
 import { MAX_DEFINITIONS_BYTES } from './limits.js';
-
-export interface MigrateFlags {
-  fromApi: string;
-  fromAmqp?: string;
-  to: string;
-  toAmqp?: string;
-  user: string;
-  password: string;
-  vhost: string[];
-  queue: string[];
-  definitionsOnly?: boolean;
-  messagesOnly?: boolean;
-  window: number;
-  state: string;
-  maxDefinitionsBytes: number;
-  json?: boolean;
-}
+// Only the type: run.ts itself is loaded when the command runs (below).
+import type { MigrateFlags } from './run.js';
 
 function wholeNumber(min: number, max: number): (v: string) => number {
   return (v) => {

@@ -2,12 +2,29 @@
 // HTTP APIs, then the messages queue by queue over AMQP, with progress lines and a report.
 
 import { ApiClient, ApiError, CliError, EXIT_BROKER_ERROR, seg, UsageError } from '../client.js';
-import type { CliIo } from '../commands.js';
+import type { CliIo } from '../command-kit.js';
 import { AmqpPeer, parseAmqpUrl } from './amqp-peer.js';
-import type { MigrateFlags } from './command.js';
 import { fetchJson, prepareDefinitions, type PreparedDefinitions } from './definitions.js';
 import { moveQueue, type MoveResult } from './move-queue.js';
 import { MigrationState } from './state.js';
+
+/** The options of `warren migrate`, as command.ts parses them. */
+export interface MigrateFlags {
+  fromApi: string;
+  fromAmqp?: string;
+  to: string;
+  toAmqp?: string;
+  user: string;
+  password: string;
+  vhost: string[];
+  queue: string[];
+  definitionsOnly?: boolean;
+  messagesOnly?: boolean;
+  window: number;
+  state: string;
+  maxDefinitionsBytes: number;
+  json?: boolean;
+}
 
 interface QueueReport extends Partial<MoveResult> {
   vhost: string;
