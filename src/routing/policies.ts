@@ -13,7 +13,6 @@ import { fieldString } from '../codec/field-table.js';
 import type { Exchange } from './exchange.js';
 import { PolicyError } from './policy-validation.js';
 import type { StreamQueue } from '../stream/stream-queue.js';
-import type { VirtualHost } from './vhost.js';
 
 interface Compiled {
   readonly record: PolicyRecord;
@@ -102,12 +101,18 @@ export class PolicySet {
   }
 }
 
+/** What Policies needs of a vhost (VirtualHost is one): its policy set, and a way to re-apply it. */
+export interface PolicyHolder {
+  readonly policies: PolicySet;
+  applyPolicies(): void;
+}
+
 /** The broker's policies over all vhosts: kept in each vhost's PolicySet and in the store. */
 export class Policies {
   readonly #store: Store;
-  readonly #vhosts: ReadonlyMap<string, VirtualHost>;
+  readonly #vhosts: ReadonlyMap<string, PolicyHolder>;
 
-  constructor(store: Store, vhosts: ReadonlyMap<string, VirtualHost>) {
+  constructor(store: Store, vhosts: ReadonlyMap<string, PolicyHolder>) {
     this.#store = store;
     this.#vhosts = vhosts;
   }
