@@ -1,11 +1,12 @@
-// Stream arguments as RabbitMQ 3.10.8 reads them: x-max-age ("7D", "12h", ...), the consumer's
-// x-stream-offset (first, last, next, an offset, a timestamp, an interval), and warren's exact
-// filters (x-stream-filter, x-stream-match-unfiltered). Where RabbitMQ crashes on a value (an
-// interval without digits, a boolean offset) it closes the connection with a bare 541
-// INTERNAL_ERROR; warren gives the same answer, on purpose, without crashing.
+// Stream arguments as RabbitMQ 3.10.8 reads them: x-max-age ("7D", "12h", ...),
+// x-stream-max-segment-size-bytes, the consumer's x-stream-offset (first, last, next, an offset,
+// a timestamp, an interval), and warren's exact filters (x-stream-filter,
+// x-stream-match-unfiltered). Where RabbitMQ crashes on a value (an interval without digits, a
+// boolean offset) it closes the connection with a bare 541 INTERNAL_ERROR; warren gives the same
+// answer, on purpose, without crashing.
 
 import type { FieldTable, FieldValue } from '../codec/field-table.js';
-import { fieldString, RABBIT_TYPE_NAMES } from '../codec/field-table.js';
+import { fieldInteger, fieldString, RABBIT_TYPE_NAMES } from '../codec/field-table.js';
 import { ChannelError, ConnectionError } from '../errors.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = {
@@ -16,6 +17,15 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   m: 60_000,
   s: 1000,
 };
+
+/** RabbitMQ's default segment size (x-stream-max-segment-size-bytes). */
+export const DEFAULT_SEGMENT_BYTES = 500_000_000;
+
+/** x-stream-max-segment-size-bytes, or the default. */
+export function segmentBytes(args: FieldTable): number {
+  const n = fieldInteger(args.get('x-stream-max-segment-size-bytes'));
+  return n === undefined || n <= 0 ? DEFAULT_SEGMENT_BYTES : n;
+}
 
 /** RabbitMQ's crash answer for an unparseable number. */
 export const crash = (): ConnectionError => new ConnectionError('INTERNAL_ERROR', '');

@@ -13,12 +13,12 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rm, rmSync, writeFileSy
 import { basename, join as joinPath } from 'node:path';
 import { fieldInteger } from '../codec/field-table.js';
 import { fieldString } from '../codec/field-table.js';
-import { parseAge } from './arguments.js';
+import { parseAge, segmentBytes } from './arguments.js';
 import { keepsStreams, type StreamChunkStore } from '../store/store.js';
 import { StreamLog } from './log.js';
 import { PgStreamLog } from './pg-log.js';
 import type { StreamLogApi } from './segment.js';
-import { segmentBytes, type StreamHooks, type StreamQueue } from './stream-queue.js';
+import type { StreamHooks, StreamQueue } from './stream-queue.js';
 import type { WriteJoin } from './write-join.js';
 
 /** Segment size when x-max-length-bytes is set and x-stream-max-segment-size-bytes is not. */

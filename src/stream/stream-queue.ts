@@ -19,7 +19,6 @@
 // holdConsumer(c, true) keeps one registered but given nothing (a consumer group's standby).
 
 import type { FieldTable } from '../codec/field-table.js';
-import { fieldInteger } from '../codec/field-table.js';
 import { ChannelError, ConnectionError } from '../errors.js';
 import type { Message } from '../message.js';
 import { type Consumer, Queue, QueueEntry, type QueueOptions } from '../queue/queue.js';
@@ -47,8 +46,6 @@ export interface StreamHooks {
 
 /** Records a reader may look at (filtered out) per dispatch before yielding the event loop. */
 const SCAN_BUDGET = 20_000;
-/** RabbitMQ's default segment size (x-stream-max-segment-size-bytes). */
-export const DEFAULT_SEGMENT_BYTES = 500_000_000;
 
 export class StreamQueue extends Queue {
   readonly log: StreamLogApi;
@@ -290,12 +287,6 @@ export function refuseSettle(what: string): ConnectionError {
 /** Throws RabbitMQ's refusal when a nack or reject names a stream delivery. */
 export function checkStreamSettle(entries: readonly QueueEntry[]): void {
   for (const e of entries) if (e.queue instanceof StreamQueue) throw refuseSettle(`queue '${e.queue.name}' in vhost '${e.queue.vhost}'`);
-}
-
-/** x-stream-max-segment-size-bytes, or the default. */
-export function segmentBytes(args: FieldTable): number {
-  const n = fieldInteger(args.get('x-stream-max-segment-size-bytes'));
-  return n === undefined || n <= 0 ? DEFAULT_SEGMENT_BYTES : n;
 }
 
 function lower(a: number | null, b: number | null): number | null {
