@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT } from './harness/util.js';
+import { listeningRecord, REPO_ROOT } from './harness/util.js';
 
 export * from './harness/util.js';
 export * from './harness/amqplib.js';
@@ -139,4 +139,9 @@ export async function startBroker(opts?: { args?: string[]; env?: Record<string,
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The HTTP port of a broker this harness started with `--http-port 0`. */
+export function httpPortOf(broker: BrokerUnderTest): number {
+  return listeningRecord(broker.logs())['httpPort'] as number;
 }

@@ -4,7 +4,7 @@
 // RabbitMQ node runs without its management plugin.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type BrokerUnderTest } from './harness.js';
+import { httpPortOf, startBroker, type BrokerUnderTest } from './harness.js';
 
 let broker: BrokerUnderTest;
 let base = '';
@@ -15,8 +15,7 @@ beforeAll(async () => {
     args: ['--http-port', '0', '--http-max-url-length', '1000', '--http-max-param-length', '800', '--http-max-header-size', '4KiB', '--http-max-body-size', '4KiB'],
   });
   if (!broker.external) {
-    const line = broker.logs().split('\n').find((l) => l.includes('"msg":"listening"'));
-    base = `http://127.0.0.1:${(JSON.parse(line!) as { httpPort: number }).httpPort}`;
+    base = `http://127.0.0.1:${httpPortOf(broker)}`;
   }
 });
 

@@ -7,7 +7,7 @@
 
 import type { ConsumeMessage } from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Clients, enc, raw, RawClient, rawConnect, startBroker, uid, waitFor, type BrokerUnderTest } from './harness.js';
+import { Clients, enc, httpPortOf, raw, RawClient, rawConnect, startBroker, uid, waitFor, type BrokerUnderTest } from './harness.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -21,8 +21,7 @@ beforeAll(async () => {
   broker = await startBroker({ args: ['--http-port', '0'] });
   clients = new Clients(broker.url);
   if (!broker.external) {
-    const line = broker.logs().split('\n').find((l) => l.includes('"msg":"listening"'));
-    httpPort = (JSON.parse(line!) as { httpPort: number }).httpPort;
+    httpPort = httpPortOf(broker);
   }
 });
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFORMANCE_DIR, enc, parseClose, RawClient, REPO_ROOT, runProcess, uid, type CloseInfo } from './harness.js';
+import { CONFORMANCE_DIR, enc, listeningRecord, parseClose, RawClient, REPO_ROOT, runProcess, uid, type CloseInfo } from './harness.js';
 import { startWarren, type WarrenProcess } from './warren-process.js';
 
 const REFERENCE = process.env['WARREN_CONFORMANCE_URL'];
@@ -313,7 +313,7 @@ describe.skipIf(REFERENCE !== undefined)('an error outside any connection', () =
         if (Date.now() > deadline) throw new Error(`no "listening" line:\n${out}`);
         await new Promise((r) => setTimeout(r, 20));
       }
-      const listening = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"listening"'))!) as { port: number };
+      const listening = listeningRecord(out) as { port: number };
       // Work in progress on a connection when it happens: confirmed persistent messages.
       const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${listening.port}`);
       conn.on('error', () => undefined);

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, postgresAvailable, stopPostgres } from './postgres.js';
 import { makeTestPki, type TestPki } from './tls-certs.js';
+import { listeningRecord } from './harness.js';
 import { runWarren, startWarren, type WarrenProcess } from './warren-process.js';
 import { connect, drain } from './drain.js';
 
@@ -75,8 +76,7 @@ async function metricLines(p: WarrenProcess): Promise<string[]> {
 
 /** The AMQPS port of the node's first "listening" line (as standby, or as active when it started so). */
 function tlsPortOf(p: WarrenProcess): number {
-  const line = p.output().split('\n').find((l) => l.includes('"msg":"listening"'))!;
-  return (JSON.parse(line) as { tlsPort: number }).tlsPort;
+  return listeningRecord(p.output())['tlsPort'] as number;
 }
 
 describe.skipIf(!postgresAvailable)('nodes on one PostgreSQL store', () => {

@@ -7,7 +7,7 @@
 // plugin on the reference node) is checked for the well-behaved client only.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Clients, enc, raw, RawClient, rawConnect, startBroker, uid, waitFor, type BrokerUnderTest } from './harness.js';
+import { Clients, enc, httpPortOf, raw, RawClient, rawConnect, startBroker, uid, waitFor, type BrokerUnderTest } from './harness.js';
 
 const LIMIT = 1024 * 1024;
 /** One frame's handling may pass the limit by what it writes (here at most one 64 KiB message). */
@@ -22,8 +22,7 @@ beforeAll(async () => {
   broker = await startBroker({ args: ['--http-port', '0', '--max-connection-buffer', '1MiB'] });
   clients = new Clients(broker.url);
   if (!broker.external) {
-    const line = broker.logs().split('\n').find((l) => l.includes('"msg":"listening"'));
-    httpPort = (JSON.parse(line!) as { httpPort: number }).httpPort;
+    httpPort = httpPortOf(broker);
   }
 });
 

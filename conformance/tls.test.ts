@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import * as tls from 'node:tls';
 import * as amqplib from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPika, runProcess, waitFor } from './harness.js';
+import { listeningRecord, runPika, runProcess, waitFor } from './harness.js';
 import { makeTestPki, type TestPki } from './tls-certs.js';
 import { runWarren, startWarren, type WarrenProcess } from './warren-process.js';
 
@@ -36,11 +36,6 @@ let serverCert: string;
 let serverKey: string;
 let ca: Buffer[];
 
-function listening(output: string): Record<string, unknown> {
-  const line = output.split('\n').find((l) => l.includes('"msg":"listening"'));
-  return JSON.parse(line!) as Record<string, unknown>;
-}
-
 beforeAll(async () => {
   pki = makeTestPki(refCaDir);
   ca = [readFileSync(pki.ca)];
@@ -55,7 +50,7 @@ beforeAll(async () => {
   copyFileSync(s.cert, serverCert);
   copyFileSync(s.key, serverKey);
   w = await startWarren('none', ['--http-port', 'off', '--https-port', '0', '--tls-port', '0', '--tls-cert', serverCert, '--tls-key', serverKey, '--tls-ca', pki.ca, '--tls-verify', 'peer']);
-  const rec = listening(w.output());
+  const rec = listeningRecord(w.output());
   tlsPort = rec['tlsPort'] as number;
   httpsPort = rec['httpsPort'] as number;
 });

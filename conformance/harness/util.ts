@@ -40,3 +40,10 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
     }),
   ]);
 }
+
+/** warren's "listening" log line (JSON: port, httpPort, tlsPort, ...) from its output. */
+export function listeningRecord(output: string): Record<string, unknown> {
+  const line = output.split('\n').find((l) => l.includes('"msg":"listening"'));
+  if (line === undefined) throw new Error(`no "listening" line in warren's output:\n${output}`);
+  return JSON.parse(line) as Record<string, unknown>;
+}
