@@ -155,7 +155,8 @@ describe('restart', () => {
     expect(got.map((m) => m.body)).toEqual(Array.from({ length: n }, (_, i) => bodyFor(`L${n + i}`)));
     expect(got.map((m) => m.redelivered)).toEqual(Array.from({ length: n }, (_, i) => i < 10));
     await c.close();
-  }, 60_000);
+    // A hang guard: 24k persistent messages, a kill and a restart took 47 s on a loaded machine.
+  }, 180_000);
 
   it('brings back delivered-but-unacked messages redelivered; never acked, rejected or purged ones', async () => {
     const dir = tempDir();

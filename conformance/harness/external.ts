@@ -9,6 +9,8 @@ export interface ProcResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** Killed by the hang guard (timeoutMs), so its output is partial. */
+  timedOut: boolean;
 }
 
 export function runProcess(
@@ -26,7 +28,11 @@ export function runProcess(
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     const timeoutMs = opts.timeoutMs ?? 30_000;
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.once('error', (e) => {
       clearTimeout(timer);
       reject(e);
@@ -38,6 +44,7 @@ export function runProcess(
         signal,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
+        timedOut,
       });
     });
     child.stdin.on('error', () => {});
