@@ -56,6 +56,7 @@ import { DefinitionWrites } from './definition-writes.js';
 import { ScheduledBook, type ScheduledReads } from './scheduled.js';
 import { ACK_WAIT_MS, HELD, HOLD_MAX_BYTES, holdDelivered, unhold, WriteHold } from './write-hold.js';
 import { estimateSize, SPARE_MAX, type BatchReply, type InFlight } from './in-flight.js';
+import { PendingById } from './pending-by-id.js';
 
 export type { BatchReply } from './in-flight.js';
 
@@ -74,7 +75,8 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   #writeSeq = 0;
   #durableSeq = 0;
   #pending: Op[] = [];
-  readonly #pendingMessages = new Map<number, Message>();
+  /** By store id, not a Map: see pending-by-id.ts. */
+  readonly #pendingMessages = new PendingById<Message>();
   /** Body bytes of #pendingMessages, and stream bytes not yet sealed (unsettledBytes). */
   #pendingBytes = 0;
   #streamBytes = 0;
