@@ -8,9 +8,10 @@
 // live): with a live set of 13 MiB, scenario (c) ran a mark-compact every 170 ms, and objects
 // that survived a scavenge during its incremental marking were promoted, filling the old
 // generation again at once; without those cycles (c) ran 71-74k msg/s against 56-63k, p99
-// 1.6 ms against 4.4 (README "Persistent path"). The bench harness and the soak start the
-// broker with the same list; test/cli/node-flags.test.ts checks that the #! line and the npm
-// script carry it.
+// 1.6 ms against 4.4 (README "Persistent path"). What promoted those objects was found later:
+// the store's pending messages in a Map (src/store/pending-by-id.ts). The bench harness and the
+// soak start the broker with the same list; test/cli/node-flags.test.ts checks that the #! line
+// and the npm script carry it.
 export const LAUNCH_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--initial-old-space-size=32'];
 
 // Environment the same launchers set before node starts (glibc reads it once, at start-up).
