@@ -21,7 +21,7 @@ export const bodyPoolStats = { taken: 0, reused: 0, given: 0, dropped: 0 };
 
 /** The buffer size `size` is rounded up to (8 steps per power of two). */
 export function poolSize(size: number): number {
-  const step = 2 ** Math.max(0, 31 - Math.clz32(size) - 3);
+  const step = 1 << Math.max(0, 28 - Math.clz32(size)); // 2 ** (bit length - 4), a shift rather than Math.pow
   return Math.ceil(size / step) * step;
 }
 
