@@ -66,7 +66,11 @@ export async function startWarren(dataDir: string, extraArgs: string[] = []): Pr
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   let httpPort: number | null = null;
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`warren did not start within 20 s:\n${out}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Not handed to the caller, so nobody else would stop it: it would outlive the test run.
+      child.kill('SIGKILL');
+      reject(new Error(`warren did not start within 20 s:\n${out}`));
+    }, 20_000);
     let pending = '';
     child.stdout!.on('data', (d: Buffer) => {
       const text = d.toString();
