@@ -17,6 +17,7 @@ import { DataDirLock, prepareDataDir, StoreOpenError } from '../data-dir.js';
 import type { Definitions, QueueKey, ReaderOffsetRecord, StoredEntry } from '../store.js';
 import { readDefinitions, readReaderOffsets } from './definitions.js';
 import type { ScheduledReads, ScheduledRow } from '../scheduled.js';
+import { PackedReader } from './packed-read.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { WorkerInit } from './worker.js';
 
@@ -48,7 +49,7 @@ export class SqliteStore extends BatchedStore {
   readonly #lock: DataDirLock;
   readonly #worker: Worker;
   readonly #readMessage: Database.Statement;
-  readonly #readRange: Database.Statement;
+  readonly #readRange: PackedReader;
 
   private constructor(path: string, db: Database.Database, lock: DataDirLock, worker: Worker, log: Logger, fatal: ((err: unknown, what: string) => void) | null, ackWaitMs?: number) {
     const maxQ = db.prepare('SELECT max(id) FROM queues').pluck().get() as number | null;
@@ -60,7 +61,7 @@ export class SqliteStore extends BatchedStore {
     this.#lock = lock;
     this.#worker = worker;
     this.#readMessage = db.prepare('SELECT exchange, routing_key, header, body FROM messages WHERE id = ?').raw();
-    this.#readRange = db.prepare('SELECT id, exchange, routing_key, header, body FROM messages WHERE id BETWEEN ? AND ?').raw();
+    this.#readRange = new PackedReader(db);
     worker.on('message', (reply: BatchReply | 'closed') => {
       if (reply !== 'closed') this.handleReply(reply);
     });
@@ -118,8 +119,8 @@ export class SqliteStore extends BatchedStore {
 
   /**
    * A backlog's next bodies: ids in ascending order and close together (a queue's own messages,
-   * stored in publish order) are read with one range query, the rows between that belong to
-   * other queues skipped; otherwise one query each.
+   * stored in publish order) are read with one range query (packed-read.ts), the rows between
+   * that belong to other queues skipped; otherwise one query each.
    */
   protected override readStoredMessages(storeIds: readonly number[]): (Message | undefined)[] {
     const n = storeIds.length;
@@ -129,14 +130,12 @@ export class SqliteStore extends BatchedStore {
       return super.readStoredMessages(storeIds);
     }
     const out = new Array<Message | undefined>(n).fill(undefined);
-    let k = 0;
-    for (const row of this.#readRange.iterate(first, last) as IterableIterator<[number, string, string, Buffer, Buffer]>) {
-      while (k < n && storeIds[k]! < row[0]) k++;
-      if (k === n) break;
-      if (storeIds[k] !== row[0]) continue;
-      const msg = new Message(row[1], row[2], row[3], row[4]);
-      msg.storeId = row[0];
-      out[k++] = msg;
+    try {
+      this.#readRange.read(storeIds, out);
+    } catch (e) {
+      // A range whose rows add up to more than SQLite's largest value (1e9 bytes): one by one.
+      if ((e as { code?: string }).code === 'SQLITE_TOOBIG') return super.readStoredMessages(storeIds);
+      throw e;
     }
     return out;
   }

@@ -1,0 +1,111 @@
+// PackedReader: a range of stored messages read back as one value and cut up on this thread.
+// Bytes must come back exactly (every byte value, invalid UTF-8, empty parts), names must not be
+// reused from the row before when they differ, and a message must not keep the range's whole
+// value alive.
+
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Message } from '../../src/message.js';
+import { PackedReader, ReadSlab } from '../../src/store/sqlite/packed-read.js';
+
+const dbs: Database.Database[] = [];
+afterEach(() => {
+  for (const db of dbs.splice(0)) db.close();
+});
+
+const TABLE = 'id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL, header BLOB NOT NULL, body BLOB NOT NULL';
+
+interface Row {
+  id: number;
+  exchange: string;
+  routingKey: string;
+  header: Buffer;
+  body: Buffer;
+}
+
+/** A database with the store's messages table (or, `descending`, a view that yields rows backwards). */
+function open(rows: Row[], descending = false): Database.Database {
+  const db = new Database(':memory:');
+  dbs.push(db);
+  db.exec(descending ? `CREATE TABLE m (${TABLE}); CREATE VIEW messages AS SELECT * FROM m ORDER BY id DESC` : `CREATE TABLE messages (${TABLE})`);
+  const put = db.prepare(`INSERT INTO ${descending ? 'm' : 'messages'} VALUES (?, 1, ?, ?, ?, ?)`);
+  for (const r of rows) put.run(r.id, r.exchange, r.routingKey, r.header, r.body);
+  return db;
+}
+
+function row(id: number, routingKey = 'q', body: Buffer = Buffer.from(`body-${id}`), exchange = ''): Row {
+  return { id, exchange, routingKey, header: Buffer.from([0, 60, 0, 0, id & 0xff]), body };
+}
+
+function read(db: Database.Database, ids: number[]): (Message | undefined)[] {
+  const out = new Array<Message | undefined>(ids.length).fill(undefined);
+  new PackedReader(db).read(ids, out);
+  return out;
+}
+
+function same(m: Message | undefined, r: Row): void {
+  expect(m).toBeDefined();
+  expect(m!.storeId).toBe(r.id);
+  expect(m!.exchange).toBe(r.exchange);
+  expect(m!.routingKey).toBe(r.routingKey);
+  expect(Buffer.compare(m!.header, r.header)).toBe(0);
+  expect(Buffer.compare(m!.body, r.body)).toBe(0);
+}
+
+describe('PackedReader', () => {
+  it('gives back every byte as stored: all byte values, invalid UTF-8, empty body and names, multi-byte names', () => {
+    const all = Buffer.alloc(256 * 4);
+    for (let i = 0; i < all.length; i++) all[i] = i & 0xff;
+    const rows = [
+      row(1, 'q', all),
+      row(2, 'q', Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x00])),
+      row(3, '', Buffer.alloc(0), ''),
+      row(4, 'clé.ключ.鍵', Buffer.from('ü'), 'exché'),
+      row(5, 'a,b;c', Buffer.from('1,2,3;'), ',;'),
+    ];
+    const db = open(rows);
+    const got = read(db, [1, 2, 3, 4, 5]);
+    rows.forEach((r, i) => same(got[i], r));
+  });
+
+  it('passes over rows not asked for and leaves missing ids undefined', () => {
+    const rows = [1, 2, 3, 5, 6, 8].map((id) => row(id, `rk${id}`));
+    const db = open(rows);
+    const got = read(db, [1, 3, 4, 6, 8]);
+    same(got[0], rows[0]!);
+    same(got[1], rows[2]!);
+    expect(got[2]).toBeUndefined();
+    same(got[3], rows[4]!);
+    same(got[4], rows[5]!);
+    expect(read(db, [20, 21])).toEqual([undefined, undefined]);
+  });
+
+  it('does not reuse the previous row\'s names when they differ (same length, then longer than the cache)', () => {
+    const long = 'k'.repeat(300);
+    const rows = [row(1, 'rk1', undefined, 'x1'), row(2, 'rk2', undefined, 'x1'), row(3, 'rk2', undefined, 'x2'), row(4, long), row(5, long + 'z'), row(6, long)];
+    const db = open(rows);
+    const got = read(db, [1, 2, 3, 4, 5, 6]);
+    rows.forEach((r, i) => same(got[i], r));
+  });
+
+  it('places rows that come out of id order', () => {
+    const rows = [1, 2, 3, 4].map((id) => row(id, `rk${id}`));
+    const db = open(rows, true);
+    const got = read(db, [1, 2, 4]);
+    same(got[0], rows[0]!);
+    same(got[1], rows[1]!);
+    same(got[2], rows[3]!);
+  });
+
+  it('copies each message out of the range\'s value: small ones share a slab, large ones get their own buffer', () => {
+    const big = Buffer.alloc(ReadSlab.OWN_ABOVE + 1, 7);
+    const rows = [...Array.from({ length: 200 }, (_, i) => row(i + 1, 'q', Buffer.alloc(1000, i))), row(201, 'q', big)];
+    const db = open(rows);
+    const got = read(db, rows.map((r) => r.id));
+    rows.forEach((r, i) => same(got[i], r));
+    // 200 x 1 KiB is about 200 KiB of value; no small message holds more than one slab of it.
+    for (const m of got.slice(0, 200)) expect(m!.body.buffer.byteLength).toBeLessThanOrEqual(ReadSlab.SIZE);
+    const last = got[200]!;
+    expect(last.body.buffer.byteLength).toBe(last.header.length + big.length);
+  });
+});
