@@ -33,6 +33,7 @@ import {
   OP_VHOST_PUT,
 } from '../batch.js';
 import type { BatchReply } from '../batched-store.js';
+import { EntryRuns } from './entry-runs.js';
 import { tuneConnection } from './schema.js';
 import { writerToBatchPolicy } from './writer-sched.js';
 
@@ -91,6 +92,7 @@ const st = {
   messageRefDec: db.prepare('UPDATE messages SET refs = refs - 1 WHERE id = ?'),
   messageDelUnreferenced: db.prepare('DELETE FROM messages WHERE id = ? AND refs <= 0'),
   entryMark: db.prepare('UPDATE entries SET delivered = 1, delivery_count = ? WHERE queue_id = ? AND seq = ?'),
+  entryMarkRange: db.prepare('UPDATE entries SET delivered = 1, delivery_count = ? WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
   userPut: db.prepare('INSERT OR REPLACE INTO users (name, password_hash, hashing_algorithm, tags) VALUES (?, ?, ?, ?)'),
   userDel: db.prepare('DELETE FROM users WHERE name = ?'),
   vhostPut: db.prepare('INSERT OR REPLACE INTO vhosts (name, description, tags) VALUES (?, ?, ?)'),
@@ -115,29 +117,7 @@ function dropQueueEntries(queueId: number): void {
   st.queueEntriesDel.run(queueId);
 }
 
-/** An OP_ENTRY_DEL: op, queue id, seq, message id, multi. */
-const ENTRY_DEL_BYTES = 1 + 4 + 8 + 8 + 1;
-
-/**
- * How many deletes, counting the one just read, remove the entries seq, seq + 1, ... of one
- * queue and their unshared messages msgId, msgId + 1, ... (a consumer acking a backlog in
- * order: (h)'s drain has some 240 a batch); the reader is left after the last. Such a run is
- * deleted with two range statements instead of two statements a message: the ranges hold
- * exactly the run's rows, as ids and seqs are unique.
- */
-function deleteRun(r: BatchReader, queueId: number, seq: number, msgId: number): number {
-  let n = 1;
-  for (;;) {
-    const at = r.pos;
-    if (r.remaining < ENTRY_DEL_BYTES || r.buf[at] !== OP_ENTRY_DEL) return n;
-    r.u8();
-    if (r.u32() !== queueId || r.u64() !== seq + n || r.u64() !== msgId + n || r.u8() !== 0) {
-      r.pos = at;
-      return n;
-    }
-    n++;
-  }
-}
+const entryRuns = new EntryRuns(st);
 
 const apply = db.transaction((r: BatchReader) => {
   while (r.remaining > 0) {
@@ -181,34 +161,10 @@ const apply = db.transaction((r: BatchReader) => {
       case OP_ENTRY_PUT:
         st.entryPut.run(r.u32(), r.u64(), r.u64(), r.u8(), r.u32(), r.u8(), r.u8(), r.u64(), r.u32());
         break;
-      case OP_ENTRY_DEL: {
-        const queueId = r.u32();
-        const seq = r.u64();
-        const msgId = r.u64();
-        const multi = r.u8() !== 0;
-        if (!multi) {
-          const n = deleteRun(r, queueId, seq, msgId);
-          if (n > 1) {
-            st.entryDelRange.run(queueId, seq, seq + n - 1);
-            st.messageDelRange.run(msgId, msgId + n - 1);
-            break;
-          }
-        }
-        st.entryDel.run(queueId, seq);
-        if (multi) {
-          st.messageRefDec.run(msgId);
-          st.messageDelUnreferenced.run(msgId);
-        } else {
-          st.messageDel.run(msgId);
-        }
+      case OP_ENTRY_DEL:
+      case OP_ENTRY_MARK:
+        entryRuns.applyFrom(r, op);
         break;
-      }
-      case OP_ENTRY_MARK: {
-        const queueId = r.u32();
-        const seq = r.u64();
-        st.entryMark.run(r.u32(), queueId, seq);
-        break;
-      }
       case OP_USER_PUT:
         st.userPut.run(r.str(), r.str(), r.str(), r.str());
         break;
