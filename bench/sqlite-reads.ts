@@ -7,6 +7,10 @@
 //           all      the same with all()
 //           cols     id, header, body only (all())
 //           ids      id only (the cost of stepping, no values)
+//           packed   one BLOB a range (src/store/sqlite/packed-read.ts's query), cut up with subarray
+//           packed-slab  the same, header and body copied into 64 KiB slabs (as the store does)
+//           packed-pool  the same, copied into Buffer.allocUnsafe (Node's 8 KiB pool)
+//           packed-slow  the same, copied into a Buffer.allocUnsafeSlow each
 //
 //   npm run build && node dist/bench/sqlite-reads.js --shape iterate [--n 200000] [--per 512] [--no-delete]
 
