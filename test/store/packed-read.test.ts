@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Message } from '../../src/message.js';
-import { PackedReader, ReadSlab } from '../../src/store/sqlite/packed-read.js';
+import { PACKED_RANGE_SQL, PACKED_ROW_MAX, PackedReader, ReadSlab } from '../../src/store/sqlite/packed-read.js';
 
 const dbs: Database.Database[] = [];
 afterEach(() => {
@@ -97,15 +97,27 @@ describe('PackedReader', () => {
     same(got[2], rows[3]!);
   });
 
-  it('copies each message out of the range\'s value: small ones share a slab, large ones get their own buffer', () => {
-    const big = Buffer.alloc(ReadSlab.OWN_ABOVE + 1, 7);
-    const rows = [...Array.from({ length: 200 }, (_, i) => row(i + 1, 'q', Buffer.alloc(1000, i))), row(201, 'q', big)];
+  it('copies each message out of the range\'s value into a shared slab, and leaves rows above PACKED_ROW_MAX to be read alone', () => {
+    const header = row(0).header.length;
+    const atMax = Buffer.alloc(PACKED_ROW_MAX - header, 'AT-MAX');
+    const over = Buffer.alloc(PACKED_ROW_MAX - header + 1, 'OVER');
+    const rows = [...Array.from({ length: 200 }, (_, i) => row(i + 1, 'q', Buffer.alloc(1000, i))), row(201, 'q', atMax), row(202, 'q', over), row(203, 'q')];
     const db = open(rows);
     const got = read(db, rows.map((r) => r.id));
-    rows.forEach((r, i) => same(got[i], r));
+    rows.forEach((r, i) => (r.id === 202 ? expect(got[i]).toBeUndefined() : same(got[i], r)));
     // 200 x 1 KiB is about 200 KiB of value; no small message holds more than one slab of it.
-    for (const m of got.slice(0, 200)) expect(m!.body.buffer.byteLength).toBeLessThanOrEqual(ReadSlab.SIZE);
-    const last = got[200]!;
-    expect(last.body.buffer.byteLength).toBe(last.header.length + big.length);
+    for (const m of got.slice(0, 201)) expect(m!.body.buffer.byteLength).toBeLessThanOrEqual(ReadSlab.SIZE);
+    // The packed value itself leaves the large row out.
+    const packed = db.prepare(PACKED_RANGE_SQL).pluck().get(1, 203) as Buffer;
+    expect(packed.includes(over.subarray(0, 64))).toBe(false);
+    expect(packed.includes(atMax.subarray(0, 64))).toBe(true);
+  });
+
+  it('ReadSlab gives a copy larger than OWN_ABOVE a buffer of its own', () => {
+    const slab = new ReadSlab();
+    const big = Buffer.alloc(ReadSlab.OWN_ABOVE + 1, 9);
+    const own = slab.copy(big, 0, big.length);
+    expect(own.equals(big)).toBe(true);
+    expect(own.buffer.byteLength).toBe(big.length);
   });
 });

@@ -11,15 +11,24 @@ import type Database from 'better-sqlite3';
 import { Message } from '../../message.js';
 
 /**
+ * Header and body bytes above which a row is left out of the packed value and read on its own.
+ * This is what bounds the value: a range holds at most a few times as many rows as were asked
+ * for (other queues' rows between them too), and without a cap a backlog of large messages
+ * would be gathered whole by SQLite, then copied again into one Buffer.
+ */
+export const PACKED_ROW_MAX = 8 * 1024;
+
+/**
  * Rows of a range of message ids, packed in id order. Each row: `id,exchangeBytes,routingKeyBytes,
  * headerBytes,bodyBytes;` in decimal, then exchange, routing key, header and body. NULL when no
  * row is in the range. concat() and group_concat() copy TEXT and BLOB bytes as they are, and
- * CAST ... AS BLOB keeps them (the database is UTF-8, so nothing is converted).
+ * CAST ... AS BLOB keeps them (the database is UTF-8, so nothing is converted). Rows larger than
+ * PACKED_ROW_MAX are not included (length() of a BLOB does not read its content).
  */
 export const PACKED_RANGE_SQL =
   'SELECT CAST(group_concat(concat(id, \',\', octet_length(exchange), \',\', octet_length(routing_key), \',\', ' +
   "octet_length(header), ',', octet_length(body), ';', exchange, routing_key, header, body), '') AS BLOB) " +
-  'FROM messages WHERE id BETWEEN ? AND ?';
+  `FROM messages WHERE id BETWEEN ? AND ? AND length(header) + length(body) <= ${PACKED_ROW_MAX}`;
 
 const COMMA = 0x2c;
 const SEMICOLON = 0x3b;
@@ -110,7 +119,8 @@ export class PackedReader {
 
   /**
    * Fills `out[k]` with the message `storeIds[k]` (ascending) for each one stored between the
-   * first and the last id; rows in that range that were not asked for are passed over.
+   * first and the last id, except those larger than PACKED_ROW_MAX (left undefined: the caller
+   * reads them one by one); rows in that range that were not asked for are passed over.
    */
   read(storeIds: readonly number[], out: (Message | undefined)[]): void {
     const n = storeIds.length;
