@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { connect, type Conn } from './amqp.js';
-import { BENCH_DIST } from './paths.js';
+import { BENCH_DIST, REPO_ROOT } from './paths.js';
 import { canPin } from './proc.js';
 import { now, sleep } from './util.js';
 
@@ -85,8 +85,15 @@ export async function probe(conn: Conn, queue: string, ms: number, everyMs: numb
 }
 
 /** How the probe runs: 'rt' (own process, SCHED_FIFO 1, the default), 'plain' (own process,
- *  the ordinary priority) or 'inline' (in the caller's process, as before 2026-12-05). */
-export type ProbeMode = 'rt' | 'plain' | 'inline';
+ *  the ordinary priority), 'inline' (in the caller's process, as before 2026-12-05), or 'raw'
+ *  (bench/lib/probe-raw.py: the same probe in raw frames without a client library, own
+ *  process, SCHED_FIFO 1 where allowed). */
+export type ProbeMode = 'rt' | 'plain' | 'inline' | 'raw';
+
+export const PROBE_MODES: readonly ProbeMode[] = ['rt', 'plain', 'inline', 'raw'];
+
+/** Debian's python3, where its standard library is all the raw probe needs. */
+const PYTHON = process.env['BENCH_PYTHON'] ?? '/usr/bin/python3';
 
 export interface ProbeRun {
   readonly samples: ProbeSamples;
@@ -100,15 +107,23 @@ export async function runProbe(mode: ProbeMode, url: string, conn: Conn | null, 
     if (!conn) throw new Error('inline probe needs a connection');
     return { samples: await probe(conn, queue, ms, everyMs), how: 'in the run.js process' };
   }
-  const argv = [join(BENCH_DIST, 'lib', 'probe-proc.js'), url, queue, String(ms), String(everyMs)];
+  const argv =
+    mode === 'raw'
+      ? [PYTHON, join(REPO_ROOT, 'bench', 'lib', 'probe-raw.py'), url, queue, String(ms), String(everyMs)]
+      : [process.execPath, join(BENCH_DIST, 'lib', 'probe-proc.js'), url, queue, String(ms), String(everyMs)];
   const pin = canPin(clientCpus);
+  const realtime = mode === 'rt' || mode === 'raw';
   const cmd: string[] = [];
-  if (mode === 'rt') cmd.push('chrt', '-f', '1');
+  if (realtime) cmd.push('chrt', '-f', '1');
   if (pin) cmd.push('taskset', '-c', clientCpus);
-  cmd.push(process.execPath, ...argv);
-  const how = `own process${mode === 'rt' ? ', SCHED_FIFO 1' : ''}${pin ? `, CPU ${clientCpus}` : ''}`;
+  cmd.push(...argv);
+  const how = `own process${mode === 'raw' ? ' (raw frames, python3)' : ''}${realtime ? ', SCHED_FIFO 1' : ''}${pin ? `, CPU ${clientCpus}` : ''}`;
   const res = await runChild(cmd);
   if (res.ok) return { samples: res.samples, how };
+  if (mode === 'raw' && res.error.includes('chrt')) {
+    const again = await runChild(cmd.slice(3));
+    if (again.ok) return { samples: again.samples, how: `${how} (SCHED_FIFO refused: ${res.error})` };
+  }
   if (mode === 'rt') {
     // chrt needs CAP_SYS_NICE; without it the probe still runs, and the note says so
     const again = await runProbe('plain', url, conn, queue, ms, everyMs, clientCpus);

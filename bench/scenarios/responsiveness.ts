@@ -16,7 +16,7 @@ import { connect, qname, type Conn } from '../lib/amqp.js';
 import { HeartbeatProbe } from '../lib/heartbeat-probe.js';
 import { BENCH_DIST } from '../lib/paths.js';
 import { runPerf } from '../lib/perf.js';
-import { runProbe, type ProbeMode } from '../lib/probe.js';
+import { PROBE_MODES, runProbe, type ProbeMode } from '../lib/probe.js';
 import { canPin, cpuSeconds } from '../lib/proc.js';
 import type { Recorder } from '../lib/report.js';
 import { envInt, envStr, now, sleep, summarize, type Summary } from '../lib/util.js';
@@ -74,7 +74,7 @@ export const responsiveness: Scenario = {
     const seconds = ctx.sizes.probeS;
     const everyMs = 10;
     const mode = envStr('BENCH_PROBE_PROC', 'rt') as ProbeMode;
-    if (mode !== 'rt' && mode !== 'plain' && mode !== 'inline') throw new Error(`BENCH_PROBE_PROC: rt, plain or inline, not ${String(mode)}`);
+    if (!PROBE_MODES.includes(mode)) throw new Error(`BENCH_PROBE_PROC: one of ${PROBE_MODES.join(', ')}, not ${String(mode)}`);
     const conn: Conn | null = mode === 'inline' ? await connect(target.url) : null;
     const hb = await HeartbeatProbe.open(target.url, 1);
     try {
