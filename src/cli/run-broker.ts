@@ -20,6 +20,7 @@ import type { Store } from '../store/store.js';
 import { createLogger, type Logger } from '../logger.js';
 import { chooseLogFormat, useColour } from '../log-pretty.js';
 import { loadTlsCredentials, secureContextOptions, tlsServerOptions, TlsFileError, type TlsCredentials } from '../tls/credentials.js';
+import { lowerOtherThreads } from '../util/thread-priority.js';
 import { VERSION } from '../version.js';
 import { CliError, EXIT_BROKER_ERROR } from './client.js';
 
@@ -56,6 +57,9 @@ export async function runBroker({ config, origin }: ResolvedConfig): Promise<voi
   // From the start: a stray error while starting up is just as fatal.
   process.on('uncaughtException', (err) => die(log, err, 'uncaught error outside any connection'));
   process.on('unhandledRejection', (err) => die(log, err, 'unhandled promise rejection outside any connection'));
+  // V8's platform threads yield a shared core to the event loop (util/thread-priority.ts).
+  const lowered = lowerOtherThreads();
+  if (typeof lowered === 'string') log.debug({ reason: lowered }, 'helper threads keep the event loop\'s priority');
   // Before anything is opened: a bad certificate or key stops the start with one line.
   let credentials: TlsCredentials | null = null;
   if (config.tlsPort !== null || config.httpsPort !== null) {

@@ -36,6 +36,7 @@ import type { BatchReply } from '../batched-store.js';
 import { EntryRuns } from './entry-runs.js';
 import { tuneConnection } from './schema.js';
 import { writerToBatchPolicy } from './writer-sched.js';
+import { lowerThisThread } from '../../util/thread-priority.js';
 
 export interface WorkerInit {
   readonly path: string;
@@ -51,8 +52,10 @@ export interface BatchRequest {
 
 
 const init = workerData as WorkerInit;
-// Not preempting the event loop when a batch arrives (writer-sched.ts); a failure is harmless.
+// Not preempting the event loop when a batch arrives, and yielding to it on a shared core
+// (writer-sched.ts, util/thread-priority.ts); a failure is harmless.
 writerToBatchPolicy();
+lowerThisThread();
 const db = new Database(init.path);
 tuneConnection(db);
 db.pragma('journal_size_limit = 67108864');

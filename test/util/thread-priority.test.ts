@@ -1,0 +1,64 @@
+// Helper threads run ten nice steps below the event loop (src/util/thread-priority.ts). On Linux
+// a nice value belongs to one thread, so each call must change the threads it names and no
+// other. Both cases run the built module (npm test builds first) where they cannot touch the
+// test runner's threads: in a worker of its own, and in a child process.
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+
+const built = new URL('../../dist/src/util/thread-priority.js', import.meta.url).href;
+
+/** Reads a thread's nice value (/proc/.../stat field 19); the same text runs in the workers. */
+const NICE_OF = `(path) => { const s = require('node:fs').readFileSync(path, 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]); }`;
+const niceOf = (path: string): number => {
+  const s = readFileSync(path, 'utf8');
+  return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]);
+};
+
+describe.runIf(process.platform === 'linux')('thread priority', () => {
+  it('lowerThisThread lowers the calling thread ten steps (at most to 19), and no other', async () => {
+    const loop = niceOf(`/proc/self/task/${process.pid}/stat`);
+    const worker = new Worker(
+      `const niceOf = ${NICE_OF};
+       const { parentPort } = require('node:worker_threads');
+       import(${JSON.stringify(built)}).then((m) => {
+         const before = niceOf('/proc/thread-self/stat');
+         const result = m.lowerThisThread();
+         parentPort.postMessage({ before, after: niceOf('/proc/thread-self/stat'), result, steps: m.HELPER_NICE_STEPS });
+       });`,
+      { eval: true },
+    );
+    const r = await new Promise<{ before: number; after: number; result: string | null; steps: number }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(r.steps).toBe(10);
+    expect(r.result).toBeNull();
+    expect(r.after).toBe(Math.min(19, r.before + 10));
+    expect(niceOf(`/proc/self/task/${process.pid}/stat`)).toBe(loop);
+  });
+
+  it('lowerOtherThreads lowers every thread but the caller, and says how many', () => {
+    const script = `
+      const niceOf = ${NICE_OF};
+      const { readdirSync } = require('node:fs');
+      import(${JSON.stringify(built)}).then((m) => {
+        const result = m.lowerOtherThreads();
+        const nice = {};
+        for (const t of readdirSync('/proc/self/task')) nice[t] = niceOf('/proc/self/task/' + t + '/stat');
+        console.log(JSON.stringify({ pid: process.pid, result, nice }));
+      });`;
+    const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(out.status, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim()) as { pid: number; result: number | string; nice: Record<string, number> };
+    const loop = r.nice[String(r.pid)]!;
+    const others = Object.entries(r.nice).filter(([t]) => t !== String(r.pid));
+    // V8's platform threads at least
+    expect(others.length).toBeGreaterThanOrEqual(2);
+    expect(r.result).toBe(others.length);
+    for (const [, n] of others) expect(n).toBe(Math.min(19, loop + 10));
+  });
+});
