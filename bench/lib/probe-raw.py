@@ -162,4 +162,8 @@ def run(c, publish, header, declare, ms, every):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (OSError, RuntimeError, ValueError) as e:
+        sys.stderr.write(f'probe-raw: {e}\n')
+        sys.exit(1)

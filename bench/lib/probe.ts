@@ -84,10 +84,10 @@ export async function probe(conn: Conn, queue: string, ms: number, everyMs: numb
   return out;
 }
 
-/** How the probe runs: 'rt' (own process, SCHED_FIFO 1, the default), 'plain' (own process,
- *  the ordinary priority), 'inline' (in the caller's process, as before 2026-12-05), or 'raw'
- *  (bench/lib/probe-raw.py: the same probe in raw frames without a client library, own
- *  process, SCHED_FIFO 1 where allowed). */
+/** How the probe runs: 'raw' (bench/lib/probe-raw.py, the default since 2026-12-05: the same
+ *  probe in raw frames without a client library, own process, SCHED_FIFO 1 where allowed),
+ *  'rt' (amqplib, own process, SCHED_FIFO 1), 'plain' (amqplib, own process, the ordinary
+ *  priority) or 'inline' (amqplib in the caller's process, as before 2026-12-05). */
 export type ProbeMode = 'rt' | 'plain' | 'inline' | 'raw';
 
 export const PROBE_MODES: readonly ProbeMode[] = ['rt', 'plain', 'inline', 'raw'];

@@ -6,9 +6,10 @@
 // publishes persistent 1 KiB messages with confirms as fast as the broker confirms them (and a
 // consumer acks them), so the store commits batch after batch. The probe's own timer lateness
 // is reported too: client-side delays show there, not as broker stalls. The probe runs in its
-// own process at real-time priority on the client CPU (BENCH_PROBE_PROC=rt|plain|inline, see
-// bench/lib/probe.ts): beside a flat-out load generator on the same CPU it otherwise measures
-// its own wait for that CPU.
+// own process at real-time priority on the client CPU, beside a flat-out load generator on the
+// same CPU it otherwise measures its own wait for that CPU; and by default without a client
+// library, in raw frames (BENCH_PROBE_PROC=raw|rt|plain|inline, see bench/lib/probe.ts): amqplib
+// on Node added a tail of its own of 3-4 ms at p99 against an idle broker.
 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -73,7 +74,7 @@ export const responsiveness: Scenario = {
     const { target } = ctx;
     const seconds = ctx.sizes.probeS;
     const everyMs = 10;
-    const mode = envStr('BENCH_PROBE_PROC', 'rt') as ProbeMode;
+    const mode = envStr('BENCH_PROBE_PROC', 'raw') as ProbeMode;
     if (!PROBE_MODES.includes(mode)) throw new Error(`BENCH_PROBE_PROC: one of ${PROBE_MODES.join(', ')}, not ${String(mode)}`);
     const conn: Conn | null = mode === 'inline' ? await connect(target.url) : null;
     const hb = await HeartbeatProbe.open(target.url, 1);
