@@ -51,6 +51,8 @@ export interface BodyReader {
   bodyRest(min: number): Buffer | null;
   /** At most how many bytes the next read into the arena should take (0: no limit). */
   readLimit?(): number;
+  /** The ArrayBuffer of the payload being handed to onFrame (cheaper than asking the payload). */
+  readonly payloadBuffer?: ArrayBufferLike | null;
 }
 
 export class ReadBuffers implements ReadBufferSource {
@@ -70,13 +72,15 @@ export class ReadBuffers implements ReadBufferSource {
    */
   reader: BodyReader | null = null;
   #arena = Buffer.allocUnsafeSlow(MIN_ARENA);
+  // The current arena's ArrayBuffer, kept: V8 answers a Buffer's `buffer` in C++.
+  #current: ArrayBufferLike = this.#arena.buffer;
   /** Where the last read started and ended in the arena. */
   #start = 0;
   #end = 0;
 
   /** The ArrayBuffer of the current arena (frames that are views of it may pin it). */
   get current(): ArrayBufferLike {
-    return this.#arena.buffer;
+    return this.#current;
   }
 
   /** The buffer for the first read. */
@@ -86,7 +90,7 @@ export class ReadBuffers implements ReadBufferSource {
 
   /** `n` bytes were read into `buf` (the buffer last handed out): they, as a view. */
   read(n: number, buf: Buffer): Buffer {
-    if (buf.buffer !== this.#arena.buffer) return buf.subarray(0, n); // straight into a body: the arena is as it was
+    if (buf.buffer !== this.#current) return buf.subarray(0, n); // straight into a body: the arena is as it was
     this.#start = buf.byteOffset - this.#arena.byteOffset;
     this.#end = this.#start + n;
     return buf.subarray(0, n);
@@ -108,8 +112,10 @@ export class ReadBuffers implements ReadBufferSource {
       this.pinned = false;
       this.held.clear();
       this.#arena = Buffer.allocUnsafeSlow(filled ? Math.min(arena.length * 2, MAX_ARENA) : arena.length);
+      this.#current = this.#arena.buffer;
     } else if (filled && arena.length < MAX_ARENA) {
       this.#arena = Buffer.allocUnsafeSlow(arena.length * 2);
+      this.#current = this.#arena.buffer;
     }
     this.#start = this.#end = 0;
     return this.#limited(this.#arena);
@@ -134,7 +140,7 @@ export function pinningHandler(inner: FrameHandler, reads: ReadBuffers, keepers:
   reads.reader = reader;
   return {
     onFrame(type: number, channel: number, payload: Buffer): void {
-      if (reads.pinned || (payload.buffer !== reads.current && !(held.size > 0 && held.has(channel)))) {
+      if (reads.pinned || ((reader?.payloadBuffer ?? payload.buffer) !== reads.current && !(held.size > 0 && held.has(channel)))) {
         inner.onFrame(type, channel, payload);
         return;
       }

@@ -127,6 +127,39 @@ describe('FrameReader: chunking', () => {
     expect(payloads[0]![0]).toBe(0x99);
   });
 
+  it('payloads are Buffers with every Buffer method, and say which ArrayBuffer they are in (payloadBuffer)', () => {
+    const chunk = Buffer.from(bytes);
+    const reader = new FrameReader(131072);
+    const seen: { payload: Buffer; buffer: ArrayBufferLike | null }[] = [];
+    reader.push(chunk, { onFrame: (_t, _c, p) => seen.push({ payload: p, buffer: reader.payloadBuffer }) });
+    for (const [i, { payload, buffer }] of seen.entries()) {
+      expect(Buffer.isBuffer(payload)).toBe(true);
+      expect(payload instanceof Buffer).toBe(true);
+      expect(buffer).toBe(chunk.buffer);
+      expect(payload.toString('latin1')).toBe(frames[i]!.payload.toString('latin1'));
+      expect(Buffer.compare(payload, frames[i]!.payload)).toBe(0);
+      if (payload.length >= 4) expect(payload.readUInt32BE(0)).toBe(frames[i]!.payload.readUInt32BE(0));
+      // Buffer's own subarray on a payload is a Buffer view of the same memory.
+      const sub = payload.subarray(1);
+      expect(Buffer.isBuffer(sub)).toBe(true);
+      expect(sub.byteOffset).toBe(payload.byteOffset + Math.min(1, payload.length));
+    }
+    // A frame completed from two chunks lies in a buffer of its own, and payloadBuffer says so.
+    const split = new FrameReader(131072);
+    const own: { payload: Buffer; buffer: ArrayBufferLike | null }[] = [];
+    const h: FrameHandler = { onFrame: (_t, _c, p) => own.push({ payload: p, buffer: split.payloadBuffer }) };
+    const a = Buffer.allocUnsafeSlow(10);
+    bytes.copy(a, 0, 0, 10);
+    const b = Buffer.allocUnsafeSlow(bytes.length - 10);
+    bytes.copy(b, 0, 10);
+    split.push(a, h);
+    split.push(b, h);
+    expect(own[0]!.buffer).toBe(own[0]!.payload.buffer);
+    expect(own[0]!.buffer).not.toBe(a.buffer);
+    expect(own[0]!.buffer).not.toBe(b.buffer);
+    expect(own[1]!.buffer).toBe(b.buffer);
+  });
+
   it('a frame split across chunks is assembled into one buffer of its own', () => {
     const first = rawFrame(FRAME_BODY, 1, Buffer.from('0123456789'));
     const second = rawFrame(FRAME_BODY, 1, Buffer.from('abc'));
