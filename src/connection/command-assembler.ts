@@ -13,7 +13,9 @@ import { octetsSnippet } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
 import { PublishDecoder } from '../codec/publish-decoder.js';
 import {
+  BASIC_ACK,
   BASIC_PUBLISH,
+  type BasicAck,
   CONTENT_METHODS,
   FRAME_BODY,
   FRAME_HEADER,
@@ -28,6 +30,8 @@ const EXPECT_HEADER = 1;
 const EXPECT_BODY = 2;
 
 const EMPTY = Buffer.alloc(0);
+/** basic.ack's payload: class and method ids, a 64-bit delivery tag, one octet of bits. */
+const ACK_PAYLOAD = 13;
 /**
  * A content header announcing a body this large is copied out of its read chunk: the body
  * is copied anyway (it spans reads), and then nothing of the message pins the chunk, which
@@ -65,6 +69,8 @@ export class CommandAssembler {
   #accPooled = false;
   readonly #reader = new BufferReader(EMPTY);
   readonly #publish = new PublishDecoder();
+  /** basic.ack, decoded on a fast path into this one object (the channel reads it before the next frame; nothing keeps it). */
+  readonly #ack: { -readonly [K in keyof BasicAck]: BasicAck[K] } = { id: BASIC_ACK, deliveryTag: 0, multiple: false };
 
   /** A content not yet complete holds a view of a frame pushed earlier (its header): see ReadBuffers. */
   get holdsView(): boolean {
@@ -100,7 +106,9 @@ export class CommandAssembler {
         if (type !== FRAME_METHOD) {
           throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
         }
-        let m: Method | null = payload.length >= 9 && payload.readUInt32BE(0) === BASIC_PUBLISH ? this.#publish.decode(payload) : null;
+        const id = payload.length >= 4 ? payload.readUInt32BE(0) : 0;
+        if (id === BASIC_ACK && payload.length === ACK_PAYLOAD) return this.#ackFrom(payload);
+        let m: Method | null = id === BASIC_PUBLISH && payload.length >= 9 ? this.#publish.decode(payload) : null;
         if (m === null) {
           m = decodeMethodFrame(this.#reader, payload);
           if (m.id === BASIC_PUBLISH) this.#publish.learn(payload, m);
@@ -108,7 +116,8 @@ export class CommandAssembler {
         this.method = m;
         // basic.publish decodes to strings and bits: nothing of the payload is kept.
         this.retained = m.id !== BASIC_PUBLISH;
-        if (!CONTENT_METHODS.has(m.id)) return true;
+        // basic.publish, the content method of nearly every frame here, skips the Set lookup.
+        if (m.id !== BASIC_PUBLISH && !CONTENT_METHODS.has(m.id)) return true;
         this.bodySize = 0; // until its header says (the last message's size must not be checked again)
         this.#state = EXPECT_HEADER;
         return false;
@@ -173,6 +182,20 @@ export class CommandAssembler {
         return true;
       }
     }
+  }
+
+  /**
+   * basic.ack as the generic decoder reads it (a 64-bit tag, the multiple bit; other bits of
+   * the octet ignored), without a reader, a try block or a new object per ack. Only numbers
+   * come out of the payload, so the read buffer it lies in is not held (retained false).
+   */
+  #ackFrom(payload: Buffer): true {
+    const ack = this.#ack;
+    ack.deliveryTag = payload.readUInt32BE(4) * 0x1_0000_0000 + payload.readUInt32BE(8);
+    ack.multiple = (payload[12]! & 1) !== 0;
+    this.method = ack;
+    this.retained = false;
+    return true;
   }
 
   /**

@@ -51,6 +51,31 @@ describe('CommandAssembler', () => {
     expect(a.method).toEqual(ack);
   });
 
+  it('basic.ack on its fast path decodes as the generic decoder does, and keeps nothing of its frame', () => {
+    const a = new CommandAssembler();
+    for (const m of [
+      { id: BASIC_ACK, deliveryTag: 1, multiple: false },
+      { id: BASIC_ACK, deliveryTag: 2 ** 40 + 5, multiple: true },
+      { id: BASIC_ACK, deliveryTag: Number.MAX_SAFE_INTEGER, multiple: false },
+    ] as const) {
+      const payload = methodPayload(m);
+      expect(a.push(FRAME_METHOD, payload)).toBe(true);
+      expect(a.method).toEqual(m);
+      expect(a.retained).toBe(false);
+      // Overwriting the frame afterwards changes nothing: the ack was read out of it.
+      payload.fill(0);
+      expect(a.method).toEqual(m);
+    }
+    // Bits other than multiple are ignored, as by the generic decoder.
+    const odd = methodPayload({ id: BASIC_ACK, deliveryTag: 9, multiple: false });
+    odd[12] = 0xfe;
+    expect(a.push(FRAME_METHOD, odd)).toBe(true);
+    expect(a.method).toEqual({ id: BASIC_ACK, deliveryTag: 9, multiple: false });
+    // A payload of another length goes the generic way (and its error).
+    const long = Buffer.concat([methodPayload(ack), Buffer.from([0])]);
+    expect(() => a.push(FRAME_METHOD, long)).toThrow(/cannot decode/);
+  });
+
   it('content with a zero body size completes at the header, with an empty body', () => {
     const a = new CommandAssembler();
     expect(a.push(FRAME_METHOD, methodPayload(publish()))).toBe(false);
