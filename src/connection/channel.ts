@@ -169,6 +169,7 @@ export class Channel {
     try {
       this.#incoming.completed();
       if (m.id === BASIC_PUBLISH) this.#publish(m, a.header, a.body, a.bodyBuffer);
+      else if (m.id === BASIC_ACK) this.#settle(m.deliveryTag, m.multiple, 'ack'); // not through the switches below
       else this.#handleMethod(m);
     } catch (e) {
       this.#onError(e, m.id);
@@ -217,8 +218,6 @@ export class Channel {
       return;
     }
     switch (m.id) {
-      case BASIC_ACK:
-        return this.#settle(m.deliveryTag, m.multiple, 'ack');
       case BASIC_NACK:
         return this.#settle(m.deliveryTag, m.multiple, m.requeue ? 'requeue' : 'drop');
       case BASIC_REJECT:
@@ -395,7 +394,7 @@ export class Channel {
     const msg = entry.msg!;
     this.#host.writer.deliver(this.id, c.tag, tag, entry.redelivered, msg.exchange, msg.routingKey, msg.header, msg.body);
     if (c.noAck) entry.msg = null; // done with it (see #apply)
-    if (c.noAck) this.#host.writer.afterWrite(msg); // a pooled body goes back once the socket took it
+    if (c.noAck && msg.pool !== null) this.#host.writer.afterWrite(msg); // a pooled body goes back once the socket took it
     this.stats.delivered++;
     this.#host.scheduleFlush();
   }
@@ -457,7 +456,7 @@ export class Channel {
       this.#released(e);
       if (kind === 'ack') e.queue.settle(e, true);
       else e.queue.reject(e);
-      if (kind === 'ack' && e.msg !== null) this.#host.writer.afterWrite(e.msg); // a pooled body goes back once written
+      if (kind === 'ack' && e.msg !== null && e.msg.pool !== null) this.#host.writer.afterWrite(e.msg); // a pooled body goes back once written
       e.msg = null; // an old entry (a long backlog) pointing at its message would keep a young body alive until the next full GC
     }
     if (kind === 'ack') this.stats.acked += entries.length;
