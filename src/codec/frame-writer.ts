@@ -364,7 +364,8 @@ export class FrameWriter {
       sink.uncork();
     }
     this.#chunks = [];
-    this.#byReference.length = 0;
+    // Setting an array's length goes through V8's runtime: only when there is something to drop.
+    if (this.#byReference.length > 0) this.#byReference.length = 0;
     this.pendingBytes = 0;
     if (this.#waiters.length > 0) this.#tellWritten();
     return ok;
