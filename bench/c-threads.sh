@@ -5,7 +5,7 @@
 # broker and amqp-perf are read (/proc/PID/task/TID/stat) when the warm-up ends and when the run
 # ends, and the difference is divided by the messages received in between (amqp-perf's rate
 # times the wall time). Prints one JSON line: rate, p99, and per thread [user, system] us a
-# message (the lowest thread id is the main thread; "client" is amqp-perf). Run it inside a hold
+# message ("main" is the main thread, other threads by id; "client" is amqp-perf). Run it inside a hold
 # of the measurement lock:
 #
 #   WARREN_MEASURE=1 WARREN_RESERVED=1 flock -o /work/wt/_quiet/measure.lock bench/c-threads.sh . bench/results/tmp/c-1
@@ -22,7 +22,7 @@ WPID=$!
 for _ in $(seq 200); do port=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$port" ] && break; sleep 0.1; done
 snap() { # $1: client pid -> lines "tid user sys" (clock ticks)
   echo "t $(date +%s.%N)"
-  for t in /proc/$WPID/task/* /proc/$1; do [ -r "$t/stat" ] && echo "$(basename "$t" | sed "s/^$1\$/client/") $(cut -d')' -f2 "$t/stat" | awk '{print $12, $13}')"; done
+  for t in /proc/$WPID/task/* /proc/$1; do [ -r "$t/stat" ] && echo "$(basename "$t" | sed "s/^$1\$/client/; s/^$WPID\$/main/") $(cut -d')' -f2 "$t/stat" | awk '{print $12, $13}')"; done
 }
 taskset -c 1 "${BENCH_PERF_BIN:-/tmp/sbench/amqp-perf}" --uri "amqp://guest:guest@127.0.0.1:$port" --broker-pid $WPID -x 1 -y 1 -s 1024 -f -D -c 100 -q 100 -A 1 -z "$SECS" -w "$WARMUP" --quiet > "$out.json" &
 CP=$!
