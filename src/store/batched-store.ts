@@ -57,6 +57,7 @@ import { ScheduledBook, type ScheduledReads } from './scheduled.js';
 import { ACK_WAIT_MS, HELD, HOLD_MAX_BYTES, holdDelivered, unhold, WriteHold } from './write-hold.js';
 import { estimateSize, SPARE_MAX, type BatchReply, type InFlight } from './in-flight.js';
 import { PendingById } from './pending-by-id.js';
+import { BatchTrace, traceNow } from './batch-trace.js';
 
 export type { BatchReply } from './in-flight.js';
 
@@ -104,6 +105,8 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   readonly #scheduled: ScheduledBook;
 
   readonly #fatal: ((err: unknown, what: string) => void) | null;
+  /** Per-batch timestamps when WARREN_STORE_TRACE is set (batch-trace.ts); null otherwise. */
+  readonly #trace = BatchTrace.fromEnv();
 
   /** `ackWaitMs`: how long a batch of delivered inserts may wait for their acks (write-hold.ts; 0: never). */
   protected constructor(ids: StoredIds, scheduled: ScheduledReads, log: Logger, fatal: ((err: unknown, what: string) => void) | null, ackWaitMs = ACK_WAIT_MS) {
@@ -320,7 +323,10 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
 
   close(): Promise<void> {
     this.#endHold();
-    this.#closing ??= this.whenIdle().then(() => this.release());
+    this.#closing ??= this.whenIdle().then(() => {
+      this.#trace?.close();
+      return this.release();
+    });
     return this.#closing;
   }
 
@@ -338,6 +344,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   #push(op: Op): void {
     this.#pending.push(op);
     this.#writeSeq++;
+    if (this.#trace !== null) this.#trace.pushed();
     this.#scheduleTick();
   }
 
@@ -452,6 +459,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
     this.#inflight = batch;
     this.#stats.messagesWritten += messages.size;
     this.#sentAt = performance.now();
+    if (this.#trace !== null) this.#trace.sent(messages.size, ops.length);
     this.sendBatch(batch.id, buffer, length);
   }
 
@@ -475,6 +483,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   #handleReply(reply: BatchReply): void {
     const batch = this.#inflight;
     if (batch === null || batch.id !== reply.id) return;
+    const replyGot = this.#trace !== null ? traceNow() : 0;
     if (reply.buffer !== undefined && reply.buffer.byteLength <= SPARE_MAX) this.#spare = reply.buffer;
     this.#inflight = null;
     this.#inflightBytes = 0;
@@ -500,6 +509,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
       }
     }
     for (const l of this.#listeners) l(this.#durableSeq, failed);
+    if (this.#trace !== null) this.#trace.replied(batch.id, replyGot, reply.stamps);
     this.#consider();
     if (this.#inflight === null) this.#send();
     this.#checkIdle();

@@ -4,6 +4,7 @@
 import type { Message } from '../message.js';
 import { OP_DELAYED_PUT, OP_MESSAGE_PUT, OP_STREAM_CHUNK } from './batch.js';
 import type { DelayedOp, Op } from './ops.js';
+import type { WriterStamps } from './batch-trace.js';
 
 export interface InFlight {
   readonly id: number;
@@ -21,8 +22,8 @@ export interface InFlight {
  * batch, so a busy store does not allocate (and free) a buffer of a batch's size per commit.
  */
 export type BatchReply =
-  | { readonly id: number; readonly ok: true; readonly buffer?: ArrayBuffer; readonly writerUs?: number }
-  | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string; readonly buffer?: ArrayBuffer; readonly writerUs?: number };
+  | { readonly id: number; readonly ok: true; readonly buffer?: ArrayBuffer; readonly writerUs?: number; readonly stamps?: WriterStamps }
+  | { readonly id: number; readonly ok: false; readonly code: string; readonly message: string; readonly buffer?: ArrayBuffer; readonly writerUs?: number; readonly stamps?: WriterStamps };
 
 /** A handed-back batch buffer larger than this is let go (one huge message must not stay pinned). */
 export const SPARE_MAX = 16 * 1024 * 1024;

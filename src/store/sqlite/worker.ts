@@ -37,6 +37,7 @@ import { EntryRuns } from './entry-runs.js';
 import { tuneConnection } from './schema.js';
 import { writerToBatchPolicy } from './writer-sched.js';
 import { lowerThisThread } from '../../util/thread-priority.js';
+import { threadCpuTimes, TRACE_ENV, traceNow } from '../batch-trace.js';
 
 export interface WorkerInit {
   readonly path: string;
@@ -122,7 +123,17 @@ function dropQueueEntries(queueId: number): void {
 
 const entryRuns = new EntryRuns(st);
 
+/** WARREN_STORE_TRACE (batch-trace.ts): each reply carries the writer's timestamps. */
+const tracing = (process.env[TRACE_ENV] ?? '') !== '';
+/** When the last batch's statements were done, before its COMMIT (traced only). */
+let appliedAt = 0;
+
 const apply = db.transaction((r: BatchReader) => {
+  applyOps(r);
+  if (tracing) appliedAt = traceNow();
+});
+
+function applyOps(r: BatchReader): void {
   while (r.remaining > 0) {
     const op = r.u8();
     switch (op) {
@@ -222,7 +233,7 @@ const apply = db.transaction((r: BatchReader) => {
         throw new Error(`unknown store op ${op}`);
     }
   }
-});
+}
 
 /**
  * After draining a big backlog the file is mostly free pages: give them back a little at a
@@ -279,6 +290,11 @@ function checkpoint(): void {
 
 const reader = new BatchReader(Buffer.alloc(0));
 
+function cpuSince(at: [number, number]): [number, number] {
+  const now = threadCpuTimes();
+  return [now[0] - at[0], now[1] - at[1]];
+}
+
 parentPort!.on('message', (req: BatchRequest | 'close') => {
   if (req === 'close') {
     clearTimeout(reclaimTimer);
@@ -288,10 +304,13 @@ parentPort!.on('message', (req: BatchRequest | 'close') => {
   }
   let reply: BatchReply;
   const start = performance.now();
+  const got = tracing ? traceNow() : 0;
+  const cpuAtGot = tracing ? threadCpuTimes() : null;
   try {
     reader.reset(Buffer.from(req.buffer, 0, req.length), 0, req.length);
     apply(reader);
-    reply = { id: req.id, ok: true, buffer: req.buffer, writerUs: Math.round((performance.now() - start) * 1000) };
+    const writerUs = Math.round((performance.now() - start) * 1000);
+    reply = tracing ? { id: req.id, ok: true, buffer: req.buffer, writerUs, stamps: [got, appliedAt, traceNow(), 0, ...cpuSince(cpuAtGot!)] } : { id: req.id, ok: true, buffer: req.buffer, writerUs };
   } catch (e) {
     const err = e as Error & { code?: string };
     reply = { id: req.id, ok: false, code: err.code ?? 'ERROR', message: err.message, buffer: req.buffer };
