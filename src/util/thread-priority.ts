@@ -1,11 +1,11 @@
-// The broker's helper threads run at a lower priority than its event loop. On a busy core the
-// kernel shares time between runnable threads of equal priority, and V8's platform threads
-// (concurrent marking, parallel scavenges, background compilation) and the store's writer ran
-// stretches of 2-5 ms while the event loop, runnable, waited: that is where a probe beside a
-// flat-out persistent publisher lost its milliseconds (perf sched, 2026-12-05, README "Latency
-// under load"). Ten nice steps lower, a helper gets about a tenth of a contended core and is
-// preempted when the loop wakes; with a core to spare it runs as before. On Linux a nice value
-// belongs to one thread, so each is set by its thread id.
+// V8's platform threads run at a lower priority than the event loop. On a busy core the kernel
+// shares time between runnable threads of equal priority, and V8's platform threads (concurrent
+// marking, parallel scavenges, sweeping) ran stretches of 2-5 ms while the event loop, runnable,
+// waited: that is where a probe beside a flat-out persistent publisher lost its milliseconds
+// (perf sched, 2026-12-05, README "Latency under load"). Ten nice steps lower, such a thread gets
+// about a tenth of a contended core and is preempted when the loop wakes; with a core to spare it
+// runs as before. On Linux a nice value belongs to one thread, so each is set by its thread id.
+// The SQLite writer is not lowered: a backlog's drain then held far more memory (worker.ts).
 
 import { readdirSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
@@ -27,19 +27,6 @@ function thisThread(): number | null {
     return Number.isInteger(tid) && tid > 0 ? tid : null;
   } catch {
     return null;
-  }
-}
-
-/** Lowers the calling thread (a worker's own thread); returns null, or why it was not done. */
-export function lowerThisThread(): string | null {
-  if (process.platform !== 'linux') return 'not Linux';
-  const tid = thisThread();
-  if (tid === null) return 'no /proc/thread-self';
-  try {
-    lower(tid);
-    return null;
-  } catch (e) {
-    return (e as Error).message;
   }
 }
 

@@ -1,46 +1,17 @@
-// Helper threads run ten nice steps below the event loop (src/util/thread-priority.ts). On Linux
-// a nice value belongs to one thread, so each call must change the threads it names and no
-// other. Both cases run the built module (npm test builds first) where they cannot touch the
-// test runner's threads: in a worker of its own, and in a child process.
+// V8's platform threads run ten nice steps below the event loop (src/util/thread-priority.ts). On
+// Linux a nice value belongs to one thread, so the call must change every other thread and not
+// the caller's. It runs the built module (npm test builds first) in a child process, where it
+// cannot touch the test runner's threads.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 
 const built = new URL('../../dist/src/util/thread-priority.js', import.meta.url).href;
 
-/** Reads a thread's nice value (/proc/.../stat field 19); the same text runs in the workers. */
+/** Reads a thread's nice value (/proc/.../stat field 19); the same text runs in the child. */
 const NICE_OF = `(path) => { const s = require('node:fs').readFileSync(path, 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]); }`;
-const niceOf = (path: string): number => {
-  const s = readFileSync(path, 'utf8');
-  return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]);
-};
 
 describe.runIf(process.platform === 'linux')('thread priority', () => {
-  it('lowerThisThread lowers the calling thread ten steps (at most to 19), and no other', async () => {
-    const loop = niceOf(`/proc/self/task/${process.pid}/stat`);
-    const worker = new Worker(
-      `const niceOf = ${NICE_OF};
-       const { parentPort } = require('node:worker_threads');
-       import(${JSON.stringify(built)}).then((m) => {
-         const before = niceOf('/proc/thread-self/stat');
-         const result = m.lowerThisThread();
-         parentPort.postMessage({ before, after: niceOf('/proc/thread-self/stat'), result, steps: m.HELPER_NICE_STEPS });
-       });`,
-      { eval: true },
-    );
-    const r = await new Promise<{ before: number; after: number; result: string | null; steps: number }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-    await worker.terminate();
-    expect(r.steps).toBe(10);
-    expect(r.result).toBeNull();
-    expect(r.after).toBe(Math.min(19, r.before + 10));
-    expect(niceOf(`/proc/self/task/${process.pid}/stat`)).toBe(loop);
-  });
-
   it('lowerOtherThreads lowers every thread but the caller, and says how many', () => {
     const script = `
       const niceOf = ${NICE_OF};
