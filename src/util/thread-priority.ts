@@ -20,8 +20,8 @@ function lower(tid: number): void {
   if (to !== now) setPriority(tid, to);
 }
 
-/** The calling thread's id (Linux), or null. */
-function thisThread(): number | null {
+/** The calling thread's id ("<pid>/task/<tid>" in /proc/thread-self; Linux), or null. */
+export function thisThread(): number | null {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     return Number.isInteger(tid) && tid > 0 ? tid : null;

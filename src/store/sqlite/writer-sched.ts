@@ -9,17 +9,17 @@
 // it for this one thread, once, when the writer starts.
 
 import { execFileSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { thisThread } from '../../util/thread-priority.js';
 
 /** Puts the calling thread under SCHED_BATCH; returns null, or why it was not done (the
  *  writer works the same either way, so a failure only costs latency). */
 export function writerToBatchPolicy(): string | null {
   if (process.platform !== 'linux') return 'not Linux';
   try {
-    // "<pid>/task/<tid>": this thread's id, which chrt -p takes for one thread
-    const tid = readlinkSync('/proc/thread-self').split('/').pop() ?? '';
-    if (!/^\d+$/.test(tid)) return `unexpected /proc/thread-self: ${tid}`;
-    execFileSync('chrt', ['--batch', '--pid', '0', tid], { stdio: 'ignore', timeout: 5000 });
+    // this thread's id, which chrt -p takes for one thread
+    const tid = thisThread();
+    if (tid === null) return 'no thread id in /proc/thread-self';
+    execFileSync('chrt', ['--batch', '--pid', '0', String(tid)], { stdio: 'ignore', timeout: 5000 });
     return null;
   } catch (e) {
     return (e as Error).message;
