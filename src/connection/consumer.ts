@@ -1,6 +1,6 @@
 // A basic.consume subscription as its queue sees it: a Consumer whose credit is its own
 // prefetch (basic.qos global=false) and its channel's (global=true), and whose deliveries go
-// out through the channel.
+// out through the channel (its deliveries.ts, seen here as ConsumerChannel).
 
 import { fieldInteger, RABBIT_TYPE_NAMES, type FieldTable } from '../codec/field-table.js';
 import { BODY_BY_REFERENCE } from '../codec/frame-writer.js';
@@ -8,10 +8,22 @@ import type { BasicConsume } from '../codec/methods.generated.js';
 import { ChannelError } from '../errors.js';
 import type { Queue, QueueEntry } from '../queue/queue.js';
 import type { CopyingConsumer } from '../stream/stream-queue.js';
-import type { Channel } from './channel.js';
+
+/** The side of a channel its consumers deliver through. */
+export interface ConsumerChannel {
+  /** basic.qos global=true (0: none). */
+  readonly globalPrefetch: number;
+  /** Open, socket not backed up, channel prefetch not reached. */
+  canDeliver(): boolean;
+  /** Open, under its channel prefetch, but the socket is backed up. */
+  socketBound(): boolean;
+  deliver(c: ChannelConsumer, entry: QueueEntry): void;
+  /** The consumer's queue was deleted. */
+  consumerCancelledByServer(c: ChannelConsumer): void;
+}
 
 export class ChannelConsumer implements CopyingConsumer {
-  readonly channel: Channel;
+  readonly channel: ConsumerChannel;
   readonly queue: Queue;
   readonly tag: string;
   readonly noAck: boolean;
@@ -24,7 +36,7 @@ export class ChannelConsumer implements CopyingConsumer {
   readonly copiesBodiesBelow = BODY_BY_REFERENCE;
   unacked = 0;
 
-  constructor(channel: Channel, queue: Queue, m: BasicConsume, tag: string, prefetch: number) {
+  constructor(channel: ConsumerChannel, queue: Queue, m: BasicConsume, tag: string, prefetch: number) {
     this.channel = channel;
     this.queue = queue;
     this.tag = tag;

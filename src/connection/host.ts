@@ -6,8 +6,24 @@ import type { FrameWriter } from '../codec/frame-writer.js';
 import type { ConnectionError } from '../errors.js';
 import type { FlowSource } from '../queue/queue.js';
 import type { VirtualHost } from '../routing/vhost.js';
-import type { Store } from '../store/store.js';
-import type { Channel } from './channel.js';
+import type { Store, WriteRange } from '../store/store.js';
+
+/** A channel's message counts (the HTTP API's and /metrics' totals add them up). */
+export interface ChannelStats {
+  published: number;
+  delivered: number;
+  acked: number;
+}
+
+/** A channel as its connection calls it back (channel.ts). */
+export interface HostedChannel {
+  readonly id: number;
+  readonly stats: ChannelStats;
+  /** Writes the confirms and commit-ok now due; true while still waiting for the store. */
+  flushHook(durableSeq: number, failed?: WriteRange | null): boolean;
+  /** The frames read with the client's channel.close are handled. */
+  afterInput(): void;
+}
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
@@ -30,11 +46,11 @@ export interface ChannelHost {
   readonly writable: boolean;
   scheduleFlush(): void;
   /** This channel has confirms or a commit waiting for the store or for the next flush. */
-  wantsFlushHook(ch: Channel): void;
+  wantsFlushHook(ch: HostedChannel): void;
   /** The channel is fully closed; its number may be reused. */
-  channelClosed(ch: Channel): void;
+  channelClosed(ch: HostedChannel): void;
   /** Call ch.afterInput() once the frames received with the current one are handled. */
-  afterInput(ch: Channel): void;
+  afterInput(ch: HostedChannel): void;
   /** Throws 403 ACCESS_REFUSED unless the user may do `kind` on the named queue or exchange. */
   checkPermission(kind: PermissionKind, resource: 'queue' | 'exchange', name: string): void;
   /** Changes whenever permissions change anywhere (invalidates cached checks). */
