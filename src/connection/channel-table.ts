@@ -6,6 +6,7 @@ import { CHANNEL_OPEN, FRAME_HEARTBEAT, FRAME_METHOD } from '../codec/methods.ge
 import { ConnectionError } from '../errors.js';
 import type { FlowSource } from '../queue/queue.js';
 import type { Channel } from './channel.js';
+import type { HostedChannel } from './host.js';
 import { KEPT, KEPT_UNTIL_COMPLETE, NOT_KEPT, type FrameKeepers, type Kept } from './read-buffers.js';
 
 export class ChannelTable implements FrameKeepers {
@@ -13,7 +14,7 @@ export class ChannelTable implements FrameKeepers {
   /** Counts of the channels that have closed (open ones keep theirs in Channel.stats). */
   readonly closedStats = { channels: 0, published: 0, delivered: 0, acked: 0 };
   /** Channels to call back once the frames of the current read are handled. */
-  #afterInput: Channel[] = [];
+  #afterInput: HostedChannel[] = [];
 
   get size(): number {
     return this.byId.size;
@@ -56,7 +57,7 @@ export class ChannelTable implements FrameKeepers {
   }
 
   /** `ch` closed: forget it, if it still holds its number, and keep its counts. */
-  remove(ch: Channel): void {
+  remove(ch: HostedChannel): void {
     if (this.byId.get(ch.id) !== ch) return;
     this.byId.delete(ch.id);
     this.#retire(ch);
@@ -75,7 +76,7 @@ export class ChannelTable implements FrameKeepers {
   }
 
   /** Calls `ch` back once the frames of the current read are handled (a client close's close-ok waits for that). */
-  afterInput(ch: Channel): void {
+  afterInput(ch: HostedChannel): void {
     this.#afterInput.push(ch);
   }
 
@@ -95,7 +96,7 @@ export class ChannelTable implements FrameKeepers {
     return false;
   }
 
-  #retire(ch: Channel): void {
+  #retire(ch: HostedChannel): void {
     const t = this.closedStats;
     t.channels++;
     t.published += ch.stats.published;
