@@ -2,7 +2,8 @@
 // order. Settling one tag, `multiple` up to a tag, or everything (tag 0 with multiple) use the
 // same code. Tags settled out of order leave holes that are dropped once they reach the front.
 
-import type { Queue, QueueEntry } from '../queue/queue.js';
+import type { EntryQueue } from '../queue/entry.js';
+import type { QueueEntry } from '../queue/queue.js';
 import { coarseClock } from '../util/clock.js';
 import { Deque } from '../util/deque.js';
 
@@ -135,7 +136,7 @@ export function requeueAll(entries: QueueEntry[]): void {
     first.requeue(entries);
     return;
   }
-  const byQueue = new Map<Queue, QueueEntry[]>();
+  const byQueue = new Map<EntryQueue, QueueEntry[]>();
   for (const e of entries) {
     const list = byQueue.get(e.queue);
     if (list) list.push(e);

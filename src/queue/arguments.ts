@@ -11,6 +11,17 @@ import { maxAgeProblem } from '../stream/arguments.js';
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 export type QueueType = 'classic' | 'quorum' | 'stream';
 
+/** How a queue is made: queue.declare's flags and arguments. */
+export interface QueueOptions {
+  readonly durable: boolean;
+  /** The connection that declared an exclusive queue; null for shared queues. */
+  readonly exclusiveOwner: object | null;
+  readonly autoDelete: boolean;
+  readonly arguments: FieldTable;
+  /** Parsed arguments (validated by the caller); defaults when absent. */
+  readonly settings?: QueueSettings;
+}
+
 export interface QueueSettings {
   /** x-message-ttl, ms (null: none). */
   readonly messageTtl: number | null;

@@ -3,12 +3,23 @@
 // consumer only under single-active-consumer, and at most one exclusive consumer.
 
 import { ChannelError } from '../errors.js';
-import type { Consumer } from './queue.js';
+
+/** A consumer as its queue's turns see it (Consumer, queue.ts, adds its deliveries). */
+export interface RingConsumer {
+  readonly tag: string;
+  readonly exclusive: boolean;
+  /** x-priority: higher-priority consumers get messages first while they have credit. */
+  readonly priority: number;
+  /** Prefetch credit left, channel flow and socket backpressure allow one more delivery now. */
+  canDeliver(): boolean;
+  /** It has prefetch credit but its connection's socket is backed up: the client reads slower than we send. */
+  socketBound(): boolean;
+}
 
 /** The list of every queue that has never had a consumer (most idle queues): replaced on the first add. */
-const NO_CONSUMERS: Consumer[] = [];
+const NO_CONSUMERS: never[] = [];
 
-export class ConsumerRing {
+export class ConsumerRing<Consumer extends RingConsumer> {
   #list: Consumer[] = NO_CONSUMERS;
   #next = 0;
   /** Consumers do not all have the same priority: turns go by priority groups. */
@@ -55,6 +66,12 @@ export class ConsumerRing {
   clear(): Consumer[] {
     this.#exclusive = null;
     return this.#list.splice(0);
+  }
+
+  /** Some consumer has credit but a backed-up socket: the queue's backlog is the clients' doing (flow control). */
+  anySocketBound(): boolean {
+    for (const c of this.#list) if (c.socketBound()) return true;
+    return false;
   }
 
   /** The next consumer in turn that can take a delivery, or null. */

@@ -7,6 +7,9 @@
 import { F, fieldString, type FieldTable, type FieldValue } from '../codec/field-table.js';
 import { Message } from '../message.js';
 
+/** Why a message left its queue for the dead-letter exchange. */
+export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
+
 export interface DeathRecord {
   readonly queue: string;
   readonly reason: string;

@@ -1,12 +1,18 @@
 // One message's place in one queue (QueueEntry), and how a durable queue's long backlog
-// freezes entries into compact cold records and thaws them (EntryFreezer). A backlog holds a
-// million entries, so their small fields share one number.
+// keeps only places in memory: entries frozen into compact cold records and thawed
+// (EntryFreezer), entries restored at start, bodies read back from the store when their turn
+// nears. A backlog holds a million entries, so their small fields share one number.
 
+import { F } from '../codec/field-table.js';
 import type { Message } from '../message.js';
-import type { Store, StoreEntry } from '../store/store.js';
+import { ENTRY_RESTORED, type Store, type StoredEntry, type StoreEntry } from '../store/store.js';
 import type { ColdFifo } from './cold-fifo.js';
-import type { Consumer, Queue } from './queue.js';
-import type { Freezer, ReadyItem } from './ready-list.js';
+import type { QueueSettings } from './arguments.js';
+import type { RingConsumer } from './consumers.js';
+import type { Freezer, ReadyItem, ReadyList } from './ready-list.js';
+
+/** How many bodies are read back from the store at a time. */
+const LOAD_BATCH = 512;
 
 // QueueEntry.bits: flags in the low byte, then the priority, then the store's state byte.
 const READY = 1;
@@ -21,12 +27,23 @@ function withFlag(bits: number, mask: number, on: boolean): number {
   return on ? bits | mask : bits & ~mask;
 }
 
+/** An entry's queue as whoever holds the entry unacknowledged sees it (Queue implements it). */
+export interface EntryQueue {
+  readonly settings: QueueSettings;
+  /** The entry was acknowledged (or dropped): forget it for good. */
+  settle(entry: QueueEntry, wasUnacked: boolean): void;
+  /** Rejected without requeue (or nacked): gone, and dead-lettered if the queue says so. */
+  reject(entry: QueueEntry): void;
+  /** Puts unacknowledged entries back at their original positions, marked redelivered. */
+  requeue(entries: QueueEntry[]): void;
+}
+
 /**
  * One message's place in one queue; while unacknowledged it also records where it went. A
  * long backlog holds a million of these, so the small fields share one number (`bits`).
  */
 export class QueueEntry implements StoreEntry, ReadyItem {
-  readonly queue: Queue;
+  readonly queue: EntryQueue;
   /** The message; null while its body is only in the store (deep in a long backlog). */
   msg: Message | null;
   /** Position in the queue: requeued entries go back in seq order. */
@@ -39,12 +56,12 @@ export class QueueEntry implements StoreEntry, ReadyItem {
   /** Delivery tag on the channel holding it unacknowledged (0 when it is not). */
   tag = 0;
   /** The consumer it was delivered to (null: basic.get or not delivered). */
-  consumer: Consumer | null = null;
+  consumer: RingConsumer | null = null;
   /** Owned by the store. */
   storeId = 0;
   bits: number;
 
-  constructor(queue: Queue, msg: Message | null, seq: number, size: number, stored: boolean, priority: number, expiresAt: number) {
+  constructor(queue: EntryQueue, msg: Message | null, seq: number, size: number, stored: boolean, priority: number, expiresAt: number) {
     this.queue = queue;
     this.msg = msg;
     this.seq = seq;
@@ -111,10 +128,10 @@ export class QueueEntry implements StoreEntry, ReadyItem {
  * reachable from the expiry heap) into cold records, and rebuilds them.
  */
 export class EntryFreezer implements Freezer<QueueEntry> {
-  readonly #queue: Queue;
+  readonly #queue: EntryQueue;
   readonly #store: Store;
 
-  constructor(queue: Queue, store: Store) {
+  constructor(queue: EntryQueue, store: Store) {
     this.#queue = queue;
     this.#store = store;
   }
@@ -137,5 +154,38 @@ export class EntryFreezer implements Freezer<QueueEntry> {
     e.storeId = storeId;
     e.deliveryCount = count;
     return e;
+  }
+}
+
+/** An entry the store kept, put back at start: its body stays on disk until needed. */
+export function restoredEntry(queue: EntryQueue, s: StoredEntry, maxPriority: number): QueueEntry {
+  const entry = new QueueEntry(queue, null, s.seq, s.size, true, Math.min(s.priority, maxPriority), s.expiresAt);
+  entry.redelivered = s.delivered;
+  // A message out with a consumer when the broker stopped came back: that counts as a return.
+  entry.deliveryCount = s.deliveryCount + (s.delivered ? 1 : 0);
+  entry.storeId = s.storeId;
+  entry.storeState = ENTRY_RESTORED;
+  entry.storeMulti = s.multi;
+  return entry;
+}
+
+/** A message read back from the store as its consumer gets it: x-delivery-count once returned, where the queue counts returns. */
+export function asDelivered(m: Message, e: QueueEntry, countsDeliveries: boolean): Message {
+  return e.deliveryCount > 0 && countsDeliveries ? m.withHeader('x-delivery-count', F.long(e.deliveryCount)) : m;
+}
+
+/** Reads back the bodies of the next ready entries whose messages are only in the store. */
+export function loadBodies(ready: ReadyList<QueueEntry>, store: Store | null, queueName: string, countsDeliveries: boolean): void {
+  const todo: QueueEntry[] = [];
+  for (const e of ready.iterateHead(LOAD_BATCH * 4)) {
+    if (todo.length >= LOAD_BATCH) break;
+    if (e.msg === null) todo.push(e);
+  }
+  const msgs = store?.readMessages(todo.map((e) => e.storeId)) ?? [];
+  for (let i = 0; i < todo.length; i++) {
+    const e = todo[i]!;
+    const m = msgs[i];
+    if (m === undefined) throw new Error(`message ${e.storeId} of queue '${queueName}' is missing from the store`);
+    e.msg = asDelivered(m, e, countsDeliveries);
   }
 }

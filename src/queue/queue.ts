@@ -1,48 +1,41 @@
 // A queue: ready messages in delivery order, the consumers taking them in turn, and what its
 // arguments ask for: message TTL (an expired message is never delivered, wherever it sits),
 // length limits with their overflow behaviour, priorities, single active consumer, consumer
-// priorities, a delivery limit, and expiry of the queue itself. Entries live in entry.ts,
-// consumer turns in consumers.ts, expiry timers in expiry.ts. Dead-lettering and deletion
-// are left to the vhost through hooks. Consumers are an interface (implemented by channels),
-// so the queue knows nothing of connections. Durable queues write through the Store.
+// priorities, a delivery limit, and expiry of the queue itself. Entries (and bodies kept only
+// in the store) live in entry.ts, consumers and their turns in consumers.ts, expiry timers in
+// expiry.ts, length limits in limits.ts, flow control's thresholds in flow.ts. Dead-lettering
+// and deletion are left to the vhost through hooks. Consumers are an interface (implemented
+// by channels), so the queue knows nothing of connections. Durable queues write through the Store.
 
 import type { FieldTable } from '../codec/field-table.js';
 import { F } from '../codec/field-table.js';
 import type { Message } from '../message.js';
-import { ENTRY_RESTORED, type QueueKey, type Store, type StoredEntry } from '../store/store.js';
-import { DEFAULT_SETTINGS, type QueueSettings } from './arguments.js';
-import { ConsumerRing } from './consumers.js';
-import { EntryFreezer, QueueEntry } from './entry.js';
+import type { QueueKey, Store, StoredEntry } from '../store/store.js';
+import { DEFAULT_SETTINGS, type QueueOptions, type QueueSettings } from './arguments.js';
+import { ConsumerRing, type RingConsumer } from './consumers.js';
+import type { DeadLetterReason } from './dead-letter.js';
+import { asDelivered, EntryFreezer, loadBodies, QueueEntry, restoredEntry, type EntryQueue } from './entry.js';
 import { effectiveTtl, IdleTimer, TtlSchedule } from './expiry.js';
-import type { FlowWaiter } from './flow.js';
+import { backlogDrained, backlogHigh, FlowWaiters, type FlowWaiter } from './flow.js';
+import { hasLengthLimit, isFull, isOverLimit } from './limits.js';
 import { ReadyList, type ReadyCursor } from './ready-list.js';
 
 export { QueueEntry } from './entry.js';
+export type { QueueOptions } from './arguments.js';
+export type { DeadLetterReason } from './dead-letter.js';
 export type { FlowSource, FlowWaiter } from './flow.js';
 export type { ReadyCursor } from './ready-list.js';
 
 /** Past this many ready messages, stored messages keep only their place in memory. */
 export const RESIDENT_LIMIT = 4096;
-/** How many bodies are read back from the store at a time. */
-const LOAD_BATCH = 512;
 /** policyDefinition of a queue no policy applies to (policies replace it, never change it). */
 const NO_POLICY: Readonly<Record<string, unknown>> = Object.freeze({});
 
-export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
-
-export interface Consumer {
-  readonly tag: string;
+export interface Consumer extends RingConsumer {
   readonly noAck: boolean;
-  readonly exclusive: boolean;
-  /** x-priority: higher-priority consumers get messages first while they have credit. */
-  readonly priority: number;
-  /** Prefetch credit left, channel flow and socket backpressure allow one more delivery now. */
-  canDeliver(): boolean;
   deliver(queue: Queue, entry: QueueEntry): void;
   /** The queue was deleted under the consumer. */
   queueDeleted(queue: Queue): void;
-  /** It has prefetch credit but its connection's socket is backed up: the client reads slower than we send. */
-  socketBound(): boolean;
   /** basic.consume's arguments (streams read x-stream-offset and filters from them). */
   readonly arguments?: FieldTable;
   /** The per-consumer prefetch (basic.qos global=false) in force when it subscribed, even with no-ack. */
@@ -61,28 +54,7 @@ export interface QueueHooks {
   error?(queue: Queue, err: unknown): void;
 }
 
-/**
- * Flow control: a queue whose backlog grows only because its consumers' sockets are full
- * (clients reading slower than publishers write) pauses its publishers until it drains.
- * A backlog with no such consumers (none at all, or slow acks under prefetch) is not throttled.
- */
-const FLOW_HIGH = 8192;
-const FLOW_LOW = 2048;
-/** The same in body bytes, so a backlog of large messages stays small (8192 x 1 MiB would be 8 GiB). */
-const FLOW_HIGH_BYTES = 16 * 1024 * 1024;
-const FLOW_LOW_BYTES = 4 * 1024 * 1024;
-
-export interface QueueOptions {
-  readonly durable: boolean;
-  /** The connection that declared an exclusive queue; null for shared queues. */
-  readonly exclusiveOwner: object | null;
-  readonly autoDelete: boolean;
-  readonly arguments: FieldTable;
-  /** Parsed arguments (validated by the caller); defaults when absent. */
-  readonly settings?: QueueSettings;
-}
-
-export class Queue implements QueueKey {
+export class Queue implements QueueKey, EntryQueue {
   readonly kind = 'queue' as const;
   readonly vhost: string;
   readonly name: string;
@@ -108,11 +80,11 @@ export class Queue implements QueueKey {
   readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0, expired: 0, deadLettered: 0, dropped: 0 };
   /** Publishers into this queue should pause (see FlowWaiter). */
   congested = false;
-  #flowWaiters: Set<FlowWaiter> | null = null;
+  readonly #flowWaiters = new FlowWaiters();
 
   readonly #store: Store | null;
   readonly #ready: ReadyList<QueueEntry>;
-  readonly #consumers = new ConsumerRing();
+  readonly #consumers = new ConsumerRing<Consumer>();
   #seq = 0;
   #dispatching = false;
   // Made on first use: most queues never see a TTL or x-expires, and idle queues should cost little.
@@ -185,7 +157,7 @@ export class Queue implements QueueKey {
       this.#idle?.clear();
       this.#armExpiry();
     }
-    if (s.overflow === 'drop-head' && (s.maxLength !== null || s.maxLengthBytes !== null)) this.#dropOverLimit();
+    if (s.overflow === 'drop-head' && hasLengthLimit(s)) this.#dropOverLimit();
   }
 
   // ---- publishing ------------------------------------------------------------------------
@@ -193,13 +165,7 @@ export class Queue implements QueueKey {
   /** Puts back the entries the store kept, at start; their bodies stay on disk until needed. */
   restore(entries: Iterable<StoredEntry>): void {
     for (const s of entries) {
-      const entry = new QueueEntry(this, null, s.seq, s.size, true, Math.min(s.priority, this.settings.maxPriority), s.expiresAt);
-      entry.redelivered = s.delivered;
-      // A message out with a consumer when the broker stopped came back: that counts as a return.
-      entry.deliveryCount = s.deliveryCount + (s.delivered ? 1 : 0);
-      entry.storeId = s.storeId;
-      entry.storeState = ENTRY_RESTORED;
-      entry.storeMulti = s.multi;
+      const entry = restoredEntry(this, s, this.settings.maxPriority);
       this.#ready.push(entry);
       if (entry.expiresAt !== 0) this.#ttlSchedule().track(entry);
       if (s.seq > this.#seq) this.#seq = s.seq;
@@ -246,9 +212,9 @@ export class Queue implements QueueKey {
       ttl.track(entry);
       ttl.arm();
     }
-    if (s.maxLength !== null || s.maxLengthBytes !== null) this.#dropOverLimit();
+    if (hasLengthLimit(s)) this.#dropOverLimit();
     const n = this.#ready.length;
-    if (!this.congested && ((n > FLOW_HIGH && (n & 1023) === 0) || this.#ready.bytes > FLOW_HIGH_BYTES)) this.#checkCongestion();
+    if (!this.congested && backlogHigh(n, this.#ready.bytes)) this.congested = this.#consumers.anySocketBound();
     // A long backlog keeps only its head in memory; the store holds the rest (and keeps this
     // message itself until it is on disk).
     if (stored && n > RESIDENT_LIMIT) entry.msg = null;
@@ -261,14 +227,12 @@ export class Queue implements QueueKey {
   }
 
   #full(incoming: number): boolean {
-    const s = this.settings;
-    return (s.maxLength !== null && this.#ready.length >= s.maxLength) || (s.maxLengthBytes !== null && this.#ready.bytes + incoming > s.maxLengthBytes);
+    return isFull(this.settings, this.#ready.length, this.#ready.bytes, incoming);
   }
 
   /** x-overflow drop-head: the oldest messages make room (dead-lettered as maxlen). */
   #dropOverLimit(): void {
-    const s = this.settings;
-    while ((s.maxLength !== null && this.#ready.length > s.maxLength) || (s.maxLengthBytes !== null && this.#ready.bytes > s.maxLengthBytes)) {
+    while (isOverLimit(this.settings, this.#ready.length, this.#ready.bytes)) {
       const e = this.#ready.shift();
       if (e === undefined) break;
       this.stats.dropped++;
@@ -293,14 +257,14 @@ export class Queue implements QueueKey {
           this.#expire(head);
           continue;
         }
-        if (head.msg === null) this.#loadBodies();
+        if (head.msg === null) loadBodies(ready, this.#store, this.name, this.countsDeliveries);
         ready.shift();
         this.#handOver(c, head);
       }
     } finally {
       this.#dispatching = false;
     }
-    if (this.congested && this.#ready.length < FLOW_LOW && this.#ready.bytes < FLOW_LOW_BYTES) this.#releaseFlow();
+    this.#drained();
   }
 
   /** basic.get: takes the head message, if any (expired ones are dropped on the way). */
@@ -315,7 +279,7 @@ export class Queue implements QueueKey {
         this.#expire(head);
         continue;
       }
-      if (head.msg === null) this.#loadBodies();
+      if (head.msg === null) loadBodies(ready, this.#store, this.name, this.countsDeliveries);
       ready.shift();
       this.stats.delivered++;
       if (head.redelivered) this.stats.redelivered++;
@@ -382,7 +346,7 @@ export class Queue implements QueueKey {
     this.#ready.requeue(keep);
     for (const e of keep) if (e.expiresAt !== 0) this.#ttlSchedule().track(e);
     if (now !== 0) this.#ttlSchedule().arm();
-    if (this.settings.maxLength !== null || this.settings.maxLengthBytes !== null) this.#dropOverLimit();
+    if (hasLengthLimit(this.settings)) this.#dropOverLimit();
     this.dispatch();
   }
 
@@ -398,14 +362,7 @@ export class Queue implements QueueKey {
   removeConsumer(c: Consumer): void {
     const i = this.#consumers.remove(c);
     if (i < 0) return;
-    if (this.congested) {
-      this.congested = false;
-      this.#checkCongestion();
-      if (!this.congested) {
-        this.congested = true;
-        this.#releaseFlow();
-      }
-    }
+    if (this.congested && !this.#consumers.anySocketBound()) this.#releaseFlow();
     if (this.#consumers.length === 0) {
       if (this.autoDelete && this.hadConsumers && !this.deleted) {
         this.hooks?.remove(this, 'auto-delete');
@@ -422,28 +379,21 @@ export class Queue implements QueueKey {
 
   /** Registers a paused publisher to be resumed when the backlog drains. */
   addFlowWaiter(w: FlowWaiter): void {
-    (this.#flowWaiters ??= new Set()).add(w);
+    this.#flowWaiters.add(w);
   }
 
   removeFlowWaiter(w: FlowWaiter): void {
-    this.#flowWaiters?.delete(w);
-  }
-
-  #checkCongestion(): void {
-    for (const c of this.#consumers.list) {
-      if (c.socketBound()) {
-        this.congested = true;
-        return;
-      }
-    }
+    this.#flowWaiters.remove(w);
   }
 
   #releaseFlow(): void {
     this.congested = false;
-    const waiters = this.#flowWaiters;
-    if (waiters === null || waiters.size === 0) return;
-    this.#flowWaiters = null;
-    for (const w of waiters) w.resumeFlow(this);
+    this.#flowWaiters.release(this);
+  }
+
+  /** Lets a congested queue's publishers go once its backlog has drained. */
+  #drained(): void {
+    if (this.congested && backlogDrained(this.#ready.length, this.#ready.bytes)) this.#releaseFlow();
   }
 
   // ---- queue lifetime --------------------------------------------------------------------
@@ -497,8 +447,7 @@ export class Queue implements QueueKey {
   messageOf(e: QueueEntry): Message | undefined {
     if (e.msg !== null) return e.msg;
     const m = e.stored ? this.#store?.readMessage(e.storeId) : undefined;
-    if (m === undefined) return undefined;
-    return e.deliveryCount > 0 && this.countsDeliveries ? m.withHeader('x-delivery-count', F.long(e.deliveryCount)) : m;
+    return m === undefined ? undefined : asDelivered(m, e, this.countsDeliveries);
   }
 
   /**
@@ -516,7 +465,7 @@ export class Queue implements QueueKey {
     }
     if (e.stored) this.#store!.removeMessage(this, e);
     e.msg = null; // a tombstone left in the ready list must not hold the body
-    if (this.congested && this.#ready.length < FLOW_LOW && this.#ready.bytes < FLOW_LOW_BYTES) this.#releaseFlow();
+    this.#drained();
     return true;
   }
 
@@ -546,7 +495,7 @@ export class Queue implements QueueKey {
       head.msg = null; // the tombstone left in the ready list must not hold the body
     }
     ttl.arm();
-    if (this.congested && this.#ready.length < FLOW_LOW && this.#ready.bytes < FLOW_LOW_BYTES) this.#releaseFlow();
+    this.#drained();
   }
 
   #expire(e: QueueEntry): void {
@@ -580,21 +529,5 @@ export class Queue implements QueueKey {
       this.markUnacked(entry);
     }
     c.deliver(this, entry);
-  }
-
-  /** Reads back the bodies of the next entries whose messages are only in the store. */
-  #loadBodies(): void {
-    const todo: QueueEntry[] = [];
-    for (const e of this.#ready.iterateHead(LOAD_BATCH * 4)) {
-      if (todo.length >= LOAD_BATCH) break;
-      if (e.msg === null) todo.push(e);
-    }
-    const msgs = this.#store?.readMessages(todo.map((e) => e.storeId)) ?? [];
-    for (let i = 0; i < todo.length; i++) {
-      const e = todo[i]!;
-      const m = msgs[i];
-      if (m === undefined) throw new Error(`message ${e.storeId} of queue '${this.name}' is missing from the store`);
-      e.msg = e.deliveryCount > 0 && this.countsDeliveries ? m.withHeader('x-delivery-count', F.long(e.deliveryCount)) : m;
-    }
   }
 }

@@ -245,7 +245,7 @@ export class StreamQueue extends Queue {
     if (!wasUnacked) return;
     this.unacked--;
     this.stats.acked++;
-    const c = entry.consumer;
+    const c = entry.consumer as Consumer | null; // this queue's entries go out to its own consumers
     const r = c === null ? undefined : this.#readers.get(c);
     if (c !== null && r !== undefined && r.acked(entry.seq)) this.env.hooks.acked?.(this, c, r.mark);
   }
