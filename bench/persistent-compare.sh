@@ -7,22 +7,38 @@
 # built checkout>, and the RabbitMQ answering on RABBIT_PORT (queues deleted by amqp-perf). The
 # broker is pinned to BROKER_CPUS, amqp-perf to CLIENT_CPUS. ROUNDS_PER_HOLD rounds run in one
 # hold of the measurement lock (keep a hold under 5 minutes). JSON lines to OUT, medians on stdout.
+# GEN picks the load generators of (c): amqp-perf ("perf", the default), confirm-blast
+# (bench/confirm-blast.c, raw sockets: amqp-perf's own CPU caps (c) near 73k msg/s; it writes
+# the confirm window's free room at once), "confirm-blast-single" (the same, one message a write,
+# as a client without write coalescing), or several ("confirm-blast confirm-blast-single perf":
+# each broker runs (c) with each, one after the other, in every round). confirm-blast does (c)
+# only. Each JSON line names its generator ("gen"); its result is under "perf".
 #
 #   npm run build && ROUNDS=5 ROUNDS_PER_HOLD=1 RABBIT_PORT=5696 BEFORE=/tmp/main bench/persistent-compare.sh
+#   ONLY=c GEN="confirm-blast perf" RABBIT_PORT=5694 bench/persistent-compare.sh
 #
 # Environment: ROUNDS [5] ROUNDS_PER_HOLD [1] SECS [10] WARMUP [3] H_N [200000] RABBIT_PORT [5673]
-#   (RABBIT_PORT=off: no RabbitMQ) BEFORE [] ONLY ["c h"] OUT [bench/results/tmp/persistent-<time>.jsonl] LOCK [/work/wt/_quiet/measure.lock]
+#   (RABBIT_PORT=off: no RabbitMQ) BEFORE [] ONLY ["c h"] GEN [perf] OUT [bench/results/tmp/persistent-<time>.jsonl] LOCK [/work/wt/_quiet/measure.lock]
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 ROUNDS=${ROUNDS:-5}; ROUNDS_PER_HOLD=${ROUNDS_PER_HOLD:-1}; SECS=${SECS:-10}; WARMUP=${WARMUP:-3}
-H_N=${H_N:-200000}; RABBIT_PORT=${RABBIT_PORT:-5673}; BEFORE=${BEFORE:-}; ONLY=${ONLY:-"c h"}
+H_N=${H_N:-200000}; RABBIT_PORT=${RABBIT_PORT:-5673}; BEFORE=${BEFORE:-}; ONLY=${ONLY:-"c h"}; GEN=${GEN:-perf}
 BROKER_CPUS=${BROKER_CPUS:-0}; CLIENT_CPUS=${CLIENT_CPUS:-1}
 OUT=${OUT:-bench/results/tmp/persistent-$(date +%Y%m%d-%H%M%S).jsonl}
 LOCK=${LOCK-/work/wt/_quiet/measure.lock}
 mkdir -p "$(dirname "$OUT")"
 [ -d ../shared/bench ] || export BENCH_SHARED_DIR=${BENCH_SHARED_DIR:-/work/shared/bench}
-PERF=$(node -e "import('./dist/bench/lib/perf.js').then(m => { const b = m.buildPerf(); if (!b.bin) { console.error(b.reason); process.exit(1); } console.log(b.bin); })") || exit 1
+PERF=""; CBLAST=""
+for g in $GEN; do
+  case $g in
+    perf) PERF=$(node -e "import('./dist/bench/lib/perf.js').then(m => { const b = m.buildPerf(); if (!b.bin) { console.error(b.reason); process.exit(1); } console.log(b.bin); })") || exit 1 ;;
+    confirm-blast|confirm-blast-single)
+      case " $ONLY " in *" h "*) echo "persistent-compare: confirm-blast does scenario c only (ONLY=c)" >&2; exit 1 ;; esac
+      CBLAST=$(node -e "import('./dist/bench/lib/confirm-blast.js').then(m => { const b = m.buildConfirmBlast(); if (!b.bin) { console.error(b.reason); process.exit(1); } console.log(b.bin); })") || exit 1 ;;
+    *) echo "persistent-compare: GEN takes perf, confirm-blast, confirm-blast-single, not '$g'" >&2; exit 1 ;;
+  esac
+done
 
 if [ "${1:-}" = "--round" ]; then
   round=$2
@@ -42,13 +58,15 @@ if [ "${1:-}" = "--round" ]; then
     WPID=$!; WPORT=""
     for _ in $(seq 200); do WPORT=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$WPORT" ] && break; sleep 0.1; done
   }
-  one() { # broker pid port scenario
+  one() { # broker pid port scenario gen
     local line
-    case $4 in
-      c) line=$(taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" -x 1 -y 1 -s 1024 -f -D -c 100 -q 100 -A 1 -z "$SECS" -w "$WARMUP" --quiet) ;;
-      h) line=$(taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" --mode backlog -n "$H_N" -s 1024 -f -D -c 100 -q 100 -A 1 --quiet) ;;
+    case $5-$4 in
+      confirm-blast-c) line=$(taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -s 1024 -c 100 -q 100 -t "$SECS" -w "$WARMUP") ;;
+      confirm-blast-single-c) line=$(taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -s 1024 -c 100 -B 1 -q 100 -t "$SECS" -w "$WARMUP") ;;
+      perf-c) line=$(taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" -x 1 -y 1 -s 1024 -f -D -c 100 -q 100 -A 1 -z "$SECS" -w "$WARMUP" --quiet) ;;
+      perf-h) line=$(taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" --mode backlog -n "$H_N" -s 1024 -f -D -c 100 -q 100 -A 1 --quiet) ;;
     esac
-    echo "{\"broker\":\"$1\",\"round\":$round,\"scenario\":\"$4\",\"time\":\"$(date -u +%H:%M:%S)\",\"load\":$(cut -d' ' -f1 /proc/loadavg),\"perf\":${line:-null}}" >> "$OUT"
+    echo "{\"broker\":\"$1\",\"gen\":\"$5\",\"round\":$round,\"scenario\":\"$4\",\"time\":\"$(date -u +%H:%M:%S)\",\"load\":$(cut -d' ' -f1 /proc/loadavg),\"perf\":${line:-null}}" >> "$OUT"
     tail -1 "$OUT" | cut -c1-200 >&2
   }
   brokers=(after rabbit); [ -n "$BEFORE" ] && brokers=(before after rabbit)
@@ -61,16 +79,16 @@ if [ "${1:-}" = "--round" ]; then
       rpid=$(ss -ltnpH "sport = :$RABBIT_PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
       saved=$(taskset -p "$rpid" | awk '{print $NF}')
       taskset -a -cp "$BROKER_CPUS" "$rpid" > /dev/null
-      for s in $ONLY; do one rabbit "$rpid" "$RABBIT_PORT" "$s"; done
+      for g in $GEN; do for s in $ONLY; do one rabbit "$rpid" "$RABBIT_PORT" "$s" "$g"; done; done
       taskset -a -p "$saved" "$rpid" > /dev/null
     else
       dir=$root; [ "$b" = before ] && dir=$BEFORE
-      for s in $ONLY; do
+      for g in $GEN; do for s in $ONLY; do
         # A fresh broker and data dir per scenario, so h does not start on c's database.
         start_warren "$dir"
-        one "$b" "$WPID" "$WPORT" "$s"
+        one "$b" "$WPID" "$WPORT" "$s" "$g"
         kill "$WPID"; wait "$WPID" 2>/dev/null; WPID=""; rm -rf "$WDIR"; WDIR=""
-      done
+      done; done
     fi
   done
   exit 0
@@ -92,15 +110,19 @@ done
 node -e '
   const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((j) => j.perf);
   const med = (xs) => { const s = xs.filter((x) => x != null).sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : null; };
-  const brokers = [...new Set(lines.map((j) => j.broker))];
+  // One column per broker, or per broker and generator when lines came from more than one.
+  const gens = new Set(lines.map((j) => j.gen ?? "perf"));
+  const col = (j) => gens.size > 1 ? `${j.broker} (${j.gen ?? "perf"})` : j.broker;
+  for (const j of lines) j.col = col(j);
+  const brokers = [...new Set(lines.map((j) => j.col))];
   const rows = [
     ["c: delivered msg/s", "c", (p) => p.recv_rate], ["c: latency p50 ms", "c", (p) => p.lat_us?.p50 / 1000], ["c: latency p99 ms", "c", (p) => p.lat_us?.p99 / 1000],
-    ["c: broker peak RSS MiB", "c", (p) => p.broker_rss_kb?.peak / 1024], ["c: broker CPU %", "c", (p) => p.broker_cpu_pct],
+    ["c: broker peak RSS MiB", "c", (p) => p.broker_rss_kb?.peak / 1024], ["c: broker CPU %", "c", (p) => p.broker_cpu_pct], ["c: client CPU %", "c", (p) => p.client_cpu_pct],
     ["h: publish msg/s", "h", (p) => p.publish_rate], ["h: drain msg/s", "h", (p) => p.drain_rate], ["h: broker peak RSS MiB", "h", (p) => p.broker_rss_kb?.peak / 1024],
   ];
   console.log("| figure | " + brokers.join(" | ") + " |\n| --- |" + brokers.map(() => " ---: |").join(""));
   for (const [name, s, f] of rows) {
-    const cells = brokers.map((b) => { const xs = lines.filter((j) => j.broker === b && j.scenario === s).map((j) => f(j.perf)); const m = med(xs); return m == null ? "" : `${m.toFixed(m < 100 ? 2 : 0)} [n=${xs.length}]`; });
+    const cells = brokers.map((b) => { const xs = lines.filter((j) => j.col === b && j.scenario === s).map((j) => f(j.perf)); const m = med(xs); return m == null ? "" : `${m.toFixed(m < 100 ? 2 : 0)} [n=${xs.length}]`; });
     console.log(`| ${name} | ${cells.join(" | ")} |`);
   }
 ' "$OUT"
