@@ -10,7 +10,12 @@ import type { HostedChannel } from './host.js';
 import { KEPT, KEPT_UNTIL_COMPLETE, NOT_KEPT, type FrameKeepers, type Kept } from './read-buffers.js';
 
 export class ChannelTable implements FrameKeepers {
+  /** Read only outside this class: add and remove keep `#last` right. */
   readonly byId = new Map<number, Channel>();
+  // The channel last looked up: most frames of a connection go to the same channel as the one
+  // before (a publisher's method, header and body frames; a consumer's acks).
+  #lastId = -1;
+  #last: Channel | undefined = undefined;
   /** Counts of the channels that have closed (open ones keep theirs in Channel.stats). */
   readonly closedStats = { channels: 0, published: 0, delivered: 0, acked: 0 };
   /** Channels to call back once the frames of the current read are handled. */
@@ -18,6 +23,21 @@ export class ChannelTable implements FrameKeepers {
 
   get size(): number {
     return this.byId.size;
+  }
+
+  /** The channel numbered `id`, if open. */
+  get(id: number): Channel | undefined {
+    if (id === this.#lastId) return this.#last;
+    const ch = this.byId.get(id);
+    if (ch !== undefined) {
+      this.#lastId = id;
+      this.#last = ch;
+    }
+    return ch;
+  }
+
+  add(ch: Channel): void {
+    this.byId.set(ch.id, ch);
   }
 
   /**
@@ -37,20 +57,20 @@ export class ChannelTable implements FrameKeepers {
 
   /** Where a body frame split across reads goes: into the body being assembled on its channel. */
   bodyTarget(channel: number, size: number): Buffer | null {
-    return this.byId.get(channel)?.assembler.bodyTarget(size) ?? null;
+    return this.get(channel)?.assembler.bodyTarget(size) ?? null;
   }
 
   /** Whether a frame's payload may still be referenced once handled (see ReadBuffers). */
   keeps(type: number, channel: number): Kept {
     if (type === FRAME_HEARTBEAT) return NOT_KEPT;
-    const a = channel === 0 ? undefined : this.byId.get(channel)?.assembler;
+    const a = channel === 0 ? undefined : this.get(channel)?.assembler;
     if (a === undefined || a.retained) return KEPT;
     return a.holdsView ? KEPT_UNTIL_COMPLETE : NOT_KEPT;
   }
 
   /** The read ended inside a content on `channel`: its header is copied out of the read buffer. */
   detachHeader(channel: number): boolean {
-    const a = this.byId.get(channel)?.assembler;
+    const a = this.get(channel)?.assembler;
     if (a === undefined) return false;
     a.detachHeader();
     return true;
@@ -60,6 +80,7 @@ export class ChannelTable implements FrameKeepers {
   remove(ch: HostedChannel): void {
     if (this.byId.get(ch.id) !== ch) return;
     this.byId.delete(ch.id);
+    this.#forgetLast();
     this.#retire(ch);
   }
 
@@ -73,6 +94,7 @@ export class ChannelTable implements FrameKeepers {
     this.releaseAll();
     for (const ch of this.byId.values()) this.#retire(ch);
     this.byId.clear();
+    this.#forgetLast();
   }
 
   /** Calls `ch` back once the frames of the current read are handled (a client close's close-ok waits for that). */
@@ -94,6 +116,11 @@ export class ChannelTable implements FrameKeepers {
       for (const c of ch.consumers.values()) if (c.queue === queue) return true;
     }
     return false;
+  }
+
+  #forgetLast(): void {
+    this.#lastId = -1;
+    this.#last = undefined;
   }
 
   #retire(ch: HostedChannel): void {

@@ -14,7 +14,7 @@ import { BufferReader } from '../codec/buffer-reader.js';
 import type { FieldTable } from '../codec/field-table.js';
 import { FrameReader, type FrameHandler } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
-import { CHANNEL_OPEN_OK, FRAME_METHOD, FRAME_MIN_SIZE, type Method } from '../codec/methods.generated.js';
+import { CHANNEL_OPEN_OK, FRAME_HEARTBEAT, FRAME_METHOD, FRAME_MIN_SIZE, type Method } from '../codec/methods.generated.js';
 import { AmqpError } from '../errors.js';
 import type { VirtualHost } from '../routing/vhost.js';
 import type { Store } from '../store/store.js';
@@ -57,7 +57,6 @@ export class Connection extends ConnectionSocket implements ChannelHost {
   readonly #reader: FrameReader;
   readonly #frames: FrameHandler; // this, or a wrapper noting what pins the read buffer (ReadBuffers)
   readonly #methodReader = new BufferReader(Buffer.alloc(0));
-  readonly #channels = this.table.byId;
   readonly #handshake: Handshake;
   readonly #methodHost: ConnectionMethodHost;
   readonly #slice = new InputSlice();
@@ -176,7 +175,7 @@ export class Connection extends ConnectionSocket implements ChannelHost {
   // ---- inspection ------------------------------------------------------------------------
 
   get channels(): ReadonlyMap<number, Channel> {
-    return this.#channels;
+    return this.table.byId;
   }
 
   get isOpen(): boolean {
@@ -224,6 +223,14 @@ export class Connection extends ConnectionSocket implements ChannelHost {
   onFrame(type: number, channel: number, payload: Buffer): void {
     if (this.#slice.count() && !this.#yielded) this.#yieldInput();
     if (this.amqp08 && type === FRAME_METHOD) payload = methodPayloadFrom08(payload);
+    // Nearly every frame: an open connection, a frame for a channel (admitFrame lets it through).
+    if (channel !== 0 && type !== FRAME_HEARTBEAT && this.state === OPEN) {
+      const ch = this.table.get(channel);
+      if (ch !== undefined) {
+        this.#toChannel(ch, type, payload);
+        return;
+      }
+    }
     const admit = admitFrame(type, channel, payload, this.state < AWAIT_OPEN, this.state === AWAIT_OPEN);
     if (admit === Admit.Heartbeat) return;
     if (admit === Admit.Refuse) {
@@ -236,22 +243,26 @@ export class Connection extends ConnectionSocket implements ChannelHost {
       return;
     }
     if (this.state !== OPEN) return; // closing: ignore
-    const ch = this.#channels.get(channel);
+    const ch = this.table.get(channel);
     if (ch !== undefined) {
-      ch.handleFrame(type, payload);
-      // A client that does not read (returns, get-oks, deliveries, confirms piling up for it)
-      // stops being read, as TCP backpressure would stop it, until its output drains.
-      if (this.writer.pendingBytes + this.socket.writableLength > this.maxConnectionBuffer) this.gate.fillOutput();
+      this.#toChannel(ch, type, payload);
       return;
     }
     this.table.checkOpening(type, payload, this.#channelMax);
     this.#openChannel(channel);
   }
 
+  #toChannel(ch: Channel, type: number, payload: Buffer): void {
+    ch.handleFrame(type, payload);
+    // A client that does not read (returns, get-oks, deliveries, confirms piling up for it)
+    // stops being read, as TCP backpressure would stop it, until its output drains.
+    if (this.writer.pendingBytes + this.socket.writableLength > this.maxConnectionBuffer) this.gate.fillOutput();
+  }
+
   #openChannel(id: number): void {
     this.#ctx.admitChannel?.(this);
     const ch = new Channel(id, this, this.log.child({ channel: id }));
-    this.#channels.set(id, ch);
+    this.table.add(ch);
     this.send(id, { id: CHANNEL_OPEN_OK, channelId: Buffer.alloc(0) });
   }
 
