@@ -1,7 +1,8 @@
 // The persistent path's raw-socket load generator (bench/confirm-blast.c), built with the system's
-// C compiler and run for a short scenario (c) against a broker in this process on a SQLite data
-// dir: everything it published is confirmed and delivered, in order, with latency figures; and
-// it fails with one clear line on a closed port, a refused login and a channel the broker closes.
+// C compiler and run for a short scenario (c) and a short backlog (h) against a broker in this
+// process on a SQLite data dir: everything it published is confirmed and delivered, in order,
+// with latency or per-phase figures; and it fails with one clear line on a closed port, a refused
+// login, a channel the broker closes, and a backlog queue that is not empty.
 // Rates and latencies are not judged here (that is the benchmark's job).
 
 import { spawn } from 'node:child_process';
@@ -28,6 +29,31 @@ interface Result {
   client_cpu_pct: number;
   broker_rss_kb: { start: number; peak: number; end: number };
   drain: { published: number; confirmed: number; nacked: number; consumed: number; order_gaps: number; redelivered: number; left_in_queue: number };
+}
+
+/** The backlog mode's line: amqp-perf's backlog field names, plus per-phase peaks and CPU. */
+interface BacklogResult {
+  ok: boolean;
+  error?: string;
+  mode: string;
+  count: number;
+  sent: number;
+  confirmed: number;
+  nacked: number;
+  depth_after_publish: number;
+  received: number;
+  order_gaps: number;
+  redelivered: number;
+  left_in_queue: number;
+  publish_s: number;
+  publish_rate: number;
+  drain_s: number;
+  drain_rate: number;
+  broker_rss_kb: { before: number; after_publish: number; after_drain: number; peak: number; publish_peak: number; drain_peak: number };
+  publish_broker_cpu_pct: number;
+  drain_broker_cpu_pct: number;
+  publish_client_cpu_pct: number;
+  drain_client_cpu_pct: number;
 }
 
 const workDir = mkdtempSync(join(tmpdir(), 'confirm-blast-test-'));
@@ -62,8 +88,19 @@ function run(args: string[]): Promise<{ code: number | null; out: string; err: s
   });
 }
 
-function lastJson(out: string): Result {
-  return JSON.parse(out.trim().split('\n').pop() ?? '') as Result;
+function lastJson<T = Result>(out: string): T {
+  return JSON.parse(out.trim().split('\n').pop() ?? '') as T;
+}
+
+async function queueGone(name: string): Promise<void> {
+  const conn = await amqp.connect(b.url);
+  try {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    await expect(ch.checkQueue(name)).rejects.toThrow(/404/);
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
 }
 
 /** A port nothing listens on: one the kernel just handed out and we let go of. */
@@ -100,14 +137,7 @@ describe('confirm-blast', () => {
     expect(j.broker_cpu_pct).toBeGreaterThan(0);
     expect(j.broker_rss_kb.peak).toBeGreaterThan(0);
     // it deleted its queue on the way out
-    const conn = await amqp.connect(b.url);
-    try {
-      const ch = await conn.createChannel();
-      ch.on('error', () => undefined);
-      await expect(ch.checkQueue('confirm-blast-test')).rejects.toThrow(/404/);
-    } finally {
-      await conn.close().catch(() => undefined);
-    }
+    await queueGone('confirm-blast-test');
   });
 
   it('one message a write (-B 1) delivers everything too', async () => {
@@ -117,6 +147,74 @@ describe('confirm-blast', () => {
     expect(j.confirmed).toBeGreaterThan(0);
     expect(j.drain.consumed).toBe(j.drain.published);
     expect(j.drain.order_gaps).toBe(0);
+  });
+
+  it('backlog mode (h): all confirmed with nobody consuming, then all drained once, in order; the queue deleted', async () => {
+    const r = await run(['-P', String(b.port), '-m', 'backlog', '-n', '2000', '-d', '20', '-b', String(process.pid), '-Q', 'confirm-blast-backlog']);
+    expect(r.code, r.err).toBe(0);
+    const j = lastJson<BacklogResult>(r.out);
+    expect(j.ok).toBe(true);
+    expect(j.mode).toBe('backlog');
+    expect(j.count).toBe(2000);
+    expect(j.sent).toBe(2000);
+    expect(j.confirmed).toBe(2000);
+    expect(j.nacked).toBe(0);
+    // the whole backlog sat in the queue before the consumer subscribed
+    expect(j.depth_after_publish).toBe(2000);
+    expect(j.received).toBe(2000);
+    expect(j.order_gaps).toBe(0);
+    expect(j.redelivered).toBe(0);
+    expect(j.left_in_queue).toBe(0);
+    expect(j.publish_s).toBeGreaterThan(0);
+    // rate = messages / seconds (the seconds are printed to the millisecond)
+    expect(Math.abs(j.publish_rate * j.publish_s - 2000)).toBeLessThan(20);
+    expect(j.drain_s).toBeGreaterThan(0);
+    expect(Math.abs(j.drain_rate * j.drain_s - 2000)).toBeLessThan(20);
+    const rss = j.broker_rss_kb;
+    expect(rss.before).toBeGreaterThan(0);
+    expect(rss.publish_peak).toBeGreaterThanOrEqual(Math.max(rss.before, rss.after_publish));
+    expect(rss.drain_peak).toBeGreaterThanOrEqual(Math.max(rss.after_publish, rss.after_drain));
+    expect(rss.peak).toBe(Math.max(rss.publish_peak, rss.drain_peak));
+    expect(j.publish_broker_cpu_pct).toBeGreaterThan(0);
+    expect(j.drain_broker_cpu_pct).toBeGreaterThan(0);
+    expect(j.publish_client_cpu_pct).toBeGreaterThanOrEqual(0);
+    expect(j.drain_client_cpu_pct).toBeGreaterThanOrEqual(0);
+    await queueGone('confirm-blast-backlog');
+  });
+
+  it('backlog mode (-B 1): one message a write, the same outcome', async () => {
+    const r = await run(['-P', String(b.port), '-m', 'backlog', '-n', '500', '-B', '1', '-d', '20']);
+    expect(r.code, r.err).toBe(0);
+    const j = lastJson<BacklogResult>(r.out);
+    expect(j.confirmed).toBe(500);
+    expect(j.received).toBe(500);
+    expect(j.order_gaps).toBe(0);
+    expect(j.left_in_queue).toBe(0);
+  });
+
+  it('backlog mode refuses a queue that already holds messages, and leaves it alone', async () => {
+    const conn = await amqp.connect(b.url);
+    try {
+      const ch = await conn.createConfirmChannel();
+      await ch.assertQueue('confirm-blast-full', { durable: true });
+      ch.sendToQueue('confirm-blast-full', Buffer.from('x'), { persistent: true });
+      await ch.waitForConfirms();
+      const r = await run(['-P', String(b.port), '-m', 'backlog', '-n', '10', '-Q', 'confirm-blast-full']);
+      expect(r.code).toBe(1);
+      expect(lastJson<BacklogResult>(r.out).error).toBe('queue confirm-blast-full already holds 1 messages: a backlog run needs an empty queue');
+      expect((await ch.checkQueue('confirm-blast-full')).messageCount).toBe(1);
+      await ch.deleteQueue('confirm-blast-full');
+    } finally {
+      await conn.close().catch(() => undefined);
+    }
+  });
+
+  it('-m backlog without -n (and -n without it) is a usage error', async () => {
+    for (const args of [['-m', 'backlog'], ['-n', '10']]) {
+      const r = await run(['-P', String(b.port), ...args]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/-m backlog takes -n/);
+    }
   });
 
   it('a port nothing listens on: exit 1, one line saying so', async () => {
