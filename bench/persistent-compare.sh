@@ -7,18 +7,23 @@
 # built checkout>, and the RabbitMQ answering on RABBIT_PORT (queues deleted by amqp-perf). The
 # broker is pinned to BROKER_CPUS, amqp-perf to CLIENT_CPUS. ROUNDS_PER_HOLD rounds run in one
 # hold of the measurement lock (keep a hold under 5 minutes). JSON lines to OUT, medians on stdout.
-# GEN picks the load generators of (c): amqp-perf ("perf", the default), confirm-blast
+# GEN picks the load generators: amqp-perf ("perf", the default), confirm-blast
 # (bench/confirm-blast.c, raw sockets: amqp-perf's own CPU caps (c) near 73k msg/s; it writes
-# the confirm window's free room at once), "confirm-blast-single" (the same, one message a write,
-# as a client without write coalescing), or several ("confirm-blast confirm-blast-single perf":
-# each broker runs (c) with each, one after the other, in every round). confirm-blast does (c)
-# only. Each JSON line names its generator ("gen"); its result is under "perf".
+# the confirm window's free room at once; (h) with its backlog mode), "confirm-blast-single"
+# (the same, one message a write, as a client without write coalescing), or several
+# ("confirm-blast confirm-blast-single perf": each broker runs each scenario with each, one after
+# the other, in every round). Each JSON line names its generator ("gen"); its result is under
+# "perf"; "broker_cpu_s" and "gen_cpu_s" are the broker's and the generator's CPU over the whole
+# run (for (h): both phases, and amqp-perf's waits for a settled RSS between them).
 #
 #   npm run build && ROUNDS=5 ROUNDS_PER_HOLD=1 RABBIT_PORT=5696 BEFORE=/tmp/main bench/persistent-compare.sh
 #   ONLY=c GEN="confirm-blast perf" RABBIT_PORT=5694 bench/persistent-compare.sh
+#   ONLY=h GEN="confirm-blast confirm-blast-single perf" RABBIT_PORT=5694 bench/persistent-compare.sh
 #
 # Environment: ROUNDS [5] ROUNDS_PER_HOLD [1] SECS [10] WARMUP [3] H_N [200000] RABBIT_PORT [5673]
-#   (RABBIT_PORT=off: no RabbitMQ) BEFORE [] ONLY ["c h"] GEN [perf] OUT [bench/results/tmp/persistent-<time>.jsonl] LOCK [/work/wt/_quiet/measure.lock]
+#   (RABBIT_PORT=off: no RabbitMQ) BEFORE [] ONLY ["c h"] GEN [perf] H_SETTLE_MAX [] (amqp-perf's
+#   --settle-max for (h): its wait for a steady RSS after each phase, 60 s by default, which can
+#   keep a round with RabbitMQ past 5 minutes; the peak is sampled during the phases either way) OUT [bench/results/tmp/persistent-<time>.jsonl] LOCK [/work/wt/_quiet/measure.lock]
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,7 +39,6 @@ for g in $GEN; do
   case $g in
     perf) PERF=$(node -e "import('./dist/bench/lib/perf.js').then(m => { const b = m.buildPerf(); if (!b.bin) { console.error(b.reason); process.exit(1); } console.log(b.bin); })") || exit 1 ;;
     confirm-blast|confirm-blast-single)
-      case " $ONLY " in *" h "*) echo "persistent-compare: confirm-blast does scenario c only (ONLY=c)" >&2; exit 1 ;; esac
       CBLAST=$(node -e "import('./dist/bench/lib/confirm-blast.js').then(m => { const b = m.buildConfirmBlast(); if (!b.bin) { console.error(b.reason); process.exit(1); } console.log(b.bin); })") || exit 1 ;;
     *) echo "persistent-compare: GEN takes perf, confirm-blast, confirm-blast-single, not '$g'" >&2; exit 1 ;;
   esac
@@ -58,15 +62,26 @@ if [ "${1:-}" = "--round" ]; then
     WPID=$!; WPORT=""
     for _ in $(seq 200); do WPORT=$(ss -ltnpH 2>/dev/null | grep "pid=$WPID," | awk '{print $4}' | sed 's/.*://' | head -1); [ -n "$WPORT" ] && break; sleep 0.1; done
   }
+  proc_cpu_ticks() { # $1: pid -> utime + stime of the process, in clock ticks
+    awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+  }
   one() { # broker pid port scenario gen
-    local line
+    local line b0 b1 tfile
+    tfile=$(mktemp "$root/bench/results/tmp/gen-time-XXXXXX")
+    b0=$(proc_cpu_ticks "$2")
     case $5-$4 in
-      confirm-blast-c) line=$(taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -s 1024 -c 100 -q 100 -t "$SECS" -w "$WARMUP") ;;
-      confirm-blast-single-c) line=$(taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -s 1024 -c 100 -B 1 -q 100 -t "$SECS" -w "$WARMUP") ;;
-      perf-c) line=$(taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" -x 1 -y 1 -s 1024 -f -D -c 100 -q 100 -A 1 -z "$SECS" -w "$WARMUP" --quiet) ;;
-      perf-h) line=$(taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" --mode backlog -n "$H_N" -s 1024 -f -D -c 100 -q 100 -A 1 --quiet) ;;
+      confirm-blast-c) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -s 1024 -c 100 -q 100 -t "$SECS" -w "$WARMUP") ;;
+      confirm-blast-single-c) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -s 1024 -c 100 -B 1 -q 100 -t "$SECS" -w "$WARMUP") ;;
+      confirm-blast-h) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -m backlog -n "$H_N" -s 1024 -c 100 -q 100 -d 60) ;;
+      confirm-blast-single-h) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -m backlog -n "$H_N" -s 1024 -c 100 -B 1 -q 100 -d 60) ;;
+      perf-c) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" -x 1 -y 1 -s 1024 -f -D -c 100 -q 100 -A 1 -z "$SECS" -w "$WARMUP" --quiet) ;;
+      perf-h) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" --mode backlog -n "$H_N" -s 1024 -f -D -c 100 -q 100 -A 1 ${H_SETTLE_MAX:+--settle-max "$H_SETTLE_MAX"} --quiet) ;;
     esac
-    echo "{\"broker\":\"$1\",\"gen\":\"$5\",\"round\":$round,\"scenario\":\"$4\",\"time\":\"$(date -u +%H:%M:%S)\",\"load\":$(cut -d' ' -f1 /proc/loadavg),\"perf\":${line:-null}}" >> "$OUT"
+    b1=$(proc_cpu_ticks "$2")
+    local hz gen_cpu
+    hz=$(getconf CLK_TCK)
+    gen_cpu=$(awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { printf "%.2f", $1 + $2 }' "$tfile"); rm -f "$tfile"
+    echo "{\"broker\":\"$1\",\"gen\":\"$5\",\"round\":$round,\"scenario\":\"$4\",\"time\":\"$(date -u +%H:%M:%S)\",\"load\":$(cut -d' ' -f1 /proc/loadavg),\"broker_cpu_s\":$(awk -v a="$b0" -v b="$b1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }'),\"gen_cpu_s\":${gen_cpu:-null},\"perf\":${line:-null}}" >> "$OUT"
     tail -1 "$OUT" | cut -c1-200 >&2
   }
   brokers=(after rabbit); [ -n "$BEFORE" ] && brokers=(before after rabbit)
@@ -119,10 +134,16 @@ node -e '
     ["c: delivered msg/s", "c", (p) => p.recv_rate], ["c: latency p50 ms", "c", (p) => p.lat_us?.p50 / 1000], ["c: latency p99 ms", "c", (p) => p.lat_us?.p99 / 1000],
     ["c: broker peak RSS MiB", "c", (p) => p.broker_rss_kb?.peak / 1024], ["c: broker CPU %", "c", (p) => p.broker_cpu_pct], ["c: client CPU %", "c", (p) => p.client_cpu_pct],
     ["h: publish msg/s", "h", (p) => p.publish_rate], ["h: drain msg/s", "h", (p) => p.drain_rate], ["h: broker peak RSS MiB", "h", (p) => p.broker_rss_kb?.peak / 1024],
+    // per phase: confirm-blast only; CPU a message over the whole run (both phases, N messages): any generator
+    ["h: peak RSS publishing MiB", "h", (p) => p.broker_rss_kb?.publish_peak / 1024], ["h: peak RSS draining MiB", "h", (p) => p.broker_rss_kb?.drain_peak / 1024],
+    ["h: broker CPU % publishing", "h", (p) => p.publish_broker_cpu_pct], ["h: broker CPU % draining", "h", (p) => p.drain_broker_cpu_pct],
+    ["h: generator CPU % publishing", "h", (p) => p.publish_client_cpu_pct], ["h: generator CPU % draining", "h", (p) => p.drain_client_cpu_pct],
+    ["h: broker CPU us/msg, whole run", "h", (p, j) => j.broker_cpu_s != null && p.count ? 1e6 * j.broker_cpu_s / p.count : null],
+    ["h: generator CPU us/msg, whole run", "h", (p, j) => j.gen_cpu_s != null && p.count ? 1e6 * j.gen_cpu_s / p.count : null],
   ];
   console.log("| figure | " + brokers.join(" | ") + " |\n| --- |" + brokers.map(() => " ---: |").join(""));
   for (const [name, s, f] of rows) {
-    const cells = brokers.map((b) => { const xs = lines.filter((j) => j.col === b && j.scenario === s).map((j) => f(j.perf)); const m = med(xs); return m == null ? "" : `${m.toFixed(m < 100 ? 2 : 0)} [n=${xs.length}]`; });
+    const cells = brokers.map((b) => { const xs = lines.filter((j) => j.col === b && j.scenario === s).map((j) => f(j.perf, j)).filter((x) => x != null && !Number.isNaN(x)); const m = med(xs); return m == null ? "" : `${m.toFixed(m < 100 ? 2 : 0)} [n=${xs.length}]`; });
     console.log(`| ${name} | ${cells.join(" | ")} |`);
   }
 ' "$OUT"
