@@ -9,6 +9,7 @@
 // one is frame_too_large whatever its type).
 
 import { CodecError } from './codec-error.js';
+import { u16, u32 } from './big-endian.js';
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from './methods.generated.js';
 
 export interface FrameHandler {
@@ -225,7 +226,7 @@ export class FrameReader {
   #startPartial(buf: Buffer, pos: number, payloadAt: number, handler: FrameHandler): boolean {
     const size = this.#checkHeader(buf, pos);
     if (buf[pos] === FRAME_BODY && size > 0 && handler.bodyTarget !== undefined) {
-      const channel = buf.readUInt16BE(pos + 1);
+      const channel = u16(buf, pos + 1);
       const into = handler.bodyTarget(channel, size);
       if (into !== null && into.length === size) {
         this.#into = into;
@@ -248,7 +249,7 @@ export class FrameReader {
 
   #checkHeader(buf: Buffer, pos: number): number {
     const type = buf[pos]!;
-    const size = buf.readUInt32BE(pos + 3);
+    const size = u32(buf, pos + 3);
     const limit = this.frameMax - 8;
     if (this.frameMax > 0 && size > limit) {
       throw new CodecError('FRAME_ERROR', `type ${type}, all octets = <<>>: {frame_too_large,${size},${limit}}`);
@@ -268,7 +269,7 @@ export class FrameReader {
     const known = type === FRAME_METHOD || type === FRAME_BODY || (type === FRAME_HEADER && size >= MIN_HEADER_PAYLOAD) || (type === FRAME_HEARTBEAT && size === 0);
     if (!known) throw new CodecError('FRAME_ERROR', `type ${type}, ${octetsSnippet(payload)}: unknown_frame`);
     this.payloadBuffer = ab;
-    handler.onFrame(type, buf.readUInt16BE(pos + 1), payload);
+    handler.onFrame(type, u16(buf, pos + 1), payload);
   }
 }
 

@@ -15,6 +15,7 @@
 // allocate, fault in and collect (at 1 KiB deliveries, about a thousand a second).
 
 import { BufferWriter } from './buffer-writer.js';
+import { putU16, putU32 } from './big-endian.js';
 import {
   BASIC_DELIVER,
   encodeMethod,
@@ -247,8 +248,8 @@ export class FrameWriter {
     buf.set(tpl, start); // TypedArray#set: cheaper than Buffer#copy for a few dozen bytes
     const at = start + t.tagAt;
     const hi = Math.floor(deliveryTag / 0x1_0000_0000);
-    buf.writeUInt32BE(hi >>> 0, at);
-    buf.writeUInt32BE(deliveryTag - hi * 0x1_0000_0000, at + 4);
+    putU32(buf, at, hi >>> 0);
+    putU32(buf, at + 4, deliveryTag - hi * 0x1_0000_0000);
     buf[at + 8] = redelivered ? 1 : 0;
     slab.pos = start + tpl.length;
     this.#extendRun(start);
@@ -404,14 +405,14 @@ export class FrameWriter {
     const buf = slab.buf;
     const p = slab.pos;
     buf[p] = type;
-    buf.writeUInt16BE(channel, p + 1);
+    putU16(buf, p + 1, channel);
     slab.pos = p + 7;
   }
 
   #end(): void {
     slab.u8(FRAME_END);
     const start = slab.frameStart;
-    slab.buf.writeUInt32BE(slab.pos - start - 8, start + 3);
+    putU32(slab.buf, start + 3, slab.pos - start - 8);
     this.#extendRun(start);
   }
 

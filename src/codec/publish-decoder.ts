@@ -5,6 +5,7 @@
 // length that does not add up) goes through the generic decoder, so every error stays as it was.
 
 import { BASIC_PUBLISH, type BasicPublish } from './methods.generated.js';
+import { u16 } from './big-endian.js';
 
 type MutablePublish = { -readonly [K in keyof BasicPublish]: BasicPublish[K] };
 
@@ -54,7 +55,7 @@ export class PublishDecoder {
     if (routingKey === null) return null;
     const bits = payload[bitsAt]!;
     const m = this.#m;
-    m.ticket = payload.readUInt16BE(4);
+    m.ticket = u16(payload, 4);
     m.exchange = exchange;
     m.routingKey = routingKey;
     m.mandatory = (bits & 1) !== 0;

@@ -9,6 +9,7 @@
 // once at its declared size (reserveBody): one copy per byte, no growth, no concatenation.
 
 import { BufferReader } from '../codec/buffer-reader.js';
+import { u16, u32 } from '../codec/big-endian.js';
 import { octetsSnippet } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
 import { PublishDecoder } from '../codec/publish-decoder.js';
@@ -106,7 +107,7 @@ export class CommandAssembler {
         if (type !== FRAME_METHOD) {
           throw new ConnectionError('UNEXPECTED_FRAME', 'expected method frame, got non method frame instead');
         }
-        const id = payload.length >= 4 ? payload.readUInt32BE(0) : 0;
+        const id = payload.length >= 4 ? u32(payload, 0) : 0;
         if (id === BASIC_ACK && payload.length === ACK_PAYLOAD) return this.#ackFrom(payload);
         let m: Method | null = id === BASIC_PUBLISH && payload.length >= 9 ? this.#publish.decode(payload) : null;
         if (m === null) {
@@ -131,11 +132,11 @@ export class CommandAssembler {
           // The frame reader already refuses these; kept so the assembler is safe on its own.
           throw new ConnectionError('FRAME_ERROR', `type ${FRAME_HEADER}, ${octetsSnippet(payload)}: unknown_frame`, { classId: 0, methodId: 0 });
         }
-        const headerClass = payload.readUInt16BE(0);
+        const headerClass = u16(payload, 0);
         if (headerClass !== classId) {
           throw new ConnectionError('UNEXPECTED_FRAME', `expected content header for class ${classId}, got one for class ${headerClass} instead`, this.#ids());
         }
-        const size = payload.readUInt32BE(4) * 0x1_0000_0000 + payload.readUInt32BE(8);
+        const size = u32(payload, 4) * 0x1_0000_0000 + u32(payload, 8);
         const view = size < COPY_HEADER_FROM;
         this.header = view ? payload : copyOf(payload);
         this.bodySize = size;
@@ -191,7 +192,7 @@ export class CommandAssembler {
    */
   #ackFrom(payload: Buffer): true {
     const ack = this.#ack;
-    ack.deliveryTag = payload.readUInt32BE(4) * 0x1_0000_0000 + payload.readUInt32BE(8);
+    ack.deliveryTag = u32(payload, 4) * 0x1_0000_0000 + u32(payload, 8);
     ack.multiple = (payload[12]! & 1) !== 0;
     this.method = ack;
     this.retained = false;
