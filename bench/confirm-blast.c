@@ -417,28 +417,10 @@ int main(int argc, char **argv) {
     put32(&p, 0);
     ok = rpc(&consc, &p, 1, Q_DECLARE_OK, &f, "queue.declare");
   }
-  if (ok) {
-    putmethod(&p, M(60, 10));
-    put32(&p, 0);
-    put16(&p, (uint16_t)prefetch);
-    put8(&p, 0);
-    ok = rpc(&consc, &p, 1, QOS_OK, &f, "basic.qos");
-  }
-  if (ok) {
-    putmethod(&p, M(60, 20));
-    put16(&p, 0);
-    putshort(&p, queue);
-    putshort(&p, "confirm-blast");
-    put8(&p, 0); /* manual ack */
-    put32(&p, 0);
-    ok = rpc(&consc, &p, 1, CONSUME_OK, &f, "basic.consume");
-  }
+  if (ok) ok = set_prefetch(&consc, &p, prefetch, &f);
+  if (ok) ok = consume(&consc, &p, queue, &f);
   if (ok) ok = open_conn(&pubc, "publisher");
-  if (ok) {
-    putmethod(&p, M(85, 10));
-    put8(&p, 0);
-    ok = rpc(&pubc, &p, 1, CONFIRM_OK, &f, "confirm.select");
-  }
+  if (ok) ok = select_confirms(&pubc, &p, &f);
   if (!ok) return report_failure("throughput");
 
   long rss_start = broker_rss_kb(), rss_peak = rss_start;

@@ -85,19 +85,9 @@ int run_backlog(void) {
     fail("queue %s already holds %ld messages: a backlog run needs an empty queue", queue, depth0);
     ok = declared = 0; /* not ours to delete */
   }
-  if (ok) {
-    putmethod(&p, M(60, 10));
-    put32(&p, 0);
-    put16(&p, (uint16_t)prefetch);
-    put8(&p, 0);
-    ok = rpc(&consc, &p, 1, QOS_OK, &f, "basic.qos");
-  }
+  if (ok) ok = set_prefetch(&consc, &p, prefetch, &f);
   if (ok) ok = open_conn(&pubc, "publisher");
-  if (ok) {
-    putmethod(&p, M(85, 10));
-    put8(&p, 0);
-    ok = rpc(&pubc, &p, 1, CONFIRM_OK, &f, "confirm.select");
-  }
+  if (ok) ok = select_confirms(&pubc, &p, &f);
   if (!ok) {
     free(p.p);
     return give_up(declared);
@@ -122,13 +112,7 @@ int run_backlog(void) {
 
   /* phase 2: drain; deliveries that follow consume-ok in its read stay buffered for the thread */
   uint64_t t2 = now_ns();
-  putmethod(&p, M(60, 20));
-  put16(&p, 0);
-  putshort(&p, queue);
-  putshort(&p, "confirm-blast");
-  put8(&p, 0); /* manual ack */
-  put32(&p, 0);
-  ok = rpc(&consc, &p, 1, CONSUME_OK, &f, "basic.consume");
+  ok = consume(&consc, &p, queue, &f);
   free(p.p);
   if (!ok) return give_up(1);
   pthread_create(&ct, NULL, consumer, NULL);

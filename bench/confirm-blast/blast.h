@@ -96,6 +96,9 @@ int next_frame(conn_t *c, frame_t *f);
 void closed_by_broker(conn_t *c, const frame_t *f);
 int expect(conn_t *c, uint32_t want, frame_t *f, const char *what);
 int rpc(conn_t *c, buf_t *payload, uint16_t ch, uint32_t reply, frame_t *f, const char *what);
+int set_prefetch(conn_t *c, buf_t *p, int count, frame_t *f);
+int consume(conn_t *c, buf_t *p, const char *q, frame_t *f);
+int select_confirms(conn_t *c, buf_t *p, frame_t *f);
 int open_conn(conn_t *c, const char *name);
 void close_conn(conn_t *c);
 

@@ -180,6 +180,33 @@ int rpc(conn_t *c, buf_t *payload, uint16_t ch, uint32_t reply, frame_t *f, cons
   return ok;
 }
 
+/* basic.qos on channel 1: at most `count` unacked deliveries. `p` is scratch, left empty. */
+int set_prefetch(conn_t *c, buf_t *p, int count, frame_t *f) {
+  putmethod(p, M(60, 10));
+  put32(p, 0);
+  put16(p, (uint16_t)count);
+  put8(p, 0);
+  return rpc(c, p, 1, QOS_OK, f, "basic.qos");
+}
+
+/* basic.consume of `q` on channel 1 with manual acks. */
+int consume(conn_t *c, buf_t *p, const char *q, frame_t *f) {
+  putmethod(p, M(60, 20));
+  put16(p, 0);
+  putshort(p, q);
+  putshort(p, "confirm-blast");
+  put8(p, 0); /* manual ack */
+  put32(p, 0);
+  return rpc(c, p, 1, CONSUME_OK, f, "basic.consume");
+}
+
+/* confirm.select on channel 1. */
+int select_confirms(conn_t *c, buf_t *p, frame_t *f) {
+  putmethod(p, M(85, 10));
+  put8(p, 0);
+  return rpc(c, p, 1, CONFIRM_OK, f, "confirm.select");
+}
+
 /* Connects, logs in with PLAIN, negotiates frame_max (heartbeat off) and opens channel 1. */
 int open_conn(conn_t *c, const char *name) {
   memset(c, 0, sizeof *c);
