@@ -2,10 +2,14 @@
 // inserted (messages + entries, the store's schema) together with the deletes of the previous
 // batch's messages (what acks produce), one transaction each, in WAL mode. Prints messages/s
 // and CPU per message (user, system) for a statement shape and a synchronous setting:
-//   --mode row (one statement a row, as the writer does) | multi (8-row inserts) | range (range deletes)
+//   --mode row (one statement a row, as the writer does) | multi (--k-row inserts) | range (range deletes)
+//   --k 8 (rows a multi-row insert)   --lean 0 | 1 (columns that are almost always the same,
+//   refs 1 and an entry's flags 0, written as literals in the statement instead of bound)
 //   --sync FULL | OFF     --per 18  --batches 3000  --dir /tmp/warren-sqlite-batches
 //   --page-size 4096 (a new database's page size)   --deletes prev | none (inserts only: (h)'s publish)
 //   --layout two (messages + entries) | one (the message's columns inline in its entry row)
+//            | packed (messages + entries, a message's exchange, routing key, header and body
+//              bound as one blob, as the batch carries them) | onepacked (one row, packed)
 //
 //   npm run build && node dist/bench/sqlite-batches.js --mode row --sync FULL
 
@@ -25,6 +29,7 @@ const sync = arg('sync', 'FULL');
 const pageSize = Number(arg('page-size', '4096'));
 const deletes = arg('deletes', 'prev');
 const layout = arg('layout', 'two');
+const lean = arg('lean', '0') === '1';
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const db = new Database(`${dir}/t.db`);
@@ -35,11 +40,19 @@ db.pragma(`synchronous = ${sync === 'OFF' ? 'OFF' : 'FULL'}`);
 db.exec(`CREATE TABLE messages (id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL, header BLOB NOT NULL, body BLOB NOT NULL);
 CREATE TABLE one (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL, header BLOB NOT NULL, body BLOB NOT NULL, PRIMARY KEY (queue_id, seq));
 CREATE TABLE entries (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;`);
-const K = 8;
-const msgPut = db.prepare('INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES (?, ?, ?, ?, ?, ?)');
-const entryPut = db.prepare('INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-const msgPutK = db.prepare(`INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES ${Array(K).fill('(?, ?, ?, ?, ?, ?)').join(',')}`);
-const entryPutK = db.prepare(`INSERT INTO entries VALUES ${Array(K).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(',')}`);
+const K = Number(arg('k', '8'));
+const msgRow = lean ? '(?, 1, ?, ?, ?, ?)' : '(?, ?, ?, ?, ?, ?)';
+const entryRow = lean ? '(?, ?, ?, 0, ?, 0, 0, 0, 0)' : '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const msgPut = db.prepare(`INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES ${msgRow}`);
+const entryPut = db.prepare(`INSERT INTO entries VALUES ${entryRow}`);
+const msgPutK = db.prepare(`INSERT INTO messages (id, refs, exchange, routing_key, header, body) VALUES ${Array(K).fill(msgRow).join(',')}`);
+const entryPutK = db.prepare(`INSERT INTO entries VALUES ${Array(K).fill(entryRow).join(',')}`);
+db.exec(`CREATE TABLE mpacked (id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE onepacked (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (queue_id, seq));`);
+const packedPut = db.prepare('INSERT INTO mpacked (id, refs, data) VALUES (?, ?, ?)');
+const onePackedPut = db.prepare('INSERT INTO onepacked VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+// exchange '', routing key 'q', a 20-byte header and the body, length-prefixed as in a batch
+const packed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 1, 0x71, 0, 0, 0, 20]), Buffer.alloc(20, 1), Buffer.from([0, 0, 4, 0]), Buffer.alloc(1024, 7)]);
 const onePut = db.prepare('INSERT INTO one VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
 const oneDel = db.prepare('DELETE FROM one WHERE queue_id = ? AND seq = ?');
 const entryDel = db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq = ?');
@@ -58,8 +71,13 @@ const batch = db.transaction((from: number) => {
       m.length = 0;
       e.length = 0;
       for (let j = 0; j < K; j++, id++) {
-        m.push(id, 1, '', 'q', header, body);
-        e.push(1, id, id, 0, 1024, 0, 0, 0, 0);
+        if (lean) {
+          m.push(id, '', 'q', header, body);
+          e.push(1, id, id, 1024);
+        } else {
+          m.push(id, 1, '', 'q', header, body);
+          e.push(1, id, id, 0, 1024, 0, 0, 0, 0);
+        }
       }
       msgPutK.run(m);
       entryPutK.run(e);
@@ -70,8 +88,22 @@ const batch = db.transaction((from: number) => {
       onePut.run(1, id, id, 0, 1024, 0, 0, 0, 0, '', 'q', header, body);
       continue;
     }
-    msgPut.run(id, 1, '', 'q', header, body);
-    entryPut.run(1, id, id, 0, 1024, 0, 0, 0, 0);
+    if (layout === 'onepacked') {
+      onePackedPut.run(1, id, id, 0, 1024, 0, 0, 0, 0, packed);
+      continue;
+    }
+    if (layout === 'packed') {
+      packedPut.run(id, 1, packed);
+      entryPut.run(1, id, id, 0, 1024, 0, 0, 0, 0);
+      continue;
+    }
+    if (lean) {
+      msgPut.run(id, '', 'q', header, body);
+      entryPut.run(1, id, id, 1024);
+    } else {
+      msgPut.run(id, 1, '', 'q', header, body);
+      entryPut.run(1, id, id, 0, 1024, 0, 0, 0, 0);
+    }
   }
   if (from <= 0 || deletes === 'none') return;
   if (layout === 'one') {
@@ -97,5 +129,5 @@ const n = per * batches;
 db.close();
 rmSync(dir, { recursive: true, force: true });
 console.log(
-  JSON.stringify({ per, batches, mode, sync, pageSize, deletes, layout, msgs_per_s: Math.round(n / seconds), cpu_us_per_msg: +((cpu.user + cpu.system) / n).toFixed(2), user_us: +(cpu.user / n).toFixed(2), system_us: +(cpu.system / n).toFixed(2) }),
+  JSON.stringify({ per, batches, mode, k: K, lean, sync, pageSize, deletes, layout, msgs_per_s: Math.round(n / seconds), cpu_us_per_msg: +((cpu.user + cpu.system) / n).toFixed(2), user_us: +(cpu.user / n).toFixed(2), system_us: +(cpu.system / n).toFixed(2) }),
 );
