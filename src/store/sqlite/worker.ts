@@ -34,6 +34,7 @@ import {
 } from '../batch.js';
 import type { BatchReply } from '../batched-store.js';
 import { EntryRuns } from './entry-runs.js';
+import { IdleSteps } from './idle-steps.js';
 import { tuneConnection } from './schema.js';
 import { writerToBatchPolicy } from './writer-sched.js';
 import { threadCpuTimes, TRACE_ENV, traceNow } from '../batch-trace.js';
@@ -255,22 +256,21 @@ function reclaimSpace(): boolean {
  * the README), on the core the event loop needs.
  */
 const RECLAIM_IDLE_MS = 1000;
-let lastBatchAt = 0;
-const reclaimTimer = setTimeout(reclaimWhenIdle, RECLAIM_IDLE_MS);
 
-/** One step at a time, each its own turn, so a batch that comes meanwhile goes first. */
-function reclaimWhenIdle(): void {
-  if (performance.now() - lastBatchAt < RECLAIM_IDLE_MS) return; // a batch re-armed the timer
+/** One reclaiming step; true while there is more to give back. */
+function reclaimStep(): boolean {
   try {
-    if (reclaimSpace()) {
-      sinceCheckpoint = CHECKPOINT_BYTES;
-      checkpoint();
-      setImmediate(reclaimWhenIdle);
-    }
+    if (!reclaimSpace()) return false;
+    sinceCheckpoint = CHECKPOINT_BYTES;
+    checkpoint();
+    return true;
   } catch {
     // Retried when the writer is next idle; nothing is lost (committed pages stay in the WAL).
+    return false;
   }
 }
+
+const reclaimWhenIdle = new IdleSteps(RECLAIM_IDLE_MS, reclaimStep);
 
 /** Batch bytes committed since the last checkpoint (a stand-in for the WAL's growth). */
 let sinceCheckpoint = 0;
@@ -297,7 +297,7 @@ function cpuSince(at: [number, number]): [number, number] {
 
 parentPort!.on('message', (req: BatchRequest | 'close') => {
   if (req === 'close') {
-    clearTimeout(reclaimTimer);
+    reclaimWhenIdle.close();
     db.close();
     parentPort!.postMessage('closed');
     return;
@@ -317,8 +317,7 @@ parentPort!.on('message', (req: BatchRequest | 'close') => {
   }
   // The batch's buffer goes back with the reply (transferred, not copied) for the next batch.
   parentPort!.postMessage(reply, [req.buffer]);
-  lastBatchAt = performance.now();
-  reclaimTimer.refresh();
+  reclaimWhenIdle.busy();
   if (reply.ok) {
     sinceCheckpoint += req.length;
     try {
