@@ -126,8 +126,10 @@ for (let b = 0; b < batches; b++) batch(id - per);
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const n = per * batches;
+// The file's size in pages at the end (a shape that splits pages half-full writes more of them).
+const pages = db.pragma('page_count', { simple: true }) as number;
 db.close();
 rmSync(dir, { recursive: true, force: true });
 console.log(
-  JSON.stringify({ per, batches, mode, k: K, lean, sync, pageSize, deletes, layout, msgs_per_s: Math.round(n / seconds), cpu_us_per_msg: +((cpu.user + cpu.system) / n).toFixed(2), user_us: +(cpu.user / n).toFixed(2), system_us: +(cpu.system / n).toFixed(2) }),
+  JSON.stringify({ per, batches, mode, k: K, lean, sync, pageSize, deletes, layout, pages, msgs_per_s: Math.round(n / seconds), cpu_us_per_msg: +((cpu.user + cpu.system) / n).toFixed(2), user_us: +(cpu.user / n).toFixed(2), system_us: +(cpu.system / n).toFixed(2) }),
 );
