@@ -2,6 +2,7 @@
 // copying; OutputSlab (frame-writer.ts) overrides `grow` to move to a fresh slab instead, which is
 // why callers reserve a frame's worst-case size up front with `ensure`.
 
+import { putU32 } from './big-endian.js';
 import { CodecError } from './codec-error.js';
 import type { FieldTable, FieldValue } from './field-table.js';
 
@@ -73,7 +74,8 @@ export class BufferWriter {
 
   u32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    // writeUInt32BE's argument checks cost more than the write (v >>> 0 is in range).
+    putU32(this.buf, this.pos, v >>> 0);
     this.pos += 4;
   }
 
@@ -86,9 +88,19 @@ export class BufferWriter {
   u64(v: number): void {
     this.ensure(8);
     const hi = Math.floor(v / TWO_32);
-    this.buf.writeUInt32BE(hi >>> 0, this.pos);
-    this.buf.writeUInt32BE(v - hi * TWO_32, this.pos + 4);
-    this.pos += 8;
+    const lo = v - hi * TWO_32;
+    const b = this.buf;
+    const p = this.pos;
+    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && lo === Math.floor(lo))) {
+      // Out of range or not an integer: writeUInt32BE throws, as it did for every value.
+      b.writeUInt32BE(hi >>> 0, p);
+      b.writeUInt32BE(lo, p + 4);
+      this.pos = p + 8;
+      return;
+    }
+    putU32(b, p, hi);
+    putU32(b, p + 4, lo);
+    this.pos = p + 8;
   }
 
   i64(v: number | bigint): void {
@@ -145,16 +157,36 @@ export class BufferWriter {
 
   longstr(v: Buffer | string): void {
     if (typeof v === 'string') {
+      // Short ASCII strings (names, as the store's batches write one or two a message): copied in
+      // a loop, as shortstr does, rather than two calls into C++.
+      const n = v.length;
+      if (n < 64) {
+        this.ensure(4 + n);
+        const buf = this.buf;
+        const start = this.pos + 4;
+        let i = 0;
+        for (; i < n; i++) {
+          const c = v.charCodeAt(i);
+          if (c > 0x7f) break;
+          buf[start + i] = c;
+        }
+        if (i === n) {
+          this.u32(n);
+          this.pos = start + n;
+          return;
+        }
+      }
       const len = Buffer.byteLength(v);
       this.ensure(4 + len);
-      this.buf.writeUInt32BE(len, this.pos);
-      this.buf.write(v, this.pos + 4, len, 'utf8');
-      this.pos += 4 + len;
+      this.u32(len);
+      this.buf.write(v, this.pos, len, 'utf8');
+      this.pos += len;
     } else {
       this.ensure(4 + v.length);
-      this.buf.writeUInt32BE(v.length, this.pos);
-      v.copy(this.buf, this.pos + 4);
-      this.pos += 4 + v.length;
+      this.u32(v.length);
+      // TypedArray#set, as in bytes().
+      this.buf.set(v, this.pos);
+      this.pos += v.length;
     }
   }
 
