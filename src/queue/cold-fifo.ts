@@ -1,16 +1,89 @@
 // The middle of a long backlog, kept as numbers instead of objects. A ready entry whose message
 // is safely in the store needs only five numbers to be rebuilt when the head of the queue
-// reaches it; at 28 bytes instead of an object of about a hundred, a million of them fit where
+// reaches it; at 20 bytes instead of an object of about a hundred, a million of them fit where
 // the broker's memory budget says they must. Chunks of typed arrays, first in first out.
 
 const CHUNK = 4096;
+const I32_MIN = -(2 ** 31);
+const I32_MAX = 2 ** 31 - 1;
 
+/**
+ * Up to CHUNK records. A queue's records come in seq order and their store ids nearly so, so a
+ * chunk keeps both as 32-bit offsets from its first record's (20 bytes a record, not 28: 8 MiB
+ * less for a 1M backlog). A record whose offsets do not fit widens the chunk to doubles once.
+ */
 class Chunk {
-  readonly seq = new Float64Array(CHUNK);
-  readonly storeId = new Float64Array(CHUNK);
+  #seqBase = 0;
+  #idBase = 0;
+  /** Compact form (null once widened). */
+  #seqOff: Int32Array | null = new Int32Array(CHUNK);
+  #idOff: Int32Array | null = new Int32Array(CHUNK);
+  /** Wide form (null until widened). */
+  #seqAbs: Float64Array | null = null;
+  #idAbs: Float64Array | null = null;
   readonly size = new Uint32Array(CHUNK);
   readonly bits = new Uint32Array(CHUNK);
   readonly count = new Uint32Array(CHUNK);
+
+  get wide(): boolean {
+    return this.#seqOff === null;
+  }
+
+  get bytes(): number {
+    return CHUNK * (this.#seqOff === null ? 28 : 20);
+  }
+
+  /** Makes record i's seq and store id the chunk's bases when it is the chunk's first. */
+  start(seq: number, storeId: number): void {
+    if (this.#seqOff === null) return;
+    this.#seqBase = seq;
+    this.#idBase = storeId;
+  }
+
+  seq(i: number): number {
+    return this.#seqOff !== null ? this.#seqBase + this.#seqOff[i]! : this.#seqAbs![i]!;
+  }
+
+  storeId(i: number): number {
+    return this.#idOff !== null ? this.#idBase + this.#idOff[i]! : this.#idAbs![i]!;
+  }
+
+  setSeq(i: number, seq: number): void {
+    if (this.#seqOff !== null) {
+      const d = seq - this.#seqBase;
+      if (d >= I32_MIN && d <= I32_MAX) {
+        this.#seqOff[i] = d;
+        return;
+      }
+      this.#widen();
+    }
+    this.#seqAbs![i] = seq;
+  }
+
+  setStoreId(i: number, storeId: number): void {
+    if (this.#idOff !== null) {
+      const d = storeId - this.#idBase;
+      if (d >= I32_MIN && d <= I32_MAX) {
+        this.#idOff[i] = d;
+        return;
+      }
+      this.#widen();
+    }
+    this.#idAbs![i] = storeId;
+  }
+
+  #widen(): void {
+    const seqAbs = new Float64Array(CHUNK);
+    const idAbs = new Float64Array(CHUNK);
+    for (let i = 0; i < CHUNK; i++) {
+      seqAbs[i] = this.#seqBase + this.#seqOff![i]!;
+      idAbs[i] = this.#idBase + this.#idOff![i]!;
+    }
+    this.#seqAbs = seqAbs;
+    this.#idAbs = idAbs;
+    this.#seqOff = null;
+    this.#idOff = null;
+  }
 }
 
 export class ColdFifo {
@@ -27,17 +100,26 @@ export class ColdFifo {
     return this.#length;
   }
 
+  /** Bytes held by the records' arrays (the spare chunk included). */
+  get bytes(): number {
+    let n = this.#spare?.bytes ?? 0;
+    for (const c of this.#chunks) n += c.bytes;
+    return n;
+  }
+
   push(seq: number, size: number, storeId: number, bits: number, count: number): void {
     if (this.#tail === CHUNK) {
-      this.#chunks.push(this.#spare ?? new Chunk());
+      const c = this.#spare ?? new Chunk();
+      c.start(seq, storeId);
+      this.#chunks.push(c);
       this.#spare = null;
       this.#tail = 0;
     }
     const c = this.#chunks[this.#chunks.length - 1]!;
     const i = this.#tail++;
-    c.seq[i] = seq;
+    c.setSeq(i, seq);
     c.size[i] = size;
-    c.storeId[i] = storeId;
+    c.setStoreId(i, storeId);
     c.bits[i] = bits;
     c.count[i] = count;
     this.#length++;
@@ -45,7 +127,7 @@ export class ColdFifo {
 
   // The head record's fields (only while length > 0).
   get seq(): number {
-    return this.#chunks[0]!.seq[this.#head]!;
+    return this.#chunks[0]!.seq(this.#head);
   }
 
   get size(): number {
@@ -53,7 +135,7 @@ export class ColdFifo {
   }
 
   get storeId(): number {
-    return this.#chunks[0]!.storeId[this.#head]!;
+    return this.#chunks[0]!.storeId(this.#head);
   }
 
   get bits(): number {
@@ -70,7 +152,7 @@ export class ColdFifo {
     for (let k = 0; k < this.#chunks.length; k++) {
       const c = this.#chunks[k]!;
       const end = k === this.#chunks.length - 1 ? this.#tail : CHUNK;
-      for (; i < end; i++) fn(c.seq[i]!, c.size[i]!, c.storeId[i]!, c.bits[i]!, c.count[i]!);
+      for (; i < end; i++) fn(c.seq(i), c.size[i]!, c.storeId(i), c.bits[i]!, c.count[i]!);
       i = 0;
     }
   }
@@ -90,7 +172,7 @@ export class ColdFifo {
   // Fields of the record at index i (0: the head; i < length), for walking without shifting.
   seqAt(i: number): number {
     const at = this.#head + i;
-    return this.#chunks[Math.floor(at / CHUNK)]!.seq[at % CHUNK]!;
+    return this.#chunks[Math.floor(at / CHUNK)]!.seq(at % CHUNK);
   }
 
   sizeAt(i: number): number {
@@ -100,7 +182,7 @@ export class ColdFifo {
 
   storeIdAt(i: number): number {
     const at = this.#head + i;
-    return this.#chunks[Math.floor(at / CHUNK)]!.storeId[at % CHUNK]!;
+    return this.#chunks[Math.floor(at / CHUNK)]!.storeId(at % CHUNK);
   }
 
   bitsAt(i: number): number {
@@ -119,7 +201,7 @@ export class ColdFifo {
     const c = this.#chunks[Math.floor(at / CHUNK)]!;
     const k = at % CHUNK;
     c.size[k] = size;
-    c.storeId[k] = storeId;
+    c.setStoreId(k, storeId);
     c.bits[k] = bits;
     c.count[k] = count;
   }
@@ -135,7 +217,8 @@ export class ColdFifo {
     this.#length--;
     if (++this.#head === CHUNK || this.#length === 0) {
       const done = this.#chunks.shift()!;
-      this.#spare = done;
+      // A widened chunk is not kept: the next one starts compact.
+      this.#spare = done.wide ? null : done;
       this.#head = 0;
       if (this.#chunks.length === 0) this.#tail = CHUNK;
     }
