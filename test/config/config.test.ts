@@ -72,6 +72,8 @@ describe('resolveConfig', () => {
   });
 
   it('takes the paused output timeout in seconds (0: no limit)', () => {
+    // The default keeps a flat-out publisher's 1M x 1 KiB backlog under the 200 MiB goal (README, Memory of a 1M backlog).
+    expect(resolveConfig({ flags: {} }).config.storeWriteBuffer).toBe(4 * 1024 * 1024);
     expect(resolveConfig({ flags: { storeWriteBuffer: '32MiB' } }).config.storeWriteBuffer).toBe(32 * 1024 * 1024);
     expect(() => resolveConfig({ flags: { storeWriteBuffer: '1KiB' } })).toThrow(/at least 65536 bytes/);
     expect(resolveConfig({}).config.storeAckWait).toBe(2);
