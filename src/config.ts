@@ -155,8 +155,8 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   pausedOutputTimeout: 120,
   heapGrowth: 100,
   maxStoreBytes: 0,
-  // 4 MiB, not 16: a flat-out publisher's 1M backlog then peaks about 30 MiB lower, at no rate
-  // measured beyond the rounds' spread (README, Memory of a 1M backlog).
+  // 4 MiB, not 16: a flat-out publisher's 1M backlog peaked 37 MiB lower, for a flat-out publish
+  // rate 10 % lower in the medians, spreads overlapping (README, Memory of a 1M backlog).
   storeWriteBuffer: 4 * 1024 * 1024,
   storeAckWait: 2,
   statsInterval: 5,
