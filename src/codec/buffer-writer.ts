@@ -128,24 +128,30 @@ export class BufferWriter {
     this.pos += 8;
   }
 
-  shortstr(s: string): void {
-    // Names are short and nearly always ASCII: copy them in a loop rather than call into C++ twice.
+  /**
+   * Names are short and nearly always ASCII: copied in a loop rather than with two calls into C++
+   * (Buffer.byteLength, Buffer#write). Writes a short ASCII `s` after `prefix` bytes left for its
+   * length and says whether it was one (false: nothing usable written, pos unchanged).
+   */
+  #asciiAfter(s: string, prefix: number): boolean {
     const n = s.length;
-    if (n < 64) {
-      this.ensure(1 + n);
-      const buf = this.buf;
-      const start = this.pos + 1;
-      let i = 0;
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c > 0x7f) break;
-        buf[start + i] = c;
-      }
-      if (i === n) {
-        buf[this.pos] = n;
-        this.pos = start + n;
-        return;
-      }
+    if (n >= 64) return false;
+    this.ensure(prefix + n);
+    const buf = this.buf;
+    const start = this.pos + prefix;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) return false;
+      buf[start + i] = c;
+    }
+    return true;
+  }
+
+  shortstr(s: string): void {
+    if (this.#asciiAfter(s, 1)) {
+      this.buf[this.pos] = s.length;
+      this.pos += 1 + s.length;
+      return;
     }
     const len = Buffer.byteLength(s);
     if (len > 255) throw new CodecError('SYNTAX_ERROR', `short string too long (${len} bytes, limit 255)`);
@@ -157,24 +163,11 @@ export class BufferWriter {
 
   longstr(v: Buffer | string): void {
     if (typeof v === 'string') {
-      // Short ASCII strings (names, as the store's batches write one or two a message): copied in
-      // a loop, as shortstr does, rather than two calls into C++.
-      const n = v.length;
-      if (n < 64) {
-        this.ensure(4 + n);
-        const buf = this.buf;
-        const start = this.pos + 4;
-        let i = 0;
-        for (; i < n; i++) {
-          const c = v.charCodeAt(i);
-          if (c > 0x7f) break;
-          buf[start + i] = c;
-        }
-        if (i === n) {
-          this.u32(n);
-          this.pos = start + n;
-          return;
-        }
+      // Names, as the store's batches write one or two a message.
+      if (this.#asciiAfter(v, 4)) {
+        this.u32(v.length);
+        this.pos += v.length;
+        return;
       }
       const len = Buffer.byteLength(v);
       this.ensure(4 + len);
