@@ -10,6 +10,9 @@
 //   --layout two (messages + entries) | one (the message's columns inline in its entry row)
 //            | packed (messages + entries, a message's exchange, routing key, header and body
 //              bound as one blob, as the batch carries them) | onepacked (one row, packed)
+//            | solo (schema 5's solo_entries: the message id as rowid, an index on (queue_id,
+//              seq), packed) | solowr (the same WITHOUT ROWID, keyed by (queue_id, seq), with
+//              an index on the id instead)
 //
 //   npm run build && node dist/bench/sqlite-batches.js --mode row --sync FULL
 
@@ -49,6 +52,16 @@ const msgPutK = db.prepare(`INSERT INTO messages (id, refs, exchange, routing_ke
 const entryPutK = db.prepare(`INSERT INTO entries VALUES ${Array(K).fill(entryRow).join(',')}`);
 db.exec(`CREATE TABLE mpacked (id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE onepacked (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (queue_id, seq));`);
+db.exec(`CREATE TABLE solo (id INTEGER PRIMARY KEY, queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, message BLOB NOT NULL);
+CREATE INDEX solo_place ON solo (queue_id, seq);
+CREATE TABLE solowr (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, message BLOB NOT NULL, PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;
+CREATE INDEX solowr_id ON solowr (id);`);
+const soloPut = db.prepare('INSERT INTO solo (id, queue_id, seq, delivered, size, priority, expires_at, delivery_count, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+const soloDel = db.prepare('DELETE FROM solo WHERE id = ?');
+const soloDelRange = db.prepare('DELETE FROM solo WHERE id BETWEEN ? AND ?');
+const soloWrPut = db.prepare('INSERT INTO solowr (queue_id, seq, id, delivered, size, priority, expires_at, delivery_count, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+const soloWrDel = db.prepare('DELETE FROM solowr WHERE queue_id = ? AND seq = ?');
+const soloWrDelRange = db.prepare('DELETE FROM solowr WHERE queue_id = ? AND seq BETWEEN ? AND ?');
 const packedPut = db.prepare('INSERT INTO mpacked (id, refs, data) VALUES (?, ?, ?)');
 const onePackedPut = db.prepare('INSERT INTO onepacked VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
 // exchange '', routing key 'q', a 20-byte header and the body, length-prefixed as in a batch
@@ -88,6 +101,14 @@ const batch = db.transaction((from: number) => {
       onePut.run(1, id, id, 0, 1024, 0, 0, 0, 0, '', 'q', header, body);
       continue;
     }
+    if (layout === 'solo') {
+      soloPut.run(id, 1, id, 0, 1024, 0, 0, 0, packed);
+      continue;
+    }
+    if (layout === 'solowr') {
+      soloWrPut.run(1, id, id, 0, 1024, 0, 0, 0, packed);
+      continue;
+    }
     if (layout === 'onepacked') {
       onePackedPut.run(1, id, id, 0, 1024, 0, 0, 0, 0, packed);
       continue;
@@ -108,6 +129,20 @@ const batch = db.transaction((from: number) => {
   if (from <= 0 || deletes === 'none') return;
   if (layout === 'one') {
     for (let k = from; k < from + per; k++) oneDel.run(1, k);
+    return;
+  }
+  if (layout === 'solo' || layout === 'solowr') {
+    const range = layout === 'solo' ? soloDelRange : soloWrDelRange;
+    const one = layout === 'solo' ? soloDel : soloWrDel;
+    if (mode === 'range') {
+      if (layout === 'solo') range.run(from, from + per - 1);
+      else range.run(1, from, from + per - 1);
+    } else {
+      for (let k = from; k < from + per; k++) {
+        if (layout === 'solo') one.run(k);
+        else one.run(1, k);
+      }
+    }
     return;
   }
   if (mode === 'range') {

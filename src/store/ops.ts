@@ -161,6 +161,8 @@ export function encodeDelayedOp(w: BatchWriter, op: DelayedOp): boolean {
 export function encodeOp(w: BatchWriter, op: Op, messages: Map<number, Message>): void {
   switch (op.k) {
     case OP_MESSAGE_PUT: {
+      // The SQLite writer stores a message with one reference and the entry encoded right after
+      // it as one row (schema 5), so the four fields stay together and in this order.
       const m = op.m;
       if (m.storeRefs <= 0) return;
       messages.set(m.storeId, m);

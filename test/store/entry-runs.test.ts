@@ -32,9 +32,18 @@ function encode(ops: Op[], tail: number[] = []): BatchReader {
   return r;
 }
 
-function recorder(): { calls: string[]; st: EntryStatements } {
+/**
+ * Statements that record their calls. The solo_entries ones change no row (entries written
+ * before schema 5, or shared) unless `solo` says how many rows a call changes.
+ */
+function recorder(solo: (name: string, p: number[]) => number = () => 0): { calls: string[]; st: EntryStatements } {
   const calls: string[] = [];
-  const rec = (name: string) => ({ run: (...p: number[]) => calls.push(`${name}(${p.join(',')})`) });
+  const rec = (name: string) => ({
+    run: (...p: number[]) => {
+      calls.push(`${name}(${p.join(',')})`);
+      return { changes: name.startsWith('solo') ? solo(name, p) : 1 };
+    },
+  });
   const st: EntryStatements = {
     entryDel: rec('entryDel'),
     entryDelRange: rec('entryDelRange'),
@@ -44,12 +53,25 @@ function recorder(): { calls: string[]; st: EntryStatements } {
     messageDelUnreferenced: rec('messageDelUnreferenced'),
     entryMark: rec('entryMark'),
     entryMarkRange: rec('entryMarkRange'),
+    soloDel: rec('soloDel'),
+    soloDelRange: rec('soloDelRange'),
+    soloMarkDel: rec('soloMarkDel'),
+    soloMarkDelRange: rec('soloMarkDelRange'),
+    soloMark: rec('soloMark'),
+    soloMarkRange: rec('soloMarkRange'),
   };
   return { calls, st };
 }
 
-function apply(ops: Op[], tail: number[] = []): { calls: string[]; r: BatchReader } {
-  const { calls, st } = recorder();
+/** Every row a solo_entries row: each solo statement changes as many rows as it covers. */
+function allSolo(name: string, p: number[]): number {
+  if (name === 'soloDelRange') return p[1]! - p[0]! + 1;
+  if (name === 'soloMarkRange') return p[3]! - p[2]! + 1;
+  return 1;
+}
+
+function apply(ops: Op[], tail: number[] = [], solo: (name: string, p: number[]) => number = allSolo): { calls: string[]; r: BatchReader } {
+  const { calls, st } = recorder(solo);
   const r = encode(ops, tail);
   const runs = new EntryRuns(st);
   runs.applyFrom(r, r.u8());
@@ -61,8 +83,40 @@ describe('EntryRuns', () => {
     const ops: Op[] = [];
     for (let i = 0; i < 100; i++) ops.push(['del', 1, 1 + i, 1001 + i], ['mark', 1, 101 + i, 0]);
     const { calls, r } = apply(ops);
-    expect(calls).toEqual(['entryDelRange(1,1,100)', 'messageDelRange(1001,1100)', 'entryMarkRange(0,1,101,200)']);
+    expect(calls).toEqual(['soloDelRange(1001,1100)', 'soloMarkDelRange(1001,1100)', 'soloMarkRange(0,1,101,200)']);
     expect(r.remaining).toBe(0);
+  });
+
+  it('goes on to the entries and messages tables for rows written before schema 5', () => {
+    const ops: Op[] = [];
+    for (let i = 0; i < 100; i++) ops.push(['del', 1, 1 + i, 1001 + i], ['mark', 1, 101 + i, 0]);
+    ops.push(['del', 1, 300, 2000], ['mark', 1, 400, 1]);
+    const { calls } = apply(ops, [], () => 0);
+    expect(calls).toEqual([
+      'soloDelRange(1001,1100)',
+      'entryDelRange(1,1,100)',
+      'messageDelRange(1001,1100)',
+      'soloDel(2000)',
+      'entryDel(1,300)',
+      'messageDel(2000)',
+      'soloMarkRange(0,1,101,200)',
+      'entryMarkRange(0,1,101,200)',
+      'soloMark(1,1,400)',
+      'entryMark(1,1,400)',
+    ]);
+  });
+
+  it('a run that is partly solo (written across the upgrade) also runs the older range statements', () => {
+    const { calls } = apply(
+      [
+        ['del', 1, 1, 11],
+        ['del', 1, 2, 12],
+        ['del', 1, 3, 13],
+      ],
+      [],
+      () => 2,
+    );
+    expect(calls).toEqual(['soloDelRange(11,13)', 'soloMarkDelRange(11,13)', 'entryDelRange(1,1,3)', 'messageDelRange(11,13)']);
   });
 
   it('breaks runs where the queue, the seq, the message id or the delivery count does not follow', () => {
@@ -78,17 +132,17 @@ describe('EntryRuns', () => {
       ['mark', 1, 24, 1], // seq gap
     ]);
     expect(calls).toEqual([
-      'entryDelRange(1,1,2)',
-      'messageDelRange(11,12)',
-      'entryDel(2,3)',
-      'messageDel(13)',
-      'entryDel(2,5)',
-      'messageDel(14)',
-      'entryDel(2,6)',
-      'messageDel(16)',
-      'entryMarkRange(0,1,20,21)',
-      'entryMark(1,1,22)',
-      'entryMark(1,1,24)',
+      'soloDelRange(11,12)',
+      'soloMarkDelRange(11,12)',
+      'soloDel(13)',
+      'soloMarkDel(13)',
+      'soloDel(14)',
+      'soloMarkDel(14)',
+      'soloDel(16)',
+      'soloMarkDel(16)',
+      'soloMarkRange(0,1,20,21)',
+      'soloMark(1,1,22)',
+      'soloMark(1,1,24)',
     ]);
   });
 
@@ -100,13 +154,13 @@ describe('EntryRuns', () => {
       ['del', 1, 4, 14],
     ]);
     expect(calls).toEqual([
-      'entryDel(1,1)',
-      'messageDel(11)',
+      'soloDel(11)',
+      'soloMarkDel(11)',
       'entryDel(1,2)',
       'messageRefDec(12)',
       'messageDelUnreferenced(12)',
-      'entryDelRange(1,3,4)',
-      'messageDelRange(13,14)',
+      'soloDelRange(13,14)',
+      'soloMarkDelRange(13,14)',
     ]);
   });
 
@@ -118,7 +172,7 @@ describe('EntryRuns', () => {
       ],
       [OP_QUEUE_PURGE, 0, 0, 0, 1],
     );
-    expect(calls).toEqual(['entryDel(1,1)', 'messageDel(11)', 'entryMark(0,1,5)']);
+    expect(calls).toEqual(['soloDel(11)', 'soloMarkDel(11)', 'soloMark(0,1,5)']);
     expect(r.u8()).toBe(OP_QUEUE_PURGE);
     expect(r.u32()).toBe(1);
   });
@@ -129,20 +183,30 @@ describe('EntryRuns', () => {
       for (const db of dbs.splice(0)) db.close();
     });
 
-    it('leaves exactly the rows that were not deleted, and marks exactly the marked ones', () => {
+    it('leaves exactly the rows that were not deleted, and marks exactly the marked ones, in both layouts', () => {
       const db = new Database(':memory:');
       dbs.push(db);
       db.exec(`CREATE TABLE messages (id INTEGER PRIMARY KEY, refs INTEGER NOT NULL);
-        CREATE TABLE entries (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, delivery_count INTEGER NOT NULL, PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;`);
+        CREATE TABLE entries (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, delivery_count INTEGER NOT NULL, PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;
+        CREATE TABLE solo_entries (id INTEGER PRIMARY KEY, queue_id INTEGER NOT NULL, seq INTEGER NOT NULL);
+        CREATE INDEX solo_entries_place ON solo_entries (queue_id, seq);
+        CREATE TABLE solo_marks (id INTEGER PRIMARY KEY, delivery_count INTEGER NOT NULL);`);
       const putM = db.prepare('INSERT INTO messages VALUES (?, 1)');
       const putE = db.prepare('INSERT INTO entries VALUES (?, ?, ?, 0, 0)');
-      // Queues 1 and 2, seqs 1..10 each; queue q's seq s holds message q * 100 + s.
+      const putSolo = db.prepare('INSERT INTO solo_entries VALUES (?, ?, ?)');
+      // Queues 1 and 2, seqs 1..10 each; queue q's seq s holds message q * 100 + s. Seqs 1-2
+      // and 6-10 were written before the upgrade (entries and messages), 3-5 are solo rows.
       for (const q of [1, 2]) {
         for (let s = 1; s <= 10; s++) {
-          putM.run(q * 100 + s);
-          putE.run(q, s, q * 100 + s);
+          if (s >= 3 && s <= 5) putSolo.run(q * 100 + s, q, s);
+          else {
+            putM.run(q * 100 + s);
+            putE.run(q, s, q * 100 + s);
+          }
         }
       }
+      // Solo message 103 was delivered before (a mark of its own): its delete takes the mark too.
+      db.prepare('INSERT INTO solo_marks VALUES (103, 1)').run();
       const st: EntryStatements = {
         entryDel: db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq = ?'),
         entryDelRange: db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
@@ -152,6 +216,12 @@ describe('EntryRuns', () => {
         messageDelUnreferenced: db.prepare('DELETE FROM messages WHERE id = ? AND refs <= 0'),
         entryMark: db.prepare('UPDATE entries SET delivered = 1, delivery_count = ? WHERE queue_id = ? AND seq = ?'),
         entryMarkRange: db.prepare('UPDATE entries SET delivered = 1, delivery_count = ? WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
+        soloDel: db.prepare('DELETE FROM solo_entries WHERE id = ?'),
+        soloDelRange: db.prepare('DELETE FROM solo_entries WHERE id BETWEEN ? AND ?'),
+        soloMarkDel: db.prepare('DELETE FROM solo_marks WHERE id = ?'),
+        soloMarkDelRange: db.prepare('DELETE FROM solo_marks WHERE id BETWEEN ? AND ?'),
+        soloMark: db.prepare('INSERT OR REPLACE INTO solo_marks (id, delivery_count) SELECT id, ? FROM solo_entries WHERE queue_id = ? AND seq = ?'),
+        soloMarkRange: db.prepare('INSERT OR REPLACE INTO solo_marks (id, delivery_count) SELECT id, ? FROM solo_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
       };
       const r = encode([
         ['del', 1, 1, 101],
@@ -164,13 +234,23 @@ describe('EntryRuns', () => {
         ['mark', 1, 7, 0],
       ]);
       new EntryRuns(st).applyFrom(r, r.u8());
-      const entries = db.prepare('SELECT queue_id, seq, delivered, delivery_count FROM entries ORDER BY queue_id, seq').raw().all() as number[][];
+      // A solo entry was marked where it has a solo_marks row, as the store reads it back.
+      const entries = db
+        .prepare(
+          'SELECT queue_id, seq, delivered, delivery_count FROM entries UNION ALL ' +
+            'SELECT s.queue_id, s.seq, m.id IS NOT NULL, coalesce(m.delivery_count, 0) FROM solo_entries s LEFT JOIN solo_marks m ON m.id = s.id ORDER BY 1, 2',
+        )
+        .raw()
+        .all() as number[][];
       const want: number[][] = [];
       for (let s = 4; s <= 10; s++) want.push([1, s, s >= 5 && s <= 7 ? 1 : 0, 0]);
       for (let s = 1; s <= 9; s++) want.push([2, s, s === 1 ? 1 : 0, s === 1 ? 2 : 0]);
       expect(entries).toEqual(want);
-      const ids = db.prepare('SELECT id FROM messages ORDER BY id').pluck().all();
+      const ids = db.prepare('SELECT id FROM messages UNION ALL SELECT id FROM solo_entries ORDER BY 1').pluck().all();
       expect(ids).toEqual([...[4, 5, 6, 7, 8, 9, 10].map((s) => 100 + s), ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((s) => 200 + s)]);
+      expect(db.prepare('SELECT id FROM solo_marks ORDER BY id').pluck().all()).toEqual([105]);
+      // Nothing deleted was left in the other layout, and each message is in one place.
+      expect(db.prepare('SELECT count(*) FROM entries').pluck().get()).toBe(db.prepare('SELECT count(*) FROM messages').pluck().get());
     });
   });
 });

@@ -11,11 +11,16 @@
 // the same entry (an ack clears the entry's queued mark before the batch is encoded, see
 // ops.ts encodeOp), and a range statement covers exactly its run's rows (seqs and message ids
 // are unique, and a run's are consecutive).
+//
+// An entry of a message held by one queue is a solo_entries row (schema.ts), one written by an
+// older warren or of a shared message an entries row (and a messages row): the op does not say
+// which, so the solo_entries statement goes first and the older tables are touched only when it
+// changed fewer rows than the run has (rows from before the upgrade; shared messages always).
 
 import { OP_ENTRY_DEL, OP_ENTRY_MARK, type BatchReader } from '../batch.js';
 
 interface Run {
-  run(...params: number[]): unknown;
+  run(...params: number[]): { readonly changes: number };
 }
 
 /** The statements the runs are applied with (worker.ts prepares them). */
@@ -36,6 +41,18 @@ export interface EntryStatements {
   readonly entryMark: Run;
   /** (delivery count, queue, first seq, last seq) */
   readonly entryMarkRange: Run;
+  /** (message id): a message held by one queue, its entry with it */
+  readonly soloDel: Run;
+  /** (first id, last id) */
+  readonly soloDelRange: Run;
+  /** (message id): a solo entry's delivered-mark */
+  readonly soloMarkDel: Run;
+  /** (first id, last id) */
+  readonly soloMarkDelRange: Run;
+  /** (delivery count, queue, seq): recorded in solo_marks */
+  readonly soloMark: Run;
+  /** (delivery count, queue, first seq, last seq) */
+  readonly soloMarkRange: Run;
 }
 
 export class EntryRuns {
@@ -100,9 +117,14 @@ export class EntryRuns {
       let j = i + 1;
       while (j < n && !multi[j] && q[j] === q[i] && seq[j] === seq[i]! + (j - i) && id[j] === id[i]! + (j - i)) j++;
       if (j - i > 1) {
-        st.entryDelRange.run(q[i]!, seq[i]!, seq[j - 1]!);
-        st.messageDelRange.run(id[i]!, id[j - 1]!);
-      } else {
+        const solo = st.soloDelRange.run(id[i]!, id[j - 1]!).changes;
+        if (solo > 0) st.soloMarkDelRange.run(id[i]!, id[j - 1]!);
+        if (solo < j - i) {
+          st.entryDelRange.run(q[i]!, seq[i]!, seq[j - 1]!);
+          st.messageDelRange.run(id[i]!, id[j - 1]!);
+        }
+      } else if (st.soloDel.run(id[i]!).changes > 0) st.soloMarkDel.run(id[i]!);
+      else {
         st.entryDel.run(q[i]!, seq[i]!);
         st.messageDel.run(id[i]!);
       }
@@ -119,8 +141,9 @@ export class EntryRuns {
     for (let i = 0; i < n; ) {
       let j = i + 1;
       while (j < n && q[j] === q[i] && seq[j] === seq[i]! + (j - i) && count[j] === count[i]) j++;
-      if (j - i > 1) st.entryMarkRange.run(count[i]!, q[i]!, seq[i]!, seq[j - 1]!);
-      else st.entryMark.run(count[i]!, q[i]!, seq[i]!);
+      if (j - i > 1) {
+        if (st.soloMarkRange.run(count[i]!, q[i]!, seq[i]!, seq[j - 1]!).changes < j - i) st.entryMarkRange.run(count[i]!, q[i]!, seq[i]!, seq[j - 1]!);
+      } else if (st.soloMark.run(count[i]!, q[i]!, seq[i]!).changes === 0) st.entryMark.run(count[i]!, q[i]!, seq[i]!);
       i = j;
     }
   }

@@ -69,7 +69,7 @@ export class ReadSlab {
  * The last exchange or routing key decoded, reused while the next row's bytes are the same (a
  * backlog's messages mostly share both), so a range makes one string, not one a row.
  */
-class NameCache {
+export class NameCache {
   static readonly MAX = 255;
   readonly #bytes = Buffer.alloc(NameCache.MAX);
   #len = -1;
@@ -94,7 +94,7 @@ class NameCache {
 }
 
 /** Index of the first id >= `id` in ascending `ids`. */
-function lowerBound(ids: readonly number[], id: number): number {
+export function lowerBound(ids: readonly number[], id: number): number {
   let lo = 0;
   let hi = ids.length;
   while (lo < hi) {
@@ -120,9 +120,10 @@ export class PackedReader {
   /**
    * Fills `out[k]` with the message `storeIds[k]` (ascending) for each one stored between the
    * first and the last id, except those larger than PACKED_ROW_MAX (left undefined: the caller
-   * reads them one by one); rows in that range that were not asked for are passed over.
+   * reads them one by one); rows in that range that were not asked for are passed over. With
+   * `at`, message `storeIds[k]` goes to `out[at + k]`.
    */
-  read(storeIds: readonly number[], out: (Message | undefined)[]): void {
+  read(storeIds: readonly number[], out: (Message | undefined)[], at = 0): void {
     const n = storeIds.length;
     const packed = this.#range.get(storeIds[0], storeIds[n - 1]) as Buffer | null;
     if (packed === null) return;
@@ -153,7 +154,7 @@ export class PackedReader {
           own.subarray(f[3]!),
         );
         msg.storeId = id;
-        out[k++] = msg;
+        out[at + k++] = msg;
       }
       p = next;
     }

@@ -5,8 +5,11 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { StoreOpenError } from '../data-dir.js';
 
-/** 2: the limits table; 3: stream_readers; 4: policies. An older file is upgraded in place when opened. */
-export const SCHEMA_VERSION = 4;
+/**
+ * 2: the limits table; 3: stream_readers; 4: policies; 5: solo_entries and solo_marks. An older file is upgraded
+ * in place when opened.
+ */
+export const SCHEMA_VERSION = 5;
 export const DB_FILE = 'warren.db';
 /** The page size of a database created by this version. */
 export const NEW_PAGE_SIZE = 16384;
@@ -40,11 +43,32 @@ const POLICIES_TABLE = `
 CREATE TABLE IF NOT EXISTS policies (kind TEXT NOT NULL, vhost TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, vhost, name)) WITHOUT ROWID;
 `;
 
+// A message held by one queue only: its entry and the message in one row, one INSERT (schema 5).
+// id is the message's id (the rowid: a body is read back by id alone), and `message` is its
+// exchange, routing key, content header and body, each a u32 big-endian length and the bytes,
+// exactly as a batch carries them (OP_MESSAGE_PUT), so the writer binds a view of the batch.
+// A rowid table with an index, not a WITHOUT ROWID one keyed by (queue_id, seq): in that kind
+// every interior cell holds a whole row, and SQLite advises rows under a twentieth of a page.
+// The index holds every column a start-up needs, so loading a backlog reads the index and not
+// the messages. The row never changes: a delivery is recorded in solo_marks (delivered, with
+// its count, when it has a row there), so marks write small rows, not the message's pages.
+// Messages routed to several queues keep the shape of schema 4 (a messages row and its
+// entries), and so do the rows an older warren wrote: both are read side by side.
+const SOLO_TABLES = `
+CREATE TABLE IF NOT EXISTS solo_entries (
+  id INTEGER PRIMARY KEY, queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, size INTEGER NOT NULL,
+  priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, message BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS solo_entries_place ON solo_entries (queue_id, seq, size, priority, expires_at);
+CREATE TABLE IF NOT EXISTS solo_marks (id INTEGER PRIMARY KEY, delivery_count INTEGER NOT NULL);
+`;
+
 /** Upgrades from each older schema version, in order; each runs in the opening transaction. */
 const MIGRATIONS: Readonly<Record<number, string>> = {
   1: LIMITS_TABLE,
   2: READERS_TABLE,
   3: POLICIES_TABLE,
+  4: SOLO_TABLES,
 };
 
 const SCHEMA = `
@@ -70,7 +94,8 @@ CREATE TABLE permissions (
   user TEXT NOT NULL, vhost TEXT NOT NULL, configure TEXT NOT NULL, write TEXT NOT NULL, read TEXT NOT NULL,
   PRIMARY KEY (user, vhost)
 ) WITHOUT ROWID;
--- One row per stored message, however many queues hold it; refs counts those queues.
+-- One row per message held by several queues (or written by schema 4 or older); refs counts
+-- those queues. A message held by one queue is in solo_entries instead.
 CREATE TABLE messages (
   id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL,
   header BLOB NOT NULL, body BLOB NOT NULL
@@ -92,7 +117,7 @@ CREATE TABLE delayed (
   message BLOB NOT NULL
 );
 CREATE INDEX delayed_due ON delayed (vhost, exchange, due_at);
-${LIMITS_TABLE}${READERS_TABLE}${POLICIES_TABLE}`;
+${LIMITS_TABLE}${READERS_TABLE}${POLICIES_TABLE}${SOLO_TABLES}`;
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\u0000', 'latin1');
 

@@ -18,6 +18,7 @@ import type { Definitions, QueueKey, ReaderOffsetRecord, StoredEntry } from '../
 import { readDefinitions, readReaderOffsets } from './definitions.js';
 import type { ScheduledReads, ScheduledRow } from '../scheduled.js';
 import { PackedReader } from './packed-read.js';
+import { SoloReader } from './solo-read.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { WorkerInit } from './worker.js';
 
@@ -50,10 +51,14 @@ export class SqliteStore extends BatchedStore {
   readonly #worker: Worker;
   readonly #readMessage: Database.Statement;
   readonly #readRange: PackedReader;
+  readonly #solo: SoloReader;
+  readonly #loadEntries: Database.Statement;
+  readonly #count: Database.Statement;
 
   private constructor(path: string, db: Database.Database, lock: DataDirLock, worker: Worker, log: Logger, fatal: ((err: unknown, what: string) => void) | null, ackWaitMs?: number) {
     const maxQ = db.prepare('SELECT max(id) FROM queues').pluck().get() as number | null;
-    const maxM = db.prepare('SELECT max(id) FROM messages').pluck().get() as number | null;
+    // One sequence of ids for both tables a message can be in.
+    const maxM = db.prepare('SELECT max(m) FROM (SELECT max(id) AS m FROM messages UNION ALL SELECT max(id) FROM solo_entries)').pluck().get() as number | null;
     const queues = db.prepare('SELECT id, vhost, name FROM queues').all() as { id: number; vhost: string; name: string }[];
     super({ queues, maxQueueId: maxQ ?? 0, maxMessageId: maxM ?? 0 }, scheduledReads(db), log, fatal, ackWaitMs);
     this.path = path;
@@ -62,6 +67,18 @@ export class SqliteStore extends BatchedStore {
     this.#worker = worker;
     this.#readMessage = db.prepare('SELECT exchange, routing_key, header, body FROM messages WHERE id = ?').raw();
     this.#readRange = new PackedReader(db);
+    this.#solo = new SoloReader(db);
+    // A queue's entries in both layouts (schema.ts), merged by seq: SQLite merges the two
+    // index-ordered halves of a compound ORDER BY as it goes, without sorting them first, and
+    // solo_entries' half reads only its index (and solo_marks), never the messages' pages.
+    this.#loadEntries = db
+      .prepare(
+        'SELECT seq, msg_id, delivered, size, multi, priority, expires_at, delivery_count FROM entries WHERE queue_id = ? ' +
+          'UNION ALL SELECT s.seq, s.id, m.id IS NOT NULL, s.size, 0, s.priority, s.expires_at, coalesce(m.delivery_count, 0) ' +
+          'FROM solo_entries s LEFT JOIN solo_marks m ON m.id = s.id WHERE s.queue_id = ? ORDER BY 1',
+      )
+      .raw();
+    this.#count = db.prepare('SELECT (SELECT count(*) FROM entries WHERE queue_id = ?) + (SELECT count(*) FROM solo_entries WHERE queue_id = ?)').pluck();
     worker.on('message', (reply: BatchReply | 'closed') => {
       if (reply !== 'closed') this.handleReply(reply);
     });
@@ -100,16 +117,15 @@ export class SqliteStore extends BatchedStore {
   *loadEntries(queue: QueueKey): Iterable<StoredEntry> {
     const q = this.queueId(queue);
     if (q === 0) return;
-    const rows = this.#db
-      .prepare('SELECT seq, msg_id, delivered, size, multi, priority, expires_at, delivery_count FROM entries WHERE queue_id = ? ORDER BY seq')
-      .raw()
-      .iterate(q) as IterableIterator<[number, number, number, number, number, number, number, number]>;
+    const rows = this.#loadEntries.iterate(q, q) as IterableIterator<[number, number, number, number, number, number, number, number]>;
     for (const r of rows) {
       yield { seq: r[0], storeId: r[1], delivered: r[2] !== 0, size: r[3], multi: r[4] !== 0, priority: r[5], expiresAt: r[6], deliveryCount: r[7] };
     }
   }
 
   protected readStoredMessage(storeId: number): Message | undefined {
+    const solo = this.#solo.readOne(storeId);
+    if (solo !== undefined) return solo;
     const row = this.#readMessage.get(storeId) as [string, string, Buffer, Buffer] | undefined;
     if (row === undefined) return undefined;
     const msg = new Message(row[0], row[1], row[2], row[3]);
@@ -130,15 +146,21 @@ export class SqliteStore extends BatchedStore {
       return super.readStoredMessages(storeIds);
     }
     const out = new Array<Message | undefined>(n).fill(undefined);
-    this.#readRange.read(storeIds, out);
-    // Messages larger than PACKED_ROW_MAX are not in the packed value (and missing ones stay so).
+    this.#solo.read(storeIds, out);
+    // Those not held by one queue alone (or written before schema 5) are in the messages table.
+    let lo = 0;
+    let hi = n - 1;
+    while (lo <= hi && out[lo] !== undefined) lo++;
+    while (hi >= lo && out[hi] !== undefined) hi--;
+    if (lo < hi) this.#readRange.read(lo === 0 && hi === n - 1 ? storeIds : storeIds.slice(lo, hi + 1), out, lo);
+    // Messages larger than PACKED_ROW_MAX are not in the packed values (and missing ones stay so).
     for (let k = 0; k < n; k++) if (out[k] === undefined) out[k] = this.readStoredMessage(storeIds[k]!);
     return out;
   }
 
   countMessages(queue: QueueKey): number {
     const q = this.queueId(queue);
-    return q === 0 ? 0 : (this.#db.prepare('SELECT count(*) FROM entries WHERE queue_id = ?').pluck().get(q) as number);
+    return q === 0 ? 0 : (this.#count.get(q, q) as number);
   }
 
   protected sendBatch(id: number, buffer: ArrayBuffer, length: number): void {

@@ -82,6 +82,7 @@ const st = {
   queueRefsDec: db.prepare('UPDATE messages SET refs = refs - 1 WHERE id IN (SELECT msg_id FROM entries WHERE queue_id = ?)'),
   queueMessagesDel: db.prepare('DELETE FROM messages WHERE refs <= 0 AND id IN (SELECT msg_id FROM entries WHERE queue_id = ?)'),
   queueEntriesDel: db.prepare('DELETE FROM entries WHERE queue_id = ?'),
+  queueSoloDel: db.prepare('DELETE FROM solo_entries WHERE queue_id = ?'),
   bindingPut: db.prepare(
     'INSERT OR REPLACE INTO bindings (key, vhost, source, destination, destination_kind, routing_key, arguments) VALUES (?, ?, ?, ?, ?, ?, ?)',
   ),
@@ -98,6 +99,17 @@ const st = {
   messageDelUnreferenced: db.prepare('DELETE FROM messages WHERE id = ? AND refs <= 0'),
   entryMark: db.prepare('UPDATE entries SET delivered = 1, delivery_count = ? WHERE queue_id = ? AND seq = ?'),
   entryMarkRange: db.prepare('UPDATE entries SET delivered = 1, delivery_count = ? WHERE queue_id = ? AND seq BETWEEN ? AND ?'),
+  soloPut: db.prepare('INSERT INTO solo_entries (id, queue_id, seq, size, priority, expires_at, message) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+  soloDel: db.prepare('DELETE FROM solo_entries WHERE id = ?'),
+  soloDelRange: db.prepare('DELETE FROM solo_entries WHERE id BETWEEN ? AND ?'),
+  soloMarkPut: db.prepare('INSERT OR REPLACE INTO solo_marks (id, delivery_count) VALUES (?, ?)'),
+  soloMarkDel: db.prepare('DELETE FROM solo_marks WHERE id = ?'),
+  soloMarkDelRange: db.prepare('DELETE FROM solo_marks WHERE id BETWEEN ? AND ?'),
+  soloMark: db.prepare('INSERT OR REPLACE INTO solo_marks (id, delivery_count) SELECT id, ? FROM solo_entries WHERE queue_id = ? AND seq = ?'),
+  soloMarkRange: db.prepare(
+    'INSERT OR REPLACE INTO solo_marks (id, delivery_count) SELECT id, ? FROM solo_entries WHERE queue_id = ? AND seq BETWEEN ? AND ?',
+  ),
+  queueSoloMarksDel: db.prepare('DELETE FROM solo_marks WHERE id IN (SELECT id FROM solo_entries WHERE queue_id = ?)'),
   userPut: db.prepare('INSERT OR REPLACE INTO users (name, password_hash, hashing_algorithm, tags) VALUES (?, ?, ?, ?)'),
   userDel: db.prepare('DELETE FROM users WHERE name = ?'),
   vhostPut: db.prepare('INSERT OR REPLACE INTO vhosts (name, description, tags) VALUES (?, ?, ?)'),
@@ -117,9 +129,45 @@ const st = {
 };
 
 function dropQueueEntries(queueId: number): void {
+  st.queueSoloMarksDel.run(queueId);
+  st.queueSoloDel.run(queueId);
   st.queueRefsDec.run(queueId);
   st.queueMessagesDel.run(queueId);
   st.queueEntriesDel.run(queueId);
+}
+
+/** Byte length of an OP_ENTRY_PUT after its op code. */
+const ENTRY_PUT_BYTES = 4 + 8 + 8 + 1 + 4 + 1 + 1 + 8 + 4;
+
+/**
+ * OP_MESSAGE_PUT (its op code read). A message held by one queue is followed by its one entry
+ * (BatchedStore.appendMessage queues a message's insert right before its entries', and encodeOp
+ * leaves the cancelled ones out): both go in one solo_entries row, the message's four
+ * length-prefixed fields bound as they sit in the batch. Otherwise (shared, or an entry that
+ * is not next) a messages row, as before schema 5.
+ */
+function putMessage(r: BatchReader): void {
+  const id = r.u64();
+  const refs = r.u32();
+  const start = r.pos;
+  for (let f = 0; f < 4; f++) r.skip(r.u32());
+  const end = r.pos;
+  if (refs === 1 && r.remaining > ENTRY_PUT_BYTES && r.buf[end] === OP_ENTRY_PUT) {
+    r.pos = end + 1;
+    const q = r.u32();
+    const seq = r.u64();
+    const msgId = r.u64();
+    const delivered = r.u8();
+    const size = r.u32();
+    if (msgId === id && r.u8() === 0) {
+      st.soloPut.run(id, q, seq, size, r.u8(), r.u64(), r.buf.subarray(start, end));
+      const count = r.u32();
+      if (delivered !== 0) st.soloMarkPut.run(id, count);
+      return;
+    }
+  }
+  r.pos = start;
+  st.messagePut.run(id, refs, r.str(), r.str(), r.longstrBytes(), r.longstrBytes());
 }
 
 const entryRuns = new EntryRuns(st);
@@ -171,7 +219,7 @@ function applyOps(r: BatchReader): void {
         st.bindingDel.run(r.str());
         break;
       case OP_MESSAGE_PUT:
-        st.messagePut.run(r.u64(), r.u32(), r.str(), r.str(), r.longstrBytes(), r.longstrBytes());
+        putMessage(r);
         break;
       case OP_ENTRY_PUT:
         st.entryPut.run(r.u32(), r.u64(), r.u64(), r.u8(), r.u32(), r.u8(), r.u8(), r.u64(), r.u32());
