@@ -10,9 +10,9 @@
 //   --layout two (messages + entries) | one (the message's columns inline in its entry row)
 //            | packed (messages + entries, a message's exchange, routing key, header and body
 //              bound as one blob, as the batch carries them) | onepacked (one row, packed)
-//            | solo (schema 5's solo_entries: the message id as rowid, an index on (queue_id,
-//              seq), packed) | solowr (the same WITHOUT ROWID, keyed by (queue_id, seq), with
-//              an index on the id instead)
+//            | solo (schema 5's solo_entries: the message id as rowid, packed, an index on
+//              (queue_id, seq) and the entry's other fixed columns) | solowr (one row WITHOUT
+//              ROWID keyed by (queue_id, seq) with the entry's columns, an index on the id)
 //
 //   npm run build && node dist/bench/sqlite-batches.js --mode row --sync FULL
 
@@ -52,11 +52,11 @@ const msgPutK = db.prepare(`INSERT INTO messages (id, refs, exchange, routing_ke
 const entryPutK = db.prepare(`INSERT INTO entries VALUES ${Array(K).fill(entryRow).join(',')}`);
 db.exec(`CREATE TABLE mpacked (id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE onepacked (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, msg_id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, multi INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (queue_id, seq));`);
-db.exec(`CREATE TABLE solo (id INTEGER PRIMARY KEY, queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, message BLOB NOT NULL);
-CREATE INDEX solo_place ON solo (queue_id, seq);
+db.exec(`CREATE TABLE solo (id INTEGER PRIMARY KEY, queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, size INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, message BLOB NOT NULL);
+CREATE INDEX solo_place ON solo (queue_id, seq, size, priority, expires_at);
 CREATE TABLE solowr (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, message BLOB NOT NULL, PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;
 CREATE INDEX solowr_id ON solowr (id);`);
-const soloPut = db.prepare('INSERT INTO solo (id, queue_id, seq, delivered, size, priority, expires_at, delivery_count, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+const soloPut = db.prepare('INSERT INTO solo (id, queue_id, seq, size, priority, expires_at, message) VALUES (?, ?, ?, ?, ?, ?, ?)');
 const soloDel = db.prepare('DELETE FROM solo WHERE id = ?');
 const soloDelRange = db.prepare('DELETE FROM solo WHERE id BETWEEN ? AND ?');
 const soloWrPut = db.prepare('INSERT INTO solowr (queue_id, seq, id, delivered, size, priority, expires_at, delivery_count, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
@@ -102,7 +102,7 @@ const batch = db.transaction((from: number) => {
       continue;
     }
     if (layout === 'solo') {
-      soloPut.run(id, 1, id, 0, 1024, 0, 0, 0, packed);
+      soloPut.run(id, 1, id, 1024, 0, 0, packed);
       continue;
     }
     if (layout === 'solowr') {
