@@ -6,7 +6,7 @@
 //   --k 8 (rows a multi-row insert)   --lean 0 | 1 (columns that are almost always the same,
 //   refs 1 and an entry's flags 0, written as literals in the statement instead of bound)
 //   --sync FULL | OFF     --per 18  --batches 3000  --dir /tmp/warren-sqlite-batches
-//   --page-size 4096 (a new database's page size)   --deletes prev | none (inserts only: (h)'s publish)
+//   --range-deletes 1 (range deletes, one-row inserts)   --page-size 4096 (a new database's page size)   --deletes prev | none (inserts only: (h)'s publish)
 //   --layout two (messages + entries) | one (the message's columns inline in its entry row)
 //            | packed (messages + entries, a message's exchange, routing key, header and body
 //              bound as one blob, as the batch carries them) | onepacked (one row, packed)
@@ -33,6 +33,8 @@ const pageSize = Number(arg('page-size', '4096'));
 const deletes = arg('deletes', 'prev');
 const layout = arg('layout', 'two');
 const lean = arg('lean', '0') === '1';
+// Range deletes with one-row inserts (--mode range also inserts --k rows a statement).
+const rangeDeletes = mode === 'range' || arg('range-deletes', '0') === '1';
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const db = new Database(`${dir}/t.db`);
@@ -134,7 +136,7 @@ const batch = db.transaction((from: number) => {
   if (layout === 'solo' || layout === 'solowr') {
     const range = layout === 'solo' ? soloDelRange : soloWrDelRange;
     const one = layout === 'solo' ? soloDel : soloWrDel;
-    if (mode === 'range') {
+    if (rangeDeletes) {
       if (layout === 'solo') range.run(from, from + per - 1);
       else range.run(1, from, from + per - 1);
     } else {
@@ -145,7 +147,7 @@ const batch = db.transaction((from: number) => {
     }
     return;
   }
-  if (mode === 'range') {
+  if (rangeDeletes) {
     entryDelRange.run(1, from, from + per - 1);
     msgDelRange.run(from, from + per - 1);
   } else {
