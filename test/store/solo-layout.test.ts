@@ -136,7 +136,8 @@ describe('schema 5: one row a message held by one queue', () => {
     const es: Entry[] = [];
     for (let i = 1; i <= 12; i++) {
       const m = persistent(i, 'new', i === 5 ? Buffer.alloc(30_000, 1) : undefined);
-      const e = entry(i, m);
+      // Priority and expiry are columns of the row (and of its index): they must come back.
+      const e = { ...entry(i, m), priority: i % 4, expiresAt: i === 7 ? 1_900_000_000_123 : 0 };
       es.push(e);
       s.appendMessage(key('q'), e, m);
     }
@@ -156,6 +157,9 @@ describe('schema 5: one row a message held by one queue', () => {
     expect(got.entries).toEqual([5, 6, 7, 8, 10, 11, 12].map((i) => [i, i === 5 || i === 6, 0, false]));
     expect(got.messages).toEqual([5, 6, 7, 8, 10, 11, 12].map((i) => [`new-${i}`, i === 5 ? '30000 bytes' : `new-${i}`]));
     expect(s.countMessages(key('q'))).toBe(7);
+    expect([...s.loadEntries(key('q'))].map((e) => [e.seq, e.priority, e.expiresAt, e.size])).toEqual(
+      [5, 6, 7, 8, 10, 11, 12].map((i) => [i, i % 4, i === 7 ? 1_900_000_000_123 : 0, es[i - 1]!.size]),
+    );
     // Ids go on after the largest stored one: a new message does not collide with a solo row.
     const m = persistent(13, 'new');
     s.appendMessage(key('q'), entry(13, m), m);
