@@ -13,6 +13,9 @@
 //            | solo (schema 5's solo_entries: the message id as rowid, packed, an index on
 //              (queue_id, seq) and the entry's other fixed columns) | solowr (one row WITHOUT
 //              ROWID keyed by (queue_id, seq) with the entry's columns, an index on the id)
+//            | batchrow (not a warren layout: a transaction's --per messages as ONE row, the
+//              log-structured shape of RabbitMQ's message store, to see what SQLite costs
+//              when it stores bytes rather than rows; inserts only)
 //
 //   npm run build && node dist/bench/sqlite-batches.js --mode row --sync FULL
 
@@ -58,6 +61,8 @@ db.exec(`CREATE TABLE solo (id INTEGER PRIMARY KEY, queue_id INTEGER NOT NULL, s
 CREATE INDEX solo_place ON solo (queue_id, seq, size, priority, expires_at);
 CREATE TABLE solowr (queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, id INTEGER NOT NULL, delivered INTEGER NOT NULL, size INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, delivery_count INTEGER NOT NULL, message BLOB NOT NULL, PRIMARY KEY (queue_id, seq)) WITHOUT ROWID;
 CREATE INDEX solowr_id ON solowr (id);`);
+db.exec('CREATE TABLE batchrow (queue_id INTEGER NOT NULL, first_seq INTEGER NOT NULL, n INTEGER NOT NULL, messages BLOB NOT NULL, PRIMARY KEY (queue_id, first_seq))');
+const batchRowPut = db.prepare('INSERT INTO batchrow VALUES (?, ?, ?, ?)');
 const soloPut = db.prepare('INSERT INTO solo (id, queue_id, seq, size, priority, expires_at, message) VALUES (?, ?, ?, ?, ?, ?, ?)');
 const soloDel = db.prepare('DELETE FROM solo WHERE id = ?');
 const soloDelRange = db.prepare('DELETE FROM solo WHERE id BETWEEN ? AND ?');
@@ -68,6 +73,7 @@ const packedPut = db.prepare('INSERT INTO mpacked (id, refs, data) VALUES (?, ?,
 const onePackedPut = db.prepare('INSERT INTO onepacked VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
 // exchange '', routing key 'q', a 20-byte header and the body, length-prefixed as in a batch
 const packed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 1, 0x71, 0, 0, 0, 20]), Buffer.alloc(20, 1), Buffer.from([0, 0, 4, 0]), Buffer.alloc(1024, 7)]);
+const batchOfPacked = Buffer.concat(Array<Buffer>(per).fill(packed));
 const onePut = db.prepare('INSERT INTO one VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
 const oneDel = db.prepare('DELETE FROM one WHERE queue_id = ? AND seq = ?');
 const entryDel = db.prepare('DELETE FROM entries WHERE queue_id = ? AND seq = ?');
@@ -81,6 +87,11 @@ const m: unknown[] = [];
 const e: unknown[] = [];
 const batch = db.transaction((from: number) => {
   let i = 0;
+  if (layout === 'batchrow') {
+    batchRowPut.run(1, id, per, batchOfPacked);
+    id += per;
+    return;
+  }
   if (mode !== 'row') {
     for (; i + K <= per; i += K) {
       m.length = 0;
