@@ -205,7 +205,6 @@ export class Queue implements QueueKey, EntryQueue {
       this.#expire(entry);
       return true;
     }
-    msg.detach(); // kept: copied out of the socket chunk it arrived in
     this.#ready.push(entry);
     if (entry.expiresAt !== 0) {
       const ttl = this.#ttlSchedule();
@@ -216,8 +215,11 @@ export class Queue implements QueueKey, EntryQueue {
     const n = this.#ready.length;
     if (!this.congested && backlogHigh(n, this.#ready.bytes)) this.congested = this.#consumers.anySocketBound();
     // A long backlog keeps only its head in memory; the store holds the rest (and keeps this
-    // message itself until it is on disk).
+    // message itself until it is on disk: a millisecond or two, like a delivery awaiting its
+    // ack, so it is not copied out of the socket chunk it arrived in; the store copies what it
+    // keeps for longer). A message the queue keeps is copied out.
     if (stored && n > RESIDENT_LIMIT) entry.msg = null;
+    else msg.detach();
     return true;
   }
 

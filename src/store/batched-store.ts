@@ -255,9 +255,14 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
     return out;
   }
 
-  /** A message not yet committed (or whose insert failed), from memory. */
+  /**
+   * A message not yet committed (or whose insert failed), from memory. Copied out of the socket
+   * read it may still be a view of (see Store.appendMessage): whoever asked keeps it.
+   */
   #inMemory(storeId: number): Message | undefined {
-    return this.#pendingMessages.get(storeId) ?? this.#inflight?.messages.get(storeId) ?? this.#failed.get(storeId);
+    const m = this.#pendingMessages.get(storeId) ?? this.#inflight?.messages.get(storeId) ?? this.#failed.get(storeId);
+    m?.detach();
+    return m;
   }
 
   /** Several committed messages, in order; a subclass may read them in one query. */
@@ -530,6 +535,7 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
     for (const op of batch.ops) {
       switch (op.k) {
         case OP_MESSAGE_PUT:
+          op.m.detach(); // kept in memory now, maybe for long
           this.#failed.set(op.m.storeId, op.m);
           break;
         case OP_ENTRY_PUT:

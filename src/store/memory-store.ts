@@ -200,6 +200,7 @@ export class MemoryStore implements Store {
     if (entries === undefined) return;
     if (msg.storeId === 0) {
       msg.storeId = this.#nextId++;
+      msg.detach(); // kept for good (see Store.appendMessage)
       this.#bodies.set(msg.storeId, { message: msg, refs: 0 });
     }
     const body = this.#bodies.get(msg.storeId)!;

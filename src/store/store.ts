@@ -279,7 +279,12 @@ export interface Store {
   // Message writes issued in one event-loop turn become durable together (one batch, one
   // transaction): a move (admin/transfer.ts) deletes from the source and inserts into the target
   // in one turn, so a crash leaves each message in exactly one queue.
-  /** Stores a message at the entry's position of a durable queue; a message in several queues is stored once. */
+  /**
+   * Stores a message at the entry's position of a durable queue; a message in several queues is
+   * stored once. The message may still be a view of the socket read it came in (a queue
+   * deep in a backlog does not keep it): a store that holds it beyond its commit, or hands it
+   * out to be kept, copies it out first (Message.detach).
+   */
   appendMessage(queue: QueueKey, entry: StoreEntry, msg: Message): void;
   /** The entry was acknowledged, dropped or dead-lettered. */
   removeMessage(queue: QueueKey, entry: StoreEntry): void;
