@@ -56,6 +56,7 @@ import { DefinitionWrites } from './definition-writes.js';
 import { ScheduledBook, type ScheduledReads } from './scheduled.js';
 import { ACK_WAIT_MS, HELD, HOLD_MAX_BYTES, holdDelivered, unhold, WriteHold } from './write-hold.js';
 import { estimateSize, SPARE_MAX, type BatchReply, type InFlight } from './in-flight.js';
+import { dropSettledMarks, isSettledMark, SETTLED_MARK, SETTLED_SCAN_MIN } from './settled-marks.js';
 import { PendingById } from './pending-by-id.js';
 import { BatchTrace, traceNow } from './batch-trace.js';
 
@@ -76,6 +77,8 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
   #writeSeq = 0;
   #durableSeq = 0;
   #pending: Op[] = [];
+  /** Marks in #pending whose entry was acknowledged since the last look (settled-marks.ts). */
+  #settledMarks = 0;
   /** By store id, not a Map: see pending-by-id.ts. */
   readonly #pendingMessages = new PendingById<Message>();
   /** Body bytes of #pendingMessages, and stream bytes not yet sealed (unsettledBytes). */
@@ -216,6 +219,11 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
       return;
     }
     if (state !== ON_DISK) return;
+    // Its delivered-mark, still pending, would keep the entry reachable until its batch's reply.
+    if ((bits & MARK_QUEUED) !== 0 && ++this.#settledMarks >= Math.max(SETTLED_SCAN_MIN, this.#pending.length >> 2)) {
+      dropSettledMarks(this.#pending);
+      this.#settledMarks = 0;
+    }
     const q = this.queueId(queue);
     if (q === 0) return;
     this.#push({ k: OP_ENTRY_DEL, q, seq: entry.seq, id: entry.storeId, multi: entry.storeMulti });
@@ -428,8 +436,10 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
     const n = pending.length - (this.#writeSeq - this.#released);
     if (n <= 0) return;
     let ops = pending;
-    if (n === pending.length) this.#pending = [];
-    else {
+    if (n === pending.length) {
+      this.#pending = [];
+      this.#settledMarks = 0;
+    } else {
       ops = pending.slice(0, n);
       this.#pending = pending.slice(n);
     }
@@ -437,10 +447,15 @@ export abstract class BatchedStore extends DefinitionWrites implements Store {
     const delayed: DelayedOp[] = [];
     const w = new BatchWriter(estimateSize(ops), this.#spare);
     this.#spare = null;
-    for (const op of ops) {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
       if (op.k === OP_DELAYED_PUT || op.k === OP_DELAYED_DEL || op.k === OP_DELAYED_DROP) {
         if (encodeDelayedOp(w, op)) delayed.push(op);
-      } else encodeOp(w, op, messages);
+      } else {
+        encodeOp(w, op, messages);
+        // Not written (its entry was acknowledged): the batch need not keep the entry until its reply.
+        if (isSettledMark(op)) ops[i] = SETTLED_MARK;
+      }
     }
     let bytes = 0;
     for (const m of messages.values()) {
