@@ -5,12 +5,12 @@
 // before. Runs the SQLite store, reopened from disk; reachability is checked with WeakRefs and a
 // forced collection.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { Message } from '../../src/message.js';
 import { OP_ENTRY_DEL, OP_ENTRY_MARK } from '../../src/store/batch.js';
@@ -18,18 +18,12 @@ import { MARK_QUEUED, ON_DISK, type Op } from '../../src/store/ops.js';
 import { dropSettledMarks, isSettledMark, SETTLED_MARK, SETTLED_SCAN_MIN } from '../../src/store/settled-marks.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { QueueKey, StoreEntry } from '../../src/store/store.js';
+import { nextTurn, trackStores } from '../helpers/sqlite-stores.js';
 
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
 
-const dirs: string[] = [];
-const open: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const { dirs, open } = trackStores();
 const Q: QueueKey = { vhost: '/', name: 'q', storeQueueId: 0 };
 
 function entry(seq: number, state = 0): StoreEntry {

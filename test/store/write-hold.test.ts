@@ -3,23 +3,17 @@
 // durable without a commit; anything not acked in time is written, as delivered, before
 // durableSeq (what confirms wait for) passes it. Runs the SQLite store, reopened from disk.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { Message } from '../../src/message.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { QueueKey, StoreEntry } from '../../src/store/store.js';
+import { nextTurn, trackStores } from '../helpers/sqlite-stores.js';
 
-const dirs: string[] = [];
-const open: SqliteStore[] = [];
-afterEach(async () => {
-  for (const s of open.splice(0)) await s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const { dirs, open } = trackStores();
 
 function key(name: string): QueueKey {
   return { vhost: '/', name, storeQueueId: 0 };
