@@ -266,7 +266,7 @@ export class Broker implements ConnectionContext {
       this.log.debug({ remote: `${accepted.remoteAddress}:${accepted.remotePort}` }, 'accepted connection');
       const reads = new ReadBuffers();
       let conn: Connection | null = null;
-      const socket = withOwnReadBuffers(accepted, reads, (chunk) => conn?.receive(chunk), SOCKET_HIGH_WATER_MARK);
+      const socket = withOwnReadBuffers(accepted, reads, (chunk, ab) => conn?.receive(chunk, ab), SOCKET_HIGH_WATER_MARK);
       conn = this.handle(socket, null, socket === accepted ? null : reads);
     });
     this.#server = server;

@@ -36,6 +36,12 @@ function frameView(ab: ArrayBufferLike, byteOffset: number, size: number): Buffe
   return new FrameView(ab as ArrayBuffer, byteOffset, size) as unknown as Buffer;
 }
 
+/**
+ * A Buffer over `size` bytes of `ab` from `byteOffset`, made without asking a Buffer for its
+ * `buffer` (subarray() does, in C++): for the read and write paths, which know their buffers.
+ */
+export const bufferView: (ab: ArrayBufferLike, byteOffset: number, size: number) => Buffer = frameView;
+
 const HEADER_SIZE = 7;
 /** Body frames this large that span reads teach the reader where the next one starts (readLimit). */
 const GAP_LEARN_MIN = 16 * 1024;
@@ -55,17 +61,25 @@ export class FrameReader {
   #into: Buffer | null = null;
   #intoLen = 0;
   #intoChannel = 0;
+  // The target's ArrayBuffer and where the target starts in it (asked once a frame).
+  #intoAb: ArrayBufferLike | null = null;
+  #intoOffset = 0;
+  /** The view bodyRest handed out last: pushed back as it is, it was read in place. */
+  #rest: Buffer | null = null;
   /** The target is at least GAP_LEARN_MIN long: its end and the next one's start are noted. */
   #intoLarge = false;
   // Stream offsets (bytes pushed and handled so far): of the next byte to come, of the current
   // chunk's first byte, of the end of the last large target's payload (-1: none yet). `gap` is
   // the distance seen from the end of one large target's payload to the start of the next (0:
-  // unknown or too far); `gapEnd` where the next one should start by it (see readLimit).
+  // unknown or too far), `gapAlt` the one seen before it when that differed (0: none): a body
+  // in several frames has two, the frame-end octet and the next frame's header between its
+  // frames, and its last small frame, a method and a content header before the next message's
+  // first (see readLimit).
   #next = 0;
   #base = 0;
   #lastIntoEnd = -1;
   #gap = 0;
-  #gapEnd = -1;
+  #gapAlt = 0;
   // A split 7-byte header, before its size is known.
   #head = Buffer.alloc(HEADER_SIZE);
   #headLen = 0;
@@ -96,7 +110,8 @@ export class FrameReader {
     while (!this.#paused && this.#held.length > 0) this.push(this.#held.shift()!, handler);
   }
 
-  push(chunk: Buffer, handler: FrameHandler): void {
+  /** `ab`: chunk's ArrayBuffer when the caller knows it (chunk.buffer is asked in C++). */
+  push(chunk: Buffer, handler: FrameHandler, ab?: ArrayBufferLike): void {
     if (this.#paused) {
       this.#held.push(chunk);
       return;
@@ -129,7 +144,7 @@ export class FrameReader {
       this.#emit(frame, frame.buffer, frame.byteOffset, 0, frame.length - HEADER_SIZE - 1, handler);
     }
 
-    const ab = chunk.buffer;
+    if (ab === undefined) ab = chunk.buffer;
     const abOffset = chunk.byteOffset;
     while (end - pos >= HEADER_SIZE) {
       if (this.#paused) {
@@ -167,14 +182,15 @@ export class FrameReader {
     const end = chunk.length;
     if (this.#intoLen < into.length) {
       const take = Math.min(into.length - this.#intoLen, end - pos);
-      // Read straight into place (bodyRest): nothing to copy.
-      if (chunk.buffer !== into.buffer || chunk.byteOffset + pos !== into.byteOffset + this.#intoLen) chunk.copy(into, this.#intoLen, pos, pos + take);
+      // Read straight into place (bodyRest): nothing to copy. The view bodyRest made comes back
+      // as it was when the read filled it; a shorter read comes back as a view of it.
+      const inPlace =
+        pos === 0 && (chunk === this.#rest || (chunk.buffer === this.#intoAb && chunk.byteOffset === this.#intoOffset + this.#intoLen));
+      if (!inPlace) chunk.copy(into, this.#intoLen, pos, pos + take);
+      this.#rest = null;
       this.#intoLen += take;
       pos += take;
-      if (this.#intoLarge && this.#intoLen === into.length) {
-        this.#lastIntoEnd = this.#base + pos;
-        this.#gapEnd = this.#gap > 0 ? this.#lastIntoEnd + this.#gap : -1;
-      }
+      if (this.#intoLarge && this.#intoLen === into.length) this.#lastIntoEnd = this.#base + pos;
     }
     if (pos >= end) return -1; // the payload or its frame-end octet is still to come
     const marker = chunk[pos]!;
@@ -182,7 +198,7 @@ export class FrameReader {
     if (marker !== FRAME_END) {
       throw new CodecError('FRAME_ERROR', `type ${FRAME_BODY}, ${octetsSnippet(into)}: {invalid_frame_end_marker,${marker}}`);
     }
-    this.payloadBuffer = into.buffer;
+    this.payloadBuffer = this.#intoAb;
     handler.onFrame(FRAME_BODY, this.#intoChannel, into);
     return pos + 1;
   }
@@ -195,7 +211,7 @@ export class FrameReader {
   bodyRest(min: number): Buffer | null {
     const into = this.#into;
     if (into === null || this.#paused || this.#held.length > 0 || into.length - this.#intoLen < min) return null;
-    return into.subarray(this.#intoLen);
+    return (this.#rest = frameView(this.#intoAb!, this.#intoOffset + this.#intoLen, into.length - this.#intoLen));
   }
 
   /**
@@ -205,13 +221,24 @@ export class FrameReader {
    * again) make a read stop where the next one's payload should start; that payload then goes
    * straight into its body (bodyRest) instead of being read into the arena and copied from it.
    * Where the guess is wrong, a frame is split elsewhere and handled as any other.
+   *
+   * Two distances are kept, as a body in several frames has two (see gapAlt): a read stops
+   * at the nearer place still ahead, then at the farther. For 1 MiB at frame_max 131072 that
+   * is 8 bytes after each large frame, and after the last one, where the next message's first
+   * payload starts behind the body's 64-byte last frame and the next method and header (a read
+   * of 64 KiB there put half of that frame in the arena, to be copied).
    */
   readLimit(): number {
     if (this.#gap === 0 || this.#paused || this.#held.length > 0) return 0;
     const into = this.#into;
-    if (into !== null) return this.#intoLarge ? into.length - this.#intoLen + this.#gap : 0;
-    const n = this.#gapEnd - this.#next;
-    return n > 0 ? n : 0;
+    const gap = this.#gap;
+    const alt = this.#gapAlt;
+    if (into !== null && this.#intoLarge) return into.length - this.#intoLen + (alt > 0 && alt < gap ? alt : gap);
+    const since = this.#next - this.#lastIntoEnd;
+    const a = gap - since;
+    const b = alt - since;
+    if (a > 0) return b > 0 && b < a ? b : a;
+    return b > 0 ? b : 0;
   }
 
   /** True when no frame is half-read (used to check a clean end of stream). */
@@ -232,10 +259,15 @@ export class FrameReader {
         this.#into = into;
         this.#intoLen = 0;
         this.#intoChannel = channel;
+        this.#intoAb = into.buffer;
+        this.#intoOffset = into.byteOffset;
+        this.#rest = null;
         this.#intoLarge = size >= GAP_LEARN_MIN;
         if (this.#intoLarge) {
-          const gap = payloadAt - this.#lastIntoEnd;
-          this.#gap = this.#lastIntoEnd >= 0 && gap <= MAX_GAP ? gap : 0;
+          const seen = payloadAt - this.#lastIntoEnd;
+          const gap = this.#lastIntoEnd >= 0 && seen <= MAX_GAP ? seen : 0;
+          if (gap !== this.#gap) this.#gapAlt = gap > 0 ? this.#gap : 0;
+          this.#gap = gap;
         }
         return true;
       }

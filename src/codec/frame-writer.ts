@@ -14,6 +14,7 @@
 // and holds nothing unwritten. Otherwise each 256 KiB of output was a new off-heap buffer to
 // allocate, fault in and collect (at 1 KiB deliveries, about a thousand a second).
 
+import { bufferView } from './frame-reader.js';
 import { BufferWriter } from './buffer-writer.js';
 import { putU16, putU32 } from './big-endian.js';
 import {
@@ -37,6 +38,8 @@ export const COMPACT_AFTER = SLAB_SIZE;
 class Slab extends BufferWriter {
   /** Start of the frame being written; bytes from here move along if the slab is replaced. */
   frameStart = 0;
+  /** buf's ArrayBuffer, kept (for bufferView: a Buffer answers `buffer` in C++). */
+  ab: ArrayBufferLike = this.buf.buffer;
 
   constructor() {
     super(SLAB_SIZE);
@@ -49,6 +52,7 @@ class Slab extends BufferWriter {
     this.buf.copy(next, 0, this.frameStart, this.pos);
     retire(this.buf);
     this.buf = next;
+    this.ab = next.buffer;
     this.shifted += this.frameStart;
     this.frameStart = 0;
     this.pos = inFrame;
@@ -124,8 +128,9 @@ export class FrameWriter {
   #chunks: Buffer[] = [];
   /** Indexes in #chunks of bodies queued by reference (not slab views). */
   #byReference: number[] = [];
-  // The open run of this connection's bytes in the slab.
+  // The open run of this connection's bytes in the slab (and that slab's ArrayBuffer).
   #runBuf: Buffer | null = null;
+  #runAb: ArrayBufferLike | null = null;
   #runStart = 0;
   #runEnd = 0;
   // basic.deliver frames as bytes: a consumer reading one queue or stream sends the same frame
@@ -309,8 +314,10 @@ export class FrameWriter {
   body(channel: number, body: Buffer): void {
     // frameMax 0 means no limit, as in FrameReader (and a payload limit of 0 would never end).
     const maxPayload = this.frameMax > 8 ? this.frameMax - 8 : Infinity;
+    // A body of several frames: its frames are views made from its ArrayBuffer, asked once.
+    const ab = body.length > maxPayload ? body.buffer : null;
     for (let off = 0; off < body.length; off += maxPayload) {
-      const part = off === 0 && body.length <= maxPayload ? body : body.subarray(off, Math.min(off + maxPayload, body.length));
+      const part = ab === null ? body : bufferView(ab, body.byteOffset + off, Math.min(maxPayload, body.length - off));
       if (part.length >= BODY_BY_REFERENCE) {
         this.#begin(FRAME_BODY, channel, 0);
         slab.buf.writeUInt32BE(part.length, slab.frameStart + 3);
@@ -424,6 +431,7 @@ export class FrameWriter {
     } else {
       this.#closeRunAt(this.#runEnd);
       this.#runBuf = buf;
+      this.#runAb = slab.ab;
       this.#runStart = start;
       this.#runEnd = slab.pos;
       if (this.#generation !== slabGeneration) {
@@ -437,7 +445,7 @@ export class FrameWriter {
   /** Ends the open run at `end` (bytes after it are not ours) and queues it. */
   #closeRunAt(end: number): void {
     if (this.#runBuf !== null && end > this.#runStart) {
-      this.#chunks.push(this.#runBuf.subarray(this.#runStart, end));
+      this.#chunks.push(bufferView(this.#runAb!, this.#runBuf.byteOffset + this.#runStart, end - this.#runStart));
     }
     this.#runBuf = null;
   }

@@ -10,7 +10,7 @@
 
 import { BufferReader } from '../codec/buffer-reader.js';
 import { u16, u32 } from '../codec/big-endian.js';
-import { octetsSnippet } from '../codec/frame-reader.js';
+import { bufferView, octetsSnippet } from '../codec/frame-reader.js';
 import { decodeMethodFrame } from '../codec/method-frame.js';
 import { PublishDecoder } from '../codec/publish-decoder.js';
 import {
@@ -68,6 +68,10 @@ export class CommandAssembler {
   #accLen = 0;
   /** #acc came from the body pool (takeBody): it may be longer than the body. */
   #accPooled = false;
+  /** #acc's ArrayBuffer (asked once a body: a Buffer answers `buffer` in C++). */
+  #accAb: ArrayBufferLike | null = null;
+  /** The view bodyTarget handed out last: pushed back as it is, it was filled in place. */
+  #target: Buffer | null = null;
   readonly #reader = new BufferReader(EMPTY);
   readonly #publish = new PublishDecoder();
   /** basic.ack, decoded on a fast path into this one object (the channel reads it before the next frame; nothing keeps it). */
@@ -174,6 +178,8 @@ export class CommandAssembler {
           this.bodyBuffer = this.#accPooled ? this.#acc : null;
           this.#accPooled = false;
           this.#acc = EMPTY;
+          this.#accAb = null;
+          this.#target = null;
           this.#accLen = 0;
           this.retained = this.#headerView;
         }
@@ -209,7 +215,8 @@ export class CommandAssembler {
     if (this.#state !== EXPECT_BODY || this.#discarding || this.#discardOne || size > this.#remaining) return null;
     if (this.#acc === EMPTY && size === this.#remaining) this.#takeAcc(size);
     if (this.#acc.length - this.#accLen < size) return null;
-    return this.#acc.subarray(this.#accLen, this.#accLen + size);
+    this.#accAb ??= this.#acc.buffer;
+    return (this.#target = bufferView(this.#accAb, this.#acc.byteOffset + this.#accLen, size));
   }
 
   /**
@@ -224,6 +231,7 @@ export class CommandAssembler {
   /** The body buffer at its full size, from the body pool. */
   #takeAcc(size: number): void {
     this.#acc = takeBody(size);
+    this.#accAb = null;
     this.#accPooled = isPooled(this.#acc);
   }
 
@@ -231,6 +239,8 @@ export class CommandAssembler {
   discardBody(): void {
     this.#discardOne = true;
     this.#acc = EMPTY;
+    this.#accAb = null;
+    this.#target = null;
     this.#accLen = 0;
     this.#accPooled = false;
   }
@@ -248,7 +258,9 @@ export class CommandAssembler {
   #append(part: Buffer): void {
     const need = this.#accLen + part.length;
     // Copied in place by the frame reader (bodyTarget): only count it.
-    if (part.buffer === this.#acc.buffer && part.byteOffset === this.#acc.byteOffset + this.#accLen) {
+    const target = this.#target;
+    this.#target = null;
+    if (part === target || (part.buffer === this.#acc.buffer && part.byteOffset === this.#acc.byteOffset + this.#accLen)) {
       this.#accLen = need;
       return;
     }
@@ -257,6 +269,7 @@ export class CommandAssembler {
       const grown = Buffer.allocUnsafeSlow(Math.max(size, need)); // not from the pool: a slab of its own
       this.#acc.copy(grown, 0, 0, this.#accLen);
       this.#acc = grown;
+      this.#accAb = null;
       this.#accPooled = false;
     }
     part.copy(this.#acc, this.#accLen);
@@ -277,6 +290,8 @@ export class CommandAssembler {
   discardBodies(): void {
     this.#discarding = true;
     this.#acc = EMPTY;
+    this.#accAb = null;
+    this.#target = null;
     this.#accLen = 0;
     this.#accPooled = false;
     this.header = EMPTY;

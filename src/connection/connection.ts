@@ -196,8 +196,8 @@ export class Connection extends ConnectionSocket implements ChannelHost {
 
   // ---- input -----------------------------------------------------------------------------
 
-  /** A read: from 'data', or from the socket's callback when it reads into ReadBuffers. */
-  readonly receive = (chunk: Buffer): void => {
+  /** A read: from 'data', or from the socket's callback when it reads into ReadBuffers (`ab`: its ArrayBuffer, when known). */
+  readonly receive = (chunk: Buffer, ab?: ArrayBufferLike): void => {
     this.liveness.readSinceCheck = true;
     this.stats.recvOct += chunk.length;
     if (this.state >= REFUSED) return;
@@ -206,8 +206,9 @@ export class Connection extends ConnectionSocket implements ChannelHost {
         const rest = this.#handshake.readHeader(chunk);
         if (rest === null || rest.length === 0) return;
         chunk = rest;
+        ab = undefined;
       }
-      this.#reader.push(chunk, this.#frames);
+      this.#reader.push(chunk, this.#frames, ab);
       // Frames read with a channel.close are handled before its close-ok, yield or not.
       if (!this.#yielded) this.table.inputHandled();
     } catch (e) {

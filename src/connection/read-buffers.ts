@@ -21,7 +21,7 @@
 // one arena again and again instead of filling a new 64 KiB one every 60 messages of 1 KiB,
 // which drove V8's full collections (README "Streams: targets, measured").
 
-import type { FrameHandler } from '../codec/frame-reader.js';
+import { bufferView, type FrameHandler } from '../codec/frame-reader.js';
 import type { ReadBufferSource } from '../util/read-socket.js';
 
 /** The rest of a body frame this large is read straight into the body (see BodyReader). */
@@ -77,6 +77,13 @@ export class ReadBuffers implements ReadBufferSource {
   /** Where the last read started and ended in the arena. */
   #start = 0;
   #end = 0;
+  /** The last buffer handed out went straight into a body (FrameReader.bodyRest), not the arena. */
+  #direct = false;
+  /**
+   * The ArrayBuffer of the last read's bytes when they are in the arena, else undefined (for
+   * FrameReader.push: a Buffer's `buffer` is answered in C++, twice a message and more).
+   */
+  lastBuffer: ArrayBufferLike | undefined = undefined;
 
   /** The ArrayBuffer of the current arena (frames that are views of it may pin it). */
   get current(): ArrayBufferLike {
@@ -85,20 +92,29 @@ export class ReadBuffers implements ReadBufferSource {
 
   /** The buffer for the first read. */
   first(): Buffer {
+    this.#direct = false;
     return this.#arena;
   }
 
   /** `n` bytes were read into `buf` (the buffer last handed out): they, as a view. */
   read(n: number, buf: Buffer): Buffer {
-    if (buf.buffer !== this.#current) return buf.subarray(0, n); // straight into a body: the arena is as it was
-    this.#start = buf.byteOffset - this.#arena.byteOffset;
+    if (this.#direct) {
+      // Straight into a body: the arena is as it was.
+      this.lastBuffer = undefined;
+      return n === buf.length ? buf : buf.subarray(0, n);
+    }
+    // The arena is a buffer of its own (allocUnsafeSlow): its offsets are its ArrayBuffer's.
+    const start = buf.byteOffset;
+    this.#start = start - this.#arena.byteOffset;
     this.#end = this.#start + n;
-    return buf.subarray(0, n);
+    this.lastBuffer = this.#current;
+    return n === buf.length ? buf : bufferView(this.#current, start, n);
   }
 
   /** The buffer for the next read, once the last one is handled. */
   next(): Buffer {
     const direct = this.reader?.bodyRest(DIRECT_MIN) ?? null;
+    this.#direct = direct !== null;
     if (direct !== null) return direct;
     const arena = this.#arena;
     const filled = this.#end - this.#start >= arena.length / 2;
@@ -108,7 +124,7 @@ export class ReadBuffers implements ReadBufferSource {
       if (!this.pinned) this.held.clear();
     }
     if (this.pinned || this.held.size > 0) {
-      if (arena.length - this.#end >= MIN_READ) return this.#limited(arena.subarray(this.#end));
+      if (arena.length - this.#end >= MIN_READ) return this.#limited(bufferView(this.#current, arena.byteOffset + this.#end, arena.length - this.#end));
       this.pinned = false;
       this.held.clear();
       this.#arena = Buffer.allocUnsafeSlow(filled ? Math.min(arena.length * 2, MAX_ARENA) : arena.length);
@@ -124,7 +140,7 @@ export class ReadBuffers implements ReadBufferSource {
   /** `buf`, or as much of it as the reader asks for (see FrameReader.readLimit). */
   #limited(buf: Buffer): Buffer {
     const limit = this.reader?.readLimit?.() ?? 0;
-    return limit > 0 && limit < buf.length ? buf.subarray(0, limit) : buf;
+    return limit > 0 && limit < buf.length ? bufferView(this.#current, buf.byteOffset, limit) : buf;
   }
 }
 

@@ -14,14 +14,16 @@ export interface ReadBufferSource {
   first(): Buffer;
   /** `n` bytes were read into `buf` (the buffer last handed out): they, as a view. */
   read(n: number, buf: Buffer): Buffer;
+  /** The ArrayBuffer of what read() returned last, if known (passed on with it). */
+  readonly lastBuffer?: ArrayBufferLike | undefined;
   /** The buffer for the next read, called after each read was handled. */
   next(): Buffer;
 }
 
 type HandleHolder = { _handle?: object | null };
 
-/** `receive` gets each read; when it leaves the socket paused, the rest of the read waits in memory: pinned. */
-export function withOwnReadBuffers(socket: Socket, source: ReadBufferSource, receive: (chunk: Buffer) => void, highWaterMark: number): Socket {
+/** `receive` gets each read (and its ArrayBuffer when known); when it leaves the socket paused, the rest of the read waits in memory: pinned. */
+export function withOwnReadBuffers(socket: Socket, source: ReadBufferSource, receive: (chunk: Buffer, ab?: ArrayBufferLike) => void, highWaterMark: number): Socket {
   const holder = socket as unknown as HandleHolder;
   const handle = holder._handle;
   if (handle === undefined || handle === null || socket.readableLength > 0) {
@@ -44,7 +46,8 @@ export function withOwnReadBuffers(socket: Socket, source: ReadBufferSource, rec
         return source.first();
       },
       callback: (n: number, buf: Buffer) => {
-        receive(source.read(n, buf));
+        const chunk = source.read(n, buf);
+        receive(chunk, source.lastBuffer);
         if (own.isPaused()) source.pinned = true;
       },
     },

@@ -176,3 +176,47 @@ describe('ReadBuffers: reads straight into a body', () => {
     expect(e.byteOffset).toBe(a.byteOffset);
   });
 });
+
+describe('ReadBuffers: what a read is passed on as', () => {
+  it('a read into the arena: a Buffer over the arena at the read\'s place, with the arena\'s ArrayBuffer as lastBuffer; a read into a body: the buffer handed out, no lastBuffer', () => {
+    const r = new ReadBuffers();
+    const body = Buffer.alloc(50_000);
+    let rest: Buffer | null = null;
+    r.reader = { bodyRest: (min) => (rest !== null && rest.length >= min ? rest : null), readLimit: () => 0 };
+    const a = r.first();
+    a.write('hello', 0, 'latin1');
+    const got = r.read(5, a);
+    expect(Buffer.isBuffer(got)).toBe(true);
+    expect(got.toString('latin1')).toBe('hello');
+    expect(got.buffer).toBe(a.buffer);
+    expect(r.lastBuffer).toBe(a.buffer);
+    const b = r.next(); // pinned (the first arena): after the first read's bytes
+    expect(b.byteOffset).toBe(a.byteOffset + 5);
+    b.write('world', 0, 'latin1');
+    const got2 = r.read(3, b);
+    expect([got2.byteOffset, got2.length, got2.toString('latin1')]).toEqual([a.byteOffset + 5, 3, 'wor']);
+    expect(r.lastBuffer).toBe(a.buffer);
+    rest = body.subarray(100);
+    const d = r.next();
+    expect(d).toBe(rest);
+    expect(r.read(d.length, d)).toBe(d); // filled: passed on as it was handed out
+    expect(r.lastBuffer).toBeUndefined();
+    const e = r.next();
+    expect(e).toBe(rest);
+    const part = r.read(10, e);
+    expect([part.buffer, part.byteOffset, part.length]).toEqual([body.buffer, body.byteOffset + 100, 10]);
+    expect(r.lastBuffer).toBeUndefined();
+    rest = null;
+    expect(r.next().buffer).toBe(a.buffer); // the arena again
+  });
+
+  it('a limited read into the arena is a view of it of the limit\'s length', () => {
+    const r = new ReadBuffers();
+    r.pinned = false;
+    r.reader = { bodyRest: () => null, readLimit: () => 70 };
+    const a = r.first();
+    r.read(a.length, a);
+    const b = r.next();
+    expect([b.buffer, b.byteOffset, b.length]).toEqual([a.buffer, a.byteOffset, 70]);
+  });
+});
