@@ -47,6 +47,12 @@ const HEADER_SIZE = 7;
 const GAP_LEARN_MIN = 16 * 1024;
 /** Largest distance between such frames that a read is limited to (a method and a content header). */
 const MAX_GAP = 4096;
+/**
+ * Large frames in a row at the same distance after which the other distance is forgotten (a
+ * body of 16 MiB at frame_max 131072 has 128 frames; a distance seen once, shorter than the
+ * usual one, would otherwise cost a read a message from then on).
+ */
+const ALT_KEEP = 128;
 /** A content header holds at least class, weight, body size and property flags. */
 const MIN_HEADER_PAYLOAD = 14;
 
@@ -80,6 +86,8 @@ export class FrameReader {
   #lastIntoEnd = -1;
   #gap = 0;
   #gapAlt = 0;
+  /** Large frames since `gapAlt` was last seen (see ALT_KEEP). */
+  #altAge = 0;
   // A split 7-byte header, before its size is known.
   #head = Buffer.alloc(HEADER_SIZE);
   #headLen = 0;
@@ -266,7 +274,12 @@ export class FrameReader {
         if (this.#intoLarge) {
           const seen = payloadAt - this.#lastIntoEnd;
           const gap = this.#lastIntoEnd >= 0 && seen <= MAX_GAP ? seen : 0;
-          if (gap !== this.#gap) this.#gapAlt = gap > 0 ? this.#gap : 0;
+          if (gap !== this.#gap) {
+            this.#gapAlt = gap > 0 ? this.#gap : 0;
+            this.#altAge = 0;
+          } else if (this.#gapAlt > 0 && ++this.#altAge > ALT_KEEP) {
+            this.#gapAlt = 0;
+          }
           this.#gap = gap;
         }
         return true;

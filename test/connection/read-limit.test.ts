@@ -116,6 +116,20 @@ describe('FrameReader.readLimit: reads stop where the next large body starts', (
     expect(fed.reads).toBeLessThanOrEqual(3 * n + 4);
   });
 
+  it('a shorter distance seen only at first is forgotten: then two reads a message again', () => {
+    const long = 'k'.repeat(100);
+    const frames = [
+      ...Array.from({ length: 3 }, (_, i) => message(i, 65536, FRAME_MAX - 8, 'a')),
+      ...Array.from({ length: 400 }, (_, i) => message(3 + i, 65536, FRAME_MAX - 8, long)),
+    ].flat();
+    const fed = feed(bytesOf(frames));
+    expectSame(fed.frames, frames);
+    // Three reads a message while the short distance is kept (128 frames), then two; kept for
+    // good it would be three reads for each of the 400.
+    expect(fed.reads).toBeLessThanOrEqual(2 * 403 + 128 + 16);
+    expect(fed.direct).toBeGreaterThanOrEqual(400 * 65536);
+  });
+
   it('without limits (no large frames spanning reads) reads are as before', () => {
     const frames = Array.from({ length: 200 }, (_, i) => message(i, 100)).flat();
     const fed = feed(bytesOf(frames));
