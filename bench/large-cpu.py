@@ -32,7 +32,7 @@ def cpu_ticks():
         f = line.split()
         if f[0] in ('cpu0', 'cpu1'):
             v = list(map(int, f[1:]))
-            out[f[0]] = {'user': v[0], 'nice': v[1], 'system': v[2], 'idle': v[3] + v[4], 'softirq': v[5] + v[6]}
+            out[f[0]] = {'user': v[0], 'nice': v[1], 'system': v[2], 'idle': v[3] + v[4], 'softirq': v[5] + v[6], 'steal': v[7]}
     return out
 
 def proc_ticks(pid):
