@@ -4,9 +4,6 @@
 // calls into that worker (sync-call.ts). Bodies stay in the database until a consumer needs
 // them, so a backlog larger than memory works as with SQLite.
 
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Message } from '../../message.js';
@@ -18,6 +15,7 @@ import type { ScheduledReads, ScheduledRow } from '../scheduled.js';
 import type { Fence } from './apply.js';
 import { redactPgUrl } from './hosts.js';
 import { SyncCall } from './sync-call.js';
+import { workerScript as findWorkerScript } from '../../util/worker-script.js';
 import type { PgWorkerEvent, PgWorkerInit } from './worker.js';
 
 export interface PgStoreOptions {
@@ -279,10 +277,7 @@ export const redact = redactPgUrl;
 
 /** The compiled worker script (tests run from sources, so fall back to the build output). */
 function workerScript(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const sibling = join(here, 'worker.js');
-  if (existsSync(sibling)) return sibling;
-  const built = resolve(here, '../../../dist/src/store/postgres/worker.js');
-  if (existsSync(built)) return built;
-  throw new StoreOpenError(`store worker script not found next to ${here}; run \`npm run build\` first`);
+  const found = findWorkerScript(import.meta.url, 'worker.js');
+  if ('missing' in found) throw new StoreOpenError(`store ${found.missing}`);
+  return found.path;
 }

@@ -6,9 +6,7 @@
 // them go on beside the writer.
 
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { Message } from '../../message.js';
@@ -21,6 +19,7 @@ import { PackedReader } from './packed-read.js';
 import { SoloReader } from './solo-read.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { WorkerInit } from './worker.js';
+import { workerScript as findWorkerScript } from '../../util/worker-script.js';
 
 export interface SqliteStoreOptions {
   /** Create the directory if it is missing (the default location); otherwise it must exist. */
@@ -212,10 +211,7 @@ function scheduledReads(db: Database.Database): ScheduledReads {
 
 /** The compiled worker script (tests run from sources, so fall back to the build output). */
 function workerScript(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const sibling = join(here, 'worker.js');
-  if (existsSync(sibling)) return sibling;
-  const built = resolve(here, '../../../dist/src/store/sqlite/worker.js');
-  if (existsSync(built)) return built;
-  throw new StoreOpenError(`store worker script not found next to ${here}; run \`npm run build\` first`);
+  const found = findWorkerScript(import.meta.url, 'worker.js');
+  if ('missing' in found) throw new StoreOpenError(`store ${found.missing}`);
+  return found.path;
 }
