@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idle raw probe (every 10 ms, 6 s) against RabbitMQ default (5698) and with +sbwt none (5697), alternating, each node pinned to CPU 0 while measured; then g (amqp-perf 1 KiB at 1000/s, 8 s).
+# Idle raw probe (every 10 ms, 6 s) against two RabbitMQ nodes (5698 and 5697), alternating, each pinned to CPU 0 while measured; then g. Note: Debian's rabbitmq-env already passes +sbwt none, so the two nodes differ in age, not in busy waiting.
 pin() { for p in $(pgrep -f "beam.smp.*$1"); do taskset -a -p -c 0 $p > /dev/null; done; }
 unpin() { for p in $(pgrep -f "beam.smp.*$1"); do taskset -a -p -c 1 $p > /dev/null; done; }
 for r in 1 2 3; do
