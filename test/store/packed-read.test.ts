@@ -3,53 +3,19 @@
 // reused from the row before when they differ, and a message must not keep the range's whole
 // value alive.
 
-import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import type Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
 import { Message } from '../../src/message.js';
 import { PACKED_RANGE_SQL, PACKED_ROW_MAX, PackedReader, ReadSlab } from '../../src/store/sqlite/packed-read.js';
-
-const dbs: Database.Database[] = [];
-afterEach(() => {
-  for (const db of dbs.splice(0)) db.close();
-});
+import { readWith, row, rowTables, same } from '../helpers/stored-rows.js';
 
 const TABLE = 'id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL, header BLOB NOT NULL, body BLOB NOT NULL';
 
-interface Row {
-  id: number;
-  exchange: string;
-  routingKey: string;
-  header: Buffer;
-  body: Buffer;
-}
-
 /** A database with the store's messages table (or, `descending`, a view that yields rows backwards). */
-function open(rows: Row[], descending = false): Database.Database {
-  const db = new Database(':memory:');
-  dbs.push(db);
-  db.exec(descending ? `CREATE TABLE m (${TABLE}); CREATE VIEW messages AS SELECT * FROM m ORDER BY id DESC` : `CREATE TABLE messages (${TABLE})`);
-  const put = db.prepare(`INSERT INTO ${descending ? 'm' : 'messages'} VALUES (?, 1, ?, ?, ?, ?)`);
-  for (const r of rows) put.run(r.id, r.exchange, r.routingKey, r.header, r.body);
-  return db;
-}
-
-function row(id: number, routingKey = 'q', body: Buffer = Buffer.from(`body-${id}`), exchange = ''): Row {
-  return { id, exchange, routingKey, header: Buffer.from([0, 60, 0, 0, id & 0xff]), body };
-}
+const open = rowTables('messages', TABLE, '?, 1, ?, ?, ?, ?', (r) => [r.id, r.exchange, r.routingKey, r.header, r.body]);
 
 function read(db: Database.Database, ids: number[]): (Message | undefined)[] {
-  const out = new Array<Message | undefined>(ids.length).fill(undefined);
-  new PackedReader(db).read(ids, out);
-  return out;
-}
-
-function same(m: Message | undefined, r: Row): void {
-  expect(m).toBeDefined();
-  expect(m!.storeId).toBe(r.id);
-  expect(m!.exchange).toBe(r.exchange);
-  expect(m!.routingKey).toBe(r.routingKey);
-  expect(Buffer.compare(m!.header, r.header)).toBe(0);
-  expect(Buffer.compare(m!.body, r.body)).toBe(0);
+  return readWith(new PackedReader(db), ids);
 }
 
 describe('PackedReader', () => {

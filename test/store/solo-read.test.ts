@@ -4,27 +4,15 @@
 // rows not asked for or too large are passed over, and rows that come out of id order are
 // left for the caller to read one by one rather than given the wrong ids.
 
-import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import type Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
 import { PACKED_ROW_MAX } from '../../src/store/sqlite/packed-read.js';
 import { SOLO_RANGE_SQL, SoloReader } from '../../src/store/sqlite/solo-read.js';
-
-const dbs: Database.Database[] = [];
-afterEach(() => {
-  for (const db of dbs.splice(0)) db.close();
-});
+import { readWith, row, rowTables, same, type Row } from '../helpers/stored-rows.js';
 
 const TABLE =
   'id INTEGER PRIMARY KEY, queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, size INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, message BLOB NOT NULL';
-
-interface Row {
-  id: number;
-  exchange: string;
-  routingKey: string;
-  header: Buffer;
-  body: Buffer;
-}
 
 function field(b: Buffer): Buffer {
   const len = Buffer.alloc(4);
@@ -38,32 +26,10 @@ function value(r: Row): Buffer {
 }
 
 /** A database with schema 5's solo_entries (or, `descending`, a view that yields its rows backwards). */
-function open(rows: Row[], descending = false): Database.Database {
-  const db = new Database(':memory:');
-  dbs.push(db);
-  db.exec(descending ? `CREATE TABLE s (${TABLE}); CREATE VIEW solo_entries AS SELECT * FROM s ORDER BY id DESC` : `CREATE TABLE solo_entries (${TABLE})`);
-  const put = db.prepare(`INSERT INTO ${descending ? 's' : 'solo_entries'} VALUES (?, 1, ?, ?, 0, 0, ?)`);
-  for (const r of rows) put.run(r.id, r.id, r.body.length, value(r));
-  return db;
-}
-
-function row(id: number, routingKey = 'q', body: Buffer = Buffer.from(`body-${id}`), exchange = ''): Row {
-  return { id, exchange, routingKey, header: Buffer.from([0, 60, 0, 0, id & 0xff]), body };
-}
+const open = rowTables('solo_entries', TABLE, '?, 1, ?, ?, 0, 0, ?', (r) => [r.id, r.id, r.body.length, value(r)]);
 
 function read(db: Database.Database, ids: number[]): (Message | undefined)[] {
-  const out = new Array<Message | undefined>(ids.length).fill(undefined);
-  new SoloReader(db).read(ids, out);
-  return out;
-}
-
-function same(m: Message | undefined, r: Row): void {
-  expect(m).toBeDefined();
-  expect(m!.storeId).toBe(r.id);
-  expect(m!.exchange).toBe(r.exchange);
-  expect(m!.routingKey).toBe(r.routingKey);
-  expect(Buffer.compare(m!.header, r.header)).toBe(0);
-  expect(Buffer.compare(m!.body, r.body)).toBe(0);
+  return readWith(new SoloReader(db), ids);
 }
 
 describe('SoloReader', () => {

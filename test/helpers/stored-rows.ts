@@ -1,0 +1,59 @@
+// What the SQLite readers' tests (packed-read, solo-read) share: a stored message as its parts,
+// a row of them, an in-memory table of such rows, a reader's answer for a list of ids, and the
+// check that one came back exactly.
+
+import Database from 'better-sqlite3';
+import { afterEach, expect } from 'vitest';
+import type { Message } from '../../src/message.js';
+
+export interface Row {
+  id: number;
+  exchange: string;
+  routingKey: string;
+  header: Buffer;
+  body: Buffer;
+}
+
+export function row(id: number, routingKey = 'q', body: Buffer = Buffer.from(`body-${id}`), exchange = ''): Row {
+  return { id, exchange, routingKey, header: Buffer.from([0, 60, 0, 0, id & 0xff]), body };
+}
+
+/** `ids` read by `reader` into a list as long (undefined: not read). */
+export function readWith(reader: { read(ids: readonly number[], out: (Message | undefined)[]): unknown }, ids: number[]): (Message | undefined)[] {
+  const out = new Array<Message | undefined>(ids.length).fill(undefined);
+  reader.read(ids, out);
+  return out;
+}
+
+export function same(m: Message | undefined, r: Row): void {
+  expect(m).toBeDefined();
+  expect(m!.storeId).toBe(r.id);
+  expect(m!.exchange).toBe(r.exchange);
+  expect(m!.routingKey).toBe(r.routingKey);
+  expect(Buffer.compare(m!.header, r.header)).toBe(0);
+  expect(Buffer.compare(m!.body, r.body)).toBe(0);
+}
+
+
+export type TableOf = (rows: Row[], descending?: boolean) => Database.Database;
+
+/**
+ * Opens in-memory databases holding `rows` in table `name` (columns `columns`, one row's values
+ * `args(row)` for the `?`s of `values`); `descending`: `name` is a view yielding them backwards.
+ * Each test's databases are closed after it.
+ */
+export function rowTables(name: string, columns: string, values: string, args: (r: Row) => unknown[]): TableOf {
+  const dbs: Database.Database[] = [];
+  afterEach(() => {
+    for (const db of dbs.splice(0)) db.close();
+  });
+  return (rows, descending = false) => {
+    const db = new Database(':memory:');
+    dbs.push(db);
+    const table = descending ? `${name}_rows` : name;
+    db.exec(descending ? `CREATE TABLE ${table} (${columns}); CREATE VIEW ${name} AS SELECT * FROM ${table} ORDER BY id DESC` : `CREATE TABLE ${name} (${columns})`);
+    const put = db.prepare(`INSERT INTO ${table} VALUES (${values})`);
+    for (const r of rows) put.run(...args(r));
+    return db;
+  };
+}
