@@ -154,6 +154,27 @@ describe('FrameReader.readLimit: reads stop where the next large body starts', (
     }
   });
 
+  it('bodies more than 4 KiB apart teach no distance: no limit, and every frame still comes out byte for byte', () => {
+    // A 6,000-byte method frame between messages puts their bodies 6 KiB and more apart.
+    const far = { type: FRAME_METHOD, channel: 1, payload: Buffer.alloc(6000, 7) };
+    const reader = new FrameReader(FRAME_MAX);
+    const h: FrameHandler = { onFrame: () => undefined, bodyTarget: (_c, size) => Buffer.alloc(size) };
+    const stream = bytesOf([...message(0, 65536), far, ...message(1, 65536), far, ...message(2, 65536)]);
+    const first = bytesOf([...message(0, 65536), far]).length;
+    reader.push(stream.subarray(0, first + 100), h);
+    reader.push(stream.subarray(first + 100, 2 * first - 1), h); // the second body up to its frame-end octet
+    expect(reader.readLimit()).toBe(0);
+    for (let seed = 1; seed <= 3; seed++) {
+      const rnd = prng(seed);
+      const frames: Frame[] = [];
+      for (let i = 0; i < 30; i++) {
+        frames.push(...message(i, 65536 + Math.floor(rnd() * 3) * 70_000));
+        if (rnd() < 0.5) frames.push(far);
+      }
+      expectSame(feed(bytesOf(frames), seed === 1 ? () => Infinity : () => 1 + Math.floor(rnd() * 100_000)).frames, frames, `seed ${seed}`);
+    }
+  });
+
   it('no limit while paused or while bytes read earlier wait', () => {
     const reader = new FrameReader(FRAME_MAX);
     const h: FrameHandler = { onFrame: () => undefined, bodyTarget: (_c, size) => Buffer.alloc(size) };
