@@ -18,7 +18,13 @@ import Database from 'better-sqlite3';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { Message } from '../src/message.js';
 import { openDatabase, tuneConnection } from '../src/store/sqlite/schema.js';
-import { SOLO_RANGE_PREFIXED_SQL, SOLO_RANGE_SQL, SoloReader } from '../src/store/sqlite/solo-read.js';
+import { PACKED_ROW_MAX } from '../src/store/sqlite/packed-read.js';
+import { SOLO_RANGE_SQL, SoloReader } from '../src/store/sqlite/solo-read.js';
+
+/** The range statement's earlier shape, for the comparison: every row prefixed with `id,messageBytes;`. */
+const SOLO_RANGE_PREFIXED_SQL =
+  "SELECT CAST(group_concat(concat(id, ',', length(message), ';', message), '') AS BLOB) FROM solo_entries " +
+  `WHERE id BETWEEN ? AND ? AND length(message) <= ${PACKED_ROW_MAX}`;
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -19,11 +19,6 @@ export const SOLO_RANGE_SQL =
   "SELECT min(id), CAST(group_concat(message, concat(id, ';')) AS BLOB) FROM solo_entries " +
   `WHERE id BETWEEN ? AND ? AND length(message) <= ${PACKED_ROW_MAX}`;
 
-/** The range statement's earlier shape: every row prefixed with `id,messageBytes;` (kept for the bench's comparison). */
-export const SOLO_RANGE_PREFIXED_SQL =
-  "SELECT CAST(group_concat(concat(id, ',', length(message), ';', message), '') AS BLOB) FROM solo_entries " +
-  `WHERE id BETWEEN ? AND ? AND length(message) <= ${PACKED_ROW_MAX}`;
-
 const SEMICOLON = 0x3b;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
