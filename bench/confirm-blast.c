@@ -27,6 +27,10 @@
  *   confirm-blast [-h host] [-P port] [-u user] [-p password] [-V vhost] [-s body_bytes]
  *                 [-c confirm_window] [-B per_write] [-q prefetch] [-t seconds] [-w warmup_s] [-d drain_s]
  *                 [-Q queue] [-b broker_pid[,pid...]] [-l label] [-m throughput|backlog] [-n messages]
+ *                 [-T] [-N]
+ *
+ * -T publishes transient messages (delivery-mode 1) and -N declares the queue non-durable: with
+ * both, the same runs with nothing for the broker to store (what the path costs without a disk).
  *
  * Built from this file and bench/confirm-blast/{wire,proc,backlog}.c (bench/lib/confirm-blast.ts).
  *
@@ -44,6 +48,7 @@
 
 const char *host = "127.0.0.1", *user = "guest", *pass = "guest", *vhost = "/", *label = "";
 int port = 5672, body_size = 1024, window = 100, prefetch = 100, per_write = 0;
+int transient_msgs, transient_queue; /* -T, -N */
 double seconds = 10, warmup = 3, drain_s = 30;
 long backlog_n;                 /* backlog mode: messages to publish, then drain; 0 in throughput mode */
 char queue[128];
@@ -82,7 +87,7 @@ void *publisher(void *arg) {
   putmethod(&p, M(60, 0)); /* content header: class, weight */
   put64(&p, (uint64_t)body_size);
   put16(&p, 0x1000); /* property flags: delivery-mode only */
-  put8(&p, 2);       /* persistent */
+  put8(&p, transient_msgs ? 1 : 2); /* delivery-mode: 2 persistent, 1 transient (-T) */
   frame(&one, F_HEADER, 1, &p);
   size_t body_at = one.n + 7;
   uint8_t *body = calloc(1, (size_t)body_size + 1);
@@ -349,7 +354,7 @@ int report_failure(const char *mode) {
 static void usage(void) {
   fprintf(stderr, "usage: confirm-blast [-h host] [-P port] [-u user] [-p password] [-V vhost] [-s body_bytes] [-c confirm_window] [-B per_write]\n"
                   "                     [-q prefetch] [-t seconds] [-w warmup_s] [-d drain_s] [-Q queue] [-b broker_pid[,pid...]] [-l label]\n"
-                  "                     [-m throughput|backlog] [-n backlog_messages]\n");
+                  "                     [-m throughput|backlog] [-n backlog_messages] [-T (transient messages)] [-N (non-durable queue)]\n");
   exit(2);
 }
 
@@ -367,7 +372,7 @@ int main(int argc, char **argv) {
   snprintf(queue, sizeof queue, "confirm-blast-%d", getpid());
   int o, backlog = 0;
   static const struct option longopts[] = {{"mode", required_argument, 0, 'm'}, {"count", required_argument, 0, 'n'}, {0, 0, 0, 0}};
-  while ((o = getopt_long(argc, argv, "h:P:u:p:V:s:c:B:q:t:w:d:Q:b:l:m:n:", longopts, NULL)) != -1) switch (o) {
+  while ((o = getopt_long(argc, argv, "h:P:u:p:V:s:c:B:q:t:w:d:Q:b:l:m:n:TN", longopts, NULL)) != -1) switch (o) {
     case 'h': host = optarg; break;
     case 'P': port = (int)num(optarg, 1, 65535, "-P port"); break;
     case 'u': user = optarg; break;
@@ -394,6 +399,8 @@ int main(int argc, char **argv) {
       else if (strcmp(optarg, "throughput") != 0) usage();
       break;
     case 'n': backlog_n = num(optarg, 1, 1000000000L, "-n backlog messages"); break;
+    case 'T': transient_msgs = 1; break;
+    case 'N': transient_queue = 1; break;
     default: usage();
   }
   if (optind != argc || strlen(user) > 255 || strlen(pass) > 255 || strlen(vhost) > 255) usage();
@@ -413,7 +420,7 @@ int main(int argc, char **argv) {
     putmethod(&p, M(50, 10));
     put16(&p, 0);
     putshort(&p, queue);
-    put8(&p, 2); /* durable */
+    put8(&p, transient_queue ? 0 : 2); /* durable unless -N */
     put32(&p, 0);
     ok = rpc(&consc, &p, 1, Q_DECLARE_OK, &f, "queue.declare");
   }
@@ -485,7 +492,8 @@ int main(int argc, char **argv) {
 
   double win = tm1 - tm0;
   json_head("throughput");
-  printf(",\"producers\":1,\"consumers\":1,\"queues\":1,\"size\":%d,\"persistent\":true,\"durable\":true", body_size);
+  printf(",\"producers\":1,\"consumers\":1,\"queues\":1,\"size\":%d,\"persistent\":%s,\"durable\":%s", body_size,
+         transient_msgs ? "false" : "true", transient_queue ? "false" : "true");
   printf(",\"per_write\":%d", per_write);
   printf(",\"confirm\":%d,\"prefetch\":%d,\"autoack\":false,\"multi_ack\":1,\"warmup_s\":%.1f,\"duration_s\":%.3f", window, prefetch, warmup, win);
   printf(",\"sent\":%ld,\"received\":%ld,\"confirmed\":%ld,\"nacked\":%ld", s1 - s0, r1 - r0, f1 - f0, x1 - x0);

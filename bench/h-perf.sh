@@ -10,7 +10,8 @@
 #   WARREN_MEASURE=1 WARREN_RESERVED=1 flock -o /work/wt/_quiet/measure.lock bench/h-perf.sh CHECKOUT N OUT-DIR
 #   bench/h-perf-report.py OUT-DIR publish|drain [top] [--callees REGEX]
 #
-# Environment: CONFIRM_BLAST [/work/main/bench/results/tmp/confirm-blast/confirm-blast]
+# Environment: CONFIRM_BLAST [/work/main/bench/results/tmp/confirm-blast/confirm-blast] CB_ARGS []
+#   (more confirm-blast arguments: "-T -N" for transient messages in a non-durable queue)
 set -u
 CO=${1:?checkout}; N=${2:-200000}; OUT=${3:?out dir}
 CB=${CONFIRM_BLAST:-/work/main/bench/results/tmp/confirm-blast/confirm-blast}
@@ -27,7 +28,7 @@ taskset -c 1 perf record -k CLOCK_MONOTONIC -F 1999 -g -p "$P" -o "$OUT/perf.dat
 R=$!
 sleep 0.5
 T0=$(python3 -c 'import time; print(time.monotonic())')
-taskset -c 1 "$CB" -P "$PORT" -b "$P" -m backlog -n "$N" -s 1024 -c 100 -q 100 -d 60 > "$OUT/h.out"
+taskset -c 1 "$CB" -P "$PORT" -b "$P" -m backlog -n "$N" -s 1024 -c 100 -q 100 -d 60 ${CB_ARGS:-} > "$OUT/h.out"
 T3=$(python3 -c 'import time; print(time.monotonic())')
 kill -INT "$R"; wait "$R"
 kill "$P"; wait "$P" 2> /dev/null; rm -rf "$D"

@@ -23,12 +23,14 @@
 # Environment: ROUNDS [5] ROUNDS_PER_HOLD [1] SECS [10] WARMUP [3] H_N [200000] RABBIT_PORT [5673]
 #   (RABBIT_PORT=off: no RabbitMQ) BEFORE [] ONLY ["c h"] GEN [perf] H_SETTLE_MAX [] (amqp-perf's
 #   --settle-max for (h): its wait for a steady RSS after each phase, 60 s by default, which can
-#   keep a round with RabbitMQ past 5 minutes; the peak is sampled during the phases either way) OUT [bench/results/tmp/persistent-<time>.jsonl] LOCK [/work/wt/_quiet/measure.lock]
+#   keep a round with RabbitMQ past 5 minutes; the peak is sampled during the phases either way)
+#   H_TRANSIENT [] (1: (h) with transient messages in a non-durable queue, confirm-blast -T -N and
+#   amqp-perf without -f -D: the same drain with nothing stored; the lines say "transient":true) OUT [bench/results/tmp/persistent-<time>.jsonl] LOCK [/work/wt/_quiet/measure.lock]
 set -u
 cd "$(dirname "$0")/.."
 root=$(pwd)
 ROUNDS=${ROUNDS:-5}; ROUNDS_PER_HOLD=${ROUNDS_PER_HOLD:-1}; SECS=${SECS:-10}; WARMUP=${WARMUP:-3}
-H_N=${H_N:-200000}; RABBIT_PORT=${RABBIT_PORT:-5673}; BEFORE=${BEFORE:-}; ONLY=${ONLY:-"c h"}; GEN=${GEN:-perf}
+H_N=${H_N:-200000}; H_TRANSIENT=${H_TRANSIENT:-}; RABBIT_PORT=${RABBIT_PORT:-5673}; BEFORE=${BEFORE:-}; ONLY=${ONLY:-"c h"}; GEN=${GEN:-perf}
 BROKER_CPUS=${BROKER_CPUS:-0}; CLIENT_CPUS=${CLIENT_CPUS:-1}
 OUT=${OUT:-bench/results/tmp/persistent-$(date +%Y%m%d-%H%M%S).jsonl}
 LOCK=${LOCK-/work/wt/_quiet/measure.lock}
@@ -65,6 +67,9 @@ if [ "${1:-}" = "--round" ]; then
   proc_cpu_ticks() { # $1: pid -> utime + stime of the process, in clock ticks
     awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
   }
+  # (h) with nothing stored: transient messages, non-durable queue (H_TRANSIENT=1).
+  CB_KEEP="" PERF_KEEP="-f -D" TRANSIENT_JSON=false
+  [ -n "$H_TRANSIENT" ] && CB_KEEP="-T -N" PERF_KEEP="" TRANSIENT_JSON=true
   one() { # broker pid port scenario gen
     local line b0 b1 tfile
     tfile=$(mktemp "$root/bench/results/tmp/gen-time-XXXXXX")
@@ -72,16 +77,16 @@ if [ "${1:-}" = "--round" ]; then
     case $5-$4 in
       confirm-blast-c) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -s 1024 -c 100 -q 100 -t "$SECS" -w "$WARMUP") ;;
       confirm-blast-single-c) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -s 1024 -c 100 -B 1 -q 100 -t "$SECS" -w "$WARMUP") ;;
-      confirm-blast-h) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -m backlog -n "$H_N" -s 1024 -c 100 -q 100 -d 60) ;;
-      confirm-blast-single-h) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -m backlog -n "$H_N" -s 1024 -c 100 -B 1 -q 100 -d 60) ;;
+      confirm-blast-h) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -m backlog -n "$H_N" -s 1024 -c 100 -q 100 -d 60 $CB_KEEP) ;;
+      confirm-blast-single-h) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$CBLAST" -P "$3" -b "$2" -m backlog -n "$H_N" -s 1024 -c 100 -B 1 -q 100 -d 60 $CB_KEEP) ;;
       perf-c) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" -x 1 -y 1 -s 1024 -f -D -c 100 -q 100 -A 1 -z "$SECS" -w "$WARMUP" --quiet) ;;
-      perf-h) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" --mode backlog -n "$H_N" -s 1024 -f -D -c 100 -q 100 -A 1 ${H_SETTLE_MAX:+--settle-max "$H_SETTLE_MAX"} --quiet) ;;
+      perf-h) line=$(/usr/bin/time -f "%U %S" -o "$tfile" taskset -c "$CLIENT_CPUS" "$PERF" --uri "amqp://guest:guest@127.0.0.1:$3" --broker-pid "$2" --mode backlog -n "$H_N" -s 1024 $PERF_KEEP -c 100 -q 100 -A 1 ${H_SETTLE_MAX:+--settle-max "$H_SETTLE_MAX"} --quiet) ;;
     esac
     b1=$(proc_cpu_ticks "$2")
     local hz gen_cpu
     hz=$(getconf CLK_TCK)
     gen_cpu=$(awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { printf "%.2f", $1 + $2 }' "$tfile"); rm -f "$tfile"
-    echo "{\"broker\":\"$1\",\"gen\":\"$5\",\"round\":$round,\"scenario\":\"$4\",\"time\":\"$(date -u +%H:%M:%S)\",\"load\":$(cut -d' ' -f1 /proc/loadavg),\"broker_cpu_s\":$(awk -v a="$b0" -v b="$b1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }'),\"gen_cpu_s\":${gen_cpu:-null},\"perf\":${line:-null}}" >> "$OUT"
+    echo "{\"broker\":\"$1\",\"gen\":\"$5\",\"round\":$round,\"scenario\":\"$4\",\"transient\":$TRANSIENT_JSON,\"time\":\"$(date -u +%H:%M:%S)\",\"load\":$(cut -d' ' -f1 /proc/loadavg),\"broker_cpu_s\":$(awk -v a="$b0" -v b="$b1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }'),\"gen_cpu_s\":${gen_cpu:-null},\"perf\":${line:-null}}" >> "$OUT"
     tail -1 "$OUT" | cut -c1-200 >&2
   }
   brokers=(after rabbit); [ -n "$BEFORE" ] && brokers=(before after rabbit)

@@ -1,5 +1,5 @@
 /* confirm-blast's backlog mode, scenario (h) of issue 14: publish backlog_n persistent messages
- * with confirms into an empty durable queue nobody consumes, then drain it with one consumer.
+ * (transient with -T) with confirms into an empty durable queue (non-durable with -N) nobody consumes, then drain it with one consumer.
  * The publisher and consumer threads are the throughput mode's (confirm-blast.c): the publisher
  * stops by itself after backlog_n messages; the consumer, started only once every message is
  * confirmed, stops at the backlog_n-th delivery. The main thread reads the broker's RSS every
@@ -18,14 +18,14 @@ static long watch_rss(atomic_int *done, long peak) {
   return peak;
 }
 
-/* queue.declare (durable) or, passive, a look at it; its message count in *depth. */
+/* queue.declare (durable unless -N) or, passive, a look at it; its message count in *depth. */
 static int declare(int passive, long *depth) {
   buf_t p = {0};
   frame_t f;
   putmethod(&p, M(50, 10));
   put16(&p, 0);
   putshort(&p, queue);
-  put8(&p, passive ? 1 : 2); /* bit 0 passive, bit 1 durable */
+  put8(&p, passive ? 1 : transient_queue ? 0 : 2); /* bit 0 passive, bit 1 durable */
   put32(&p, 0);
   int ok = rpc(&consc, &p, 1, Q_DECLARE_OK, &f, passive ? "queue.declare (passive)" : "queue.declare");
   free(p.p);
@@ -141,7 +141,8 @@ int run_backlog(void) {
 
   double pub_s = (double)(t1 - t0) / 1e9, drain_s_taken = (double)(t3 - t2) / 1e9;
   json_head("backlog");
-  printf(",\"count\":%ld,\"size\":%d,\"persistent\":true,\"durable\":true,\"producers\":1,\"consumers\":1", n, body_size);
+  printf(",\"count\":%ld,\"size\":%d,\"persistent\":%s,\"durable\":%s,\"producers\":1,\"consumers\":1", n, body_size,
+         transient_msgs ? "false" : "true", transient_queue ? "false" : "true");
   printf(",\"confirm\":%d,\"prefetch\":%d,\"autoack\":false,\"multi_ack\":1,\"per_write\":%d", window, prefetch, per_write);
   printf(",\"sent\":%ld,\"confirmed\":%ld,\"nacked\":%ld,\"depth_after_publish\":%ld,\"received\":%ld", sent, confirmed, nacked, depth, received);
   printf(",\"order_gaps\":%ld,\"redelivered\":%ld,\"left_in_queue\":%ld", gaps, redelivered, left);

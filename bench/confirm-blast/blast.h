@@ -47,6 +47,7 @@ enum {
 /* settings (confirm-blast.c) */
 extern const char *host, *user, *pass, *vhost, *label;
 extern int port, body_size, window, prefetch, per_write;
+extern int transient_msgs, transient_queue;
 extern double seconds, warmup, drain_s;
 extern long backlog_n;
 extern char queue[128];

@@ -2,7 +2,8 @@
 // C compiler and run for a short scenario (c) and a short backlog (h) against a broker in this
 // process on a SQLite data dir: everything it published is confirmed and delivered, in order,
 // with latency or per-phase figures; and it fails with one clear line on a closed port, a refused
-// login, a channel the broker closes, and a backlog queue that is not empty.
+// login, a channel the broker closes, and a backlog queue that is not empty. -T -N (transient
+// messages, non-durable queue) declare and publish accordingly.
 // Rates and latencies are not judged here (that is the benchmark's job).
 
 import { spawn } from 'node:child_process';
@@ -190,6 +191,31 @@ describe('confirm-blast', () => {
     expect(j.received).toBe(500);
     expect(j.order_gaps).toBe(0);
     expect(j.left_in_queue).toBe(0);
+  });
+
+  it('backlog mode with -T -N: transient messages into a non-durable queue (one that exists as such is taken), all delivered', async () => {
+    const conn = await amqp.connect(b.url);
+    try {
+      const ch = await conn.createChannel();
+      // without -N this redeclare fails (406, the last test); with it the queue is the same one
+      await ch.assertQueue('confirm-blast-nd', { durable: false });
+      const r = await run(['-P', String(b.port), '-m', 'backlog', '-n', '300', '-d', '20', '-T', '-N', '-Q', 'confirm-blast-nd']);
+      expect(r.code, r.err).toBe(0);
+      const j = lastJson<BacklogResult & { persistent: boolean; durable: boolean }>(r.out);
+      expect([j.persistent, j.durable]).toEqual([false, false]);
+      expect(j.confirmed).toBe(300);
+      expect(j.depth_after_publish).toBe(300);
+      expect(j.received).toBe(300);
+      expect(j.order_gaps).toBe(0);
+      expect(j.left_in_queue).toBe(0);
+      // the default stays persistent messages in a durable queue
+      const d = await run(['-P', String(b.port), '-m', 'backlog', '-n', '200', '-d', '20']);
+      expect(d.code, d.err).toBe(0);
+      const dj = lastJson<BacklogResult & { persistent: boolean; durable: boolean }>(d.out);
+      expect([dj.persistent, dj.durable]).toEqual([true, true]);
+    } finally {
+      await conn.close().catch(() => undefined);
+    }
   });
 
   it('backlog mode refuses a queue that already holds messages, and leaves it alone', async () => {
