@@ -202,6 +202,9 @@ void *consumer(void *arg) {
   uint64_t stamp = 0;
   double drain_deadline = 0;
   long consumed_at_deadline = -1;
+  /* Deliveries that came in the same read as consume-ok wait in the buffer already; read the
+   * socket only after them, or a backlog smaller than one read's worth is never seen. */
+  int buffered = c->have > c->off;
 
   for (;;) {
     if (atomic_load_explicit(&failed, memory_order_relaxed)) break;
@@ -221,7 +224,8 @@ void *consumer(void *arg) {
         break;
       }
     }
-    int r = fill(c);
+    int r = buffered ? 1 : fill(c);
+    buffered = 0;
     if (r < 0) break;
     if (r == 0) continue;
     uint64_t t_read = now_ns();

@@ -193,6 +193,17 @@ describe('confirm-blast', () => {
     expect(j.left_in_queue).toBe(0);
   });
 
+  it('backlog mode with fewer messages than the confirm window: the deliveries that come with consume-ok are drained too', async () => {
+    // all 10 fit in one window and one read; the consumer once waited on the socket for them
+    const r = await run(['-P', String(b.port), '-m', 'backlog', '-n', '10', '-c', '100', '-d', '5']);
+    expect(r.code, r.err).toBe(0);
+    const j = lastJson<BacklogResult>(r.out);
+    expect(j.confirmed).toBe(10);
+    expect(j.received).toBe(10);
+    expect(j.order_gaps).toBe(0);
+    expect(j.left_in_queue).toBe(0);
+  });
+
   it('backlog mode with -T -N: transient messages into a non-durable queue (one that exists as such is taken), all delivered', async () => {
     const conn = await amqp.connect(b.url);
     try {
