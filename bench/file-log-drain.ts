@@ -12,11 +12,7 @@
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import type { Message } from '../src/message.js';
 import { LogBatchCutter, messageValue } from './lib/log-batches.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
+import { arg, drainFigures } from './lib/util.js';
 
 const dir = arg('dir', '/tmp/warren-file-log-drain');
 const n = Number(arg('n', '200000'));
@@ -90,12 +86,7 @@ console.log(
     batch,
     cut,
     commits,
-    read_us_per_msg: +(readUs / n).toFixed(2),
-    write_us_per_msg: +(writeUs / n).toFixed(2),
-    both_us_per_msg: +((readUs + writeUs) / n).toFixed(2),
-    write_wall_us_per_msg: +((writeWallMs * 1000) / n).toFixed(2),
-    writes_msgs_per_s: Math.round(n / (writeWallMs / 1000)),
-    seconds: +seconds.toFixed(2),
+    ...drainFigures(n, readUs, writeUs, writeWallMs, seconds),
   }),
 );
 closeSync(data);

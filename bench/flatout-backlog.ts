@@ -14,11 +14,7 @@
 import amqp from 'amqplib';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
+import { arg } from './lib/util.js';
 
 const url = arg('url', 'amqp://guest:guest@127.0.0.1:5672');
 const n = Number(arg('n', '1000000'));

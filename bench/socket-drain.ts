@@ -10,11 +10,7 @@
 
 import { spawn } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
+import { arg } from './lib/util.js';
 
 const ACK_BYTES = 21;
 

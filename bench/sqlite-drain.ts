@@ -20,16 +20,12 @@ import type { Message } from '../src/message.js';
 import { openDatabase, tuneConnection } from '../src/store/sqlite/schema.js';
 import { PACKED_ROW_MAX } from '../src/store/sqlite/packed-read.js';
 import { SOLO_RANGE_SQL, SoloReader } from '../src/store/sqlite/solo-read.js';
+import { arg, drainFigures } from './lib/util.js';
 
 /** The range statement's earlier shape, for the comparison: every row prefixed with `id,messageBytes;`. */
 const SOLO_RANGE_PREFIXED_SQL =
   "SELECT CAST(group_concat(concat(id, ',', length(message), ';', message), '') AS BLOB) FROM solo_entries " +
   `WHERE id BETWEEN ? AND ? AND length(message) <= ${PACKED_ROW_MAX}`;
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
 
 const dir = arg('dir', '/tmp/warren-sqlite-drain');
 const n = Number(arg('n', '200000'));
@@ -142,12 +138,7 @@ console.log(
     read,
     marks,
     commits,
-    read_us_per_msg: +(readUs / n).toFixed(2),
-    write_us_per_msg: +(writeUs / n).toFixed(2),
-    both_us_per_msg: +((readUs + writeUs) / n).toFixed(2),
-    write_wall_us_per_msg: +((writeWallMs * 1000) / n).toFixed(2),
-    writes_msgs_per_s: Math.round(n / (writeWallMs / 1000)),
-    seconds: +seconds.toFixed(2),
+    ...drainFigures(n, readUs, writeUs, writeWallMs, seconds),
   }),
 );
 r.close();

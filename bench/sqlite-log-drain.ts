@@ -19,11 +19,7 @@ import type { Message } from '../src/message.js';
 import { openDatabase, tuneConnection } from '../src/store/sqlite/schema.js';
 import Database from 'better-sqlite3';
 import { LOG_SCHEMA_SQL, LogBatchCutter, LogLedger, messageValue } from './lib/log-batches.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
+import { arg, drainFigures } from './lib/util.js';
 
 const dir = arg('dir', '/tmp/warren-sqlite-log-drain');
 const n = Number(arg('n', '200000'));
@@ -133,12 +129,7 @@ console.log(
     commits,
     state_writes: stateWrites,
     batch_deletes: batchDeletes,
-    read_us_per_msg: +(readUs / n).toFixed(2),
-    write_us_per_msg: +(writeUs / n).toFixed(2),
-    both_us_per_msg: +((readUs + writeUs) / n).toFixed(2),
-    write_wall_us_per_msg: +((writeWallMs * 1000) / n).toFixed(2),
-    writes_msgs_per_s: Math.round(n / (writeWallMs / 1000)),
-    seconds: +seconds.toFixed(2),
+    ...drainFigures(n, readUs, writeUs, writeWallMs, seconds),
   }),
 );
 r.close();

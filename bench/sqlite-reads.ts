@@ -16,11 +16,7 @@
 
 import Database from 'better-sqlite3';
 import { mkdirSync, rmSync } from 'node:fs';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
+import { arg } from './lib/util.js';
 
 const dir = arg('dir', '/tmp/warren-sqlite-reads');
 const n = Number(arg('n', '200000'));

@@ -7,11 +7,7 @@
 //   npm run build && node dist/bench/store-confirms.js --url amqp://guest:guest@127.0.0.1:5672 [--seconds 10]
 
 import amqp from 'amqplib';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
-}
+import { arg } from './lib/util.js';
 
 const url = arg('url', 'amqp://guest:guest@127.0.0.1:5672');
 const seconds = Number(arg('seconds', '10'));

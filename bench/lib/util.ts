@@ -7,6 +7,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /** Milliseconds on a monotonic clock. */
 export const now = (): number => performance.now();
 
+/** The value after `--name` on the command line, or `def` (the benches' own flags). */
+export function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+
 /** Integer setting from the environment (accepts 1e6, 1_000_000, 200k, 1M). */
 export function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -121,4 +127,19 @@ export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) =
       onLine(line);
     }
   });
+}
+
+/**
+ * The drain benches' per-message figures (bench/sqlite-drain.ts and its log-shaped siblings):
+ * CPU of the reads and of the writes in us a message, and the rate the writes' wall time allows.
+ */
+export function drainFigures(n: number, readUs: number, writeUs: number, writeWallMs: number, seconds: number) {
+  return {
+    read_us_per_msg: +(readUs / n).toFixed(2),
+    write_us_per_msg: +(writeUs / n).toFixed(2),
+    both_us_per_msg: +((readUs + writeUs) / n).toFixed(2),
+    write_wall_us_per_msg: +((writeWallMs * 1000) / n).toFixed(2),
+    writes_msgs_per_s: Math.round(n / (writeWallMs / 1000)),
+    seconds: +seconds.toFixed(2),
+  };
 }
