@@ -15,7 +15,7 @@ import type { ScheduledReads, ScheduledRow } from '../scheduled.js';
 import type { Fence } from './apply.js';
 import { redactPgUrl } from './hosts.js';
 import { SyncCall } from './sync-call.js';
-import { workerScript as findWorkerScript } from '../../util/worker-script.js';
+import { workerScript } from '../worker-script.js';
 import type { PgWorkerEvent, PgWorkerInit } from './worker.js';
 
 export interface PgStoreOptions {
@@ -221,7 +221,7 @@ function spawnWorker(url: string, log: Logger, options: PgStoreOptions, deferred
   const { port1, port2 } = new MessageChannel();
   port1.unref();
   const init: PgWorkerInit = { url, flag, port: port2, fence: options.fence ?? null, txIdleTimeoutMs: options.leaseMs ?? 2000, reconnectForMs: options.reconnectForMs ?? RECONNECT_FOR_MS, deferred };
-  const worker = new Worker(workerScript(), { workerData: init, transferList: [port2] });
+  const worker = new Worker(workerScript(import.meta.url, 'worker.js'), { workerData: init, transferList: [port2] });
   return {
     worker,
     next: <E extends PgWorkerEvent>(t: E['t']): Promise<E> =>
@@ -275,9 +275,3 @@ function scheduledReads(sync: SyncCall, maxId: number): ScheduledReads {
 /** postgres://user:secret@host/db -> postgres://user@host/db (host lists too). */
 export const redact = redactPgUrl;
 
-/** The compiled worker script (tests run from sources, so fall back to the build output). */
-function workerScript(): string {
-  const found = findWorkerScript(import.meta.url, 'worker.js');
-  if ('missing' in found) throw new StoreOpenError(`store ${found.missing}`);
-  return found.path;
-}

@@ -19,7 +19,7 @@ import { PackedReader } from './packed-read.js';
 import { SoloReader } from './solo-read.js';
 import { DB_FILE, openDatabase } from './schema.js';
 import type { WorkerInit } from './worker.js';
-import { workerScript as findWorkerScript } from '../../util/worker-script.js';
+import { workerScript } from '../worker-script.js';
 
 export interface SqliteStoreOptions {
   /** Create the directory if it is missing (the default location); otherwise it must exist. */
@@ -92,7 +92,7 @@ export class SqliteStore extends BatchedStore {
       const path = join(dir, DB_FILE);
       const db = openDatabase(path);
       const init: WorkerInit = { path, maxBytes: options.maxBytes ?? 0 };
-      const worker = new Worker(workerScript(), { workerData: init });
+      const worker = new Worker(workerScript(import.meta.url, 'worker.js'), { workerData: init });
       worker.unref();
       return new SqliteStore(path, db, lock, worker, log.child({ component: 'store' }), options.fatal ?? null, options.ackWaitMs);
     } catch (e) {
@@ -209,9 +209,3 @@ function scheduledReads(db: Database.Database): ScheduledReads {
   };
 }
 
-/** The compiled worker script (tests run from sources, so fall back to the build output). */
-function workerScript(): string {
-  const found = findWorkerScript(import.meta.url, 'worker.js');
-  if ('missing' in found) throw new StoreOpenError(`store ${found.missing}`);
-  return found.path;
-}
