@@ -34,6 +34,23 @@ export function same(m: Message | undefined, r: Row): void {
   expect(Buffer.compare(m!.body, r.body)).toBe(0);
 }
 
+/**
+ * What every reader must do with gaps: rows 1-3, 5, 6, 8 stored, ids 1, 3, 4, 6, 8 asked: the
+ * rows not asked for are passed over, the missing id is left undefined, and so is a range with
+ * none. Returns the database and its rows for checks of a reader's own.
+ */
+export function checkGaps(open: TableOf, read: (db: Database.Database, ids: number[]) => (Message | undefined)[]): { db: Database.Database; rows: Row[] } {
+  const rows = [1, 2, 3, 5, 6, 8].map((id) => row(id, `rk${id}`));
+  const db = open(rows);
+  const got = read(db, [1, 3, 4, 6, 8]);
+  same(got[0], rows[0]!);
+  same(got[1], rows[2]!);
+  expect(got[2]).toBeUndefined();
+  same(got[3], rows[4]!);
+  same(got[4], rows[5]!);
+  expect(read(db, [20, 21])).toEqual([undefined, undefined]);
+  return { db, rows };
+}
 
 export type TableOf = (rows: Row[], descending?: boolean) => Database.Database;
 

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Message } from '../../src/message.js';
 import { PACKED_RANGE_SQL, PACKED_ROW_MAX, PackedReader, ReadSlab } from '../../src/store/sqlite/packed-read.js';
-import { readWith, row, rowTables, same } from '../helpers/stored-rows.js';
+import { checkGaps, readWith, row, rowTables, same } from '../helpers/stored-rows.js';
 
 const TABLE = 'id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL, header BLOB NOT NULL, body BLOB NOT NULL';
 
@@ -35,15 +35,7 @@ describe('PackedReader', () => {
   });
 
   it('passes over rows not asked for and leaves missing ids undefined', () => {
-    const rows = [1, 2, 3, 5, 6, 8].map((id) => row(id, `rk${id}`));
-    const db = open(rows);
-    const got = read(db, [1, 3, 4, 6, 8]);
-    same(got[0], rows[0]!);
-    same(got[1], rows[2]!);
-    expect(got[2]).toBeUndefined();
-    same(got[3], rows[4]!);
-    same(got[4], rows[5]!);
-    expect(read(db, [20, 21])).toEqual([undefined, undefined]);
+    checkGaps(open, read);
   });
 
   it('does not reuse the previous row\'s names when they differ (same length, then longer than the cache)', () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
 import { PACKED_ROW_MAX } from '../../src/store/sqlite/packed-read.js';
 import { SOLO_RANGE_SQL, SoloReader } from '../../src/store/sqlite/solo-read.js';
-import { readWith, row, rowTables, same, type Row } from '../helpers/stored-rows.js';
+import { checkGaps, readWith, row, type Row, rowTables, same } from '../helpers/stored-rows.js';
 
 const TABLE =
   'id INTEGER PRIMARY KEY, queue_id INTEGER NOT NULL, seq INTEGER NOT NULL, size INTEGER NOT NULL, priority INTEGER NOT NULL, expires_at INTEGER NOT NULL, message BLOB NOT NULL';
@@ -50,15 +50,7 @@ describe('SoloReader', () => {
   });
 
   it('passes over rows not asked for, leaves missing ids undefined, and reads a range of one row', () => {
-    const rows = [1, 2, 3, 5, 6, 8].map((id) => row(id, `rk${id}`));
-    const db = open(rows);
-    const got = read(db, [1, 3, 4, 6, 8]);
-    same(got[0], rows[0]!);
-    same(got[1], rows[2]!);
-    expect(got[2]).toBeUndefined();
-    same(got[3], rows[4]!);
-    same(got[4], rows[5]!);
-    expect(read(db, [20, 21])).toEqual([undefined, undefined]);
+    const { db, rows } = checkGaps(open, read);
     same(read(db, [5])[0], rows[3]!);
     // The first row of the value need not be the first id asked for.
     const from4 = read(db, [4, 5, 8]);
